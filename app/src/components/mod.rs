@@ -1,0 +1,4 @@
+pub mod bell;
+pub mod forms;
+pub mod live;
+pub mod shell;

@@ -1,0 +1,182 @@
+//! Every UI string, Russian first, English second. `t("key")` picks the
+//! viewer's language (cookie `lang`).
+
+use leptos::prelude::*;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lang {
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+    pub fn from_code(s: &str) -> Self {
+        if s == "en" {
+            Lang::En
+        } else {
+            Lang::Ru
+        }
+    }
+}
+
+/// (key, Russian, English)
+const CATALOG: &[(&str, &str, &str)] = &[
+    ("app.name", "MaK CRM", "MaK CRM"),
+    ("nav.users", "Пользователи", "Users"),
+    ("nav.permissions", "Права доступа", "Permissions"),
+    ("nav.audit", "Журнал аудита", "Audit log"),
+    ("nav.profile", "Профиль", "Profile"),
+    ("nav.security", "Безопасность", "Security"),
+    ("nav.partner", "Кабинет партнёра", "Partner cabinet"),
+    ("nav.franchisee", "Кабинет франчайзи", "Franchisee cabinet"),
+    ("nav.signout", "Выйти", "Sign out"),
+    ("nav.signin", "Войти", "Sign in"),
+    ("nav.register", "Регистрация", "Register"),
+    ("nav.notifications", "Уведомления", "Notifications"),
+    ("nav.no_notifications", "Уведомлений нет", "No notifications"),
+    ("nav.mark_read", "Отметить прочитанными", "Mark all read"),
+    ("login.title", "Вход в MaK CRM", "Sign in to MaK CRM"),
+    ("login.email", "Email", "Email"),
+    ("login.password", "Пароль", "Password"),
+    ("login.submit", "Войти", "Sign in"),
+    ("login.code_title", "Код подтверждения", "Verification code"),
+    ("login.code_hint", "Введите 6-значный код из приложения-аутентификатора или один из кодов восстановления.", "Enter the 6-digit code from your authenticator app or a recovery code."),
+    ("login.code", "Код", "Code"),
+    ("login.confirm", "Подтвердить", "Confirm"),
+    ("login.oauth", "Войти через", "Sign in with"),
+    ("login.no_account", "Нет учётной записи?", "No account?"),
+    ("reg.title", "Заявка на сотрудничество", "Partnership application"),
+    ("reg.full_name", "ФИО", "Full name"),
+    ("reg.phone", "Телефон", "Phone"),
+    ("reg.city", "Город", "City"),
+    ("reg.niche", "Ниша", "Niche"),
+    ("reg.legal_form", "Правовая форма", "Legal form"),
+    ("reg.inn", "ИНН", "Tax number (INN)"),
+    ("reg.company", "Название компании", "Company name"),
+    ("reg.referral", "Реферальный код (необязательно)", "Referral code (optional)"),
+    ("reg.role", "Я хочу стать", "I want to become"),
+    ("reg.as_partner", "Партнёром", "A partner"),
+    ("reg.as_franchisee", "Франчайзи", "A franchisee"),
+    ("reg.submit", "Отправить заявку", "Submit application"),
+    ("pending.title", "Заявка на рассмотрении", "Application under review"),
+    ("pending.text", "Мы проверяем вашу заявку. Как только администратор её одобрит, эта страница откроет ваш кабинет.", "We are reviewing your application. As soon as an administrator approves it, this page opens your cabinet."),
+    ("pending.rejected", "Заявка отклонена. Свяжитесь с нами, если это ошибка.", "Your application was rejected. Contact us if this is a mistake."),
+    ("users.title", "Пользователи", "Users"),
+    ("users.search", "Поиск: имя, email, телефон, компания", "Search: name, email, phone, company"),
+    ("users.all", "Все", "All"),
+    ("users.pending", "Заявки", "Applications"),
+    ("users.active", "Активные", "Active"),
+    ("users.rejected", "Отклонённые", "Rejected"),
+    ("users.name", "ФИО", "Name"),
+    ("users.role", "Роль", "Role"),
+    ("users.status", "Статус", "Status"),
+    ("users.company", "Компания", "Company"),
+    ("users.actions", "Действия", "Actions"),
+    ("users.approve_partner", "Одобрить: партнёр", "Approve as partner"),
+    ("users.approve_franchisee", "Одобрить: франчайзи", "Approve as franchisee"),
+    ("users.reject", "Отклонить", "Reject"),
+    ("users.block", "Заблокировать", "Block"),
+    ("users.unblock", "Разблокировать", "Unblock"),
+    ("users.blocked", "заблокирован", "blocked"),
+    ("users.invite", "Пригласить", "Invite"),
+    ("users.invite_link", "Ссылка-приглашение (действует 7 дней, один раз):", "Invitation link (valid 7 days, once):"),
+    ("users.token", "Выдать API-токен", "Issue API token"),
+    ("users.token_shown_once", "Токен показан один раз — сохраните его:", "The token is shown once — save it:"),
+    ("users.total", "Всего", "Total"),
+    ("users.prev", "Назад", "Previous"),
+    ("users.next", "Вперёд", "Next"),
+    ("perm.title", "Матрица прав", "Permission matrix"),
+    ("perm.hint", "Изменения вступают в силу сразу.", "Changes take effect immediately."),
+    ("perm.require_2fa", "Обязательная 2FA для роли", "Require 2FA for role"),
+    ("perm.self_registration", "Самостоятельная регистрация партнёров и франчайзи", "Self-registration of partners and franchisees"),
+    ("audit.title", "Журнал аудита", "Audit log"),
+    ("audit.when", "Когда", "When"),
+    ("audit.who", "Кто", "Who"),
+    ("audit.entity", "Объект", "Entity"),
+    ("audit.action", "Действие", "Action"),
+    ("audit.changes", "Изменения", "Changes"),
+    ("audit.from", "С", "From"),
+    ("audit.to", "По", "To"),
+    ("audit.apply", "Применить", "Apply"),
+    ("profile.title", "Профиль", "Profile"),
+    ("profile.save", "Сохранить", "Save"),
+    ("profile.saved", "Сохранено", "Saved"),
+    ("profile.lang", "Язык интерфейса", "Interface language"),
+    ("profile.password_title", "Смена пароля", "Change password"),
+    ("profile.current_password", "Текущий пароль", "Current password"),
+    ("profile.new_password", "Новый пароль", "New password"),
+    ("profile.change_password", "Сменить пароль", "Change password"),
+    ("profile.signout_all", "Выйти на всех устройствах", "Sign out everywhere"),
+    ("sec.title", "Двухфакторная аутентификация", "Two-factor authentication"),
+    ("sec.enabled", "2FA включена.", "2FA is on."),
+    ("sec.disabled", "2FA выключена.", "2FA is off."),
+    ("sec.required", "Для вашей роли 2FA обязательна: включите её, чтобы продолжить работу.", "Your role requires 2FA: turn it on to continue."),
+    ("sec.start", "Подключить приложение-аутентификатор", "Set up an authenticator app"),
+    ("sec.scan", "Отсканируйте QR-код в приложении (Google Authenticator, Яндекс Ключ и др.) или введите ключ вручную:", "Scan the QR code with your app or enter the key manually:"),
+    ("sec.confirm", "Подтвердить", "Confirm"),
+    ("sec.codes", "Коды восстановления — каждый работает один раз. Сохраните их сейчас, больше они не будут показаны:", "Recovery codes — each works once. Save them now; they won't be shown again:"),
+    ("sec.disable", "Отключить 2FA", "Turn off 2FA"),
+    ("cab.partner_title", "Кабинет партнёра", "Partner cabinet"),
+    ("cab.franchisee_title", "Кабинет франчайзи", "Franchisee cabinet"),
+    ("cab.welcome", "Здравствуйте", "Hello"),
+    ("cab.referral", "Ваш реферальный код", "Your referral code"),
+    ("cab.soon", "Заявки, расчёты и обучение появятся в следующих разделах.", "Leads, settlements and training come in the next sections."),
+    ("invite.title", "Приглашение в MaK CRM", "Invitation to MaK CRM"),
+    ("invite.submit", "Создать учётную запись", "Create account"),
+    ("forbidden.title", "Нет доступа", "Access denied"),
+    ("forbidden.text", "У вашей роли нет прав на этот раздел. Если это ошибка, обратитесь к администратору.", "Your role has no rights to this section. Contact an administrator if this is a mistake."),
+    ("notfound.title", "Страница не найдена", "Page not found"),
+    ("common.loading", "Загрузка…", "Loading…"),
+    ("common.back_home", "На главную", "Home"),
+    ("live.on", "на связи", "live"),
+    ("live.off", "нет связи", "offline"),
+];
+
+/// The viewer's language, provided at the root.
+pub fn use_lang() -> Lang {
+    use_context::<Lang>().unwrap_or(Lang::Ru)
+}
+
+/// Looks a key up in the catalog for `lang`; unknown keys come back as is.
+pub fn lookup(lang: Lang, key: &'static str) -> &'static str {
+    CATALOG
+        .iter()
+        .find(|(k, _, _)| *k == key)
+        .map(|(_, ru, en)| if lang == Lang::En { *en } else { *ru })
+        .unwrap_or(key)
+}
+
+/// The string for `key` in the viewer's language.
+pub fn t(key: &'static str) -> &'static str {
+    lookup(use_lang(), key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_keys_are_unique_and_translated() {
+        let mut keys: Vec<_> = CATALOG.iter().map(|(k, _, _)| *k).collect();
+        keys.sort();
+        let n = keys.len();
+        keys.dedup();
+        assert_eq!(n, keys.len(), "duplicate keys in the catalog");
+        for (k, ru, en) in CATALOG {
+            assert!(!ru.is_empty() && !en.is_empty(), "{k} lacks a translation");
+        }
+    }
+
+    #[test]
+    fn lookup_picks_the_language() {
+        assert_eq!(lookup(Lang::Ru, "nav.signout"), "Выйти");
+        assert_eq!(lookup(Lang::En, "nav.signout"), "Sign out");
+        assert_eq!(lookup(Lang::En, "no.such.key"), "no.such.key");
+    }
+}

@@ -1,0 +1,135 @@
+//! MaK CRM user interface: pages, components and thin server functions.
+#![recursion_limit = "256"]
+
+pub mod components;
+pub mod error;
+pub mod i18n;
+pub mod model;
+pub mod pages;
+#[cfg(feature = "ssr")]
+pub mod session;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+
+use components::live::provide_live_context;
+use components::shell::{provide_me, Header};
+use i18n::Lang;
+use pages::audit::AuditPage;
+use pages::auth::{InvitePage, LoginPage, PendingPage, ProfilePage, RegisterPage, SecurityPage};
+use pages::cabinet::{FranchiseeCabinet, PartnerCabinet};
+use pages::settings::PermissionsPage;
+use pages::users::UsersPage;
+use pages::{Home, NotFound};
+
+/// OAuth2 providers configured on the server: (id, label). Provided as
+/// context by the server.
+#[derive(Debug, Clone, Default)]
+pub struct OAuthProviders(pub Vec<(String, String)>);
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let lang = current_lang();
+    view! {
+        <!DOCTYPE html>
+        <html lang=lang.code()>
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="data:,"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The language from the `lang` cookie, read the same way on the server
+/// and in the browser so hydration matches.
+pub fn current_lang() -> Lang {
+    #[cfg(feature = "ssr")]
+    {
+        let cookie = use_context::<http::request::Parts>()
+            .and_then(|p| p.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string))
+            .unwrap_or_default();
+        lang_from_cookie(&cookie)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let cookie = web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.dyn_into::<web_sys::HtmlDocument>().ok())
+                .and_then(|d| d.cookie().ok())
+                .unwrap_or_default();
+            lang_from_cookie(&cookie)
+        }
+        #[cfg(not(feature = "hydrate"))]
+        Lang::Ru
+    }
+}
+
+fn lang_from_cookie(cookie: &str) -> Lang {
+    cookie
+        .split(';')
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == "lang")
+        .map(|(_, v)| Lang::from_code(v))
+        .unwrap_or(Lang::Ru)
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_context(current_lang());
+    let live = provide_live_context();
+    let me = provide_me();
+    Effect::new(move |_| {
+        if let Some(Ok(Some(m))) = me.get() {
+            live.my_id.set(Some(m.id));
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/mak-crm.css"/>
+        <Title text="MaK CRM"/>
+        <Router>
+            <Header/>
+            <main class="container">
+                <Routes fallback=|| view! { <NotFound/> }>
+                    <Route path=path!("/") view=Home ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage/>
+                    <Route path=path!("/register") view=RegisterPage/>
+                    <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
+                    <Route path=path!("/pending") view=PendingPage ssr=SsrMode::Async/>
+                    <Route path=path!("/partner") view=PartnerCabinet ssr=SsrMode::Async/>
+                    <Route path=path!("/franchisee") view=FranchiseeCabinet ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/permissions") view=PermissionsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/profile") view=ProfilePage ssr=SsrMode::Async/>
+                    <Route path=path!("/settings/security") view=SecurityPage ssr=SsrMode::Async/>
+                </Routes>
+            </main>
+        </Router>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn language_comes_from_the_cookie() {
+        assert_eq!(lang_from_cookie("a=1; lang=en"), Lang::En);
+        assert_eq!(lang_from_cookie("lang=ru"), Lang::Ru);
+        assert_eq!(lang_from_cookie(""), Lang::Ru);
+    }
+}

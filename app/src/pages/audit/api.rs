@@ -1,0 +1,94 @@
+//! Server function for the audit log page.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{AuditPage, AuditRow};
+
+#[cfg(feature = "ssr")]
+use crate::session::{require_actor, services};
+
+/// `from`/`to` are dates (YYYY-MM-DD, Moscow time); empty means open.
+#[server]
+pub async fn list_audit(
+    actor_email: String,
+    entity: String,
+    action: String,
+    from: String,
+    to: String,
+    page: i64,
+) -> Result<AuditPage, AppError> {
+    use chrono::{NaiveDate, TimeZone};
+    let actor = require_actor().await?;
+    let services = services()?;
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    let date = |s: &str, field: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| AppError {
+            code: "validation".into(),
+            message: "Некорректная дата".into(),
+            fields: vec![(field.into(), "Дата в формате ГГГГ-ММ-ДД".into())],
+        })?;
+        Ok(msk
+            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+            .single()
+            .map(|t| t.with_timezone(&chrono::Utc)))
+    };
+    let from = date(&from, "from")?;
+    let to = date(&to, "to")?.map(|t| t + chrono::Duration::days(1));
+    let actor_id = if actor_email.trim().is_empty() {
+        None
+    } else {
+        let page = domain::accounts::list_users(
+            &services.pool,
+            &actor,
+            domain::accounts::UserFilter {
+                query: actor_email.clone(),
+                per_page: 1,
+                page: 1,
+                ..Default::default()
+            },
+        )
+        .await
+        .ok();
+        match page.and_then(|p| p.items.into_iter().next()) {
+            Some(u) => Some(u.id),
+            None => Some(uuid::Uuid::nil()),
+        }
+    };
+    let p = domain::audit::list(
+        &services.pool,
+        &actor,
+        domain::audit::AuditFilter {
+            actor_id,
+            entity: Some(entity),
+            action: Some(action),
+            from,
+            to,
+            page,
+            per_page: 50,
+        },
+    )
+    .await?;
+    Ok(AuditPage {
+        items: p
+            .items
+            .into_iter()
+            .map(|e| AuditRow {
+                id: e.id,
+                at: e.at.with_timezone(&msk).format("%d.%m.%Y %H:%M:%S").to_string(),
+                actor: e.actor_email.unwrap_or_else(|| "система".into()),
+                ip: e.ip.unwrap_or_default(),
+                entity: e.entity,
+                entity_id: e.entity_id,
+                action: e.action,
+                diff: e.diff.to_string(),
+            })
+            .collect(),
+        total: p.total,
+        page: p.page,
+        per_page: p.per_page,
+    })
+}

@@ -1,0 +1,247 @@
+//! Server functions for signing in and out, registration, invitations,
+//! profile and 2FA. Each authenticates, calls one domain function and maps
+//! the result.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{Enrolment, InvitationView, Me, SignInStep};
+
+#[cfg(feature = "ssr")]
+use crate::session::{self, establish, require_actor, services, PENDING_2FA};
+
+/// The signed-in user with the permissions of their role, or `None`.
+#[server]
+pub async fn get_me() -> Result<Option<Me>, AppError> {
+    let Some(actor) = session::current_actor().await? else {
+        return Ok(None);
+    };
+    let services = services()?;
+    let user = domain::accounts::get_user(&services.pool, &domain::Actor { must_enroll_2fa: false, ..actor.clone() }, actor.user_id)
+        .await
+        .ok();
+    let matrix = domain::rbac::load_matrix(&services.pool).await?;
+    let permissions = matrix
+        .into_iter()
+        .filter(|c| c.role == actor.role)
+        .map(|c| (c.resource.as_str().to_string(), c.action.as_str().to_string(), c.scope.as_str().to_string()))
+        .collect();
+    Ok(Some(Me {
+        id: actor.user_id.to_string(),
+        email: actor.email.clone(),
+        full_name: actor.full_name.clone(),
+        role: actor.role.as_str().into(),
+        status: user.as_ref().map(|u| u.status.as_str().to_string()).unwrap_or_default(),
+        totp_enabled: user.as_ref().map(|u| u.totp_enabled).unwrap_or(false),
+        must_enroll_2fa: actor.must_enroll_2fa,
+        referral_code: user.as_ref().and_then(|u| u.referral_code.clone()),
+        phone: user.as_ref().and_then(|u| u.phone.clone()),
+        city: user.as_ref().and_then(|u| u.city.clone()),
+        company_name: user.as_ref().and_then(|u| u.company_name.clone()),
+        lang: user.as_ref().map(|u| u.lang.clone()).unwrap_or_else(|| "ru".into()),
+        permissions,
+    }))
+}
+
+/// Where a freshly signed-in user goes.
+#[cfg(feature = "ssr")]
+async fn home_for(grant: domain::accounts::SessionGrant) -> Result<String, AppError> {
+    let services = services()?;
+    let actor = domain::accounts::load_actor(&services.pool, grant.user_id, grant.epoch, None)
+        .await?
+        .ok_or_else(AppError::unauthenticated)?;
+    if actor.must_enroll_2fa {
+        return Ok("/settings/security".into());
+    }
+    Ok(match actor.role {
+        domain::types::Role::Admin | domain::types::Role::Employee => "/admin/users",
+        domain::types::Role::Partner => "/partner",
+        domain::types::Role::Franchisee => "/franchisee",
+        domain::types::Role::Guest => "/pending",
+    }
+    .into())
+}
+
+/// Step one of signing in: email and password.
+#[server]
+pub async fn sign_in(email: String, password: String) -> Result<SignInStep, AppError> {
+    let services = services()?;
+    let session = session::session().await?;
+    let ip = session::client_ip().await;
+    let outcome = domain::accounts::sign_in(&services.pool, domain::accounts::Credentials { email, password, ip }).await?;
+    match outcome {
+        domain::accounts::SignIn::Done(grant) => {
+            establish(&session, grant).await?;
+            Ok(SignInStep::Done { redirect: home_for(grant).await? })
+        }
+        domain::accounts::SignIn::SecondFactor { user_id } => {
+            session.cycle_id().await.map_err(crate::error::internal)?;
+            session.insert(PENDING_2FA, user_id).await.map_err(crate::error::internal)?;
+            Ok(SignInStep::SecondFactor)
+        }
+    }
+}
+
+/// Step two: a TOTP code or a recovery code.
+#[server]
+pub async fn second_factor(code: String) -> Result<String, AppError> {
+    let services = services()?;
+    let session = session::session().await?;
+    let ip = session::client_ip().await;
+    let pending: Option<uuid::Uuid> = session.get(PENDING_2FA).await.map_err(crate::error::internal)?;
+    let Some(user_id) = pending else {
+        return Err(AppError::new("expired", "Сессия входа истекла. Введите email и пароль ещё раз").with_status());
+    };
+    let grant = domain::accounts::verify_second_factor(&services, user_id, &code, ip).await?;
+    establish(&session, grant).await?;
+    home_for(grant).await
+}
+
+#[server]
+pub async fn sign_out() -> Result<(), AppError> {
+    let session = session::session().await?;
+    session.flush().await.map_err(crate::error::internal)?;
+    Ok(())
+}
+
+#[server]
+pub async fn sign_out_everywhere() -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::accounts::sign_out_everywhere(&services.pool, &actor).await?;
+    let session = session::session().await?;
+    session.flush().await.map_err(crate::error::internal)?;
+    Ok(())
+}
+
+/// The partner / franchisee questionnaire. Signs the registrant in as a
+/// guest awaiting approval.
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn register(
+    full_name: String,
+    email: String,
+    password: String,
+    phone: String,
+    city: String,
+    niche: String,
+    legal_form: String,
+    inn: String,
+    company_name: String,
+    referral_code: String,
+    requested_role: String,
+) -> Result<String, AppError> {
+    let services = services()?;
+    let ip = session::client_ip().await;
+    let id = domain::accounts::register(
+        &services.pool,
+        domain::accounts::Registration {
+            full_name,
+            email: email.clone(),
+            password: password.clone(),
+            phone,
+            city,
+            niche,
+            legal_form,
+            inn,
+            company_name,
+            referral_code,
+            requested_role,
+            ip,
+        },
+    )
+    .await?;
+    let session = session::session().await?;
+    establish(
+        &session,
+        domain::accounts::SessionGrant {
+            user_id: id,
+            epoch: 0,
+            role: domain::types::Role::Guest,
+        },
+    )
+    .await?;
+    Ok("/pending".into())
+}
+
+#[server]
+pub async fn registration_open() -> Result<bool, AppError> {
+    let services = services()?;
+    Ok(domain::rbac::self_registration_enabled(&services.pool).await?)
+}
+
+#[server]
+pub async fn get_invitation(token: String) -> Result<InvitationView, AppError> {
+    let services = services()?;
+    let info = domain::accounts::invitation(&services.pool, &token).await?;
+    Ok(InvitationView {
+        email: info.email,
+        role_label: info.role.label_ru().into(),
+    })
+}
+
+#[server]
+pub async fn accept_invitation(token: String, full_name: String, password: String) -> Result<String, AppError> {
+    let services = services()?;
+    let ip = session::client_ip().await;
+    let grant = domain::accounts::accept_invitation(&services.pool, &token, &full_name, &password, ip).await?;
+    let session = session::session().await?;
+    establish(&session, grant).await?;
+    home_for(grant).await
+}
+
+#[server]
+pub async fn update_profile(full_name: String, phone: String, city: String, lang: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::accounts::update_profile(
+        &services.pool,
+        &actor,
+        domain::accounts::ProfileInput { full_name, phone, city, lang },
+    )
+    .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn change_password(current_password: String, new_password: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let epoch = domain::accounts::change_password(&services.pool, &actor, &current_password, &new_password).await?;
+    let session = session::session().await?;
+    session.cycle_id().await.map_err(crate::error::internal)?;
+    session.insert(session::EPOCH, epoch).await.map_err(crate::error::internal)?;
+    Ok(())
+}
+
+#[server]
+pub async fn begin_2fa() -> Result<Enrolment, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let e = domain::accounts::begin_totp_enrolment(&services, &actor).await?;
+    Ok(Enrolment {
+        secret: e.secret_base32,
+        qr_svg: e.qr_svg,
+    })
+}
+
+#[server]
+pub async fn confirm_2fa(code: String) -> Result<Vec<String>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    Ok(domain::accounts::confirm_totp_enrolment(&services, &actor, &code).await?)
+}
+
+#[server]
+pub async fn disable_2fa(code: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::accounts::disable_totp(&services, &actor, &code).await?;
+    Ok(())
+}
+
+/// OAuth2 providers configured on this server: (id, label).
+#[server]
+pub async fn oauth_providers() -> Result<Vec<(String, String)>, AppError> {
+    Ok(use_context::<crate::OAuthProviders>().map(|p| p.0).unwrap_or_default())
+}

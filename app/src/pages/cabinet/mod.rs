@@ -1,0 +1,56 @@
+//! Partner and franchisee cabinets (their content grows with later
+//! features; the guard and landing are here).
+
+use leptos::prelude::*;
+
+use crate::components::shell::{use_me, Forbidden, Guard};
+use crate::i18n::t;
+
+#[component]
+pub fn PartnerCabinet() -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Guard resource="self" action="view">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(m)) if m.role == "partner" => view! {
+                            <section class="card" data-testid="partner-cabinet">
+                                <h1>{t("cab.partner_title")}</h1>
+                                <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
+                                <p>{t("cab.referral")} ": " <code data-testid="referral-code">{m.referral_code.clone().unwrap_or_default()}</code></p>
+                                <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
+                                <p class="muted">{t("cab.soon")}</p>
+                            </section>
+                        }.into_any(),
+                        _ => view! { <Forbidden/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </Guard>
+    }
+}
+
+#[component]
+pub fn FranchiseeCabinet() -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Guard resource="self" action="view">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(m)) if m.role == "franchisee" => view! {
+                            <section class="card" data-testid="franchisee-cabinet">
+                                <h1>{t("cab.franchisee_title")}</h1>
+                                <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
+                                <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
+                                <p class="muted">{t("cab.soon")}</p>
+                            </section>
+                        }.into_any(),
+                        _ => view! { <Forbidden/> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </Guard>
+    }
+}

@@ -1,0 +1,41 @@
+pub mod audit;
+pub mod auth;
+pub mod cabinet;
+pub mod settings;
+pub mod users;
+
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+
+use crate::components::shell::use_me;
+use crate::i18n::t;
+
+/// `/`: sends each user to where they belong.
+#[component]
+pub fn Home() -> impl IntoView {
+    let me = use_me();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(me)) => view! { <Redirect path=me.home()/> },
+                    _ => view! { <Redirect path="/login"/> },
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+pub fn NotFound() -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(o) = use_context::<leptos_axum::ResponseOptions>() {
+        o.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card narrow">
+            <h1>{t("notfound.title")}</h1>
+            <a href="/">{t("common.back_home")}</a>
+        </section>
+    }
+}

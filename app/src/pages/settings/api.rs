@@ -1,0 +1,73 @@
+//! Server functions for the permission matrix and security policy.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::MatrixView;
+
+#[cfg(feature = "ssr")]
+use crate::session::{require_actor, services};
+
+#[server]
+pub async fn get_matrix() -> Result<MatrixView, AppError> {
+    use domain::types::{Action, Resource, Role};
+    let actor = require_actor().await?;
+    let services = services()?;
+    let cells = domain::rbac::matrix(&services.pool, &actor).await?;
+    let policies = domain::rbac::role_policies(&services.pool, &actor).await?;
+    let self_registration = domain::rbac::self_registration_enabled(&services.pool).await?;
+    Ok(MatrixView {
+        roles: Role::all().iter().map(|r| r.as_str().to_string()).collect(),
+        resources: Resource::all().iter().map(|r| r.as_str().to_string()).collect(),
+        actions: Action::all().iter().map(|r| r.as_str().to_string()).collect(),
+        cells: cells
+            .into_iter()
+            .map(|c| {
+                (
+                    c.role.as_str().into(),
+                    c.resource.as_str().into(),
+                    c.action.as_str().into(),
+                    c.scope.as_str().into(),
+                )
+            })
+            .collect(),
+        policies: policies.into_iter().map(|p| (p.role.as_str().into(), p.require_2fa)).collect(),
+        self_registration,
+    })
+}
+
+#[server]
+pub async fn set_scope(role: String, resource: String, action: String, scope: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let bad = || AppError::new("validation", "Некорректная ячейка матрицы").with_status();
+    domain::rbac::set_permission(
+        &services.pool,
+        &actor,
+        role.parse().map_err(|_| bad())?,
+        resource.parse().map_err(|_| bad())?,
+        action.parse().map_err(|_| bad())?,
+        scope.parse().map_err(|_| bad())?,
+    )
+    .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_require_2fa(role: String, require: bool) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let role = role
+        .parse()
+        .map_err(|_| AppError::new("validation", "Неизвестная роль").with_status())?;
+    domain::rbac::set_require_2fa(&services.pool, &actor, role, require).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_self_registration(enabled: bool) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::rbac::set_self_registration(&services.pool, &actor, enabled).await?;
+    Ok(())
+}

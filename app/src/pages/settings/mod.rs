@@ -1,0 +1,131 @@
+//! The permission matrix as an editable grid, 2FA policy per role and the
+//! self-registration switch.
+
+pub mod api;
+
+use leptos::prelude::*;
+
+use crate::components::live::use_live;
+use crate::components::shell::Guard;
+use crate::i18n::t;
+use crate::model::role_label;
+use api::*;
+
+#[component]
+pub fn PermissionsPage() -> impl IntoView {
+    view! {
+        <Guard resource="settings" action="view">
+            <Matrix/>
+        </Guard>
+    }
+}
+
+fn resource_label(r: &str) -> &'static str {
+    match r {
+        "users" => "Пользователи",
+        "leads" => "Лиды",
+        "clients" => "Клиенты",
+        "auction" => "Аукцион",
+        "reports" => "Отчёты",
+        "telegram" => "Telegram",
+        "settings" => "Настройки",
+        _ => "Аудит",
+    }
+}
+
+fn action_label(a: &str) -> &'static str {
+    match a {
+        "view" => "просмотр",
+        "create" => "создание",
+        "edit" => "изменение",
+        "delete" => "удаление",
+        "export" => "экспорт",
+        _ => "импорт",
+    }
+}
+
+#[component]
+fn Matrix() -> impl IntoView {
+    let live = use_live();
+    let set = ServerAction::<SetScope>::new();
+    let policy = ServerAction::<SetRequire2fa>::new();
+    let selfreg = ServerAction::<SetSelfRegistration>::new();
+    let matrix = Resource::new(
+        move || (live.version.get(), set.version().get(), policy.version().get(), selfreg.version().get()),
+        |_| get_matrix(),
+    );
+    view! {
+        <section class="card wide">
+            <h1>{t("perm.title")}</h1>
+            <p class="muted">{t("perm.hint")}</p>
+            {move || set.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error">{e.message}</div> })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let m = match matrix.await {
+                        Ok(m) => m,
+                        Err(e) => return view! { <div class="alert error">{e.message}</div> }.into_any(),
+                    };
+                    let scope_of = |role: &str, res: &str, act: &str| {
+                        m.cells.iter().find(|c| c.0 == role && c.1 == res && c.2 == act).map(|c| c.3.clone()).unwrap_or_else(|| "none".into())
+                    };
+                    view! {
+                        <div class="table-wrap">
+                        <table class="matrix" data-testid="matrix">
+                            <thead>
+                                <tr><th>"Раздел / действие"</th>{m.roles.iter().map(|r| view! { <th>{role_label(r)}</th> }).collect_view()}</tr>
+                            </thead>
+                            <tbody>
+                                {m.resources.iter().flat_map(|res| m.actions.iter().map(move |act| (res.clone(), act.clone()))).map(|(res, act)| {
+                                    view! {
+                                        <tr>
+                                            <th>{resource_label(&res)} " · " {action_label(&act)}</th>
+                                            {m.roles.iter().map(|role| {
+                                                let current = scope_of(role, &res, &act);
+                                                let (role, res, act) = (role.clone(), res.clone(), act.clone());
+                                                let cell = format!("{role}:{res}:{act}");
+                                                view! {
+                                                    <td>
+                                                        <select data-cell=cell class=format!("scope-{current}") on:change=move |ev| {
+                                                            set.dispatch(SetScope { role: role.clone(), resource: res.clone(), action: act.clone(), scope: event_target_value(&ev) });
+                                                        }>
+                                                            {["none", "own", "team", "all"].into_iter().map(|s| view! {
+                                                                <option value=s selected=current == s>{match s { "none" => "—", "own" => "свои", "team" => "команда", _ => "все" }}</option>
+                                                            }).collect_view()}
+                                                        </select>
+                                                    </td>
+                                                }
+                                            }).collect_view()}
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        </div>
+                        <h2>{t("perm.require_2fa")}</h2>
+                        <div class="policies">
+                            {m.policies.iter().map(|(role, req)| {
+                                let (role, req) = (role.clone(), *req);
+                                let r2 = role.clone();
+                                view! {
+                                    <label>
+                                        <input type="checkbox" data-policy=role.clone() checked=req on:change=move |ev| {
+                                            policy.dispatch(SetRequire2fa { role: r2.clone(), require: event_target_checked(&ev) });
+                                        }/>
+                                        " " {role_label(&role)}
+                                    </label>
+                                }
+                            }).collect_view()}
+                        </div>
+                        <h2>{t("perm.self_registration")}</h2>
+                        <label>
+                            <input type="checkbox" data-testid="self-registration" checked=m.self_registration on:change=move |ev| {
+                                selfreg.dispatch(SetSelfRegistration { enabled: event_target_checked(&ev) });
+                            }/>
+                            " " {t("perm.self_registration")}
+                        </label>
+                    }.into_any()
+                })}
+            </Transition>
+        </section>
+    }
+}

@@ -1,0 +1,196 @@
+//! The admin's users page: search, applications, approval, roles,
+//! blocking, invitations and API tokens — refreshed live.
+
+pub mod api;
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::components::forms::{field_error, form_error, Field, FormError};
+use crate::components::live::use_live;
+use crate::components::shell::Guard;
+use crate::i18n::t;
+use crate::model::{status_label, UserRow};
+use api::*;
+
+#[component]
+pub fn UsersPage() -> impl IntoView {
+    view! {
+        <Guard resource="users" action="view">
+            <UsersList/>
+        </Guard>
+    }
+}
+
+#[component]
+fn UsersList() -> impl IntoView {
+    let live = use_live();
+    let q = use_query_map();
+    let query = RwSignal::new(String::new());
+    let status = RwSignal::new(q.get_untracked().get("status").unwrap_or_default());
+    let page = RwSignal::new(1i64);
+    let approve = ServerAction::<ApproveUser>::new();
+    let reject = ServerAction::<RejectUser>::new();
+    let block = ServerAction::<SetUserBlocked>::new();
+    let role = ServerAction::<SetUserRole>::new();
+    let invite = ServerAction::<InviteUser>::new();
+    let token = ServerAction::<IssueToken>::new();
+    let users = Resource::new(
+        move || {
+            (
+                query.get(),
+                status.get(),
+                page.get(),
+                live.version.get(),
+                approve.version().get() + reject.version().get() + block.version().get() + role.version().get(),
+            )
+        },
+        |(q, s, p, _, _)| list_users(q, s, p),
+    );
+    let action_error = move || {
+        [approve.value().get().and_then(|r| r.err()), reject.value().get().and_then(|r| r.err()),
+         block.value().get().and_then(|r| r.err()), role.value().get().and_then(|r| r.err()),
+         token.value().get().and_then(|r| r.err())]
+            .into_iter()
+            .flatten()
+            .next()
+            .map(|e| view! { <div class="alert error" role="alert">{e.message}</div> })
+    };
+    let tab = move |value: &'static str, key: &'static str| {
+        view! {
+            <button class="tab" class:active=move || status.get() == value data-status=value
+                on:click=move |_| { status.set(value.to_string()); page.set(1); }>{t(key)}</button>
+        }
+    };
+    view! {
+        <section class="card">
+            <h1>{t("users.title")}</h1>
+            <div class="toolbar">
+                <input type="search" data-testid="user-search" placeholder=t("users.search")
+                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); }/>
+                {tab("", "users.all")}
+                {tab("pending", "users.pending")}
+                {tab("active", "users.active")}
+                {tab("rejected", "users.rejected")}
+            </div>
+            {action_error}
+            {move || token.value().get().and_then(|r| r.ok()).map(|secret| view! {
+                <div class="alert ok">{t("users.token_shown_once")} " " <code data-testid="issued-token">{secret}</code></div>
+            })}
+            <Transition fallback=move || view! { <p class="muted">{t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match users.await {
+                        Ok(p) => {
+                            let pages = (p.total + p.per_page - 1) / p.per_page;
+                            view! {
+                                <p class="muted">{t("users.total")} ": " <span data-testid="users-total">{p.total}</span></p>
+                                <div class="table-wrap">
+                                <table class="users" data-testid="users-table">
+                                    <thead><tr>
+                                        <th>{t("users.name")}</th><th>"Email"</th><th>{t("users.company")}</th>
+                                        <th>{t("users.role")}</th><th>{t("users.status")}</th><th>{t("users.actions")}</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|u| view! {
+                                            <UserLine u=u approve=approve reject=reject block=block role=role token=token/>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                                </div>
+                                <div class="pager">
+                                    <button disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>{t("users.prev")}</button>
+                                    <span>{p.page} " / " {pages.max(1)}</span>
+                                    <button disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>{t("users.next")}</button>
+                                </div>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+        <section class="card">
+            <h2>{t("users.invite")}</h2>
+            <ActionForm action=invite attr:class="inline-form" attr:data-testid="invite-user-form">
+                <FormError message=form_error(invite.value())/>
+                <Field label="Email" name="email" kind="email" error=field_error(invite.value(), "email")/>
+                <div class="field">
+                    <label for="f-invite-role">{t("users.role")}</label>
+                    <select id="f-invite-role" name="role">
+                        <option value="employee">"Сотрудник"</option>
+                        <option value="partner">"Партнёр"</option>
+                        <option value="franchisee">"Франчайзи"</option>
+                        <option value="admin">"Администратор"</option>
+                    </select>
+                </div>
+                <button type="submit" class="primary">{t("users.invite")}</button>
+            </ActionForm>
+            {move || invite.value().get().and_then(|r| r.ok()).map(|link| view! {
+                <p>{t("users.invite_link")} " " <code data-testid="invite-link">{link}</code></p>
+            })}
+        </section>
+    }
+}
+
+#[component]
+fn UserLine(
+    u: UserRow,
+    approve: ServerAction<ApproveUser>,
+    reject: ServerAction<RejectUser>,
+    block: ServerAction<SetUserBlocked>,
+    role: ServerAction<SetUserRole>,
+    token: ServerAction<IssueToken>,
+) -> impl IntoView {
+    let id = u.id.clone();
+    let pending = u.status == "pending";
+    let details = if pending {
+        format!(
+            "{} · {} · ИНН {} · {} · {}",
+            u.phone,
+            u.city,
+            u.inn,
+            u.legal_form,
+            if u.requested_role == "franchisee" { "хочет стать франчайзи" } else { "хочет стать партнёром" }
+        )
+    } else {
+        u.phone.clone()
+    };
+    let actions = {
+        let id = id.clone();
+        if pending {
+            let (a, b, c) = (id.clone(), id.clone(), id.clone());
+            view! {
+                <button class="primary small" data-action="approve-partner" on:click=move |_| { approve.dispatch(ApproveUser { id: a.clone(), role: "partner".into() }); }>{t("users.approve_partner")}</button>
+                <button class="primary small" data-action="approve-franchisee" on:click=move |_| { approve.dispatch(ApproveUser { id: b.clone(), role: "franchisee".into() }); }>{t("users.approve_franchisee")}</button>
+                <button class="danger small" data-action="reject" on:click=move |_| { reject.dispatch(RejectUser { id: c.clone() }); }>{t("users.reject")}</button>
+            }
+            .into_any()
+        } else {
+            let (a, b, c) = (id.clone(), id.clone(), id.clone());
+            let blocked = u.blocked;
+            let current = u.role.clone();
+            view! {
+                <select class="small" data-action="role" on:change=move |ev| { role.dispatch(SetUserRole { id: c.clone(), role: event_target_value(&ev) }); }>
+                    {["admin", "employee", "partner", "franchisee", "guest"].into_iter().map(|r| view! {
+                        <option value=r selected=current == r>{crate::model::role_label(r)}</option>
+                    }).collect_view()}
+                </select>
+                <button class="small" data-action="block" on:click=move |_| { block.dispatch(SetUserBlocked { id: a.clone(), blocked: !blocked }); }>
+                    {if blocked { t("users.unblock") } else { t("users.block") }}
+                </button>
+                <button class="small" data-action="token" on:click=move |_| { token.dispatch(IssueToken { user_id: b.clone(), name: "API".into() }); }>{t("users.token")}</button>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <tr data-user-id=id.clone() data-email=u.email.clone() data-status=u.status.clone() class:blocked=u.blocked>
+            <td>{u.full_name.clone()}<br/><small class="muted">{details}</small></td>
+            <td>{u.email.clone()}</td>
+            <td>{u.company_name.clone()}</td>
+            <td data-col="role">{u.role_label.clone()}</td>
+            <td data-col="status">{status_label(&u.status)} {u.blocked.then(|| view! { " · " <span class="tag danger">{t("users.blocked")}</span> })}</td>
+            <td class="actions">{actions}</td>
+        </tr>
+    }
+}

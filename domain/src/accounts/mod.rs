@@ -1,0 +1,144 @@
+//! Accounts: sign-in (password, TOTP, OAuth identities), registration and
+//! its approval, invitations, profile, API tokens, user administration.
+
+mod admin;
+mod invitations;
+mod password;
+mod registration;
+mod signin;
+mod tokens;
+mod totp;
+
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::rbac::RbacError;
+use crate::types::{Role, UserStatus};
+
+pub use admin::{
+    approve_registration, block_user, change_role, create_admin, ensure_first_admin, get_user, list_users,
+    reject_registration, unblock_user, UserFilter,
+};
+pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
+pub use registration::{register, Registration};
+pub use signin::{
+    load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials,
+    Identity, SessionGrant, SignIn,
+};
+pub use tokens::{actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken};
+pub use totp::{begin_totp_enrolment, confirm_totp_enrolment, disable_totp, TotpEnrolment};
+
+pub use admin::{change_password, update_profile, ProfileInput};
+
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: &str, message: &str) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    #[error("Проверьте поля формы")]
+    Validation(Vec<FieldError>),
+    #[error("Неверный email или пароль")]
+    InvalidCredentials,
+    #[error("Слишком много неудачных попыток входа. Повторите после {}", .retry_at.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).expect("msk offset")).format("%H:%M (МСК)"))]
+    Throttled { retry_at: DateTime<Utc> },
+    #[error("Учётная запись заблокирована. Обратитесь к администратору")]
+    Blocked,
+    #[error("Неверный код подтверждения")]
+    InvalidCode,
+    #[error("Пользователь не найден")]
+    NotFound,
+    #[error("Приглашение недействительно или уже использовано")]
+    InvitationInvalid,
+    #[error("Срок действия приглашения истёк")]
+    InvitationExpired,
+    #[error("Учётная запись с этим email не найдена. Обратитесь к администратору")]
+    NoAccountForIdentity,
+    #[error("Провайдер входа не подтвердил ваш email")]
+    EmailNotVerified,
+    #[error("Самостоятельная регистрация отключена")]
+    RegistrationClosed,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Rbac(#[from] RbacError),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+impl AccountsError {
+    /// A stable machine code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::Throttled { .. } => "throttled",
+            Self::Blocked => "blocked",
+            Self::InvalidCode => "invalid_code",
+            Self::NotFound => "not_found",
+            Self::InvitationInvalid => "invitation_invalid",
+            Self::InvitationExpired => "invitation_expired",
+            Self::NoAccountForIdentity => "no_account",
+            Self::EmailNotVerified => "email_not_verified",
+            Self::RegistrationClosed => "registration_closed",
+            Self::Conflict(_) => "conflict",
+            Self::Rbac(RbacError::NotAllowed) => "forbidden",
+            Self::Rbac(RbacError::TwoFactorRequired) => "two_factor_required",
+            Self::Rbac(RbacError::Invalid(_)) => "validation",
+            Self::Rbac(_) | Self::Db(_) => "internal",
+        }
+    }
+
+    pub(crate) fn field(field: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+/// A user as the admin list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct UserSummary {
+    pub id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub status: UserStatus,
+    pub blocked: bool,
+    pub totp_enabled: bool,
+    pub phone: Option<String>,
+    pub city: Option<String>,
+    pub niche: Option<String>,
+    pub legal_form: Option<String>,
+    pub inn: Option<String>,
+    pub company_name: Option<String>,
+    pub requested_role: Option<String>,
+    pub referral_code: Option<String>,
+    pub team_id: Option<Uuid>,
+    pub lang: String,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(crate) fn ip_net(ip: Option<IpAddr>) -> Option<sqlx::types::ipnetwork::IpNetwork> {
+    ip.map(sqlx::types::ipnetwork::IpNetwork::from)
+}
+
+pub(crate) fn parse_role(s: &str) -> Role {
+    s.parse().unwrap_or(Role::Guest)
+}
+
+pub(crate) fn parse_status(s: &str) -> UserStatus {
+    s.parse().unwrap_or(UserStatus::Pending)
+}

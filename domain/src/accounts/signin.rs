@@ -1,0 +1,296 @@
+use std::net::IpAddr;
+
+use chrono::{DateTime, Duration, Utc};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{ip_net, parse_role, password, totp, AccountsError};
+use crate::realtime::{self, Event};
+use crate::types::Role;
+use crate::{audit, Actor, Services};
+
+const WINDOW_MINUTES: i64 = 15;
+const MAX_FAILURES: i64 = 5;
+
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+    pub ip: Option<IpAddr>,
+}
+
+/// What a session stores after a successful sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionGrant {
+    pub user_id: Uuid,
+    pub epoch: i32,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SignIn {
+    Done(SessionGrant),
+    /// The password was right; a TOTP or recovery code must follow.
+    SecondFactor { user_id: Uuid },
+}
+
+/// Checks email and password. After 5 failures for one email or one IP
+/// within 15 minutes further attempts are refused until the window passes.
+pub async fn sign_in(pool: &PgPool, creds: Credentials) -> Result<SignIn, AccountsError> {
+    let email = creds.email.trim().to_lowercase();
+    check_throttle(pool, &email, creds.ip).await?;
+    let user = sqlx::query!(
+        "select id, password_hash, role, status, blocked_at, session_epoch, totp_enabled_at
+         from users where email = $1",
+        email
+    )
+    .fetch_optional(pool)
+    .await?;
+    let ok = password::verify(creds.password, user.as_ref().and_then(|u| u.password_hash.clone())).await;
+    record_attempt(pool, &email, creds.ip, ok).await?;
+    let Some(user) = user.filter(|_| ok) else {
+        return Err(AccountsError::InvalidCredentials);
+    };
+    if user.blocked_at.is_some() {
+        return Err(AccountsError::Blocked);
+    }
+    if user.totp_enabled_at.is_some() {
+        return Ok(SignIn::SecondFactor { user_id: user.id });
+    }
+    Ok(SignIn::Done(SessionGrant {
+        user_id: user.id,
+        epoch: user.session_epoch,
+        role: parse_role(&user.role),
+    }))
+}
+
+/// Completes a sign-in with a TOTP code or a one-time recovery code.
+/// Failures count towards the same throttle as passwords.
+pub async fn verify_second_factor(
+    services: &Services,
+    user_id: Uuid,
+    code: &str,
+    ip: Option<IpAddr>,
+) -> Result<SessionGrant, AccountsError> {
+    let pool = &services.pool;
+    let user = sqlx::query!(
+        "select email, role, blocked_at, session_epoch, totp_secret_enc, totp_enabled_at from users where id = $1",
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AccountsError::InvalidCode)?;
+    check_throttle(pool, &user.email, ip).await?;
+    if user.blocked_at.is_some() {
+        return Err(AccountsError::Blocked);
+    }
+    let ok = match (&user.totp_secret_enc, user.totp_enabled_at) {
+        (Some(enc), Some(_)) => {
+            totp::code_matches(&services.cipher, enc, &user.email, code)
+                || totp::use_recovery_code(pool, user_id, code).await?
+        }
+        _ => false,
+    };
+    record_attempt(pool, &user.email, ip, ok).await?;
+    if !ok {
+        return Err(AccountsError::InvalidCode);
+    }
+    Ok(SessionGrant {
+        user_id,
+        epoch: user.session_epoch,
+        role: parse_role(&user.role),
+    })
+}
+
+/// An identity asserted by an OAuth2 provider.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub provider: String,
+    pub subject: String,
+    pub email: String,
+    pub email_verified: bool,
+    pub ip: Option<IpAddr>,
+}
+
+/// Signs in with an OAuth2 identity. A known identity signs its user in; a
+/// new one is linked to the account with the same email, only when the
+/// provider verified that email. No account: refused.
+pub async fn sign_in_with_identity(pool: &PgPool, id: Identity) -> Result<SignIn, AccountsError> {
+    let email = id.email.trim().to_lowercase();
+    let mut tx = pool.begin().await?;
+    let linked = sqlx::query_scalar!(
+        "select user_id from oauth_identities where provider = $1 and subject = $2",
+        id.provider,
+        id.subject
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let user_id = match linked {
+        Some(uid) => uid,
+        None => {
+            if !id.email_verified {
+                return Err(AccountsError::EmailNotVerified);
+            }
+            let uid = sqlx::query_scalar!("select id from users where email = $1", email)
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(AccountsError::NoAccountForIdentity)?;
+            sqlx::query!(
+                "insert into oauth_identities (provider, subject, user_id, email) values ($1, $2, $3, $4)",
+                id.provider,
+                id.subject,
+                uid,
+                email
+            )
+            .execute(&mut *tx)
+            .await?;
+            let actor = load_actor_tx(&mut tx, uid, id.ip).await?;
+            audit::record(
+                &mut tx,
+                actor.as_ref(),
+                "oauth_identity",
+                &format!("{}/{}", id.provider, id.subject),
+                "link",
+                None,
+                Some(serde_json::json!({ "provider": id.provider, "email": email, "user_id": uid })),
+            )
+            .await?;
+            uid
+        }
+    };
+    let user = sqlx::query!(
+        "select role, blocked_at, session_epoch, totp_enabled_at from users where id = $1",
+        user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if user.blocked_at.is_some() {
+        return Err(AccountsError::Blocked);
+    }
+    if user.totp_enabled_at.is_some() {
+        return Ok(SignIn::SecondFactor { user_id });
+    }
+    Ok(SignIn::Done(SessionGrant {
+        user_id,
+        epoch: user.session_epoch,
+        role: parse_role(&user.role),
+    }))
+}
+
+/// The acting user for a session, or `None` when the session is stale: the
+/// user was blocked or signed out everywhere since (epoch moved on).
+pub async fn load_actor(
+    pool: &PgPool,
+    user_id: Uuid,
+    epoch: i32,
+    ip: Option<IpAddr>,
+) -> Result<Option<Actor>, AccountsError> {
+    let row = sqlx::query!(
+        r#"select u.email, u.full_name, u.role, u.team_id, u.blocked_at, u.session_epoch,
+                  u.totp_enabled_at, coalesce(rs.require_2fa, false) as "require_2fa!"
+           from users u left join role_settings rs on rs.role = u.role where u.id = $1"#,
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.and_then(|u| {
+        if u.blocked_at.is_some() || u.session_epoch != epoch {
+            return None;
+        }
+        Some(Actor {
+            user_id,
+            email: u.email,
+            full_name: u.full_name,
+            role: parse_role(&u.role),
+            team_id: u.team_id,
+            ip,
+            must_enroll_2fa: u.require_2fa && u.totp_enabled_at.is_none(),
+        })
+    }))
+}
+
+pub(crate) async fn load_actor_tx(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user_id: Uuid,
+    ip: Option<IpAddr>,
+) -> Result<Option<Actor>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select email, full_name, role, team_id from users where id = $1",
+        user_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.map(|u| Actor {
+        user_id,
+        email: u.email,
+        full_name: u.full_name,
+        role: parse_role(&u.role),
+        team_id: u.team_id,
+        ip,
+        must_enroll_2fa: false,
+    }))
+}
+
+/// Ends every session of the actor (on every device) by moving the session
+/// epoch on. Returns the new epoch so the caller can keep its own session.
+pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor) -> Result<i32, AccountsError> {
+    let mut tx = pool.begin().await?;
+    let epoch = sqlx::query_scalar!(
+        "update users set session_epoch = session_epoch + 1 where id = $1 returning session_epoch",
+        actor.user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(&mut tx, Some(actor), "session", &actor.user_id.to_string(), "sign_out_everywhere", None, None)
+        .await?;
+    realtime::publish(&mut tx, &Event::SessionsEnded { user_id: actor.user_id }).await?;
+    tx.commit().await?;
+    Ok(epoch)
+}
+
+async fn check_throttle(pool: &PgPool, email: &str, ip: Option<IpAddr>) -> Result<(), AccountsError> {
+    let since = Utc::now() - Duration::minutes(WINDOW_MINUTES);
+    // The fifth most recent failure inside the window decides when the
+    // next attempt is allowed again.
+    let by_email: Option<DateTime<Utc>> = sqlx::query_scalar!(
+        "select created_at from login_attempts where email = $1 and not succeeded and created_at > $2
+         order by created_at desc offset $3 limit 1",
+        email,
+        since,
+        MAX_FAILURES - 1
+    )
+    .fetch_optional(pool)
+    .await?;
+    let by_ip: Option<DateTime<Utc>> = match ip_net(ip) {
+        Some(net) => {
+            sqlx::query_scalar!(
+                "select created_at from login_attempts where ip = $1 and not succeeded and created_at > $2
+                 order by created_at desc offset $3 limit 1",
+                net,
+                since,
+                MAX_FAILURES - 1
+            )
+            .fetch_optional(pool)
+            .await?
+        }
+        None => None,
+    };
+    match by_email.into_iter().chain(by_ip).max() {
+        Some(t) => Err(AccountsError::Throttled {
+            retry_at: t + Duration::minutes(WINDOW_MINUTES),
+        }),
+        None => Ok(()),
+    }
+}
+
+async fn record_attempt(pool: &PgPool, email: &str, ip: Option<IpAddr>, ok: bool) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into login_attempts (email, ip, succeeded) values ($1, $2, $3)",
+        email,
+        ip_net(ip),
+        ok
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}

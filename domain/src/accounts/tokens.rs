@@ -1,0 +1,177 @@
+use std::net::IpAddr;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::AccountsError;
+use crate::crypto::{random_token, token_hash};
+use crate::rbac::{self, Operation, Target};
+use crate::{audit, Actor};
+
+const PREFIX: &str = "mak_";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked: bool,
+}
+
+/// A token just issued: `secret` is shown once and never stored.
+#[derive(Debug, Clone, Serialize)]
+pub struct IssuedToken {
+    pub token: ApiToken,
+    pub secret: String,
+}
+
+/// Issues a personal API token for `user_id` (users:edit on that user).
+pub async fn issue_token(pool: &PgPool, actor: &Actor, user_id: Uuid, name: &str) -> Result<IssuedToken, AccountsError> {
+    let team = sqlx::query_scalar!("select team_id from users where id = $1", user_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AccountsError::NotFound)?;
+    rbac::authorize(pool, actor, Operation::IssueToken, Target::Owned { owner: user_id, team }).await?;
+    insert_token(pool, Some(actor), user_id, name).await
+}
+
+/// Issues a token from the command line for the user with `email`.
+pub async fn issue_token_for_email(pool: &PgPool, email: &str, name: &str) -> Result<IssuedToken, AccountsError> {
+    let user_id = sqlx::query_scalar!("select id from users where email = $1", email.trim().to_lowercase())
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AccountsError::NotFound)?;
+    insert_token(pool, None, user_id, name).await
+}
+
+async fn insert_token(pool: &PgPool, actor: Option<&Actor>, user_id: Uuid, name: &str) -> Result<IssuedToken, AccountsError> {
+    let name = name.trim();
+    let name = if name.is_empty() { "API" } else { name };
+    let secret = random_token(PREFIX);
+    let prefix: String = secret.chars().take(PREFIX.len() + 6).collect();
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "insert into api_tokens (user_id, name, token_hash, prefix, created_by) values ($1, $2, $3, $4, $5)
+         returning id, created_at",
+        user_id,
+        name,
+        token_hash(&secret),
+        prefix,
+        actor.map(|a| a.user_id)
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        actor,
+        "api_token",
+        &row.id.to_string(),
+        "issue",
+        None,
+        Some(serde_json::json!({ "user_id": user_id, "name": name, "prefix": prefix })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(IssuedToken {
+        token: ApiToken {
+            id: row.id,
+            user_id,
+            name: name.to_string(),
+            prefix,
+            created_at: row.created_at,
+            last_used_at: None,
+            revoked: false,
+        },
+        secret,
+    })
+}
+
+/// Tokens of a user (users:view on that user).
+pub async fn list_tokens(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<Vec<ApiToken>, AccountsError> {
+    let team = sqlx::query_scalar!("select team_id from users where id = $1", user_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(AccountsError::NotFound)?;
+    rbac::authorize(pool, actor, Operation::ViewUser, Target::Owned { owner: user_id, team }).await?;
+    let rows = sqlx::query!(
+        "select id, user_id, name, prefix, created_at, last_used_at, revoked_at from api_tokens
+         where user_id = $1 order by created_at desc",
+        user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| ApiToken {
+            id: r.id,
+            user_id: r.user_id,
+            name: r.name,
+            prefix: r.prefix,
+            created_at: r.created_at,
+            last_used_at: r.last_used_at,
+            revoked: r.revoked_at.is_some(),
+        })
+        .collect())
+}
+
+/// Revokes a token (users:edit on its owner).
+pub async fn revoke_token(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Result<(), AccountsError> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "select t.user_id, u.team_id, t.revoked_at from api_tokens t join users u on u.id = t.user_id
+         where t.id = $1 for update of t",
+        token_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AccountsError::NotFound)?;
+    rbac::authorize(pool, actor, Operation::RevokeToken, Target::Owned { owner: row.user_id, team: row.team_id }).await?;
+    if row.revoked_at.is_none() {
+        sqlx::query!("update api_tokens set revoked_at = now() where id = $1", token_id)
+            .execute(&mut *tx)
+            .await?;
+        audit::record(
+            &mut tx,
+            Some(actor),
+            "api_token",
+            &token_id.to_string(),
+            "revoke",
+            Some(serde_json::json!({ "revoked": false })),
+            Some(serde_json::json!({ "revoked": true })),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The acting user behind a bearer token, if it is valid, unrevoked and its
+/// user is not blocked.
+pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) -> Result<Option<Actor>, AccountsError> {
+    if !secret.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let row = sqlx::query!(
+        r#"update api_tokens t set last_used_at = now()
+           from users u
+           where t.token_hash = $1 and t.revoked_at is null and u.id = t.user_id and u.blocked_at is null
+           returning u.id, u.email, u.full_name, u.role, u.team_id"#,
+        token_hash(secret)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|u| Actor {
+        user_id: u.id,
+        email: u.email,
+        full_name: u.full_name,
+        role: super::parse_role(&u.role),
+        team_id: u.team_id,
+        ip,
+        must_enroll_2fa: false,
+    }))
+}

@@ -1,0 +1,59 @@
+//! MaK CRM business logic. Feature modules expose a small async API that
+//! takes the pool (or a transaction), the acting user and an input struct.
+//! SQL lives only here.
+
+pub mod accounts;
+pub mod audit;
+pub mod crypto;
+pub mod notifications;
+pub mod rbac;
+pub mod realtime;
+pub mod types;
+
+use std::net::IpAddr;
+
+pub use sqlx::PgPool;
+pub use uuid::Uuid;
+
+use types::Role;
+
+/// The user on whose behalf an operation runs. Built by the server from a
+/// session or an API token, never from client input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub user_id: Uuid,
+    pub email: String,
+    pub full_name: String,
+    pub role: Role,
+    pub team_id: Option<Uuid>,
+    pub ip: Option<IpAddr>,
+    /// The role requires 2FA and the user has not enrolled yet: only the
+    /// enrolment operations are allowed until they do.
+    pub must_enroll_2fa: bool,
+}
+
+/// Shared handles the domain needs besides the pool.
+#[derive(Clone)]
+pub struct Services {
+    pub pool: PgPool,
+    pub cipher: crypto::Cipher,
+    /// Public base URL, e.g. `http://127.0.0.1:3000`, used in links.
+    pub public_url: String,
+}
+
+/// One page of a list.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Maps a named constraint violation to the constraint's name.
+pub(crate) fn constraint_name(err: &sqlx::Error) -> Option<&str> {
+    match err {
+        sqlx::Error::Database(db) => db.constraint(),
+        _ => None,
+    }
+}

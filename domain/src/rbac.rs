@@ -1,0 +1,321 @@
+//! The permission matrix (role × resource × action → scope) and the single
+//! enforcement point every guarded operation goes through.
+
+use serde::Serialize;
+use sqlx::PgPool;
+use strum::{EnumIter, IntoEnumIterator};
+use uuid::Uuid;
+
+use crate::types::{Action, Resource, Role, Scope};
+use crate::{audit, realtime, Actor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RbacError {
+    #[error("Нет доступа")]
+    NotAllowed,
+    #[error("Для вашей роли обязательна двухфакторная аутентификация: включите её в настройках безопасности")]
+    TwoFactorRequired,
+    #[error("Нет записи в матрице прав для {0}")]
+    MissingEntry(String),
+    #[error("Некорректное значение: {0}")]
+    Invalid(String),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+/// Every operation that is checked against the matrix. Adding a variant
+/// forces the permission walk test to cover it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum Operation {
+    ListUsers,
+    ViewUser,
+    ExportUsers,
+    InviteUser,
+    ApproveRegistration,
+    RejectRegistration,
+    ChangeRole,
+    BlockUser,
+    UnblockUser,
+    IssueToken,
+    RevokeToken,
+    EditProfile,
+    ViewPermissions,
+    EditPermissions,
+    EditSecurityPolicy,
+    ViewAudit,
+}
+
+impl Operation {
+    /// The matrix cell an operation is decided by.
+    pub fn permission(self) -> (Resource, Action) {
+        use Action::*;
+        use Operation::*;
+        match self {
+            ListUsers | ViewUser => (Resource::Users, View),
+            ExportUsers => (Resource::Users, Export),
+            InviteUser => (Resource::Users, Create),
+            ApproveRegistration | RejectRegistration | ChangeRole | BlockUser | UnblockUser
+            | IssueToken | RevokeToken | EditProfile => (Resource::Users, Edit),
+            ViewPermissions => (Resource::Settings, View),
+            EditPermissions | EditSecurityPolicy => (Resource::Settings, Edit),
+            ViewAudit => (Resource::Audit, View),
+        }
+    }
+
+    pub fn all() -> Vec<Operation> {
+        Operation::iter().collect()
+    }
+}
+
+/// What an operation touches, for scope checks.
+#[derive(Debug, Clone, Copy)]
+pub enum Target {
+    /// A collection: the caller filters by the returned scope.
+    Collection,
+    /// A record owned by `owner` (for users: the user itself) in `team`.
+    Owned { owner: Uuid, team: Option<Uuid> },
+}
+
+/// Decides whether `actor` may perform `op` on `target`; returns the scope
+/// granted. Denies when the matrix has no entry (and says so in the log).
+pub async fn authorize(
+    pool: &PgPool,
+    actor: &Actor,
+    op: Operation,
+    target: Target,
+) -> Result<Scope, RbacError> {
+    if actor.must_enroll_2fa {
+        return Err(RbacError::TwoFactorRequired);
+    }
+    let (resource, action) = op.permission();
+    let scope = scope_for(pool, actor.role, resource, action).await?;
+    if covers(scope, actor, target) {
+        Ok(scope)
+    } else {
+        Err(RbacError::NotAllowed)
+    }
+}
+
+/// True when `scope` granted to `actor` reaches `target`.
+pub fn covers(scope: Scope, actor: &Actor, target: Target) -> bool {
+    match (scope, target) {
+        (Scope::None, _) => false,
+        (_, Target::Collection) => true,
+        (Scope::All, _) => true,
+        (Scope::Team, Target::Owned { owner, team }) => {
+            owner == actor.user_id || (team.is_some() && team == actor.team_id)
+        }
+        (Scope::Own, Target::Owned { owner, .. }) => owner == actor.user_id,
+    }
+}
+
+/// The scope the matrix grants `role` for `resource`/`action`.
+pub async fn scope_for(
+    pool: &PgPool,
+    role: Role,
+    resource: Resource,
+    action: Action,
+) -> Result<Scope, RbacError> {
+    let row = sqlx::query_scalar!(
+        "select scope from permissions where role = $1 and resource = $2 and action = $3",
+        role.as_str(),
+        resource.as_str(),
+        action.as_str()
+    )
+    .fetch_optional(pool)
+    .await?;
+    match row {
+        Some(s) => s
+            .parse()
+            .map_err(|_| RbacError::MissingEntry(format!("{role}/{resource}/{action}"))),
+        None => {
+            tracing::error!(%role, %resource, %action, "permission matrix has no entry; denying");
+            Err(RbacError::MissingEntry(format!("{role}/{resource}/{action}")))
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MatrixCell {
+    pub role: Role,
+    pub resource: Resource,
+    pub action: Action,
+    pub scope: Scope,
+}
+
+/// The whole matrix. Needs settings:view.
+pub async fn matrix(pool: &PgPool, actor: &Actor) -> Result<Vec<MatrixCell>, RbacError> {
+    authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
+    load_matrix(pool).await
+}
+
+/// The matrix without a permission check: for the walk test and for
+/// deciding what a realtime event's viewer may see.
+pub async fn load_matrix(pool: &PgPool) -> Result<Vec<MatrixCell>, RbacError> {
+    let rows = sqlx::query!("select role, resource, action, scope from permissions order by role, resource, action")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(MatrixCell {
+                role: r.role.parse().map_err(RbacError::Invalid)?,
+                resource: r.resource.parse().map_err(RbacError::Invalid)?,
+                action: r.action.parse().map_err(RbacError::Invalid)?,
+                scope: r.scope.parse().map_err(RbacError::Invalid)?,
+            })
+        })
+        .collect()
+}
+
+/// Sets one matrix cell. Needs settings:edit. The admin's own right to edit
+/// settings can't be taken away (that would lock everyone out). Audited and
+/// announced to every open page at once.
+pub async fn set_permission(
+    pool: &PgPool,
+    actor: &Actor,
+    role: Role,
+    resource: Resource,
+    action: Action,
+    scope: Scope,
+) -> Result<(), RbacError> {
+    authorize(pool, actor, Operation::EditPermissions, Target::Collection).await?;
+    if role == Role::Admin && resource == Resource::Settings && scope != Scope::All {
+        return Err(RbacError::Invalid(
+            "у администратора нельзя отнять право менять настройки".into(),
+        ));
+    }
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query_scalar!(
+        "select scope from permissions where role = $1 and resource = $2 and action = $3 for update",
+        role.as_str(),
+        resource.as_str(),
+        action.as_str()
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into permissions (role, resource, action, scope) values ($1, $2, $3, $4)
+         on conflict (role, resource, action) do update set scope = excluded.scope",
+        role.as_str(),
+        resource.as_str(),
+        action.as_str(),
+        scope.as_str()
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "permission",
+        &format!("{role}/{resource}/{action}"),
+        "update",
+        before.map(|s| serde_json::json!({ "scope": s })),
+        Some(serde_json::json!({ "scope": scope.as_str() })),
+    )
+    .await?;
+    realtime::publish(&mut tx, &realtime::Event::PermissionsChanged).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RolePolicy {
+    pub role: Role,
+    pub require_2fa: bool,
+}
+
+/// 2FA policy per role. Needs settings:view.
+pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolicy>, RbacError> {
+    authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
+    let rows = sqlx::query!("select role, require_2fa from role_settings order by role")
+        .fetch_all(pool)
+        .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok(RolePolicy {
+                role: r.role.parse().map_err(RbacError::Invalid)?,
+                require_2fa: r.require_2fa,
+            })
+        })
+        .collect()
+}
+
+/// Requires (or stops requiring) 2FA for a role. Needs settings:edit.
+pub async fn set_require_2fa(
+    pool: &PgPool,
+    actor: &Actor,
+    role: Role,
+    require: bool,
+) -> Result<(), RbacError> {
+    authorize(pool, actor, Operation::EditSecurityPolicy, Target::Collection).await?;
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query_scalar!("select require_2fa from role_settings where role = $1", role.as_str())
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "insert into role_settings (role, require_2fa) values ($1, $2)
+         on conflict (role) do update set require_2fa = excluded.require_2fa",
+        role.as_str(),
+        require
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "role_policy",
+        role.as_str(),
+        "update",
+        before.map(|b| serde_json::json!({ "require_2fa": b })),
+        Some(serde_json::json!({ "require_2fa": require })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Whether the role must use 2FA (no permission needed: used at sign-in).
+pub async fn role_requires_2fa(pool: &PgPool, role: Role) -> Result<bool, RbacError> {
+    Ok(
+        sqlx::query_scalar!("select require_2fa from role_settings where role = $1", role.as_str())
+            .fetch_optional(pool)
+            .await?
+            .unwrap_or(false),
+    )
+}
+
+/// Whether partners and franchisees may register themselves.
+pub async fn self_registration_enabled(pool: &PgPool) -> Result<bool, RbacError> {
+    let v = sqlx::query_scalar!("select value from app_settings where key = 'self_registration'")
+        .fetch_optional(pool)
+        .await?;
+    Ok(v.and_then(|v| v.as_bool()).unwrap_or(false))
+}
+
+/// Turns self-registration on or off. Needs settings:edit.
+pub async fn set_self_registration(pool: &PgPool, actor: &Actor, enabled: bool) -> Result<(), RbacError> {
+    authorize(pool, actor, Operation::EditSecurityPolicy, Target::Collection).await?;
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query_scalar!("select value from app_settings where key = 'self_registration'")
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "insert into app_settings (key, value) values ('self_registration', $1)
+         on conflict (key) do update set value = excluded.value",
+        serde_json::Value::Bool(enabled)
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "app_setting",
+        "self_registration",
+        "update",
+        before.map(|v| serde_json::json!({ "value": v })),
+        Some(serde_json::json!({ "value": enabled })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

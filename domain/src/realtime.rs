@@ -1,0 +1,101 @@
+//! Domain events for open pages. Published with `pg_notify` inside the
+//! writing transaction (delivered only on commit), received by every server
+//! instance through `LISTEN`, then filtered per viewer.
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::PgListener;
+use sqlx::{PgPool, Postgres, Transaction};
+use tokio::sync::broadcast;
+use uuid::Uuid;
+
+use crate::rbac::{self, Operation, Target};
+use crate::Actor;
+
+pub const CHANNEL: &str = "mak_events";
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Event {
+    /// A user record changed (registered, approved, rejected, blocked, role…).
+    UserChanged { user_id: Uuid, team_id: Option<Uuid>, change: String },
+    /// A notification was created for one user.
+    Notification { user_id: Uuid },
+    /// The permission matrix changed: pages re-check what they show.
+    PermissionsChanged,
+    /// A user's sessions were ended (blocked, signed out everywhere).
+    SessionsEnded { user_id: Uuid },
+}
+
+/// Queues `event` for delivery when `tx` commits.
+pub async fn publish(tx: &mut Transaction<'_, Postgres>, event: &Event) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_string(event).unwrap_or_default();
+    sqlx::query!("select pg_notify($1, $2)", CHANNEL, payload)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+/// Whether `viewer` may see `event`, decided by the same matrix as
+/// everything else.
+pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
+    match event {
+        Event::UserChanged { user_id, team_id, .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::ViewUser,
+            Target::Owned {
+                owner: *user_id,
+                team: *team_id,
+            },
+        )
+        .await
+        .is_ok(),
+        Event::Notification { user_id } | Event::SessionsEnded { user_id } => *user_id == viewer.user_id,
+        Event::PermissionsChanged => true,
+    }
+}
+
+/// Fans events from PostgreSQL out to this instance's subscribers.
+#[derive(Clone)]
+pub struct Hub {
+    tx: broadcast::Sender<Event>,
+}
+
+impl Hub {
+    /// Starts the listener task; it reconnects by itself when the database
+    /// goes away.
+    pub fn start(pool: PgPool) -> Self {
+        let (tx, _) = broadcast::channel(1024);
+        let hub = Self { tx: tx.clone() };
+        tokio::spawn(async move {
+            loop {
+                match listen(&pool, &tx).await {
+                    Ok(()) => break,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "realtime listener lost; reconnecting");
+                        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    }
+                }
+            }
+        });
+        hub
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+        self.tx.subscribe()
+    }
+}
+
+async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx::Error> {
+    let mut listener = PgListener::connect_with(pool).await?;
+    listener.listen(CHANNEL).await?;
+    loop {
+        let n = listener.recv().await?;
+        match serde_json::from_str::<Event>(n.payload()) {
+            Ok(ev) => {
+                let _ = tx.send(ev);
+            }
+            Err(e) => tracing::warn!(error = %e, "undecodable realtime payload"),
+        }
+    }
+}

@@ -1,0 +1,281 @@
+//! Validated value types. Each `parse` returns a Russian message on failure.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use strum::{EnumIter, IntoEnumIterator};
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let s = raw.trim().to_lowercase();
+        if s.is_empty() {
+            return Err("Укажите email");
+        }
+        if s.len() > 254 || s.chars().any(char::is_whitespace) {
+            return Err("Некорректный email");
+        }
+        let Some((local, domain)) = s.split_once('@') else {
+            return Err("Некорректный email");
+        };
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+        {
+            return Err("Некорректный email");
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A phone number normalised to E.164 (`+79991234567`). Russian numbers may
+/// be written as 8…, 7…, +7…, with spaces, brackets and dashes.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Phone(String);
+
+impl Phone {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let trimmed = raw.trim();
+        if trimmed.is_empty() {
+            return Err("Укажите телефон");
+        }
+        let digits: String = trimmed.chars().filter(|c| c.is_ascii_digit()).collect();
+        // Russian habits: 8XXXXXXXXXX and 7XXXXXXXXXX without a plus, or ten bare digits.
+        let candidate = if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('8') {
+            format!("+7{}", &digits[1..])
+        } else if !trimmed.starts_with('+') && digits.len() == 11 && digits.starts_with('7') {
+            format!("+{digits}")
+        } else if !trimmed.starts_with('+') && digits.len() == 10 {
+            format!("+7{digits}")
+        } else {
+            trimmed.to_string()
+        };
+        let number = phonenumber::parse(Some(phonenumber::country::Id::RU), &candidate)
+            .map_err(|_| "Некорректный номер телефона")?;
+        if !phonenumber::is_valid(&number) {
+            return Err("Некорректный номер телефона");
+        }
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Russian taxpayer number: 10 digits (organisation) or 12 (individual,
+/// sole trader), with checksum digits.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inn(String);
+
+impl Inn {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let s: String = raw.chars().filter(|c| !c.is_whitespace()).collect();
+        if s.is_empty() {
+            return Err("Укажите ИНН");
+        }
+        if !s.chars().all(|c| c.is_ascii_digit()) || !(s.len() == 10 || s.len() == 12) {
+            return Err("ИНН состоит из 10 или 12 цифр");
+        }
+        let d: Vec<u32> = s.chars().map(|c| c.to_digit(10).unwrap_or(0)).collect();
+        let check = |weights: &[u32]| -> u32 {
+            let sum: u32 = weights.iter().zip(d.iter()).map(|(w, x)| w * x).sum();
+            (sum % 11) % 10
+        };
+        let ok = if d.len() == 10 {
+            check(&[2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[9]
+        } else {
+            check(&[7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[10]
+                && check(&[3, 7, 2, 4, 10, 3, 5, 9, 4, 6, 8]) == d[11]
+        };
+        if !ok {
+            return Err("Неверная контрольная сумма ИНН");
+        }
+        Ok(Self(s))
+    }
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A password that satisfies the policy; never printed.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let n = raw.chars().count();
+        if n < 8 {
+            return Err("Пароль должен быть не короче 8 символов");
+        }
+        if n > 128 {
+            return Err("Пароль слишком длинный");
+        }
+        Ok(Self(raw.to_string()))
+    }
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Password {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Password(***)")
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, EnumIter)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $s),+ }
+            }
+            pub fn all() -> Vec<Self> {
+                Self::iter().collect()
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s { $($s => Ok(Self::$variant),)+ other => Err(format!("unknown {}: {other}", stringify!($name))) }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+    };
+}
+
+string_enum!(
+    /// A user's role; the permission matrix is keyed on it.
+    Role { Admin => "admin", Employee => "employee", Partner => "partner", Franchisee => "franchisee", Guest => "guest" }
+);
+
+string_enum!(
+    /// What a permission is about.
+    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Reports => "reports", Telegram => "telegram", Settings => "settings", Audit => "audit" }
+);
+
+string_enum!(
+    /// What is done to a resource.
+    Action { View => "view", Create => "create", Edit => "edit", Delete => "delete", Export => "export", Import => "import" }
+);
+
+string_enum!(
+    /// How far a permission reaches: nothing, the user's own records, their
+    /// team's, or everything.
+    Scope { None => "none", Own => "own", Team => "team", All => "all" }
+);
+
+string_enum!(
+    /// Legal form from the registration questionnaire.
+    LegalForm { Ip => "ip", Ooo => "ooo", SelfEmployed => "self_employed", Individual => "individual" }
+);
+
+string_enum!(
+    /// Registration / account state.
+    UserStatus { Active => "active", Pending => "pending", Rejected => "rejected" }
+);
+
+impl Role {
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            Role::Admin => "Администратор",
+            Role::Employee => "Сотрудник",
+            Role::Partner => "Партнёр",
+            Role::Franchisee => "Франчайзи",
+            Role::Guest => "Гость",
+        }
+    }
+}
+
+impl LegalForm {
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            LegalForm::Ip => "ИП",
+            LegalForm::Ooo => "ООО",
+            LegalForm::SelfEmployed => "Самозанятый",
+            LegalForm::Individual => "Физлицо",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn email_is_trimmed_and_lowercased() {
+        assert_eq!(Email::parse("  Ivan@Example.RU ").unwrap().as_str(), "ivan@example.ru");
+    }
+
+    #[test]
+    fn email_without_domain_dot_is_rejected() {
+        assert!(Email::parse("ivan@localhost").is_err());
+        assert!(Email::parse("ivan").is_err());
+        assert!(Email::parse("a b@x.ru").is_err());
+        assert!(Email::parse("").is_err());
+    }
+
+    #[test]
+    fn russian_phone_formats_normalise_to_the_same_e164() {
+        let expected = "+79991234567";
+        for raw in ["+7 (999) 123-45-67", "8 999 123 45 67", "79991234567", "9991234567", "8(999)1234567"] {
+            assert_eq!(Phone::parse(raw).unwrap().as_str(), expected, "{raw}");
+        }
+    }
+
+    #[test]
+    fn nonsense_phone_is_rejected() {
+        assert!(Phone::parse("12345").is_err());
+        assert!(Phone::parse("телефон").is_err());
+        assert!(Phone::parse("").is_err());
+    }
+
+    #[test]
+    fn inn_checksums_are_verified() {
+        assert!(Inn::parse("7707083893").is_ok());
+        assert!(Inn::parse("7707083894").is_err());
+        assert!(Inn::parse("500100732259").is_ok());
+        assert!(Inn::parse("500100732258").is_err());
+        assert!(Inn::parse("12345").is_err());
+        assert!(Inn::parse("77070838ab").is_err());
+    }
+
+    #[test]
+    fn short_password_is_rejected() {
+        assert!(Password::parse("1234567").is_err());
+        assert!(Password::parse("12345678").is_ok());
+    }
+
+    #[test]
+    fn enums_round_trip_through_strings() {
+        for r in Role::all() {
+            assert_eq!(r.as_str().parse::<Role>().unwrap(), r);
+        }
+        for r in Resource::all() {
+            assert_eq!(r.as_str().parse::<Resource>().unwrap(), r);
+        }
+        assert!("root".parse::<Role>().is_err());
+    }
+}
