@@ -12,7 +12,7 @@ pub mod session;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
-use leptos_router::{path, SsrMode};
+use leptos_router::path;
 
 use components::live::provide_live_context;
 use components::shell::{provide_me, Header};
@@ -42,12 +42,24 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone()/>
                 <HydrationScripts options/>
                 <MetaTags/>
+                {components::shell::me_script(&initial_me_for_shell())}
             </head>
             <body>
                 <App/>
             </body>
         </html>
     }
+}
+
+fn initial_me_for_shell() -> Option<model::Me> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<session::MeSnapshot>().cloned())
+            .and_then(|s| s.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    None
 }
 
 /// The language from the `lang` cookie, read the same way on the server
@@ -93,7 +105,7 @@ pub fn App() -> impl IntoView {
     let live = provide_live_context();
     let me = provide_me();
     Effect::new(move |_| {
-        if let Some(Ok(Some(m))) = me.get() {
+        if let Some(m) = me.get() {
             live.my_id.set(Some(m.id));
         }
     });
@@ -104,18 +116,18 @@ pub fn App() -> impl IntoView {
             <Header/>
             <main class="container">
                 <Routes fallback=|| view! { <NotFound/> }>
-                    <Route path=path!("/") view=Home ssr=SsrMode::Async/>
+                    <Route path=path!("/") view=Home/>
                     <Route path=path!("/login") view=LoginPage/>
                     <Route path=path!("/register") view=RegisterPage/>
-                    <Route path=path!("/invite/:token") view=InvitePage ssr=SsrMode::Async/>
-                    <Route path=path!("/pending") view=PendingPage ssr=SsrMode::Async/>
-                    <Route path=path!("/partner") view=PartnerCabinet ssr=SsrMode::Async/>
-                    <Route path=path!("/franchisee") view=FranchiseeCabinet ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/permissions") view=PermissionsPage ssr=SsrMode::Async/>
-                    <Route path=path!("/admin/audit") view=AuditPage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/profile") view=ProfilePage ssr=SsrMode::Async/>
-                    <Route path=path!("/settings/security") view=SecurityPage ssr=SsrMode::Async/>
+                    <Route path=path!("/invite/:token") view=InvitePage/>
+                    <Route path=path!("/pending") view=PendingPage/>
+                    <Route path=path!("/partner") view=PartnerCabinet/>
+                    <Route path=path!("/franchisee") view=FranchiseeCabinet/>
+                    <Route path=path!("/admin/users") view=UsersPage/>
+                    <Route path=path!("/admin/permissions") view=PermissionsPage/>
+                    <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/settings/profile") view=ProfilePage/>
+                    <Route path=path!("/settings/security") view=SecurityPage/>
                 </Routes>
             </main>
         </Router>

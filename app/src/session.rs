@@ -9,6 +9,7 @@ use tower_sessions::Session;
 use uuid::Uuid;
 
 use crate::error::{internal, AppError};
+use crate::model::Me;
 
 pub const UID: &str = "uid";
 pub const EPOCH: &str = "epoch";
@@ -72,4 +73,39 @@ pub async fn establish(session: &Session, grant: domain::accounts::SessionGrant)
     session.insert(UID, grant.user_id).await.map_err(internal)?;
     session.insert(EPOCH, grant.epoch).await.map_err(internal)?;
     Ok(())
+}
+
+/// The signed-in user as the page shell embeds it (computed once per page
+/// request by the server, before rendering).
+#[derive(Debug, Clone)]
+pub struct MeSnapshot(pub Option<Me>);
+
+/// The wire view of the acting user, with their role's permissions.
+pub async fn build_me(services: &Services, actor: &Actor) -> Result<Me, AppError> {
+    let unrestricted = Actor {
+        must_enroll_2fa: false,
+        ..actor.clone()
+    };
+    let user = domain::accounts::get_user(&services.pool, &unrestricted, actor.user_id).await.ok();
+    let matrix = domain::rbac::load_matrix(&services.pool).await?;
+    let permissions = matrix
+        .into_iter()
+        .filter(|c| c.role == actor.role)
+        .map(|c| (c.resource.as_str().to_string(), c.action.as_str().to_string(), c.scope.as_str().to_string()))
+        .collect();
+    Ok(Me {
+        id: actor.user_id.to_string(),
+        email: actor.email.clone(),
+        full_name: actor.full_name.clone(),
+        role: actor.role.as_str().into(),
+        status: user.as_ref().map(|u| u.status.as_str().to_string()).unwrap_or_default(),
+        totp_enabled: user.as_ref().map(|u| u.totp_enabled).unwrap_or(false),
+        must_enroll_2fa: actor.must_enroll_2fa,
+        referral_code: user.as_ref().and_then(|u| u.referral_code.clone()),
+        phone: user.as_ref().and_then(|u| u.phone.clone()),
+        city: user.as_ref().and_then(|u| u.city.clone()),
+        company_name: user.as_ref().and_then(|u| u.company_name.clone()),
+        lang: user.as_ref().map(|u| u.lang.clone()).unwrap_or_else(|| "ru".into()),
+        permissions,
+    })
 }

@@ -104,13 +104,13 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<P
         filter.actor_id,
         entity,
         action,
-        filter.from,
-        filter.to
+        filter.from as _,
+        filter.to as _
     )
     .fetch_one(pool)
     .await?;
     let rows = sqlx::query!(
-        r#"select id, created_at, actor_id, actor_email, host(ip) as ip, entity, entity_id, action, diff
+        r#"select id, created_at as "created_at: chrono::DateTime<chrono::Utc>", actor_id, actor_email, host(ip) as ip, entity, entity_id, action, diff
            from audit_log
            where ($1::uuid is null or actor_id = $1)
              and ($2::text is null or entity = $2)
@@ -122,8 +122,8 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<P
         filter.actor_id,
         entity,
         action,
-        filter.from,
-        filter.to,
+        filter.from as _,
+        filter.to as _,
         per_page,
         (page - 1) * per_page
     )

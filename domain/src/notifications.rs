@@ -62,8 +62,8 @@ pub async fn notify_user_managers(
 /// The actor's latest notifications (their own only).
 pub async fn recent(pool: &PgPool, actor: &Actor, limit: i64) -> Result<Vec<Notification>, sqlx::Error> {
     let rows = sqlx::query!(
-        "select id, title, body, link, read_at, created_at from notifications
-         where user_id = $1 order by created_at desc limit $2",
+        r#"select id, title, body, link, read_at, created_at as "created_at: chrono::DateTime<chrono::Utc>" from notifications
+         where user_id = $1 order by created_at desc limit $2"#,
         actor.user_id,
         limit.clamp(1, 100)
     )

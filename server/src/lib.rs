@@ -1,1 +1,11 @@
+//! The `mak-crm` binary's wiring: configuration, router, realtime fan-out,
+//! OAuth2 and REST routes, metrics, CLI commands.
 
+pub mod cli;
+pub mod config;
+pub mod metrics;
+pub mod routes;
+pub mod startup;
+pub mod telemetry;
+
+pub use startup::{AppState, Application};

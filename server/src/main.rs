@@ -1,1 +1,61 @@
-fn main(){}
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "mak-crm", about = "MaK CRM server and operator commands")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web app (default).
+    Serve,
+    /// Apply database migrations.
+    Migrate,
+    /// Create an administrator.
+    CreateAdmin {
+        #[arg(long, env = "ADMIN_EMAIL")]
+        email: String,
+        /// Generated and printed once when omitted.
+        #[arg(long, env = "ADMIN_PASSWORD")]
+        password: Option<String>,
+        #[arg(long, default_value = "Администратор")]
+        name: String,
+        /// Do nothing when an admin exists already.
+        #[arg(long)]
+        if_none: bool,
+    },
+    /// Issue a personal API token for a user; printed once.
+    CreateToken {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "CLI")]
+        name: String,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let _ = dotenvy::dotenv();
+    server::telemetry::init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => server::cli::serve().await,
+        Command::Migrate => server::cli::migrate().await,
+        Command::CreateAdmin {
+            email,
+            password,
+            name,
+            if_none,
+        } => server::cli::create_admin(&email, password, &name, if_none).await,
+        Command::CreateToken { email, name } => server::cli::create_token(&email, &name).await,
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("mak-crm: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

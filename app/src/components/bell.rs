@@ -5,7 +5,7 @@ use leptos::prelude::*;
 use crate::components::live::use_live;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::model::{Bell, NotificationView};
+use crate::model::Bell;
 
 #[server]
 pub async fn get_bell() -> Result<Bell, AppError> {
@@ -22,7 +22,7 @@ pub async fn get_bell() -> Result<Bell, AppError> {
         unread,
         items: items
             .into_iter()
-            .map(|n| NotificationView {
+            .map(|n| crate::model::NotificationView {
                 id: n.id.to_string(),
                 title: n.title,
                 body: n.body,

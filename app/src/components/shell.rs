@@ -10,17 +10,63 @@ use crate::i18n::{t, use_lang, Lang};
 use crate::model::Me;
 use crate::pages::auth::api::{get_me, SignOut};
 
-pub type MeResource = Resource<Result<Option<Me>, crate::error::AppError>>;
+/// The signed-in user: embedded in the page by the server, refreshed when
+/// the viewer's own record or the permission matrix changes.
+pub type MeSignal = RwSignal<Option<Me>>;
 
-pub fn provide_me() -> MeResource {
+const ME_SCRIPT_ID: &str = "mak-me";
+
+/// The `<script>` the shell embeds with the signed-in user (JSON).
+pub fn me_script(me: &Option<Me>) -> impl IntoView {
+    let json = serde_json::to_string(me).unwrap_or_else(|_| "null".into()).replace("</", "<\\/");
+    view! { <script type="application/json" id=ME_SCRIPT_ID inner_html=json></script> }
+}
+
+fn initial_me() -> Option<Me> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::session::MeSnapshot>().cloned())
+            .and_then(|s| s.0)
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        #[cfg(feature = "hydrate")]
+        {
+            web_sys::window()
+                .and_then(|w| w.document())
+                .and_then(|d| d.get_element_by_id(ME_SCRIPT_ID))
+                .and_then(|e| e.text_content())
+                .and_then(|t| serde_json::from_str::<Option<Me>>(&t).ok())
+                .flatten()
+        }
+        #[cfg(not(feature = "hydrate"))]
+        None
+    }
+}
+
+pub fn provide_me() -> MeSignal {
     let live = use_live();
-    let me: MeResource = Resource::new(move || live.me_version.get(), |_| get_me());
+    let me: MeSignal = RwSignal::new(initial_me());
     provide_context(me);
+    let refresh = Action::new(|_: &()| get_me());
+    Effect::new(move |prev: Option<u64>| {
+        let v = live.me_version.get();
+        if prev.is_some_and(|p| p != v) {
+            refresh.dispatch(());
+        }
+        v
+    });
+    Effect::new(move |_| {
+        if let Some(Ok(m)) = refresh.value().get() {
+            me.set(m);
+        }
+    });
     me
 }
 
-pub fn use_me() -> MeResource {
-    expect_context::<MeResource>()
+pub fn use_me() -> MeSignal {
+    expect_context::<MeSignal>()
 }
 
 #[component]
@@ -58,10 +104,9 @@ pub fn Header() -> impl IntoView {
             <input type="checkbox" id="nav-toggle" class="nav-toggle"/>
             <label for="nav-toggle" class="nav-burger">"☰"</label>
             <nav class="nav">
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        match me.await {
-                            Ok(Some(me)) => {
+                {move || {
+                        match me.get() {
+                            Some(me) => {
                                 let mut links: Vec<(&'static str, &'static str)> = vec![];
                                 if matches!(me.role.as_str(), "admin" | "employee") || me.scope("users", "view") == "all" {
                                     links.push(("/admin/users", "nav.users"));
@@ -94,8 +139,7 @@ pub fn Header() -> impl IntoView {
                                 <A href="/register">{t("nav.register")}</A>
                             }.into_any(),
                         }
-                    })}
-                </Transition>
+                    }}
                 <button class="link lang" data-testid="lang-switch" on:click=switch_lang>
                     {if lang == Lang::Ru { "EN" } else { "RU" }}
                 </button>
@@ -112,22 +156,18 @@ pub fn Header() -> impl IntoView {
 #[component]
 pub fn Guard(resource: &'static str, action: &'static str, children: ChildrenFn) -> impl IntoView {
     let me = use_me();
+    let decision = Memo::new(move |_| match me.get() {
+        None => 0u8,
+        Some(m) if m.must_enroll_2fa && resource != "self" => 1,
+        Some(m) if resource == "self" || m.can(resource, action) => 2,
+        Some(_) => 3,
+    });
     let children = StoredValue::new(children);
-    view! {
-        <Suspense fallback=|| view! { <p class="muted">{t("common.loading")}</p> }>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) if me.must_enroll_2fa && resource != "self" => {
-                        view! { <Redirect path="/settings/security"/> }.into_any()
-                    }
-                    Ok(Some(me)) if resource == "self" || me.can(resource, action) => {
-                        children.with_value(|c| c()).into_any()
-                    }
-                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                    _ => view! { <Redirect path="/login"/> }.into_any(),
-                }
-            })}
-        </Suspense>
+    move || match decision.get() {
+        0 => view! { <Redirect path="/login"/> }.into_any(),
+        1 => view! { <Redirect path="/settings/security"/> }.into_any(),
+        2 => children.with_value(|c| c()).into_any(),
+        _ => view! { <Forbidden/> }.into_any(),
     }
 }
 

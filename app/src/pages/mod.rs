@@ -15,14 +15,10 @@ use crate::i18n::t;
 pub fn Home() -> impl IntoView {
     let me = use_me();
     view! {
-        <Suspense fallback=|| ()>
-            {move || Suspend::new(async move {
-                match me.await {
-                    Ok(Some(me)) => view! { <Redirect path=me.home()/> },
-                    _ => view! { <Redirect path="/login"/> },
-                }
-            })}
-        </Suspense>
+        {move || match me.get() {
+            Some(me) => view! { <Redirect path=me.home()/> },
+            None => view! { <Redirect path="/login"/> },
+        }}
     }
 }
 

@@ -68,7 +68,7 @@ async fn list_users_in_scope(
         UserRow,
         r#"select id, email, full_name, role, status, blocked_at is not null as "blocked!",
                   totp_enabled_at is not null as "totp_enabled!", phone, city, niche, legal_form, inn,
-                  company_name, requested_role, referral_code, team_id, lang, created_at
+                  company_name, requested_role, referral_code, team_id, lang, created_at as "created_at: chrono::DateTime<chrono::Utc>"
            from users
            where ($1::text is null or lower(full_name) like $1 or email like $1 or lower(coalesce(company_name, '')) like $1
                   or ($2::text is not null and phone like $2))
@@ -150,7 +150,7 @@ async fn fetch_user(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) 
             UserRow,
             r#"select id, email, full_name, role, status, blocked_at is not null as "blocked!",
                       totp_enabled_at is not null as "totp_enabled!", phone, city, niche, legal_form, inn,
-                      company_name, requested_role, referral_code, team_id, lang, created_at
+                      company_name, requested_role, referral_code, team_id, lang, created_at as "created_at: chrono::DateTime<chrono::Utc>"
                from users where id = $1 for update"#,
             id
         )
@@ -161,7 +161,7 @@ async fn fetch_user(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) 
             UserRow,
             r#"select id, email, full_name, role, status, blocked_at is not null as "blocked!",
                       totp_enabled_at is not null as "totp_enabled!", phone, city, niche, legal_form, inn,
-                      company_name, requested_role, referral_code, team_id, lang, created_at
+                      company_name, requested_role, referral_code, team_id, lang, created_at as "created_at: chrono::DateTime<chrono::Utc>"
                from users where id = $1"#,
             id
         )

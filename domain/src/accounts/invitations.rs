@@ -51,7 +51,7 @@ pub async fn invite(pool: &PgPool, actor: &Actor, input: InviteInput) -> Result<
         email.as_str(),
         input.role.as_str(),
         actor.user_id,
-        expires_at
+        expires_at as _
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -84,7 +84,7 @@ pub struct InvitationInfo {
 /// What an invitation link is for, if it is still usable.
 pub async fn invitation(pool: &PgPool, token: &str) -> Result<InvitationInfo, AccountsError> {
     let row = sqlx::query!(
-        "select email, role, expires_at, accepted_at from invitations where token_hash = $1",
+        r#"select email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at from invitations where token_hash = $1"#,
         token_hash(token)
     )
     .fetch_optional(pool)
@@ -123,7 +123,7 @@ pub async fn accept_invitation(
     let hash = password::hash(pw.expose().to_string()).await;
     let mut tx = pool.begin().await?;
     let inv = sqlx::query!(
-        "select id, email, role, expires_at, accepted_at from invitations where token_hash = $1 for update",
+        r#"select id, email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at from invitations where token_hash = $1 for update"#,
         token_hash(token)
     )
     .fetch_optional(&mut *tx)

@@ -253,10 +253,10 @@ async fn check_throttle(pool: &PgPool, email: &str, ip: Option<IpAddr>) -> Resul
     // The fifth most recent failure inside the window decides when the
     // next attempt is allowed again.
     let by_email: Option<DateTime<Utc>> = sqlx::query_scalar!(
-        "select created_at from login_attempts where email = $1 and not succeeded and created_at > $2
-         order by created_at desc offset $3 limit 1",
+        r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts where email = $1 and not succeeded and created_at > $2
+         order by created_at desc offset $3 limit 1"#,
         email,
-        since,
+        since as _,
         MAX_FAILURES - 1
     )
     .fetch_optional(pool)
@@ -264,10 +264,10 @@ async fn check_throttle(pool: &PgPool, email: &str, ip: Option<IpAddr>) -> Resul
     let by_ip: Option<DateTime<Utc>> = match ip_net(ip) {
         Some(net) => {
             sqlx::query_scalar!(
-                "select created_at from login_attempts where ip = $1 and not succeeded and created_at > $2
-                 order by created_at desc offset $3 limit 1",
+                r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts where ip = $1 and not succeeded and created_at > $2
+                 order by created_at desc offset $3 limit 1"#,
                 net,
-                since,
+                since as _,
                 MAX_FAILURES - 1
             )
             .fetch_optional(pool)

@@ -56,8 +56,8 @@ async fn insert_token(pool: &PgPool, actor: Option<&Actor>, user_id: Uuid, name:
     let prefix: String = secret.chars().take(PREFIX.len() + 6).collect();
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
-        "insert into api_tokens (user_id, name, token_hash, prefix, created_by) values ($1, $2, $3, $4, $5)
-         returning id, created_at",
+        r#"insert into api_tokens (user_id, name, token_hash, prefix, created_by) values ($1, $2, $3, $4, $5)
+         returning id, created_at as "created_at: chrono::DateTime<chrono::Utc>""#,
         user_id,
         name,
         token_hash(&secret),
@@ -99,8 +99,8 @@ pub async fn list_tokens(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<
         .ok_or(AccountsError::NotFound)?;
     rbac::authorize(pool, actor, Operation::ViewUser, Target::Owned { owner: user_id, team }).await?;
     let rows = sqlx::query!(
-        "select id, user_id, name, prefix, created_at, last_used_at, revoked_at from api_tokens
-         where user_id = $1 order by created_at desc",
+        r#"select id, user_id, name, prefix, created_at as "created_at: chrono::DateTime<chrono::Utc>", last_used_at as "last_used_at: chrono::DateTime<chrono::Utc>", revoked_at from api_tokens
+         where user_id = $1 order by created_at desc"#,
         user_id
     )
     .fetch_all(pool)

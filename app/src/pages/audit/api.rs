@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{AuditPage, AuditRow};
+use crate::model::AuditPage;
 
 #[cfg(feature = "ssr")]
 use crate::session::{require_actor, services};
@@ -76,7 +76,7 @@ pub async fn list_audit(
         items: p
             .items
             .into_iter()
-            .map(|e| AuditRow {
+            .map(|e| crate::model::AuditRow {
                 id: e.id,
                 at: e.at.with_timezone(&msk).format("%d.%m.%Y %H:%M:%S").to_string(),
                 actor: e.actor_email.unwrap_or_else(|| "система".into()),

@@ -17,30 +17,7 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
         return Ok(None);
     };
     let services = services()?;
-    let user = domain::accounts::get_user(&services.pool, &domain::Actor { must_enroll_2fa: false, ..actor.clone() }, actor.user_id)
-        .await
-        .ok();
-    let matrix = domain::rbac::load_matrix(&services.pool).await?;
-    let permissions = matrix
-        .into_iter()
-        .filter(|c| c.role == actor.role)
-        .map(|c| (c.resource.as_str().to_string(), c.action.as_str().to_string(), c.scope.as_str().to_string()))
-        .collect();
-    Ok(Some(Me {
-        id: actor.user_id.to_string(),
-        email: actor.email.clone(),
-        full_name: actor.full_name.clone(),
-        role: actor.role.as_str().into(),
-        status: user.as_ref().map(|u| u.status.as_str().to_string()).unwrap_or_default(),
-        totp_enabled: user.as_ref().map(|u| u.totp_enabled).unwrap_or(false),
-        must_enroll_2fa: actor.must_enroll_2fa,
-        referral_code: user.as_ref().and_then(|u| u.referral_code.clone()),
-        phone: user.as_ref().and_then(|u| u.phone.clone()),
-        city: user.as_ref().and_then(|u| u.city.clone()),
-        company_name: user.as_ref().and_then(|u| u.company_name.clone()),
-        lang: user.as_ref().map(|u| u.lang.clone()).unwrap_or_else(|| "ru".into()),
-        permissions,
-    }))
+    Ok(Some(session::build_me(&services, &actor).await?))
 }
 
 /// Where a freshly signed-in user goes.

@@ -179,11 +179,10 @@ pub fn PendingPage() -> impl IntoView {
     let me = use_me();
     view! {
         <Guard resource="self" action="view">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(m)) if m.role != "guest" => view! { <Redirect path=m.home()/> }.into_any(),
-                        Ok(Some(m)) if m.status == "rejected" => view! {
+                {move || {
+                    match me.get() {
+                        Some(m) if m.role != "guest" => view! { <Redirect path=m.home()/> }.into_any(),
+                        Some(m) if m.status == "rejected" => view! {
                             <section class="card narrow"><h1>{t("pending.title")}</h1><p class="alert error">{t("pending.rejected")}</p></section>
                         }.into_any(),
                         _ => view! {
@@ -193,8 +192,7 @@ pub fn PendingPage() -> impl IntoView {
                             </section>
                         }.into_any(),
                     }
-                })}
-            </Transition>
+                }}
         </Guard>
     }
 }
@@ -217,9 +215,8 @@ pub fn ProfilePage() -> impl IntoView {
     });
     view! {
         <Guard resource="self" action="view">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let Ok(Some(m)) = me.await else { return ().into_any() };
+                {move || {
+                    let Some(m) = me.get() else { return ().into_any() };
                     view! {
                         <section class="card">
                             <h1>{t("profile.title")}</h1>
@@ -252,8 +249,7 @@ pub fn ProfilePage() -> impl IntoView {
                             <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| { everywhere.dispatch(SignOutEverywhere {}); }>{t("profile.signout_all")}</button>
                         </section>
                     }.into_any()
-                })}
-            </Transition>
+                }}
         </Guard>
     }
 }
@@ -273,9 +269,8 @@ pub fn SecurityPage() -> impl IntoView {
         <Guard resource="self" action="view">
             <section class="card">
                 <h1>{t("sec.title")}</h1>
-                <Transition fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let Ok(Some(m)) = me.await else { return ().into_any() };
+                    {move || {
+                        let Some(m) = me.get() else { return ().into_any() };
                         if let Some(Ok(codes)) = confirm.value().get() {
                             let home = m.home();
                             return view! {
@@ -315,8 +310,7 @@ pub fn SecurityPage() -> impl IntoView {
                                 }.into_any(),
                             }}
                         }.into_any()
-                    })}
-                </Transition>
+                    }}
             </section>
         </Guard>
     }

@@ -11,10 +11,9 @@ pub fn PartnerCabinet() -> impl IntoView {
     let me = use_me();
     view! {
         <Guard resource="self" action="view">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(m)) if m.role == "partner" => view! {
+                {move || {
+                    match me.get() {
+                        Some(m) if m.role == "partner" => view! {
                             <section class="card" data-testid="partner-cabinet">
                                 <h1>{t("cab.partner_title")}</h1>
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
@@ -25,8 +24,7 @@ pub fn PartnerCabinet() -> impl IntoView {
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
                     }
-                })}
-            </Transition>
+                }}
         </Guard>
     }
 }
@@ -36,10 +34,9 @@ pub fn FranchiseeCabinet() -> impl IntoView {
     let me = use_me();
     view! {
         <Guard resource="self" action="view">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(m)) if m.role == "franchisee" => view! {
+                {move || {
+                    match me.get() {
+                        Some(m) if m.role == "franchisee" => view! {
                             <section class="card" data-testid="franchisee-cabinet">
                                 <h1>{t("cab.franchisee_title")}</h1>
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
@@ -49,8 +46,7 @@ pub fn FranchiseeCabinet() -> impl IntoView {
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
                     }
-                })}
-            </Transition>
+                }}
         </Guard>
     }
 }

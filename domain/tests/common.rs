@@ -1,0 +1,94 @@
+#![allow(dead_code)]
+
+use domain::accounts::{self, Registration, SessionGrant, SignIn};
+use domain::crypto::Cipher;
+use domain::types::Role;
+use domain::{Actor, PgPool, Services};
+use uuid::Uuid;
+
+pub fn services(pool: &PgPool) -> Services {
+    Services {
+        pool: pool.clone(),
+        cipher: Cipher::from_encoded_key(&"11".repeat(32)).unwrap(),
+        public_url: "http://127.0.0.1:3000".into(),
+    }
+}
+
+pub async fn admin(pool: &PgPool) -> Actor {
+    let id = accounts::create_admin(pool, "admin@mak.test", "admin-password", "Админ").await.unwrap();
+    actor(pool, id).await
+}
+
+pub async fn actor(pool: &PgPool, id: Uuid) -> Actor {
+    let epoch: i32 = sqlx::query_scalar("select session_epoch from users where id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    accounts::load_actor(pool, id, epoch, Some("10.0.0.1".parse().unwrap()))
+        .await
+        .unwrap()
+        .expect("actor loads")
+}
+
+pub fn registration(email: &str) -> Registration {
+    Registration {
+        full_name: "Иванов Иван Иванович".into(),
+        email: email.into(),
+        password: "partner-password".into(),
+        phone: "8 (999) 123-45-67".into(),
+        city: "Казань".into(),
+        niche: "Ипотека".into(),
+        legal_form: "ip".into(),
+        inn: "500100732259".into(),
+        company_name: "ИП Иванов".into(),
+        referral_code: String::new(),
+        requested_role: "partner".into(),
+        ip: Some("10.0.0.2".parse().unwrap()),
+    }
+}
+
+/// A user with `role`, created through registration and approval (or an
+/// invitation for staff roles).
+pub async fn user_with_role(pool: &PgPool, admin: &Actor, email: &str, role: Role) -> Actor {
+    match role {
+        Role::Admin | Role::Employee => {
+            let link = accounts::invite(pool, admin, accounts::InviteInput { email: email.into(), role })
+                .await
+                .unwrap();
+            let token = link.path.trim_start_matches("/invite/");
+            let grant = accounts::accept_invitation(pool, token, "Сотрудник Тестовый", "staff-password", None)
+                .await
+                .unwrap();
+            actor(pool, grant.user_id).await
+        }
+        Role::Guest => {
+            let id = accounts::register(pool, registration(email)).await.unwrap();
+            actor(pool, id).await
+        }
+        Role::Partner | Role::Franchisee => {
+            let id = accounts::register(pool, registration(email)).await.unwrap();
+            accounts::approve_registration(pool, admin, id, role).await.unwrap();
+            actor(pool, id).await
+        }
+    }
+}
+
+pub async fn sign_in(pool: &PgPool, email: &str, password: &str, ip: &str) -> Result<SignIn, accounts::AccountsError> {
+    accounts::sign_in(
+        pool,
+        accounts::Credentials {
+            email: email.into(),
+            password: password.into(),
+            ip: Some(ip.parse().unwrap()),
+        },
+    )
+    .await
+}
+
+pub fn done(s: SignIn) -> SessionGrant {
+    match s {
+        SignIn::Done(g) => g,
+        other => panic!("expected a finished sign-in, got {other:?}"),
+    }
+}

@@ -1,0 +1,331 @@
+//! The REST API (`/api/v1`): personal tokens or the session, the same
+//! domain functions and permission matrix as the UI, JSON errors with codes.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use domain::types::{Action, Resource, Role, Scope};
+
+use super::{ApiActor, ApiError};
+use crate::startup::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/me", get(me))
+        .route("/users", get(list_users))
+        .route("/users/export.csv", get(export_users))
+        .route("/users/{id}", get(get_user))
+        .route("/users/{id}/approve", post(approve))
+        .route("/users/{id}/reject", post(reject))
+        .route("/users/{id}/role", post(set_role))
+        .route("/users/{id}/block", post(block))
+        .route("/users/{id}/unblock", post(unblock))
+        .route("/users/{id}/tokens", post(issue_token).get(list_tokens))
+        .route("/tokens/{id}", delete(revoke_token))
+        .route("/invitations", post(invite))
+        .route("/profile", post(update_profile))
+        .route("/permissions", get(permissions).put(set_permission))
+        .route("/policies/{role}", post(set_policy))
+        .route("/audit", get(audit))
+        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API") })
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+fn bad(message: &str) -> ApiError {
+    ApiError::new(StatusCode::BAD_REQUEST, "validation", message)
+}
+
+fn parse_id(s: &str) -> Result<Uuid, ApiError> {
+    s.parse().map_err(|_| bad("Некорректный идентификатор"))
+}
+
+fn parse_json<T: serde::de::DeserializeOwned>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
+    body.map(|Json(v)| v).map_err(|e| bad(&format!("Некорректный JSON: {}", e.body_text())))
+}
+
+async fn me(ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(json!({
+        "id": actor.user_id, "email": actor.email, "full_name": actor.full_name,
+        "role": actor.role.as_str(), "must_enroll_2fa": actor.must_enroll_2fa,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct ListQuery {
+    q: Option<String>,
+    status: Option<String>,
+    role: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list_users(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<ListQuery>) -> ApiResult {
+    let page = domain::accounts::list_users(
+        &st.services.pool,
+        &actor,
+        domain::accounts::UserFilter {
+            query: q.q.unwrap_or_default(),
+            status: q.status,
+            role: q.role,
+            page: q.page.unwrap_or(1),
+            per_page: q.per_page.unwrap_or(50),
+        },
+    )
+    .await?;
+    Ok(Json(page).into_response())
+}
+
+async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    domain::rbac::authorize(&st.services.pool, &actor, domain::rbac::Operation::ExportUsers, domain::rbac::Target::Collection)
+        .await?;
+    let mut out = String::from("\u{feff}id;email;full_name;role;status;blocked;phone;city;company;created_at\n");
+    let mut page = 1;
+    loop {
+        let p = domain::accounts::list_users(
+            &st.services.pool,
+            &actor,
+            domain::accounts::UserFilter {
+                page,
+                per_page: 500,
+                ..Default::default()
+            },
+        )
+        .await?;
+        for u in &p.items {
+            let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            out.push_str(&format!(
+                "{};{};{};{};{};{};{};{};{};{}\n",
+                u.id,
+                cell(&u.email),
+                cell(&u.full_name),
+                u.role,
+                u.status,
+                u.blocked,
+                cell(u.phone.as_deref().unwrap_or("")),
+                cell(u.city.as_deref().unwrap_or("")),
+                cell(u.company_name.as_deref().unwrap_or("")),
+                u.created_at.to_rfc3339()
+            ));
+        }
+        if page * p.per_page >= p.total {
+            break;
+        }
+        page += 1;
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"users.csv\""),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+async fn get_user(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::accounts::get_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct RoleBody {
+    role: String,
+}
+
+fn parse_role(s: &str) -> Result<Role, ApiError> {
+    s.parse().map_err(|_| bad("Неизвестная роль"))
+}
+
+async fn approve(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let body = parse_json(body)?;
+    let u = domain::accounts::approve_registration(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?).await?;
+    Ok(Json(u).into_response())
+}
+
+async fn reject(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::accounts::reject_registration(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+async fn set_role(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let body = parse_json(body)?;
+    let u = domain::accounts::change_role(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?).await?;
+    Ok(Json(u).into_response())
+}
+
+async fn block(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::accounts::block_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+async fn unblock(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::accounts::unblock_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct TokenBody {
+    name: Option<String>,
+}
+
+async fn issue_token(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<TokenBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let body = parse_json(body)?;
+    let t = domain::accounts::issue_token(&st.services.pool, &actor, parse_id(&id)?, body.name.as_deref().unwrap_or("API")).await?;
+    Ok((StatusCode::CREATED, Json(t)).into_response())
+}
+
+async fn list_tokens(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::accounts::list_tokens(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+async fn revoke_token(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    domain::accounts::revoke_token(&st.services.pool, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct InviteBody {
+    email: String,
+    role: String,
+}
+
+async fn invite(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<InviteBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let body = parse_json(body)?;
+    let link = domain::accounts::invite(
+        &st.services.pool,
+        &actor,
+        domain::accounts::InviteInput {
+            email: body.email,
+            role: parse_role(&body.role)?,
+        },
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({ "url": format!("{}{}", st.services.public_url, link.path), "email": link.email,
+                     "role": link.role.as_str(), "expires_at": link.expires_at })),
+    )
+        .into_response())
+}
+
+#[derive(Deserialize)]
+struct ProfileBody {
+    full_name: String,
+    phone: Option<String>,
+    city: Option<String>,
+    lang: Option<String>,
+}
+
+async fn update_profile(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<ProfileBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    let u = domain::accounts::update_profile(
+        &st.services.pool,
+        &actor,
+        domain::accounts::ProfileInput {
+            full_name: b.full_name,
+            phone: b.phone.unwrap_or_default(),
+            city: b.city.unwrap_or_default(),
+            lang: b.lang.unwrap_or_else(|| "ru".into()),
+        },
+    )
+    .await?;
+    Ok(Json(u).into_response())
+}
+
+async fn permissions(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::rbac::matrix(&st.services.pool, &actor).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct CellBody {
+    role: String,
+    resource: String,
+    action: String,
+    scope: String,
+}
+
+async fn set_permission(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<CellBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    let role = parse_role(&b.role)?;
+    let resource: Resource = b.resource.parse().map_err(|_| bad("Неизвестный раздел"))?;
+    let action: Action = b.action.parse().map_err(|_| bad("Неизвестное действие"))?;
+    let scope: Scope = b.scope.parse().map_err(|_| bad("Неизвестная область"))?;
+    domain::rbac::set_permission(&st.services.pool, &actor, role, resource, action, scope).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct PolicyBody {
+    require_2fa: bool,
+}
+
+async fn set_policy(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(role): Path<String>,
+    body: Result<Json<PolicyBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    domain::rbac::set_require_2fa(&st.services.pool, &actor, parse_role(&role)?, b.require_2fa).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize, Default)]
+struct AuditQuery {
+    actor_id: Option<Uuid>,
+    entity: Option<String>,
+    action: Option<String>,
+    from: Option<chrono::DateTime<chrono::Utc>>,
+    to: Option<chrono::DateTime<chrono::Utc>>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn audit(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AuditQuery>) -> ApiResult {
+    let page = domain::audit::list(
+        &st.services.pool,
+        &actor,
+        domain::audit::AuditFilter {
+            actor_id: q.actor_id,
+            entity: q.entity,
+            action: q.action,
+            from: q.from,
+            to: q.to,
+            page: q.page.unwrap_or(1),
+            per_page: q.per_page.unwrap_or(50),
+        },
+    )
+    .await?;
+    Ok(Json(page).into_response())
+}

@@ -1,0 +1,152 @@
+//! Axum routes outside Leptos: health, realtime events, OAuth2, REST API.
+
+pub mod api;
+pub mod events;
+pub mod health;
+pub mod oauth;
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Serialize;
+use tower_sessions::Session;
+
+use app::session::ClientIp;
+use domain::Actor;
+
+use crate::startup::AppState;
+
+/// Puts the client's address into request extensions (the socket address,
+/// or the first `X-Forwarded-For` hop when `TRUST_PROXY=true`).
+pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let forwarded = state
+        .config
+        .trust_proxy
+        .then(|| {
+            req.headers()
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.split(',').next())
+                .and_then(|v| v.trim().parse::<IpAddr>().ok())
+        })
+        .flatten();
+    let ip = forwarded.or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()));
+    req.extensions_mut().insert(ClientIp(ip));
+    next.run(req).await
+}
+
+/// For page requests, resolves the signed-in user once, before rendering,
+/// so that the shell can embed it and route guards never wait.
+pub async fn attach_me(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    let is_page = req.method() == axum::http::Method::GET
+        && !["/api/", "/pkg/", "/events", "/auth/", "/healthz", "/readyz", "/metrics"]
+            .iter()
+            .any(|p| path.starts_with(p));
+    if is_page {
+        let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
+        let me = match app::session::actor_from_session(&session, &state.services, ip).await {
+            Ok(Some(actor)) => app::session::build_me(&state.services, &actor).await.ok(),
+            _ => None,
+        };
+        req.extensions_mut().insert(app::session::MeSnapshot(me));
+    }
+    next.run(req).await
+}
+
+/// The JSON error every API route answers with.
+#[derive(Debug, Serialize)]
+pub struct ApiError {
+    #[serde(skip)]
+    pub status: StatusCode,
+    pub code: String,
+    pub message: String,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldMessage>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct FieldMessage {
+    pub field: String,
+    pub message: String,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &str, message: &str) -> Self {
+        Self {
+            status,
+            code: code.into(),
+            message: message.into(),
+            fields: vec![],
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        (self.status, Json(self)).into_response()
+    }
+}
+
+impl From<app::error::AppError> for ApiError {
+    fn from(e: app::error::AppError) -> Self {
+        Self {
+            status: StatusCode::from_u16(e.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+            code: e.code,
+            message: e.message,
+            fields: e
+                .fields
+                .into_iter()
+                .map(|(field, message)| FieldMessage { field, message })
+                .collect(),
+        }
+    }
+}
+
+impl From<domain::accounts::AccountsError> for ApiError {
+    fn from(e: domain::accounts::AccountsError) -> Self {
+        app::error::AppError::from(e).into()
+    }
+}
+
+impl From<domain::rbac::RbacError> for ApiError {
+    fn from(e: domain::rbac::RbacError) -> Self {
+        app::error::AppError::from(e).into()
+    }
+}
+
+/// The acting user of an API request: a personal token
+/// (`Authorization: Bearer mak_…`) or the browser session.
+pub struct ApiActor(pub Actor);
+
+impl FromRequestParts<AppState> for ApiActor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ip = parts.extensions.get::<ClientIp>().and_then(|c| c.0);
+        if let Some(auth) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+            let token = auth
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .map(str::trim)
+                .unwrap_or_default();
+            return match domain::accounts::actor_for_token(&state.services.pool, token, ip).await? {
+                Some(a) => Ok(ApiActor(a)),
+                None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "Недействительный API-токен")),
+            };
+        }
+        let session = Session::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Войдите в систему"))?;
+        match app::session::actor_from_session(&session, &state.services, ip).await? {
+            Some(a) => Ok(ApiActor(a)),
+            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Войдите в систему")),
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! OAuth2 sign-in (authorization code + PKCE, state checked). The identity
+//! is linked to an existing account by verified email; no account means a
+//! clear refusal on the sign-in page.
+
+use axum::extract::{Path, Query, State};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Extension, Router};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
+    Scope, TokenResponse, TokenUrl,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use app::session::ClientIp;
+
+use crate::config::OAuthProviderConfig;
+use crate::startup::AppState;
+
+const STATE_KEY: &str = "oauth_state";
+const VERIFIER_KEY: &str = "oauth_verifier";
+const PROVIDER_KEY: &str = "oauth_provider";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/auth/oauth/{provider}/start", get(start))
+        .route("/auth/oauth/{provider}/callback", get(callback))
+}
+
+fn login_error(message: &str) -> Response {
+    let q = url::form_urlencoded::Serializer::new(String::new())
+        .append_pair("error", message)
+        .finish();
+    Redirect::to(&format!("/login?{q}")).into_response()
+}
+
+fn provider<'a>(state: &'a AppState, id: &str) -> Option<&'a OAuthProviderConfig> {
+    state.config.oauth.iter().find(|p| p.id == id)
+}
+
+type Client = oauth2::Client<
+    oauth2::StandardErrorResponse<oauth2::basic::BasicErrorResponseType>,
+    oauth2::StandardTokenResponse<oauth2::EmptyExtraTokenFields, oauth2::basic::BasicTokenType>,
+    oauth2::StandardTokenIntrospectionResponse<oauth2::EmptyExtraTokenFields, oauth2::basic::BasicTokenType>,
+    oauth2::StandardRevocableToken,
+    oauth2::StandardErrorResponse<oauth2::RevocationErrorResponseType>,
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;
+
+fn client(state: &AppState, p: &OAuthProviderConfig) -> Result<Client, String> {
+    let redirect = format!("{}/auth/oauth/{}/callback", state.config.public_url, p.id);
+    Ok(BasicClient::new(ClientId::new(p.client_id.clone()))
+        .set_client_secret(ClientSecret::new(p.client_secret.expose_secret().to_string()))
+        .set_auth_uri(AuthUrl::new(p.auth_url.clone()).map_err(|e| e.to_string())?)
+        .set_token_uri(TokenUrl::new(p.token_url.clone()).map_err(|e| e.to_string())?)
+        .set_redirect_uri(RedirectUrl::new(redirect).map_err(|e| e.to_string())?))
+}
+
+async fn start(State(state): State<AppState>, Path(id): Path<String>, session: Session) -> Response {
+    let Some(p) = provider(&state, &id) else {
+        return login_error("Неизвестный способ входа");
+    };
+    let client = match client(&state, p) {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::error!(provider = %id, error = %e, "oauth provider misconfigured");
+            return login_error("Вход через этого провайдера сейчас недоступен");
+        }
+    };
+    let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
+    let mut req = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
+    for s in &p.scopes {
+        req = req.add_scope(Scope::new(s.clone()));
+    }
+    let (url, csrf) = req.url();
+    let stored = async {
+        session.insert(STATE_KEY, csrf.secret()).await?;
+        session.insert(VERIFIER_KEY, verifier.secret()).await?;
+        session.insert(PROVIDER_KEY, &id).await
+    }
+    .await;
+    if stored.is_err() {
+        return login_error("Не удалось начать вход. Повторите попытку");
+    }
+    Redirect::to(url.as_str()).into_response()
+}
+
+#[derive(Deserialize)]
+struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+async fn callback(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<CallbackQuery>,
+    session: Session,
+    Extension(ip): Extension<ClientIp>,
+) -> Response {
+    let expected: Option<String> = session.remove(STATE_KEY).await.ok().flatten();
+    let verifier: Option<String> = session.remove(VERIFIER_KEY).await.ok().flatten();
+    let started_with: Option<String> = session.remove(PROVIDER_KEY).await.ok().flatten();
+    if q.error.is_some() {
+        return login_error("Вход отменён");
+    }
+    let (Some(code), Some(got_state), Some(expected), Some(verifier)) = (q.code, q.state, expected, verifier) else {
+        return login_error("Сессия входа истекла. Начните заново");
+    };
+    if got_state != expected || started_with.as_deref() != Some(id.as_str()) {
+        return login_error("Ответ провайдера не прошёл проверку. Начните заново");
+    }
+    let Some(p) = provider(&state, &id) else {
+        return login_error("Неизвестный способ входа");
+    };
+    let Ok(client) = client(&state, p) else {
+        return login_error("Вход через этого провайдера сейчас недоступен");
+    };
+    let token = match client
+        .exchange_code(AuthorizationCode::new(code))
+        .set_pkce_verifier(PkceCodeVerifier::new(verifier))
+        .request_async(&state.http)
+        .await
+    {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::warn!(provider = %id, error = %e, "oauth code exchange failed");
+            return login_error("Провайдер не подтвердил вход. Повторите попытку");
+        }
+    };
+    let info = match fetch_userinfo(&state, p, token.access_token().secret()).await {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::warn!(provider = %id, error = %e, "oauth userinfo failed");
+            return login_error("Не удалось получить данные профиля у провайдера");
+        }
+    };
+    let identity = domain::accounts::Identity {
+        provider: id.clone(),
+        subject: info.subject,
+        email: info.email,
+        email_verified: info.email_verified,
+        ip: ip.0,
+    };
+    match domain::accounts::sign_in_with_identity(&state.services.pool, identity).await {
+        Ok(domain::accounts::SignIn::Done(grant)) => {
+            if app::session::establish(&session, grant).await.is_err() {
+                return login_error("Не удалось начать сессию. Повторите попытку");
+            }
+            Redirect::to("/").into_response()
+        }
+        Ok(domain::accounts::SignIn::SecondFactor { user_id }) => {
+            let _ = session.cycle_id().await;
+            let _ = session.insert(app::session::PENDING_2FA, user_id).await;
+            Redirect::to("/login?step=code").into_response()
+        }
+        Err(e) => login_error(&e.to_string()),
+    }
+}
+
+struct UserInfo {
+    subject: String,
+    email: String,
+    email_verified: bool,
+}
+
+async fn fetch_userinfo(state: &AppState, p: &OAuthProviderConfig, access_token: &str) -> Result<UserInfo, String> {
+    let res = state
+        .http
+        .get(&p.userinfo_url)
+        .bearer_auth(access_token)
+        .header("Accept", "application/json")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !res.status().is_success() {
+        return Err(format!("status {}", res.status()));
+    }
+    let v: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
+    let s = |k: &str| v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| x.as_i64().map(|n| n.to_string())));
+    let subject = s("sub").or_else(|| s("id")).ok_or("no subject")?;
+    let email = s("email").or_else(|| s("default_email")).ok_or("no email")?;
+    let email_verified = v
+        .get("email_verified")
+        .and_then(|x| x.as_bool().or_else(|| x.as_str().map(|s| s == "true")))
+        .unwrap_or(p.emails_verified_by_default);
+    Ok(UserInfo {
+        subject,
+        email,
+        email_verified,
+    })
+}

@@ -1,0 +1,176 @@
+//! Builds the router and runs the server with graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::FromRef;
+use axum::Router;
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::PgPool;
+use tokio::net::TcpListener;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
+use tower_sessions_sqlx_store::PostgresStore;
+
+use app::{shell, App, OAuthProviders};
+use domain::crypto::Cipher;
+use domain::realtime::Hub;
+use domain::Services;
+
+use crate::config::Config;
+use crate::metrics::Metrics;
+use crate::routes;
+
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub services: Services,
+    pub hub: Hub,
+    pub config: Arc<Config>,
+    pub metrics: Metrics,
+    pub http: reqwest::Client,
+}
+
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+
+/// Applies the SQL migrations and the session store's table.
+pub async fn migrate(pool: &PgPool) -> Result<(), Box<dyn std::error::Error>> {
+    MIGRATOR.run(pool).await?;
+    PostgresStore::new(pool.clone()).migrate().await?;
+    Ok(())
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    addr: SocketAddr,
+    pub state: AppState,
+}
+
+impl Application {
+    /// Connects, migrates, and binds (port 0 picks a free port for tests).
+    pub async fn build(config: Config) -> Result<Self, Box<dyn std::error::Error>> {
+        let pool = PgPoolOptions::new()
+            .max_connections(config.db_max_connections)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(config.database_url())
+            .await?;
+        migrate(&pool).await?;
+        let listener = TcpListener::bind(config.addr).await?;
+        let addr = listener.local_addr()?;
+        let mut config = config;
+        if config.public_url.ends_with(":0") {
+            config.public_url = format!("http://{addr}");
+        }
+        let state = build_state(config, pool, addr)?;
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            addr,
+            state,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        axum::serve(
+            self.listener,
+            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+    }
+}
+
+fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppState, Box<dyn std::error::Error>> {
+    use secrecy::ExposeSecret;
+    let cipher = Cipher::from_encoded_key(config.secret_key.expose_secret())?;
+    let leptos_options = LeptosOptions::builder()
+        .output_name(config.output_name.clone())
+        .site_root(config.site_root.clone())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(leptos::config::Env::PROD)
+        .build();
+    let services = Services {
+        pool: pool.clone(),
+        cipher,
+        public_url: config.public_url.clone(),
+    };
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(std::time::Duration::from_secs(15))
+        .build()?;
+    Ok(AppState {
+        leptos_options,
+        services,
+        hub: Hub::start(pool),
+        config: Arc::new(config),
+        metrics: Metrics::install(),
+        http,
+    })
+}
+
+/// The whole router: Leptos pages and server functions, `/events`, OAuth2,
+/// the REST API, health and metrics.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let store = PostgresStore::new(state.services.pool.clone());
+    let deletion = store.clone();
+    tokio::spawn(async move {
+        let _ = deletion
+            .continuously_delete_expired(tokio::time::Duration::from_secs(3600))
+            .await;
+    });
+    let sessions = SessionManagerLayer::new(store)
+        .with_name("mak_session")
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(state.config.cookie_secure())
+        .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(7)));
+    let services = state.services.clone();
+    let providers = OAuthProviders(state.config.oauth.iter().map(|p| (p.id.clone(), p.label.clone())).collect());
+    let context = move || {
+        provide_context(services.clone());
+        provide_context(providers.clone());
+    };
+    let leptos_options = state.leptos_options.clone();
+    Router::<AppState>::new()
+        .merge(routes::health::router())
+        .merge(routes::events::router())
+        .merge(routes::oauth::router())
+        .nest("/api/v1", routes::api::router())
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::attach_me))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(sessions)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::client_ip))
+        .with_state(state)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = terminate => {},
+    }
+    tracing::info!("shutting down gracefully");
+}
