@@ -108,7 +108,7 @@ pub fn Header() -> impl IntoView {
                         match me.get() {
                             Some(me) => {
                                 let mut links: Vec<(&'static str, &'static str)> = vec![];
-                                if matches!(me.role.as_str(), "admin" | "employee") || me.scope("users", "view") == "all" {
+                                if matches!(me.scope("users", "view").as_str(), "team" | "all") {
                                     links.push(("/admin/users", "nav.users"));
                                 }
                                 if me.can("settings", "view") {
@@ -154,12 +154,19 @@ pub fn Header() -> impl IntoView {
 /// whose role lacks `resource`/`action` (scope other than none) see the
 /// "нет доступа" page with status 403. The server checks every call again.
 #[component]
-pub fn Guard(resource: &'static str, action: &'static str, children: ChildrenFn) -> impl IntoView {
+pub fn Guard(
+    resource: &'static str,
+    action: &'static str,
+    /// The least scope the page needs: "own" (default), "team" or "all".
+    #[prop(default = "own")]
+    min_scope: &'static str,
+    children: ChildrenFn,
+) -> impl IntoView {
     let me = use_me();
     let decision = Memo::new(move |_| match me.get() {
         None => 0u8,
         Some(m) if m.must_enroll_2fa && resource != "self" => 1,
-        Some(m) if resource == "self" || m.can(resource, action) => 2,
+        Some(m) if resource == "self" || scope_rank(&m.scope(resource, action)) >= scope_rank(min_scope) => 2,
         Some(_) => 3,
     });
     let children = StoredValue::new(children);
@@ -168,6 +175,15 @@ pub fn Guard(resource: &'static str, action: &'static str, children: ChildrenFn)
         1 => view! { <Redirect path="/settings/security"/> }.into_any(),
         2 => children.with_value(|c| c()).into_any(),
         _ => view! { <Forbidden/> }.into_any(),
+    }
+}
+
+fn scope_rank(scope: &str) -> u8 {
+    match scope {
+        "own" => 1,
+        "team" => 2,
+        "all" => 3,
+        _ => 0,
     }
 }
 

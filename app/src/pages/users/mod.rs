@@ -16,7 +16,7 @@ use api::*;
 #[component]
 pub fn UsersPage() -> impl IntoView {
     view! {
-        <Guard resource="users" action="view">
+        <Guard resource="users" action="view" min_scope="team">
             <UsersList/>
         </Guard>
     }

@@ -1,0 +1,51 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated } from './helpers.mjs';
+
+let db, server, browser;
+before(async () => { db = freshDatabase(); server = await startServer(db.url); browser = await launch(); });
+after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
+
+test('an invited employee is refused the audit log until the admin grants it in the matrix', async () => {
+  const actx = await browser.newContext();
+  const admin = await actx.newPage();
+  await signIn(admin, server.url, ADMIN.email, ADMIN.password);
+  await admin.waitForURL('**/admin/users');
+  await hydrated(admin);
+
+  await admin.fill('[data-testid=invite-user-form] input[name=email]', 'employee@mak-crm.test');
+  await admin.selectOption('[data-testid=invite-user-form] select[name=role]', 'employee');
+  await admin.click('[data-testid=invite-user-form] button[type=submit]');
+  const link = (await (await admin.waitForSelector('[data-testid=invite-link]')).textContent()).trim();
+
+  const ectx = await browser.newContext();
+  const emp = await ectx.newPage();
+  await emp.goto(link);
+  await hydrated(emp);
+  await emp.fill('[data-testid=invite-form] input[name=full_name]', 'Сидорова Анна');
+  await emp.fill('[data-testid=invite-form] input[name=password]', 'employee-pass-1');
+  await emp.click('[data-testid=invite-form] button[type=submit]');
+  await emp.waitForURL('**/admin/users');
+
+  await emp.goto(`${server.url}/admin/audit`);
+  await emp.waitForSelector('[data-testid=forbidden]');
+
+  await admin.goto(`${server.url}/admin/permissions`);
+  await hydrated(admin);
+  await admin.selectOption('select[data-cell="employee:audit:view"]', 'all');
+  await admin.waitForSelector('select[data-cell="employee:audit:view"].scope-all');
+
+  await emp.goto(`${server.url}/admin/audit`);
+  await hydrated(emp);
+  await emp.waitForSelector('[data-testid=audit-table]');
+  const entries = await emp.$$eval('[data-testid=audit-table] tbody tr', (rows) => rows.map((r) => r.dataset.entity + ':' + r.dataset.action));
+  assert.ok(entries.includes('permission:update'), `the matrix change itself is audited: ${entries}`);
+
+  // The invitation link works once.
+  const again = await (await browser.newContext()).newPage();
+  await again.goto(link);
+  await again.waitForSelector('.alert.error');
+  assert.match(await again.textContent('.alert.error'), /Приглашение недействительно или уже использовано/);
+  await actx.close();
+  await ectx.close();
+});

@@ -1,0 +1,107 @@
+// Test support: a fresh database and real `mak-crm serve` processes per test,
+// headless Chromium through playwright-core, and a TOTP generator.
+import { spawn, execFileSync } from 'node:child_process';
+import { createHmac, randomBytes } from 'node:crypto';
+import net from 'node:net';
+import { chromium } from 'playwright-core';
+
+const BIN = process.env.MAK_BIN;
+const SITE = process.env.LEPTOS_SITE_ROOT;
+const PG = process.env.E2E_PG_BASE; // postgres://postgres@127.0.0.1:PORT
+if (!BIN || !SITE || !PG) throw new Error('MAK_BIN, LEPTOS_SITE_ROOT and E2E_PG_BASE must be set (scripts/test does it)');
+
+export const ADMIN = { email: 'admin@mak-crm.test', password: 'admin-password-1' };
+
+export async function freePort() {
+  return new Promise((resolve) => {
+    const s = net.createServer();
+    s.listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+}
+
+export function freshDatabase() {
+  const name = 'e2e_' + randomBytes(6).toString('hex');
+  execFileSync('psql', [`${PG}/postgres`, '-qtAc', `create database ${name}`]);
+  const url = `${PG}/${name}`;
+  execFileSync(BIN, ['migrate'], { env: { ...process.env, DATABASE_URL: url } });
+  execFileSync(BIN, ['create-admin', '--email', ADMIN.email, '--password', ADMIN.password], { env: { ...process.env, DATABASE_URL: url } });
+  return { url, drop: () => { try { execFileSync('psql', [`${PG}/postgres`, '-qtAc', `drop database if exists ${name} with (force)`]); } catch {} } };
+}
+
+export async function startServer(dbUrl, port) {
+  port = port ?? await freePort();
+  const env = {
+    ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1',
+    LEPTOS_SITE_ROOT: SITE, LEPTOS_OUTPUT_NAME: 'mak-crm', SECRET_KEY: '22'.repeat(32),
+    PUBLIC_URL: `http://127.0.0.1:${port}`, RUST_LOG: 'warn',
+  };
+  const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 200; i++) {
+    try { const r = await fetch(`${url}/readyz`); if (r.ok) break; } catch {}
+    await new Promise(r => setTimeout(r, 100));
+  }
+  return {
+    url, port, child,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const done = new Promise(r => child.once('exit', r));
+      child.kill('SIGTERM');
+      await Promise.race([done, new Promise(r => setTimeout(r, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
+  });
+}
+
+/// A page whose wasm has hydrated (the live indicator and handlers work).
+export async function open(context, url) {
+  const page = await context.newPage();
+  page.on('pageerror', e => console.error('pageerror:', e.message));
+  page.on('console', m => { if (m.type() === 'error' && /hydrat|panicked/.test(m.text())) console.error('console:', m.text().split('\n')[0]); });
+  await page.goto(url);
+  await hydrated(page);
+  return page;
+}
+
+export async function hydrated(page) {
+  await page.waitForFunction(() => window.__mak_hydrated === true, null, { timeout: 30000 });
+}
+
+export async function signIn(page, base, email, password) {
+  await page.goto(`${base}/login`);
+  await hydrated(page);
+  await page.fill('[data-testid=login-form] input[name=email]', email);
+  await page.fill('[data-testid=login-form] input[name=password]', password);
+  await page.click('[data-testid=login-form] button[type=submit]');
+}
+
+function base32Decode(s) {
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+  let bits = '';
+  for (const c of s.replace(/=+$/, '').toUpperCase()) bits += alphabet.indexOf(c).toString(2).padStart(5, '0');
+  const bytes = [];
+  for (let i = 0; i + 8 <= bits.length; i += 8) bytes.push(parseInt(bits.slice(i, i + 8), 2));
+  return Buffer.from(bytes);
+}
+
+/// RFC 6238 TOTP (SHA-1, 6 digits, 30 s), as authenticator apps compute it.
+export function totp(secretBase32, at = Date.now()) {
+  const counter = Buffer.alloc(8);
+  counter.writeBigUInt64BE(BigInt(Math.floor(at / 1000 / 30)));
+  const h = createHmac('sha1', base32Decode(secretBase32)).update(counter).digest();
+  const o = h[h.length - 1] & 0xf;
+  const n = ((h[o] & 0x7f) << 24) | (h[o + 1] << 16) | (h[o + 2] << 8) | h[o + 3];
+  return String(n % 1_000_000).padStart(6, '0');
+}
+
+export async function apiToken(dbUrl, email) {
+  return execFileSync(BIN, ['create-token', '--email', email], { env: { ...process.env, DATABASE_URL: dbUrl } }).toString().trim();
+}
