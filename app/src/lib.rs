@@ -68,7 +68,12 @@ pub fn current_lang() -> Lang {
     #[cfg(feature = "ssr")]
     {
         let cookie = use_context::<http::request::Parts>()
-            .and_then(|p| p.headers.get(http::header::COOKIE).and_then(|v| v.to_str().ok()).map(str::to_string))
+            .and_then(|p| {
+                p.headers
+                    .get(http::header::COOKIE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string)
+            })
             .unwrap_or_default();
         lang_from_cookie(&cookie)
     }

@@ -86,12 +86,20 @@ pub async fn build_me(services: &Services, actor: &Actor) -> Result<Me, AppError
         must_enroll_2fa: false,
         ..actor.clone()
     };
-    let user = domain::accounts::get_user(&services.pool, &unrestricted, actor.user_id).await.ok();
+    let user = domain::accounts::get_user(&services.pool, &unrestricted, actor.user_id)
+        .await
+        .ok();
     let matrix = domain::rbac::load_matrix(&services.pool).await?;
     let permissions = matrix
         .into_iter()
         .filter(|c| c.role == actor.role)
-        .map(|c| (c.resource.as_str().to_string(), c.action.as_str().to_string(), c.scope.as_str().to_string()))
+        .map(|c| {
+            (
+                c.resource.as_str().to_string(),
+                c.action.as_str().to_string(),
+                c.scope.as_str().to_string(),
+            )
+        })
         .collect();
     Ok(Me {
         id: actor.user_id.to_string(),

@@ -74,10 +74,7 @@ impl Cipher {
 pub fn random_token(prefix: &str) -> String {
     let mut b = [0u8; 32];
     rand::thread_rng().fill_bytes(&mut b);
-    format!(
-        "{prefix}{}",
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b)
-    )
+    format!("{prefix}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(b))
 }
 
 /// SHA-256 hex of a high-entropy token (tokens are stored only hashed).

@@ -54,8 +54,8 @@ impl Operation {
             ListUsers | ViewUser => (Resource::Users, View),
             ExportUsers => (Resource::Users, Export),
             InviteUser => (Resource::Users, Create),
-            ApproveRegistration | RejectRegistration | ChangeRole | BlockUser | UnblockUser
-            | IssueToken | RevokeToken | EditProfile => (Resource::Users, Edit),
+            ApproveRegistration | RejectRegistration | ChangeRole | BlockUser | UnblockUser | IssueToken
+            | RevokeToken | EditProfile => (Resource::Users, Edit),
             ViewPermissions => (Resource::Settings, View),
             EditPermissions | EditSecurityPolicy => (Resource::Settings, Edit),
             ViewAudit => (Resource::Audit, View),
@@ -78,12 +78,7 @@ pub enum Target {
 
 /// Decides whether `actor` may perform `op` on `target`; returns the scope
 /// granted. Denies when the matrix has no entry (and says so in the log).
-pub async fn authorize(
-    pool: &PgPool,
-    actor: &Actor,
-    op: Operation,
-    target: Target,
-) -> Result<Scope, RbacError> {
+pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Target) -> Result<Scope, RbacError> {
     if actor.must_enroll_2fa {
         return Err(RbacError::TwoFactorRequired);
     }
@@ -110,12 +105,7 @@ pub fn covers(scope: Scope, actor: &Actor, target: Target) -> bool {
 }
 
 /// The scope the matrix grants `role` for `resource`/`action`.
-pub async fn scope_for(
-    pool: &PgPool,
-    role: Role,
-    resource: Resource,
-    action: Action,
-) -> Result<Scope, RbacError> {
+pub async fn scope_for(pool: &PgPool, role: Role, resource: Resource, action: Action) -> Result<Scope, RbacError> {
     let row = sqlx::query_scalar!(
         "select scope from permissions where role = $1 and resource = $2 and action = $3",
         role.as_str(),
@@ -241,12 +231,7 @@ pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolic
 }
 
 /// Requires (or stops requiring) 2FA for a role. Needs settings:edit.
-pub async fn set_require_2fa(
-    pool: &PgPool,
-    actor: &Actor,
-    role: Role,
-    require: bool,
-) -> Result<(), RbacError> {
+pub async fn set_require_2fa(pool: &PgPool, actor: &Actor, role: Role, require: bool) -> Result<(), RbacError> {
     authorize(pool, actor, Operation::EditSecurityPolicy, Target::Collection).await?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query_scalar!("select require_2fa from role_settings where role = $1", role.as_str())

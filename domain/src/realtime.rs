@@ -17,7 +17,11 @@ pub const CHANNEL: &str = "mak_events";
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A user record changed (registered, approved, rejected, blocked, role…).
-    UserChanged { user_id: Uuid, team_id: Option<Uuid>, change: String },
+    UserChanged {
+        user_id: Uuid,
+        team_id: Option<Uuid>,
+        change: String,
+    },
     /// A notification was created for one user.
     Notification { user_id: Uuid },
     /// The permission matrix changed: pages re-check what they show.

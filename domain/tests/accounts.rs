@@ -21,14 +21,19 @@ async fn registration_with_bad_fields_reports_each_field_in_russian(pool: PgPool
         assert!(names.contains(&f), "{f} missing from {names:?}");
     }
     assert!(fields.iter().any(|f| f.message == "Неверная контрольная сумма ИНН"));
-    let n: i64 = sqlx::query_scalar("select count(*) from users").fetch_one(&pool).await.unwrap();
+    let n: i64 = sqlx::query_scalar("select count(*) from users")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(n, 0, "nothing is written on bad input");
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn registration_creates_a_pending_guest_notifies_admins_and_is_audited(pool: PgPool) {
     let admin = admin(&pool).await;
-    let id = accounts::register(&pool, registration("Partner@Example.ru")).await.unwrap();
+    let id = accounts::register(&pool, registration("Partner@Example.ru"))
+        .await
+        .unwrap();
     let (role, status, email, phone): (String, String, String, String) =
         sqlx::query_as("select role, status, email, phone from users where id = $1")
             .bind(id)
@@ -39,11 +44,13 @@ async fn registration_creates_a_pending_guest_notifies_admins_and_is_audited(poo
     assert_eq!(email, "partner@example.ru");
     assert_eq!(phone, "+79991234567");
     assert_eq!(domain::notifications::unread_count(&pool, &admin).await.unwrap(), 1);
-    let audited: i64 = sqlx::query_scalar("select count(*) from audit_log where entity = 'user' and action = 'register' and entity_id = $1")
-        .bind(id.to_string())
-        .fetch_one(&pool)
-        .await
-        .unwrap();
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where entity = 'user' and action = 'register' and entity_id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
     assert_eq!(audited, 1);
 }
 
@@ -77,7 +84,10 @@ async fn approval_as_partner_gives_a_referral_code_and_a_referral_works(pool: Pg
         .unwrap();
     assert_eq!(by, Some(partner.user_id));
     let again = accounts::approve_registration(&pool, &admin, partner.user_id, Role::Partner).await;
-    assert!(matches!(again, Err(AccountsError::Conflict(_))), "an application is decided once");
+    assert!(
+        matches!(again, Err(AccountsError::Conflict(_))),
+        "an application is decided once"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -88,13 +98,21 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes(pool: PgPool)
         assert!(matches!(r, Err(AccountsError::InvalidCredentials)));
     }
     let r = sign_in(&pool, "admin@mak.test", "admin-password", "10.0.2.1").await;
-    let Err(e @ AccountsError::Throttled { .. }) = r else { panic!("expected throttling, got {r:?}") };
-    assert!(e.to_string().starts_with("Слишком много неудачных попыток входа. Повторите после"));
+    let Err(e @ AccountsError::Throttled { .. }) = r else {
+        panic!("expected throttling, got {r:?}")
+    };
+    assert!(e
+        .to_string()
+        .starts_with("Слишком много неудачных попыток входа. Повторите после"));
     sqlx::query("update login_attempts set created_at = created_at - interval '16 minutes'")
         .execute(&pool)
         .await
         .unwrap();
-    done(sign_in(&pool, "admin@mak.test", "admin-password", "10.0.2.1").await.unwrap());
+    done(
+        sign_in(&pool, "admin@mak.test", "admin-password", "10.0.2.1")
+            .await
+            .unwrap(),
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -105,32 +123,60 @@ async fn five_failures_from_one_ip_lock_that_ip_for_any_account(pool: PgPool) {
     }
     let r = sign_in(&pool, "admin@mak.test", "admin-password", "10.9.9.9").await;
     assert!(matches!(r, Err(AccountsError::Throttled { .. })));
-    done(sign_in(&pool, "admin@mak.test", "admin-password", "10.9.9.8").await.unwrap());
+    done(
+        sign_in(&pool, "admin@mak.test", "admin-password", "10.9.9.8")
+            .await
+            .unwrap(),
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_blocked_user_can_not_sign_in_and_their_sessions_end(pool: PgPool) {
     let admin = admin(&pool).await;
     let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
-    let grant = done(sign_in(&pool, "p@example.ru", "partner-password", "10.0.0.5").await.unwrap());
+    let grant = done(
+        sign_in(&pool, "p@example.ru", "partner-password", "10.0.0.5")
+            .await
+            .unwrap(),
+    );
     accounts::block_user(&pool, &admin, partner.user_id).await.unwrap();
-    assert!(accounts::load_actor(&pool, grant.user_id, grant.epoch, None).await.unwrap().is_none());
+    assert!(accounts::load_actor(&pool, grant.user_id, grant.epoch, None)
+        .await
+        .unwrap()
+        .is_none());
     assert!(matches!(
         sign_in(&pool, "p@example.ru", "partner-password", "10.0.0.5").await,
         Err(AccountsError::Blocked)
     ));
-    assert!(matches!(accounts::block_user(&pool, &admin, admin.user_id).await, Err(AccountsError::Conflict(_))));
+    assert!(matches!(
+        accounts::block_user(&pool, &admin, admin.user_id).await,
+        Err(AccountsError::Conflict(_))
+    ));
     accounts::unblock_user(&pool, &admin, partner.user_id).await.unwrap();
-    done(sign_in(&pool, "p@example.ru", "partner-password", "10.0.0.5").await.unwrap());
+    done(
+        sign_in(&pool, "p@example.ru", "partner-password", "10.0.0.5")
+            .await
+            .unwrap(),
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn signing_out_everywhere_ends_older_sessions(pool: PgPool) {
     let admin = admin(&pool).await;
-    let old = done(sign_in(&pool, "admin@mak.test", "admin-password", "10.0.0.5").await.unwrap());
+    let old = done(
+        sign_in(&pool, "admin@mak.test", "admin-password", "10.0.0.5")
+            .await
+            .unwrap(),
+    );
     let new_epoch = accounts::sign_out_everywhere(&pool, &admin).await.unwrap();
-    assert!(accounts::load_actor(&pool, old.user_id, old.epoch, None).await.unwrap().is_none());
-    assert!(accounts::load_actor(&pool, old.user_id, new_epoch, None).await.unwrap().is_some());
+    assert!(accounts::load_actor(&pool, old.user_id, old.epoch, None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(accounts::load_actor(&pool, old.user_id, new_epoch, None)
+        .await
+        .unwrap()
+        .is_some());
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -141,92 +187,167 @@ async fn totp_enrolment_requires_a_second_factor_and_recovery_codes_work_once(po
     assert!(e.qr_svg.contains("<svg"));
     let secret = totp_rs::Secret::Encoded(e.secret_base32.clone()).to_bytes().unwrap();
     let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, secret, None, String::new()).unwrap();
-    assert!(accounts::confirm_totp_enrolment(&services, &admin, "000000").await.is_err() || totp.generate_current().unwrap() == "000000");
-    let codes = accounts::confirm_totp_enrolment(&services, &admin, &totp.generate_current().unwrap()).await.unwrap();
+    assert!(
+        accounts::confirm_totp_enrolment(&services, &admin, "000000")
+            .await
+            .is_err()
+            || totp.generate_current().unwrap() == "000000"
+    );
+    let codes = accounts::confirm_totp_enrolment(&services, &admin, &totp.generate_current().unwrap())
+        .await
+        .unwrap();
     assert_eq!(codes.len(), 10);
     let stored: Vec<u8> = sqlx::query_scalar("select totp_secret_enc from users where id = $1")
         .bind(admin.user_id)
         .fetch_one(&pool)
         .await
         .unwrap();
-    assert!(!String::from_utf8_lossy(&stored).contains(&e.secret_base32), "the secret is encrypted at rest");
+    assert!(
+        !String::from_utf8_lossy(&stored).contains(&e.secret_base32),
+        "the secret is encrypted at rest"
+    );
 
-    let SignIn::SecondFactor { user_id } = sign_in(&pool, "admin@mak.test", "admin-password", "10.0.0.7").await.unwrap() else {
+    let SignIn::SecondFactor { user_id } = sign_in(&pool, "admin@mak.test", "admin-password", "10.0.0.7")
+        .await
+        .unwrap()
+    else {
         panic!("2FA must be asked for");
     };
     assert!(matches!(
         accounts::verify_second_factor(&services, user_id, "123", None).await,
         Err(AccountsError::InvalidCode)
     ));
-    accounts::verify_second_factor(&services, user_id, &totp.generate_current().unwrap(), None).await.unwrap();
-    accounts::verify_second_factor(&services, user_id, &codes[0], None).await.unwrap();
-    assert!(matches!(
-        accounts::verify_second_factor(&services, user_id, &codes[0], None).await,
-        Err(AccountsError::InvalidCode)
-    ), "a recovery code works once");
-    accounts::verify_second_factor(&services, user_id, &codes[1].to_uppercase(), None).await.unwrap();
+    accounts::verify_second_factor(&services, user_id, &totp.generate_current().unwrap(), None)
+        .await
+        .unwrap();
+    accounts::verify_second_factor(&services, user_id, &codes[0], None)
+        .await
+        .unwrap();
+    assert!(
+        matches!(
+            accounts::verify_second_factor(&services, user_id, &codes[0], None).await,
+            Err(AccountsError::InvalidCode)
+        ),
+        "a recovery code works once"
+    );
+    accounts::verify_second_factor(&services, user_id, &codes[1].to_uppercase(), None)
+        .await
+        .unwrap();
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn requiring_2fa_for_a_role_restricts_users_until_they_enrol(pool: PgPool) {
     let admin = admin(&pool).await;
     let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
-    domain::rbac::set_require_2fa(&pool, &admin, Role::Employee, true).await.unwrap();
+    domain::rbac::set_require_2fa(&pool, &admin, Role::Employee, true)
+        .await
+        .unwrap();
     let employee = actor(&pool, employee.user_id).await;
     assert!(employee.must_enroll_2fa);
     let r = accounts::list_users(&pool, &employee, Default::default()).await;
-    assert!(matches!(r, Err(AccountsError::Rbac(domain::rbac::RbacError::TwoFactorRequired))));
+    assert!(matches!(
+        r,
+        Err(AccountsError::Rbac(domain::rbac::RbacError::TwoFactorRequired))
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn an_invitation_works_once_and_expires(pool: PgPool) {
     let admin = admin(&pool).await;
-    let link = accounts::invite(&pool, &admin, accounts::InviteInput { email: "new@mak.test".into(), role: Role::Employee })
-        .await
-        .unwrap();
+    let link = accounts::invite(
+        &pool,
+        &admin,
+        accounts::InviteInput {
+            email: "new@mak.test".into(),
+            role: Role::Employee,
+        },
+    )
+    .await
+    .unwrap();
     let token = link.path.trim_start_matches("/invite/").to_string();
     assert_eq!(accounts::invitation(&pool, &token).await.unwrap().email, "new@mak.test");
-    let grant = accounts::accept_invitation(&pool, &token, "Новый Сотрудник", "new-password", None).await.unwrap();
+    let grant = accounts::accept_invitation(&pool, &token, "Новый Сотрудник", "new-password", None)
+        .await
+        .unwrap();
     assert_eq!(grant.role, Role::Employee);
     assert!(matches!(
         accounts::accept_invitation(&pool, &token, "Ещё раз", "new-password", None).await,
         Err(AccountsError::InvitationInvalid)
     ));
-    let link2 = accounts::invite(&pool, &admin, accounts::InviteInput { email: "late@mak.test".into(), role: Role::Partner })
-        .await
-        .unwrap();
+    let link2 = accounts::invite(
+        &pool,
+        &admin,
+        accounts::InviteInput {
+            email: "late@mak.test".into(),
+            role: Role::Partner,
+        },
+    )
+    .await
+    .unwrap();
     sqlx::query("update invitations set expires_at = now() - interval '1 minute' where email = 'late@mak.test'")
         .execute(&pool)
         .await
         .unwrap();
     assert!(matches!(
-        accounts::accept_invitation(&pool, link2.path.trim_start_matches("/invite/"), "Поздно", "late-password", None).await,
+        accounts::accept_invitation(
+            &pool,
+            link2.path.trim_start_matches("/invite/"),
+            "Поздно",
+            "late-password",
+            None
+        )
+        .await,
         Err(AccountsError::InvitationExpired)
     ));
-    assert!(matches!(
-        accounts::invite(&pool, &admin, accounts::InviteInput { email: "new@mak.test".into(), role: Role::Partner }).await,
-        Err(AccountsError::Validation(_))
-    ), "an existing email can't be invited again");
+    assert!(
+        matches!(
+            accounts::invite(
+                &pool,
+                &admin,
+                accounts::InviteInput {
+                    email: "new@mak.test".into(),
+                    role: Role::Partner
+                }
+            )
+            .await,
+            Err(AccountsError::Validation(_))
+        ),
+        "an existing email can't be invited again"
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn api_tokens_act_as_their_user_until_revoked(pool: PgPool) {
     let admin = admin(&pool).await;
     let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
-    let issued = accounts::issue_token(&pool, &admin, partner.user_id, "Интеграция").await.unwrap();
+    let issued = accounts::issue_token(&pool, &admin, partner.user_id, "Интеграция")
+        .await
+        .unwrap();
     let stored: i64 = sqlx::query_scalar("select count(*) from api_tokens where token_hash = $1")
         .bind(&issued.secret)
         .fetch_one(&pool)
         .await
         .unwrap();
     assert_eq!(stored, 0, "tokens are stored hashed");
-    let a = accounts::actor_for_token(&pool, &issued.secret, None).await.unwrap().unwrap();
+    let a = accounts::actor_for_token(&pool, &issued.secret, None)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(a.user_id, partner.user_id);
-    assert!(accounts::actor_for_token(&pool, "mak_wrong", None).await.unwrap().is_none());
+    assert!(accounts::actor_for_token(&pool, "mak_wrong", None)
+        .await
+        .unwrap()
+        .is_none());
     accounts::revoke_token(&pool, &admin, issued.token.id).await.unwrap();
-    assert!(accounts::actor_for_token(&pool, &issued.secret, None).await.unwrap().is_none());
+    assert!(accounts::actor_for_token(&pool, &issued.secret, None)
+        .await
+        .unwrap()
+        .is_none());
     let other = accounts::issue_token(&pool, &partner, admin.user_id, "чужой").await;
-    assert!(matches!(other, Err(AccountsError::Rbac(domain::rbac::RbacError::NotAllowed))));
+    assert!(matches!(
+        other,
+        Err(AccountsError::Rbac(domain::rbac::RbacError::NotAllowed))
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -247,21 +368,61 @@ async fn oauth_identities_link_only_by_verified_email(pool: PgPool) {
         accounts::sign_in_with_identity(&pool, id("2", "stranger@mak.test", true)).await,
         Err(AccountsError::NoAccountForIdentity)
     ));
-    done(accounts::sign_in_with_identity(&pool, id("3", "ADMIN@mak.test", true)).await.unwrap());
+    done(
+        accounts::sign_in_with_identity(&pool, id("3", "ADMIN@mak.test", true))
+            .await
+            .unwrap(),
+    );
     // Once linked, the identity signs in even if the provider stops vouching.
-    done(accounts::sign_in_with_identity(&pool, id("3", "renamed@elsewhere.ru", false)).await.unwrap());
+    done(
+        accounts::sign_in_with_identity(&pool, id("3", "renamed@elsewhere.ru", false))
+            .await
+            .unwrap(),
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
 async fn profile_and_password_changes_are_validated(pool: PgPool) {
     let admin = admin(&pool).await;
-    let r = accounts::update_profile(&pool, &admin, accounts::ProfileInput { full_name: "".into(), phone: "12".into(), city: "".into(), lang: "en".into() }).await;
-    let Err(AccountsError::Validation(f)) = r else { panic!("expected validation") };
+    let r = accounts::update_profile(
+        &pool,
+        &admin,
+        accounts::ProfileInput {
+            full_name: "".into(),
+            phone: "12".into(),
+            city: "".into(),
+            lang: "en".into(),
+        },
+    )
+    .await;
+    let Err(AccountsError::Validation(f)) = r else {
+        panic!("expected validation")
+    };
     assert_eq!(f.len(), 2);
-    let u = accounts::update_profile(&pool, &admin, accounts::ProfileInput { full_name: "Пётр".into(), phone: "+7 912 000 11 22".into(), city: "Пермь".into(), lang: "en".into() }).await.unwrap();
+    let u = accounts::update_profile(
+        &pool,
+        &admin,
+        accounts::ProfileInput {
+            full_name: "Пётр".into(),
+            phone: "+7 912 000 11 22".into(),
+            city: "Пермь".into(),
+            lang: "en".into(),
+        },
+    )
+    .await
+    .unwrap();
     assert_eq!(u.phone.as_deref(), Some("+79120001122"));
     assert_eq!(u.lang, "en");
-    assert!(matches!(accounts::change_password(&pool, &admin, "bad", "new-password-1").await, Err(AccountsError::Validation(_))));
-    accounts::change_password(&pool, &admin, "admin-password", "new-password-1").await.unwrap();
-    done(sign_in(&pool, "admin@mak.test", "new-password-1", "10.0.0.9").await.unwrap());
+    assert!(matches!(
+        accounts::change_password(&pool, &admin, "bad", "new-password-1").await,
+        Err(AccountsError::Validation(_))
+    ));
+    accounts::change_password(&pool, &admin, "admin-password", "new-password-1")
+        .await
+        .unwrap();
+    done(
+        sign_in(&pool, "admin@mak.test", "new-password-1", "10.0.0.9")
+            .await
+            .unwrap(),
+    );
 }

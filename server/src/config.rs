@@ -123,7 +123,11 @@ fn oauth_from_env(_public_url: &str) -> Result<Vec<OAuthProviderConfig>, ConfigE
         return Ok(vec![]);
     };
     let mut out = vec![];
-    for id in list.split(',').map(|s| s.trim().to_lowercase()).filter(|s| !s.is_empty()) {
+    for id in list
+        .split(',')
+        .map(|s| s.trim().to_lowercase())
+        .filter(|s| !s.is_empty())
+    {
         let key = |suffix: &str| format!("OAUTH_{}_{suffix}", id.to_uppercase());
         let preset: (&str, &str, &str, &str, &str, bool) = match id.as_str() {
             "yandex" => (
@@ -159,7 +163,10 @@ fn oauth_from_env(_public_url: &str) -> Result<Vec<OAuthProviderConfig>, ConfigE
             auth_url: get("AUTH_URL", preset.1)?,
             token_url: get("TOKEN_URL", preset.2)?,
             userinfo_url: get("USERINFO_URL", preset.3)?,
-            scopes: get("SCOPES", preset.4)?.split_whitespace().map(str::to_string).collect(),
+            scopes: get("SCOPES", preset.4)?
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             emails_verified_by_default: var(&key("EMAILS_VERIFIED")).map(|v| v == "true").unwrap_or(preset.5),
             id,
         });

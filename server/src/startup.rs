@@ -58,6 +58,11 @@ impl Application {
             .acquire_timeout(std::time::Duration::from_secs(5))
             .connect(config.database_url())
             .await?;
+        Self::build_with_pool(config, pool).await
+    }
+
+    /// Like `build`, on an existing pool (tests get theirs from `sqlx::test`).
+    pub async fn build_with_pool(config: Config, pool: PgPool) -> Result<Self, Box<dyn std::error::Error>> {
         migrate(&pool).await?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
@@ -136,7 +141,14 @@ pub fn router(state: AppState) -> Router {
         .with_secure(state.config.cookie_secure())
         .with_expiry(Expiry::OnInactivity(tower_sessions::cookie::time::Duration::days(7)));
     let services = state.services.clone();
-    let providers = OAuthProviders(state.config.oauth.iter().map(|p| (p.id.clone(), p.label.clone())).collect());
+    let providers = OAuthProviders(
+        state
+            .config
+            .oauth
+            .iter()
+            .map(|p| (p.id.clone(), p.label.clone()))
+            .collect(),
+    );
     let context = move || {
         provide_context(services.clone());
         provide_context(providers.clone());
@@ -148,9 +160,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::oauth::router())
         .nest("/api/v1", routes::api::router())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::attach_me))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::track))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::metrics::track,
+        ))
         .layer(sessions)
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::client_ip))
         .with_state(state)

@@ -47,10 +47,7 @@ pub async fn mark_notifications_read() -> Result<(), AppError> {
 pub fn NotificationBell() -> impl IntoView {
     let live = use_live();
     let mark = ServerAction::<MarkNotificationsRead>::new();
-    let bell = Resource::new(
-        move || (live.version.get(), mark.version().get()),
-        |_| get_bell(),
-    );
+    let bell = Resource::new(move || (live.version.get(), mark.version().get()), |_| get_bell());
     let open = RwSignal::new(false);
     view! {
         <div class="bell">

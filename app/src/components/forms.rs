@@ -49,5 +49,9 @@ pub fn Field(
 
 #[component]
 pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView {
-    move || message.get().map(|m| view! { <div class="alert error" role="alert">{m}</div> })
+    move || {
+        message
+            .get()
+            .map(|m| view! { <div class="alert error" role="alert">{m}</div> })
+    }
 }

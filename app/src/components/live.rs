@@ -69,7 +69,9 @@ fn connect(ctx: LiveContext) {
     let on_error = Closure::<dyn FnMut()>::new(move || ctx.connected.set(false));
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
         let Some(text) = e.data().as_string() else { return };
-        let Ok(ev) = serde_json::from_str::<LiveEvent>(&text) else { return };
+        let Ok(ev) = serde_json::from_str::<LiveEvent>(&text) else {
+            return;
+        };
         if ev.kind == "sessions_ended" {
             if let Some(w) = web_sys::window() {
                 let _ = w.location().set_href("/login");

@@ -18,7 +18,9 @@ const ME_SCRIPT_ID: &str = "mak-me";
 
 /// The `<script>` the shell embeds with the signed-in user (JSON).
 pub fn me_script(me: &Option<Me>) -> impl IntoView {
-    let json = serde_json::to_string(me).unwrap_or_else(|_| "null".into()).replace("</", "<\\/");
+    let json = serde_json::to_string(me)
+        .unwrap_or_else(|_| "null".into())
+        .replace("</", "<\\/");
     view! { <script type="application/json" id=ME_SCRIPT_ID inner_html=json></script> }
 }
 

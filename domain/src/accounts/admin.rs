@@ -35,9 +35,17 @@ async fn list_users_in_scope(
     let per_page = filter.per_page.clamp(1, 500);
     let page = filter.page.max(1);
     let q = filter.query.trim().to_lowercase();
-    let pattern = if q.is_empty() { None } else { Some(format!("%{}%", q.replace('%', "\\%").replace('_', "\\_"))) };
+    let pattern = if q.is_empty() {
+        None
+    } else {
+        Some(format!("%{}%", q.replace('%', "\\%").replace('_', "\\_")))
+    };
     let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
-    let phone_pattern = if digits.len() >= 3 { Some(format!("%{digits}%")) } else { None };
+    let phone_pattern = if digits.len() >= 3 {
+        Some(format!("%{digits}%"))
+    } else {
+        None
+    };
     let status = filter.status.filter(|s| !s.is_empty());
     let role = filter.role.filter(|s| !s.is_empty());
     let (only_user, only_team) = match scope {
@@ -215,15 +223,24 @@ where
     F: for<'t> FnOnce(
         &'t mut Transaction<'static, Postgres>,
         &'t UserSummary,
-    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AccountsError>> + Send + 't>>,
+    )
+        -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), AccountsError>> + Send + 't>>,
 {
     let mut tx = pool.begin().await?;
     let before = fetch_user(&mut tx, id, true).await?;
     rbac::authorize(pool, actor, op, owned(&before)).await?;
     change(&mut tx, &before).await?;
     let after = fetch_user(&mut tx, id, false).await?;
-    audit::record(&mut tx, Some(actor), "user", &id.to_string(), action, Some(snapshot(&before)), Some(snapshot(&after)))
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "user",
+        &id.to_string(),
+        action,
+        Some(snapshot(&before)),
+        Some(snapshot(&after)),
+    )
+    .await?;
     realtime::publish(
         &mut tx,
         &Event::UserChanged {
@@ -240,14 +257,24 @@ where
 fn new_referral_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
-    (0..8).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..8)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 /// Approves a pending registration as partner or franchisee (users:edit).
 /// A partner gets a referral code; the registrant is notified.
-pub async fn approve_registration(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> Result<UserSummary, AccountsError> {
+pub async fn approve_registration(
+    pool: &PgPool,
+    actor: &Actor,
+    id: Uuid,
+    role: Role,
+) -> Result<UserSummary, AccountsError> {
     if !matches!(role, Role::Partner | Role::Franchisee) {
-        return Err(AccountsError::field("role", "Одобрить можно как партнёра или франчайзи"));
+        return Err(AccountsError::field(
+            "role",
+            "Одобрить можно как партнёра или франчайзи",
+        ));
     }
     change_user(pool, actor, Operation::ApproveRegistration, id, "approve", move |tx, before| {
         Box::pin(async move {
@@ -279,18 +306,32 @@ pub async fn approve_registration(pool: &PgPool, actor: &Actor, id: Uuid, role: 
 
 /// Rejects a pending registration (users:edit).
 pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSummary, AccountsError> {
-    change_user(pool, actor, Operation::RejectRegistration, id, "reject", |tx, before| {
-        Box::pin(async move {
-            if before.status != crate::types::UserStatus::Pending {
-                return Err(AccountsError::Conflict("Заявка уже рассмотрена".into()));
-            }
-            sqlx::query!("update users set status = 'rejected' where id = $1", before.id)
-                .execute(&mut **tx)
+    change_user(
+        pool,
+        actor,
+        Operation::RejectRegistration,
+        id,
+        "reject",
+        |tx, before| {
+            Box::pin(async move {
+                if before.status != crate::types::UserStatus::Pending {
+                    return Err(AccountsError::Conflict("Заявка уже рассмотрена".into()));
+                }
+                sqlx::query!("update users set status = 'rejected' where id = $1", before.id)
+                    .execute(&mut **tx)
+                    .await?;
+                notifications::notify(
+                    tx,
+                    before.id,
+                    "Заявка отклонена",
+                    "Свяжитесь с нами, если это ошибка",
+                    None,
+                )
                 .await?;
-            notifications::notify(tx, before.id, "Заявка отклонена", "Свяжитесь с нами, если это ошибка", None).await?;
-            Ok(())
-        })
-    })
+                Ok(())
+            })
+        },
+    )
     .await
 }
 
@@ -299,20 +340,31 @@ pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> 
     if id == actor.user_id {
         return Err(AccountsError::Conflict("Нельзя изменить собственную роль".into()));
     }
-    change_user(pool, actor, Operation::ChangeRole, id, "change_role", move |tx, before| {
-        Box::pin(async move {
-            let status = if role == Role::Guest { before.status.as_str() } else { "active" };
-            sqlx::query!(
-                "update users set role = $2, status = $3, session_epoch = session_epoch + 1 where id = $1",
-                before.id,
-                role.as_str(),
-                status
-            )
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
-        })
-    })
+    change_user(
+        pool,
+        actor,
+        Operation::ChangeRole,
+        id,
+        "change_role",
+        move |tx, before| {
+            Box::pin(async move {
+                let status = if role == Role::Guest {
+                    before.status.as_str()
+                } else {
+                    "active"
+                };
+                sqlx::query!(
+                    "update users set role = $2, status = $3, session_epoch = session_epoch + 1 where id = $1",
+                    before.id,
+                    role.as_str(),
+                    status
+                )
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            })
+        },
+    )
     .await
 }
 
@@ -381,21 +433,28 @@ pub async fn update_profile(pool: &PgPool, actor: &Actor, input: ProfileInput) -
     }
     let name = input.full_name.trim().to_string();
     let city = input.city.trim().to_string();
-    change_user(pool, actor, Operation::EditProfile, actor.user_id, "update_profile", move |tx, before| {
-        Box::pin(async move {
-            sqlx::query!(
-                "update users set full_name = $2, phone = $3, city = nullif($4, ''), lang = $5 where id = $1",
-                before.id,
-                name,
-                phone,
-                city,
-                lang
-            )
-            .execute(&mut **tx)
-            .await?;
-            Ok(())
-        })
-    })
+    change_user(
+        pool,
+        actor,
+        Operation::EditProfile,
+        actor.user_id,
+        "update_profile",
+        move |tx, before| {
+            Box::pin(async move {
+                sqlx::query!(
+                    "update users set full_name = $2, phone = $3, city = nullif($4, ''), lang = $5 where id = $1",
+                    before.id,
+                    name,
+                    phone,
+                    city,
+                    lang
+                )
+                .execute(&mut **tx)
+                .await?;
+                Ok(())
+            })
+        },
+    )
     .await
 }
 
@@ -418,7 +477,16 @@ pub async fn change_password(pool: &PgPool, actor: &Actor, current: &str, new: &
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, Some(actor), "user", &actor.user_id.to_string(), "change_password", None, None).await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "user",
+        &actor.user_id.to_string(),
+        "change_password",
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(epoch)
 }

@@ -116,7 +116,9 @@ pub async fn accept_invitation(
     if full_name.trim().is_empty() {
         errors.push(FieldError::new("full_name", "Укажите ФИО"));
     }
-    let pw = Password::parse(password_raw).map_err(|m| errors.push(FieldError::new("password", m))).ok();
+    let pw = Password::parse(password_raw)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
     let Some(pw) = pw.filter(|_| errors.is_empty()) else {
         return Err(AccountsError::Validation(errors));
     };

@@ -25,10 +25,12 @@ pub use admin::{
 pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
 pub use registration::{register, Registration};
 pub use signin::{
-    load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials,
-    Identity, SessionGrant, SignIn,
+    load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials, Identity,
+    SessionGrant, SignIn,
 };
-pub use tokens::{actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken};
+pub use tokens::{
+    actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken,
+};
 pub use totp::{begin_totp_enrolment, confirm_totp_enrolment, disable_totp, TotpEnrolment};
 
 pub use admin::{change_password, update_profile, ProfileInput};

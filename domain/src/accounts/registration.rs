@@ -45,10 +45,18 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
     need("city", &input.city, "Укажите город");
     need("niche", &input.niche, "Укажите нишу");
     need("company_name", &input.company_name, "Укажите название компании");
-    let email = Email::parse(&input.email).map_err(|m| errors.push(FieldError::new("email", m))).ok();
-    let phone = Phone::parse(&input.phone).map_err(|m| errors.push(FieldError::new("phone", m))).ok();
-    let inn = Inn::parse(&input.inn).map_err(|m| errors.push(FieldError::new("inn", m))).ok();
-    let pw = Password::parse(&input.password).map_err(|m| errors.push(FieldError::new("password", m))).ok();
+    let email = Email::parse(&input.email)
+        .map_err(|m| errors.push(FieldError::new("email", m)))
+        .ok();
+    let phone = Phone::parse(&input.phone)
+        .map_err(|m| errors.push(FieldError::new("phone", m)))
+        .ok();
+    let inn = Inn::parse(&input.inn)
+        .map_err(|m| errors.push(FieldError::new("inn", m)))
+        .ok();
+    let pw = Password::parse(&input.password)
+        .map_err(|m| errors.push(FieldError::new("password", m)))
+        .ok();
     let legal_form: Option<LegalForm> = input
         .legal_form
         .parse()

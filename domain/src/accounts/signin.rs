@@ -30,7 +30,9 @@ pub struct SessionGrant {
 pub enum SignIn {
     Done(SessionGrant),
     /// The password was right; a TOTP or recovery code must follow.
-    SecondFactor { user_id: Uuid },
+    SecondFactor {
+        user_id: Uuid,
+    },
 }
 
 /// Checks email and password. After 5 failures for one email or one IP
@@ -241,8 +243,16 @@ pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor) -> Result<i32, Ac
     )
     .fetch_one(&mut *tx)
     .await?;
-    audit::record(&mut tx, Some(actor), "session", &actor.user_id.to_string(), "sign_out_everywhere", None, None)
-        .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "session",
+        &actor.user_id.to_string(),
+        "sign_out_everywhere",
+        None,
+        None,
+    )
+    .await?;
     realtime::publish(&mut tx, &Event::SessionsEnded { user_id: actor.user_id }).await?;
     tx.commit().await?;
     Ok(epoch)

@@ -31,12 +31,23 @@ pub struct IssuedToken {
 }
 
 /// Issues a personal API token for `user_id` (users:edit on that user).
-pub async fn issue_token(pool: &PgPool, actor: &Actor, user_id: Uuid, name: &str) -> Result<IssuedToken, AccountsError> {
+pub async fn issue_token(
+    pool: &PgPool,
+    actor: &Actor,
+    user_id: Uuid,
+    name: &str,
+) -> Result<IssuedToken, AccountsError> {
     let team = sqlx::query_scalar!("select team_id from users where id = $1", user_id)
         .fetch_optional(pool)
         .await?
         .ok_or(AccountsError::NotFound)?;
-    rbac::authorize(pool, actor, Operation::IssueToken, Target::Owned { owner: user_id, team }).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::IssueToken,
+        Target::Owned { owner: user_id, team },
+    )
+    .await?;
     insert_token(pool, Some(actor), user_id, name).await
 }
 
@@ -49,7 +60,12 @@ pub async fn issue_token_for_email(pool: &PgPool, email: &str, name: &str) -> Re
     insert_token(pool, None, user_id, name).await
 }
 
-async fn insert_token(pool: &PgPool, actor: Option<&Actor>, user_id: Uuid, name: &str) -> Result<IssuedToken, AccountsError> {
+async fn insert_token(
+    pool: &PgPool,
+    actor: Option<&Actor>,
+    user_id: Uuid,
+    name: &str,
+) -> Result<IssuedToken, AccountsError> {
     let name = name.trim();
     let name = if name.is_empty() { "API" } else { name };
     let secret = random_token(PREFIX);
@@ -130,7 +146,16 @@ pub async fn revoke_token(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Resul
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AccountsError::NotFound)?;
-    rbac::authorize(pool, actor, Operation::RevokeToken, Target::Owned { owner: row.user_id, team: row.team_id }).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::RevokeToken,
+        Target::Owned {
+            owner: row.user_id,
+            team: row.team_id,
+        },
+    )
+    .await?;
     if row.revoked_at.is_none() {
         sqlx::query!("update api_tokens set revoked_at = now() where id = $1", token_id)
             .execute(&mut *tx)

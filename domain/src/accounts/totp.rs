@@ -20,14 +20,25 @@ pub struct TotpEnrolment {
 }
 
 fn totp_for(secret: Vec<u8>, email: &str) -> Option<TOTP> {
-    TOTP::new(Algorithm::SHA1, 6, 1, 30, secret, Some(ISSUER.to_string()), email.to_string()).ok()
+    TOTP::new(
+        Algorithm::SHA1,
+        6,
+        1,
+        30,
+        secret,
+        Some(ISSUER.to_string()),
+        email.to_string(),
+    )
+    .ok()
 }
 
 /// Starts enrolment: a new secret is stored encrypted but not active until
 /// a code from the authenticator confirms it. Any user may enrol themselves.
 pub async fn begin_totp_enrolment(services: &Services, actor: &Actor) -> Result<TotpEnrolment, AccountsError> {
     let secret = Secret::generate_secret();
-    let bytes = secret.to_bytes().map_err(|_| AccountsError::Conflict("secret".into()))?;
+    let bytes = secret
+        .to_bytes()
+        .map_err(|_| AccountsError::Conflict("secret".into()))?;
     let totp = totp_for(bytes.clone(), &actor.email).ok_or(AccountsError::Conflict("totp".into()))?;
     let enc = services.cipher.encrypt(&bytes);
     let updated = sqlx::query!(
@@ -38,7 +49,9 @@ pub async fn begin_totp_enrolment(services: &Services, actor: &Actor) -> Result<
     .execute(&services.pool)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(AccountsError::Conflict("Двухфакторная аутентификация уже включена".into()));
+        return Err(AccountsError::Conflict(
+            "Двухфакторная аутентификация уже включена".into(),
+        ));
     }
     let url = totp.get_url();
     let qr_svg = qrcode::QrCode::new(url.as_bytes())
@@ -71,7 +84,9 @@ pub async fn confirm_totp_enrolment(
     .fetch_one(&mut *tx)
     .await?;
     if row.totp_enabled_at.is_some() {
-        return Err(AccountsError::Conflict("Двухфакторная аутентификация уже включена".into()));
+        return Err(AccountsError::Conflict(
+            "Двухфакторная аутентификация уже включена".into(),
+        ));
     }
     let Some(enc) = row.totp_secret_enc else {
         return Err(AccountsError::Conflict("Сначала начните подключение заново".into()));
@@ -129,7 +144,9 @@ pub async fn disable_totp(services: &Services, actor: &Actor, code: &str) -> Res
     .fetch_one(&mut *tx)
     .await?;
     let Some(enc) = row.totp_secret_enc.filter(|_| row.totp_enabled_at.is_some()) else {
-        return Err(AccountsError::Conflict("Двухфакторная аутентификация не включена".into()));
+        return Err(AccountsError::Conflict(
+            "Двухфакторная аутентификация не включена".into(),
+        ));
     };
     if crate::rbac::role_requires_2fa(pool, actor.role).await? {
         return Err(AccountsError::Conflict("Для вашей роли 2FA обязательна".into()));

@@ -33,7 +33,9 @@ pub fn router() -> Router<AppState> {
         .route("/permissions", get(permissions).put(set_permission))
         .route("/policies/{role}", post(set_policy))
         .route("/audit", get(audit))
-        .fallback(|| async { ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API") })
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
+        })
 }
 
 type ApiResult = Result<Response, ApiError>;
@@ -46,8 +48,11 @@ fn parse_id(s: &str) -> Result<Uuid, ApiError> {
     s.parse().map_err(|_| bad("Некорректный идентификатор"))
 }
 
-fn parse_json<T: serde::de::DeserializeOwned>(body: Result<Json<T>, axum::extract::rejection::JsonRejection>) -> Result<T, ApiError> {
-    body.map(|Json(v)| v).map_err(|e| bad(&format!("Некорректный JSON: {}", e.body_text())))
+fn parse_json<T: serde::de::DeserializeOwned>(
+    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
+) -> Result<T, ApiError> {
+    body.map(|Json(v)| v)
+        .map_err(|e| bad(&format!("Некорректный JSON: {}", e.body_text())))
 }
 
 async fn me(ApiActor(actor): ApiActor) -> ApiResult {
@@ -84,8 +89,13 @@ async fn list_users(State(st): State<AppState>, ApiActor(actor): ApiActor, Query
 }
 
 async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
-    domain::rbac::authorize(&st.services.pool, &actor, domain::rbac::Operation::ExportUsers, domain::rbac::Target::Collection)
-        .await?;
+    domain::rbac::authorize(
+        &st.services.pool,
+        &actor,
+        domain::rbac::Operation::ExportUsers,
+        domain::rbac::Target::Collection,
+    )
+    .await?;
     let mut out = String::from("\u{feff}id;email;full_name;role;status;blocked;phone;city;company;created_at\n");
     let mut page = 1;
     loop {
@@ -150,7 +160,8 @@ async fn approve(
     body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let body = parse_json(body)?;
-    let u = domain::accounts::approve_registration(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?).await?;
+    let u = domain::accounts::approve_registration(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?)
+        .await?;
     Ok(Json(u).into_response())
 }
 
@@ -189,7 +200,13 @@ async fn issue_token(
     body: Result<Json<TokenBody>, axum::extract::rejection::JsonRejection>,
 ) -> ApiResult {
     let body = parse_json(body)?;
-    let t = domain::accounts::issue_token(&st.services.pool, &actor, parse_id(&id)?, body.name.as_deref().unwrap_or("API")).await?;
+    let t = domain::accounts::issue_token(
+        &st.services.pool,
+        &actor,
+        parse_id(&id)?,
+        body.name.as_deref().unwrap_or("API"),
+    )
+    .await?;
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 
@@ -225,8 +242,10 @@ async fn invite(
     .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "url": format!("{}{}", st.services.public_url, link.path), "email": link.email,
-                     "role": link.role.as_str(), "expires_at": link.expires_at })),
+        Json(
+            json!({ "url": format!("{}{}", st.services.public_url, link.path), "email": link.email,
+                     "role": link.role.as_str(), "expires_at": link.expires_at }),
+        ),
     )
         .into_response())
 }

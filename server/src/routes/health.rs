@@ -13,7 +13,10 @@ pub fn router() -> Router<AppState> {
 }
 
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.services.pool).await {
+    match sqlx::query_scalar::<_, i32>("select 1")
+        .fetch_one(&state.services.pool)
+        .await
+    {
         Ok(_) => (StatusCode::OK, "ready"),
         Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }

@@ -138,7 +138,11 @@ impl FromRequestParts<AppState> for ApiActor {
                 .unwrap_or_default();
             return match domain::accounts::actor_for_token(&state.services.pool, token, ip).await? {
                 Some(a) => Ok(ApiActor(a)),
-                None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "invalid_token", "Недействительный API-токен")),
+                None => Err(ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Недействительный API-токен",
+                )),
             };
         }
         let session = Session::from_request_parts(parts, state)
@@ -146,7 +150,11 @@ impl FromRequestParts<AppState> for ApiActor {
             .map_err(|_| ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Войдите в систему"))?;
         match app::session::actor_from_session(&session, &state.services, ip).await? {
             Some(a) => Ok(ApiActor(a)),
-            None => Err(ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", "Войдите в систему")),
+            None => Err(ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "Войдите в систему",
+            )),
         }
     }
 }

@@ -75,7 +75,9 @@ async fn start(State(state): State<AppState>, Path(id): Path<String>, session: S
         }
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-    let mut req = client.authorize_url(CsrfToken::new_random).set_pkce_challenge(challenge);
+    let mut req = client
+        .authorize_url(CsrfToken::new_random)
+        .set_pkce_challenge(challenge);
     for s in &p.scopes {
         req = req.add_scope(Scope::new(s.clone()));
     }
@@ -185,7 +187,13 @@ async fn fetch_userinfo(state: &AppState, p: &OAuthProviderConfig, access_token:
         return Err(format!("status {}", res.status()));
     }
     let v: serde_json::Value = res.json().await.map_err(|e| e.to_string())?;
-    let s = |k: &str| v.get(k).and_then(|x| x.as_str().map(str::to_string).or_else(|| x.as_i64().map(|n| n.to_string())));
+    let s = |k: &str| {
+        v.get(k).and_then(|x| {
+            x.as_str()
+                .map(str::to_string)
+                .or_else(|| x.as_i64().map(|n| n.to_string()))
+        })
+    };
     let subject = s("sub").or_else(|| s("id")).ok_or("no subject")?;
     let email = s("email").or_else(|| s("default_email")).ok_or("no email")?;
     let email_verified = v

@@ -45,15 +45,21 @@ pub async fn sign_in(email: String, password: String) -> Result<SignInStep, AppE
     let services = services()?;
     let session = session::session().await?;
     let ip = session::client_ip().await;
-    let outcome = domain::accounts::sign_in(&services.pool, domain::accounts::Credentials { email, password, ip }).await?;
+    let outcome =
+        domain::accounts::sign_in(&services.pool, domain::accounts::Credentials { email, password, ip }).await?;
     match outcome {
         domain::accounts::SignIn::Done(grant) => {
             establish(&session, grant).await?;
-            Ok(SignInStep::Done { redirect: home_for(grant).await? })
+            Ok(SignInStep::Done {
+                redirect: home_for(grant).await?,
+            })
         }
         domain::accounts::SignIn::SecondFactor { user_id } => {
             session.cycle_id().await.map_err(crate::error::internal)?;
-            session.insert(PENDING_2FA, user_id).await.map_err(crate::error::internal)?;
+            session
+                .insert(PENDING_2FA, user_id)
+                .await
+                .map_err(crate::error::internal)?;
             Ok(SignInStep::SecondFactor)
         }
     }
@@ -174,7 +180,12 @@ pub async fn update_profile(full_name: String, phone: String, city: String, lang
     domain::accounts::update_profile(
         &services.pool,
         &actor,
-        domain::accounts::ProfileInput { full_name, phone, city, lang },
+        domain::accounts::ProfileInput {
+            full_name,
+            phone,
+            city,
+            lang,
+        },
     )
     .await?;
     Ok(())
@@ -187,7 +198,10 @@ pub async fn change_password(current_password: String, new_password: String) -> 
     let epoch = domain::accounts::change_password(&services.pool, &actor, &current_password, &new_password).await?;
     let session = session::session().await?;
     session.cycle_id().await.map_err(crate::error::internal)?;
-    session.insert(session::EPOCH, epoch).await.map_err(crate::error::internal)?;
+    session
+        .insert(session::EPOCH, epoch)
+        .await
+        .map_err(crate::error::internal)?;
     Ok(())
 }
 

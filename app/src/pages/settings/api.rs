@@ -31,7 +31,10 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
                 )
             })
             .collect(),
-        policies: policies.into_iter().map(|p| (p.role.as_str().into(), p.require_2fa)).collect(),
+        policies: policies
+            .into_iter()
+            .map(|p| (p.role.as_str().into(), p.require_2fa))
+            .collect(),
         self_registration,
     })
 }

@@ -51,7 +51,14 @@ fn Matrix() -> impl IntoView {
     let policy = ServerAction::<SetRequire2fa>::new();
     let selfreg = ServerAction::<SetSelfRegistration>::new();
     let matrix = Resource::new(
-        move || (live.version.get(), set.version().get(), policy.version().get(), selfreg.version().get()),
+        move || {
+            (
+                live.version.get(),
+                set.version().get(),
+                policy.version().get(),
+                selfreg.version().get(),
+            )
+        },
         |_| get_matrix(),
     );
     view! {

@@ -35,12 +35,14 @@ pub(crate) fn to_row(u: domain::accounts::UserSummary) -> UserRow {
 
 #[cfg(feature = "ssr")]
 fn parse_id(id: &str) -> Result<uuid::Uuid, AppError> {
-    id.parse().map_err(|_| AppError::new("bad_request", "Некорректный идентификатор").with_status())
+    id.parse()
+        .map_err(|_| AppError::new("bad_request", "Некорректный идентификатор").with_status())
 }
 
 #[cfg(feature = "ssr")]
 fn parse_role(role: &str) -> Result<domain::types::Role, AppError> {
-    role.parse().map_err(|_| AppError::new("validation", "Неизвестная роль").with_status())
+    role.parse()
+        .map_err(|_| AppError::new("validation", "Неизвестная роль").with_status())
 }
 
 #[server]
@@ -79,14 +81,18 @@ pub async fn approve_user(id: String, role: String) -> Result<UserRow, AppError>
 pub async fn reject_user(id: String) -> Result<UserRow, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    Ok(to_row(domain::accounts::reject_registration(&services.pool, &actor, parse_id(&id)?).await?))
+    Ok(to_row(
+        domain::accounts::reject_registration(&services.pool, &actor, parse_id(&id)?).await?,
+    ))
 }
 
 #[server]
 pub async fn set_user_role(id: String, role: String) -> Result<UserRow, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    Ok(to_row(domain::accounts::change_role(&services.pool, &actor, parse_id(&id)?, parse_role(&role)?).await?))
+    Ok(to_row(
+        domain::accounts::change_role(&services.pool, &actor, parse_id(&id)?, parse_role(&role)?).await?,
+    ))
 }
 
 #[server]

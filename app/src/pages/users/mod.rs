@@ -48,13 +48,17 @@ fn UsersList() -> impl IntoView {
         |(q, s, p, _, _)| list_users(q, s, p),
     );
     let action_error = move || {
-        [approve.value().get().and_then(|r| r.err()), reject.value().get().and_then(|r| r.err()),
-         block.value().get().and_then(|r| r.err()), role.value().get().and_then(|r| r.err()),
-         token.value().get().and_then(|r| r.err())]
-            .into_iter()
-            .flatten()
-            .next()
-            .map(|e| view! { <div class="alert error" role="alert">{e.message}</div> })
+        [
+            approve.value().get().and_then(|r| r.err()),
+            reject.value().get().and_then(|r| r.err()),
+            block.value().get().and_then(|r| r.err()),
+            role.value().get().and_then(|r| r.err()),
+            token.value().get().and_then(|r| r.err()),
+        ]
+        .into_iter()
+        .flatten()
+        .next()
+        .map(|e| view! { <div class="alert error" role="alert">{e.message}</div> })
     };
     let tab = move |value: &'static str, key: &'static str| {
         view! {
@@ -150,7 +154,11 @@ fn UserLine(
             u.city,
             u.inn,
             u.legal_form,
-            if u.requested_role == "franchisee" { "хочет стать франчайзи" } else { "хочет стать партнёром" }
+            if u.requested_role == "franchisee" {
+                "хочет стать франчайзи"
+            } else {
+                "хочет стать партнёром"
+            }
         )
     } else {
         u.phone.clone()

@@ -15,7 +15,9 @@ pub fn services(pool: &PgPool) -> Services {
 }
 
 pub async fn admin(pool: &PgPool) -> Actor {
-    let id = accounts::create_admin(pool, "admin@mak.test", "admin-password", "Админ").await.unwrap();
+    let id = accounts::create_admin(pool, "admin@mak.test", "admin-password", "Админ")
+        .await
+        .unwrap();
     actor(pool, id).await
 }
 
@@ -53,9 +55,16 @@ pub fn registration(email: &str) -> Registration {
 pub async fn user_with_role(pool: &PgPool, admin: &Actor, email: &str, role: Role) -> Actor {
     match role {
         Role::Admin | Role::Employee => {
-            let link = accounts::invite(pool, admin, accounts::InviteInput { email: email.into(), role })
-                .await
-                .unwrap();
+            let link = accounts::invite(
+                pool,
+                admin,
+                accounts::InviteInput {
+                    email: email.into(),
+                    role,
+                },
+            )
+            .await
+            .unwrap();
             let token = link.path.trim_start_matches("/invite/");
             let grant = accounts::accept_invitation(pool, token, "Сотрудник Тестовый", "staff-password", None)
                 .await

@@ -1,0 +1,4 @@
+mod helpers;
+mod oauth;
+mod permission_walk;
+mod platform;
