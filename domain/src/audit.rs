@@ -23,9 +23,7 @@ pub async fn record(
     after: Option<Value>,
 ) -> Result<(), sqlx::Error> {
     let diff = diff(before.as_ref(), after.as_ref());
-    let ip = actor
-        .and_then(|a| a.ip)
-        .map(sqlx::types::ipnetwork::IpNetwork::from);
+    let ip = actor.and_then(|a| a.ip).map(sqlx::types::ipnetwork::IpNetwork::from);
     sqlx::query!(
         "insert into audit_log (actor_id, actor_email, ip, entity, entity_id, action, before, after, diff)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",

@@ -26,7 +26,9 @@ pub fn LoginPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
     let second = ServerAction::<SecondFactor>::new();
     let providers = Resource::new(|| (), |_| oauth_providers());
-    let needs_code = RwSignal::new(false);
+    // After an OAuth2 sign-in of a 2FA user the server sends `?step=code`.
+    let query = leptos_router::hooks::use_query_map();
+    let needs_code = RwSignal::new(query.get_untracked().get("step").as_deref() == Some("code"));
     Effect::new(move |_| match sign_in.value().get() {
         Some(Ok(crate::model::SignInStep::Done { redirect })) => go(&redirect),
         Some(Ok(crate::model::SignInStep::SecondFactor)) => needs_code.set(true),
@@ -38,7 +40,7 @@ pub fn LoginPage() -> impl IntoView {
         }
     });
     let oauth_error = move || {
-        leptos_router::hooks::use_query_map()
+        query
             .get()
             .get("error")
             .map(|e| view! { <div class="alert error" role="alert">{e}</div> })
