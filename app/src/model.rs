@@ -141,6 +141,16 @@ pub struct InvitationView {
     pub role_label: String,
 }
 
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: String,
+    pub last_used_at: String,
+    pub revoked: bool,
+}
+
 pub fn role_label(role: &str) -> &'static str {
     match role {
         "admin" => "Администратор",

@@ -49,3 +49,24 @@ test('an invited employee is refused the audit log until the admin grants it in 
   await actx.close();
   await ectx.close();
 });
+
+test('a user issues a personal API token on the profile page, uses it, and revokes it', async () => {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, server.url, ADMIN.email, ADMIN.password);
+  await page.waitForURL('**/admin/users');
+  await page.goto(`${server.url}/settings/profile`);
+  await hydrated(page);
+  await page.fill('[data-testid=issue-token-form] input[name=name]', 'Интеграция 1С');
+  await page.click('[data-testid=issue-token-form] button[type=submit]');
+  const token = (await (await page.waitForSelector('[data-testid=my-new-token]')).textContent()).trim();
+  const me = await fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(me.status, 200);
+  assert.equal((await me.json()).email, ADMIN.email);
+  const row = page.locator('[data-testid=tokens-table] tr', { hasText: 'Интеграция 1С' });
+  await row.locator('button').click();
+  await row.locator('.tag').waitFor();
+  const after = await fetch(`${server.url}/api/v1/me`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(after.status, 401);
+  await ctx.close();
+});

@@ -145,6 +145,7 @@ async fn callback(
             return login_error("Не удалось получить данные профиля у провайдера");
         }
     };
+    let email = info.email.clone();
     let identity = domain::accounts::Identity {
         provider: id.clone(),
         subject: info.subject,
@@ -163,6 +164,17 @@ async fn callback(
             let _ = session.cycle_id().await;
             let _ = session.insert(app::session::PENDING_2FA, user_id).await;
             Redirect::to("/login?step=code").into_response()
+        }
+        Err(domain::accounts::AccountsError::NoAccountForIdentity)
+            if domain::rbac::self_registration_enabled(&state.services.pool)
+                .await
+                .unwrap_or(false) =>
+        {
+            let q = url::form_urlencoded::Serializer::new(String::new())
+                .append_pair("email", &email)
+                .append_pair("notice", "no_account")
+                .finish();
+            Redirect::to(&format!("/register?{q}")).into_response()
         }
         Err(e) => login_error(&e.to_string()),
     }

@@ -143,7 +143,12 @@ async fn oauth_sign_in_links_by_verified_email_and_starts_a_session(pool: PgPool
 async fn oauth_without_a_matching_account_is_refused_clearly(pool: PgPool) {
     let (base, _p) = mock_provider("stranger@example.ru").await;
     let app = spawn_app_with(pool.clone(), vec![provider_config(&base)]).await;
-    admin(&pool).await;
+    let admin = admin(&pool).await;
+    // Self-registration on (the default): the application form, prefilled.
+    let (landing, _) = follow(&app, "/auth/oauth/mock/start").await;
+    assert_eq!(landing, "/register?email=stranger%40example.ru&notice=no_account");
+    // Off: a clear refusal.
+    domain::rbac::set_self_registration(&pool, &admin, false).await.unwrap();
     let (landing, _) = follow(&app, "/auth/oauth/mock/start").await;
     assert!(landing.starts_with("/login?error="), "{landing}");
     let msg = url::form_urlencoded::parse(landing.trim_start_matches("/login?").as_bytes())

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Enrolment, InvitationView, Me, SignInStep};
+use crate::model::{Enrolment, InvitationView, Me, SignInStep, TokenView};
 
 #[cfg(feature = "ssr")]
 use crate::session::{self, establish, require_actor, services, PENDING_2FA};
@@ -235,4 +235,48 @@ pub async fn disable_2fa(code: String) -> Result<(), AppError> {
 #[server]
 pub async fn oauth_providers() -> Result<Vec<(String, String)>, AppError> {
     Ok(use_context::<crate::OAuthProviders>().map(|p| p.0).unwrap_or_default())
+}
+
+/// The actor's own API tokens.
+#[server]
+pub async fn my_tokens() -> Result<Vec<TokenView>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    let fmt = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string();
+    Ok(domain::accounts::list_tokens(&services.pool, &actor, actor.user_id)
+        .await?
+        .into_iter()
+        .map(|t| TokenView {
+            id: t.id.to_string(),
+            name: t.name,
+            prefix: t.prefix,
+            created_at: fmt(t.created_at),
+            last_used_at: t.last_used_at.map(fmt).unwrap_or_else(|| "—".into()),
+            revoked: t.revoked,
+        })
+        .collect())
+}
+
+/// Issues a token for the actor; the secret is returned once.
+#[server]
+pub async fn issue_my_token(name: String) -> Result<String, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    Ok(
+        domain::accounts::issue_token(&services.pool, &actor, actor.user_id, &name)
+            .await?
+            .secret,
+    )
+}
+
+#[server]
+pub async fn revoke_my_token(id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = id
+        .parse()
+        .map_err(|_| AppError::new("bad_request", "Некорректный идентификатор").with_status())?;
+    domain::accounts::revoke_token(&services.pool, &actor, id).await?;
+    Ok(())
 }

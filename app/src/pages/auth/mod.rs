@@ -96,9 +96,13 @@ pub fn RegisterPage() -> impl IntoView {
         }
     });
     let v = register.value();
+    let query = leptos_router::hooks::use_query_map();
+    let email = query.get_untracked().get("email").unwrap_or_default();
+    let no_account = query.get_untracked().get("notice").as_deref() == Some("no_account");
     view! {
         <section class="card">
             <h1>{t("reg.title")}</h1>
+            {no_account.then(|| view! { <div class="alert ok" data-testid="oauth-notice">{t("reg.oauth_no_account")}</div> })}
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     (open.await == Ok(false)).then(|| view! {
@@ -114,7 +118,7 @@ pub fn RegisterPage() -> impl IntoView {
                     <label><input type="radio" name="requested_role" value="franchisee"/> {t("reg.as_franchisee")}</label>
                 </fieldset>
                 <Field label=t("reg.full_name") name="full_name" autocomplete="name" error=field_error(v, "full_name")/>
-                <Field label=t("login.email") name="email" kind="email" autocomplete="email" error=field_error(v, "email")/>
+                <Field label=t("login.email") name="email" kind="email" autocomplete="email" value=email.clone() error=field_error(v, "email")/>
                 <Field label=t("login.password") name="password" kind="password" autocomplete="new-password" error=field_error(v, "password")/>
                 <Field label=t("reg.phone") name="phone" kind="tel" autocomplete="tel" error=field_error(v, "phone")/>
                 <Field label=t("reg.city") name="city" error=field_error(v, "city")/>
@@ -250,6 +254,7 @@ pub fn ProfilePage() -> impl IntoView {
                             <hr/>
                             <button class="danger" data-testid="sign-out-everywhere" on:click=move |_| { everywhere.dispatch(SignOutEverywhere {}); }>{t("profile.signout_all")}</button>
                         </section>
+                        <Tokens/>
                     }.into_any()
                 }}
         </Guard>
@@ -315,5 +320,56 @@ pub fn SecurityPage() -> impl IntoView {
                     }}
             </section>
         </Guard>
+    }
+}
+
+/// The viewer's own API tokens: issue (shown once) and revoke.
+#[component]
+fn Tokens() -> impl IntoView {
+    let issue = ServerAction::<IssueMyToken>::new();
+    let revoke = ServerAction::<RevokeMyToken>::new();
+    let tokens = Resource::new(move || (issue.version().get(), revoke.version().get()), |_| my_tokens());
+    view! {
+        <section class="card">
+            <h2>{t("tokens.title")}</h2>
+            <ActionForm action=issue attr:class="inline-form" attr:data-testid="issue-token-form">
+                <FormError message=form_error(issue.value())/>
+                <Field label=t("tokens.name") name="name" error=field_error(issue.value(), "name")/>
+                <button type="submit" class="primary">{t("tokens.issue")}</button>
+            </ActionForm>
+            {move || issue.value().get().and_then(|r| r.ok()).map(|secret| view! {
+                <div class="alert ok">{t("users.token_shown_once")} " " <code data-testid="my-new-token">{secret}</code></div>
+            })}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let list = tokens.await.unwrap_or_default();
+                    if list.is_empty() {
+                        return view! { <p class="muted">{t("tokens.none")}</p> }.into_any();
+                    }
+                    view! {
+                        <table data-testid="tokens-table">
+                            <thead><tr><th>{t("tokens.name")}</th><th>"Префикс"</th><th>{t("tokens.last_used")}</th><th></th></tr></thead>
+                            <tbody>
+                                {list.into_iter().map(|tk| {
+                                    let id = tk.id.clone();
+                                    view! {
+                                        <tr data-token=tk.prefix.clone()>
+                                            <td>{tk.name.clone()}</td>
+                                            <td><code>{tk.prefix.clone()} "…"</code></td>
+                                            <td>{tk.last_used_at.clone()}</td>
+                                            <td>{if tk.revoked {
+                                                view! { <span class="tag">{t("tokens.revoked")}</span> }.into_any()
+                                            } else {
+                                                view! { <button class="small danger" on:click=move |_| { revoke.dispatch(RevokeMyToken { id: id.clone() }); }>{t("tokens.revoke")}</button> }.into_any()
+                                            }}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    }.into_any()
+                })}
+            </Transition>
+        </section>
     }
 }
