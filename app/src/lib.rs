@@ -20,6 +20,7 @@ use i18n::Lang;
 use pages::audit::AuditPage;
 use pages::auth::{InvitePage, LoginPage, PendingPage, ProfilePage, RegisterPage, SecurityPage};
 use pages::cabinet::{FranchiseeCabinet, PartnerCabinet};
+use pages::leads::{ClientPage, KanbanPage, LeadCardPage, LeadsPage, NewLeadPage, TasksPage};
 use pages::settings::PermissionsPage;
 use pages::users::UsersPage;
 use pages::{Home, NotFound};
@@ -133,6 +134,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AuditPage/>
                     <Route path=path!("/settings/profile") view=ProfilePage/>
                     <Route path=path!("/settings/security") view=SecurityPage/>
+                    <Route path=path!("/leads") view=LeadsPage/>
+                    <Route path=path!("/leads/new") view=NewLeadPage/>
+                    <Route path=path!("/leads/:number") view=LeadCardPage/>
+                    <Route path=path!("/kanban") view=KanbanPage/>
+                    <Route path=path!("/tasks") view=TasksPage/>
+                    <Route path=path!("/clients/:id") view=ClientPage/>
                 </Routes>
             </main>
         </Router>

@@ -168,3 +168,118 @@ pub fn status_label(status: &str) -> &'static str {
         _ => "Отклонён",
     }
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadRow {
+    pub id: String,
+    pub number: i64,
+    pub client_id: String,
+    pub client_name: String,
+    pub phone: String,
+    pub email: String,
+    pub product: String,
+    pub amount: String,
+    pub source: String,
+    pub status: String,
+    pub stage_id: String,
+    pub stage_name: String,
+    pub stage_color: String,
+    pub unsorted: bool,
+    pub responsible: String,
+    pub partner: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadPage {
+    pub items: Vec<LeadRow>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct LeadFormOptions {
+    pub products: Vec<(String, String)>,
+    pub sources: Vec<(String, String)>,
+    pub statuses: Vec<(String, String)>,
+    pub pipelines: Vec<PipelineOption>,
+}
+
+/// (stage id, name, kind)
+pub type StageOption = (String, String, String);
+/// (pipeline id, pipeline name, stages)
+pub type PipelineOption = (String, String, Vec<StageOption>);
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientMatchView {
+    pub client_id: String,
+    /// Empty when the viewer may not see that client.
+    pub full_name: String,
+    pub matched_on: String,
+    pub lead_numbers: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum CreateLeadResult {
+    Created { number: i64 },
+    Duplicates(Vec<ClientMatchView>),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TimelineView {
+    pub at: String,
+    pub author: String,
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LeadCardView {
+    pub lead: LeadRow,
+    pub product_id: String,
+    pub status_id: String,
+    pub amount_raw: String,
+    pub comment: String,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub consent: String,
+    pub timeline: Vec<TimelineView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardColumnView {
+    /// Empty for the unsorted inbox.
+    pub stage_id: String,
+    pub name: String,
+    pub color: String,
+    pub total: i64,
+    pub cards: Vec<LeadRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardView {
+    pub pipeline_id: String,
+    pub pipeline_name: String,
+    pub columns: Vec<BoardColumnView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskView {
+    pub id: String,
+    pub text: String,
+    pub due: String,
+    pub done: bool,
+    pub overdue: bool,
+    pub lead_number: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientView {
+    pub id: String,
+    pub full_name: String,
+    pub city: String,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub leads: Vec<(i64, String)>,
+}

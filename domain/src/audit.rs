@@ -88,7 +88,11 @@ pub struct AuditEntry {
 /// A page of the audit log, newest first. Needs audit:view.
 pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<Page<AuditEntry>, RbacError> {
     rbac::authorize(pool, actor, Operation::ViewAudit, Target::Collection).await?;
-    let per_page = filter.per_page.clamp(1, 200);
+    let per_page = if filter.per_page <= 0 {
+        50
+    } else {
+        filter.per_page.min(200)
+    };
     let page = filter.page.max(1);
     let entity = filter.entity.filter(|s| !s.is_empty());
     let action = filter.action.filter(|s| !s.is_empty());

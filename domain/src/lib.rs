@@ -5,9 +5,11 @@
 pub mod accounts;
 pub mod audit;
 pub mod crypto;
+pub mod leads;
 pub mod notifications;
 pub mod rbac;
 pub mod realtime;
+pub mod tasks;
 pub mod types;
 
 use std::net::IpAddr;

@@ -43,6 +43,11 @@ pub enum Operation {
     EditPermissions,
     EditSecurityPolicy,
     ViewAudit,
+    ListLeads,
+    ViewLead,
+    CreateLead,
+    EditLead,
+    ViewClient,
 }
 
 impl Operation {
@@ -59,6 +64,10 @@ impl Operation {
             ViewPermissions => (Resource::Settings, View),
             EditPermissions | EditSecurityPolicy => (Resource::Settings, Edit),
             ViewAudit => (Resource::Audit, View),
+            ListLeads | ViewLead => (Resource::Leads, View),
+            CreateLead => (Resource::Leads, Create),
+            EditLead => (Resource::Leads, Edit),
+            ViewClient => (Resource::Clients, View),
         }
     }
 
@@ -74,6 +83,12 @@ pub enum Target {
     Collection,
     /// A record owned by `owner` (for users: the user itself) in `team`.
     Owned { owner: Uuid, team: Option<Uuid> },
+    /// A record with several people attached (a lead: responsible, source
+    /// partner, franchisee, creator): any of them counts as its owner.
+    Record {
+        owners: [Option<Uuid>; 4],
+        team: Option<Uuid>,
+    },
 }
 
 /// Decides whether `actor` may perform `op` on `target`; returns the scope
@@ -101,6 +116,10 @@ pub fn covers(scope: Scope, actor: &Actor, target: Target) -> bool {
             owner == actor.user_id || (team.is_some() && team == actor.team_id)
         }
         (Scope::Own, Target::Owned { owner, .. }) => owner == actor.user_id,
+        (Scope::Team, Target::Record { owners, team }) => {
+            owners.contains(&Some(actor.user_id)) || (team.is_some() && team == actor.team_id)
+        }
+        (Scope::Own, Target::Record { owners, .. }) => owners.contains(&Some(actor.user_id)),
     }
 }
 

@@ -28,6 +28,14 @@ pub enum Event {
     PermissionsChanged,
     /// A user's sessions were ended (blocked, signed out everywhere).
     SessionsEnded { user_id: Uuid },
+    /// A lead was created, moved, edited or commented.
+    LeadChanged {
+        lead_id: Uuid,
+        owners: [Option<Uuid>; 4],
+        team_id: Option<Uuid>,
+        stage_id: Option<Uuid>,
+        change: String,
+    },
 }
 
 /// Queues `event` for delivery when `tx` commits.
@@ -56,6 +64,17 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         .is_ok(),
         Event::Notification { user_id } | Event::SessionsEnded { user_id } => *user_id == viewer.user_id,
         Event::PermissionsChanged => true,
+        Event::LeadChanged { owners, team_id, .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::ViewLead,
+            Target::Record {
+                owners: *owners,
+                team: *team_id,
+            },
+        )
+        .await
+        .is_ok(),
     }
 }
 

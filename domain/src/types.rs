@@ -110,6 +110,70 @@ impl Inn {
     }
 }
 
+/// An amount in rubles, kept as kopecks. Accepts "1 500 000", "1500000,50",
+/// "1 500 000 ₽", "1.5" — never floats inside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Money(i64);
+
+impl Money {
+    pub fn from_kopecks(k: i64) -> Self {
+        Self(k)
+    }
+    pub fn kopecks(self) -> i64 {
+        self.0
+    }
+    pub fn parse(raw: &str) -> Result<Self, &'static str> {
+        let cleaned: String = raw
+            .trim()
+            .trim_end_matches('₽')
+            .trim_end_matches("руб.")
+            .trim_end_matches("руб")
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '\u{a0}' && *c != '\u{202f}')
+            .collect();
+        if cleaned.is_empty() {
+            return Err("Укажите сумму");
+        }
+        let cleaned = cleaned.replace(',', ".");
+        let (rub, kop) = match cleaned.split_once('.') {
+            Some((r, k)) => (r, k),
+            None => (cleaned.as_str(), ""),
+        };
+        if rub.is_empty()
+            || !rub.chars().all(|c| c.is_ascii_digit())
+            || !kop.chars().all(|c| c.is_ascii_digit())
+            || kop.len() > 2
+        {
+            return Err("Сумма — число рублей, например 1 500 000");
+        }
+        let rub: i64 = rub.parse().map_err(|_| "Слишком большая сумма")?;
+        let kop: i64 = format!("{kop:0<2}").parse().unwrap_or(0);
+        rub.checked_mul(100)
+            .and_then(|r| r.checked_add(kop))
+            .filter(|v| *v <= 100_000_000_000_000)
+            .map(Self)
+            .ok_or("Слишком большая сумма")
+    }
+    /// "1 500 000 ₽" (kopecks shown only when present).
+    pub fn format(self) -> String {
+        let rub = self.0 / 100;
+        let kop = self.0 % 100;
+        let digits = rub.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i).is_multiple_of(3) {
+                out.push('\u{a0}');
+            }
+            out.push(c);
+        }
+        if kop != 0 {
+            out.push_str(&format!(",{kop:02}"));
+        }
+        out.push_str("\u{a0}₽");
+        out
+    }
+}
+
 /// A password that satisfies the policy; never printed.
 #[derive(Clone)]
 pub struct Password(String);
@@ -265,6 +329,22 @@ mod tests {
         assert!(Inn::parse("500100732258").is_err());
         assert!(Inn::parse("12345").is_err());
         assert!(Inn::parse("77070838ab").is_err());
+    }
+
+    #[test]
+    fn money_parses_russian_habits_into_kopecks() {
+        assert_eq!(Money::parse("1 500 000").unwrap().kopecks(), 150_000_000);
+        assert_eq!(Money::parse("1500000,5").unwrap().kopecks(), 150_000_050);
+        assert_eq!(Money::parse("99.99 ₽").unwrap().kopecks(), 9_999);
+        assert_eq!(Money::parse("2\u{a0}000 руб.").unwrap().kopecks(), 200_000);
+        assert!(Money::parse("-5").is_err());
+        assert!(Money::parse("1,234").is_err());
+        assert!(Money::parse("abc").is_err());
+        assert!(Money::parse("").is_err());
+        assert_eq!(
+            Money::from_kopecks(150_000_050).format(),
+            "1\u{a0}500\u{a0}000,50\u{a0}₽"
+        );
     }
 
     #[test]

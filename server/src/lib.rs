@@ -7,5 +7,6 @@ pub mod metrics;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;
+pub mod workers;
 
 pub use startup::{AppState, Application};

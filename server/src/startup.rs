@@ -104,6 +104,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         .site_addr(addr)
         .env(leptos::config::Env::PROD)
         .build();
+    crate::workers::start(pool.clone());
     let services = Services {
         pool: pool.clone(),
         cipher,
@@ -116,7 +117,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
     Ok(AppState {
         leptos_options,
         services,
-        hub: Hub::start(pool),
+        hub: Hub::start(pool.clone()),
         config: Arc::new(config),
         metrics: Metrics::install(),
         http,

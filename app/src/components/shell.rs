@@ -113,6 +113,13 @@ pub fn Header() -> impl IntoView {
                                 if matches!(me.scope("users", "view").as_str(), "team" | "all") {
                                     links.push(("/admin/users", "nav.users"));
                                 }
+                                if matches!(me.scope("leads", "view").as_str(), "team" | "all") {
+                                    links.push(("/leads", "nav.leads"));
+                                    links.push(("/kanban", "nav.kanban"));
+                                }
+                                if me.can("leads", "view") {
+                                    links.push(("/tasks", "nav.tasks"));
+                                }
                                 if me.can("settings", "view") {
                                     links.push(("/admin/permissions", "nav.permissions"));
                                 }

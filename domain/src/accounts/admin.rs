@@ -32,7 +32,11 @@ async fn list_users_in_scope(
     scope: Scope,
     filter: UserFilter,
 ) -> Result<Page<UserSummary>, AccountsError> {
-    let per_page = filter.per_page.clamp(1, 500);
+    let per_page = if filter.per_page <= 0 {
+        50
+    } else {
+        filter.per_page.min(500)
+    };
     let page = filter.page.max(1);
     let q = filter.query.trim().to_lowercase();
     let pattern = if q.is_empty() {
@@ -282,11 +286,20 @@ pub async fn approve_registration(
                 return Err(AccountsError::Conflict("Заявка уже рассмотрена".into()));
             }
             let code = (role == Role::Partner).then(new_referral_code);
+            // A franchisee is a regional office: its own team.
+            let team = if role == Role::Franchisee && before.team_id.is_none() {
+                let name = before.company_name.clone().unwrap_or_else(|| before.full_name.clone());
+                Some(sqlx::query_scalar!("insert into teams (name) values ($1) returning id", name).fetch_one(&mut **tx).await?)
+            } else {
+                before.team_id
+            };
             sqlx::query!(
-                "update users set role = $2, status = 'active', referral_code = coalesce(referral_code, $3) where id = $1",
+                "update users set role = $2, status = 'active', referral_code = coalesce(referral_code, $3), team_id = $4
+                 where id = $1",
                 before.id,
                 role.as_str(),
-                code
+                code,
+                team
             )
             .execute(&mut **tx)
             .await?;

@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route("/permissions", get(permissions).put(set_permission))
         .route("/policies/{role}", post(set_policy))
         .route("/audit", get(audit))
+        .route("/leads", get(list_leads).post(create_lead))
+        .route("/leads/{number}", get(get_lead))
+        .route("/leads/{id}/stage", post(move_lead))
+        .route("/clients/{id}", get(get_client))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
         })
@@ -347,4 +351,116 @@ async fn audit(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): 
     )
     .await?;
     Ok(Json(page).into_response())
+}
+
+impl From<domain::leads::LeadsError> for ApiError {
+    fn from(e: domain::leads::LeadsError) -> Self {
+        app::error::AppError::from(e).into()
+    }
+}
+
+#[derive(Deserialize, Default)]
+struct LeadQuery {
+    q: Option<String>,
+    stage_id: Option<Uuid>,
+    sort: Option<String>,
+    page: Option<i64>,
+    per_page: Option<i64>,
+}
+
+async fn list_leads(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<LeadQuery>) -> ApiResult {
+    let page = domain::leads::list_leads(
+        &st.services.pool,
+        &actor,
+        domain::leads::LeadFilter {
+            query: q.q.unwrap_or_default(),
+            stage_id: q.stage_id,
+            sort: domain::leads::LeadSort::parse(q.sort.as_deref().unwrap_or("")),
+            page: q.page.unwrap_or(1),
+            per_page: q.per_page.unwrap_or(50),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Json(page).into_response())
+}
+
+#[derive(Deserialize)]
+struct LeadBody {
+    client_name: Option<String>,
+    phone: Option<String>,
+    email: Option<String>,
+    product_id: Option<Uuid>,
+    amount: Option<String>,
+    comment: Option<String>,
+    stage_id: Option<Uuid>,
+    consent: Option<bool>,
+    attach_to_client: Option<Uuid>,
+    create_anyway: Option<bool>,
+}
+
+async fn create_lead(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<LeadBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    let out = domain::leads::create_lead(
+        &st.services.pool,
+        &actor,
+        domain::leads::NewLead {
+            client_name: b.client_name.unwrap_or_default(),
+            phone: b.phone.unwrap_or_default(),
+            email: b.email.unwrap_or_default(),
+            product_id: b.product_id,
+            amount: b.amount.unwrap_or_default(),
+            source_id: None,
+            comment: b.comment.unwrap_or_default(),
+            stage_id: b.stage_id,
+            attach_to_client: b.attach_to_client,
+            create_anyway: b.create_anyway.unwrap_or(false),
+            consent: b.consent.unwrap_or(false),
+            origin: "api".into(),
+        },
+    )
+    .await?;
+    Ok(match out {
+        domain::leads::CreateOutcome::Created { id, number, client_id } => (
+            StatusCode::CREATED,
+            Json(json!({ "id": id, "number": number, "client_id": client_id })),
+        )
+            .into_response(),
+        domain::leads::CreateOutcome::Duplicates(m) => (
+            StatusCode::CONFLICT,
+            Json(
+                json!({ "code": "duplicate", "message": "Клиент с таким телефоном или email уже есть", "matches": m }),
+            ),
+        )
+            .into_response(),
+    })
+}
+
+async fn get_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(number): Path<String>) -> ApiResult {
+    let number: i64 = number.parse().map_err(|_| bad("Номер лида — число"))?;
+    Ok(Json(domain::leads::get_lead(&st.services.pool, &actor, number).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct StageBody {
+    stage_id: Uuid,
+}
+
+async fn move_lead(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<StageBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    domain::leads::move_lead_to_stage(&st.services.pool, &actor, parse_id(&id)?, b.stage_id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn get_client(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(domain::leads::get_client(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }

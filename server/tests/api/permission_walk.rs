@@ -30,6 +30,32 @@ async fn fresh_application(pool: &PgPool, n: &mut u32) -> uuid::Uuid {
         .unwrap()
 }
 
+/// A lead created by the admin (so it belongs to nobody else).
+async fn fresh_lead(pool: &PgPool, admin: &Actor, n: &mut u32) -> (uuid::Uuid, i64, uuid::Uuid, Target) {
+    *n += 1;
+    let out = domain::leads::create_lead(
+        pool,
+        admin,
+        domain::leads::NewLead {
+            client_name: format!("Клиент {n}"),
+            phone: format!("+7 999 {:03} {:04}", *n / 10000, *n % 10000),
+            consent: true,
+            origin: "test".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let domain::leads::CreateOutcome::Created { id, number, client_id } = out else {
+        panic!("duplicate in the walk")
+    };
+    let target = Target::Record {
+        owners: [Some(admin.user_id), None, None, Some(admin.user_id)],
+        team: admin.team_id,
+    };
+    (id, number, client_id, target)
+}
+
 async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &mut u32) -> Call {
     let owned = |a: &Actor| Target::Owned {
         owner: a.user_id,
@@ -144,6 +170,42 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
             Target::Collection,
         ),
         Operation::ViewAudit => c(Method::GET, "/api/v1/audit".into(), None, Target::Collection),
+        Operation::ListLeads => c(Method::GET, "/api/v1/leads".into(), None, Target::Collection),
+        Operation::ViewLead => {
+            let (_, number, _, target) = fresh_lead(pool, admin, n).await;
+            c(Method::GET, format!("/api/v1/leads/{number}"), None, target)
+        }
+        Operation::CreateLead => {
+            *n += 1;
+            let phone = format!("+7 912 {:03} {:04}", *n / 10000, *n % 10000);
+            c(
+                Method::POST,
+                "/api/v1/leads".into(),
+                Some(json!({"client_name": "Новый клиент", "phone": phone, "consent": true})),
+                Target::Collection,
+            )
+        }
+        Operation::EditLead => {
+            let (id, _, _, target) = fresh_lead(pool, admin, n).await;
+            let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position desc limit 1")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            c(
+                Method::POST,
+                format!("/api/v1/leads/{id}/stage"),
+                Some(json!({"stage_id": stage})),
+                target,
+            )
+        }
+        Operation::ViewClient => {
+            let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
+            let target = Target::Record {
+                owners: [Some(admin.user_id), None, None, None],
+                team: admin.team_id,
+            };
+            c(Method::GET, format!("/api/v1/clients/{client_id}"), None, target)
+        }
     }
 }
 

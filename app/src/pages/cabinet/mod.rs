@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::shell::{use_me, Forbidden, Guard};
 use crate::i18n::t;
+use crate::pages::leads::{LeadForm, MyLeads};
 
 #[component]
 pub fn PartnerCabinet() -> impl IntoView {
@@ -19,7 +20,14 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
                                 <p>{t("cab.referral")} ": " <code data-testid="referral-code">{m.referral_code.clone().unwrap_or_default()}</code></p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
-                                <p class="muted">{t("cab.soon")}</p>
+                            </section>
+                            <section class="card">
+                                <h2>{t("cab.new_lead")}</h2>
+                                <LeadForm cabinet=true/>
+                            </section>
+                            <section class="card">
+                                <h2>{t("cab.my_leads")}</h2>
+                                <MyLeads/>
                             </section>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),

@@ -1,0 +1,392 @@
+//! Server functions for leads, the board and tasks.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::model::{BoardView, ClientView, CreateLeadResult, LeadCardView, LeadFormOptions, LeadPage, TaskView};
+
+#[cfg(feature = "ssr")]
+use crate::session::{require_actor, services};
+
+#[cfg(feature = "ssr")]
+mod conv {
+    use crate::error::AppError;
+    use crate::model::LeadRow;
+
+    pub fn msk() -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(3 * 3600).expect("msk")
+    }
+
+    pub fn row(l: domain::leads::LeadSummary) -> LeadRow {
+        LeadRow {
+            id: l.id.to_string(),
+            number: l.number,
+            client_id: l.client_id.to_string(),
+            client_name: l.client_name,
+            phone: l.phone.unwrap_or_default(),
+            email: l.email.unwrap_or_default(),
+            product: l.product.unwrap_or_default(),
+            amount: l.amount.map(|m| m.format()).unwrap_or_default(),
+            source: l.source.unwrap_or_default(),
+            status: l.status.unwrap_or_default(),
+            stage_id: l.stage_id.map(|s| s.to_string()).unwrap_or_default(),
+            stage_name: l.stage_name.unwrap_or_else(|| {
+                if l.unsorted {
+                    "Неразобранное".into()
+                } else {
+                    String::new()
+                }
+            }),
+            stage_color: l.stage_color.unwrap_or_else(|| "#6b7385".into()),
+            unsorted: l.unsorted,
+            responsible: l.responsible_name.unwrap_or_default(),
+            partner: l.partner_name.unwrap_or_default(),
+            created_at: l.created_at.with_timezone(&msk()).format("%d.%m.%Y %H:%M").to_string(),
+        }
+    }
+
+    pub fn id(s: &str, field: &str) -> Result<Option<uuid::Uuid>, AppError> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        s.trim().parse().map(Some).map_err(|_| AppError {
+            code: "validation".into(),
+            message: "Некорректное значение".into(),
+            fields: vec![(field.into(), "Некорректное значение".into())],
+        })
+    }
+
+    impl From<domain::leads::LeadsError> for AppError {
+        fn from(e: domain::leads::LeadsError) -> Self {
+            use domain::leads::LeadsError as E;
+            match e {
+                E::Rbac(r) => r.into(),
+                E::Db(ref db) => crate::error::internal(db),
+                E::Validation(ref fields) => AppError {
+                    code: "validation".into(),
+                    message: e.to_string(),
+                    fields: fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect(),
+                }
+                .with_status(),
+                other => AppError::new(other.code(), other.to_string()).with_status(),
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn list_leads(
+    query: String,
+    stage_id: String,
+    product_id: String,
+    amount_from: String,
+    amount_to: String,
+    sort: String,
+    page: i64,
+) -> Result<LeadPage, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let money = |s: &str, field: &str| -> Result<Option<domain::types::Money>, AppError> {
+        if s.trim().is_empty() {
+            return Ok(None);
+        }
+        domain::types::Money::parse(s).map(Some).map_err(|m| AppError {
+            code: "validation".into(),
+            message: m.into(),
+            fields: vec![(field.into(), m.into())],
+        })
+    };
+    let p = domain::leads::list_leads(
+        &services.pool,
+        &actor,
+        domain::leads::LeadFilter {
+            query,
+            stage_id: conv::id(&stage_id, "stage_id")?,
+            product_id: conv::id(&product_id, "product_id")?,
+            amount_from: money(&amount_from, "amount_from")?,
+            amount_to: money(&amount_to, "amount_to")?,
+            sort: domain::leads::LeadSort::parse(&sort),
+            page,
+            per_page: 50,
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(LeadPage {
+        items: p.items.into_iter().map(conv::row).collect(),
+        total: p.total,
+        page: p.page,
+        per_page: p.per_page,
+    })
+}
+
+#[server]
+pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
+    require_actor().await?;
+    let services = services()?;
+    let d = domain::leads::dictionaries(&services.pool).await?;
+    let pipes = domain::leads::pipelines(&services.pool).await?;
+    let items = |v: Vec<domain::leads::DictItem>| v.into_iter().map(|i| (i.id.to_string(), i.name)).collect();
+    Ok(LeadFormOptions {
+        products: items(d.products),
+        sources: items(d.sources),
+        statuses: items(d.statuses),
+        pipelines: pipes
+            .into_iter()
+            .map(|p| {
+                (
+                    p.id.to_string(),
+                    p.name,
+                    p.stages
+                        .into_iter()
+                        .map(|s| (s.id.to_string(), s.name, s.kind))
+                        .collect(),
+                )
+            })
+            .collect(),
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+#[server]
+pub async fn create_lead(
+    client_name: String,
+    phone: String,
+    email: String,
+    product_id: String,
+    amount: String,
+    comment: String,
+    consent: Option<String>,
+    attach_to_client: Option<String>,
+    create_anyway: Option<String>,
+) -> Result<CreateLeadResult, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let origin = if actor.role == domain::types::Role::Partner {
+        "partner"
+    } else {
+        "form"
+    };
+    let out = domain::leads::create_lead(
+        &services.pool,
+        &actor,
+        domain::leads::NewLead {
+            client_name,
+            phone,
+            email,
+            product_id: conv::id(&product_id, "product_id")?,
+            amount,
+            source_id: None,
+            comment,
+            stage_id: None,
+            attach_to_client: conv::id(attach_to_client.as_deref().unwrap_or(""), "attach_to_client")?,
+            create_anyway: create_anyway.is_some(),
+            consent: consent.is_some(),
+            origin: origin.into(),
+        },
+    )
+    .await?;
+    Ok(match out {
+        domain::leads::CreateOutcome::Created { number, .. } => CreateLeadResult::Created { number },
+        domain::leads::CreateOutcome::Duplicates(m) => CreateLeadResult::Duplicates(
+            m.into_iter()
+                .map(|m| crate::model::ClientMatchView {
+                    client_id: m.client_id.to_string(),
+                    full_name: m.full_name.unwrap_or_default(),
+                    matched_on: m.matched_on,
+                    lead_numbers: m.lead_numbers,
+                })
+                .collect(),
+        ),
+    })
+}
+
+#[server]
+pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let c = domain::leads::get_lead(&services.pool, &actor, number).await?;
+    let msk = conv::msk();
+    Ok(LeadCardView {
+        product_id: c.product_id.map(|p| p.to_string()).unwrap_or_default(),
+        status_id: c.status_id.map(|p| p.to_string()).unwrap_or_default(),
+        amount_raw: c
+            .lead
+            .amount
+            .map(|m| format!("{}", m.kopecks() / 100))
+            .unwrap_or_default(),
+        lead: conv::row(c.lead),
+        comment: c.comment,
+        phones: c.phones,
+        emails: c.emails,
+        consent: match (c.consent_at, c.consent_method, c.consent_text_version) {
+            (Some(at), m, v) => format!(
+                "{} · {} · версия текста {}",
+                at.with_timezone(&msk).format("%d.%m.%Y %H:%M"),
+                m.unwrap_or_default(),
+                v.unwrap_or_default()
+            ),
+            _ => "нет".into(),
+        },
+        timeline: c
+            .timeline
+            .into_iter()
+            .map(|t| crate::model::TimelineView {
+                at: t.at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+                author: t.author.unwrap_or_else(|| "система".into()),
+                kind: t.kind,
+                text: t.text,
+            })
+            .collect(),
+    })
+}
+
+#[server]
+pub async fn update_lead(
+    lead_id: String,
+    product_id: String,
+    status_id: String,
+    amount: String,
+    comment: String,
+) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    domain::leads::update_lead(
+        &services.pool,
+        &actor,
+        id,
+        domain::leads::LeadUpdate {
+            product_id: Some(conv::id(&product_id, "product_id")?),
+            status_id: Some(conv::id(&status_id, "status_id")?),
+            amount: Some(amount),
+            comment: Some(comment),
+            source_id: None,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn move_lead(lead_id: String, stage_id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    let stage =
+        conv::id(&stage_id, "stage_id")?.ok_or_else(|| AppError::new("validation", "Нет этапа").with_status())?;
+    domain::leads::move_lead_to_stage(&services.pool, &actor, lead, stage).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn add_lead_comment(lead_id: String, body: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    domain::leads::add_comment(&services.pool, &actor, lead, &body).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn get_board(pipeline_id: String) -> Result<BoardView, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let b = domain::leads::board(&services.pool, &actor, conv::id(&pipeline_id, "pipeline_id")?, 50).await?;
+    Ok(BoardView {
+        pipeline_id: b.pipeline.id.to_string(),
+        pipeline_name: b.pipeline.name,
+        columns: b
+            .columns
+            .into_iter()
+            .map(|c| crate::model::BoardColumnView {
+                stage_id: c.stage.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
+                name: c
+                    .stage
+                    .as_ref()
+                    .map(|s| s.name.clone())
+                    .unwrap_or_else(|| "Неразобранное".into()),
+                color: c
+                    .stage
+                    .as_ref()
+                    .map(|s| s.color.clone())
+                    .unwrap_or_else(|| "#6b7385".into()),
+                total: c.total,
+                cards: c.cards.into_iter().map(conv::row).collect(),
+            })
+            .collect(),
+    })
+}
+
+/// `due` is local Moscow time from a datetime-local input (YYYY-MM-DDTHH:MM).
+#[server]
+pub async fn create_task(lead_id: String, text: String, due: String) -> Result<(), AppError> {
+    use chrono::TimeZone;
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    let bad_due = || AppError {
+        code: "validation".into(),
+        message: "Укажите срок".into(),
+        fields: vec![("due".into(), "Укажите дату и время".into())],
+    };
+    let naive = chrono::NaiveDateTime::parse_from_str(due.trim(), "%Y-%m-%dT%H:%M")
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(due.trim(), "%Y-%m-%dT%H:%M:%S"))
+        .map_err(|_| bad_due())?;
+    let due_at = conv::msk()
+        .from_local_datetime(&naive)
+        .single()
+        .ok_or_else(bad_due)?
+        .with_timezone(&chrono::Utc);
+    domain::tasks::create_task(&services.pool, &actor, lead, &text, due_at, None).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn my_tasks() -> Result<Vec<TaskView>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let msk = conv::msk();
+    Ok(domain::tasks::my_tasks(&services.pool, &actor)
+        .await?
+        .into_iter()
+        .map(|t| TaskView {
+            id: t.id.to_string(),
+            text: t.text,
+            due: t.due_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+            done: t.done,
+            overdue: t.overdue,
+            lead_number: t.lead_number,
+        })
+        .collect())
+}
+
+#[server]
+pub async fn complete_task(id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("validation", "Нет задачи").with_status())?;
+    domain::tasks::complete_task(&services.pool, &actor, id).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("not_found", "Клиент не найден").with_status())?;
+    let c = domain::leads::get_client(&services.pool, &actor, id).await?;
+    Ok(ClientView {
+        id: c.id.to_string(),
+        full_name: c.full_name,
+        city: c.city.unwrap_or_default(),
+        phones: c.phones,
+        emails: c.emails,
+        leads: c
+            .leads
+            .into_iter()
+            .map(|(n, s)| (n, s.unwrap_or_else(|| "Неразобранное".into())))
+            .collect(),
+    })
+}

@@ -1,0 +1,300 @@
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::create::lead_event;
+use super::{LeadOwners, LeadSummary, LeadsError};
+use crate::rbac::{self, Operation};
+use crate::realtime;
+use crate::types::Money;
+use crate::{audit, Actor};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineItem {
+    pub at: DateTime<Utc>,
+    pub author: Option<String>,
+    /// "comment", or the audited action ("create", "move", "update").
+    pub kind: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadCard {
+    pub lead: LeadSummary,
+    pub product_id: Option<Uuid>,
+    pub source_id: Option<Uuid>,
+    pub status_id: Option<Uuid>,
+    pub comment: String,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub consent_at: Option<DateTime<Utc>>,
+    pub consent_method: Option<String>,
+    pub consent_text_version: Option<String>,
+    pub timeline: Vec<TimelineItem>,
+}
+
+async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> Result<LeadOwners, LeadsError> {
+    let row = if lock {
+        sqlx::query_as!(
+            LeadOwners,
+            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1 for update",
+            id
+        )
+        .fetch_optional(&mut **exec)
+        .await?
+    } else {
+        sqlx::query_as!(
+            LeadOwners,
+            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1",
+            id
+        )
+        .fetch_optional(&mut **exec)
+        .await?
+    };
+    row.ok_or(LeadsError::NotFound)
+}
+
+/// The lead card by its number (leads:view on that lead).
+pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadCard, LeadsError> {
+    let row = sqlx::query!(
+        r#"select l.id, l.product_id, l.source_id, l.status_id, l.comment, c.id as client_id,
+                  c.consent_at as "consent_at: DateTime<Utc>", c.consent_method, c.consent_text_version
+           from leads l join clients c on c.id = l.client_id where l.number = $1"#,
+        number
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(LeadsError::NotFound)?;
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, row.id, false).await?;
+    tx.commit().await?;
+    rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
+    let summary = single_summary(pool, row.id).await?;
+    let phones = sqlx::query_scalar!(
+        "select phone from client_phones where client_id = $1 order by position, phone",
+        row.client_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let emails = sqlx::query_scalar!(
+        "select email from client_emails where client_id = $1 order by position, email",
+        row.client_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let timeline = sqlx::query!(
+        r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text as "text!" from (
+             select c.created_at as at, u.full_name as author, 'comment' as kind, c.body as text
+             from lead_comments c left join users u on u.id = c.author_id where c.lead_id = $1
+             union all
+             select a.created_at, coalesce(u.full_name, a.actor_email), a.action, a.diff::text
+             from audit_log a left join users u on u.id = a.actor_id
+             where a.entity = 'lead' and a.entity_id = $2
+           ) t order by at desc limit 200"#,
+        row.id,
+        row.id.to_string()
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|t| TimelineItem {
+        at: t.at,
+        author: t.author,
+        kind: t.kind,
+        text: t.text,
+    })
+    .collect();
+    Ok(LeadCard {
+        lead: summary,
+        product_id: row.product_id,
+        source_id: row.source_id,
+        status_id: row.status_id,
+        comment: row.comment,
+        phones,
+        emails,
+        consent_at: row.consent_at,
+        consent_method: row.consent_method,
+        consent_text_version: row.consent_text_version,
+        timeline,
+    })
+}
+
+async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsError> {
+    let r = sqlx::query!(
+        r#"select l.id, l.number, l.client_id, c.full_name as client_name,
+                  (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
+                  (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
+                  pr.name as "product?", l.amount_kopecks, so.name as "source?", st.name as "status?",
+                  l.pipeline_id, l.stage_id, sg.name as "stage_name?", sg.color as "stage_color?", l.unsorted,
+                  ru.full_name as "responsible_name?", pu.full_name as "partner_name?", l.tags,
+                  l.created_at as "created_at: DateTime<Utc>", l.updated_at as "updated_at: DateTime<Utc>"
+           from leads l
+           join clients c on c.id = l.client_id
+           left join dictionary_items pr on pr.id = l.product_id
+           left join dictionary_items so on so.id = l.source_id
+           left join dictionary_items st on st.id = l.status_id
+           left join stages sg on sg.id = l.stage_id
+           left join users ru on ru.id = l.responsible_id
+           left join users pu on pu.id = l.partner_id
+           where l.id = $1"#,
+        id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(LeadSummary {
+        id: r.id,
+        number: r.number,
+        client_id: r.client_id,
+        client_name: r.client_name,
+        phone: r.phone,
+        email: r.email,
+        product: r.product,
+        amount: r.amount_kopecks.map(Money::from_kopecks),
+        source: r.source,
+        status: r.status,
+        pipeline_id: r.pipeline_id,
+        stage_id: r.stage_id,
+        stage_name: r.stage_name,
+        stage_color: r.stage_color,
+        unsorted: r.unsorted,
+        responsible_name: r.responsible_name,
+        partner_name: r.partner_name,
+        tags: r.tags,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    })
+}
+
+/// Moves a lead to a stage of any pipeline (leads:edit on that lead). A
+/// won or lost stage closes the lead; an open one reopens it. Every open
+/// board sees the move at once.
+pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, stage_id: Uuid) -> Result<(), LeadsError> {
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, lead_id, true).await?;
+    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    let stage = sqlx::query!("select pipeline_id, kind, name from stages where id = $1", stage_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| LeadsError::field("stage_id", "Неизвестный этап"))?;
+    let before = sqlx::query!(
+        "select s.name as \"name?\" from leads l left join stages s on s.id = l.stage_id where l.id = $1",
+        lead_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update leads set stage_id = $2, pipeline_id = $3, unsorted = false,
+                closed_at = case when $4 in ('won', 'lost') then coalesce(closed_at, now()) else null end
+         where id = $1",
+        lead_id,
+        stage_id,
+        stage.pipeline_id,
+        stage.kind
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "lead",
+        &lead_id.to_string(),
+        "move",
+        Some(serde_json::json!({ "stage": before.name })),
+        Some(serde_json::json!({ "stage": stage.name })),
+    )
+    .await?;
+    realtime::publish(&mut tx, &lead_event(lead_id, o, Some(stage_id), "moved")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Editable lead fields; `None` leaves a field as it is.
+#[derive(Debug, Clone, Default)]
+pub struct LeadUpdate {
+    pub product_id: Option<Option<Uuid>>,
+    pub source_id: Option<Option<Uuid>>,
+    pub status_id: Option<Option<Uuid>>,
+    pub amount: Option<String>,
+    pub comment: Option<String>,
+}
+
+/// Edits lead fields in place (leads:edit on that lead), audited field by field.
+pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpdate) -> Result<(), LeadsError> {
+    let amount = match &u.amount {
+        Some(s) if s.trim().is_empty() => Some(None),
+        Some(s) => Some(Some(
+            Money::parse(s).map_err(|m| LeadsError::field("amount", m))?.kopecks(),
+        )),
+        None => None,
+    };
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, lead_id, true).await?;
+    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    let b = sqlx::query!(
+        "select product_id, source_id, status_id, amount_kopecks, comment, stage_id from leads where id = $1",
+        lead_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let product = u.product_id.unwrap_or(b.product_id);
+    let source = u.source_id.unwrap_or(b.source_id);
+    let status = u.status_id.unwrap_or(b.status_id);
+    let amount_k = amount.unwrap_or(b.amount_kopecks);
+    let comment = u.comment.clone().unwrap_or_else(|| b.comment.clone());
+    sqlx::query!(
+        "update leads set product_id = $2, source_id = $3, status_id = $4, amount_kopecks = $5, comment = $6 where id = $1",
+        lead_id,
+        product,
+        source,
+        status,
+        amount_k,
+        comment
+    )
+    .execute(&mut *tx)
+    .await
+    .map_err(|e| match crate::constraint_name(&e) {
+        Some(c) => LeadsError::field(c, "Неизвестное значение"),
+        None => LeadsError::Db(e),
+    })?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "lead",
+        &lead_id.to_string(),
+        "update",
+        Some(
+            serde_json::json!({ "product_id": b.product_id, "source_id": b.source_id, "status_id": b.status_id,
+                                 "amount_kopecks": b.amount_kopecks, "comment": b.comment }),
+        ),
+        Some(
+            serde_json::json!({ "product_id": product, "source_id": source, "status_id": status,
+                                 "amount_kopecks": amount_k, "comment": comment }),
+        ),
+    )
+    .await?;
+    realtime::publish(&mut tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Adds a comment to a lead (leads:edit on that lead).
+pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str) -> Result<(), LeadsError> {
+    if body.trim().is_empty() {
+        return Err(LeadsError::field("body", "Напишите комментарий"));
+    }
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, lead_id, false).await?;
+    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    sqlx::query!(
+        "insert into lead_comments (lead_id, author_id, body) values ($1, $2, $3)",
+        lead_id,
+        actor.user_id,
+        body.trim()
+    )
+    .execute(&mut *tx)
+    .await?;
+    realtime::publish(&mut tx, &lead_event(lead_id, o, None, "commented")).await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,104 @@
+//! Leads and clients: dictionaries, pipelines, duplicate-controlled
+//! creation, the list, the card, stage moves and the kanban board.
+
+mod board;
+mod card;
+mod client;
+mod create;
+mod dictionaries;
+mod list;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::accounts::FieldError;
+use crate::rbac::{RbacError, Target};
+use crate::types::Money;
+
+pub use board::{board, Board, BoardColumn};
+pub use card::{add_comment, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem};
+pub use client::{get_client, ClientCard};
+pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead};
+pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};
+pub use list::{list_leads, LeadFilter, LeadSort};
+
+#[derive(Debug, thiserror::Error)]
+pub enum LeadsError {
+    #[error("Проверьте поля формы")]
+    Validation(Vec<FieldError>),
+    #[error("Лид не найден")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Rbac(#[from] RbacError),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+impl LeadsError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Validation(_) => "validation",
+            Self::NotFound => "not_found",
+            Self::Conflict(_) => "conflict",
+            Self::Rbac(RbacError::NotAllowed) => "forbidden",
+            Self::Rbac(RbacError::TwoFactorRequired) => "two_factor_required",
+            Self::Rbac(RbacError::Invalid(_)) => "validation",
+            Self::Rbac(_) | Self::Db(_) => "internal",
+        }
+    }
+    pub(crate) fn field(field: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+/// A lead as lists and boards show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct LeadSummary {
+    pub id: Uuid,
+    pub number: i64,
+    pub client_id: Uuid,
+    pub client_name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub product: Option<String>,
+    pub amount: Option<Money>,
+    pub source: Option<String>,
+    pub status: Option<String>,
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub stage_name: Option<String>,
+    pub stage_color: Option<String>,
+    pub unsorted: bool,
+    pub responsible_name: Option<String>,
+    pub partner_name: Option<String>,
+    pub tags: Vec<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Who a lead belongs to, for scope checks.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct LeadOwners {
+    pub responsible_id: Option<Uuid>,
+    pub partner_id: Option<Uuid>,
+    pub franchisee_id: Option<Uuid>,
+    pub created_by: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+}
+
+impl LeadOwners {
+    pub fn target(self) -> Target {
+        Target::Record {
+            owners: [
+                self.responsible_id,
+                self.partner_id,
+                self.franchisee_id,
+                self.created_by,
+            ],
+            team: self.team_id,
+        }
+    }
+}

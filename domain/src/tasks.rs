@@ -1,0 +1,158 @@
+//! Tasks and reminders on leads and clients. Reminders fire once, from a
+//! worker that claims due tasks with `FOR UPDATE SKIP LOCKED`, so several
+//! server instances never remind twice and a restart loses nothing.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::leads::LeadsError;
+use crate::rbac::{self, Operation};
+use crate::{audit, notifications, Actor};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Task {
+    pub id: Uuid,
+    pub text: String,
+    pub due_at: DateTime<Utc>,
+    pub done: bool,
+    pub overdue: bool,
+    pub lead_number: Option<i64>,
+    pub assignee_name: String,
+}
+
+/// Creates a task on a lead (leads:edit on that lead) for `assignee`
+/// (the actor when `None`).
+pub async fn create_task(
+    pool: &PgPool,
+    actor: &Actor,
+    lead_id: Uuid,
+    text: &str,
+    due_at: DateTime<Utc>,
+    assignee: Option<Uuid>,
+) -> Result<Uuid, LeadsError> {
+    if text.trim().is_empty() {
+        return Err(LeadsError::field("text", "Опишите задачу"));
+    }
+    let o = sqlx::query!(
+        "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1",
+        lead_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(LeadsError::NotFound)?;
+    let target = rbac::Target::Record {
+        owners: [o.responsible_id, o.partner_id, o.franchisee_id, o.created_by],
+        team: o.team_id,
+    };
+    rbac::authorize(pool, actor, Operation::EditLead, target).await?;
+    let mut tx = pool.begin().await?;
+    let id = sqlx::query_scalar!(
+        "insert into tasks (lead_id, text, due_at, assignee_id, created_by) values ($1, $2, $3, $4, $5) returning id",
+        lead_id,
+        text.trim(),
+        due_at as _,
+        assignee.unwrap_or(actor.user_id),
+        actor.user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "task",
+        &id.to_string(),
+        "create",
+        None,
+        Some(serde_json::json!({ "lead_id": lead_id, "text": text.trim(), "due_at": due_at })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The actor's open tasks, soonest first, and the ones done today.
+pub async fn my_tasks(pool: &PgPool, actor: &Actor) -> Result<Vec<Task>, LeadsError> {
+    let rows = sqlx::query!(
+        r#"select t.id, t.text, t.due_at as "due_at: DateTime<Utc>", t.done_at is not null as "done!",
+                  l.number as "lead_number?", u.full_name as assignee_name
+           from tasks t join users u on u.id = t.assignee_id left join leads l on l.id = t.lead_id
+           where t.assignee_id = $1 and (t.done_at is null or t.done_at > now() - interval '1 day')
+           order by t.done_at is not null, t.due_at"#,
+        actor.user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|r| Task {
+            overdue: !r.done && r.due_at < now,
+            id: r.id,
+            text: r.text,
+            due_at: r.due_at,
+            done: r.done,
+            lead_number: r.lead_number,
+            assignee_name: r.assignee_name,
+        })
+        .collect())
+}
+
+/// Marks the actor's own task done.
+pub async fn complete_task(pool: &PgPool, actor: &Actor, task_id: Uuid) -> Result<(), LeadsError> {
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query_scalar!(
+        "update tasks set done_at = coalesce(done_at, now()) where id = $1 and assignee_id = $2 returning id",
+        task_id,
+        actor.user_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if updated.is_none() {
+        return Err(LeadsError::NotFound);
+    }
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "task",
+        &task_id.to_string(),
+        "complete",
+        None,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Sends the reminders that are due, each exactly once: a task is claimed,
+/// notified and marked in one transaction. Returns how many were sent.
+pub async fn run_due_reminders(pool: &PgPool) -> Result<usize, sqlx::Error> {
+    let mut sent = 0;
+    loop {
+        let mut tx = pool.begin().await?;
+        let due = sqlx::query!(
+            r#"select t.id, t.text, t.assignee_id, l.number as "lead_number?"
+               from tasks t left join leads l on l.id = t.lead_id
+               where t.reminded_at is null and t.done_at is null and t.due_at <= now()
+               order by t.due_at limit 100
+               for update of t skip locked"#
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        if due.is_empty() {
+            tx.commit().await?;
+            return Ok(sent);
+        }
+        for t in &due {
+            let link = t.lead_number.map(|n| format!("/leads/{n}"));
+            notifications::notify(&mut tx, t.assignee_id, "Напоминание о задаче", &t.text, link.as_deref()).await?;
+            sqlx::query!("update tasks set reminded_at = now() where id = $1", t.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        sent += due.len();
+        tx.commit().await?;
+    }
+}

@@ -1,0 +1,267 @@
+mod common;
+
+use common::*;
+use domain::leads::{self, CreateOutcome, LeadFilter, LeadsError, NewLead};
+use domain::rbac::RbacError;
+use domain::types::Role;
+use domain::PgPool;
+
+fn lead(name: &str, phone: &str) -> NewLead {
+    NewLead {
+        client_name: name.into(),
+        phone: phone.into(),
+        consent: true,
+        origin: "test".into(),
+        ..Default::default()
+    }
+}
+
+fn created(o: CreateOutcome) -> (uuid::Uuid, i64, uuid::Uuid) {
+    match o {
+        CreateOutcome::Created { id, number, client_id } => (id, number, client_id),
+        other => panic!("expected a created lead, got {other:?}"),
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_known_phone_in_another_format_is_flagged_and_can_be_attached(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let (_, _, client) = created(
+        leads::create_lead(&pool, &admin, lead("Иванов Иван", "+7 (999) 123-45-67"))
+            .await
+            .unwrap(),
+    );
+
+    let CreateOutcome::Duplicates(m) = leads::create_lead(&pool, &employee, lead("Иван И.", "89991234567"))
+        .await
+        .unwrap()
+    else {
+        panic!("the duplicate must be flagged");
+    };
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].client_id, client);
+    assert_eq!(m[0].matched_on, "phone");
+    assert_eq!(
+        m[0].full_name.as_deref(),
+        Some("Иванов Иван"),
+        "employees see all clients"
+    );
+    assert_eq!(
+        domain::notifications::unread_count(&pool, &admin).await.unwrap(),
+        1,
+        "the responsible manager is told"
+    );
+    let leads_before: i64 = sqlx::query_scalar("select count(*) from leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(leads_before, 1, "nothing is written on a match");
+
+    let attach = NewLead {
+        attach_to_client: Some(client),
+        ..lead("", "9991234567")
+    };
+    let (_, _, c2) = created(leads::create_lead(&pool, &employee, attach).await.unwrap());
+    assert_eq!(c2, client);
+    let clients: i64 = sqlx::query_scalar("select count(*) from clients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(clients, 1);
+
+    let anyway = NewLead {
+        create_anyway: true,
+        ..lead("Другой Иван", "+79991234567")
+    };
+    let (_, _, c3) = created(leads::create_lead(&pool, &employee, anyway).await.unwrap());
+    assert_ne!(c3, client);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn emails_match_case_insensitively(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let first = NewLead {
+        email: "Client@Mail.ru".into(),
+        ..lead("Клиент", "")
+    };
+    created(leads::create_lead(&pool, &admin, first).await.unwrap());
+    let again = NewLead {
+        email: " client@mail.RU ".into(),
+        ..lead("Клиент 2", "")
+    };
+    let CreateOutcome::Duplicates(m) = leads::create_lead(&pool, &admin, again).await.unwrap() else {
+        panic!("flag")
+    };
+    assert_eq!(m[0].matched_on, "email");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn bad_lead_input_is_reported_per_field(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let bad = NewLead {
+        amount: "много".into(),
+        consent: false,
+        ..lead("", "12")
+    };
+    let Err(LeadsError::Validation(f)) = leads::create_lead(&pool, &admin, bad).await else {
+        panic!("validation")
+    };
+    let names: Vec<_> = f.iter().map(|f| f.field.as_str()).collect();
+    for n in ["phone", "client_name", "amount", "consent"] {
+        assert!(names.contains(&n), "{n} in {names:?}");
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn partners_see_only_their_own_leads_and_duplicates_stay_anonymous(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let p1 = user_with_role(&pool, &admin, "p1@example.ru", Role::Partner).await;
+    let p2 = user_with_role(&pool, &admin, "p2@example.ru", Role::Partner).await;
+    let (_, n1, _) = created(
+        leads::create_lead(&pool, &p1, lead("Клиент Первого", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    created(
+        leads::create_lead(&pool, &p2, lead("Клиент Второго", "+79990000002"))
+            .await
+            .unwrap(),
+    );
+
+    let mine = leads::list_leads(&pool, &p1, LeadFilter::default()).await.unwrap();
+    assert_eq!(mine.total, 1);
+    assert!(mine.items[0].unsorted, "partner leads land in the unsorted inbox");
+    assert_eq!(mine.items[0].partner_name.as_deref(), Some("Иванов Иван Иванович"));
+    assert!(matches!(
+        leads::get_lead(&pool, &p2, n1).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+    let CreateOutcome::Duplicates(m) = leads::create_lead(&pool, &p2, lead("Тот же", "8 999 000 00 01"))
+        .await
+        .unwrap()
+    else {
+        panic!("flag")
+    };
+    assert_eq!(m[0].full_name, None, "another partner's client is not revealed");
+    let all = leads::list_leads(&pool, &admin, LeadFilter::default()).await.unwrap();
+    assert_eq!(all.total, 2);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_list_searches_phones_in_any_format_filters_and_sorts(pool: PgPool) {
+    let admin = admin(&pool).await;
+    for (name, phone, amount) in [
+        ("Анна", "+79991234567", "100000"),
+        ("Борис", "+79997654321", "2 500 000"),
+        ("Вера", "+79161112233", ""),
+    ] {
+        let l = NewLead {
+            amount: amount.into(),
+            ..lead(name, phone)
+        };
+        created(leads::create_lead(&pool, &admin, l).await.unwrap());
+    }
+    let find = |q: &str| LeadFilter {
+        query: q.into(),
+        ..Default::default()
+    };
+    let r = leads::list_leads(&pool, &admin, find("9991234567")).await.unwrap();
+    assert_eq!(r.total, 1);
+    assert_eq!(r.items[0].client_name, "Анна");
+    assert_eq!(
+        leads::list_leads(&pool, &admin, find("+7 (999) 123-45-67"))
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(leads::list_leads(&pool, &admin, find("бор")).await.unwrap().total, 1);
+    let rich = LeadFilter {
+        amount_from: Some(domain::types::Money::parse("1000000").unwrap()),
+        ..Default::default()
+    };
+    assert_eq!(
+        leads::list_leads(&pool, &admin, rich).await.unwrap().items[0].client_name,
+        "Борис"
+    );
+    let sorted = LeadFilter {
+        sort: leads::LeadSort::AmountAsc,
+        ..Default::default()
+    };
+    let names: Vec<_> = leads::list_leads(&pool, &admin, sorted)
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .map(|l| l.client_name)
+        .collect();
+    assert_eq!(names, ["Анна", "Борис", "Вера"]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn moving_to_a_won_stage_closes_the_lead_and_is_audited(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let (id, number, _) = created(
+        leads::create_lead(&pool, &admin, lead("Клиент", "+79990000009"))
+            .await
+            .unwrap(),
+    );
+    let pipes = leads::pipelines(&pool).await.unwrap();
+    let won = pipes[0].stages.iter().find(|s| s.kind == "won").unwrap().id;
+    assert!(matches!(
+        leads::move_lead_to_stage(&pool, &partner, id, won).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+    leads::move_lead_to_stage(&pool, &admin, id, won).await.unwrap();
+    let closed: Option<chrono::DateTime<chrono::Utc>> = sqlx::query_scalar("select closed_at from leads where id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(closed.is_some());
+    let card = leads::get_lead(&pool, &admin, number).await.unwrap();
+    assert_eq!(card.lead.stage_name.as_deref(), Some("Сделка"));
+    assert!(card.timeline.iter().any(|t| t.kind == "move"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_reminder_fires_once_even_with_two_workers(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (id, _, _) = created(
+        leads::create_lead(&pool, &admin, lead("Клиент", "+79990000010"))
+            .await
+            .unwrap(),
+    );
+    domain::tasks::create_task(
+        &pool,
+        &admin,
+        id,
+        "Перезвонить",
+        chrono::Utc::now() - chrono::Duration::seconds(1),
+        None,
+    )
+    .await
+    .unwrap();
+    domain::tasks::create_task(
+        &pool,
+        &admin,
+        id,
+        "Позже",
+        chrono::Utc::now() + chrono::Duration::hours(1),
+        None,
+    )
+    .await
+    .unwrap();
+    let (a, b) = tokio::join!(
+        domain::tasks::run_due_reminders(&pool),
+        domain::tasks::run_due_reminders(&pool)
+    );
+    assert_eq!(a.unwrap() + b.unwrap(), 1);
+    assert_eq!(domain::tasks::run_due_reminders(&pool).await.unwrap(), 0);
+    let notes = domain::notifications::recent(&pool, &admin, 10).await.unwrap();
+    assert_eq!(notes.iter().filter(|n| n.title == "Напоминание о задаче").count(), 1);
+    let tasks = domain::tasks::my_tasks(&pool, &admin).await.unwrap();
+    assert!(tasks[0].overdue);
+}

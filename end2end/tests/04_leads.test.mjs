@@ -1,0 +1,131 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated, apiToken } from './helpers.mjs';
+
+let db, server, browser, token;
+before(async () => {
+  db = freshDatabase();
+  server = await startServer(db.url);
+  browser = await launch();
+  token = await apiToken(db.url, ADMIN.email);
+});
+after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
+
+async function api(method, path, body) {
+  const r = await fetch(`${server.url}/api/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
+async function adminPage(path) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, server.url, ADMIN.email, ADMIN.password);
+  await page.waitForURL('**/admin/users');
+  await page.goto(`${server.url}${path}`);
+  await hydrated(page);
+  return { ctx, page };
+}
+
+/// A partner joins through an invitation link and lands in the cabinet.
+async function partner(email) {
+  const inv = await api('POST', '/invitations', { email, role: 'partner' });
+  assert.equal(inv.status, 201);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', `Партнёр ${email}`);
+  await page.fill('[data-testid=invite-form] input[name=password]', 'partner-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL('**/partner');
+  await hydrated(page);
+  return { ctx, page };
+}
+
+test('a lead with a phone already known in another format is flagged and attached to the existing client', async () => {
+  const first = await api('POST', '/leads', { client_name: 'Смирнова Ольга', phone: '+7 (999) 123-45-67', consent: true });
+  assert.equal(first.status, 201);
+  const { ctx, page } = await adminPage('/leads/new');
+  await page.fill('[data-testid=lead-form] input[name=client_name]', 'Ольга С.');
+  await page.fill('[data-testid=lead-form] input[name=phone]', '8 999 123 45 67');
+  await page.fill('[data-testid=lead-form] input[name=amount]', '2 500 000');
+  await page.check('[data-testid=lead-form] input[name=consent]');
+  await page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  await page.waitForSelector('[data-testid=duplicates]');
+  assert.match(await page.textContent('[data-testid=duplicates]'), /Смирнова Ольга/);
+  assert.match(await page.textContent('[data-testid=duplicates]'), /тот же телефон/);
+  await page.click('[data-testid=duplicates] [data-action=attach]');
+  await page.waitForURL(/\/leads\/\d+$/);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=lead-card]');
+  assert.match(await page.textContent('[data-testid=lead-card] h1'), /Смирнова Ольга/);
+  const list = await api('GET', '/leads?q=9991234567');
+  assert.equal(list.body.total, 2, 'both leads belong to one client and the search finds them');
+  assert.equal(new Set(list.body.items.map((l) => l.client_id)).size, 1);
+  await ctx.close();
+});
+
+test('a card dragged on the kanban moves on a second browser\'s board', async () => {
+  const lead = await api('POST', '/leads', { client_name: 'Канбанов Кирилл', phone: '+7 916 000 11 22', consent: true });
+  const number = lead.body.number;
+  const a = await adminPage('/kanban');
+  const b = await adminPage('/kanban');
+  await b.page.waitForSelector('[data-testid=live][data-state=on]');
+  const columns = await a.page.$$eval('.column[data-stage]', (els) => els.map((e) => e.dataset.stage).filter(Boolean));
+  const card = a.page.locator(`.lead-card[data-lead="${number}"]`);
+  const target = a.page.locator(`.column[data-stage="${columns[1]}"]`);
+  await card.dragTo(target);
+  await b.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
+  const moved = await api('GET', `/leads/${number}`);
+  assert.equal(moved.body.lead.stage_id, columns[1]);
+  await a.ctx.close();
+  await b.ctx.close();
+});
+
+test('a partner hands in a lead from the cabinet and another partner opening it by URL gets "нет доступа"', async () => {
+  const p1 = await partner('partner1@example.ru');
+  await p1.page.fill('[data-testid=lead-form] input[name=client_name]', 'Клиент Партнёра');
+  await p1.page.fill('[data-testid=lead-form] input[name=phone]', '+7 903 555 66 77');
+  await p1.page.selectOption('[data-testid=lead-form] select[name=product_id]', { label: 'Ипотека' });
+  await p1.page.check('[data-testid=lead-form] input[name=consent]');
+  await p1.page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  const created = (await (await p1.page.waitForSelector('[data-testid=lead-created]')).textContent()).trim();
+  const number = created.match(/№(\d+)/)[1];
+  await p1.page.waitForSelector(`[data-testid=my-leads] tr[data-lead="${number}"]`);
+
+  const p2 = await partner('partner2@example.ru');
+  await p2.page.goto(`${server.url}/leads/${number}`);
+  await p2.page.waitForSelector('[data-testid=forbidden]');
+  assert.match(await p2.page.textContent('[data-testid=forbidden] h1'), /Нет доступа/);
+  const own = await p1.page.goto(`${server.url}/leads/${number}`);
+  assert.equal(own.status(), 200);
+  await hydrated(p1.page);
+  await p1.page.waitForSelector('[data-testid=lead-card]');
+  await p1.ctx.close();
+  await p2.ctx.close();
+});
+
+test('a task reminder appears as a notification at its time', async () => {
+  const lead = await api('POST', '/leads', { client_name: 'Задачин Захар', phone: '+7 925 000 00 01', consent: true });
+  const { ctx, page } = await adminPage(`/leads/${lead.body.number}`);
+  await page.waitForSelector('[data-testid=live][data-state=on]');
+  // Due at the start of the next minute, Moscow time (the form's time zone).
+  const due = new Date(Math.ceil((Date.now() + 1000) / 60000) * 60000);
+  const local = new Date(due.getTime() + 3 * 3600 * 1000).toISOString().slice(0, 16);
+  await page.fill('[data-testid=task-form] input[name=text]', 'Перезвонить клиенту');
+  await page.fill('[data-testid=task-form] input[name=due]', local);
+  await page.click('[data-testid=task-form] button[type=submit]');
+  await page.waitForFunction(() => !document.querySelector('[data-testid=task-form] [role=alert]'));
+  assert.equal(await page.$('[data-testid=bell-count]'), null, 'nothing before its time');
+  await page.waitForSelector('[data-testid=bell-count]', { timeout: 90000 });
+  assert.ok(Date.now() >= due.getTime() - 500, 'not before the due time');
+  await page.click('.bell-button');
+  assert.match(await page.textContent('.bell-panel'), /Напоминание о задаче/);
+  await page.goto(`${server.url}/tasks`);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=tasks] li.overdue');
+  await ctx.close();
+});

@@ -1,0 +1,25 @@
+//! Background workers. Each claims its work in PostgreSQL, so any number of
+//! instances can run them and a restart loses nothing.
+
+use std::time::Duration;
+
+use sqlx::PgPool;
+
+/// Starts the task-reminder worker (every `REMINDER_INTERVAL_MS`, default 2 s).
+pub fn start(pool: PgPool) {
+    let every = std::env::var("REMINDER_INTERVAL_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(every));
+        loop {
+            tick.tick().await;
+            match domain::tasks::run_due_reminders(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sent = n, "task reminders sent"),
+                Err(e) => tracing::warn!(error = %e, "task reminders failed; will retry"),
+            }
+        }
+    });
+}
