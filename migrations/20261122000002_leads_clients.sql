@@ -75,6 +75,8 @@ create table client_phones (
     constraint client_phones_pkey primary key (client_id, phone)
 );
 create index client_phones_phone_idx on client_phones (phone);
+-- Quick search finds a phone by any run of its digits.
+create index client_phones_phone_trgm_idx on client_phones using gin (phone gin_trgm_ops);
 
 create table client_emails (
     client_id uuid not null references clients (id) on delete cascade,

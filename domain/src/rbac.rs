@@ -48,6 +48,7 @@ pub enum Operation {
     CreateLead,
     EditLead,
     ViewClient,
+    ExportLeads,
 }
 
 impl Operation {
@@ -68,6 +69,7 @@ impl Operation {
             CreateLead => (Resource::Leads, Create),
             EditLead => (Resource::Leads, Edit),
             ViewClient => (Resource::Clients, View),
+            ExportLeads => (Resource::Leads, Export),
         }
     }
 

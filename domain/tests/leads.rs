@@ -265,3 +265,78 @@ async fn a_reminder_fires_once_even_with_two_workers(pool: PgPool) {
     let tasks = domain::tasks::my_tasks(&pool, &admin).await.unwrap();
     assert!(tasks[0].overdue);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn export_streams_the_filtered_view_and_masks_data_for_roles_without_client_rights(pool: PgPool) {
+    let admin = admin(&pool).await;
+    for (name, phone) in [
+        ("Экспортов", "+79011000001"),
+        ("Экспортова", "+79011000002"),
+        ("Другой", "+79011000003"),
+    ] {
+        created(leads::create_lead(&pool, &admin, lead(name, phone)).await.unwrap());
+    }
+    let (tx, mut rx) = tokio::sync::mpsc::channel(10);
+    let f = LeadFilter {
+        query: "экспорт".into(),
+        ..Default::default()
+    };
+    let sent = leads::export_leads(&pool, &admin, f, tx).await.unwrap();
+    assert_eq!(sent, 2);
+    let mut rows = vec![];
+    while let Some(r) = rx.recv().await {
+        rows.push(r);
+    }
+    assert_eq!(rows.len(), 2);
+    assert!(rows
+        .iter()
+        .all(|r| r.client_name.starts_with("Экспорт") && r.phone.starts_with("+790110")));
+
+    // A role with export but no client rights gets masked personal data.
+    domain::rbac::set_permission(
+        &pool,
+        &admin,
+        Role::Employee,
+        domain::types::Resource::Clients,
+        domain::types::Action::View,
+        domain::types::Scope::None,
+    )
+    .await
+    .unwrap();
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let (tx, mut rx) = tokio::sync::mpsc::channel(10);
+    leads::export_leads(&pool, &employee, LeadFilter::default(), tx)
+        .await
+        .unwrap();
+    let r = rx.recv().await.unwrap();
+    assert!(r.phone.contains('*'), "{}", r.phone);
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let (tx, _rx) = tokio::sync::mpsc::channel(10);
+    assert!(matches!(
+        leads::export_leads(&pool, &partner, LeadFilter::default(), tx).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn demo_data_fills_an_empty_database_with_duplicates_and_refuses_a_full_one(pool: PgPool) {
+    let s = domain::demo::fill(&pool, 2000).await.unwrap();
+    assert_eq!(s.leads, 2000);
+    assert!(s.clients < 2000, "some leads share a client");
+    let pipelines: i64 = sqlx::query_scalar("select count(*) from pipelines")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(pipelines >= 2);
+    let shared: i64 = sqlx::query_scalar(
+        "select count(*) from (select client_id from leads group by client_id having count(*) > 1) x",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(shared > 0);
+    assert!(matches!(
+        domain::demo::fill(&pool, 10).await,
+        Err(domain::demo::DemoError::NotEmpty)
+    ));
+}

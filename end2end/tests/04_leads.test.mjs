@@ -129,3 +129,25 @@ test('a task reminder appears as a notification at its time', async () => {
   await page.waitForSelector('[data-testid=tasks] li.overdue');
   await ctx.close();
 });
+
+test('exporting a filtered view gives exactly those rows', async () => {
+  for (const [name, phone] of [['Экспортов Эдуард', '+7 901 100 00 01'], ['Экспортова Эмма', '+7 901 100 00 02'], ['Другой Клиент', '+7 901 100 00 03']]) {
+    assert.equal((await api('POST', '/leads', { client_name: name, phone, amount: '1 000 000', consent: true })).status, 201);
+  }
+  const { ctx, page } = await adminPage('/leads');
+  await page.fill('[data-testid=lead-search]', 'экспорт');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '2');
+  const shown = await page.$$eval('[data-testid=leads-table] tbody tr', (rows) => rows.map((r) => r.dataset.lead).sort());
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-csv]')]);
+  const text = (await import('node:fs')).readFileSync(await download.path(), 'utf8');
+  assert.ok(text.startsWith('\uFEFF'), 'UTF-8 BOM for Excel');
+  const lines = text.replace(/^\uFEFF/, '').trim().split('\n');
+  assert.match(lines[0], /^Номер;Создан;Клиент;Телефон/);
+  const exported = lines.slice(1).map((l) => l.split(';')[0]).sort();
+  assert.deepEqual(exported, shown);
+  assert.ok(lines.slice(1).every((l) => /Экспорт/.test(l)));
+  const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-xlsx]')]);
+  const bytes = (await import('node:fs')).readFileSync(await xlsx.path());
+  assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an XLSX (zip) file');
+  await ctx.close();
+});

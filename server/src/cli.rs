@@ -62,3 +62,19 @@ pub async fn create_token(email: &str, name: &str) -> Res {
     println!("{}", t.secret);
     Ok(())
 }
+
+pub async fn demo_data(leads: i64) -> Res {
+    let pool = pool().await?;
+    crate::startup::migrate(&pool).await?;
+    let started = std::time::Instant::now();
+    let s = domain::demo::fill(&pool, leads).await?;
+    println!(
+        "demo data: {} partners, {} franchisees, {} clients, {} leads in {:.1} s (demo users: demo1..demo6@mak-crm.local / demo-password)",
+        s.partners,
+        s.franchisees,
+        s.clients,
+        s.leads,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}

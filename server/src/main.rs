@@ -26,6 +26,11 @@ enum Command {
         #[arg(long)]
         if_none: bool,
     },
+    /// Fill an empty database with realistic demo data.
+    DemoData {
+        #[arg(long, default_value_t = 1000)]
+        leads: i64,
+    },
     /// Issue a personal API token for a user; printed once.
     CreateToken {
         #[arg(long)]
@@ -50,6 +55,7 @@ async fn main() -> std::process::ExitCode {
             if_none,
         } => server::cli::create_admin(&email, password, &name, if_none).await,
         Command::CreateToken { email, name } => server::cli::create_token(&email, &name).await,
+        Command::DemoData { leads } => server::cli::demo_data(leads).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

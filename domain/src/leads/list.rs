@@ -66,18 +66,10 @@ pub struct LeadFilter {
     pub per_page: i64,
 }
 
-/// Leads the actor may see (leads:view; own / team / all), filtered,
-/// sorted and paginated on the server.
-pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
-    let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
-    let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
-    let page = f.page.max(1);
-    let (me, team) = match scope {
-        Scope::All => (None, None),
-        Scope::Team => (Some(actor.user_id), actor.team_id.or(Some(Uuid::nil()))),
-        Scope::Own | Scope::None => (Some(actor.user_id), None),
-    };
-    let q = f.query.trim().to_lowercase();
+/// (phone LIKE, name/email LIKE, exact email) for a quick-search string.
+/// Phones are stored as +7XXXXXXXXXX: the last ten digits typed find them.
+pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>, Option<String>) {
+    let q = query.trim().to_lowercase();
     let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
     // Phones are stored as +7XXXXXXXXXX: the last ten digits of what was typed find them.
     let phone_like = if digits.len() >= 5 {
@@ -96,6 +88,21 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
         None
     };
     let email_eq = if q.contains('@') { Some(q.clone()) } else { None };
+    (phone_like, text_like, email_eq)
+}
+
+/// Leads the actor may see (leads:view; own / team / all), filtered,
+/// sorted and paginated on the server.
+pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
+    let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
+    let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
+    let page = f.page.max(1);
+    let (me, team) = match scope {
+        Scope::All => (None, None),
+        Scope::Team => (Some(actor.user_id), actor.team_id.or(Some(Uuid::nil()))),
+        Scope::Own | Scope::None => (Some(actor.user_id), None),
+    };
+    let (phone_like, text_like, email_eq) = search_patterns(&f.query);
     let rows = sqlx::query!(
         r#"select l.id, l.number, l.client_id, c.full_name as client_name,
                   (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,

@@ -6,6 +6,7 @@ mod card;
 mod client;
 mod create;
 mod dictionaries;
+mod export;
 mod list;
 
 use chrono::{DateTime, Utc};
@@ -21,6 +22,7 @@ pub use card::{add_comment, get_lead, move_lead_to_stage, update_lead, LeadCard,
 pub use client::{get_client, ClientCard};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead};
 pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};
+pub use export::{export_leads, mask_email, mask_name, mask_phone, ExportRow, EXPORT_HEADER};
 pub use list::{list_leads, LeadFilter, LeadSort};
 
 #[derive(Debug, thiserror::Error)]

@@ -34,6 +34,8 @@ pub fn router() -> Router<AppState> {
         .route("/policies/{role}", post(set_policy))
         .route("/audit", get(audit))
         .route("/leads", get(list_leads).post(create_lead))
+        .route("/leads/export.csv", get(super::export::csv))
+        .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{number}", get(get_lead))
         .route("/leads/{id}/stage", post(move_lead))
         .route("/clients/{id}", get(get_client))

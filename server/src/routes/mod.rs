@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod events;
+pub mod export;
 pub mod health;
 pub mod oauth;
 

@@ -88,6 +88,8 @@ fn LeadsList() -> impl IntoView {
                 </Transition>
                 <input class="amount" data-filter="amount_from" placeholder=t("leads.amount_from") on:change=move |ev| { amount_from.set(event_target_value(&ev)); page.set(1); }/>
                 <input class="amount" data-filter="amount_to" placeholder=t("leads.amount_to") on:change=move |ev| { amount_to.set(event_target_value(&ev)); page.set(1); }/>
+                <a class="button" rel="external" download data-testid="export-csv" href=move || export_href("csv", &query.get(), &stage.get(), &product.get(), &amount_from.get(), &amount_to.get())>"CSV"</a>
+                <a class="button" rel="external" download data-testid="export-xlsx" href=move || export_href("xlsx", &query.get(), &stage.get(), &product.get(), &amount_from.get(), &amount_to.get())>"XLSX"</a>
             </div>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -126,6 +128,30 @@ fn LeadsList() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// The export URL of the current filtered view.
+fn export_href(format: &str, q: &str, stage: &str, product: &str, from: &str, to: &str) -> String {
+    format!(
+        "/api/v1/leads/export.{format}?q={}&stage_id={}&product_id={}&amount_from={}&amount_to={}",
+        encode(q),
+        encode(stage),
+        encode(product),
+        encode(from),
+        encode(to)
+    )
+}
+
+/// Percent-encodes a query value (RFC 3986 unreserved characters stay).
+fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
 }
 
 #[component]
@@ -501,5 +527,16 @@ pub fn ClientPage() -> impl IntoView {
                 })}
             </Transition>
         </Guard>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn export_links_carry_the_filters_encoded() {
+        assert_eq!(super::encode("+7 (999) ы"), "%2B7%20%28999%29%20%D1%8B");
+        let href = super::export_href("csv", "иван", "", "", "1 000", "");
+        assert!(href.starts_with("/api/v1/leads/export.csv?q=%D0%B8"));
+        assert!(href.contains("amount_from=1%20000"));
     }
 }

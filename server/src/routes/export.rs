@@ -1,0 +1,189 @@
+//! Lead export: the current filtered view as CSV (UTF-8 with BOM, `;`, so
+//! Excel shows Cyrillic) or XLSX, streamed with bounded memory.
+
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use domain::leads::{ExportRow, LeadFilter, EXPORT_HEADER};
+use domain::rbac::{self, Operation, Target};
+
+use super::{ApiActor, ApiError};
+use crate::startup::AppState;
+
+#[derive(Deserialize, Default)]
+pub struct ExportQuery {
+    q: Option<String>,
+    stage_id: Option<String>,
+    product_id: Option<String>,
+    amount_from: Option<String>,
+    amount_to: Option<String>,
+}
+
+fn filter(q: ExportQuery) -> Result<LeadFilter, ApiError> {
+    let id = |s: Option<String>| -> Result<Option<Uuid>, ApiError> {
+        match s.filter(|s| !s.trim().is_empty()) {
+            None => Ok(None),
+            Some(s) => s
+                .parse()
+                .map(Some)
+                .map_err(|_| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "validation", "Некорректный фильтр")),
+        }
+    };
+    let money = |s: Option<String>| -> Result<Option<domain::types::Money>, ApiError> {
+        match s.filter(|s| !s.trim().is_empty()) {
+            None => Ok(None),
+            Some(s) => domain::types::Money::parse(&s)
+                .map(Some)
+                .map_err(|m| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "validation", m)),
+        }
+    };
+    Ok(LeadFilter {
+        query: q.q.unwrap_or_default(),
+        stage_id: id(q.stage_id)?,
+        product_id: id(q.product_id)?,
+        amount_from: money(q.amount_from)?,
+        amount_to: money(q.amount_to)?,
+        ..Default::default()
+    })
+}
+
+fn cells(r: &ExportRow) -> [String; 12] {
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    [
+        r.number.to_string(),
+        r.created_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+        r.client_name.clone(),
+        r.phone.clone(),
+        r.email.clone(),
+        r.product.clone(),
+        r.amount
+            .map(|m| format!("{}.{:02}", m.kopecks() / 100, m.kopecks() % 100))
+            .unwrap_or_default(),
+        r.source.clone(),
+        r.status.clone(),
+        r.stage.clone(),
+        r.responsible.clone(),
+        r.partner.clone(),
+    ]
+}
+
+/// Checks the right first (a refusal is a 403, not a broken download), then
+/// starts the domain's row stream.
+async fn start(st: &AppState, actor: domain::Actor, q: ExportQuery) -> Result<mpsc::Receiver<ExportRow>, ApiError> {
+    rbac::authorize(&st.services.pool, &actor, Operation::ExportLeads, Target::Collection).await?;
+    let f = filter(q)?;
+    let (tx, rx) = mpsc::channel(1024);
+    let pool = st.services.pool.clone();
+    tokio::spawn(async move {
+        if let Err(e) = domain::leads::export_leads(&pool, &actor, f, tx).await {
+            tracing::error!(error = ?e, "lead export failed");
+        }
+    });
+    Ok(rx)
+}
+
+pub async fn csv(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let rx = start(&st, actor, q).await?;
+    let head = {
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(b"\xEF\xBB\xBF".to_vec());
+        let _ = w.write_record(EXPORT_HEADER);
+        w.into_inner().unwrap_or_default()
+    };
+    let body = futures::stream::unfold((rx, Some(head)), |(mut rx, head)| async move {
+        if let Some(h) = head {
+            return Some((Ok::<_, std::io::Error>(Bytes::from(h)), (rx, None)));
+        }
+        let first = rx.recv().await?;
+        let mut w = csv::WriterBuilder::new()
+            .delimiter(b';')
+            .from_writer(Vec::with_capacity(64 * 1024));
+        let _ = w.write_record(cells(&first));
+        while let Ok(r) = rx.try_recv() {
+            let _ = w.write_record(cells(&r));
+            if w.get_ref().len() > 60 * 1024 {
+                break;
+            }
+        }
+        Some((Ok(Bytes::from(w.into_inner().unwrap_or_default())), (rx, None)))
+    });
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
+        ],
+        Body::from_stream(body),
+    )
+        .into_response())
+}
+
+pub async fn xlsx(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Query(q): Query<ExportQuery>,
+) -> Result<Response, ApiError> {
+    let mut rx = start(&st, actor, q).await?;
+    let written = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, String> {
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet_with_constant_memory().map_err(|e| e.to_string())?;
+        sheet.set_name("Лиды").map_err(|e| e.to_string())?;
+        for (c, h) in EXPORT_HEADER.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
+        }
+        let mut row = 1u32;
+        while let Some(r) = rx.blocking_recv() {
+            for (c, v) in cells(&r).iter().enumerate() {
+                if c == 0 {
+                    sheet.write_number(row, 0, r.number as f64).map_err(|e| e.to_string())?;
+                } else if c == 6 && r.amount.is_some() {
+                    let k = r.amount.map(|m| m.kopecks()).unwrap_or(0);
+                    sheet
+                        .write_number(row, 6, k as f64 / 100.0)
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    sheet.write_string(row, c as u16, v).map_err(|e| e.to_string())?;
+                }
+            }
+            row += 1;
+        }
+        let file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+        book.save_to_writer(file.reopen().map_err(|e| e.to_string())?)
+            .map_err(|e| e.to_string())?;
+        Ok(file)
+    })
+    .await
+    .map_err(app::error::internal)?
+    .map_err(app::error::internal)?;
+    let file = tokio::fs::File::open(written.path())
+        .await
+        .map_err(app::error::internal)?;
+    let len = file.metadata().await.map(|m| m.len()).unwrap_or(0);
+    // The temp file is unlinked when `written` drops; the open handle keeps it readable.
+    drop(written);
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"leads.xlsx\"".to_string(),
+            ),
+            (header::CONTENT_LENGTH, len.to_string()),
+        ],
+        Body::from_stream(tokio_util::io::ReaderStream::new(file)),
+    )
+        .into_response())
+}
