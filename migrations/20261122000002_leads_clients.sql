@@ -119,7 +119,11 @@ create table leads (
 create trigger leads_updated_at before update on leads for each row execute function set_updated_at();
 create index leads_client_idx on leads (client_id);
 create index leads_stage_idx on leads (stage_id, updated_at desc);
-create index leads_created_idx on leads (created_at desc, id);
+create index leads_stage_created_idx on leads (stage_id, created_at desc, id desc);
+create index leads_stage_amount_idx on leads (stage_id, amount_kopecks desc nulls last, id desc);
+create index leads_amount_idx on leads (amount_kopecks desc nulls last, id desc);
+create index leads_updated_idx on leads (updated_at desc, id desc);
+create index leads_created_idx on leads (created_at desc, id desc);
 create index leads_partner_idx on leads (partner_id, created_at desc);
 create index leads_franchisee_idx on leads (franchisee_id, created_at desc);
 create index leads_responsible_idx on leads (responsible_id, created_at desc);

@@ -97,7 +97,7 @@ fn LeadsList() -> impl IntoView {
                         Ok(p) => {
                             let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                             view! {
-                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{p.total}</span></p>
+                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{if p.total > 10_000 { "10 000+".to_string() } else { p.total.to_string() }}</span></p>
                                 <div class="table-wrap">
                                     <table data-testid="leads-table">
                                         <thead><tr>
