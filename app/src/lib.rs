@@ -20,6 +20,7 @@ use i18n::Lang;
 use pages::audit::AuditPage;
 use pages::auth::{InvitePage, LoginPage, PendingPage, ProfilePage, RegisterPage, SecurityPage};
 use pages::cabinet::{FranchiseeCabinet, PartnerCabinet};
+use pages::imports::{ImportPage, ImportUploadPage};
 use pages::leads::{ClientPage, KanbanPage, LeadCardPage, LeadsPage, NewLeadPage, TasksPage};
 use pages::settings::PermissionsPage;
 use pages::users::UsersPage;
@@ -136,6 +137,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/security") view=SecurityPage/>
                     <Route path=path!("/leads") view=LeadsPage/>
                     <Route path=path!("/leads/new") view=NewLeadPage/>
+                    <Route path=path!("/leads/import") view=ImportUploadPage/>
+                    <Route path=path!("/leads/import/:id") view=ImportPage/>
                     <Route path=path!("/leads/:number") view=LeadCardPage/>
                     <Route path=path!("/kanban") view=KanbanPage/>
                     <Route path=path!("/tasks") view=TasksPage/>

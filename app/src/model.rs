@@ -283,3 +283,31 @@ pub struct ClientView {
     pub emails: Vec<String>,
     pub leads: Vec<(i64, String)>,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportPreviewView {
+    pub encoding: String,
+    pub delimiter: String,
+    pub sheets: Vec<String>,
+    pub headers: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+    /// (field, label, mapped column or -1)
+    pub fields: Vec<(String, String, i64)>,
+    pub problems: Vec<(i64, String)>,
+    pub status: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportStatusView {
+    pub file_name: String,
+    pub status: String,
+    pub processed: i64,
+    pub estimated: i64,
+    pub created: i64,
+    pub updated: i64,
+    pub skipped: i64,
+    pub failed: i64,
+    pub error: String,
+    /// (row, outcome, reason), the first hundred.
+    pub report: Vec<(i64, String, String)>,
+}

@@ -49,6 +49,7 @@ pub enum Operation {
     EditLead,
     ViewClient,
     ExportLeads,
+    ImportLeads,
 }
 
 impl Operation {
@@ -70,6 +71,7 @@ impl Operation {
             EditLead => (Resource::Leads, Edit),
             ViewClient => (Resource::Clients, View),
             ExportLeads => (Resource::Leads, Export),
+            ImportLeads => (Resource::Leads, Import),
         }
     }
 

@@ -26,6 +26,20 @@ enum Command {
         #[arg(long)]
         if_none: bool,
     },
+    /// Import leads from a CSV or XLSX file, with duplicate control.
+    Import {
+        /// What to import: `leads`.
+        what: String,
+        file: std::path::PathBuf,
+        /// The user the import runs as (their rights and ownership).
+        #[arg(long = "as")]
+        as_email: String,
+        #[arg(long, default_value = "skip", value_parser = ["skip", "update", "create"])]
+        on_duplicate: String,
+        /// Print the report as one JSON object.
+        #[arg(long)]
+        json: bool,
+    },
     /// Fill an empty database with realistic demo data.
     DemoData {
         #[arg(long, default_value_t = 1000)]
@@ -56,6 +70,13 @@ async fn main() -> std::process::ExitCode {
         } => server::cli::create_admin(&email, password, &name, if_none).await,
         Command::CreateToken { email, name } => server::cli::create_token(&email, &name).await,
         Command::DemoData { leads } => server::cli::demo_data(leads).await,
+        Command::Import {
+            what,
+            file,
+            as_email,
+            on_duplicate,
+            json,
+        } => server::cli::import(&what, &file, &as_email, &on_duplicate, json).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -105,6 +105,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         .env(leptos::config::Env::PROD)
         .build();
     crate::workers::start(pool.clone());
+    crate::workers::start_imports(pool.clone());
     let services = Services {
         pool: pool.clone(),
         cipher,
@@ -159,7 +160,14 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::events::router())
         .merge(routes::oauth::router())
-        .nest("/api/v1", routes::api::router())
+        .route(
+            "/imports/upload",
+            axum::routing::post(routes::imports::form_upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+        )
+        .nest(
+            "/api/v1",
+            routes::api::router().layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+        )
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

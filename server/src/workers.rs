@@ -5,6 +5,26 @@ use std::time::Duration;
 
 use sqlx::PgPool;
 
+/// Starts the import worker: claims queued (or abandoned) imports one by one.
+pub fn start_imports(pool: PgPool) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_millis(500));
+        loop {
+            tick.tick().await;
+            loop {
+                match domain::imports::run_once(&pool).await {
+                    Ok(Some(job)) => tracing::info!(%job, "import finished"),
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = ?e, "import worker failed; will retry");
+                        break;
+                    }
+                }
+            }
+        }
+    });
+}
+
 /// Starts the task-reminder worker (every `REMINDER_INTERVAL_MS`, default 2 s).
 pub fn start(pool: PgPool) {
     let every = std::env::var("REMINDER_INTERVAL_MS")

@@ -25,8 +25,8 @@ pub use admin::{
 pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
 pub use registration::{register, Registration};
 pub use signin::{
-    load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials, Identity,
-    SessionGrant, SignIn,
+    actor_by_email, load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials,
+    Identity, SessionGrant, SignIn,
 };
 pub use tokens::{
     actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken,
@@ -34,6 +34,7 @@ pub use tokens::{
 pub use totp::{begin_totp_enrolment, confirm_totp_enrolment, disable_totp, TotpEnrolment};
 
 pub use admin::{change_password, update_profile, ProfileInput};
+pub(crate) use signin::load_actor_tx as load_actor_for_job;
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct FieldError {

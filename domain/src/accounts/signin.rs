@@ -304,3 +304,19 @@ async fn record_attempt(pool: &PgPool, email: &str, ip: Option<IpAddr>, ok: bool
     .await?;
     Ok(())
 }
+
+/// The acting user for an operator command (`mak-crm … --as EMAIL`): the
+/// person at the server's console acts as that user, under their rights.
+pub async fn actor_by_email(pool: &PgPool, email: &str) -> Result<Actor, AccountsError> {
+    let id = sqlx::query_scalar!(
+        "select id from users where email = $1 and blocked_at is null",
+        email.trim().to_lowercase()
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or(AccountsError::NotFound)?;
+    let mut tx = pool.begin().await?;
+    let actor = load_actor_tx(&mut tx, id, None).await?.ok_or(AccountsError::NotFound)?;
+    tx.commit().await?;
+    Ok(actor)
+}

@@ -20,7 +20,7 @@ use crate::types::Money;
 pub use board::{board, Board, BoardColumn};
 pub use card::{add_comment, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem};
 pub use client::{get_client, ClientCard};
-pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead};
+pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};
 pub use export::{export_leads, mask_email, mask_name, mask_phone, ExportRow, EXPORT_HEADER};
 pub use list::{list_leads, LeadFilter, LeadSort};

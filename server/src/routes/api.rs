@@ -39,6 +39,12 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{number}", get(get_lead))
         .route("/leads/{id}/stage", post(move_lead))
         .route("/clients/{id}", get(get_client))
+        .route("/imports", post(super::imports::api_upload))
+        .route("/imports/{id}", get(super::imports::status))
+        .route("/imports/{id}/preview", get(super::imports::preview))
+        .route("/imports/{id}/start", post(super::imports::start))
+        .route("/imports/{id}/cancel", post(super::imports::cancel))
+        .route("/imports/{id}/report.csv", get(super::imports::report))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
         })

@@ -199,6 +199,12 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
             )
         }
         Operation::ExportLeads => c(Method::GET, "/api/v1/leads/export.csv".into(), None, Target::Collection),
+        Operation::ImportLeads => c(
+            Method::POST,
+            "/api/v1/imports?file_name=walk.csv".into(),
+            None,
+            Target::Collection,
+        ),
         Operation::ViewClient => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {

@@ -65,7 +65,11 @@ fn LeadsList() -> impl IntoView {
         <section class="card wide">
             <div class="title-row">
                 <h1>{t("leads.title")}</h1>
-                <a class="button primary" href="/leads/new">{t("leads.new")}</a>
+                <span>
+                    <a class="button" href="/leads/import">{t("leads.import")}</a>
+                    " "
+                    <a class="button primary" href="/leads/new">{t("leads.new")}</a>
+                </span>
             </div>
             <div class="toolbar">
                 <input type="search" data-testid="lead-search" placeholder=t("leads.search")

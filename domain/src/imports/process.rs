@@ -1,0 +1,749 @@
+use std::collections::HashMap;
+
+use sqlx::PgPool;
+use tokio::sync::mpsc;
+use uuid::Uuid;
+
+use super::parse::{self, ChunkReader};
+use super::{Mapping, Preview, BATCH, LEASE_SECONDS};
+use crate::leads::LeadsError;
+use crate::realtime::{self, Event};
+use crate::types::{Email, Money, Phone, Role};
+use crate::{audit, Actor};
+
+pub(super) fn header_key(headers: &[String]) -> String {
+    headers
+        .iter()
+        .map(|h| h.trim().to_lowercase())
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+fn guess(header: &str) -> Option<&'static str> {
+    let h = header.trim().to_lowercase();
+    let has = |words: &[&str]| words.iter().any(|w| h.contains(w));
+    if has(&["телефон", "phone", "тел", "мобил"]) {
+        Some("phone")
+    } else if has(&["email", "e-mail", "почта", "mail"]) {
+        Some("email")
+    } else if has(&["фио", "имя", "клиент", "name", "контакт"]) {
+        Some("client_name")
+    } else if has(&["сумма", "amount", "кредит", "размер"]) {
+        Some("amount")
+    } else if has(&["продукт", "product", "услуга"]) {
+        Some("product")
+    } else if has(&["коммент", "comment", "примеч"]) {
+        Some("comment")
+    } else {
+        None
+    }
+}
+
+async fn chunk(pool: &PgPool, job: Uuid, seq: i32) -> Result<Option<Vec<u8>>, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select data from import_chunks where job_id = $1 and seq = $2",
+        job,
+        seq
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Feeds the stored chunks, in order, into a channel.
+fn feed(pool: PgPool, job: Uuid) -> mpsc::Receiver<Vec<u8>> {
+    let (tx, rx) = mpsc::channel(4);
+    tokio::spawn(async move {
+        let mut seq = 0;
+        while let Ok(Some(data)) = chunk(&pool, job, seq).await {
+            if tx.send(data).await.is_err() {
+                break;
+            }
+            seq += 1;
+        }
+    });
+    rx
+}
+
+/// Rows (number, cells) of the chosen sheet or the CSV, header as row 0,
+/// produced on a blocking thread in batches.
+/// Numbered rows of a file (row 0 is the header), a batch at a time.
+type RowBatch = Result<Vec<(i64, Vec<String>)>, String>;
+
+#[allow(clippy::too_many_arguments)]
+fn rows(
+    pool: PgPool,
+    job: Uuid,
+    kind: String,
+    encoding: &'static encoding_rs::Encoding,
+    delimiter: u8,
+    sheet: Option<String>,
+    skip: i64,
+    limit: Option<usize>,
+) -> mpsc::Receiver<RowBatch> {
+    let (tx, out) = mpsc::channel(2);
+    let chunks = feed(pool, job);
+    tokio::task::spawn_blocking(move || {
+        let mut batch = Vec::with_capacity(BATCH);
+        let emit = |n: i64, cells: Vec<String>, batch: &mut Vec<(i64, Vec<String>)>| -> bool {
+            if n > 0 && n <= skip {
+                return true;
+            }
+            batch.push((n, cells));
+            if batch.len() >= BATCH || limit.is_some_and(|l| batch.len() >= l) {
+                let full = std::mem::replace(batch, Vec::with_capacity(BATCH));
+                if tx.blocking_send(Ok(full)).is_err() {
+                    return false;
+                }
+            }
+            limit.is_none_or(|l| n as usize + 1 < l)
+        };
+        if kind == "xlsx" {
+            let result = (|| -> Result<(), String> {
+                let mut file = tempfile::NamedTempFile::new().map_err(|e| e.to_string())?;
+                let mut reader = ChunkReader::new(chunks);
+                std::io::copy(&mut reader, &mut file).map_err(|e| e.to_string())?;
+                let mut book =
+                    calamine::open_workbook_auto(file.path()).map_err(|_| "Файл XLSX не читается".to_string())?;
+                use calamine::Reader;
+                let name = sheet
+                    .or_else(|| book.sheet_names().first().cloned())
+                    .ok_or("В файле нет листов")?;
+                let range = book.worksheet_range(&name).map_err(|_| format!("Нет листа «{name}»"))?;
+                for (i, row) in range.rows().enumerate() {
+                    let cells = row.iter().map(|c| c.to_string()).collect();
+                    if !emit(i as i64, cells, &mut batch) {
+                        break;
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = result {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        } else {
+            for (i, rec) in parse::csv_records(ChunkReader::new(chunks), encoding, delimiter).enumerate() {
+                match rec {
+                    Ok(r) => {
+                        if !emit(i as i64, r.iter().map(str::to_string).collect(), &mut batch) {
+                            break;
+                        }
+                    }
+                    Err(e) => {
+                        let _ = tx.blocking_send(Err(format!("Строка {}: файл повреждён ({e})", i + 1)));
+                        return;
+                    }
+                }
+            }
+        }
+        if !batch.is_empty() {
+            let _ = tx.blocking_send(Ok(batch));
+        }
+    });
+    out
+}
+
+struct Settings {
+    kind: String,
+    encoding: &'static encoding_rs::Encoding,
+    delimiter: u8,
+    sheets: Vec<String>,
+}
+
+async fn settings(
+    pool: &PgPool,
+    job: Uuid,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+) -> Result<Settings, LeadsError> {
+    let kind = sqlx::query_scalar!("select file_kind from import_jobs where id = $1", job)
+        .fetch_one(pool)
+        .await?;
+    let first = chunk(pool, job, 0)
+        .await?
+        .ok_or_else(|| LeadsError::field("file", "Файл пустой"))?;
+    if kind == "xlsx" {
+        return Ok(Settings {
+            kind,
+            encoding: encoding_rs::UTF_8,
+            delimiter: b';',
+            sheets: vec![],
+        });
+    }
+    let sample = &first[..first.len().min(64 * 1024)];
+    let enc = encoding
+        .as_deref()
+        .and_then(parse::encoding_by_name)
+        .unwrap_or_else(|| parse::detect_encoding(sample));
+    let (text, _, _) = enc.decode(sample);
+    let first_line = text
+        .trim_start_matches('\u{feff}')
+        .lines()
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let delim = delimiter
+        .as_deref()
+        .map(parse::delimiter_by_name)
+        .unwrap_or_else(|| parse::detect_delimiter(&first_line));
+    Ok(Settings {
+        kind,
+        encoding: enc,
+        delimiter: delim,
+        sheets: vec![],
+    })
+}
+
+pub(super) async fn preview(
+    pool: &PgPool,
+    job: Uuid,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    sheet: Option<String>,
+) -> Result<Preview, LeadsError> {
+    let mut s = settings(pool, job, encoding, delimiter).await?;
+    if s.kind == "xlsx" {
+        // Sheet names need the whole workbook.
+        let mut reader = ChunkReader::new(feed(pool.clone(), job));
+        s.sheets = tokio::task::spawn_blocking(move || -> Vec<String> {
+            let mut file = match tempfile::NamedTempFile::new() {
+                Ok(f) => f,
+                Err(_) => return vec![],
+            };
+            if std::io::copy(&mut reader, &mut file).is_err() {
+                return vec![];
+            }
+            use calamine::Reader;
+            calamine::open_workbook_auto(file.path())
+                .map(|b| b.sheet_names())
+                .unwrap_or_default()
+        })
+        .await
+        .unwrap_or_default();
+        if s.sheets.is_empty() {
+            return Err(LeadsError::field("file", "Файл XLSX не читается"));
+        }
+    }
+    let mut rx = rows(
+        pool.clone(),
+        job,
+        s.kind.clone(),
+        s.encoding,
+        s.delimiter,
+        sheet,
+        0,
+        Some(21),
+    );
+    let mut all = vec![];
+    while let Some(b) = rx.recv().await {
+        all.extend(b.map_err(|e| LeadsError::field("file", &e))?);
+        if all.len() >= 21 {
+            break;
+        }
+    }
+    drop(rx);
+    let mut it = all.into_iter();
+    let headers = it
+        .next()
+        .map(|(_, h)| h)
+        .ok_or_else(|| LeadsError::field("file", "В файле нет строк"))?;
+    let headers: Vec<String> = headers
+        .into_iter()
+        .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
+        .collect();
+    let sample: Vec<(i64, Vec<String>)> = it.collect();
+    let remembered = sqlx::query_scalar!(
+        "select mapping from import_mappings where header_key = $1",
+        header_key(&headers)
+    )
+    .fetch_optional(pool)
+    .await?
+    .and_then(|m| serde_json::from_value::<Mapping>(m).ok());
+    let mapping = remembered.unwrap_or_else(|| {
+        let mut m = Mapping::new();
+        for (i, h) in headers.iter().enumerate() {
+            if let Some(f) = guess(h) {
+                m.entry(f.to_string()).or_insert(i);
+            }
+        }
+        m
+    });
+    let products = products(pool).await?;
+    let problems = sample
+        .iter()
+        .filter_map(|(n, cells)| parse_row(cells, &mapping, &products).err().map(|e| (*n + 1, e)))
+        .collect();
+    let size: i64 = sqlx::query_scalar!("select size_bytes from import_jobs where id = $1", job)
+        .fetch_one(pool)
+        .await?;
+    let sample_bytes: usize = sample
+        .iter()
+        .map(|(_, c)| c.iter().map(|x| x.len() + 1).sum::<usize>())
+        .sum();
+    let estimated_rows = if sample_bytes == 0 {
+        0
+    } else {
+        (size as f64 * sample.len() as f64 / sample_bytes as f64).round() as i64
+    };
+    Ok(Preview {
+        estimated_rows,
+        encoding: s.encoding.name().to_string(),
+        delimiter: parse::delimiter_name(s.delimiter).into(),
+        sheets: s.sheets,
+        headers,
+        rows: sample.into_iter().map(|(_, c)| c).collect(),
+        mapping,
+        problems,
+    })
+}
+
+async fn products(pool: &PgPool) -> Result<HashMap<String, Uuid>, sqlx::Error> {
+    Ok(
+        sqlx::query!("select id, name from dictionary_items where kind = 'product'")
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.name.to_lowercase(), r.id))
+            .collect(),
+    )
+}
+
+struct Parsed {
+    name: String,
+    phone: Option<String>,
+    email: Option<String>,
+    product: Option<Uuid>,
+    amount: Option<i64>,
+    comment: String,
+}
+
+fn parse_row(cells: &[String], m: &Mapping, products: &HashMap<String, Uuid>) -> Result<Parsed, String> {
+    let get = |f: &str| m.get(f).and_then(|i| cells.get(*i)).map(|s| s.trim()).unwrap_or("");
+    let name = get("client_name");
+    if name.is_empty() {
+        return Err("Нет имени клиента".into());
+    }
+    let phone = match get("phone") {
+        "" => None,
+        p => Some(Phone::parse(p).map_err(|e| format!("{e}: «{p}»"))?.as_str().to_string()),
+    };
+    let email = match get("email") {
+        "" => None,
+        e => Some(Email::parse(e).map_err(|m| format!("{m}: «{e}»"))?.as_str().to_string()),
+    };
+    if phone.is_none() && email.is_none() {
+        return Err("Нет телефона и email".into());
+    }
+    let amount = match get("amount") {
+        "" => None,
+        a => Some(Money::parse(a).map_err(|m| format!("{m}: «{a}»"))?.kopecks()),
+    };
+    let product = match get("product") {
+        "" => None,
+        p => Some(
+            *products
+                .get(&p.to_lowercase())
+                .ok_or_else(|| format!("Неизвестный продукт «{p}»"))?,
+        ),
+    };
+    Ok(Parsed {
+        name: name.to_string(),
+        phone,
+        email,
+        product,
+        amount,
+        comment: get("comment").to_string(),
+    })
+}
+
+struct Job {
+    id: Uuid,
+    user_id: Uuid,
+    encoding: Option<String>,
+    delimiter: Option<String>,
+    sheet: Option<String>,
+    mapping: Mapping,
+    on_duplicate: String,
+    processed: i64,
+}
+
+/// Claims one queued (or abandoned) import and runs it to the end. Returns
+/// the job id, or `None` when there was nothing to do. Any instance may run
+/// this; a job whose worker died is taken over when its lease expires.
+pub async fn run_once(pool: &PgPool) -> Result<Option<Uuid>, LeadsError> {
+    run_once_limited(pool, None).await
+}
+
+/// `run_once` that stops after `max_batches` batches, leaving the job as a
+/// crashed worker would (running, leased): for restart tests.
+pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Result<Option<Uuid>, LeadsError> {
+    let row = sqlx::query!(
+        "update import_jobs set status = 'running', locked_until = now() + make_interval(secs => $1),
+                started_at = coalesce(started_at, now())
+         where id = (select id from import_jobs
+                     where status in ('queued', 'running') and (locked_until is null or locked_until < now())
+                     order by created_at limit 1 for update skip locked)
+         returning id, user_id, file_kind, encoding, delimiter, sheet, mapping, on_duplicate, processed_rows",
+        LEASE_SECONDS as f64
+    )
+    .fetch_optional(pool)
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    let job = Job {
+        id: r.id,
+        user_id: r.user_id,
+        encoding: r.encoding,
+        delimiter: r.delimiter,
+        sheet: r.sheet,
+        mapping: serde_json::from_value(r.mapping).unwrap_or_default(),
+        on_duplicate: r.on_duplicate,
+        processed: r.processed_rows,
+    };
+    if let Err(e) = run(pool, &job, max_batches).await {
+        tracing::error!(job = %job.id, error = ?e, "import failed");
+        let message = match &e {
+            LeadsError::Validation(f) => f.first().map(|f| f.message.clone()).unwrap_or_else(|| e.to_string()),
+            LeadsError::Conflict(m) => m.clone(),
+            _ => "Внутренняя ошибка при импорте".into(),
+        };
+        sqlx::query!(
+            "update import_jobs set status = 'failed', error = $2, finished_at = now(), locked_until = null where id = $1",
+            job.id,
+            message
+        )
+        .execute(pool)
+        .await?;
+        notify_progress(pool, &job).await?;
+    }
+    Ok(Some(job.id))
+}
+
+async fn notify_progress(pool: &PgPool, job: &Job) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    realtime::publish(
+        &mut tx,
+        &Event::ImportProgress {
+            job_id: job.id,
+            user_id: job.user_id,
+        },
+    )
+    .await?;
+    tx.commit().await
+}
+
+enum Step {
+    Go,
+    Stop,
+}
+
+async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(), LeadsError> {
+    let mut tx = pool.begin().await?;
+    let actor = crate::accounts::load_actor_for_job(&mut tx, job.user_id, None)
+        .await?
+        .ok_or(LeadsError::NotFound)?;
+    tx.commit().await?;
+    let s = settings(pool, job.id, job.encoding.clone(), job.delimiter.clone()).await?;
+    let products = products(pool).await?;
+    let placement = sqlx::query!(
+        "select s.pipeline_id from stages s join pipelines p on p.id = s.pipeline_id order by p.position, p.name, s.position limit 1"
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|r| r.pipeline_id);
+    let status_new = sqlx::query_scalar!("select id from dictionary_items where kind = 'status' and name = 'Новый'")
+        .fetch_optional(pool)
+        .await?;
+    let mut rx = rows(
+        pool.clone(),
+        job.id,
+        s.kind,
+        s.encoding,
+        s.delimiter,
+        job.sheet.clone(),
+        job.processed,
+        None,
+    );
+    let mut offset = job.processed;
+    let mut batches = 0;
+    while let Some(batch) = rx.recv().await {
+        if max_batches.is_some_and(|m| batches >= m) {
+            return Ok(());
+        }
+        batches += 1;
+        let mut batch = batch.map_err(|e| LeadsError::field("file", &e))?;
+        batch.retain(|(n, _)| *n > 0);
+        if batch.is_empty() {
+            continue;
+        }
+        let n = batch.len() as i64;
+        match apply(pool, job, &actor, offset, batch, &products, placement, status_new).await? {
+            Step::Go => offset += n,
+            Step::Stop => return Ok(()),
+        }
+        notify_progress(pool, job).await?;
+    }
+    let mut tx = pool.begin().await?;
+    let done = sqlx::query!(
+        "update import_jobs set status = 'done', finished_at = now(), locked_until = null
+         where id = $1 and status = 'running' and processed_rows = $2
+         returning created_count, updated_count, skipped_count, failed_count",
+        job.id,
+        offset
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(d) = done {
+        audit::record(
+            &mut tx,
+            Some(&actor),
+            "import",
+            &job.id.to_string(),
+            "finish",
+            None,
+            Some(
+                serde_json::json!({ "rows": offset, "created": d.created_count, "updated": d.updated_count,
+                                     "skipped": d.skipped_count, "failed": d.failed_count }),
+            ),
+        )
+        .await?;
+        realtime::publish(
+            &mut tx,
+            &Event::ImportProgress {
+                job_id: job.id,
+                user_id: job.user_id,
+            },
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Applies one batch in one transaction with the job's checkpoint.
+#[allow(clippy::too_many_arguments)]
+async fn apply(
+    pool: &PgPool,
+    job: &Job,
+    actor: &Actor,
+    offset: i64,
+    batch: Vec<(i64, Vec<String>)>,
+    products: &HashMap<String, Uuid>,
+    pipeline: Option<Uuid>,
+    status_new: Option<Uuid>,
+) -> Result<Step, LeadsError> {
+    let mut tx = pool.begin().await?;
+    let state = sqlx::query!(
+        "select cancel_requested, processed_rows, status from import_jobs where id = $1 for update",
+        job.id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if state.processed_rows != offset || state.status != "running" {
+        // Another worker took over (our lease expired): leave it to them.
+        return Ok(Step::Stop);
+    }
+    if state.cancel_requested {
+        sqlx::query!(
+            "update import_jobs set status = 'cancelled', finished_at = now(), locked_until = null where id = $1",
+            job.id
+        )
+        .execute(&mut *tx)
+        .await?;
+        realtime::publish(
+            &mut tx,
+            &Event::ImportProgress {
+                job_id: job.id,
+                user_id: job.user_id,
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(Step::Stop);
+    }
+    let n = batch.len() as i64;
+    let mut report: (Vec<i64>, Vec<String>, Vec<String>) = (vec![], vec![], vec![]);
+    let mut parsed = vec![];
+    for (row, cells) in &batch {
+        match parse_row(cells, &job.mapping, products) {
+            Ok(p) => parsed.push((*row, p)),
+            Err(reason) => {
+                report.0.push(*row + 1);
+                report.1.push("failed".into());
+                report.2.push(reason);
+            }
+        }
+    }
+    let failed = report.0.len() as i64;
+    let phones: Vec<String> = parsed.iter().filter_map(|(_, p)| p.phone.clone()).collect();
+    let emails: Vec<String> = parsed.iter().filter_map(|(_, p)| p.email.clone()).collect();
+    let mut known: HashMap<String, Uuid> = HashMap::new();
+    for r in sqlx::query!(
+        "select phone, client_id from client_phones where phone = any($1)",
+        &phones
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        known.entry(r.phone).or_insert(r.client_id);
+    }
+    for r in sqlx::query!(
+        "select email, client_id from client_emails where email = any($1)",
+        &emails
+    )
+    .fetch_all(&mut *tx)
+    .await?
+    {
+        known.entry(r.email).or_insert(r.client_id);
+    }
+    let (mut c_ids, mut c_names) = (vec![], vec![]);
+    let (mut ph_client, mut ph) = (vec![], vec![]);
+    let (mut em_client, mut em) = (vec![], vec![]);
+    let (mut l_client, mut l_product, mut l_amount, mut l_comment) = (vec![], vec![], vec![], vec![]);
+    let mut updates = vec![];
+    let (mut skipped, mut updated) = (0i64, 0i64);
+    for (row, p) in parsed {
+        let dup = p
+            .phone
+            .as_ref()
+            .and_then(|x| known.get(x))
+            .or_else(|| p.email.as_ref().and_then(|x| known.get(x)))
+            .copied();
+        match (dup, job.on_duplicate.as_str()) {
+            (Some(client), "skip") => {
+                skipped += 1;
+                report.0.push(row + 1);
+                report.1.push("skipped".into());
+                let what = p.phone.clone().or(p.email.clone()).unwrap_or_default();
+                report.2.push(format!("Дубль: клиент с {what} уже есть ({client})"));
+            }
+            (Some(client), "update") => {
+                updated += 1;
+                updates.push((client, p));
+            }
+            _ => {
+                let id = Uuid::new_v4();
+                if let Some(x) = &p.phone {
+                    known.insert(x.clone(), id);
+                    ph_client.push(id);
+                    ph.push(x.clone());
+                }
+                if let Some(x) = &p.email {
+                    known.insert(x.clone(), id);
+                    em_client.push(id);
+                    em.push(x.clone());
+                }
+                c_ids.push(id);
+                c_names.push(p.name);
+                l_client.push(id);
+                l_product.push(p.product);
+                l_amount.push(p.amount);
+                l_comment.push(p.comment);
+            }
+        }
+    }
+    let created = c_ids.len() as i64;
+    sqlx::query!(
+        "insert into clients (id, full_name, owner_id, team_id, consent_at, consent_method, consent_text_version)
+         select u.id, u.name, $3, $4, now(), 'import', $5 from unnest($1::uuid[], $2::text[]) as u(id, name)",
+        &c_ids,
+        &c_names,
+        actor.user_id,
+        actor.team_id,
+        crate::leads::CONSENT_TEXT_VERSION
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into client_phones (client_id, phone) select * from unnest($1::uuid[], $2::text[]) on conflict do nothing",
+        &ph_client,
+        &ph
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into client_emails (client_id, email) select * from unnest($1::uuid[], $2::text[]) on conflict do nothing",
+        &em_client,
+        &em
+    )
+    .execute(&mut *tx)
+    .await?;
+    let partner = (actor.role == Role::Partner).then_some(actor.user_id);
+    let franchisee = (actor.role == Role::Franchisee).then_some(actor.user_id);
+    sqlx::query!(
+        "insert into leads (client_id, product_id, amount_kopecks, comment, pipeline_id, unsorted, status_id,
+                            created_by, partner_id, franchisee_id, team_id, import_job_id)
+         select u.c, u.p, u.a, u.m, $5, true, $6, $7, $8, $9, $10, $11
+         from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[]) as u(c, p, a, m)",
+        &l_client,
+        &l_product as &[Option<Uuid>],
+        &l_amount as &[Option<i64>],
+        &l_comment,
+        pipeline,
+        status_new,
+        actor.user_id,
+        partner,
+        franchisee,
+        actor.team_id,
+        job.id
+    )
+    .execute(&mut *tx)
+    .await?;
+    for (client, p) in updates {
+        sqlx::query!("update clients set full_name = $2 where id = $1", client, p.name)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query!(
+            "update leads set amount_kopecks = coalesce($2, amount_kopecks), product_id = coalesce($3, product_id),
+                    comment = case when $4 = '' then comment else $4 end
+             where id = (select id from leads where client_id = $1 order by created_at desc limit 1)",
+            client,
+            p.amount,
+            p.product,
+            p.comment
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!(
+        "insert into import_report_rows (job_id, row_number, outcome, reason)
+         select $1, * from unnest($2::int8[], $3::text[], $4::text[]) on conflict do nothing",
+        job.id,
+        &report.0,
+        &report.1,
+        &report.2
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update import_jobs set processed_rows = processed_rows + $2, created_count = created_count + $3,
+                updated_count = updated_count + $4, skipped_count = skipped_count + $5, failed_count = failed_count + $6,
+                locked_until = now() + make_interval(secs => $7)
+         where id = $1",
+        job.id,
+        n,
+        created,
+        updated,
+        skipped,
+        failed,
+        LEASE_SECONDS as f64
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Step::Go)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn headers_map_to_fields_by_their_words() {
+        assert_eq!(guess("ФИО клиента"), Some("client_name"));
+        assert_eq!(guess("Телефон"), Some("phone"));
+        assert_eq!(guess("E-mail"), Some("email"));
+        assert_eq!(guess("Сумма кредита"), Some("amount"));
+        assert_eq!(guess("Что-то"), None);
+        let _ = super::super::FIELDS;
+    }
+}
