@@ -151,22 +151,24 @@ pub struct TokenView {
     pub revoked: bool,
 }
 
+/// A role's name in the viewer's language.
 pub fn role_label(role: &str) -> &'static str {
-    match role {
-        "admin" => "Администратор",
-        "employee" => "Сотрудник",
-        "partner" => "Партнёр",
-        "franchisee" => "Франчайзи",
-        _ => "Гость",
-    }
+    crate::i18n::t(match role {
+        "admin" => "role.admin",
+        "employee" => "role.employee",
+        "partner" => "role.partner",
+        "franchisee" => "role.franchisee",
+        _ => "role.guest",
+    })
 }
 
+/// An account status in the viewer's language.
 pub fn status_label(status: &str) -> &'static str {
-    match status {
-        "active" => "Активен",
-        "pending" => "Ожидает одобрения",
-        _ => "Отклонён",
-    }
+    crate::i18n::t(match status {
+        "active" => "status.active",
+        "pending" => "status.pending",
+        _ => "status.rejected",
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -106,7 +106,7 @@ pub fn RegisterPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     (open.await == Ok(false)).then(|| view! {
-                        <div class="alert error">"Самостоятельная регистрация отключена"</div>
+                        <div class="alert error">{t("reg.closed")}</div>
                     })
                 })}
             </Transition>
@@ -126,10 +126,10 @@ pub fn RegisterPage() -> impl IntoView {
                 <div class="field">
                     <label for="f-legal_form">{t("reg.legal_form")}</label>
                     <select id="f-legal_form" name="legal_form">
-                        <option value="ip">"ИП"</option>
-                        <option value="ooo">"ООО"</option>
-                        <option value="self_employed">"Самозанятый"</option>
-                        <option value="individual">"Физлицо"</option>
+                        <option value="ip">{t("legal.ip")}</option>
+                        <option value="ooo">{t("legal.ooo")}</option>
+                        <option value="self_employed">{t("legal.self_employed")}</option>
+                        <option value="individual">{t("legal.individual")}</option>
                     </select>
                     {move || field_error(v, "legal_form").get().map(|m| view! { <div class="field-error">{m}</div> })}
                 </div>
@@ -235,8 +235,8 @@ pub fn ProfilePage() -> impl IntoView {
                                 <div class="field">
                                     <label for="f-lang">{t("profile.lang")}</label>
                                     <select id="f-lang" name="lang">
-                                        <option value="ru" selected=m.lang == "ru">"Русский"</option>
-                                        <option value="en" selected=m.lang == "en">"English"</option>
+                                        <option value="ru" selected=m.lang == "ru">{t("lang.ru")}</option>
+                                        <option value="en" selected=m.lang == "en">{t("lang.en")}</option>
                                     </select>
                                 </div>
                                 <button type="submit" class="primary">{t("profile.save")}</button>
@@ -284,7 +284,7 @@ pub fn SecurityPage() -> impl IntoView {
                                 <div class="alert ok" data-testid="2fa-enabled">{t("sec.enabled")}</div>
                                 <p>{t("sec.codes")}</p>
                                 <ul class="codes" data-testid="recovery-codes">{codes.into_iter().map(|c| view! { <li><code>{c}</code></li> }).collect_view()}</ul>
-                                <button class="primary" on:click=move |_| go(if home == "/settings/security" { "/" } else { home })>"Готово"</button>
+                                <button class="primary" on:click=move |_| go(if home == "/settings/security" { "/" } else { home })>{t("sec.done")}</button>
                             }.into_any();
                         }
                         if m.totp_enabled {
@@ -348,7 +348,7 @@ fn Tokens() -> impl IntoView {
                     }
                     view! {
                         <table data-testid="tokens-table">
-                            <thead><tr><th>{t("tokens.name")}</th><th>"Префикс"</th><th>{t("tokens.last_used")}</th><th></th></tr></thead>
+                            <thead><tr><th>{t("tokens.name")}</th><th>{t("tokens.prefix")}</th><th>{t("tokens.last_used")}</th><th></th></tr></thead>
                             <tbody>
                                 {list.into_iter().map(|tk| {
                                     let id = tk.id.clone();

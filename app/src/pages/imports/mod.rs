@@ -157,14 +157,14 @@ pub fn ImportUploadPage() -> impl IntoView {
 }
 
 fn status_label(s: &str) -> &'static str {
-    match s {
-        "uploaded" => "загружен, ждёт настройки",
-        "queued" => "в очереди",
-        "running" => "идёт импорт",
-        "done" => "завершён",
-        "failed" => "ошибка",
-        _ => "отменён",
-    }
+    t(match s {
+        "uploaded" => "import.status.uploaded",
+        "queued" => "import.status.queued",
+        "running" => "import.status.running",
+        "done" => "import.status.done",
+        "failed" => "import.status.failed",
+        _ => "import.status.cancelled",
+    })
 }
 
 #[component]

@@ -205,7 +205,7 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
                                     <li>
                                         {if known { view! { <a href=format!("/clients/{}", m.client_id)>{m.full_name.clone()}</a> }.into_any() } else { view! { <span>{t("leads.hidden_client")}</span> }.into_any() }}
                                         " · " {if m.matched_on == "phone" { t("leads.same_phone") } else { t("leads.same_email") }}
-                                        {(!m.lead_numbers.is_empty()).then(|| format!(" · лиды №{}", m.lead_numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", №")))}
+                                        {(!m.lead_numbers.is_empty()).then(|| format!(" · {} №{}", t("leads.numbers"), m.lead_numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", №")))}
                                         " "
                                         <button type="submit" class="small primary" name="attach_to_client" value=m.client_id.clone() data-action="attach">{t("leads.attach")}</button>
                                     </li>

@@ -21,27 +21,36 @@ pub fn PermissionsPage() -> impl IntoView {
 }
 
 fn resource_label(r: &str) -> &'static str {
-    match r {
-        "users" => "Пользователи",
-        "leads" => "Лиды",
-        "clients" => "Клиенты",
-        "auction" => "Аукцион",
-        "reports" => "Отчёты",
-        "telegram" => "Telegram",
-        "settings" => "Настройки",
-        _ => "Аудит",
-    }
+    t(match r {
+        "users" => "res.users",
+        "leads" => "res.leads",
+        "clients" => "res.clients",
+        "auction" => "res.auction",
+        "reports" => "res.reports",
+        "telegram" => "res.telegram",
+        "settings" => "res.settings",
+        _ => "res.audit",
+    })
 }
 
 fn action_label(a: &str) -> &'static str {
-    match a {
-        "view" => "просмотр",
-        "create" => "создание",
-        "edit" => "изменение",
-        "delete" => "удаление",
-        "export" => "экспорт",
-        _ => "импорт",
-    }
+    t(match a {
+        "view" => "act.view",
+        "create" => "act.create",
+        "edit" => "act.edit",
+        "delete" => "act.delete",
+        "export" => "act.export",
+        _ => "act.import",
+    })
+}
+
+fn scope_label(s: &str) -> &'static str {
+    t(match s {
+        "own" => "scope.own",
+        "team" => "scope.team",
+        "all" => "scope.all",
+        _ => "scope.none",
+    })
 }
 
 #[component]
@@ -79,7 +88,7 @@ fn Matrix() -> impl IntoView {
                         <div class="table-wrap">
                         <table class="matrix" data-testid="matrix">
                             <thead>
-                                <tr><th>"Раздел / действие"</th>{m.roles.iter().map(|r| view! { <th>{role_label(r)}</th> }).collect_view()}</tr>
+                                <tr><th>{t("perm.cell")}</th>{m.roles.iter().map(|r| view! { <th>{role_label(r)}</th> }).collect_view()}</tr>
                             </thead>
                             <tbody>
                                 {m.resources.iter().flat_map(|res| m.actions.iter().map(move |act| (res.clone(), act.clone()))).map(|(res, act)| {
@@ -96,7 +105,7 @@ fn Matrix() -> impl IntoView {
                                                             set.dispatch(SetScope { role: role.clone(), resource: res.clone(), action: act.clone(), scope: event_target_value(&ev) });
                                                         }>
                                                             {["none", "own", "team", "all"].into_iter().map(|s| view! {
-                                                                <option value=s selected=current == s>{match s { "none" => "—", "own" => "свои", "team" => "команда", _ => "все" }}</option>
+                                                                <option value=s selected=current == s>{scope_label(s)}</option>
                                                             }).collect_view()}
                                                         </select>
                                                     </td>

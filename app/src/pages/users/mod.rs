@@ -121,10 +121,7 @@ fn UsersList() -> impl IntoView {
                 <div class="field">
                     <label for="f-invite-role">{t("users.role")}</label>
                     <select id="f-invite-role" name="role">
-                        <option value="employee">"Сотрудник"</option>
-                        <option value="partner">"Партнёр"</option>
-                        <option value="franchisee">"Франчайзи"</option>
-                        <option value="admin">"Администратор"</option>
+                        {["employee", "partner", "franchisee", "admin"].into_iter().map(|r| view! { <option value=r>{crate::model::role_label(r)}</option> }).collect_view()}
                     </select>
                 </div>
                 <button type="submit" class="primary">{t("users.invite")}</button>
@@ -149,15 +146,16 @@ fn UserLine(
     let pending = u.status == "pending";
     let details = if pending {
         format!(
-            "{} · {} · ИНН {} · {} · {}",
+            "{} · {} · {} {} · {} · {}",
             u.phone,
             u.city,
+            t("users.inn"),
             u.inn,
             u.legal_form,
             if u.requested_role == "franchisee" {
-                "хочет стать франчайзи"
+                t("users.wants_franchisee")
             } else {
-                "хочет стать партнёром"
+                t("users.wants_partner")
             }
         )
     } else {
@@ -196,7 +194,7 @@ fn UserLine(
             <td>{u.full_name.clone()}<br/><small class="muted">{details}</small></td>
             <td>{u.email.clone()}</td>
             <td>{u.company_name.clone()}</td>
-            <td data-col="role">{u.role_label.clone()}</td>
+            <td data-col="role">{crate::model::role_label(&u.role)}</td>
             <td data-col="status">{status_label(&u.status)} {u.blocked.then(|| view! { " · " <span class="tag danger">{t("users.blocked")}</span> })}</td>
             <td class="actions">{actions}</td>
         </tr>
