@@ -120,22 +120,26 @@ pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Res
 /// Stores one chunk of an upload (the uploader's own job).
 pub async fn append_chunk(pool: &PgPool, actor: &Actor, job: Uuid, seq: i32, data: &[u8]) -> Result<(), LeadsError> {
     own_job(pool, actor, job).await?;
-    sqlx::query!(
-        "insert into import_chunks (job_id, seq, data) values ($1, $2, $3)
-         on conflict (job_id, seq) do update set data = excluded.data",
+    let mut tx = pool.begin().await?;
+    // A chunk sent twice (a retried upload request) is stored once.
+    let inserted = sqlx::query!(
+        "insert into import_chunks (job_id, seq, data) values ($1, $2, $3) on conflict (job_id, seq) do nothing",
         job,
         seq,
         data
     )
-    .execute(pool)
+    .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "update import_jobs set size_bytes = (select coalesce(sum(length(data)), 0) from import_chunks where job_id = $1)
-         where id = $1",
-        job
-    )
-    .execute(pool)
-    .await?;
+    if inserted.rows_affected() == 1 {
+        sqlx::query!(
+            "update import_jobs set size_bytes = size_bytes + $2 where id = $1",
+            job,
+            data.len() as i64
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
