@@ -278,6 +278,8 @@ pub struct TaskView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ClientView {
+    /// (id, name, city, reason) of clients that look like the same person.
+    pub duplicates: Vec<(String, String, String, String)>,
     pub id: String,
     pub full_name: String,
     pub city: String,

@@ -50,6 +50,7 @@ pub enum Operation {
     ViewClient,
     ExportLeads,
     ImportLeads,
+    MergeClients,
 }
 
 impl Operation {
@@ -72,6 +73,7 @@ impl Operation {
             ViewClient => (Resource::Clients, View),
             ExportLeads => (Resource::Leads, Export),
             ImportLeads => (Resource::Leads, Import),
+            MergeClients => (Resource::Clients, Edit),
         }
     }
 

@@ -340,3 +340,99 @@ async fn demo_data_fills_an_empty_database_with_duplicates_and_refuses_a_full_on
         Err(domain::demo::DemoError::NotEmpty)
     ));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn merging_two_clients_relinks_their_leads_and_phones_and_is_audited(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, _, a) = created(
+        leads::create_lead(&pool, &admin, lead("Иванов Иван", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    let other = NewLead {
+        email: "ivan@mail.ru".into(),
+        ..lead("Иван Иванов", "+79990000002")
+    };
+    let (_, n2, b) = created(leads::create_lead(&pool, &admin, other).await.unwrap());
+    let dupes = leads::possible_duplicates(&pool, &admin, a).await.unwrap();
+    assert!(dupes.is_empty(), "different phones, emails and names");
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let denied = leads::merge_clients(
+        &pool,
+        &partner,
+        leads::MergeInput {
+            main: a,
+            other: b,
+            full_name: "X".into(),
+            city: None,
+        },
+    )
+    .await;
+    assert!(matches!(denied, Err(LeadsError::Rbac(RbacError::NotAllowed))));
+    leads::merge_clients(
+        &pool,
+        &admin,
+        leads::MergeInput {
+            main: a,
+            other: b,
+            full_name: "Иванов Иван Иванович".into(),
+            city: Some("Тула".into()),
+        },
+    )
+    .await
+    .unwrap();
+    let card = leads::get_client(&pool, &admin, a).await.unwrap();
+    assert_eq!(card.full_name, "Иванов Иван Иванович");
+    assert_eq!(card.phones, ["+79990000001", "+79990000002"]);
+    assert_eq!(card.emails, ["ivan@mail.ru"]);
+    assert_eq!(card.leads.len(), 2);
+    assert_eq!(leads::get_lead(&pool, &admin, n2).await.unwrap().lead.client_id, a);
+    assert!(
+        matches!(leads::get_client(&pool, &admin, b).await, Ok(_)),
+        "the merged record stays for history"
+    );
+    let again = leads::merge_clients(
+        &pool,
+        &admin,
+        leads::MergeInput {
+            main: a,
+            other: b,
+            full_name: "X".into(),
+            city: None,
+        },
+    )
+    .await;
+    assert!(matches!(again, Err(LeadsError::NotFound)));
+    // A new lead with the merged phone now finds the main client.
+    let CreateOutcome::Duplicates(m) = leads::create_lead(&pool, &admin, lead("Кто-то", "89990000002"))
+        .await
+        .unwrap()
+    else {
+        panic!()
+    };
+    assert_eq!(m[0].client_id, a);
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where entity = 'client' and action = 'merge'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn clients_with_the_same_name_are_offered_for_merging(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, _, a) = created(
+        leads::create_lead(&pool, &admin, lead("Петров Пётр", "+79990000011"))
+            .await
+            .unwrap(),
+    );
+    let (_, _, b) = created(
+        leads::create_lead(&pool, &admin, lead("петров пётр", "+79990000012"))
+            .await
+            .unwrap(),
+    );
+    let d = leads::possible_duplicates(&pool, &admin, a).await.unwrap();
+    assert_eq!(d.len(), 1);
+    assert_eq!((d[0].id, d[0].reason.as_str()), (b, "name"));
+}

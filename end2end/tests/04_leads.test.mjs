@@ -151,3 +151,21 @@ test('exporting a filtered view gives exactly those rows', async () => {
   assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an XLSX (zip) file');
   await ctx.close();
 });
+
+test('two clients with the same name are merged on the client page, keeping the chosen name', async () => {
+  const a = await api('POST', '/leads', { client_name: 'Слияние Сергей', phone: '+7 926 700 00 01', consent: true });
+  const b = await api('POST', '/leads', { client_name: 'слияние сергей', phone: '+7 926 700 00 02', consent: true });
+  const { ctx, page } = await adminPage(`/clients/${a.body.client_id}`);
+  await page.waitForSelector('[data-testid=merge]');
+  const form = page.locator(`.merge-form[data-other="${b.body.client_id}"]`);
+  await form.locator('input[name=full_name][value="слияние сергей"]').check();
+  await form.locator('button[type=submit]').click();
+  await page.waitForFunction(() => !document.querySelector('[data-testid=merge]'));
+  await page.waitForSelector('[data-testid=client-card]');
+  const text = await page.textContent('[data-testid=client-card]');
+  assert.match(text, /слияние сергей/);
+  assert.match(text, /\+79267000001/);
+  assert.match(text, /\+79267000002/);
+  assert.match(text, new RegExp(`№${b.body.number}`));
+  await ctx.close();
+});

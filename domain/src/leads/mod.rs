@@ -8,6 +8,7 @@ mod create;
 mod dictionaries;
 mod export;
 mod list;
+mod merge;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -24,6 +25,7 @@ pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_
 pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};
 pub use export::{export_leads, mask_email, mask_name, mask_phone, ExportRow, EXPORT_HEADER};
 pub use list::{list_leads, LeadFilter, LeadSort};
+pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeadsError {

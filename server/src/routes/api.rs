@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{number}", get(get_lead))
         .route("/leads/{id}/stage", post(move_lead))
         .route("/clients/{id}", get(get_client))
+        .route("/clients/{id}/merge", post(merge_client))
         .route("/imports", post(super::imports::api_upload))
         .route("/imports/{id}", get(super::imports::status))
         .route("/imports/{id}/preview", get(super::imports::preview))
@@ -471,4 +472,33 @@ async fn move_lead(
 
 async fn get_client(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::leads::get_client(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct MergeBody {
+    other: Uuid,
+    full_name: String,
+    city: Option<String>,
+}
+
+/// Joins `other` into this client.
+async fn merge_client(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    domain::leads::merge_clients(
+        &st.services.pool,
+        &actor,
+        domain::leads::MergeInput {
+            main: parse_id(&id)?,
+            other: b.other,
+            full_name: b.full_name,
+            city: b.city,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -205,6 +205,20 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
             None,
             Target::Collection,
         ),
+        Operation::MergeClients => {
+            let (_, _, main, _) = fresh_lead(pool, admin, n).await;
+            let (_, _, other, _) = fresh_lead(pool, admin, n).await;
+            let target = Target::Record {
+                owners: [Some(admin.user_id), None, None, None],
+                team: admin.team_id,
+            };
+            c(
+                Method::POST,
+                format!("/api/v1/clients/{main}/merge"),
+                Some(json!({"other": other, "full_name": "Объединённый Клиент"})),
+                target,
+            )
+        }
         Operation::ViewClient => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {

@@ -377,7 +377,14 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
     let services = services()?;
     let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("not_found", "Клиент не найден").with_status())?;
     let c = domain::leads::get_client(&services.pool, &actor, id).await?;
+    let duplicates = domain::leads::possible_duplicates(&services.pool, &actor, id)
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| (d.id.to_string(), d.full_name, d.city.unwrap_or_default(), d.reason))
+        .collect();
     Ok(ClientView {
+        duplicates,
         id: c.id.to_string(),
         full_name: c.full_name,
         city: c.city.unwrap_or_default(),
@@ -389,4 +396,26 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
             .map(|(n, s)| (n, s.unwrap_or_else(|| "Неразобранное".into())))
             .collect(),
     })
+}
+
+/// Joins `other` into `main` with the chosen name and city; returns the main id.
+#[server]
+pub async fn merge_clients(main: String, other: String, full_name: String, city: String) -> Result<String, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let main_id = conv::id(&main, "main")?.ok_or_else(|| AppError::new("validation", "Нет клиента").with_status())?;
+    let other_id =
+        conv::id(&other, "other")?.ok_or_else(|| AppError::new("validation", "Нет клиента").with_status())?;
+    domain::leads::merge_clients(
+        &services.pool,
+        &actor,
+        domain::leads::MergeInput {
+            main: main_id,
+            other: other_id,
+            full_name,
+            city: Some(city),
+        },
+    )
+    .await?;
+    Ok(main)
 }

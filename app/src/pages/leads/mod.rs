@@ -524,6 +524,7 @@ pub fn ClientPage() -> impl IntoView {
                                 <h2>{t("leads.title")}</h2>
                                 <ul>{c.leads.into_iter().map(|(n, s)| view! { <li><a href=format!("/leads/{n}")>"№" {n}</a> " · " {s}</li> }).collect_view()}</ul>
                             </section>
+                            {(!c.duplicates.is_empty()).then(|| view! { <MergePanel me=(c.id.clone(), c.full_name.clone(), c.city.clone()) others=c.duplicates.clone()/> })}
                         }.into_any(),
                         Err(e) if e.code == "forbidden" => view! { <Forbidden/> }.into_any(),
                         Err(e) => view! { <section class="card"><div class="alert error">{e.message}</div></section> }.into_any(),
@@ -542,5 +543,45 @@ mod tests {
         let href = super::export_href("csv", "иван", "", "", "1 000", "");
         assert!(href.starts_with("/api/v1/leads/export.csv?q=%D0%B8"));
         assert!(href.contains("amount_from=1%20000"));
+    }
+}
+
+/// The merge screen: pick the other client, which record stays, and which
+/// name and city to keep.
+#[component]
+fn MergePanel(me: (String, String, String), others: Vec<(String, String, String, String)>) -> impl IntoView {
+    let merge = ServerAction::<MergeClients>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(main)) = merge.value().get() {
+            go(&format!("/clients/{main}"));
+        }
+    });
+    let (my_id, my_name, my_city) = me;
+    view! {
+        <section class="card" data-testid="merge">
+            <h2>{t("merge.title")}</h2>
+            {move || merge.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error" role="alert">{e.message}</div> })}
+            {others.into_iter().map(|(id, name, city, reason)| {
+                let reason_label = match reason.as_str() { "phone" => t("leads.same_phone"), "email" => t("leads.same_email"), _ => t("merge.same_name") };
+                let (mi, mn, mn2, mc, mc2) = (my_id.clone(), my_name.clone(), my_name.clone(), my_city.clone(), my_city.clone());
+                let (n2, c2, id2, id3) = (name.clone(), city.clone(), id.clone(), id.clone());
+                view! {
+                    <ActionForm action=merge attr:class="merge-form" attr:data-other=id2>
+                        <input type="hidden" name="main" value=mi/>
+                        <input type="hidden" name="other" value=id3/>
+                        <p><a href=format!("/clients/{id}")>{name.clone()}</a> " · " {reason_label}</p>
+                        <div class="field"><label>{t("merge.name")}</label>
+                            <label><input type="radio" name="full_name" value=mn checked/> " " {mn2}</label>
+                            <label><input type="radio" name="full_name" value=name.clone()/> " " {n2}</label>
+                        </div>
+                        <div class="field"><label>{t("reg.city")}</label>
+                            <label><input type="radio" name="city" value=mc checked/> " " {mc2}</label>
+                            <label><input type="radio" name="city" value=city/> " " {c2}</label>
+                        </div>
+                        <button type="submit" class="primary">{t("merge.submit")}</button>
+                    </ActionForm>
+                }
+            }).collect_view()}
+        </section>
     }
 }
