@@ -22,6 +22,7 @@ use pages::auth::{InvitePage, LoginPage, PendingPage, ProfilePage, RegisterPage,
 use pages::cabinet::{FranchiseeCabinet, PartnerCabinet};
 use pages::imports::{ImportPage, ImportUploadPage};
 use pages::leads::{ClientPage, KanbanPage, LeadCardPage, LeadsPage, NewLeadPage, TasksPage};
+use pages::pipelines::PipelinesPage;
 use pages::settings::PermissionsPage;
 use pages::users::UsersPage;
 use pages::{Home, NotFound};
@@ -133,6 +134,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/users") view=UsersPage/>
                     <Route path=path!("/admin/permissions") view=PermissionsPage/>
                     <Route path=path!("/admin/audit") view=AuditPage/>
+                    <Route path=path!("/admin/pipelines") view=PipelinesPage/>
                     <Route path=path!("/settings/profile") view=ProfilePage/>
                     <Route path=path!("/settings/security") view=SecurityPage/>
                     <Route path=path!("/leads") view=LeadsPage/>

@@ -51,6 +51,7 @@ pub enum Operation {
     ExportLeads,
     ImportLeads,
     MergeClients,
+    EditPipelines,
 }
 
 impl Operation {
@@ -74,6 +75,7 @@ impl Operation {
             ExportLeads => (Resource::Leads, Export),
             ImportLeads => (Resource::Leads, Import),
             MergeClients => (Resource::Clients, Edit),
+            EditPipelines => (Resource::Settings, Edit),
         }
     }
 

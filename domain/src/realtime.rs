@@ -28,6 +28,8 @@ pub enum Event {
     PermissionsChanged,
     /// A user's sessions were ended (blocked, signed out everywhere).
     SessionsEnded { user_id: Uuid },
+    /// Pipelines or stages were edited: boards re-read them.
+    PipelinesChanged,
     /// An import advanced, finished, failed or was cancelled.
     ImportProgress { job_id: Uuid, user_id: Uuid },
     /// A lead was created, moved, edited or commented.
@@ -67,7 +69,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::Notification { user_id } | Event::SessionsEnded { user_id } | Event::ImportProgress { user_id, .. } => {
             *user_id == viewer.user_id
         }
-        Event::PermissionsChanged => true,
+        Event::PermissionsChanged | Event::PipelinesChanged => true,
         Event::LeadChanged { owners, team_id, .. } => rbac::authorize(
             pool,
             viewer,

@@ -436,3 +436,65 @@ async fn clients_with_the_same_name_are_offered_for_merging(pool: PgPool) {
     assert_eq!(d.len(), 1);
     assert_eq!((d[0].id, d[0].reason.as_str()), (b, "name"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn stages_are_edited_and_deleting_one_moves_its_leads(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (id, _, _) = created(
+        leads::create_lead(&pool, &admin, lead("Клиент", "+79990000021"))
+            .await
+            .unwrap(),
+    );
+    let p = &leads::pipelines(&pool).await.unwrap()[0];
+    let first = p.stages[0].id;
+    let second = p.stages[1].id;
+    let added = leads::add_stage(&pool, &admin, p.id, "Проверка", "#123456")
+        .await
+        .unwrap();
+    let p2 = &leads::pipelines(&pool).await.unwrap()[0];
+    let won_pos = p2.stages.iter().position(|s| s.kind == "won").unwrap();
+    let new_pos = p2.stages.iter().position(|s| s.id == added).unwrap();
+    assert!(new_pos < won_pos, "new stages go before the closing ones");
+    leads::rename_stage(&pool, &admin, added, "Проверка документов", "")
+        .await
+        .unwrap();
+    leads::reorder_stage(&pool, &admin, second, -1).await.unwrap();
+    let p3 = &leads::pipelines(&pool).await.unwrap()[0];
+    assert_eq!(p3.stages[0].id, second);
+    assert!(p3
+        .stages
+        .iter()
+        .any(|s| s.name == "Проверка документов" && s.color == "#123456"));
+    let moved = leads::delete_stage(&pool, &admin, first, added).await.unwrap();
+    assert_eq!(moved, 1);
+    let stage: Option<uuid::Uuid> = sqlx::query_scalar("select stage_id from leads where id = $1")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stage, Some(added));
+    let won = p3.stages.iter().find(|s| s.kind == "won").unwrap().id;
+    assert!(
+        matches!(
+            leads::delete_stage(&pool, &admin, won, added).await,
+            Err(LeadsError::Conflict(_))
+        ),
+        "the only won stage stays"
+    );
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    assert!(matches!(
+        leads::add_pipeline(&pool, &employee, "Моя").await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+    let np = leads::add_pipeline(&pool, &admin, "Бизнес-кредиты").await.unwrap();
+    let all = leads::pipelines(&pool).await.unwrap();
+    let kinds: Vec<_> = all
+        .iter()
+        .find(|p| p.id == np)
+        .unwrap()
+        .stages
+        .iter()
+        .map(|s| s.kind.as_str())
+        .collect();
+    assert_eq!(kinds, ["open", "won", "lost"]);
+}

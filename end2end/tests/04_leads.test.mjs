@@ -169,3 +169,21 @@ test('two clients with the same name are merged on the client page, keeping the 
   assert.match(text, new RegExp(`№${b.body.number}`));
   await ctx.close();
 });
+
+test('an admin adds a stage to a pipeline and the kanban shows it; deleting it asks where its leads go', async () => {
+  const { ctx, page } = await adminPage('/admin/pipelines');
+  const pipeline = await page.getAttribute('.pipeline', 'data-pipeline');
+  const form = page.locator(`[data-add-stage="${pipeline}"]`);
+  await form.locator('input[name=name]').fill('Проверка документов');
+  await form.locator('button[type=submit]').click();
+  await page.waitForSelector('.pipeline input[name=name][value="Проверка документов"]');
+  const board = await ctx.newPage();
+  await board.goto(`${server.url}/kanban`);
+  await hydrated(board);
+  await board.waitForSelector('.column h3:has-text("Проверка документов")');
+  const row = page.locator('tr', { has: page.locator('input[name=name][value="Проверка документов"]') });
+  await row.locator('button.danger').click();
+  await page.waitForSelector('[role=alert]');
+  assert.match(await page.textContent('[role=alert]'), /куда перенести лиды/);
+  await ctx.close();
+});

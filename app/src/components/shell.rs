@@ -123,6 +123,9 @@ pub fn Header() -> impl IntoView {
                                 if me.can("settings", "view") {
                                     links.push(("/admin/permissions", "nav.permissions"));
                                 }
+                                if me.can("settings", "edit") {
+                                    links.push(("/admin/pipelines", "nav.pipelines"));
+                                }
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));
                                 }

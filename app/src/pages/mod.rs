@@ -3,6 +3,7 @@ pub mod auth;
 pub mod cabinet;
 pub mod imports;
 pub mod leads;
+pub mod pipelines;
 pub mod settings;
 pub mod users;
 

@@ -9,6 +9,7 @@ mod dictionaries;
 mod export;
 mod list;
 mod merge;
+mod stages;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,6 +27,7 @@ pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline
 pub use export::{export_leads, mask_email, mask_name, mask_phone, ExportRow, EXPORT_HEADER};
 pub use list::{list_leads, LeadFilter, LeadSort};
 pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
+pub use stages::{add_pipeline, add_stage, delete_stage, rename_stage, reorder_stage};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeadsError {

@@ -40,6 +40,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{id}/stage", post(move_lead))
         .route("/clients/{id}", get(get_client))
         .route("/clients/{id}/merge", post(merge_client))
+        .route("/pipelines", get(pipelines).post(add_pipeline))
         .route("/imports", post(super::imports::api_upload))
         .route("/imports/{id}", get(super::imports::status))
         .route("/imports/{id}/preview", get(super::imports::preview))
@@ -501,4 +502,23 @@ async fn merge_client(
     )
     .await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn pipelines(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::leads::pipelines(&st.services.pool).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct PipelineBody {
+    name: String,
+}
+
+async fn add_pipeline(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    body: Result<Json<PipelineBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    let id = domain::leads::add_pipeline(&st.services.pool, &actor, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }

@@ -219,6 +219,15 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
                 target,
             )
         }
+        Operation::EditPipelines => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/pipelines".into(),
+                Some(json!({"name": format!("Воронка {n}")})),
+                Target::Collection,
+            )
+        }
         Operation::ViewClient => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {
