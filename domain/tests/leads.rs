@@ -498,3 +498,21 @@ async fn stages_are_edited_and_deleting_one_moves_its_leads(pool: PgPool) {
         .collect();
     assert_eq!(kinds, ["open", "won", "lost"]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_mention_in_a_comment_notifies_that_colleague(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "olga@mak.test", Role::Employee).await;
+    let (id, number, _) = created(
+        leads::create_lead(&pool, &admin, lead("Клиент", "+79990000031"))
+            .await
+            .unwrap(),
+    );
+    leads::add_comment(&pool, &admin, id, "@olga, перезвони клиенту")
+        .await
+        .unwrap();
+    let notes = domain::notifications::recent(&pool, &employee, 5).await.unwrap();
+    assert_eq!(notes.len(), 1);
+    assert_eq!(notes[0].link.as_deref(), Some(format!("/leads/{number}").as_str()));
+    assert!(notes[0].title.contains(&format!("№{number}")));
+}

@@ -187,3 +187,28 @@ test('an admin adds a stage to a pipeline and the kanban shows it; deleting it a
   assert.match(await page.textContent('[role=alert]'), /куда перенести лиды/);
   await ctx.close();
 });
+
+test('a comment mentioning a colleague rings their bell', async () => {
+  const inv = await api('POST', '/invitations', { email: 'olga@mak-crm.test', role: 'employee' });
+  const ectx = await browser.newContext();
+  const emp = await ectx.newPage();
+  await emp.goto(inv.body.url);
+  await hydrated(emp);
+  await emp.fill('[data-testid=invite-form] input[name=full_name]', 'Ольга Коллегова');
+  await emp.fill('[data-testid=invite-form] input[name=password]', 'employee-pass-1');
+  await emp.click('[data-testid=invite-form] button[type=submit]');
+  await emp.waitForURL('**/admin/users');
+  await hydrated(emp);
+  await emp.waitForSelector('[data-testid=live][data-state=on]');
+
+  const lead = await api('POST', '/leads', { client_name: 'Упоминаев Ульян', phone: '+7 926 800 00 01', consent: true });
+  const { ctx, page } = await adminPage(`/leads/${lead.body.number}`);
+  await page.fill('[data-testid=comment-form] input[name=body]', '@olga, перезвони клиенту');
+  await page.click('[data-testid=comment-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=timeline] li[data-kind=comment]');
+  await emp.waitForSelector('[data-testid=bell-count]', { timeout: 10000 });
+  await emp.click('.bell-button');
+  assert.match(await emp.textContent('.bell-panel'), new RegExp(`лиде №${lead.body.number}`));
+  await ctx.close();
+  await ectx.close();
+});

@@ -278,7 +278,21 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
     Ok(())
 }
 
-/// Adds a comment to a lead (leads:edit on that lead).
+/// `@ivan` or `@ivan@mail.ru` in a comment: the mentioned logins.
+fn mentions(body: &str) -> Vec<String> {
+    let mut out: Vec<String> = body
+        .split_whitespace()
+        .filter_map(|w| w.strip_prefix('@'))
+        .map(|w| w.trim_end_matches(|c: char| !c.is_alphanumeric()).to_lowercase())
+        .filter(|w| !w.is_empty())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Adds a comment to a lead (leads:edit on that lead). People mentioned as
+/// `@login` (the part of their email before `@`) or `@email` are notified.
 pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str) -> Result<(), LeadsError> {
     if body.trim().is_empty() {
         return Err(LeadsError::field("body", "Напишите комментарий"));
@@ -294,7 +308,43 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
     )
     .execute(&mut *tx)
     .await?;
+    let names = mentions(body);
+    if !names.is_empty() {
+        let number = sqlx::query_scalar!("select number from leads where id = $1", lead_id)
+            .fetch_one(&mut *tx)
+            .await?;
+        let people = sqlx::query_scalar!(
+            "select id from users where blocked_at is null and status = 'active' and id <> $2
+               and (email = any($1) or split_part(email, '@', 1) = any($1))",
+            &names,
+            actor.user_id
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        for user in people {
+            crate::notifications::notify(
+                &mut tx,
+                user,
+                &format!("{} упомянул(а) вас в лиде №{number}", actor.full_name),
+                body.trim(),
+                Some(&format!("/leads/{number}")),
+            )
+            .await?;
+        }
+    }
     realtime::publish(&mut tx, &lead_event(lead_id, o, None, "commented")).await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn mentions_are_logins_or_emails_without_punctuation() {
+        assert_eq!(
+            super::mentions("@ivan, глянь; @Olga@Mail.ru и @ivan."),
+            ["ivan", "olga@mail.ru"]
+        );
+        assert!(super::mentions("email@ без упоминаний").is_empty());
+    }
 }
