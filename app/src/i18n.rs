@@ -156,6 +156,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("pipes.new", "Новая воронка", "New pipeline"),
     ("pipes.name", "Название", "Name"),
     ("pipes.create", "Создать воронку", "Create pipeline"),
+    ("leads.attach_to_deal", "Прикрепить к сделке №", "Attach to deal №"),
+    ("leads.attach_submit", "Прикрепить", "Attach"),
     ("cab.new_lead", "Передать лид", "Hand in a lead"),
     ("cab.my_leads", "Мои лиды", "My leads"),
     ("nav.audit", "Журнал аудита", "Audit log"),

@@ -516,3 +516,43 @@ async fn a_mention_in_a_comment_notifies_that_colleague(pool: PgPool) {
     assert_eq!(notes[0].link.as_deref(), Some(format!("/leads/{number}").as_str()));
     assert!(notes[0].title.contains(&format!("№{number}")));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_unsorted_lead_is_attached_to_an_existing_deal(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let (_, deal, _) = created(
+        leads::create_lead(&pool, &admin, lead("Клиент", "+79990000041"))
+            .await
+            .unwrap(),
+    );
+    let again = NewLead {
+        comment: "Хочет ипотеку побольше".into(),
+        ..lead("Клиент снова", "+79990000042")
+    };
+    let (id, n, _) = created(leads::create_lead(&pool, &partner, again).await.unwrap());
+    assert!(
+        matches!(
+            leads::attach_to_deal(&pool, &partner, id, deal).await,
+            Err(LeadsError::Rbac(RbacError::NotAllowed))
+        ),
+        "the partner may not edit the admin's deal"
+    );
+    leads::attach_to_deal(&pool, &admin, id, deal).await.unwrap();
+    let card = leads::get_lead(&pool, &admin, deal).await.unwrap();
+    assert!(card
+        .timeline
+        .iter()
+        .any(|t| t.kind == "comment" && t.text.contains(&format!("№{n}")) && t.text.contains("побольше")));
+    let closed = leads::get_lead(&pool, &admin, n).await.unwrap();
+    assert!(!closed.lead.unsorted);
+    assert_eq!(closed.lead.stage_name.as_deref(), Some("Отказ"));
+    assert!(matches!(
+        leads::attach_to_deal(&pool, &admin, id, deal).await,
+        Err(LeadsError::Conflict(_))
+    ));
+    assert!(matches!(
+        leads::attach_to_deal(&pool, &admin, id, 999_999).await,
+        Err(LeadsError::Validation(_))
+    ));
+}

@@ -212,3 +212,23 @@ test('a comment mentioning a colleague rings their bell', async () => {
   await ctx.close();
   await ectx.close();
 });
+
+test('an unsorted lead from a partner is attached to an existing deal from its card', async () => {
+  const deal = await api('POST', '/leads', { client_name: 'Сделкин Семён', phone: '+7 926 900 00 01', consent: true });
+  const p = await partner('partner3@example.ru');
+  await p.page.fill('[data-testid=lead-form] input[name=client_name]', 'Сделкин С.');
+  await p.page.fill('[data-testid=lead-form] input[name=phone]', '+7 926 900 00 02');
+  await p.page.fill('[data-testid=lead-form] input[name=comment]', 'Повторное обращение');
+  await p.page.check('[data-testid=lead-form] input[name=consent]');
+  await p.page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  const number = (await (await p.page.waitForSelector('[data-testid=lead-created]')).textContent()).match(/№(\d+)/)[1];
+  const { ctx, page } = await adminPage(`/leads/${number}`);
+  await page.fill('[data-testid=attach-form] input[name=deal_number]', String(deal.body.number));
+  await page.click('[data-testid=attach-form] button[type=submit]');
+  await page.waitForURL(`**/leads/${deal.body.number}`);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=timeline] li[data-kind=comment]');
+  assert.match(await page.textContent('[data-testid=timeline]'), new RegExp(`Повторная заявка №${number}: Повторное обращение`));
+  await ctx.close();
+  await p.ctx.close();
+});

@@ -337,6 +337,76 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
     Ok(())
 }
 
+/// Attaches an unsorted lead to an existing deal (leads:edit on both): its
+/// comment goes into the deal's timeline, and the unsorted lead is closed in
+/// the deal pipeline's lost stage, pointing at the deal.
+pub async fn attach_to_deal(pool: &PgPool, actor: &Actor, lead_id: Uuid, deal_number: i64) -> Result<i64, LeadsError> {
+    let deal = sqlx::query!("select id, pipeline_id from leads where number = $1", deal_number)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| LeadsError::field("deal_number", "Сделка с таким номером не найдена"))?;
+    if deal.id == lead_id {
+        return Err(LeadsError::field("deal_number", "Это тот же лид"));
+    }
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, lead_id, true).await?;
+    let d = owners(&mut tx, deal.id, true).await?;
+    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::EditLead, d.target()).await?;
+    let lead = sqlx::query!("select number, unsorted, comment from leads where id = $1", lead_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !lead.unsorted {
+        return Err(LeadsError::Conflict(
+            "Прикрепить к сделке можно только лид из «Неразобранного»".into(),
+        ));
+    }
+    let lost = sqlx::query_scalar!(
+        "select id from stages where pipeline_id = $1 and kind = 'lost' order by position limit 1",
+        deal.pipeline_id
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let note = if lead.comment.trim().is_empty() {
+        format!("Повторная заявка №{} прикреплена к этой сделке", lead.number)
+    } else {
+        format!("Повторная заявка №{}: {}", lead.number, lead.comment.trim())
+    };
+    sqlx::query!(
+        "insert into lead_comments (lead_id, author_id, body) values ($1, $2, $3)",
+        deal.id,
+        actor.user_id,
+        note
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update leads set unsorted = false, stage_id = $2, pipeline_id = $3, closed_at = now(),
+                comment = trim(comment || ' ' || $4)
+         where id = $1",
+        lead_id,
+        lost,
+        deal.pipeline_id,
+        format!("(прикреплён к сделке №{deal_number})")
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "lead",
+        &lead_id.to_string(),
+        "attach_to_deal",
+        Some(serde_json::json!({ "unsorted": true })),
+        Some(serde_json::json!({ "unsorted": false, "attached_to": deal_number })),
+    )
+    .await?;
+    realtime::publish(&mut tx, &lead_event(lead_id, o, lost, "attached")).await?;
+    realtime::publish(&mut tx, &lead_event(deal.id, d, None, "commented")).await?;
+    tx.commit().await?;
+    Ok(deal_number)
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -20,7 +20,9 @@ use crate::rbac::{RbacError, Target};
 use crate::types::Money;
 
 pub use board::{board, Board, BoardColumn};
-pub use card::{add_comment, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem};
+pub use card::{
+    add_comment, attach_to_deal, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem,
+};
 pub use client::{get_client, ClientCard};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};

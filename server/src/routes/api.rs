@@ -38,6 +38,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{number}", get(get_lead))
         .route("/leads/{id}/stage", post(move_lead))
+        .route("/leads/{id}/attach", post(attach_lead))
         .route("/clients/{id}", get(get_client))
         .route("/clients/{id}/merge", post(merge_client))
         .route("/pipelines", get(pipelines).post(add_pipeline))
@@ -521,4 +522,21 @@ async fn add_pipeline(
     let b = parse_json(body)?;
     let id = domain::leads::add_pipeline(&st.services.pool, &actor, &b.name).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+#[derive(Deserialize)]
+struct AttachBody {
+    deal_number: i64,
+}
+
+/// Attaches an unsorted lead to an existing deal.
+async fn attach_lead(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    body: Result<Json<AttachBody>, axum::extract::rejection::JsonRejection>,
+) -> ApiResult {
+    let b = parse_json(body)?;
+    domain::leads::attach_to_deal(&st.services.pool, &actor, parse_id(&id)?, b.deal_number).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -419,3 +419,21 @@ pub async fn merge_clients(main: String, other: String, full_name: String, city:
     .await?;
     Ok(main)
 }
+
+/// Attaches an unsorted lead to the deal with `deal_number`; returns that number.
+#[server]
+pub async fn attach_to_deal(lead_id: String, deal_number: String) -> Result<i64, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    let number: i64 = deal_number
+        .trim()
+        .trim_start_matches('№')
+        .parse()
+        .map_err(|_| AppError {
+            code: "validation".into(),
+            message: "Номер сделки — число".into(),
+            fields: vec![("deal_number".into(), "Номер сделки — число".into())],
+        })?;
+    Ok(domain::leads::attach_to_deal(&services.pool, &actor, lead, number).await?)
+}

@@ -268,6 +268,12 @@ pub fn LeadCardPage() -> impl IntoView {
     let save = ServerAction::<UpdateLead>::new();
     let comment = ServerAction::<AddLeadComment>::new();
     let task = ServerAction::<CreateTask>::new();
+    let attach = ServerAction::<AttachToDeal>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(n)) = attach.value().get() {
+            go(&format!("/leads/{n}"));
+        }
+    });
     let card = Resource::new(
         move || {
             (
@@ -297,6 +303,14 @@ pub fn LeadCardPage() -> impl IntoView {
                                        " " <span class="muted">{c.lead.created_at.clone()}</span></p>
                                     <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")}</p>
                                     <p class="muted">{t("leads.consent_label")} ": " {c.consent.clone()}</p>
+                                    {c.lead.unsorted.then(|| { let lid = id.clone(); view! {
+                                        <ActionForm action=attach attr:class="inline-form" attr:data-testid="attach-form">
+                                            <input type="hidden" name="lead_id" value=lid/>
+                                            <FormError message=form_error(attach.value())/>
+                                            <Field label=t("leads.attach_to_deal") name="deal_number" error=field_error(attach.value(), "deal_number")/>
+                                            <button type="submit">{t("leads.attach_submit")}</button>
+                                        </ActionForm>
+                                    }})}
                                     <ActionForm action=save attr:class="grid-form" attr:data-testid="lead-edit">
                                         <input type="hidden" name="lead_id" value=id.clone()/>
                                         <FormError message=form_error(save.value())/>
