@@ -89,17 +89,10 @@ pub async fn build_me(services: &Services, actor: &Actor) -> Result<Me, AppError
     let user = domain::accounts::get_user(&services.pool, &unrestricted, actor.user_id)
         .await
         .ok();
-    let matrix = domain::rbac::load_matrix(&services.pool).await?;
-    let permissions = matrix
+    let permissions = domain::rbac::role_permissions(&services.pool, actor.role)
+        .await?
         .into_iter()
-        .filter(|c| c.role == actor.role)
-        .map(|c| {
-            (
-                c.resource.as_str().to_string(),
-                c.action.as_str().to_string(),
-                c.scope.as_str().to_string(),
-            )
-        })
+        .map(|(r, a, s)| (r.as_str().to_string(), a.as_str().to_string(), s.as_str().to_string()))
         .collect();
     Ok(Me {
         id: actor.user_id.to_string(),

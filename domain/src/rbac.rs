@@ -23,6 +23,18 @@ pub enum RbacError {
     Db(#[from] sqlx::Error),
 }
 
+impl RbacError {
+    /// A stable machine code for the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NotAllowed => "forbidden",
+            Self::TwoFactorRequired => "two_factor_required",
+            Self::Invalid(_) => "validation",
+            Self::MissingEntry(_) | Self::Db(_) => "internal",
+        }
+    }
+}
+
 /// Every operation that is checked against the matrix. Adding a variant
 /// forces the permission walk test to cover it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
@@ -164,6 +176,26 @@ pub struct MatrixCell {
 pub async fn matrix(pool: &PgPool, actor: &Actor) -> Result<Vec<MatrixCell>, RbacError> {
     authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
     load_matrix(pool).await
+}
+
+/// The cells of one role (no permission needed: it shapes the viewer's own
+/// navigation).
+pub async fn role_permissions(pool: &PgPool, role: Role) -> Result<Vec<(Resource, Action, Scope)>, RbacError> {
+    let rows = sqlx::query!(
+        "select resource, action, scope from permissions where role = $1",
+        role.as_str()
+    )
+    .fetch_all(pool)
+    .await?;
+    rows.into_iter()
+        .map(|r| {
+            Ok((
+                r.resource.parse().map_err(RbacError::Invalid)?,
+                r.action.parse().map_err(RbacError::Invalid)?,
+                r.scope.parse().map_err(RbacError::Invalid)?,
+            ))
+        })
+        .collect()
 }
 
 /// The matrix without a permission check: for the walk test and for

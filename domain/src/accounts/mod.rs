@@ -99,10 +99,8 @@ impl AccountsError {
             Self::EmailNotVerified => "email_not_verified",
             Self::RegistrationClosed => "registration_closed",
             Self::Conflict(_) => "conflict",
-            Self::Rbac(RbacError::NotAllowed) => "forbidden",
-            Self::Rbac(RbacError::TwoFactorRequired) => "two_factor_required",
-            Self::Rbac(RbacError::Invalid(_)) => "validation",
-            Self::Rbac(_) | Self::Db(_) => "internal",
+            Self::Rbac(e) => e.code(),
+            Self::Db(_) => "internal",
         }
     }
 

@@ -121,49 +121,10 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
 }
 
 async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsError> {
-    let r = sqlx::query!(
-        r#"select l.id, l.number, l.client_id, c.full_name as client_name,
-                  (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
-                  (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
-                  pr.name as "product?", l.amount_kopecks, so.name as "source?", st.name as "status?",
-                  l.pipeline_id, l.stage_id, sg.name as "stage_name?", sg.color as "stage_color?", l.unsorted,
-                  ru.full_name as "responsible_name?", pu.full_name as "partner_name?", l.tags,
-                  l.created_at as "created_at: DateTime<Utc>", l.updated_at as "updated_at: DateTime<Utc>"
-           from leads l
-           join clients c on c.id = l.client_id
-           left join dictionary_items pr on pr.id = l.product_id
-           left join dictionary_items so on so.id = l.source_id
-           left join dictionary_items st on st.id = l.status_id
-           left join stages sg on sg.id = l.stage_id
-           left join users ru on ru.id = l.responsible_id
-           left join users pu on pu.id = l.partner_id
-           where l.id = $1"#,
-        id
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(LeadSummary {
-        id: r.id,
-        number: r.number,
-        client_id: r.client_id,
-        client_name: r.client_name,
-        phone: r.phone,
-        email: r.email,
-        product: r.product,
-        amount: r.amount_kopecks.map(Money::from_kopecks),
-        source: r.source,
-        status: r.status,
-        pipeline_id: r.pipeline_id,
-        stage_id: r.stage_id,
-        stage_name: r.stage_name,
-        stage_color: r.stage_color,
-        unsorted: r.unsorted,
-        responsible_name: r.responsible_name,
-        partner_name: r.partner_name,
-        tags: r.tags,
-        created_at: r.created_at,
-        updated_at: r.updated_at,
-    })
+    super::list::summaries_by_ids(pool, &[id])
+        .await?
+        .pop()
+        .ok_or(LeadsError::NotFound)
 }
 
 /// Moves a lead to a stage of any pipeline (leads:edit on that lead). A

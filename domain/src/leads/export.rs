@@ -1,8 +1,7 @@
 use chrono::{DateTime, Utc};
 use futures::TryStreamExt;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
 use super::list::LeadFilter;
 use super::LeadsError;
@@ -71,88 +70,53 @@ pub async fn export_leads(
     )
     .await?
         == Scope::None;
-    let (me, team) = match scope {
-        Scope::All => (None, None),
-        Scope::Team => (Some(actor.user_id), actor.team_id.or(Some(Uuid::nil()))),
-        Scope::Own | Scope::None => (Some(actor.user_id), None),
-    };
-    let (phone_like, text_like, email_eq) = super::list::search_patterns(&f.query);
-    let mut rows = sqlx::query!(
-        r#"select l.number, l.created_at as "created_at: DateTime<Utc>", c.full_name as client_name,
-                  (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
-                  (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
-                  pr.name as "product?", l.amount_kopecks, so.name as "source?", st.name as "status?",
-                  sg.name as "stage?", l.unsorted, ru.full_name as "responsible?", pu.full_name as "partner?"
-           from leads l
-           join clients c on c.id = l.client_id
-           left join dictionary_items pr on pr.id = l.product_id
-           left join dictionary_items so on so.id = l.source_id
-           left join dictionary_items st on st.id = l.status_id
-           left join stages sg on sg.id = l.stage_id
-           left join users ru on ru.id = l.responsible_id
-           left join users pu on pu.id = l.partner_id
-           where ($1::uuid is null
-                  or $1 in (l.responsible_id, l.partner_id, l.franchisee_id, l.created_by)
-                  or ($2::uuid is not null and l.team_id = $2))
-             and ($3::text is null or exists (select 1 from client_phones p where p.client_id = l.client_id and p.phone like $3))
-             and ($4::text is null or lower(c.full_name) like $4
-                  or exists (select 1 from client_emails e where e.client_id = l.client_id and e.email like $4))
-             and ($5::text is null or exists (select 1 from client_emails e where e.client_id = l.client_id and e.email = $5))
-             and ($6::uuid is null or l.pipeline_id = $6)
-             and ($7::uuid is null or l.stage_id = $7)
-             and ($8::uuid is null or l.product_id = $8)
-             and ($9::uuid is null or l.source_id = $9)
-             and ($10::uuid is null or l.status_id = $10)
-             and ($11::bool is null or l.unsorted = $11)
-             and ($12::bigint is null or l.amount_kopecks >= $12)
-             and ($13::bigint is null or l.amount_kopecks <= $13)
-             and ($14::timestamptz is null or l.created_at >= $14)
-             and ($15::timestamptz is null or l.created_at < $15)
-           order by l.number"#,
-        me,
-        team,
-        phone_like,
-        text_like,
-        email_eq,
-        f.pipeline_id,
-        f.stage_id,
-        f.product_id,
-        f.source_id,
-        f.status_id,
-        f.unsorted,
-        f.amount_from.map(Money::kopecks),
-        f.amount_to.map(Money::kopecks),
-        f.created_from as _,
-        f.created_to as _,
-    )
-    .fetch(pool);
+    let mut q = QueryBuilder::<Postgres>::new(
+        "select l.number, l.created_at, c.full_name as client_name,
+                (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
+                (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
+                pr.name as product, l.amount_kopecks, so.name as source, st.name as status,
+                sg.name as stage, l.unsorted, ru.full_name as responsible, pu.full_name as partner
+         from leads l
+         join clients c on c.id = l.client_id
+         left join dictionary_items pr on pr.id = l.product_id
+         left join dictionary_items so on so.id = l.source_id
+         left join dictionary_items st on st.id = l.status_id
+         left join stages sg on sg.id = l.stage_id
+         left join users ru on ru.id = l.responsible_id
+         left join users pu on pu.id = l.partner_id",
+    );
+    // The same filters as the list page, so the file holds exactly the rows shown.
+    super::list::push_filters(&mut q, actor, scope, &f);
+    q.push(" order by l.number");
+    let mut rows = q.build().fetch(pool);
     let mut sent = 0u64;
     while let Some(r) = rows.try_next().await? {
+        let text = |col: &str| -> Result<Option<String>, sqlx::Error> { r.try_get(col) };
+        let client_name: String = r.try_get("client_name")?;
+        let unsorted: bool = r.try_get("unsorted")?;
         let row = ExportRow {
-            number: r.number,
-            created_at: r.created_at,
-            client_name: if mask { mask_name(&r.client_name) } else { r.client_name },
-            phone: r
-                .phone
+            number: r.try_get("number")?,
+            created_at: r.try_get("created_at")?,
+            client_name: if mask { mask_name(&client_name) } else { client_name },
+            phone: text("phone")?
                 .map(|p| if mask { mask_phone(&p) } else { p })
                 .unwrap_or_default(),
-            email: r
-                .email
+            email: text("email")?
                 .map(|e| if mask { mask_email(&e) } else { e })
                 .unwrap_or_default(),
-            product: r.product.unwrap_or_default(),
-            amount: r.amount_kopecks.map(Money::from_kopecks),
-            source: r.source.unwrap_or_default(),
-            status: r.status.unwrap_or_default(),
-            stage: r.stage.unwrap_or_else(|| {
-                if r.unsorted {
+            product: text("product")?.unwrap_or_default(),
+            amount: r.try_get::<Option<i64>, _>("amount_kopecks")?.map(Money::from_kopecks),
+            source: text("source")?.unwrap_or_default(),
+            status: text("status")?.unwrap_or_default(),
+            stage: text("stage")?.unwrap_or_else(|| {
+                if unsorted {
                     "Неразобранное".into()
                 } else {
                     String::new()
                 }
             }),
-            responsible: r.responsible.unwrap_or_default(),
-            partner: r.partner.unwrap_or_default(),
+            responsible: text("responsible")?.unwrap_or_default(),
+            partner: text("partner")?.unwrap_or_default(),
         };
         if out.send(row).await.is_err() {
             break;

@@ -119,6 +119,17 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     count_q.push(" limit ").push_bind(COUNT_CAP + 1).push(") x");
     let total: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
 
+    let items = summaries_by_ids(pool, &ids).await?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// The view model of the given leads, in the order of `ids`.
+pub(crate) async fn summaries_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<LeadSummary>, LeadsError> {
     let rows = sqlx::query!(
         r#"select l.id, l.number, l.client_id, c.full_name as client_name,
                   (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
@@ -136,7 +147,7 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
            left join users ru on ru.id = l.responsible_id
            left join users pu on pu.id = l.partner_id
            where l.id = any($1)"#,
-        &ids
+        ids
     )
     .fetch_all(pool)
     .await?;
@@ -170,18 +181,12 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
             )
         })
         .collect();
-    let items = ids.iter().filter_map(|id| by_id.remove(id)).collect();
-    Ok(Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
 }
 
 /// The WHERE clause shared by the page and its count: scope, quick search
 /// and every filter, all as bound parameters.
-fn push_filters(q: &mut QueryBuilder<'_, Postgres>, actor: &Actor, scope: Scope, f: &LeadFilter) {
+pub(crate) fn push_filters(q: &mut QueryBuilder<'_, Postgres>, actor: &Actor, scope: Scope, f: &LeadFilter) {
     q.push(" where true");
     match scope {
         Scope::All => {}

@@ -51,10 +51,8 @@ impl LeadsError {
             Self::Validation(_) => "validation",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
-            Self::Rbac(RbacError::NotAllowed) => "forbidden",
-            Self::Rbac(RbacError::TwoFactorRequired) => "two_factor_required",
-            Self::Rbac(RbacError::Invalid(_)) => "validation",
-            Self::Rbac(_) | Self::Db(_) => "internal",
+            Self::Rbac(e) => e.code(),
+            Self::Db(_) => "internal",
         }
     }
     pub(crate) fn field(field: &str, message: &str) -> Self {

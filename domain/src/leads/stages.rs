@@ -14,6 +14,16 @@ fn valid_color(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())
 }
 
+fn check_stage(name: &str, color: &str) -> Result<(), LeadsError> {
+    if name.trim().is_empty() {
+        return Err(LeadsError::field("name", "Укажите название этапа"));
+    }
+    if !valid_color(color) {
+        return Err(LeadsError::field("color", "Цвет в формате #RRGGBB"));
+    }
+    Ok(())
+}
+
 /// A new pipeline with the three stages every pipeline needs.
 pub async fn add_pipeline(pool: &PgPool, actor: &Actor, name: &str) -> Result<Uuid, LeadsError> {
     rbac::authorize(pool, actor, Operation::EditPipelines, Target::Collection).await?;
@@ -58,12 +68,7 @@ pub async fn add_stage(
     color: &str,
 ) -> Result<Uuid, LeadsError> {
     rbac::authorize(pool, actor, Operation::EditPipelines, Target::Collection).await?;
-    if name.trim().is_empty() {
-        return Err(LeadsError::field("name", "Укажите название этапа"));
-    }
-    if !valid_color(color) {
-        return Err(LeadsError::field("color", "Цвет в формате #RRGGBB"));
-    }
+    check_stage(name, color)?;
     let mut tx = pool.begin().await?;
     let pos = sqlx::query_scalar!(
         r#"select coalesce(max(position) filter (where kind = 'open'), -1) + 1 as "p!" from stages where pipeline_id = $1"#,
@@ -115,9 +120,6 @@ pub async fn rename_stage(
     color: &str,
 ) -> Result<(), LeadsError> {
     rbac::authorize(pool, actor, Operation::EditPipelines, Target::Collection).await?;
-    if name.trim().is_empty() {
-        return Err(LeadsError::field("name", "Укажите название этапа"));
-    }
     let mut tx = pool.begin().await?;
     let before = sqlx::query!("select name, color from stages where id = $1 for update", stage_id)
         .fetch_optional(&mut *tx)
@@ -125,9 +127,7 @@ pub async fn rename_stage(
         .ok_or(LeadsError::NotFound)?;
     // An empty colour keeps the current one.
     let color = if color.is_empty() { before.color.as_str() } else { color };
-    if !valid_color(color) {
-        return Err(LeadsError::field("color", "Цвет в формате #RRGGBB"));
-    }
+    check_stage(name, color)?;
     sqlx::query!(
         "update stages set name = $2, color = $3 where id = $1",
         stage_id,

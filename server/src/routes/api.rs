@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use domain::types::{Action, Resource, Role, Scope};
 
-use super::{ApiActor, ApiError};
+use super::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 
 pub fn router() -> Router<AppState> {
@@ -61,13 +61,6 @@ fn bad(message: &str) -> ApiError {
 
 fn parse_id(s: &str) -> Result<Uuid, ApiError> {
     s.parse().map_err(|_| bad("Некорректный идентификатор"))
-}
-
-fn parse_json<T: serde::de::DeserializeOwned>(
-    body: Result<Json<T>, axum::extract::rejection::JsonRejection>,
-) -> Result<T, ApiError> {
-    body.map(|Json(v)| v)
-        .map_err(|e| bad(&format!("Некорректный JSON: {}", e.body_text())))
 }
 
 async fn me(ApiActor(actor): ApiActor) -> ApiResult {
@@ -172,9 +165,8 @@ async fn approve(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult {
-    let body = parse_json(body)?;
     let u = domain::accounts::approve_registration(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?)
         .await?;
     Ok(Json(u).into_response())
@@ -188,9 +180,8 @@ async fn set_role(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<RoleBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<RoleBody>,
 ) -> ApiResult {
-    let body = parse_json(body)?;
     let u = domain::accounts::change_role(&st.services.pool, &actor, parse_id(&id)?, parse_role(&body.role)?).await?;
     Ok(Json(u).into_response())
 }
@@ -212,9 +203,8 @@ async fn issue_token(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<TokenBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<TokenBody>,
 ) -> ApiResult {
-    let body = parse_json(body)?;
     let t = domain::accounts::issue_token(
         &st.services.pool,
         &actor,
@@ -243,9 +233,8 @@ struct InviteBody {
 async fn invite(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: Result<Json<InviteBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(body): ApiJson<InviteBody>,
 ) -> ApiResult {
-    let body = parse_json(body)?;
     let link = domain::accounts::invite(
         &st.services.pool,
         &actor,
@@ -276,9 +265,8 @@ struct ProfileBody {
 async fn update_profile(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: Result<Json<ProfileBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<ProfileBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     let u = domain::accounts::update_profile(
         &st.services.pool,
         &actor,
@@ -308,9 +296,8 @@ struct CellBody {
 async fn set_permission(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: Result<Json<CellBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<CellBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     let role = parse_role(&b.role)?;
     let resource: Resource = b.resource.parse().map_err(|_| bad("Неизвестный раздел"))?;
     let action: Action = b.action.parse().map_err(|_| bad("Неизвестное действие"))?;
@@ -328,9 +315,8 @@ async fn set_policy(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(role): Path<String>,
-    body: Result<Json<PolicyBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<PolicyBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     domain::rbac::set_require_2fa(&st.services.pool, &actor, parse_role(&role)?, b.require_2fa).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -413,9 +399,8 @@ struct LeadBody {
 async fn create_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: Result<Json<LeadBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<LeadBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     let out = domain::leads::create_lead(
         &st.services.pool,
         &actor,
@@ -465,9 +450,8 @@ async fn move_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<StageBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<StageBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     domain::leads::move_lead_to_stage(&st.services.pool, &actor, parse_id(&id)?, b.stage_id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
@@ -488,9 +472,8 @@ async fn merge_client(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<MergeBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<MergeBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     domain::leads::merge_clients(
         &st.services.pool,
         &actor,
@@ -517,9 +500,8 @@ struct PipelineBody {
 async fn add_pipeline(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    body: Result<Json<PipelineBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<PipelineBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     let id = domain::leads::add_pipeline(&st.services.pool, &actor, &b.name).await?;
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
@@ -534,9 +516,8 @@ async fn attach_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    body: Result<Json<AttachBody>, axum::extract::rejection::JsonRejection>,
+    ApiJson(b): ApiJson<AttachBody>,
 ) -> ApiResult {
-    let b = parse_json(body)?;
     domain::leads::attach_to_deal(&st.services.pool, &actor, parse_id(&id)?, b.deal_number).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }

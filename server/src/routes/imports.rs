@@ -14,7 +14,7 @@ use uuid::Uuid;
 use domain::imports::{self, StartInput, CHUNK_BYTES};
 use domain::Actor;
 
-use super::{ApiActor, ApiError};
+use super::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 
 fn bad(m: &str) -> ApiError {
@@ -113,9 +113,8 @@ pub async fn start(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(job): Path<String>,
-    body: Result<Json<StartInput>, axum::extract::rejection::JsonRejection>,
+    ApiJson(input): ApiJson<StartInput>,
 ) -> Result<Response, ApiError> {
-    let Json(input) = body.map_err(|e| bad(&format!("Некорректный JSON: {}", e.body_text())))?;
     imports::start(&st.services.pool, &actor, id(&job)?, input).await?;
     Ok(StatusCode::ACCEPTED.into_response())
 }

@@ -122,6 +122,30 @@ impl From<domain::rbac::RbacError> for ApiError {
     }
 }
 
+/// A JSON body; malformed JSON is a 400 with the API's error shape.
+pub struct ApiJson<T>(pub T);
+
+impl<S, T> axum::extract::FromRequest<S> for ApiJson<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        axum::Json::<T>::from_request(req, state)
+            .await
+            .map(|axum::Json(v)| ApiJson(v))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "validation",
+                    &format!("Некорректный JSON: {}", e.body_text()),
+                )
+            })
+    }
+}
+
 /// The acting user of an API request: a personal token
 /// (`Authorization: Bearer mak_…`) or the browser session.
 pub struct ApiActor(pub Actor);

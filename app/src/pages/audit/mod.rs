@@ -6,6 +6,7 @@ pub mod api;
 use leptos::prelude::*;
 
 use crate::components::live::use_live;
+use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
 use api::*;
@@ -70,7 +71,6 @@ fn AuditList() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match log.await {
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="audit-total">{p.total}</span></p>
                                 <div class="table-wrap">
@@ -87,11 +87,7 @@ fn AuditList() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
-                                <div class="pager">
-                                    <button disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>{t("users.prev")}</button>
-                                    <span>{p.page} " / " {pages}</span>
-                                    <button disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>{t("users.next")}</button>
-                                </div>
+                                <Pager page=page current=p.page total=p.total per_page=p.per_page/>
                             }.into_any()
                         }
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),

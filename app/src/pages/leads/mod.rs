@@ -8,6 +8,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::use_live;
+use crate::components::pager::Pager;
 use crate::components::shell::{Forbidden, Guard};
 use crate::i18n::t;
 use crate::model::{CreateLeadResult, LeadRow};
@@ -99,7 +100,6 @@ fn LeadsList() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match leads.await {
                         Ok(p) => {
-                            let pages = ((p.total + p.per_page - 1) / p.per_page).max(1);
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{if p.total > 10_000 { "10 000+".to_string() } else { p.total.to_string() }}</span></p>
                                 <div class="table-wrap">
@@ -119,11 +119,7 @@ fn LeadsList() -> impl IntoView {
                                         </tbody>
                                     </table>
                                 </div>
-                                <div class="pager">
-                                    <button disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>{t("users.prev")}</button>
-                                    <span>{p.page} " / " {pages}</span>
-                                    <button disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>{t("users.next")}</button>
-                                </div>
+                                <Pager page=page current=p.page total=p.total per_page=p.per_page/>
                             }.into_any()
                         }
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),

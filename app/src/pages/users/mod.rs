@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::use_live;
+use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
 use crate::model::{status_label, UserRow};
@@ -85,7 +86,6 @@ fn UsersList() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match users.await {
                         Ok(p) => {
-                            let pages = (p.total + p.per_page - 1) / p.per_page;
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="users-total">{p.total}</span></p>
                                 <div class="table-wrap">
@@ -101,11 +101,7 @@ fn UsersList() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
-                                <div class="pager">
-                                    <button disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p -= 1)>{t("users.prev")}</button>
-                                    <span>{p.page} " / " {pages.max(1)}</span>
-                                    <button disabled=move || page.get() >= pages on:click=move |_| page.update(|p| *p += 1)>{t("users.next")}</button>
-                                </div>
+                                <Pager page=page current=p.page total=p.total per_page=p.per_page/>
                             }.into_any()
                         }
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
