@@ -20,6 +20,7 @@ use i18n::Lang;
 use pages::audit::AuditPage;
 use pages::auth::{InvitePage, LoginPage, PendingPage, ProfilePage, RegisterPage, SecurityPage};
 use pages::cabinet::{FranchiseeCabinet, PartnerCabinet};
+use pages::fields::FieldsPage;
 use pages::imports::{ImportPage, ImportUploadPage};
 use pages::leads::{ClientPage, KanbanPage, LeadCardPage, LeadsPage, NewLeadPage, TasksPage};
 use pages::pipelines::PipelinesPage;
@@ -135,6 +136,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/permissions") view=PermissionsPage/>
                     <Route path=path!("/admin/audit") view=AuditPage/>
                     <Route path=path!("/admin/pipelines") view=PipelinesPage/>
+                    <Route path=path!("/admin/fields") view=FieldsPage/>
                     <Route path=path!("/settings/profile") view=ProfilePage/>
                     <Route path=path!("/settings/security") view=SecurityPage/>
                     <Route path=path!("/leads") view=LeadsPage/>

@@ -189,7 +189,12 @@ pub struct LeadRow {
     pub unsorted: bool,
     pub responsible: String,
     pub partner: String,
+    pub method: String,
+    pub tags: String,
     pub created_at: String,
+    pub updated_at: String,
+    /// Extra field values by key, as read (only on the list and the card).
+    pub extra: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,8 +209,49 @@ pub struct LeadPage {
 pub struct LeadFormOptions {
     pub products: Vec<(String, String)>,
     pub sources: Vec<(String, String)>,
+    pub methods: Vec<(String, String)>,
     pub statuses: Vec<(String, String)>,
+    pub loss_reasons: Vec<(String, String)>,
     pub pipelines: Vec<PipelineOption>,
+    /// Active extra fields.
+    pub fields: Vec<FieldDef>,
+    /// Staff who can be made responsible (empty for partners and franchisees).
+    pub staff: Vec<(String, String)>,
+    /// Partners, for the list filter (empty unless the viewer may list users).
+    pub partners: Vec<(String, String)>,
+}
+
+/// An extra lead field as forms and the list show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct FieldDef {
+    pub id: String,
+    pub key: String,
+    pub label: String,
+    /// text, number, date, choice
+    pub kind: String,
+    pub options: Vec<String>,
+    pub active: bool,
+}
+
+/// A saved list view.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ViewDef {
+    pub id: String,
+    pub name: String,
+    pub query: String,
+    pub columns: Vec<String>,
+    pub shared: bool,
+    pub owner: String,
+    pub mine: bool,
+}
+
+/// A dictionary item on the settings page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DictEntryView {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    pub active: bool,
 }
 
 /// (stage id, name, kind)
@@ -240,7 +286,13 @@ pub struct TimelineView {
 pub struct LeadCardView {
     pub lead: LeadRow,
     pub product_id: String,
+    pub source_id: String,
+    pub method_id: String,
     pub status_id: String,
+    pub loss_reason_id: String,
+    pub responsible_id: String,
+    /// Extra field values by key, as typed back into the form.
+    pub extra_raw: Vec<(String, String)>,
     pub amount_raw: String,
     pub comment: String,
     pub phones: Vec<String>,

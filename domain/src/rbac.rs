@@ -64,6 +64,9 @@ pub enum Operation {
     ImportLeads,
     MergeClients,
     EditPipelines,
+    EditDictionaries,
+    EditCustomFields,
+    ShareView,
 }
 
 impl Operation {
@@ -87,7 +90,7 @@ impl Operation {
             ExportLeads => (Resource::Leads, Export),
             ImportLeads => (Resource::Leads, Import),
             MergeClients => (Resource::Clients, Edit),
-            EditPipelines => (Resource::Settings, Edit),
+            EditPipelines | EditDictionaries | EditCustomFields | ShareView => (Resource::Settings, Edit),
         }
     }
 

@@ -30,6 +30,8 @@ pub enum Event {
     SessionsEnded { user_id: Uuid },
     /// Pipelines or stages were edited: boards re-read them.
     PipelinesChanged,
+    /// Dictionaries or extra lead fields were edited: forms and lists re-read them.
+    FieldsChanged,
     /// An import advanced, finished, failed or was cancelled.
     ImportProgress { job_id: Uuid, user_id: Uuid },
     /// A lead was created, moved, edited or commented.
@@ -69,7 +71,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::Notification { user_id } | Event::SessionsEnded { user_id } | Event::ImportProgress { user_id, .. } => {
             *user_id == viewer.user_id
         }
-        Event::PermissionsChanged | Event::PipelinesChanged => true,
+        Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged => true,
         Event::LeadChanged { owners, team_id, .. } => rbac::authorize(
             pool,
             viewer,

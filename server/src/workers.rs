@@ -43,3 +43,22 @@ pub fn start(pool: PgPool) {
         }
     });
 }
+
+/// Rebuilds any extra-field index a crash left missing or invalid (the
+/// build is concurrent, outside a transaction, so it can be interrupted).
+pub fn heal_field_indexes(pool: PgPool) {
+    tokio::spawn(async move {
+        let fields = match domain::leads::custom_fields(&pool).await {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::warn!(error = ?e, "could not read extra fields");
+                return;
+            }
+        };
+        for f in fields {
+            if let Err(e) = domain::leads::ensure_index(&pool, &f.key).await {
+                tracing::warn!(error = ?e, key = %f.key, "extra field index not built");
+            }
+        }
+    });
+}

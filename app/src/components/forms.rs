@@ -5,13 +5,14 @@ use leptos::prelude::*;
 use crate::error::AppError;
 
 /// The field message from the latest result of a form's action, if any.
-pub fn field_error<T, S>(value: S, field: &'static str) -> Signal<Option<String>>
+pub fn field_error<T, S>(value: S, field: impl Into<String>) -> Signal<Option<String>>
 where
     T: Clone + Send + Sync + 'static,
     S: Get<Value = Option<Result<T, AppError>>> + Send + Sync + 'static,
 {
+    let field: String = field.into();
     Signal::derive(move || match value.get() {
-        Some(Err(e)) => e.field(field),
+        Some(Err(e)) => e.field(&field),
         _ => None,
     })
 }

@@ -125,6 +125,7 @@ pub fn Header() -> impl IntoView {
                                 }
                                 if me.can("settings", "edit") {
                                     links.push(("/admin/pipelines", "nav.pipelines"));
+                                    links.push(("/admin/fields", "nav.fields"));
                                 }
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));

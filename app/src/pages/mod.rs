@@ -1,6 +1,7 @@
 pub mod audit;
 pub mod auth;
 pub mod cabinet;
+pub mod fields;
 pub mod imports;
 pub mod leads;
 pub mod pipelines;

@@ -3,7 +3,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::dictionaries::{pipelines, Pipeline, Stage};
-use super::list::{list_leads, LeadFilter, LeadSort};
+use super::filter::{LeadFilter, LeadSort};
+use super::list::list_leads;
 use super::{LeadSummary, LeadsError};
 use crate::Actor;
 

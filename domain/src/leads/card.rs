@@ -24,7 +24,10 @@ pub struct LeadCard {
     pub lead: LeadSummary,
     pub product_id: Option<Uuid>,
     pub source_id: Option<Uuid>,
+    pub method_id: Option<Uuid>,
     pub status_id: Option<Uuid>,
+    pub loss_reason_id: Option<Uuid>,
+    pub responsible_id: Option<Uuid>,
     pub comment: String,
     pub phones: Vec<String>,
     pub emails: Vec<String>,
@@ -58,7 +61,8 @@ async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> R
 /// The lead card by its number (leads:view on that lead).
 pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadCard, LeadsError> {
     let row = sqlx::query!(
-        r#"select l.id, l.product_id, l.source_id, l.status_id, l.comment, c.id as client_id,
+        r#"select l.id, l.product_id, l.source_id, l.method_id, l.status_id, l.loss_reason_id, l.responsible_id,
+                  l.comment, c.id as client_id,
                   c.consent_at as "consent_at: DateTime<Utc>", c.consent_method, c.consent_text_version
            from leads l join clients c on c.id = l.client_id where l.number = $1"#,
         number
@@ -83,33 +87,15 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     )
     .fetch_all(pool)
     .await?;
-    let timeline = sqlx::query!(
-        r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text as "text!" from (
-             select c.created_at as at, u.full_name as author, 'comment' as kind, c.body as text
-             from lead_comments c left join users u on u.id = c.author_id where c.lead_id = $1
-             union all
-             select a.created_at, coalesce(u.full_name, a.actor_email), a.action, a.diff::text
-             from audit_log a left join users u on u.id = a.actor_id
-             where a.entity = 'lead' and a.entity_id = $2
-           ) t order by at desc limit 200"#,
-        row.id,
-        row.id.to_string()
-    )
-    .fetch_all(pool)
-    .await?
-    .into_iter()
-    .map(|t| TimelineItem {
-        at: t.at,
-        author: t.author,
-        kind: t.kind,
-        text: t.text,
-    })
-    .collect();
+    let timeline = timeline(pool, row.id).await?;
     Ok(LeadCard {
         lead: summary,
         product_id: row.product_id,
         source_id: row.source_id,
+        method_id: row.method_id,
         status_id: row.status_id,
+        loss_reason_id: row.loss_reason_id,
+        responsible_id: row.responsible_id,
         comment: row.comment,
         phones,
         emails,
@@ -118,6 +104,68 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
         consent_text_version: row.consent_text_version,
         timeline,
     })
+}
+
+/// Comments, field history from the audit log, and tasks, newest first.
+async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, LeadsError> {
+    let rows = sqlx::query!(
+        r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text, diff, due as "due: DateTime<Utc>" from (
+             select c.created_at as at, u.full_name as author, 'comment' as kind, c.body as text,
+                    null::jsonb as diff, null::timestamptz as due
+             from lead_comments c left join users u on u.id = c.author_id where c.lead_id = $1
+             union all
+             select a.created_at, coalesce(u.full_name, a.actor_email), a.action, null, a.diff, null
+             from audit_log a left join users u on u.id = a.actor_id
+             where a.entity = 'lead' and a.entity_id = $2
+             union all
+             select t.created_at, coalesce(u.full_name, ''), case when t.done_at is null then 'task' else 'task_done' end,
+                    t.text || ' → ' || coalesce(au.full_name, ''), null, t.due_at
+             from tasks t left join users u on u.id = t.created_by left join users au on au.id = t.assignee_id
+             where t.lead_id = $1
+           ) t order by at desc limit 200"#,
+        lead_id,
+        lead_id.to_string()
+    )
+    .fetch_all(pool)
+    .await?;
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    Ok(rows
+        .into_iter()
+        .map(|t| {
+            let text = match (t.text, t.diff, t.due) {
+                (Some(text), _, Some(due)) => {
+                    format!("{text}, до {}", due.with_timezone(&msk).format("%d.%m.%Y %H:%M"))
+                }
+                (Some(text), ..) => text,
+                (None, Some(diff), _) => describe_diff(&diff),
+                _ => String::new(),
+            };
+            TimelineItem {
+                at: t.at,
+                author: t.author,
+                kind: t.kind,
+                text,
+            }
+        })
+        .collect())
+}
+
+/// `{"Сумма": {"from": "1 000,00", "to": "2 000,00"}}` → "Сумма: 1 000,00 → 2 000,00".
+fn describe_diff(diff: &serde_json::Value) -> String {
+    let show = |v: Option<&serde_json::Value>| match v {
+        None | Some(serde_json::Value::Null) => "—".to_string(),
+        Some(serde_json::Value::String(s)) if s.is_empty() => "—".to_string(),
+        Some(serde_json::Value::String(s)) => s.clone(),
+        Some(other) => other.to_string(),
+    };
+    diff.as_object()
+        .map(|m| {
+            m.iter()
+                .map(|(k, ch)| format!("{k}: {} → {}", show(ch.get("from")), show(ch.get("to"))))
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
 }
 
 async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsError> {
@@ -175,12 +223,79 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
 pub struct LeadUpdate {
     pub product_id: Option<Option<Uuid>>,
     pub source_id: Option<Option<Uuid>>,
+    pub method_id: Option<Option<Uuid>>,
     pub status_id: Option<Option<Uuid>>,
+    pub loss_reason_id: Option<Option<Uuid>>,
+    pub responsible_id: Option<Option<Uuid>>,
     pub amount: Option<String>,
     pub comment: Option<String>,
+    /// Comma-separated in the form; stored trimmed and lowercased.
+    pub tags: Option<Vec<String>>,
+    /// Extra field values by key; an empty value clears the field.
+    pub extra: Option<std::collections::BTreeMap<String, String>>,
 }
 
-/// Edits lead fields in place (leads:edit on that lead), audited field by field.
+/// Tags as stored: trimmed, lowercased, without repeats or empties.
+pub(crate) fn clean_tags(tags: &[String]) -> Vec<String> {
+    let mut out: Vec<String> = vec![];
+    for t in tags {
+        let t = t.trim().trim_start_matches('#').to_lowercase();
+        if !t.is_empty() && !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+/// The lead's editable fields as a person reads them, for the audit log
+/// (and so for the card's history): names instead of ids.
+async fn readable_state(
+    tx: &mut Transaction<'_, Postgres>,
+    lead_id: Uuid,
+    fields: &[super::fields::CustomField],
+) -> Result<serde_json::Map<String, serde_json::Value>, LeadsError> {
+    let r = sqlx::query!(
+        r#"select pr.name as "product?", so.name as "source?", me.name as "method?", st.name as "status?",
+                  lr.name as "loss_reason?", ru.full_name as "responsible?", l.amount_kopecks, l.comment, l.tags, l.extra
+           from leads l
+           left join dictionary_items pr on pr.id = l.product_id
+           left join dictionary_items so on so.id = l.source_id
+           left join dictionary_items me on me.id = l.method_id
+           left join dictionary_items st on st.id = l.status_id
+           left join dictionary_items lr on lr.id = l.loss_reason_id
+           left join users ru on ru.id = l.responsible_id
+           where l.id = $1"#,
+        lead_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut m = serde_json::Map::new();
+    let mut put = |k: &str, v: Option<String>| {
+        m.insert(
+            k.into(),
+            v.map(serde_json::Value::String).unwrap_or(serde_json::Value::Null),
+        );
+    };
+    put("Продукт", r.product);
+    put("Источник", r.source);
+    put("Способ обработки", r.method);
+    put("Статус", r.status);
+    put("Причина отказа", r.loss_reason);
+    put("Ответственный", r.responsible);
+    put("Сумма", r.amount_kopecks.map(|k| Money::from_kopecks(k).format()));
+    put("Комментарий", Some(r.comment).filter(|c| !c.is_empty()));
+    put("Теги", Some(r.tags.join(", ")).filter(|t| !t.is_empty()));
+    for f in fields {
+        put(
+            &f.label,
+            r.extra.get(&f.key).map(|v| super::fields::display_value(f.kind, v)),
+        );
+    }
+    Ok(m)
+}
+
+/// Edits lead fields in place (leads:edit on that lead), audited field by
+/// field with readable values. A new responsible must be active staff.
 pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpdate) -> Result<(), LeadsError> {
     let amount = match &u.amount {
         Some(s) if s.trim().is_empty() => Some(None),
@@ -189,51 +304,79 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         )),
         None => None,
     };
+    let fields = super::fields::custom_fields(pool).await?;
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    if let Some(Some(r)) = u.responsible_id {
+        let staff = sqlx::query_scalar!(
+            r#"select count(*) as "n!" from users where id = $1 and role in ('admin', 'employee')
+               and status = 'active' and blocked_at is null"#,
+            r
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        if staff == 0 {
+            return Err(LeadsError::field(
+                "responsible_id",
+                "Ответственным может быть только активный сотрудник",
+            ));
+        }
+    }
     let b = sqlx::query!(
-        "select product_id, source_id, status_id, amount_kopecks, comment, stage_id from leads where id = $1",
+        "select product_id, source_id, method_id, status_id, loss_reason_id, responsible_id, amount_kopecks,
+                comment, tags, extra, stage_id
+         from leads where id = $1",
         lead_id
     )
     .fetch_one(&mut *tx)
     .await?;
-    let product = u.product_id.unwrap_or(b.product_id);
-    let source = u.source_id.unwrap_or(b.source_id);
-    let status = u.status_id.unwrap_or(b.status_id);
-    let amount_k = amount.unwrap_or(b.amount_kopecks);
-    let comment = u.comment.clone().unwrap_or_else(|| b.comment.clone());
+    let extra = match &u.extra {
+        Some(input) => {
+            let current = b.extra.as_object().cloned().unwrap_or_default();
+            serde_json::Value::Object(super::fields::merge_extra(&fields, &current, input)?)
+        }
+        None => b.extra.clone(),
+    };
+    let before = readable_state(&mut tx, lead_id, &fields).await?;
     sqlx::query!(
-        "update leads set product_id = $2, source_id = $3, status_id = $4, amount_kopecks = $5, comment = $6 where id = $1",
+        "update leads set product_id = $2, source_id = $3, method_id = $4, status_id = $5, loss_reason_id = $6,
+                responsible_id = $7, amount_kopecks = $8, comment = $9, tags = $10, extra = $11
+         where id = $1",
         lead_id,
-        product,
-        source,
-        status,
-        amount_k,
-        comment
+        u.product_id.unwrap_or(b.product_id),
+        u.source_id.unwrap_or(b.source_id),
+        u.method_id.unwrap_or(b.method_id),
+        u.status_id.unwrap_or(b.status_id),
+        u.loss_reason_id.unwrap_or(b.loss_reason_id),
+        u.responsible_id.unwrap_or(b.responsible_id),
+        amount.unwrap_or(b.amount_kopecks),
+        u.comment.as_deref().map(str::trim).unwrap_or(&b.comment),
+        &u.tags.as_deref().map(clean_tags).unwrap_or(b.tags),
+        extra
     )
     .execute(&mut *tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
-        Some(c) => LeadsError::field(c, "Неизвестное значение"),
+        Some(c) => LeadsError::field(
+            c.trim_start_matches("leads_").trim_end_matches("_fkey"),
+            "Неизвестное значение",
+        ),
         None => LeadsError::Db(e),
     })?;
-    audit::record(
-        &mut tx,
-        Some(actor),
-        "lead",
-        &lead_id.to_string(),
-        "update",
-        Some(
-            serde_json::json!({ "product_id": b.product_id, "source_id": b.source_id, "status_id": b.status_id,
-                                 "amount_kopecks": b.amount_kopecks, "comment": b.comment }),
-        ),
-        Some(
-            serde_json::json!({ "product_id": product, "source_id": source, "status_id": status,
-                                 "amount_kopecks": amount_k, "comment": comment }),
-        ),
-    )
-    .await?;
+    let after = readable_state(&mut tx, lead_id, &fields).await?;
+    if before != after {
+        audit::record(
+            &mut tx,
+            Some(actor),
+            "lead",
+            &lead_id.to_string(),
+            "update",
+            Some(serde_json::Value::Object(before)),
+            Some(serde_json::Value::Object(after)),
+        )
+        .await?;
+    }
     realtime::publish(&mut tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;
     tx.commit().await?;
     Ok(())
@@ -370,6 +513,19 @@ pub async fn attach_to_deal(pool: &PgPool, actor: &Actor, lead_id: Uuid, deal_nu
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn history_reads_as_from_to() {
+        let d =
+            serde_json::json!({"Сумма": {"from": null, "to": "500,00"}, "Статус": {"from": "Новый", "to": "В работе"}});
+        assert_eq!(super::describe_diff(&d), "Статус: Новый → В работе; Сумма: — → 500,00");
+    }
+
+    #[test]
+    fn tags_are_normalised() {
+        let t = super::clean_tags(&[" VIP ".into(), "#vip".into(), "".into(), "Ипотека".into()]);
+        assert_eq!(t, ["vip", "ипотека"]);
+    }
+
     #[test]
     fn mentions_are_logins_or_emails_without_punctuation() {
         assert_eq!(

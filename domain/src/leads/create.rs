@@ -30,6 +30,8 @@ pub struct NewLead {
     pub consent: bool,
     /// "form", "partner", "bot", "api", "import".
     pub origin: String,
+    /// Extra field values by key (`cf_N`), as typed.
+    pub extra: std::collections::BTreeMap<String, String>,
 }
 
 /// An existing client with the same phone or email.
@@ -91,6 +93,19 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         Money::parse(&input.amount)
             .map_err(|m| errors.push(FieldError::new("amount", m)))
             .ok()
+    };
+    let extra = if input.extra.is_empty() {
+        serde_json::Map::new()
+    } else {
+        let fields = super::fields::custom_fields(pool).await?;
+        match super::fields::merge_extra(&fields, &serde_json::Map::new(), &input.extra) {
+            Ok(m) => m,
+            Err(LeadsError::Validation(mut e)) => {
+                errors.append(&mut e);
+                serde_json::Map::new()
+            }
+            Err(e) => return Err(e),
+        }
     };
     if !input.consent {
         errors.push(FieldError::new(
@@ -178,8 +193,8 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     };
     let row = sqlx::query!(
         "insert into leads (client_id, product_id, amount_kopecks, source_id, status_id, pipeline_id, stage_id, unsorted,
-                            responsible_id, partner_id, franchisee_id, team_id, created_by, comment)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) returning id, number",
+                            responsible_id, partner_id, franchisee_id, team_id, created_by, comment, extra)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) returning id, number",
         client_id,
         input.product_id,
         amount.map(Money::kopecks),
@@ -193,7 +208,8 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         owners.franchisee_id,
         owners.team_id,
         owners.created_by,
-        input.comment.trim()
+        input.comment.trim(),
+        serde_json::Value::Object(extra)
     )
     .fetch_one(&mut *tx)
     .await

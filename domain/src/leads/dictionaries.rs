@@ -90,3 +90,35 @@ pub async fn pipelines(pool: &PgPool) -> Result<Vec<Pipeline>, LeadsError> {
     }
     Ok(out)
 }
+
+/// People a lead can point at, by name: active staff (to make responsible)
+/// and partners (to filter by). Empty for whoever may not list users.
+pub async fn people_options(pool: &PgPool, actor: &crate::Actor) -> Result<(Vec<DictItem>, Vec<DictItem>), LeadsError> {
+    use crate::rbac::{self, Operation, Target};
+    if rbac::authorize(pool, actor, Operation::ListUsers, Target::Collection)
+        .await
+        .is_err()
+    {
+        return Ok((vec![], vec![]));
+    }
+    let rows = sqlx::query!(
+        "select id, full_name, role from users
+         where status = 'active' and blocked_at is null and role in ('admin', 'employee', 'partner')
+         order by full_name limit 2000"
+    )
+    .fetch_all(pool)
+    .await?;
+    let (mut staff, mut partners) = (vec![], vec![]);
+    for r in rows {
+        let item = DictItem {
+            id: r.id,
+            name: r.full_name,
+        };
+        if r.role == "partner" {
+            partners.push(item);
+        } else {
+            staff.push(item);
+        }
+    }
+    Ok((staff, partners))
+}

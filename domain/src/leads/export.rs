@@ -3,7 +3,8 @@ use futures::TryStreamExt;
 use sqlx::{PgPool, Postgres, QueryBuilder, Row};
 use tokio::sync::mpsc;
 
-use super::list::LeadFilter;
+use super::fields::{custom_fields, display_value, CustomField};
+use super::filter::{resolve_custom, LeadFilter};
 use super::LeadsError;
 use crate::rbac::{self, Operation, Target};
 use crate::types::{Money, Scope};
@@ -21,13 +22,17 @@ pub struct ExportRow {
     pub product: String,
     pub amount: Option<Money>,
     pub source: String,
+    pub method: String,
     pub status: String,
     pub stage: String,
     pub responsible: String,
     pub partner: String,
+    pub tags: String,
+    /// The active extra fields' values, in `export_header`'s order.
+    pub extra: Vec<String>,
 }
 
-pub const EXPORT_HEADER: [&str; 12] = [
+const BASE_HEADER: [&str; 14] = [
     "Номер",
     "Создан",
     "Клиент",
@@ -36,11 +41,27 @@ pub const EXPORT_HEADER: [&str; 12] = [
     "Продукт",
     "Сумма, ₽",
     "Источник",
+    "Способ обработки",
     "Статус",
     "Этап",
     "Ответственный",
     "Партнёр",
+    "Теги",
 ];
+
+/// The export's columns: the fixed ones, then the active extra fields.
+pub async fn export_header(pool: &PgPool) -> Result<Vec<String>, LeadsError> {
+    let fields = active_fields(pool).await?;
+    Ok(BASE_HEADER
+        .iter()
+        .map(|s| s.to_string())
+        .chain(fields.into_iter().map(|f| f.label))
+        .collect())
+}
+
+async fn active_fields(pool: &PgPool) -> Result<Vec<CustomField>, LeadsError> {
+    Ok(custom_fields(pool).await?.into_iter().filter(|f| f.active).collect())
+}
 
 /// Streams the leads of the current filtered view into `out` (leads:export;
 /// rows limited to the exporter's scope). Memory stays bounded: rows come
@@ -70,30 +91,35 @@ pub async fn export_leads(
     )
     .await?
         == Scope::None;
+    let custom = resolve_custom(pool, &f).await?;
+    let fields = active_fields(pool).await?;
     let mut q = QueryBuilder::<Postgres>::new(
         "select l.number, l.created_at, c.full_name as client_name,
                 (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
                 (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
-                pr.name as product, l.amount_kopecks, so.name as source, st.name as status,
-                sg.name as stage, l.unsorted, ru.full_name as responsible, pu.full_name as partner
+                pr.name as product, l.amount_kopecks, so.name as source, me.name as method, st.name as status,
+                sg.name as stage, l.unsorted, ru.full_name as responsible, pu.full_name as partner,
+                array_to_string(l.tags, ', ') as tags, l.extra
          from leads l
          join clients c on c.id = l.client_id
          left join dictionary_items pr on pr.id = l.product_id
          left join dictionary_items so on so.id = l.source_id
+         left join dictionary_items me on me.id = l.method_id
          left join dictionary_items st on st.id = l.status_id
          left join stages sg on sg.id = l.stage_id
          left join users ru on ru.id = l.responsible_id
          left join users pu on pu.id = l.partner_id",
     );
     // The same filters as the list page, so the file holds exactly the rows shown.
-    super::list::push_filters(&mut q, actor, scope, &f);
-    q.push(" order by l.number");
+    super::list::push_filters(&mut q, actor, scope, &f, &custom);
+    q.push(super::list::order_by(&f.sort));
     let mut rows = q.build().fetch(pool);
     let mut sent = 0u64;
     while let Some(r) = rows.try_next().await? {
         let text = |col: &str| -> Result<Option<String>, sqlx::Error> { r.try_get(col) };
         let client_name: String = r.try_get("client_name")?;
         let unsorted: bool = r.try_get("unsorted")?;
+        let extra: serde_json::Value = r.try_get("extra")?;
         let row = ExportRow {
             number: r.try_get("number")?,
             created_at: r.try_get("created_at")?,
@@ -107,6 +133,7 @@ pub async fn export_leads(
             product: text("product")?.unwrap_or_default(),
             amount: r.try_get::<Option<i64>, _>("amount_kopecks")?.map(Money::from_kopecks),
             source: text("source")?.unwrap_or_default(),
+            method: text("method")?.unwrap_or_default(),
             status: text("status")?.unwrap_or_default(),
             stage: text("stage")?.unwrap_or_else(|| {
                 if unsorted {
@@ -117,6 +144,16 @@ pub async fn export_leads(
             }),
             responsible: text("responsible")?.unwrap_or_default(),
             partner: text("partner")?.unwrap_or_default(),
+            tags: text("tags")?.unwrap_or_default(),
+            extra: fields
+                .iter()
+                .map(|fd| {
+                    extra
+                        .get(&fd.key)
+                        .map(|v| display_value(fd.kind, v))
+                        .unwrap_or_default()
+                })
+                .collect(),
         };
         if out.send(row).await.is_err() {
             break;

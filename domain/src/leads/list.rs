@@ -2,57 +2,12 @@ use chrono::{DateTime, Utc};
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
+use super::fields::is_field_key;
+use super::filter::{resolve_custom, LeadFilter, LeadSort, ResolvedCondition};
 use super::{LeadSummary, LeadsError};
 use crate::rbac::{self, Operation, Target};
 use crate::types::{Money, Scope};
 use crate::{Actor, Page};
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum LeadSort {
-    #[default]
-    CreatedDesc,
-    CreatedAsc,
-    NumberDesc,
-    NumberAsc,
-    AmountDesc,
-    AmountAsc,
-    UpdatedDesc,
-    ClientAsc,
-}
-
-impl LeadSort {
-    pub fn parse(s: &str) -> Self {
-        match s {
-            "created_asc" => Self::CreatedAsc,
-            "number_desc" => Self::NumberDesc,
-            "number_asc" => Self::NumberAsc,
-            "amount_desc" => Self::AmountDesc,
-            "amount_asc" => Self::AmountAsc,
-            "updated_desc" => Self::UpdatedDesc,
-            "client_asc" => Self::ClientAsc,
-            _ => Self::CreatedDesc,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct LeadFilter {
-    /// Name, phone (any format: digits are matched) or email.
-    pub query: String,
-    pub pipeline_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
-    pub product_id: Option<Uuid>,
-    pub source_id: Option<Uuid>,
-    pub status_id: Option<Uuid>,
-    pub unsorted: Option<bool>,
-    pub amount_from: Option<Money>,
-    pub amount_to: Option<Money>,
-    pub created_from: Option<DateTime<Utc>>,
-    pub created_to: Option<DateTime<Utc>>,
-    pub sort: LeadSort,
-    pub page: i64,
-    pub per_page: i64,
-}
 
 /// (phone LIKE, name/email LIKE, exact email) for a quick-search string.
 /// Phones are stored as +7XXXXXXXXXX: the last ten digits typed find them.
@@ -89,24 +44,16 @@ pub const COUNT_CAP: i64 = 10_000;
 /// the 50 rows are read by id; the total is counted up to `COUNT_CAP + 1`.
 pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
     let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
+    let custom = resolve_custom(pool, &f).await?;
     let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
     let page = f.page.max(1);
 
     let mut ids_q = QueryBuilder::<Postgres>::new("select l.id from leads l");
-    if f.sort == LeadSort::ClientAsc {
+    if matches!(f.sort, LeadSort::ClientAsc | LeadSort::ClientDesc) {
         ids_q.push(" join clients c on c.id = l.client_id");
     }
-    push_filters(&mut ids_q, actor, scope, &f);
-    ids_q.push(match f.sort {
-        LeadSort::CreatedDesc => " order by l.created_at desc, l.id desc",
-        LeadSort::CreatedAsc => " order by l.created_at asc, l.id asc",
-        LeadSort::NumberDesc => " order by l.number desc",
-        LeadSort::NumberAsc => " order by l.number asc",
-        LeadSort::AmountDesc => " order by l.amount_kopecks desc nulls last, l.id desc",
-        LeadSort::AmountAsc => " order by l.amount_kopecks asc nulls last, l.id asc",
-        LeadSort::UpdatedDesc => " order by l.updated_at desc, l.id desc",
-        LeadSort::ClientAsc => " order by c.full_name asc, l.id asc",
-    });
+    push_filters(&mut ids_q, actor, scope, &f, &custom);
+    ids_q.push(order_by(&f.sort));
     ids_q
         .push(" limit ")
         .push_bind(per_page)
@@ -115,7 +62,7 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     let ids: Vec<Uuid> = ids_q.build_query_scalar().fetch_all(pool).await?;
 
     let mut count_q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from leads l");
-    push_filters(&mut count_q, actor, scope, &f);
+    push_filters(&mut count_q, actor, scope, &f, &custom);
     count_q.push(" limit ").push_bind(COUNT_CAP + 1).push(") x");
     let total: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
 
@@ -128,20 +75,42 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     })
 }
 
+/// The ORDER BY of a sort (an extra field's key is checked by `LeadSort::parse`).
+pub(crate) fn order_by(sort: &LeadSort) -> String {
+    match sort {
+        LeadSort::CreatedDesc => " order by l.created_at desc, l.id desc".into(),
+        LeadSort::CreatedAsc => " order by l.created_at asc, l.id asc".into(),
+        LeadSort::NumberDesc => " order by l.number desc".into(),
+        LeadSort::NumberAsc => " order by l.number asc".into(),
+        LeadSort::AmountDesc => " order by l.amount_kopecks desc nulls last, l.id desc".into(),
+        LeadSort::AmountAsc => " order by l.amount_kopecks asc nulls last, l.id asc".into(),
+        LeadSort::UpdatedDesc => " order by l.updated_at desc, l.id desc".into(),
+        LeadSort::UpdatedAsc => " order by l.updated_at asc, l.id asc".into(),
+        LeadSort::ClientAsc => " order by c.full_name asc, l.id asc".into(),
+        LeadSort::ClientDesc => " order by c.full_name desc, l.id desc".into(),
+        LeadSort::Custom { key, desc } if is_field_key(key) => {
+            let dir = if *desc { "desc" } else { "asc" };
+            format!(" order by l.extra -> '{key}' {dir} nulls last, l.id {dir}")
+        }
+        LeadSort::Custom { .. } => " order by l.created_at desc, l.id desc".into(),
+    }
+}
+
 /// The view model of the given leads, in the order of `ids`.
 pub(crate) async fn summaries_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<LeadSummary>, LeadsError> {
     let rows = sqlx::query!(
         r#"select l.id, l.number, l.client_id, c.full_name as client_name,
                   (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
                   (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
-                  pr.name as "product?", l.amount_kopecks, so.name as "source?", st.name as "status?",
+                  pr.name as "product?", l.amount_kopecks, so.name as "source?", me.name as "method?", st.name as "status?",
                   l.pipeline_id, l.stage_id, sg.name as "stage_name?", sg.color as "stage_color?", l.unsorted,
-                  ru.full_name as "responsible_name?", pu.full_name as "partner_name?", l.tags,
+                  ru.full_name as "responsible_name?", pu.full_name as "partner_name?", l.tags, l.extra,
                   l.created_at as "created_at: DateTime<Utc>", l.updated_at as "updated_at: DateTime<Utc>"
            from leads l
            join clients c on c.id = l.client_id
            left join dictionary_items pr on pr.id = l.product_id
            left join dictionary_items so on so.id = l.source_id
+           left join dictionary_items me on me.id = l.method_id
            left join dictionary_items st on st.id = l.status_id
            left join stages sg on sg.id = l.stage_id
            left join users ru on ru.id = l.responsible_id
@@ -166,6 +135,7 @@ pub(crate) async fn summaries_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<
                     product: r.product,
                     amount: r.amount_kopecks.map(Money::from_kopecks),
                     source: r.source,
+                    method: r.method,
                     status: r.status,
                     pipeline_id: r.pipeline_id,
                     stage_id: r.stage_id,
@@ -175,6 +145,7 @@ pub(crate) async fn summaries_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<
                     responsible_name: r.responsible_name,
                     partner_name: r.partner_name,
                     tags: r.tags,
+                    extra: r.extra,
                     created_at: r.created_at,
                     updated_at: r.updated_at,
                 },
@@ -186,7 +157,13 @@ pub(crate) async fn summaries_by_ids(pool: &PgPool, ids: &[Uuid]) -> Result<Vec<
 
 /// The WHERE clause shared by the page and its count: scope, quick search
 /// and every filter, all as bound parameters.
-pub(crate) fn push_filters(q: &mut QueryBuilder<'_, Postgres>, actor: &Actor, scope: Scope, f: &LeadFilter) {
+pub(crate) fn push_filters(
+    q: &mut QueryBuilder<'_, Postgres>,
+    actor: &Actor,
+    scope: Scope,
+    f: &LeadFilter,
+    custom: &[ResolvedCondition],
+) {
     q.push(" where true");
     match scope {
         Scope::All => {}
@@ -231,7 +208,13 @@ pub(crate) fn push_filters(q: &mut QueryBuilder<'_, Postgres>, actor: &Actor, sc
     eq("stage_id", f.stage_id);
     eq("product_id", f.product_id);
     eq("source_id", f.source_id);
+    eq("method_id", f.method_id);
     eq("status_id", f.status_id);
+    eq("responsible_id", f.responsible_id);
+    eq("partner_id", f.partner_id);
+    if let Some(tag) = &f.tag {
+        q.push(" and l.tags @> array[").push_bind(tag.clone()).push("]::text[]");
+    }
     if let Some(u) = f.unsorted {
         q.push(" and l.unsorted = ").push_bind(u);
     }
@@ -246,5 +229,21 @@ pub(crate) fn push_filters(q: &mut QueryBuilder<'_, Postgres>, actor: &Actor, sc
     }
     if let Some(t) = f.created_to {
         q.push(" and l.created_at < ").push_bind(t);
+    }
+    // Extra fields: `extra -> 'cf_N'` matches the field's B-tree index.
+    for c in custom {
+        if !is_field_key(&c.key) {
+            continue;
+        }
+        let col = format!(" and l.extra -> '{}'", c.key);
+        if let Some(v) = &c.equals {
+            q.push(format!("{col} = ")).push_bind(v.clone());
+        }
+        if let Some(v) = &c.from {
+            q.push(format!("{col} >= ")).push_bind(v.clone());
+        }
+        if let Some(v) = &c.to {
+            q.push(format!("{col} <= ")).push_bind(v.clone());
+        }
     }
 }

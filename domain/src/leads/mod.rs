@@ -7,9 +7,12 @@ mod client;
 mod create;
 mod dictionaries;
 mod export;
+mod fields;
+mod filter;
 mod list;
 mod merge;
 mod stages;
+mod views;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -25,11 +28,17 @@ pub use card::{
 };
 pub use client::{get_client, ClientCard};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
-pub use dictionaries::{dictionaries, pipelines, DictItem, Dictionaries, Pipeline, Stage};
-pub use export::{export_leads, mask_email, mask_name, mask_phone, ExportRow, EXPORT_HEADER};
-pub use list::{list_leads, LeadFilter, LeadSort};
+pub use dictionaries::{dictionaries, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage};
+pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, ExportRow};
+pub use fields::{
+    add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
+    edit_dictionary_item, ensure_index, CustomField, DictionaryEdit, DictionaryEntry, FieldKind, DICTIONARY_KINDS,
+};
+pub use filter::{CustomCondition, LeadFilter, LeadSort};
+pub use list::list_leads;
 pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
 pub use stages::{add_pipeline, add_stage, delete_stage, rename_stage, reorder_stage};
+pub use views::{delete_view, list_views, save_view, SavedView, ViewInput, LIST_COLUMNS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum LeadsError {
@@ -72,6 +81,7 @@ pub struct LeadSummary {
     pub product: Option<String>,
     pub amount: Option<Money>,
     pub source: Option<String>,
+    pub method: Option<String>,
     pub status: Option<String>,
     pub pipeline_id: Option<Uuid>,
     pub stage_id: Option<Uuid>,
@@ -81,6 +91,8 @@ pub struct LeadSummary {
     pub responsible_name: Option<String>,
     pub partner_name: Option<String>,
     pub tags: Vec<String>,
+    /// Extra field values by key (`cf_N`).
+    pub extra: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

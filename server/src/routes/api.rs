@@ -1,7 +1,7 @@
 //! The REST API (`/api/v1`): personal tokens or the session, the same
 //! domain functions and permission matrix as the UI, JSON errors with codes.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, Query, RawQuery, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
@@ -42,6 +42,11 @@ pub fn router() -> Router<AppState> {
         .route("/clients/{id}", get(get_client))
         .route("/clients/{id}/merge", post(merge_client))
         .route("/pipelines", get(pipelines).post(add_pipeline))
+        .route("/dictionaries", get(dictionaries).post(add_dictionary_item))
+        .route("/dictionaries/{id}", axum::routing::patch(edit_dictionary_item))
+        .route("/custom-fields", get(custom_fields).post(add_custom_field))
+        .route("/views", get(views).post(save_view))
+        .route("/views/{id}", delete(delete_view))
         .route("/imports", post(super::imports::api_upload))
         .route("/imports/{id}", get(super::imports::status))
         .route("/imports/{id}/preview", get(super::imports::preview))
@@ -356,29 +361,11 @@ impl From<domain::leads::LeadsError> for ApiError {
     }
 }
 
-#[derive(Deserialize, Default)]
-struct LeadQuery {
-    q: Option<String>,
-    stage_id: Option<Uuid>,
-    sort: Option<String>,
-    page: Option<i64>,
-    per_page: Option<i64>,
-}
-
-async fn list_leads(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<LeadQuery>) -> ApiResult {
-    let page = domain::leads::list_leads(
-        &st.services.pool,
-        &actor,
-        domain::leads::LeadFilter {
-            query: q.q.unwrap_or_default(),
-            stage_id: q.stage_id,
-            sort: domain::leads::LeadSort::parse(q.sort.as_deref().unwrap_or("")),
-            page: q.page.unwrap_or(1),
-            per_page: q.per_page.unwrap_or(50),
-            ..Default::default()
-        },
-    )
-    .await?;
+/// The list speaks the same query string as the list page and the export
+/// (`q`, `stage_id`, `amount_from`, `cf_N_from`, `sort`, `page`, …).
+async fn list_leads(State(st): State<AppState>, ApiActor(actor): ApiActor, RawQuery(q): RawQuery) -> ApiResult {
+    let filter = domain::leads::LeadFilter::from_query(q.as_deref().unwrap_or(""))?;
+    let page = domain::leads::list_leads(&st.services.pool, &actor, filter).await?;
     Ok(Json(page).into_response())
 }
 
@@ -394,6 +381,9 @@ struct LeadBody {
     consent: Option<bool>,
     attach_to_client: Option<Uuid>,
     create_anyway: Option<bool>,
+    /// Extra field values by key (`cf_N`).
+    #[serde(default)]
+    extra: std::collections::BTreeMap<String, String>,
 }
 
 async fn create_lead(
@@ -417,6 +407,7 @@ async fn create_lead(
             create_anyway: b.create_anyway.unwrap_or(false),
             consent: b.consent.unwrap_or(false),
             origin: "api".into(),
+            extra: b.extra,
         },
     )
     .await?;
@@ -485,6 +476,107 @@ async fn merge_client(
         },
     )
     .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn dictionaries(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::leads::dictionary_entries(&st.services.pool, &actor).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct DictionaryBody {
+    kind: String,
+    name: String,
+}
+
+async fn add_dictionary_item(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<DictionaryBody>,
+) -> ApiResult {
+    let id = domain::leads::add_dictionary_item(&st.services.pool, &actor, &b.kind, &b.name).await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+#[derive(Deserialize)]
+struct DictionaryEditBody {
+    name: Option<String>,
+    active: Option<bool>,
+    shift: Option<i32>,
+}
+
+async fn edit_dictionary_item(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<Uuid>,
+    ApiJson(b): ApiJson<DictionaryEditBody>,
+) -> ApiResult {
+    domain::leads::edit_dictionary_item(
+        &st.services.pool,
+        &actor,
+        id,
+        domain::leads::DictionaryEdit {
+            name: b.name,
+            active: b.active,
+            shift: b.shift,
+        },
+    )
+    .await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn custom_fields(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::leads::custom_fields(&st.services.pool).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct CustomFieldBody {
+    label: String,
+    kind: String,
+    #[serde(default)]
+    options: Vec<String>,
+}
+
+async fn add_custom_field(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<CustomFieldBody>,
+) -> ApiResult {
+    let f = domain::leads::add_custom_field(&st.services.pool, &actor, &b.label, &b.kind, &b.options).await?;
+    Ok((StatusCode::CREATED, Json(f)).into_response())
+}
+
+async fn views(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::leads::list_views(&st.services.pool, &actor).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ViewBody {
+    name: String,
+    #[serde(default)]
+    query: String,
+    columns: Vec<String>,
+    #[serde(default)]
+    shared: bool,
+}
+
+async fn save_view(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<ViewBody>) -> ApiResult {
+    let id = domain::leads::save_view(
+        &st.services.pool,
+        &actor,
+        domain::leads::ViewInput {
+            name: b.name,
+            query: b.query,
+            columns: b.columns,
+            shared: b.shared,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
+}
+
+async fn delete_view(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<Uuid>) -> ApiResult {
+    domain::leads::delete_view(&st.services.pool, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 

@@ -2,60 +2,21 @@
 //! Excel shows Cyrillic) or XLSX, streamed with bounded memory.
 
 use axum::body::Body;
-use axum::extract::{Query, State};
+use axum::extract::{RawQuery, State};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
-use serde::Deserialize;
 use tokio::sync::mpsc;
-use uuid::Uuid;
 
-use domain::leads::{ExportRow, LeadFilter, EXPORT_HEADER};
+use domain::leads::{ExportRow, LeadFilter};
 use domain::rbac::{self, Operation, Target};
 
 use super::{ApiActor, ApiError};
 use crate::startup::AppState;
 
-#[derive(Deserialize, Default)]
-pub struct ExportQuery {
-    q: Option<String>,
-    stage_id: Option<String>,
-    product_id: Option<String>,
-    amount_from: Option<String>,
-    amount_to: Option<String>,
-}
-
-fn filter(q: ExportQuery) -> Result<LeadFilter, ApiError> {
-    let id = |s: Option<String>| -> Result<Option<Uuid>, ApiError> {
-        match s.filter(|s| !s.trim().is_empty()) {
-            None => Ok(None),
-            Some(s) => s
-                .parse()
-                .map(Some)
-                .map_err(|_| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "validation", "Некорректный фильтр")),
-        }
-    };
-    let money = |s: Option<String>| -> Result<Option<domain::types::Money>, ApiError> {
-        match s.filter(|s| !s.trim().is_empty()) {
-            None => Ok(None),
-            Some(s) => domain::types::Money::parse(&s)
-                .map(Some)
-                .map_err(|m| ApiError::new(axum::http::StatusCode::BAD_REQUEST, "validation", m)),
-        }
-    };
-    Ok(LeadFilter {
-        query: q.q.unwrap_or_default(),
-        stage_id: id(q.stage_id)?,
-        product_id: id(q.product_id)?,
-        amount_from: money(q.amount_from)?,
-        amount_to: money(q.amount_to)?,
-        ..Default::default()
-    })
-}
-
-fn cells(r: &ExportRow) -> [String; 12] {
+fn cells(r: &ExportRow) -> Vec<String> {
     let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
-    [
+    let mut out = vec![
         r.number.to_string(),
         r.created_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
         r.client_name.clone(),
@@ -66,18 +27,27 @@ fn cells(r: &ExportRow) -> [String; 12] {
             .map(|m| format!("{}.{:02}", m.kopecks() / 100, m.kopecks() % 100))
             .unwrap_or_default(),
         r.source.clone(),
+        r.method.clone(),
         r.status.clone(),
         r.stage.clone(),
         r.responsible.clone(),
         r.partner.clone(),
-    ]
+        r.tags.clone(),
+    ];
+    out.extend(r.extra.iter().cloned());
+    out
 }
 
 /// Checks the right first (a refusal is a 403, not a broken download), then
 /// starts the domain's row stream.
-async fn start(st: &AppState, actor: domain::Actor, q: ExportQuery) -> Result<mpsc::Receiver<ExportRow>, ApiError> {
+async fn start(
+    st: &AppState,
+    actor: domain::Actor,
+    q: Option<String>,
+) -> Result<(Vec<String>, mpsc::Receiver<ExportRow>), ApiError> {
     rbac::authorize(&st.services.pool, &actor, Operation::ExportLeads, Target::Collection).await?;
-    let f = filter(q)?;
+    let f = LeadFilter::from_query(q.as_deref().unwrap_or(""))?;
+    let header = domain::leads::export_header(&st.services.pool).await?;
     let (tx, rx) = mpsc::channel(1024);
     let pool = st.services.pool.clone();
     tokio::spawn(async move {
@@ -85,20 +55,20 @@ async fn start(st: &AppState, actor: domain::Actor, q: ExportQuery) -> Result<mp
             tracing::error!(error = ?e, "lead export failed");
         }
     });
-    Ok(rx)
+    Ok((header, rx))
 }
 
 pub async fn csv(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Query(q): Query<ExportQuery>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let rx = start(&st, actor, q).await?;
+    let (header, rx) = start(&st, actor, q).await?;
     let head = {
         let mut w = csv::WriterBuilder::new()
             .delimiter(b';')
             .from_writer(b"\xEF\xBB\xBF".to_vec());
-        let _ = w.write_record(EXPORT_HEADER);
+        let _ = w.write_record(&header);
         w.into_inner().unwrap_or_default()
     };
     let body = futures::stream::unfold((rx, Some(head)), |(mut rx, head)| async move {
@@ -131,15 +101,15 @@ pub async fn csv(
 pub async fn xlsx(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Query(q): Query<ExportQuery>,
+    RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let mut rx = start(&st, actor, q).await?;
+    let (header, mut rx) = start(&st, actor, q).await?;
     let written = tokio::task::spawn_blocking(move || -> Result<tempfile::NamedTempFile, String> {
         let mut book = rust_xlsxwriter::Workbook::new();
         let sheet = book.add_worksheet_with_constant_memory().map_err(|e| e.to_string())?;
         sheet.set_name("Лиды").map_err(|e| e.to_string())?;
-        for (c, h) in EXPORT_HEADER.iter().enumerate() {
-            sheet.write_string(0, c as u16, *h).map_err(|e| e.to_string())?;
+        for (c, h) in header.iter().enumerate() {
+            sheet.write_string(0, c as u16, h).map_err(|e| e.to_string())?;
         }
         let mut row = 1u32;
         while let Some(r) = rx.blocking_recv() {

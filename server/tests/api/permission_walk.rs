@@ -228,6 +228,35 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
                 Target::Collection,
             )
         }
+        Operation::EditDictionaries => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/dictionaries".into(),
+                Some(json!({"kind": "source", "name": format!("Источник {n}")})),
+                Target::Collection,
+            )
+        }
+        Operation::EditCustomFields => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/custom-fields".into(),
+                Some(json!({"label": format!("Поле {n}"), "kind": "number"})),
+                Target::Collection,
+            )
+        }
+        Operation::ShareView => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/views".into(),
+                Some(
+                    json!({"name": format!("Вид {n}"), "query": "sort=amount_desc", "columns": ["number", "amount"], "shared": true}),
+                ),
+                Target::Collection,
+            )
+        }
         Operation::ViewClient => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {

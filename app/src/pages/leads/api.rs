@@ -18,6 +18,19 @@ mod conv {
     }
 
     pub fn row(l: domain::leads::LeadSummary) -> LeadRow {
+        row_with(l, &[])
+    }
+
+    /// A row with its extra field values read as text.
+    pub fn row_with(l: domain::leads::LeadSummary, fields: &[domain::leads::CustomField]) -> LeadRow {
+        let extra = fields
+            .iter()
+            .filter_map(|f| {
+                l.extra
+                    .get(&f.key)
+                    .map(|v| (f.key.clone(), domain::leads::display_value(f.kind, v)))
+            })
+            .collect();
         LeadRow {
             id: l.id.to_string(),
             number: l.number,
@@ -41,7 +54,22 @@ mod conv {
             unsorted: l.unsorted,
             responsible: l.responsible_name.unwrap_or_default(),
             partner: l.partner_name.unwrap_or_default(),
+            method: l.method.unwrap_or_default(),
+            tags: l.tags.join(", "),
             created_at: l.created_at.with_timezone(&msk()).format("%d.%m.%Y %H:%M").to_string(),
+            updated_at: l.updated_at.with_timezone(&msk()).format("%d.%m.%Y %H:%M").to_string(),
+            extra,
+        }
+    }
+
+    pub fn field_def(f: domain::leads::CustomField) -> crate::model::FieldDef {
+        crate::model::FieldDef {
+            id: f.id.to_string(),
+            key: f.key,
+            label: f.label,
+            kind: f.kind.as_str().into(),
+            options: f.options,
+            active: f.active,
         }
     }
 
@@ -74,47 +102,19 @@ mod conv {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+/// A page of the list for a query string (`q=…&stage_id=…&sort=…`, the
+/// same one the export link and saved views carry).
 #[server]
-pub async fn list_leads(
-    query: String,
-    stage_id: String,
-    product_id: String,
-    amount_from: String,
-    amount_to: String,
-    sort: String,
-    page: i64,
-) -> Result<LeadPage, AppError> {
+pub async fn list_leads(query: String, page: i64) -> Result<LeadPage, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    let money = |s: &str, field: &str| -> Result<Option<domain::types::Money>, AppError> {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        domain::types::Money::parse(s).map(Some).map_err(|m| AppError {
-            code: "validation".into(),
-            message: m.into(),
-            fields: vec![(field.into(), m.into())],
-        })
-    };
-    let p = domain::leads::list_leads(
-        &services.pool,
-        &actor,
-        domain::leads::LeadFilter {
-            query,
-            stage_id: conv::id(&stage_id, "stage_id")?,
-            product_id: conv::id(&product_id, "product_id")?,
-            amount_from: money(&amount_from, "amount_from")?,
-            amount_to: money(&amount_to, "amount_to")?,
-            sort: domain::leads::LeadSort::parse(&sort),
-            page,
-            per_page: 50,
-            ..Default::default()
-        },
-    )
-    .await?;
+    let mut filter = domain::leads::LeadFilter::from_query(&query)?;
+    filter.page = page;
+    filter.per_page = 50;
+    let fields = domain::leads::custom_fields(&services.pool).await?;
+    let p = domain::leads::list_leads(&services.pool, &actor, filter).await?;
     Ok(LeadPage {
-        items: p.items.into_iter().map(conv::row).collect(),
+        items: p.items.into_iter().map(|l| conv::row_with(l, &fields)).collect(),
         total: p.total,
         page: p.page,
         per_page: p.per_page,
@@ -127,11 +127,19 @@ pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
     let services = services()?;
     let d = domain::leads::dictionaries(&services.pool).await?;
     let pipes = domain::leads::pipelines(&services.pool).await?;
+    let fields = domain::leads::custom_fields(&services.pool).await?;
+    let actor = require_actor().await?;
+    let (staff, partners) = domain::leads::people_options(&services.pool, &actor).await?;
     let items = |v: Vec<domain::leads::DictItem>| v.into_iter().map(|i| (i.id.to_string(), i.name)).collect();
     Ok(LeadFormOptions {
         products: items(d.products),
         sources: items(d.sources),
+        methods: items(d.methods),
         statuses: items(d.statuses),
+        loss_reasons: items(d.loss_reasons),
+        fields: fields.into_iter().filter(|f| f.active).map(conv::field_def).collect(),
+        staff: items(staff),
+        partners: items(partners),
         pipelines: pipes
             .into_iter()
             .map(|p| {
@@ -160,6 +168,7 @@ pub async fn create_lead(
     consent: Option<String>,
     attach_to_client: Option<String>,
     create_anyway: Option<String>,
+    extra: Option<std::collections::BTreeMap<String, String>>,
 ) -> Result<CreateLeadResult, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
@@ -184,6 +193,7 @@ pub async fn create_lead(
             create_anyway: create_anyway.is_some(),
             consent: consent.is_some(),
             origin: origin.into(),
+            extra: extra.unwrap_or_default(),
         },
     )
     .await?;
@@ -207,16 +217,34 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
     let c = domain::leads::get_lead(&services.pool, &actor, number).await?;
+    let fields = domain::leads::custom_fields(&services.pool).await?;
     let msk = conv::msk();
+    let s = |v: Option<uuid::Uuid>| v.map(|p| p.to_string()).unwrap_or_default();
+    let extra_raw = fields
+        .iter()
+        .filter_map(|f| {
+            let v = c.lead.extra.get(&f.key)?;
+            let raw = match (f.kind, v) {
+                (domain::leads::FieldKind::Date, serde_json::Value::String(d)) => d.clone(),
+                _ => domain::leads::display_value(f.kind, v),
+            };
+            Some((f.key.clone(), raw))
+        })
+        .collect();
     Ok(LeadCardView {
-        product_id: c.product_id.map(|p| p.to_string()).unwrap_or_default(),
-        status_id: c.status_id.map(|p| p.to_string()).unwrap_or_default(),
+        product_id: s(c.product_id),
+        source_id: s(c.source_id),
+        method_id: s(c.method_id),
+        status_id: s(c.status_id),
+        loss_reason_id: s(c.loss_reason_id),
+        responsible_id: s(c.responsible_id),
+        extra_raw,
         amount_raw: c
             .lead
             .amount
             .map(|m| format!("{}", m.kopecks() / 100))
             .unwrap_or_default(),
-        lead: conv::row(c.lead),
+        lead: conv::row_with(c.lead, &fields),
         comment: c.comment,
         phones: c.phones,
         emails: c.emails,
@@ -242,13 +270,22 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
     })
 }
 
+/// Saves the card's form. Selects and text fields always come with the
+/// form; the responsible select only when the viewer may assign people.
+#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn update_lead(
     lead_id: String,
     product_id: String,
+    source_id: String,
+    method_id: String,
     status_id: String,
+    loss_reason_id: String,
+    responsible_id: Option<String>,
     amount: String,
     comment: String,
+    tags: String,
+    extra: Option<std::collections::BTreeMap<String, String>>,
 ) -> Result<(), AppError> {
     let actor = require_actor().await?;
     let services = services()?;
@@ -259,13 +296,79 @@ pub async fn update_lead(
         id,
         domain::leads::LeadUpdate {
             product_id: Some(conv::id(&product_id, "product_id")?),
+            source_id: Some(conv::id(&source_id, "source_id")?),
+            method_id: Some(conv::id(&method_id, "method_id")?),
             status_id: Some(conv::id(&status_id, "status_id")?),
+            loss_reason_id: Some(conv::id(&loss_reason_id, "loss_reason_id")?),
+            responsible_id: match responsible_id {
+                Some(r) => Some(conv::id(&r, "responsible_id")?),
+                None => None,
+            },
             amount: Some(amount),
             comment: Some(comment),
-            source_id: None,
+            tags: Some(tags.split(',').map(str::to_string).collect()),
+            extra: Some(extra.unwrap_or_default()),
         },
     )
     .await?;
+    Ok(())
+}
+
+/// The viewer's saved views and the shared ones.
+#[server]
+pub async fn list_views() -> Result<Vec<crate::model::ViewDef>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    Ok(domain::leads::list_views(&services.pool, &actor)
+        .await?
+        .into_iter()
+        .map(|v| crate::model::ViewDef {
+            id: v.id.to_string(),
+            name: v.name,
+            query: v.query,
+            columns: v.columns,
+            shared: v.shared,
+            owner: v.owner_name,
+            mine: v.mine,
+        })
+        .collect())
+}
+
+/// Saves the list's current query and columns under a name.
+#[server]
+pub async fn save_view(
+    name: String,
+    query: String,
+    columns: String,
+    shared: Option<String>,
+) -> Result<String, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = domain::leads::save_view(
+        &services.pool,
+        &actor,
+        domain::leads::ViewInput {
+            name,
+            query,
+            columns: columns
+                .split(',')
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string)
+                .collect(),
+            shared: shared.is_some(),
+        },
+    )
+    .await?;
+    Ok(id.to_string())
+}
+
+#[server]
+pub async fn delete_view(id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("validation", "Нет вида").with_status())?;
+    domain::leads::delete_view(&services.pool, &actor, id).await?;
     Ok(())
 }
 

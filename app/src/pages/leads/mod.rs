@@ -27,39 +27,124 @@ pub fn LeadsPage() -> impl IntoView {
     }
 }
 
+/// The list's fixed columns (key, label key, sort key) in default order.
+const COLUMNS: [(&str, &str, &str); 15] = [
+    ("number", "№", "number"),
+    ("client", "leads.client", "client"),
+    ("phone", "reg.phone", ""),
+    ("email", "Email", ""),
+    ("product", "leads.product", ""),
+    ("amount", "leads.amount", "amount"),
+    ("source", "leads.source", ""),
+    ("method", "leads.method", ""),
+    ("status", "leads.status", ""),
+    ("stage", "leads.stage", ""),
+    ("responsible", "leads.responsible", ""),
+    ("partner", "leads.partner", ""),
+    ("tags", "leads.tags", ""),
+    ("created", "leads.created", "created"),
+    ("updated", "leads.updated", "updated"),
+];
+
+const DEFAULT_COLUMNS: [&str; 8] = [
+    "number", "client", "phone", "product", "amount", "stage", "partner", "created",
+];
+
+fn label(key: &'static str) -> &'static str {
+    if key.contains('.') {
+        t(key)
+    } else {
+        key
+    }
+}
+
+/// The list's state as a query string (empty values left out).
+fn to_query(params: &std::collections::BTreeMap<String, String>) -> String {
+    params
+        .iter()
+        .filter(|(_, v)| !v.trim().is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The inverse of `to_query` (a saved view's query back into the filters).
+fn from_query(q: &str) -> std::collections::BTreeMap<String, String> {
+    q.split('&')
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=')?;
+            Some((decode(k), decode(v)))
+        })
+        .filter(|(k, v)| !k.is_empty() && !v.is_empty())
+        .collect()
+}
+
+fn decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let hex = |b: u8| (b as char).to_digit(16).map(|d| d as u8);
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex(bytes[i + 1]), hex(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h * 16 + l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[component]
 fn LeadsList() -> impl IntoView {
+    use std::collections::BTreeMap;
     let live = use_live();
-    let query = RwSignal::new(String::new());
-    let stage = RwSignal::new(String::new());
-    let product = RwSignal::new(String::new());
-    let amount_from = RwSignal::new(String::new());
-    let amount_to = RwSignal::new(String::new());
-    let sort = RwSignal::new("created_desc".to_string());
+    let params = RwSignal::new(BTreeMap::<String, String>::new());
+    let columns = RwSignal::new(DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<String>>());
     let page = RwSignal::new(1i64);
-    let options = Resource::new(|| (), |_| lead_options());
+    let query = Memo::new(move |_| to_query(&params.get()));
+    let save = ServerAction::<SaveView>::new();
+    let remove = ServerAction::<DeleteView>::new();
+    let options = Resource::new(move || live.version.get(), |_| lead_options());
+    let views = Resource::new(move || (save.version().get(), remove.version().get()), |_| list_views());
     let leads = Resource::new(
-        move || {
-            (
-                query.get(),
-                stage.get(),
-                product.get(),
-                amount_from.get(),
-                amount_to.get(),
-                sort.get(),
-                page.get(),
-                live.version.get(),
-            )
-        },
-        |(q, s, p, af, at, so, pg, _)| list_leads(q, s, p, af, at, so, pg),
+        move || (query.get(), page.get(), live.version.get()),
+        |(q, pg, _)| list_leads(q, pg),
     );
-    let sort_header = move |key: &'static str, label: &'static str| {
+    let get = move |k: String| move || params.with(|p| p.get(&k).cloned().unwrap_or_default());
+    let set = move |k: String, v: String| {
+        params.update(|p| {
+            if v.trim().is_empty() {
+                p.remove(&k);
+            } else {
+                p.insert(k, v);
+            }
+        });
+        page.set(1);
+    };
+    let sort_click = move |key: String| {
+        let cur = params.with_untracked(|p| p.get("sort").cloned().unwrap_or_else(|| "created_desc".into()));
+        let desc = format!("{key}_desc");
+        set("sort".into(), if cur == desc { format!("{key}_asc") } else { desc });
+    };
+    let select = move |key: &'static str, any: &'static str, items: Vec<(String, String)>| {
         view! {
-            <th class="sortable" data-sort=key on:click=move |_| {
-                let desc = format!("{key}_desc");
-                let asc = format!("{key}_asc");
-                sort.set(if sort.get_untracked() == desc { asc } else { desc });
-            }>{label} {move || if sort.get().starts_with(key) { if sort.get().ends_with("desc") { " ↓" } else { " ↑" } } else { "" }}</th>
+            <select data-filter=key prop:value=get(key.into()) on:change=move |ev| set(key.into(), event_target_value(&ev))>
+                <option value="">{t(any)}</option>
+                {items.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
+            </select>
+        }
+    };
+    let text = move |key: String, ph: &'static str, kind: &'static str| {
+        let k2 = key.clone();
+        view! {
+            <input type=kind data-filter=key.clone() placeholder=t(ph) prop:value=get(key) on:change=move |ev| set(k2.clone(), event_target_value(&ev))/>
         }
     };
     view! {
@@ -73,73 +158,158 @@ fn LeadsList() -> impl IntoView {
                 </span>
             </div>
             <div class="toolbar">
-                <input type="search" data-testid="lead-search" placeholder=t("leads.search")
-                    on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); }/>
+                <input type="search" data-testid="lead-search" placeholder=t("leads.search") prop:value=get("q".into())
+                    on:input=move |ev| set("q".into(), event_target_value(&ev))/>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        let vs = views.await.unwrap_or_default();
+                        let vs2 = vs.clone();
+                        view! {
+                            <select data-testid="views" on:change=move |ev| {
+                                let id = event_target_value(&ev);
+                                if let Some(v) = vs2.iter().find(|v| v.id == id) {
+                                    params.set(from_query(&v.query));
+                                    columns.set(v.columns.clone());
+                                    page.set(1);
+                                } else {
+                                    params.set(BTreeMap::new());
+                                    columns.set(DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect());
+                                }
+                            }>
+                                <option value="">{t("views.all")}</option>
+                                {vs.iter().map(|v| {
+                                    let name = if v.shared && !v.mine { format!("{} ({})", v.name, v.owner) } else if v.shared { format!("{} · {}", v.name, t("views.shared")) } else { v.name.clone() };
+                                    view! { <option value=v.id.clone()>{name}</option> }
+                                }).collect_view()}
+                            </select>
+                            {vs.into_iter().filter(|v| v.mine).map(|v| {
+                                let id = v.id.clone();
+                                view! { <button class="small" data-delete-view=v.name.clone() title=t("views.delete") on:click=move |_| { remove.dispatch(DeleteView { id: id.clone() }); }>"✕ " {v.name.clone()}</button> }
+                            }).collect_view()}
+                        }
+                    })}
+                </Transition>
+                <a class="button" rel="external" download data-testid="export-csv" href=move || format!("/api/v1/leads/export.csv?{}", query.get())>"CSV"</a>
+                <a class="button" rel="external" download data-testid="export-xlsx" href=move || format!("/api/v1/leads/export.xlsx?{}", query.get())>"XLSX"</a>
+            </div>
+            <details class="filters" data-testid="filters" open>
+                <summary>{t("leads.filters")}</summary>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let o = options.await.unwrap_or_default();
                         let stages: Vec<(String, String)> = o.pipelines.iter().flat_map(|(_, pn, st)| st.iter().map(move |(id, n, _)| (id.clone(), format!("{pn}: {n}")))).collect();
+                        let fields = o.fields.clone();
+                        let all_columns: Vec<(String, String)> = COLUMNS.iter().map(|(k, l, _)| (k.to_string(), label(l).to_string()))
+                            .chain(o.fields.iter().map(|f| (f.key.clone(), f.label.clone()))).collect();
                         view! {
-                            <select data-filter="stage" on:change=move |ev| { stage.set(event_target_value(&ev)); page.set(1); }>
-                                <option value="">{t("leads.any_stage")}</option>
-                                {stages.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
-                            </select>
-                            <select data-filter="product" on:change=move |ev| { product.set(event_target_value(&ev)); page.set(1); }>
-                                <option value="">{t("leads.any_product")}</option>
-                                {o.products.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
-                            </select>
+                            <div class="filter-grid">
+                                {select("stage_id", "leads.any_stage", stages)}
+                                {select("product_id", "leads.any_product", o.products.clone())}
+                                {select("source_id", "leads.any_source", o.sources.clone())}
+                                {select("method_id", "leads.any_method", o.methods.clone())}
+                                {select("status_id", "leads.any_status", o.statuses.clone())}
+                                {(!o.staff.is_empty()).then(|| select("responsible_id", "leads.any_responsible", o.staff.clone()))}
+                                {(!o.partners.is_empty()).then(|| select("partner_id", "leads.any_partner", o.partners.clone()))}
+                                {text("tag".into(), "leads.tag", "text")}
+                                {text("amount_from".into(), "leads.amount_from", "text")}
+                                {text("amount_to".into(), "leads.amount_to", "text")}
+                                <label class="inline">{t("leads.created_from")} {text("created_from".into(), "leads.created_from", "date")}</label>
+                                <label class="inline">{t("leads.created_to")} {text("created_to".into(), "leads.created_to", "date")}</label>
+                                {fields.into_iter().map(|f| {
+                                    let key = f.key.clone();
+                                    let from = format!("{}_from", f.key);
+                                    let to = format!("{}_to", f.key);
+                                    let lbl = f.label.clone();
+                                    match f.kind.as_str() {
+                                        "choice" => view! {
+                                            <label class="inline">{lbl}
+                                                <select data-filter=key.clone() prop:value=get(key.clone()) on:change=move |ev| set(key.clone(), event_target_value(&ev))>
+                                                    <option value="">"—"</option>
+                                                    {f.options.iter().map(|o| view! { <option value=o.clone()>{o.clone()}</option> }).collect_view()}
+                                                </select>
+                                            </label>
+                                        }.into_any(),
+                                        "text" => view! { <label class="inline">{lbl} {text(key, "leads.equals", "text")}</label> }.into_any(),
+                                        kind => {
+                                            let input = if kind == "date" { "date" } else { "text" };
+                                            view! { <label class="inline">{lbl} {text(from, "leads.from", input)} {text(to, "leads.to", input)}</label> }.into_any()
+                                        }
+                                    }
+                                }).collect_view()}
+                                <button class="small" data-testid="reset-filters" on:click=move |_| { params.set(BTreeMap::new()); page.set(1); }>{t("leads.reset")}</button>
+                            </div>
+                            <details class="columns" data-testid="columns">
+                                <summary>{t("leads.columns")}</summary>
+                                {all_columns.into_iter().map(|(k, l)| {
+                                    let k2 = k.clone();
+                                    let k3 = k.clone();
+                                    view! {
+                                        <label class="inline"><input type="checkbox" data-column=k.clone()
+                                            prop:checked=move || columns.with(|c| c.contains(&k2))
+                                            on:change=move |ev| {
+                                                let on = event_target_checked(&ev);
+                                                columns.update(|c| {
+                                                    c.retain(|x| x != &k3);
+                                                    if on { c.push(k3.clone()); }
+                                                });
+                                            }/> {l}</label>
+                                    }
+                                }).collect_view()}
+                            </details>
                         }
                     })}
                 </Transition>
-                <input class="amount" data-filter="amount_from" placeholder=t("leads.amount_from") on:change=move |ev| { amount_from.set(event_target_value(&ev)); page.set(1); }/>
-                <input class="amount" data-filter="amount_to" placeholder=t("leads.amount_to") on:change=move |ev| { amount_to.set(event_target_value(&ev)); page.set(1); }/>
-                <a class="button" rel="external" download data-testid="export-csv" href=move || export_href("csv", &query.get(), &stage.get(), &product.get(), &amount_from.get(), &amount_to.get())>"CSV"</a>
-                <a class="button" rel="external" download data-testid="export-xlsx" href=move || export_href("xlsx", &query.get(), &stage.get(), &product.get(), &amount_from.get(), &amount_to.get())>"XLSX"</a>
-            </div>
+                <ActionForm action=save attr:class="inline-form" attr:data-testid="save-view">
+                    <input type="hidden" name="query" prop:value=move || query.get()/>
+                    <input type="hidden" name="columns" prop:value=move || columns.get().join(",")/>
+                    <FormError message=form_error(save.value())/>
+                    <Field label=t("views.name") name="name" error=field_error(save.value(), "name")/>
+                    <label class="inline"><input type="checkbox" name="shared" value="on"/> {t("views.share")}</label>
+                    <button type="submit">{t("views.save")}</button>
+                    {move || matches!(save.value().get(), Some(Ok(_))).then(|| view! { <span class="ok" data-testid="view-saved">{t("views.saved")}</span> })}
+                </ActionForm>
+            </details>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
+                    let fields = options.await.unwrap_or_default().fields;
                     match leads.await {
                         Ok(p) => {
+                            let cols = columns.get();
+                            let heads = cols.iter().map(|c| {
+                                let (lbl, sort_key) = match COLUMNS.iter().find(|(k, _, _)| k == c) {
+                                    Some((_, l, s)) => (label(l).to_string(), s.to_string()),
+                                    None => (fields.iter().find(|f| &f.key == c).map(|f| f.label.clone()).unwrap_or_default(), c.clone()),
+                                };
+                                if sort_key.is_empty() {
+                                    view! { <th data-column=c.clone()>{lbl}</th> }.into_any()
+                                } else {
+                                    let sk = sort_key.clone();
+                                    let arrow = move || {
+                                        let cur = params.with(|p| p.get("sort").cloned().unwrap_or_else(|| "created_desc".into()));
+                                        if cur == format!("{sk}_desc") { " ↓" } else if cur == format!("{sk}_asc") { " ↑" } else { "" }
+                                    };
+                                    view! { <th class="sortable" data-column=c.clone() data-sort=sort_key.clone() on:click=move |_| sort_click(sort_key.clone())>{lbl} {arrow}</th> }.into_any()
+                                }
+                            }).collect_view();
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{if p.total > 10_000 { "10 000+".to_string() } else { p.total.to_string() }}</span></p>
                                 <div class="table-wrap">
                                     <table data-testid="leads-table">
-                                        <thead><tr>
-                                            {sort_header("number", "№")}
-                                            {sort_header("client", t("leads.client"))}
-                                            <th>{t("reg.phone")}</th>
-                                            <th>{t("leads.product")}</th>
-                                            {sort_header("amount", t("leads.amount"))}
-                                            <th>{t("leads.stage")}</th>
-                                            <th>{t("leads.partner")}</th>
-                                            {sort_header("created", t("leads.created"))}
-                                        </tr></thead>
+                                        <thead><tr>{heads}</tr></thead>
                                         <tbody>
-                                            {p.items.into_iter().map(|l| view! { <LeadLine l=l/> }).collect_view()}
+                                            {p.items.into_iter().map(|l| view! { <LeadLine l=l cols=cols.clone()/> }).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
                                 <Pager page=page current=p.page total=p.total per_page=p.per_page/>
                             }.into_any()
                         }
-                        Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
+                        Err(e) => view! { <div class="alert error" data-testid="list-error">{e.message}</div> }.into_any(),
                     }
                 })}
             </Transition>
         </section>
     }
-}
-
-/// The export URL of the current filtered view.
-fn export_href(format: &str, q: &str, stage: &str, product: &str, from: &str, to: &str) -> String {
-    format!(
-        "/api/v1/leads/export.{format}?q={}&stage_id={}&product_id={}&amount_from={}&amount_to={}",
-        encode(q),
-        encode(stage),
-        encode(product),
-        encode(from),
-        encode(to)
-    )
 }
 
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
@@ -155,19 +325,36 @@ fn encode(s: &str) -> String {
 }
 
 #[component]
-fn LeadLine(l: LeadRow) -> impl IntoView {
-    view! {
-        <tr data-lead=l.number>
-            <td><a href=format!("/leads/{}", l.number)>{l.number}</a></td>
-            <td>{l.client_name.clone()}</td>
-            <td>{l.phone.clone()}</td>
-            <td>{l.product.clone()}</td>
-            <td class="num">{l.amount.clone()}</td>
-            <td><span class="stage" style=format!("--stage:{}", l.stage_color)>{l.stage_name.clone()}</span></td>
-            <td>{l.partner.clone()}</td>
-            <td>{l.created_at.clone()}</td>
-        </tr>
-    }
+fn LeadLine(l: LeadRow, cols: Vec<String>) -> impl IntoView {
+    let number = l.number;
+    let cells = cols
+        .into_iter()
+        .map(|c| {
+            let v = match c.as_str() {
+                "number" => return view! { <td><a href=format!("/leads/{number}")>{number}</a></td> }.into_any(),
+                "stage" => {
+                    return view! { <td><span class="stage" style=format!("--stage:{}", l.stage_color)>{l.stage_name.clone()}</span></td> }
+                        .into_any()
+                }
+                "amount" => return view! { <td class="num">{l.amount.clone()}</td> }.into_any(),
+                "client" => l.client_name.clone(),
+                "phone" => l.phone.clone(),
+                "email" => l.email.clone(),
+                "product" => l.product.clone(),
+                "source" => l.source.clone(),
+                "method" => l.method.clone(),
+                "status" => l.status.clone(),
+                "responsible" => l.responsible.clone(),
+                "partner" => l.partner.clone(),
+                "tags" => l.tags.clone(),
+                "created" => l.created_at.clone(),
+                "updated" => l.updated_at.clone(),
+                key => l.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default(),
+            };
+            view! { <td data-column=c>{v}</td> }.into_any()
+        })
+        .collect_view();
+    view! { <tr data-lead=number>{cells}</tr> }
 }
 
 /// The lead form with duplicate control. `cabinet` keeps the user on the
@@ -229,6 +416,11 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
             </div>
             <Field label=t("leads.amount") name="amount" error=field_error(v, "amount")/>
             <Field label=t("leads.comment") name="comment" error=field_error(v, "comment")/>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    options.await.unwrap_or_default().fields.iter().map(|f| field_input(f, String::new(), field_error(v, f.key.clone()))).collect_view()
+                })}
+            </Transition>
             <div class="field consent">
                 <label><input type="checkbox" name="consent" value="on"/> {t("leads.consent")}</label>
                 {move || field_error(v, "consent").get().map(|m| view! { <div class="field-error" data-field="consent">{m}</div> })}
@@ -310,20 +502,17 @@ pub fn LeadCardPage() -> impl IntoView {
                                     <ActionForm action=save attr:class="grid-form" attr:data-testid="lead-edit">
                                         <input type="hidden" name="lead_id" value=id.clone()/>
                                         <FormError message=form_error(save.value())/>
-                                        <div class="field">
-                                            <label>{t("leads.product")}</label>
-                                            <select name="product_id">
-                                                <option value="">"—"</option>
-                                                {opts.products.iter().map(|(pid, n)| view! { <option value=pid.clone() selected=*pid == c.product_id>{n.clone()}</option> }).collect_view()}
-                                            </select>
-                                        </div>
-                                        <div class="field">
-                                            <label>{t("leads.status")}</label>
-                                            <select name="status_id">
-                                                <option value="">"—"</option>
-                                                {opts.statuses.iter().map(|(sid, n)| view! { <option value=sid.clone() selected=*sid == c.status_id>{n.clone()}</option> }).collect_view()}
-                                            </select>
-                                        </div>
+                                        {dict_select(t("leads.product"), "product_id", &opts.products, &c.product_id)}
+                                        {dict_select(t("leads.source"), "source_id", &opts.sources, &c.source_id)}
+                                        {dict_select(t("leads.method"), "method_id", &opts.methods, &c.method_id)}
+                                        {dict_select(t("leads.status"), "status_id", &opts.statuses, &c.status_id)}
+                                        {dict_select(t("leads.loss_reason"), "loss_reason_id", &opts.loss_reasons, &c.loss_reason_id)}
+                                        {(!opts.staff.is_empty()).then(|| dict_select(t("leads.responsible"), "responsible_id", &opts.staff, &c.responsible_id))}
+                                        <Field label=t("leads.tags") name="tags" value=c.lead.tags.clone() error=field_error(save.value(), "tags")/>
+                                        {opts.fields.iter().map(|f| {
+                                            let current = c.extra_raw.iter().find(|(k, _)| k == &f.key).map(|(_, v)| v.clone()).unwrap_or_default();
+                                            field_input(f, current, field_error(save.value(), &f.key))
+                                        }).collect_view()}
                                         <Field label=t("leads.amount") name="amount" value=c.amount_raw.clone() error=field_error(save.value(), "amount")/>
                                         <Field label=t("leads.comment") name="comment" value=c.comment.clone() error=field_error(save.value(), "comment")/>
                                         <div><button type="submit" class="primary">{t("profile.save")}</button></div>
@@ -351,7 +540,7 @@ pub fn LeadCardPage() -> impl IntoView {
                                             let kind = i.kind.clone();
                                             view! {
                                             <li data-kind=kind><small class="muted">{i.at} " · " {i.author}</small><br/>
-                                                {if i.kind == "comment" { view! { <span>{i.text}</span> }.into_any() } else { view! { <code class="diff">{i.kind} " " {i.text}</code> }.into_any() }}
+                                                {if i.kind == "comment" { view! { <span>{i.text}</span> }.into_any() } else { view! { <span class="history"><b>{timeline_label(&i.kind)}</b> " " {i.text}</span> }.into_any() }}
                                             </li>
                                         }}).collect_view()}
                                     </ul>
@@ -365,6 +554,59 @@ pub fn LeadCardPage() -> impl IntoView {
             </Transition>
         </Guard>
     }
+}
+
+/// A select over a dictionary, with "—" for none.
+fn dict_select(label: &'static str, name: &'static str, items: &[(String, String)], selected: &str) -> impl IntoView {
+    let id = format!("f-{name}");
+    view! {
+        <div class="field">
+            <label for=id.clone()>{label}</label>
+            <select id=id name=name>
+                <option value="">"—"</option>
+                {items.iter().map(|(v, n)| view! { <option value=v.clone() selected=v == selected>{n.clone()}</option> }).collect_view()}
+            </select>
+        </div>
+    }
+}
+
+/// The input of an extra field, named `extra[cf_N]` (a map in the server function).
+pub fn field_input(f: &crate::model::FieldDef, current: String, error: Signal<Option<String>>) -> impl IntoView {
+    let name = format!("extra[{}]", f.key);
+    let id = format!("f-{}", f.key);
+    let input = match f.kind.as_str() {
+        "choice" => view! {
+            <select id=id.clone() name=name data-field=f.key.clone()>
+                <option value="">"—"</option>
+                {f.options.iter().map(|o| view! { <option value=o.clone() selected=*o == current>{o.clone()}</option> }).collect_view()}
+            </select>
+        }
+        .into_any(),
+        kind => {
+            let ty = if kind == "date" { "date" } else { "text" };
+            view! { <input id=id.clone() type=ty name=name data-field=f.key.clone() value=current.clone()/> }.into_any()
+        }
+    };
+    view! {
+        <div class="field">
+            <label for=id>{f.label.clone()}</label>
+            {input}
+            {move || error.get().map(|m| view! { <div class="field-error">{m}</div> })}
+        </div>
+    }
+}
+
+fn timeline_label(kind: &str) -> &'static str {
+    t(match kind {
+        "create" => "timeline.create",
+        "update" => "timeline.update",
+        "move" => "timeline.move",
+        "task" => "timeline.task",
+        "task_done" => "timeline.task_done",
+        "attach_to_deal" => "timeline.attach",
+        "merge" => "timeline.merge",
+        _ => "timeline.other",
+    })
 }
 
 #[component]
@@ -487,17 +729,7 @@ pub fn MyLeads() -> impl IntoView {
     let live = use_live();
     let leads = Resource::new(
         move || live.version.get(),
-        |_| {
-            list_leads(
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                String::new(),
-                "created_desc".into(),
-                1,
-            )
-        },
+        |_| list_leads("sort=created_desc".into(), 1),
     );
     view! {
         <Transition fallback=|| ()>
@@ -548,11 +780,17 @@ pub fn ClientPage() -> impl IntoView {
 #[cfg(test)]
 mod tests {
     #[test]
-    fn export_links_carry_the_filters_encoded() {
+    fn the_list_state_round_trips_through_a_query_string() {
         assert_eq!(super::encode("+7 (999) ы"), "%2B7%20%28999%29%20%D1%8B");
-        let href = super::export_href("csv", "иван", "", "", "1 000", "");
-        assert!(href.starts_with("/api/v1/leads/export.csv?q=%D0%B8"));
-        assert!(href.contains("amount_from=1%20000"));
+        let mut p = std::collections::BTreeMap::new();
+        p.insert("q".to_string(), "иван +7".to_string());
+        p.insert("amount_from".to_string(), "1 000".to_string());
+        p.insert("stage_id".to_string(), String::new());
+        let q = super::to_query(&p);
+        assert_eq!(q, "amount_from=1%20000&q=%D0%B8%D0%B2%D0%B0%D0%BD%20%2B7");
+        p.remove("stage_id");
+        assert_eq!(super::from_query(&q), p);
+        assert_eq!(super::decode("a+b%zz%"), "a b%zz%");
     }
 }
 

@@ -1,0 +1,295 @@
+//! The lead list's filter and sort, parsed from one query string — the
+//! list page's state, a saved view, the export link and the REST list all
+//! speak it, so an export or a view can't drift from what the list shows.
+//!
+//! Keys: `q`, `pipeline_id`, `stage_id`, `product_id`, `source_id`,
+//! `method_id`, `status_id`, `responsible_id`, `partner_id`, `tag`,
+//! `unsorted` (1/0), `amount_from`, `amount_to` (rubles), `created_from`,
+//! `created_to` (dates, both inclusive, Moscow time), `sort`, and per extra
+//! field `cf_N` (equals), `cf_N_from`, `cf_N_to` (ranges).
+
+use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::fields::{custom_fields, field_value, is_field_key, FieldKind};
+use super::LeadsError;
+use crate::accounts::FieldError;
+use crate::types::Money;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum LeadSort {
+    #[default]
+    CreatedDesc,
+    CreatedAsc,
+    NumberDesc,
+    NumberAsc,
+    AmountDesc,
+    AmountAsc,
+    UpdatedDesc,
+    UpdatedAsc,
+    ClientAsc,
+    ClientDesc,
+    /// By an extra field (`cf_N_asc` / `cf_N_desc`), empty values last.
+    Custom {
+        key: String,
+        desc: bool,
+    },
+}
+
+impl LeadSort {
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "created_asc" => Self::CreatedAsc,
+            "number_desc" => Self::NumberDesc,
+            "number_asc" => Self::NumberAsc,
+            "amount_desc" => Self::AmountDesc,
+            "amount_asc" => Self::AmountAsc,
+            "updated_desc" => Self::UpdatedDesc,
+            "updated_asc" => Self::UpdatedAsc,
+            "client_asc" => Self::ClientAsc,
+            "client_desc" => Self::ClientDesc,
+            other => {
+                let custom = other
+                    .strip_suffix("_desc")
+                    .map(|k| (k, true))
+                    .or_else(|| other.strip_suffix("_asc").map(|k| (k, false)));
+                match custom {
+                    Some((key, desc)) if is_field_key(key) => Self::Custom { key: key.into(), desc },
+                    _ => Self::CreatedDesc,
+                }
+            }
+        }
+    }
+}
+
+/// A condition on an extra field, as typed (checked against the field's
+/// kind when the list runs).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomCondition {
+    pub key: String,
+    pub equals: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LeadFilter {
+    /// Name, phone (any format: digits are matched) or email.
+    pub query: String,
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    pub source_id: Option<Uuid>,
+    pub method_id: Option<Uuid>,
+    pub status_id: Option<Uuid>,
+    pub responsible_id: Option<Uuid>,
+    pub partner_id: Option<Uuid>,
+    pub tag: Option<String>,
+    pub unsorted: Option<bool>,
+    pub amount_from: Option<Money>,
+    pub amount_to: Option<Money>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+    pub custom: Vec<CustomCondition>,
+    pub sort: LeadSort,
+    pub page: i64,
+    pub per_page: i64,
+}
+
+/// Midnight in Moscow of a typed date (`YYYY-MM-DD` or `ДД.ММ.ГГГГ`).
+fn moscow_midnight(d: NaiveDate) -> DateTime<Utc> {
+    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    msk.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
+        .single()
+        .expect("fixed offset")
+        .with_timezone(&Utc)
+}
+
+fn parse_date(s: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
+        .ok()
+}
+
+impl LeadFilter {
+    /// Parses a list query string; every bad value is reported by its key.
+    pub fn from_query(qs: &str) -> Result<Self, LeadsError> {
+        let pairs: Vec<(String, String)> = form_urlencoded::parse(qs.trim_start_matches('?').as_bytes())
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        Self::from_pairs(&pairs)
+    }
+
+    pub fn from_pairs(pairs: &[(String, String)]) -> Result<Self, LeadsError> {
+        let mut f = LeadFilter::default();
+        let mut errors = vec![];
+        let mut bad = |key: &str, msg: &str| errors.push(FieldError::new(key, msg));
+        for (key, value) in pairs {
+            let v = value.trim();
+            if v.is_empty() {
+                continue;
+            }
+            let id = |bad: &mut dyn FnMut(&str, &str)| -> Option<Uuid> {
+                v.parse().map_err(|_| bad(key, "Некорректное значение")).ok()
+            };
+            match key.as_str() {
+                "q" => f.query = v.to_string(),
+                "pipeline_id" => f.pipeline_id = id(&mut bad),
+                "stage_id" => f.stage_id = id(&mut bad),
+                "product_id" => f.product_id = id(&mut bad),
+                "source_id" => f.source_id = id(&mut bad),
+                "method_id" => f.method_id = id(&mut bad),
+                "status_id" => f.status_id = id(&mut bad),
+                "responsible_id" => f.responsible_id = id(&mut bad),
+                "partner_id" => f.partner_id = id(&mut bad),
+                "tag" => f.tag = Some(v.to_lowercase()),
+                "unsorted" => f.unsorted = Some(matches!(v, "1" | "true" | "on")),
+                "amount_from" | "amount_to" => match Money::parse(v) {
+                    Ok(m) if key == "amount_from" => f.amount_from = Some(m),
+                    Ok(m) => f.amount_to = Some(m),
+                    Err(m) => bad(key, m),
+                },
+                "created_from" => match parse_date(v) {
+                    Some(d) => f.created_from = Some(moscow_midnight(d)),
+                    None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
+                },
+                "created_to" => match parse_date(v).and_then(|d| d.succ_opt()) {
+                    Some(d) => f.created_to = Some(moscow_midnight(d)),
+                    None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
+                },
+                "sort" => f.sort = LeadSort::parse(v),
+                "page" => f.page = v.parse().unwrap_or(1),
+                "per_page" => f.per_page = v.parse().unwrap_or(50),
+                k => {
+                    let (field, part) = if let Some(base) = k.strip_suffix("_from") {
+                        (base, 1)
+                    } else if let Some(base) = k.strip_suffix("_to") {
+                        (base, 2)
+                    } else {
+                        (k, 0)
+                    };
+                    if !is_field_key(field) {
+                        // Unknown keys are ignored, as a URL's extra parameters are.
+                        continue;
+                    }
+                    let idx = match f.custom.iter().position(|c| c.key == field) {
+                        Some(i) => i,
+                        None => {
+                            f.custom.push(CustomCondition {
+                                key: field.to_string(),
+                                ..Default::default()
+                            });
+                            f.custom.len() - 1
+                        }
+                    };
+                    let c = &mut f.custom[idx];
+                    match part {
+                        1 => c.from = Some(v.to_string()),
+                        2 => c.to = Some(v.to_string()),
+                        _ => c.equals = Some(v.to_string()),
+                    }
+                }
+            }
+        }
+        if errors.is_empty() {
+            Ok(f)
+        } else {
+            Err(LeadsError::Validation(errors))
+        }
+    }
+}
+
+/// An extra-field condition with its values typed for jsonb comparison.
+#[derive(Debug, Clone)]
+pub(crate) struct ResolvedCondition {
+    pub key: String,
+    pub equals: Option<Value>,
+    pub from: Option<Value>,
+    pub to: Option<Value>,
+}
+
+/// Checks the filter's extra-field conditions against the fields' kinds.
+pub(crate) async fn resolve_custom(pool: &PgPool, f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
+    if f.custom.is_empty() {
+        return Ok(vec![]);
+    }
+    let fields = custom_fields(pool).await?;
+    let mut out = vec![];
+    let mut errors = vec![];
+    for c in &f.custom {
+        let Some(field) = fields.iter().find(|x| x.key == c.key) else {
+            errors.push(FieldError::new(&c.key, "Неизвестное поле"));
+            continue;
+        };
+        let mut typed = |raw: &Option<String>, suffix: &str| -> Option<Value> {
+            let raw = raw.as_deref()?;
+            if suffix.is_empty() && field.kind == FieldKind::Text {
+                return Some(Value::String(raw.trim().to_string()));
+            }
+            match field_value(field, raw) {
+                Ok(v) => v,
+                Err(m) => {
+                    errors.push(FieldError::new(&format!("{}{suffix}", c.key), &m));
+                    None
+                }
+            }
+        };
+        let r = ResolvedCondition {
+            key: c.key.clone(),
+            equals: typed(&c.equals, ""),
+            from: typed(&c.from, "_from"),
+            to: typed(&c.to, "_to"),
+        };
+        out.push(r);
+    }
+    if errors.is_empty() {
+        Ok(out)
+    } else {
+        Err(LeadsError::Validation(errors))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_query_string_becomes_a_filter() {
+        let f = LeadFilter::from_query(
+            "q=%2B7+999&amount_from=1000&created_from=01.03.2026&created_to=2026-03-31&tag=VIP&cf_3=%D0%94%D0%B0&cf_4_from=10&sort=cf_4_desc&bogus=1",
+        )
+        .unwrap();
+        assert_eq!(f.query, "+7 999");
+        assert_eq!(f.amount_from.unwrap().kopecks(), 100_000);
+        assert_eq!(f.created_from.unwrap().to_rfc3339(), "2026-02-28T21:00:00+00:00");
+        assert_eq!(f.created_to.unwrap().to_rfc3339(), "2026-03-31T21:00:00+00:00");
+        assert_eq!(f.tag.as_deref(), Some("vip"));
+        assert_eq!(f.custom.len(), 2);
+        assert_eq!(f.custom[0].equals.as_deref(), Some("Да"));
+        assert_eq!(f.custom[1].from.as_deref(), Some("10"));
+        assert_eq!(
+            f.sort,
+            LeadSort::Custom {
+                key: "cf_4".into(),
+                desc: true
+            }
+        );
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let Err(LeadsError::Validation(errs)) = LeadFilter::from_query("stage_id=x&created_from=вчера&amount_to=-5")
+        else {
+            panic!("expected validation errors")
+        };
+        let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(keys, ["stage_id", "created_from", "amount_to"]);
+    }
+
+    #[test]
+    fn injected_sort_keys_fall_back_to_the_default() {
+        assert_eq!(LeadSort::parse("cf_1;drop_desc"), LeadSort::CreatedDesc);
+    }
+}

@@ -1,0 +1,162 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated, apiToken } from './helpers.mjs';
+
+let db, server, browser, token;
+before(async () => {
+  db = freshDatabase();
+  server = await startServer(db.url);
+  browser = await launch();
+  token = await apiToken(db.url, ADMIN.email);
+});
+after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
+
+async function api(method, path, body) {
+  const r = await fetch(`${server.url}/api/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
+async function adminPage(path) {
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, server.url, ADMIN.email, ADMIN.password);
+  await page.waitForURL('**/admin/users');
+  await page.goto(`${server.url}${path}`);
+  await hydrated(page);
+  return { ctx, page };
+}
+
+test('an admin adds a product and extra fields; the lead form and card use them, with checked values and readable history', async () => {
+  const { ctx, page } = await adminPage('/admin/fields');
+  await page.fill('[data-dictionary=product] [data-new-item=product]', 'Лизинг');
+  await page.click('[data-dictionary=product] button[type=submit]:has-text("Добавить")');
+  await page.waitForSelector('[data-dictionary=product] li[data-item="Лизинг"]');
+
+  await page.fill('[data-testid=add-field] input[name=label]', 'Регион');
+  await page.selectOption('[data-testid=add-field] select[name=kind]', 'choice');
+  await page.click('[data-testid=add-field] button[type=submit]');
+  await page.waitForSelector('[data-testid=add-field] .field-error');
+  assert.match(await page.textContent('[data-testid=add-field]'), /Перечислите варианты через запятую/);
+  await page.fill('[data-testid=add-field] input[name=options]', 'Москва, Тверь');
+  await page.click('[data-testid=add-field] button[type=submit]');
+  await page.waitForSelector('[data-testid=custom-fields] tr[data-field=cf_1]');
+  await page.fill('[data-testid=add-field] input[name=label]', 'Доход');
+  await page.selectOption('[data-testid=add-field] select[name=kind]', 'number');
+  await page.fill('[data-testid=add-field] input[name=options]', '');
+  await page.click('[data-testid=add-field] button[type=submit]');
+  await page.waitForSelector('[data-testid=custom-fields] tr[data-field=cf_2]');
+
+  await page.goto(`${server.url}/leads/new`);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=lead-form] select[name="extra[cf_1]"]');
+  await page.fill('[data-testid=lead-form] input[name=client_name]', 'Тверской Тимофей');
+  await page.fill('[data-testid=lead-form] input[name=phone]', '+7 915 000 11 22');
+  await page.selectOption('[data-testid=lead-form] select[name=product_id]', { label: 'Лизинг' });
+  await page.selectOption('[data-testid=lead-form] select[name="extra[cf_1]"]', 'Тверь');
+  await page.fill('[data-testid=lead-form] input[name="extra[cf_2]"]', 'сто тысяч');
+  await page.check('[data-testid=lead-form] input[name=consent]');
+  await page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  await page.waitForSelector('[data-testid=lead-form] .field-error');
+  assert.match(await page.textContent('[data-testid=lead-form]'), /Введите число/);
+  await page.fill('[data-testid=lead-form] input[name="extra[cf_2]"]', '150 000');
+  await page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  await page.waitForURL(/\/leads\/\d+$/);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=lead-edit]');
+  assert.equal(await page.inputValue('[data-testid=lead-edit] input[name="extra[cf_2]"]'), '150000');
+  assert.equal(await page.inputValue('[data-testid=lead-edit] select[name="extra[cf_1]"]'), 'Тверь');
+
+  await page.fill('[data-testid=lead-edit] input[name="extra[cf_2]"]', '200000');
+  await page.fill('[data-testid=lead-edit] input[name=tags]', 'VIP, лизинг');
+  await page.selectOption('[data-testid=lead-edit] select[name=status_id]', { label: 'В работе' });
+  await page.click('[data-testid=lead-edit] button[type=submit]');
+  await page.waitForFunction(() => /Доход: 150000 → 200000/.test(document.querySelector('[data-testid=timeline]')?.textContent || ''));
+  const history = await page.textContent('[data-testid=timeline]');
+  assert.match(history, /Статус: Новый → В работе/);
+  assert.match(history, /Теги: — → vip, лизинг/);
+  await ctx.close();
+});
+
+test('filters on extra fields, chosen columns and a shared saved view; the export follows the view', async () => {
+  const fields = (await api('GET', '/custom-fields')).body;
+  let region = fields.find((f) => f.label === 'Регион');
+  if (!region) region = (await api('POST', '/custom-fields', { label: 'Регион', kind: 'choice', options: ['Москва', 'Тверь'] })).body;
+  for (const [name, phone, r] of [['Видов Виктор', '+7 916 200 00 01', 'Тверь'], ['Видова Вера', '+7 916 200 00 02', 'Тверь'], ['Московский Марк', '+7 916 200 00 03', 'Москва']]) {
+    const res = await api('POST', '/leads', { client_name: name, phone, consent: true, extra: { [region.key]: r } });
+    assert.equal(res.status, 201, JSON.stringify(res.body));
+  }
+  const bad = await api('POST', '/leads', { client_name: 'Ошибка', phone: '+7 916 200 00 09', consent: true, extra: { [region.key]: 'Сочи' } });
+  assert.equal(bad.status, 400);
+  assert.equal(bad.body.code, 'validation');
+
+  const { ctx, page } = await adminPage('/leads');
+  await page.fill('[data-testid=lead-search]', 'видов');
+  await page.waitForSelector(`select[data-filter=${region.key}]`);
+  await page.selectOption(`select[data-filter=${region.key}]`, 'Тверь');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '2');
+  await page.click('[data-testid=columns] summary');
+  await page.uncheck('[data-testid=columns] input[data-column=phone]');
+  await page.check(`[data-testid=columns] input[data-column=${region.key}]`);
+  await page.waitForSelector(`[data-testid=leads-table] th[data-column=${region.key}]`);
+  assert.equal(await page.$('[data-testid=leads-table] th[data-column=phone]'), null);
+  const cells = await page.$$eval(`[data-testid=leads-table] td[data-column=${region.key}]`, (tds) => tds.map((t) => t.textContent));
+  assert.deepEqual(cells, ['Тверь', 'Тверь']);
+
+  await page.fill('[data-testid=save-view] input[name=name]', 'Тверские');
+  await page.check('[data-testid=save-view] input[name=shared]');
+  await page.click('[data-testid=save-view] button[type=submit]');
+  await page.waitForSelector('[data-testid=view-saved]');
+
+  // Another admin session opens the list fresh and picks the shared view.
+  const { ctx: ctx2, page: other } = await adminPage('/leads');
+  await other.waitForFunction(() => [...document.querySelectorAll('[data-testid=views] option')].some((o) => o.textContent.includes('Тверские')));
+  const total = await other.textContent('[data-testid=leads-total]');
+  assert.notEqual(total, '2', 'unfiltered at first');
+  const viewId = await other.$eval('[data-testid=views]', (s) => [...s.options].find((o) => o.textContent.includes('Тверские')).value);
+  await other.selectOption('[data-testid=views]', viewId);
+  await other.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '2');
+  assert.equal(await other.inputValue('[data-testid=lead-search]'), 'видов');
+  assert.ok(await other.$(`[data-testid=leads-table] th[data-column=${region.key}]`));
+  assert.equal(await other.$('[data-testid=leads-table] th[data-column=phone]'), null);
+
+  const [download] = await Promise.all([other.waitForEvent('download'), other.click('[data-testid=export-csv]')]);
+  const lines = readFileSync(await download.path(), 'utf8').replace(/^\uFEFF/, '').trim().split('\n');
+  assert.match(lines[0], /;Регион/);
+  assert.equal(lines.length, 3, lines.join('\n'));
+  assert.ok(lines.slice(1).every((l) => /Видов/.test(l) && /Тверь/.test(l)));
+  await ctx2.close();
+  await ctx.close();
+});
+
+test('an employee cannot share a view; a bad date filter gets a Russian message, not an error page', async () => {
+  const inv = await api('POST', '/invitations', { email: 'manager@mak.test', role: 'employee' });
+  assert.equal(inv.status, 201);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', 'Менеджер Мария');
+  await page.fill('[data-testid=invite-form] input[name=password]', 'manager-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/invite'));
+  await page.goto(`${server.url}/leads`);
+  await hydrated(page);
+  await page.fill('[data-testid=save-view] input[name=name]', 'Мой общий');
+  await page.check('[data-testid=save-view] input[name=shared]');
+  await page.click('[data-testid=save-view] button[type=submit]');
+  await page.waitForSelector('[data-testid=save-view] .alert');
+  assert.match(await page.textContent('[data-testid=save-view] .alert'), /Нет доступа/);
+  await page.uncheck('[data-testid=save-view] input[name=shared]');
+  await page.click('[data-testid=save-view] button[type=submit]');
+  await page.waitForSelector('[data-testid=view-saved]');
+
+  const r = await fetch(`${server.url}/api/v1/leads?created_from=${encodeURIComponent('позавчера')}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(r.status, 400);
+  const body = await r.json();
+  assert.equal(body.code, 'validation');
+  await ctx.close();
+});
