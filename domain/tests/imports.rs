@@ -176,3 +176,56 @@ async fn imports_need_the_import_right_and_a_cancel_stops_a_queued_job(pool: PgP
     assert_eq!(imports::run_once(&pool).await.unwrap(), None);
     assert_eq!(imports::status(&pool, &admin, job).await.unwrap().status, "cancelled");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_xlsx_sheet_is_streamed_from_the_chosen_sheet(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let mut book = rust_xlsxwriter::Workbook::new();
+    book.add_worksheet().set_name("Пусто").unwrap();
+    let sheet = book.add_worksheet();
+    sheet.set_name("Лиды").unwrap();
+    // The table starts at B2; row 5 is left empty; amounts are numbers.
+    for (c, h) in ["ФИО", "Телефон", "Сумма"].iter().enumerate() {
+        sheet.write_string(1, 1 + c as u16, *h).unwrap();
+    }
+    sheet.write_string(2, 1, "Орлов Олег").unwrap();
+    sheet.write_string(2, 2, "8 916 111-22-33").unwrap();
+    sheet.write_number(2, 3, 1500000).unwrap();
+    sheet.write_string(3, 1, "Орлова Ольга").unwrap();
+    sheet.write_string(3, 2, "+7 916 111 22 44").unwrap();
+    sheet.write_string(5, 1, "Соколов Семён").unwrap();
+    sheet.write_string(5, 2, "9161112255").unwrap();
+    sheet.write_number(5, 3, 250000.5).unwrap();
+    let bytes = book.save_to_buffer().unwrap();
+
+    let job = upload(&pool, &admin, "leads.xlsx", &bytes).await;
+    let p = imports::preview(&pool, &admin, job, None, None, Some("Лиды".into()))
+        .await
+        .unwrap();
+    assert_eq!(p.sheets, ["Пусто", "Лиды"]);
+    assert_eq!(p.headers, ["ФИО", "Телефон", "Сумма"]);
+    imports::start(
+        &pool,
+        &admin,
+        job,
+        StartInput {
+            mapping: p.mapping.clone(),
+            on_duplicate: "skip".into(),
+            encoding: None,
+            delimiter: None,
+            sheet: Some("Лиды".into()),
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(imports::run_once(&pool).await.unwrap(), Some(job));
+    let s = imports::status(&pool, &admin, job).await.unwrap();
+    assert_eq!((s.status.as_str(), s.created, s.failed), ("done", 3, 0));
+    let amounts: Vec<Option<i64>> = sqlx::query_scalar(
+        "select l.amount_kopecks from leads l join clients c on c.id = l.client_id order by c.full_name",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(amounts, [Some(150_000_000), None, Some(25_000_050)]);
+}

@@ -108,11 +108,40 @@ fn rows(
                 let name = sheet
                     .or_else(|| book.sheet_names().first().cloned())
                     .ok_or("В файле нет листов")?;
-                let range = book.worksheet_range(&name).map_err(|_| format!("Нет листа «{name}»"))?;
-                for (i, row) in range.rows().enumerate() {
-                    let cells = row.iter().map(|c| c.to_string()).collect();
-                    if !emit(i as i64, cells, &mut batch) {
-                        break;
+                if let calamine::Sheets::Xlsx(xlsx) = &mut book {
+                    // Streamed cell by cell: memory holds one row (and the
+                    // workbook's shared-strings table), not the whole sheet.
+                    let mut cells = xlsx
+                        .worksheet_cells_reader(&name)
+                        .map_err(|_| format!("Нет листа «{name}»"))?;
+                    let (first, first_col) = cells.dimensions().start;
+                    let mut current: Option<u32> = None;
+                    let mut row: Vec<String> = vec![];
+                    loop {
+                        let cell = cells.next_cell().map_err(|e| format!("Файл XLSX повреждён ({e})"))?;
+                        let pos = cell.as_ref().map(|c| c.get_position());
+                        if current.is_some() && pos.map(|p| p.0) != current {
+                            let n = (current.unwrap_or(first) - first) as i64;
+                            if !emit(n, std::mem::take(&mut row), &mut batch) {
+                                break;
+                            }
+                        }
+                        let Some(cell) = cell else { break };
+                        let (r, c) = cell.get_position();
+                        current = Some(r);
+                        let c = c.saturating_sub(first_col) as usize;
+                        if row.len() <= c {
+                            row.resize(c + 1, String::new());
+                        }
+                        row[c] = calamine::Data::from(cell.get_value().clone()).to_string();
+                    }
+                } else {
+                    let range = book.worksheet_range(&name).map_err(|_| format!("Нет листа «{name}»"))?;
+                    for (i, row) in range.rows().enumerate() {
+                        let cells = row.iter().map(|c| c.to_string()).collect();
+                        if !emit(i as i64, cells, &mut batch) {
+                            break;
+                        }
                     }
                 }
                 Ok(())
