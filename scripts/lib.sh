@@ -50,6 +50,36 @@ run_pg() {
 }
 
 # start_cluster DIR PORT: creates (once) and starts a cluster in DIR.
+# An S3-compatible server (s3s-fs: verifies SigV4 signatures) for lead files.
+S3S_VERSION=0.14.1
+ensure_s3s() {
+  if ! command -v s3s-fs >/dev/null || ! s3s-fs --version 2>/dev/null | grep -q "$S3S_VERSION"; then
+    log "installing s3s-fs $S3S_VERSION (an S3-compatible file server, a few minutes, once)"
+    cargo install s3s-fs --version "$S3S_VERSION" --features binary --locked 2>/dev/null \
+      || cargo install s3s-fs --version "$S3S_VERSION" --features binary
+  fi
+}
+
+# start_s3 DIR PORT: serves DIR over S3 on 127.0.0.1:PORT and exports the
+# S3_* settings the app reads. Stops with the calling shell's cleanup.
+start_s3() {
+  local dir="$1" port="$2"
+  ensure_s3s
+  mkdir -p "$dir"
+  export S3_ENDPOINT="http://127.0.0.1:$port" S3_REGION=us-east-1 S3_BUCKET="${S3_BUCKET:-mak-crm}"
+  export S3_ACCESS_KEY="${S3_ACCESS_KEY:-mak-local}" S3_SECRET_KEY="${S3_SECRET_KEY:-mak-local-secret}"
+  log "starting s3s-fs on 127.0.0.1:$port ($dir)"
+  s3s-fs --host 127.0.0.1 --port "$port" --access-key "$S3_ACCESS_KEY" --secret-key "$S3_SECRET_KEY" "$dir" \
+    >"$dir.log" 2>&1 &
+  S3_PID=$!
+  for _ in $(seq 1 100); do
+    (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null && return 0
+    sleep 0.1
+  done
+  echo "s3s-fs did not start; see $dir.log" >&2
+  exit 1
+}
+
 start_cluster() {
   local dir="$1" port="$2"
   ensure_postgres_packages

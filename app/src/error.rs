@@ -77,6 +77,7 @@ mod ssr {
                 "not_found" => 404,
                 "throttled" => 429,
                 "internal" => 500,
+                "unavailable" => 503,
                 "conflict" | "invitation_invalid" | "invitation_expired" => 409,
                 _ => 400,
             }

@@ -280,6 +280,8 @@ pub struct TimelineView {
     pub author: String,
     pub kind: String,
     pub text: String,
+    /// A download link (files), empty otherwise.
+    pub link: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -160,3 +160,29 @@ test('an employee cannot share a view; a bad date filter gets a Russian message,
   assert.equal(body.code, 'validation');
   await ctx.close();
 });
+
+test('a file uploaded on the lead card shows in its timeline and downloads with the same bytes; strangers get no file', async () => {
+  const res = await api('POST', '/leads', { client_name: 'Документов Денис', phone: '+7 917 300 00 01', consent: true });
+  assert.equal(res.status, 201);
+  const { ctx, page } = await adminPage(`/leads/${res.body.number}`);
+  await page.waitForSelector('[data-testid=file-form]');
+  const content = 'Договор №17 — подписан';
+  await page.setInputFiles('[data-testid=file-form] input[type=file]', { name: 'договор.txt', mimeType: 'text/plain', buffer: Buffer.from(content) });
+  await page.click('[data-testid=file-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=timeline] a[data-file^="договор.txt"]');
+  await hydrated(page);
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=timeline] a[data-file^="договор.txt"]')]);
+  assert.equal(download.suggestedFilename(), 'договор.txt');
+  assert.equal(readFileSync(await download.path(), 'utf8'), content);
+  const href = await page.getAttribute('[data-testid=timeline] a[data-file^="договор.txt"]', 'href');
+  const anonymous = await fetch(`${server.url}${href}`);
+  assert.equal(anonymous.status, 401);
+
+  // An empty file is refused with a Russian message, and the card stays as it was.
+  await page.setInputFiles('[data-testid=file-form] input[type=file]', { name: 'пусто.txt', mimeType: 'text/plain', buffer: Buffer.alloc(0) });
+  await page.click('[data-testid=file-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=file-error]');
+  assert.match(await page.textContent('[data-testid=file-error]'), /Выберите непустой файл/);
+  assert.equal(await page.$$eval('[data-testid=timeline] a[data-file]', (a) => a.length), 1);
+  await ctx.close();
+});

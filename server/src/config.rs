@@ -32,6 +32,27 @@ pub struct Config {
     pub trust_proxy: bool,
     pub db_max_connections: u32,
     pub oauth: Vec<OAuthProviderConfig>,
+    /// S3-compatible file storage (lead files); `None` when `S3_ENDPOINT` is unset.
+    pub s3: Option<S3Config>,
+}
+
+/// Where lead files go. The secret key never reaches a log (`Debug` hides it).
+#[derive(Clone)]
+pub struct S3Config {
+    pub endpoint: String,
+    pub region: String,
+    pub bucket: String,
+    pub access_key: String,
+    pub secret_key: SecretString,
+}
+
+impl std::fmt::Debug for S3Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("S3Config")
+            .field("endpoint", &self.endpoint)
+            .field("bucket", &self.bucket)
+            .finish_non_exhaustive()
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -81,6 +102,18 @@ impl Config {
             trust_proxy: var("TRUST_PROXY").as_deref() == Some("true"),
             db_max_connections: var("DB_MAX_CONNECTIONS").and_then(|v| v.parse().ok()).unwrap_or(20),
             oauth,
+            s3: match var("S3_ENDPOINT") {
+                None => None,
+                Some(endpoint) => Some(S3Config {
+                    endpoint,
+                    region: var("S3_REGION").unwrap_or_else(|| "us-east-1".into()),
+                    bucket: var("S3_BUCKET").unwrap_or_else(|| "mak-crm".into()),
+                    access_key: var("S3_ACCESS_KEY").ok_or(ConfigError::Missing("S3_ACCESS_KEY"))?,
+                    secret_key: var("S3_SECRET_KEY")
+                        .ok_or(ConfigError::Missing("S3_SECRET_KEY"))?
+                        .into(),
+                }),
+            },
         })
     }
 

@@ -32,6 +32,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub http: reqwest::Client,
+    /// Lead files; `None` when no S3 endpoint is configured.
+    pub storage: Option<domain::leads::Storage>,
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -116,7 +118,31 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))
         .build()?;
+    let storage = match &config.s3 {
+        Some(c) => {
+            use secrecy::ExposeSecret;
+            let st = domain::leads::Storage::new(
+                &c.endpoint,
+                &c.region,
+                &c.access_key,
+                c.secret_key.expose_secret(),
+                &c.bucket,
+            );
+            let (check, bucket) = (st.clone(), c.bucket.clone());
+            tokio::spawn(async move {
+                if let Err(e) = check.ensure_bucket().await {
+                    tracing::warn!(error = %e, %bucket, "file storage is not reachable yet");
+                }
+            });
+            Some(st)
+        }
+        None => {
+            tracing::info!("S3_ENDPOINT is not set: lead files are disabled");
+            None
+        }
+    };
     Ok(AppState {
+        storage,
         leptos_options,
         services,
         hub: Hub::start(pool.clone()),
@@ -161,6 +187,13 @@ pub fn router(state: AppState) -> Router {
         .merge(routes::health::router())
         .merge(routes::events::router())
         .merge(routes::oauth::router())
+        .route(
+            "/leads/{number}/files",
+            axum::routing::post(routes::files::form_upload).layer(axum::extract::DefaultBodyLimit::max(
+                domain::leads::MAX_FILE_BYTES + 64 * 1024,
+            )),
+        )
+        .route("/files/{id}", axum::routing::get(routes::files::download))
         .route(
             "/imports/upload",
             axum::routing::post(routes::imports::form_upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),

@@ -14,9 +14,12 @@ use crate::{audit, Actor};
 pub struct TimelineItem {
     pub at: DateTime<Utc>,
     pub author: Option<String>,
-    /// "comment", or the audited action ("create", "move", "update").
+    /// "comment", "task", "task_done", "file", or the audited action
+    /// ("create", "move", "update").
     pub kind: String,
     pub text: String,
+    /// A download link (files).
+    pub link: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -56,6 +59,14 @@ async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> R
         .await?
     };
     row.ok_or(LeadsError::NotFound)
+}
+
+/// Who a lead belongs to, for a scope check outside a transaction.
+pub(crate) async fn owners_of(pool: &PgPool, id: Uuid) -> Result<LeadOwners, LeadsError> {
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, id, false).await?;
+    tx.commit().await?;
+    Ok(o)
 }
 
 /// The lead card by its number (leads:view on that lead).
@@ -109,17 +120,21 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
 /// Comments, field history from the audit log, and tasks, newest first.
 async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, LeadsError> {
     let rows = sqlx::query!(
-        r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text, diff, due as "due: DateTime<Utc>" from (
+        r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text, diff, due as "due: DateTime<Utc>", file_id from (
              select c.created_at as at, u.full_name as author, 'comment' as kind, c.body as text,
-                    null::jsonb as diff, null::timestamptz as due
+                    null::jsonb as diff, null::timestamptz as due, null::uuid as file_id
              from lead_comments c left join users u on u.id = c.author_id where c.lead_id = $1
              union all
-             select a.created_at, coalesce(u.full_name, a.actor_email), a.action, null, a.diff, null
+             select a.created_at, coalesce(u.full_name, a.actor_email), a.action, null, a.diff, null, null
              from audit_log a left join users u on u.id = a.actor_id
-             where a.entity = 'lead' and a.entity_id = $2
+             where a.entity = 'lead' and a.entity_id = $2 and a.action <> 'file'
+             union all
+             select f.created_at, u.full_name, 'file', f.name || ' (' || pg_size_pretty(f.size_bytes) || ')', null,
+                    null, f.id
+             from lead_files f left join users u on u.id = f.uploaded_by where f.lead_id = $1
              union all
              select t.created_at, coalesce(u.full_name, ''), case when t.done_at is null then 'task' else 'task_done' end,
-                    t.text || ' → ' || coalesce(au.full_name, ''), null, t.due_at
+                    t.text || ' → ' || coalesce(au.full_name, ''), null, t.due_at, null
              from tasks t left join users u on u.id = t.created_by left join users au on au.id = t.assignee_id
              where t.lead_id = $1
            ) t order by at desc limit 200"#,
@@ -145,6 +160,7 @@ async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, Lea
                 author: t.author,
                 kind: t.kind,
                 text,
+                link: t.file_id.map(|f| format!("/files/{f}")),
             }
         })
         .collect())

@@ -8,6 +8,7 @@ mod create;
 mod dictionaries;
 mod export;
 mod fields;
+mod files;
 mod filter;
 mod list;
 mod merge;
@@ -34,6 +35,7 @@ pub use fields::{
     add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
     edit_dictionary_item, ensure_index, CustomField, DictionaryEdit, DictionaryEntry, FieldKind, DICTIONARY_KINDS,
 };
+pub use files::{attach_file, lead_files, lead_id_by_number, open_file, LeadFile, Storage, MAX_FILE_BYTES};
 pub use filter::{CustomCondition, LeadFilter, LeadSort};
 pub use list::list_leads;
 pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
@@ -48,6 +50,9 @@ pub enum LeadsError {
     NotFound,
     #[error("{0}")]
     Conflict(String),
+    /// A service the operation needs (file storage) is down or not set up.
+    #[error("{0}")]
+    Unavailable(String),
     #[error(transparent)]
     Rbac(#[from] RbacError),
     #[error("internal database error")]
@@ -60,6 +65,7 @@ impl LeadsError {
             Self::Validation(_) => "validation",
             Self::NotFound => "not_found",
             Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
             Self::Rbac(e) => e.code(),
             Self::Db(_) => "internal",
         }

@@ -39,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/leads/{number}", get(get_lead))
         .route("/leads/{id}/stage", post(move_lead))
         .route("/leads/{id}/attach", post(attach_lead))
+        .route("/leads/{id}/files", post(super::files::api_upload))
         .route("/clients/{id}", get(get_client))
         .route("/clients/{id}/merge", post(merge_client))
         .route("/pipelines", get(pipelines).post(add_pipeline))

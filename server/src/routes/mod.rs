@@ -3,6 +3,7 @@
 pub mod api;
 pub mod events;
 pub mod export;
+pub mod files;
 pub mod health;
 pub mod imports;
 pub mod oauth;

@@ -24,6 +24,7 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         trust_proxy: false,
         db_max_connections: 10,
         oauth,
+        s3: None,
     }
 }
 

@@ -265,6 +265,7 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
                 author: t.author.unwrap_or_else(|| "система".into()),
                 kind: t.kind,
                 text: t.text,
+                link: t.link.unwrap_or_default(),
             })
             .collect(),
     })

@@ -475,6 +475,16 @@ pub fn LeadCardPage() -> impl IntoView {
         |(n, ..)| get_lead_card(n),
     );
     let options = Resource::new(|| (), |_| lead_options());
+    let query = leptos_router::hooks::use_query_map();
+    let file_error = move || {
+        query.with(|q| q.get("file_error")).map(|code| {
+            t(match code.as_str() {
+                "too_large" => "files.too_large",
+                "storage" => "files.storage",
+                _ => "files.empty",
+            })
+        })
+    };
     view! {
         <Guard resource="leads" action="view">
             <Transition fallback=|| ()>
@@ -519,6 +529,16 @@ pub fn LeadCardPage() -> impl IntoView {
                                     </ActionForm>
                                 </section>
                                 <section class="card">
+                                    <h2>{t("files.title")}</h2>
+                                    {move || file_error().map(|m| view! { <div class="alert error" role="alert" data-testid="file-error">{m}</div> })}
+                                    <form class="inline-form" method="post" enctype="multipart/form-data" data-testid="file-form"
+                                        action=format!("/leads/{}/files", c.lead.number)>
+                                        <input type="file" name="file" required/>
+                                        <button type="submit">{t("files.upload")}</button>
+                                        <small class="muted">{t("files.limit")}</small>
+                                    </form>
+                                </section>
+                                <section class="card">
                                     <h2>{t("tasks.new")}</h2>
                                     <ActionForm action=task attr:class="inline-form" attr:data-testid="task-form">
                                         <input type="hidden" name="lead_id" value=id2/>
@@ -540,7 +560,9 @@ pub fn LeadCardPage() -> impl IntoView {
                                             let kind = i.kind.clone();
                                             view! {
                                             <li data-kind=kind><small class="muted">{i.at} " · " {i.author}</small><br/>
-                                                {if i.kind == "comment" { view! { <span>{i.text}</span> }.into_any() } else { view! { <span class="history"><b>{timeline_label(&i.kind)}</b> " " {i.text}</span> }.into_any() }}
+                                                {if i.kind == "comment" { view! { <span>{i.text}</span> }.into_any() }
+                                                 else if !i.link.is_empty() { view! { <span class="history"><b>{timeline_label(&i.kind)}</b> " " <a rel="external" download href=i.link.clone() data-file=i.text.clone()>{i.text.clone()}</a></span> }.into_any() }
+                                                 else { view! { <span class="history"><b>{timeline_label(&i.kind)}</b> " " {i.text}</span> }.into_any() }}
                                             </li>
                                         }}).collect_view()}
                                     </ul>
@@ -605,6 +627,7 @@ fn timeline_label(kind: &str) -> &'static str {
         "task_done" => "timeline.task_done",
         "attach_to_deal" => "timeline.attach",
         "merge" => "timeline.merge",
+        "file" => "timeline.file",
         _ => "timeline.other",
     })
 }
