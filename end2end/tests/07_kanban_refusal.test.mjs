@@ -1,0 +1,51 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { ADMIN, freshDatabase, startServer, launch, hydrated, apiToken } from './helpers.mjs';
+
+let db, server, browser, token;
+before(async () => {
+  db = freshDatabase();
+  server = await startServer(db.url);
+  browser = await launch();
+  token = await apiToken(db.url, ADMIN.email);
+});
+after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
+
+async function api(method, path, body) {
+  const r = await fetch(`${server.url}/api/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
+test('a kanban move the matrix does not allow is refused with a message and the card stays where it was', async () => {
+  // Employees may see every lead but edit only their own.
+  assert.equal((await api('PUT', '/permissions', { role: 'employee', resource: 'leads', action: 'edit', scope: 'own' })).status, 204);
+  const lead = await api('POST', '/leads', { client_name: 'Чужой Клиент', phone: '+7 918 400 00 01', consent: true });
+  assert.equal(lead.status, 201);
+  const number = lead.body.number;
+  const before = (await api('GET', `/leads/${number}`)).body.lead.stage_id;
+
+  const inv = await api('POST', '/invitations', { email: 'viewer@mak.test', role: 'employee' });
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', 'Наблюдатель Никита');
+  await page.fill('[data-testid=invite-form] input[name=password]', 'viewer-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL((u) => !u.pathname.startsWith('/invite'));
+  await page.goto(`${server.url}/kanban`);
+  await hydrated(page);
+  await page.waitForSelector(`.lead-card[data-lead="${number}"]`);
+  const columns = await page.$$eval('.column[data-stage]', (els) => els.map((e) => e.dataset.stage).filter(Boolean));
+  const target = columns.find((c) => c !== before);
+  await page.locator(`.lead-card[data-lead="${number}"]`).dragTo(page.locator(`.column[data-stage="${target}"]`));
+  await page.waitForSelector('[data-testid=move-error]');
+  assert.match(await page.textContent('[data-testid=move-error]'), /Нет доступа/);
+  assert.equal(await page.$(`.column[data-stage="${target}"] .lead-card[data-lead="${number}"]`), null);
+  assert.ok(await page.$(`.column[data-stage="${before}"] .lead-card[data-lead="${number}"]`), 'the card is back in its column');
+  assert.equal((await api('GET', `/leads/${number}`)).body.lead.stage_id, before, 'nothing changed on the server');
+  await ctx.close();
+});
