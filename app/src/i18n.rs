@@ -130,6 +130,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("timeline.merge", "Объединение:", "Merge:"),
     ("timeline.other", "Событие:", "Event:"),
     ("timeline.file", "Файл:", "File:"),
+    ("cab.my_clients", "Мои клиенты", "My clients"),
+    ("cab.leads_count", "Лидов", "Leads"),
     ("files.title", "Файлы", "Files"),
     ("files.upload", "Загрузить файл", "Upload a file"),
     ("files.limit", "до 20 МБ", "up to 20 MB"),

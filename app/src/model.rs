@@ -369,3 +369,22 @@ pub struct ImportStatusView {
     /// (row, outcome, reason), the first hundred.
     pub report: Vec<(i64, String, String)>,
 }
+
+/// A client in the cabinets' list.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientRowView {
+    pub id: String,
+    pub full_name: String,
+    pub city: String,
+    pub phone: String,
+    pub email: String,
+    pub leads: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct ClientPage {
+    pub items: Vec<ClientRowView>,
+    pub total: i64,
+    pub page: i64,
+    pub per_page: i64,
+}

@@ -437,3 +437,31 @@ async fn saved_views_are_private_or_shared_and_shared_ones_need_the_right(pool: 
     leads::delete_view(&pool, &employee, mine).await.unwrap();
     assert_eq!(leads::list_views(&pool, &employee).await.unwrap().len(), 1);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_franchisee_lists_only_its_own_clients(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let franchisee = user_with_role(&pool, &admin, "f@mak.test", Role::Franchisee).await;
+    let partner = user_with_role(&pool, &admin, "p@mak.test", Role::Partner).await;
+    create(&pool, &admin, lead("Клиент Центра", "+79990002001", &[])).await;
+    create(&pool, &franchisee, lead("Клиент Филиала", "+79990002002", &[])).await;
+    create(&pool, &partner, lead("Клиент Партнёра", "+79990002003", &[])).await;
+    let names = |p: domain::Page<leads::ClientRow>| p.items.into_iter().map(|c| c.full_name).collect::<Vec<_>>();
+    assert_eq!(
+        names(leads::list_clients(&pool, &franchisee, "", 1).await.unwrap()),
+        ["Клиент Филиала"]
+    );
+    assert_eq!(
+        names(leads::list_clients(&pool, &partner, "", 1).await.unwrap()),
+        ["Клиент Партнёра"]
+    );
+    assert_eq!(leads::list_clients(&pool, &admin, "", 1).await.unwrap().total, 3);
+    assert_eq!(
+        names(leads::list_clients(&pool, &admin, "999 000 20 02", 1).await.unwrap()),
+        ["Клиент Филиала"]
+    );
+    assert_eq!(
+        names(leads::list_clients(&pool, &admin, "центра", 1).await.unwrap()),
+        ["Клиент Центра"]
+    );
+}

@@ -62,3 +62,95 @@ pub async fn get_client(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Client
         leads,
     })
 }
+
+/// A client as the cabinet's list shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientRow {
+    pub id: Uuid,
+    pub full_name: String,
+    pub city: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub leads: i64,
+}
+
+/// Clients the actor may view (clients:view: their own, their team's, or
+/// all — the same rule as the client card), newest first, with a quick
+/// search over name, phone digits and email.
+pub async fn list_clients(
+    pool: &PgPool,
+    actor: &Actor,
+    query: &str,
+    page: i64,
+) -> Result<crate::Page<ClientRow>, LeadsError> {
+    let scope = rbac::authorize(pool, actor, Operation::ViewClient, Target::Collection).await?;
+    let per_page = 50i64;
+    let page = page.max(1);
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+        "select c.id, c.full_name, c.city,
+                (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,
+                (select email from client_emails e where e.client_id = c.id order by position, email limit 1) as email,
+                (select count(*) from leads l where l.client_id = c.id) as leads
+         from clients c where c.merged_into is null",
+    );
+    let mut count = sqlx::QueryBuilder::<sqlx::Postgres>::new(
+        "select count(*) from (select 1 from clients c where c.merged_into is null",
+    );
+    for b in [&mut q, &mut count] {
+        match scope {
+            crate::types::Scope::All => {}
+            crate::types::Scope::Team => {
+                b.push(" and (c.owner_id = ")
+                    .push_bind(actor.user_id)
+                    .push(" or c.team_id = ")
+                    .push_bind(actor.team_id.unwrap_or(Uuid::nil()))
+                    .push(")");
+            }
+            _ => {
+                b.push(" and c.owner_id = ").push_bind(actor.user_id);
+            }
+        }
+        let (phone_like, text_like, _) = super::list::search_patterns(query);
+        if let Some(p) = phone_like {
+            b.push(" and c.id in (select client_id from client_phones where phone like ")
+                .push_bind(p)
+                .push(")");
+        }
+        if let Some(t) = text_like {
+            b.push(" and (lower(c.full_name) like ")
+                .push_bind(t.clone())
+                .push(" or c.id in (select client_id from client_emails where email like ")
+                .push_bind(t)
+                .push("))");
+        }
+    }
+    q.push(" order by c.created_at desc, c.id desc limit ")
+        .push_bind(per_page)
+        .push(" offset ")
+        .push_bind((page - 1) * per_page);
+    count.push(" limit ").push_bind(super::list::COUNT_CAP + 1).push(") x");
+    use sqlx::Row;
+    let items = q
+        .build()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .map(|r| {
+            Ok(ClientRow {
+                id: r.try_get("id")?,
+                full_name: r.try_get("full_name")?,
+                city: r.try_get("city")?,
+                phone: r.try_get("phone")?,
+                email: r.try_get("email")?,
+                leads: r.try_get::<Option<i64>, _>("leads")?.unwrap_or(0),
+            })
+        })
+        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let total: i64 = count.build_query_scalar().fetch_one(pool).await?;
+    Ok(crate::Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}

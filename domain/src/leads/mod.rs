@@ -27,7 +27,7 @@ pub use board::{board, Board, BoardColumn};
 pub use card::{
     add_comment, attach_to_deal, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem,
 };
-pub use client::{get_client, ClientCard};
+pub use client::{get_client, list_clients, ClientCard, ClientRow};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{dictionaries, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage};
 pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, ExportRow};

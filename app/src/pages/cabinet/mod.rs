@@ -5,7 +5,7 @@ use leptos::prelude::*;
 
 use crate::components::shell::{use_me, Forbidden, Guard};
 use crate::i18n::t;
-use crate::pages::leads::{LeadForm, MyLeads};
+use crate::pages::leads::{LeadForm, MyClients, MyLeads};
 
 #[component]
 pub fn PartnerCabinet() -> impl IntoView {
@@ -29,6 +29,10 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 <h2>{t("cab.my_leads")}</h2>
                                 <MyLeads/>
                             </section>
+                            <section class="card">
+                                <h2>{t("cab.my_clients")}</h2>
+                                <MyClients/>
+                            </section>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
                     }
@@ -49,7 +53,18 @@ pub fn FranchiseeCabinet() -> impl IntoView {
                                 <h1>{t("cab.franchisee_title")}</h1>
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
-                                <p class="muted">{t("cab.soon")}</p>
+                            </section>
+                            <section class="card">
+                                <h2>{t("cab.new_lead")}</h2>
+                                <LeadForm cabinet=true/>
+                            </section>
+                            <section class="card">
+                                <h2>{t("cab.my_leads")}</h2>
+                                <MyLeads/>
+                            </section>
+                            <section class="card">
+                                <h2>{t("cab.my_clients")}</h2>
+                                <MyClients/>
                             </section>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),

@@ -541,3 +541,28 @@ pub async fn attach_to_deal(lead_id: String, deal_number: String) -> Result<i64,
         })?;
     Ok(domain::leads::attach_to_deal(&services.pool, &actor, lead, number).await?)
 }
+
+/// The viewer's clients (the cabinets' list).
+#[server]
+pub async fn list_my_clients(query: String, page: i64) -> Result<crate::model::ClientPage, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let p = domain::leads::list_clients(&services.pool, &actor, &query, page).await?;
+    Ok(crate::model::ClientPage {
+        items: p
+            .items
+            .into_iter()
+            .map(|c| crate::model::ClientRowView {
+                id: c.id.to_string(),
+                full_name: c.full_name,
+                city: c.city.unwrap_or_default(),
+                phone: c.phone.unwrap_or_default(),
+                email: c.email.unwrap_or_default(),
+                leads: c.leads,
+            })
+            .collect(),
+        total: p.total,
+        page: p.page,
+        per_page: p.per_page,
+    })
+}

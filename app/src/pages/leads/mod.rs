@@ -746,6 +746,38 @@ pub fn TasksPage() -> impl IntoView {
     }
 }
 
+/// The viewer's clients with a quick search (in the cabinets).
+#[component]
+pub fn MyClients() -> impl IntoView {
+    let live = use_live();
+    let query = RwSignal::new(String::new());
+    let page = RwSignal::new(1i64);
+    let clients = Resource::new(
+        move || (query.get(), page.get(), live.version.get()),
+        |(q, p, _)| list_my_clients(q, p),
+    );
+    view! {
+        <input type="search" data-testid="client-search" placeholder=t("leads.search")
+            on:input=move |ev| { query.set(event_target_value(&ev)); page.set(1); }/>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let p = match clients.await { Ok(p) => p, Err(e) => return view! { <div class="alert error">{e.message}</div> }.into_any() };
+                view! {
+                    <table data-testid="my-clients">
+                        <thead><tr><th>{t("leads.client")}</th><th>{t("reg.phone")}</th><th>"Email"</th><th>{t("cab.leads_count")}</th></tr></thead>
+                        <tbody>
+                            {p.items.into_iter().map(|c| view! {
+                                <tr data-client=c.id.clone()><td><a href=format!("/clients/{}", c.id)>{c.full_name}</a></td><td>{c.phone}</td><td>{c.email}</td><td class="num">{c.leads}</td></tr>
+                            }).collect_view()}
+                        </tbody>
+                    </table>
+                    <Pager page=page current=p.page total=p.total per_page=p.per_page/>
+                }.into_any()
+            })}
+        </Transition>
+    }
+}
+
 /// The partner's own leads with their statuses (in the cabinet).
 #[component]
 pub fn MyLeads() -> impl IntoView {

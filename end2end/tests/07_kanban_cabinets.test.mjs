@@ -49,3 +49,32 @@ test('a kanban move the matrix does not allow is refused with a message and the 
   assert.equal((await api('GET', `/leads/${number}`)).body.lead.stage_id, before, 'nothing changed on the server');
   await ctx.close();
 });
+
+test('a franchisee hands in a lead from the cabinet and sees only its own leads and clients there', async () => {
+  assert.equal((await api('POST', '/leads', { client_name: 'Клиент Центрального Офиса', phone: '+7 918 400 00 09', consent: true })).status, 201);
+  const inv = await api('POST', '/invitations', { email: 'office@mak.test', role: 'franchisee' });
+  assert.equal(inv.status, 201);
+  const ctx = await browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', 'Офис Тверь');
+  await page.fill('[data-testid=invite-form] input[name=password]', 'office-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL('**/franchisee');
+  await hydrated(page);
+  await page.fill('[data-testid=lead-form] input[name=client_name]', 'Тверской Клиент');
+  await page.fill('[data-testid=lead-form] input[name=phone]', '8 (918) 400-00-10');
+  await page.check('[data-testid=lead-form] input[name=consent]');
+  await page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  const created = (await (await page.waitForSelector('[data-testid=lead-created]')).textContent()).trim();
+  const number = created.match(/№(\d+)/)[1];
+  await page.waitForSelector(`[data-testid=my-leads] tr[data-lead="${number}"]`);
+  await page.waitForFunction(() => /Тверской Клиент/.test(document.querySelector('[data-testid=my-clients]')?.textContent || ''));
+  const clients = await page.$$eval('[data-testid=my-clients] tbody tr', (rows) => rows.map((r) => r.textContent));
+  assert.equal(clients.length, 1, clients.join(' | '));
+  assert.match(clients[0], /\+79184000010/);
+  const leads = await page.$$eval('[data-testid=my-leads] tbody tr', (rows) => rows.length);
+  assert.equal(leads, 1);
+  await ctx.close();
+});
