@@ -229,3 +229,58 @@ async fn an_xlsx_sheet_is_streamed_from_the_chosen_sheet(pool: PgPool) {
     .unwrap();
     assert_eq!(amounts, [Some(150_000_000), None, Some(25_000_050)]);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn extra_fields_are_mapped_by_their_label_and_checked_per_row(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let region = domain::leads::add_custom_field(&pool, &admin, "Регион", "choice", &["Москва".into(), "Тверь".into()])
+        .await
+        .unwrap();
+    let income = domain::leads::add_custom_field(&pool, &admin, "Доход", "number", &[])
+        .await
+        .unwrap();
+    let csv = "ФИО;Телефон;Регион;Доход\n\
+               Первый;+7 999 100 00 01;Тверь;120 000\n\
+               Второй;+7 999 100 00 02;Сочи;\n\
+               Третий;+7 999 100 00 03;;много\n\
+               Четвёртый;+7 999 100 00 04;Москва;\n";
+    let job = upload(&pool, &admin, "leads.csv", csv.as_bytes()).await;
+    let p = imports::preview(&pool, &admin, job, None, None, None).await.unwrap();
+    assert_eq!(p.mapping[&region.key], 2, "mapped by the field's label");
+    assert_eq!(p.mapping[&income.key], 3);
+    assert_eq!(p.problems.len(), 2, "{:?}", p.problems);
+    assert!(
+        p.problems[0].1.starts_with("Регион: Выберите значение из списка"),
+        "{:?}",
+        p.problems
+    );
+    imports::start(
+        &pool,
+        &admin,
+        job,
+        StartInput {
+            mapping: p.mapping.clone(),
+            on_duplicate: "skip".into(),
+            encoding: None,
+            delimiter: None,
+            sheet: None,
+        },
+    )
+    .await
+    .unwrap();
+    imports::run_once(&pool).await.unwrap();
+    let s = imports::status(&pool, &admin, job).await.unwrap();
+    assert_eq!((s.created, s.failed), (2, 2));
+    let extra: Vec<serde_json::Value> =
+        sqlx::query_scalar("select l.extra from leads l join clients c on c.id = l.client_id order by c.full_name")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        extra,
+        [
+            serde_json::json!({ region.key.clone(): "Тверь", income.key.clone(): 120000.0 }),
+            serde_json::json!({ region.key.clone(): "Москва" }),
+        ]
+    );
+}

@@ -36,6 +36,17 @@ pub const FIELDS: [(&str, &str); 6] = [
     ("comment", "Комментарий"),
 ];
 
+/// Every field a column can map to: the fixed ones, then the active extra
+/// fields (`cf_N`, by their labels).
+pub async fn mappable_fields(pool: &PgPool) -> Result<Vec<(String, String)>, LeadsError> {
+    let custom = crate::leads::custom_fields(pool).await?;
+    Ok(FIELDS
+        .iter()
+        .map(|(k, l)| (k.to_string(), l.to_string()))
+        .chain(custom.into_iter().filter(|f| f.active).map(|f| (f.key, f.label)))
+        .collect())
+}
+
 /// field → column index.
 pub type Mapping = HashMap<String, usize>;
 

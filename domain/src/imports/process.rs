@@ -288,19 +288,25 @@ pub(super) async fn preview(
     .fetch_optional(pool)
     .await?
     .and_then(|m| serde_json::from_value::<Mapping>(m).ok());
+    let look = lookups(pool).await?;
     let mapping = remembered.unwrap_or_else(|| {
         let mut m = Mapping::new();
         for (i, h) in headers.iter().enumerate() {
-            if let Some(f) = guess(h) {
-                m.entry(f.to_string()).or_insert(i);
+            // An extra field's own label wins over the word guesses.
+            let custom = look
+                .fields
+                .iter()
+                .find(|f| f.label.to_lowercase() == h.trim().to_lowercase())
+                .map(|f| f.key.clone());
+            if let Some(f) = custom.or_else(|| guess(h).map(str::to_string)) {
+                m.entry(f).or_insert(i);
             }
         }
         m
     });
-    let products = products(pool).await?;
     let problems = sample
         .iter()
-        .filter_map(|(n, cells)| parse_row(cells, &mapping, &products).err().map(|e| (*n + 1, e)))
+        .filter_map(|(n, cells)| parse_row(cells, &mapping, &look).err().map(|e| (*n + 1, e)))
         .collect();
     let size: i64 = sqlx::query_scalar!("select size_bytes from import_jobs where id = $1", job)
         .fetch_one(pool)
@@ -326,6 +332,23 @@ pub(super) async fn preview(
     })
 }
 
+/// What rows are checked against: products by name and the active extra fields.
+pub(crate) struct Lookups {
+    products: HashMap<String, Uuid>,
+    fields: Vec<crate::leads::CustomField>,
+}
+
+async fn lookups(pool: &PgPool) -> Result<Lookups, LeadsError> {
+    Ok(Lookups {
+        products: products(pool).await?,
+        fields: crate::leads::custom_fields(pool)
+            .await?
+            .into_iter()
+            .filter(|f| f.active)
+            .collect(),
+    })
+}
+
 async fn products(pool: &PgPool) -> Result<HashMap<String, Uuid>, sqlx::Error> {
     Ok(
         sqlx::query!("select id, name from dictionary_items where kind = 'product'")
@@ -344,9 +367,12 @@ struct Parsed {
     product: Option<Uuid>,
     amount: Option<i64>,
     comment: String,
+    /// Extra field values (`{}` when none are mapped).
+    extra: serde_json::Value,
 }
 
-fn parse_row(cells: &[String], m: &Mapping, products: &HashMap<String, Uuid>) -> Result<Parsed, String> {
+fn parse_row(cells: &[String], m: &Mapping, look: &Lookups) -> Result<Parsed, String> {
+    let products = &look.products;
     let get = |f: &str| m.get(f).and_then(|i| cells.get(*i)).map(|s| s.trim()).unwrap_or("");
     let name = get("client_name");
     if name.is_empty() {
@@ -375,6 +401,13 @@ fn parse_row(cells: &[String], m: &Mapping, products: &HashMap<String, Uuid>) ->
                 .ok_or_else(|| format!("Неизвестный продукт «{p}»"))?,
         ),
     };
+    let mut extra = serde_json::Map::new();
+    for f in &look.fields {
+        let raw = get(&f.key);
+        if let Some(v) = crate::leads::field_value(f, raw).map_err(|e| format!("{}: {e} («{raw}»)", f.label))? {
+            extra.insert(f.key.clone(), v);
+        }
+    }
     Ok(Parsed {
         name: name.to_string(),
         phone,
@@ -382,6 +415,7 @@ fn parse_row(cells: &[String], m: &Mapping, products: &HashMap<String, Uuid>) ->
         product,
         amount,
         comment: get("comment").to_string(),
+        extra: serde_json::Value::Object(extra),
     })
 }
 
@@ -472,7 +506,7 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
         .ok_or(LeadsError::NotFound)?;
     tx.commit().await?;
     let s = settings(pool, job.id, job.encoding.clone(), job.delimiter.clone()).await?;
-    let products = products(pool).await?;
+    let look = lookups(pool).await?;
     let placement = sqlx::query!(
         "select s.pipeline_id from stages s join pipelines p on p.id = s.pipeline_id order by p.position, p.name, s.position limit 1"
     )
@@ -505,7 +539,7 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
             continue;
         }
         let n = batch.len() as i64;
-        match apply(pool, job, &actor, offset, batch, &products, placement, status_new).await? {
+        match apply(pool, job, &actor, offset, batch, &look, placement, status_new).await? {
             Step::Go => offset += n,
             Step::Stop => return Ok(()),
         }
@@ -556,7 +590,7 @@ async fn apply(
     actor: &Actor,
     offset: i64,
     batch: Vec<(i64, Vec<String>)>,
-    products: &HashMap<String, Uuid>,
+    look: &Lookups,
     pipeline: Option<Uuid>,
     status_new: Option<Uuid>,
 ) -> Result<Step, LeadsError> {
@@ -593,7 +627,7 @@ async fn apply(
     let mut report: (Vec<i64>, Vec<String>, Vec<String>) = (vec![], vec![], vec![]);
     let mut parsed = vec![];
     for (row, cells) in &batch {
-        match parse_row(cells, &job.mapping, products) {
+        match parse_row(cells, &job.mapping, look) {
             Ok(p) => parsed.push((*row, p)),
             Err(reason) => {
                 report.0.push(*row + 1);
@@ -628,6 +662,7 @@ async fn apply(
     let (mut ph_client, mut ph) = (vec![], vec![]);
     let (mut em_client, mut em) = (vec![], vec![]);
     let (mut l_client, mut l_product, mut l_amount, mut l_comment) = (vec![], vec![], vec![], vec![]);
+    let mut l_extra: Vec<serde_json::Value> = vec![];
     let mut updates = vec![];
     let (mut skipped, mut updated) = (0i64, 0i64);
     for (row, p) in parsed {
@@ -667,6 +702,7 @@ async fn apply(
                 l_product.push(p.product);
                 l_amount.push(p.amount);
                 l_comment.push(p.comment);
+                l_extra.push(p.extra);
             }
         }
     }
@@ -700,9 +736,9 @@ async fn apply(
     let franchisee = (actor.role == Role::Franchisee).then_some(actor.user_id);
     sqlx::query!(
         "insert into leads (client_id, product_id, amount_kopecks, comment, pipeline_id, unsorted, status_id,
-                            created_by, partner_id, franchisee_id, team_id, import_job_id)
-         select u.c, u.p, u.a, u.m, $5, true, $6, $7, $8, $9, $10, $11
-         from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[]) as u(c, p, a, m)",
+                            created_by, partner_id, franchisee_id, team_id, import_job_id, extra)
+         select u.c, u.p, u.a, u.m, $5, true, $6, $7, $8, $9, $10, $11, u.x
+         from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $12::jsonb[]) as u(c, p, a, m, x)",
         &l_client,
         &l_product as &[Option<Uuid>],
         &l_amount as &[Option<i64>],
@@ -713,7 +749,8 @@ async fn apply(
         partner,
         franchisee,
         actor.team_id,
-        job.id
+        job.id,
+        &l_extra
     )
     .execute(&mut *tx)
     .await?;
@@ -723,12 +760,13 @@ async fn apply(
             .await?;
         sqlx::query!(
             "update leads set amount_kopecks = coalesce($2, amount_kopecks), product_id = coalesce($3, product_id),
-                    comment = case when $4 = '' then comment else $4 end
+                    comment = case when $4 = '' then comment else $4 end, extra = extra || $5
              where id = (select id from leads where client_id = $1 order by created_at desc limit 1)",
             client,
             p.amount,
             p.product,
-            p.comment
+            p.comment,
+            p.extra
         )
         .execute(&mut *tx)
         .await?;

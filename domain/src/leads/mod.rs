@@ -31,6 +31,7 @@ pub use client::{get_client, list_clients, ClientCard, ClientRow};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{dictionaries, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage};
 pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, ExportRow};
+pub(crate) use fields::field_value;
 pub use fields::{
     add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
     edit_dictionary_item, ensure_index, CustomField, DictionaryEdit, DictionaryEntry, FieldKind, DICTIONARY_KINDS,

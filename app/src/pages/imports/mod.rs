@@ -44,20 +44,20 @@ pub async fn import_preview(
     let status = domain::imports::status(&services.pool, &actor, job)
         .await
         .map_err(|e| ImportErr::from(e).0)?;
+    let fields = domain::imports::mappable_fields(&services.pool)
+        .await
+        .map_err(|e| ImportErr::from(e).0)?;
     Ok(ImportPreviewView {
         encoding: p.encoding,
         delimiter: p.delimiter,
         sheets: p.sheets,
         headers: p.headers,
         rows: p.rows,
-        fields: domain::imports::FIELDS
-            .iter()
+        fields: fields
+            .into_iter()
             .map(|(f, label)| {
-                (
-                    f.to_string(),
-                    label.to_string(),
-                    p.mapping.get(*f).map(|i| *i as i64).unwrap_or(-1),
-                )
+                let col = p.mapping.get(&f).map(|i| *i as i64).unwrap_or(-1);
+                (f, label, col)
             })
             .collect(),
         problems: p.problems,
