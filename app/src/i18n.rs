@@ -121,7 +121,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("views.share", "Общий для всех", "Shared with everyone"),
     ("views.save", "Сохранить вид", "Save view"),
     ("views.saved", "Вид сохранён", "View saved"),
-    ("timeline.create", "Создан:", "Created:"),
+    ("timeline.create", "Лид создан", "Lead created"),
     ("timeline.update", "Изменения:", "Changes:"),
     ("timeline.move", "Этап:", "Stage:"),
     ("timeline.task", "Задача:", "Task:"),

@@ -186,3 +186,22 @@ test('a file uploaded on the lead card shows in its timeline and downloads with 
   assert.equal(await page.$$eval('[data-testid=timeline] a[data-file]', (a) => a.length), 1);
   await ctx.close();
 });
+
+test('the list pages forward and back on the server', async () => {
+  for (let i = 0; i < 55; i++) {
+    const r = await api('POST', '/leads', { client_name: `Страничный ${i}`, phone: `+7 919 500 ${String(i).padStart(4, '0')}`.replace(/(\d{2})(\d{2})$/, '$1 $2'), consent: true });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  const { ctx, page } = await adminPage('/leads');
+  await page.fill('[data-testid=lead-search]', 'страничный');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '55');
+  assert.equal((await page.textContent('[data-testid=pager-next]')).trim(), 'Вперёд');
+  assert.equal(await page.$$eval('[data-testid=leads-table] tbody tr', (r) => r.length), 50);
+  await page.click('[data-testid=pager-next]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pager-at]')?.textContent.startsWith('2'));
+  assert.equal(await page.$$eval('[data-testid=leads-table] tbody tr', (r) => r.length), 5);
+  assert.ok(await page.isDisabled('[data-testid=pager-next]'));
+  await page.click('[data-testid=pager-prev]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=pager-at]')?.textContent.startsWith('1'));
+  await ctx.close();
+});

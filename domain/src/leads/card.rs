@@ -152,6 +152,7 @@ async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, Lea
                     format!("{text}, до {}", due.with_timezone(&msk).format("%d.%m.%Y %H:%M"))
                 }
                 (Some(text), ..) => text,
+                (None, Some(diff), _) if t.kind == "create" => describe_creation(&diff),
                 (None, Some(diff), _) => describe_diff(&diff),
                 _ => String::new(),
             };
@@ -164,6 +165,28 @@ async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, Lea
             }
         })
         .collect())
+}
+
+/// A creation entry as a person reads it: where the lead came from.
+fn describe_creation(diff: &serde_json::Value) -> String {
+    let origin = diff.pointer("/origin/to").and_then(|v| v.as_str()).unwrap_or("");
+    let how = match origin {
+        "form" => "из формы в CRM",
+        "partner" => "партнёром из кабинета",
+        "api" => "через API",
+        "import" => "импортом",
+        "bot" => "через Telegram-бота",
+        _ => "",
+    };
+    let attached = diff.pointer("/attached/to").and_then(|v| v.as_bool()) == Some(true);
+    let mut out = how.to_string();
+    if attached {
+        if !out.is_empty() {
+            out.push_str(", ");
+        }
+        out.push_str("прикреплён к существующему клиенту");
+    }
+    out
 }
 
 /// `{"Сумма": {"from": "1 000,00", "to": "2 000,00"}}` → "Сумма: 1 000,00 → 2 000,00".
@@ -534,6 +557,16 @@ mod tests {
         let d =
             serde_json::json!({"Сумма": {"from": null, "to": "500,00"}, "Статус": {"from": "Новый", "to": "В работе"}});
         assert_eq!(super::describe_diff(&d), "Статус: Новый → В работе; Сумма: — → 500,00");
+    }
+
+    #[test]
+    fn a_creation_says_where_the_lead_came_from() {
+        let d = serde_json::json!({"origin": {"from": null, "to": "partner"}, "attached": {"from": null, "to": true},
+                                   "client_id": {"from": null, "to": "0000"}});
+        assert_eq!(
+            super::describe_creation(&d),
+            "партнёром из кабинета, прикреплён к существующему клиенту"
+        );
     }
 
     #[test]
