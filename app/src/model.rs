@@ -233,6 +233,20 @@ pub struct FieldDef {
     pub active: bool,
 }
 
+#[cfg(feature = "ssr")]
+impl From<domain::leads::CustomField> for FieldDef {
+    fn from(f: domain::leads::CustomField) -> Self {
+        Self {
+            id: f.id.to_string(),
+            key: f.key,
+            label: f.label,
+            kind: f.kind.as_str().into(),
+            options: f.options,
+            active: f.active,
+        }
+    }
+}
+
 /// A saved list view.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ViewDef {

@@ -1,39 +1,15 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated, apiToken } from './helpers.mjs';
+import { hydrated, suite } from './helpers.mjs';
 
-let db, server, browser, token;
-before(async () => {
-  db = freshDatabase();
-  server = await startServer(db.url);
-  browser = await launch();
-  token = await apiToken(db.url, ADMIN.email);
-});
-after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
-
-async function api(method, path, body) {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
-
-async function adminPage(path) {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await signIn(page, server.url, ADMIN.email, ADMIN.password);
-  await page.waitForURL('**/admin/users');
-  await page.goto(`${server.url}${path}`);
-  await hydrated(page);
-  return { ctx, page };
-}
+const s = suite();
+const { api, adminPage } = s;
 
 /// A partner joins through an invitation link and lands in the cabinet.
 async function partner(email) {
   const inv = await api('POST', '/invitations', { email, role: 'partner' });
   assert.equal(inv.status, 201);
-  const ctx = await browser.newContext();
+  const ctx = await s.browser.newContext();
   const page = await ctx.newPage();
   await page.goto(inv.body.url);
   await hydrated(page);
@@ -97,10 +73,10 @@ test('a partner hands in a lead from the cabinet and another partner opening it 
   await p1.page.waitForSelector(`[data-testid=my-leads] tr[data-lead="${number}"]`);
 
   const p2 = await partner('partner2@example.ru');
-  await p2.page.goto(`${server.url}/leads/${number}`);
+  await p2.page.goto(`${s.server.url}/leads/${number}`);
   await p2.page.waitForSelector('[data-testid=forbidden]');
   assert.match(await p2.page.textContent('[data-testid=forbidden] h1'), /Нет доступа/);
-  const own = await p1.page.goto(`${server.url}/leads/${number}`);
+  const own = await p1.page.goto(`${s.server.url}/leads/${number}`);
   assert.equal(own.status(), 200);
   await hydrated(p1.page);
   await p1.page.waitForSelector('[data-testid=lead-card]');
@@ -124,7 +100,7 @@ test('a task reminder appears as a notification at its time', async () => {
   assert.ok(Date.now() >= due.getTime() - 500, 'not before the due time');
   await page.click('.bell-button');
   assert.match(await page.textContent('.bell-panel'), /Напоминание о задаче/);
-  await page.goto(`${server.url}/tasks`);
+  await page.goto(`${s.server.url}/tasks`);
   await hydrated(page);
   await page.waitForSelector('[data-testid=tasks] li.overdue');
   await ctx.close();
@@ -178,7 +154,7 @@ test('an admin adds a stage to a pipeline and the kanban shows it; deleting it a
   await form.locator('button[type=submit]').click();
   await page.waitForSelector('.pipeline input[name=name][value="Проверка документов"]');
   const board = await ctx.newPage();
-  await board.goto(`${server.url}/kanban`);
+  await board.goto(`${s.server.url}/kanban`);
   await hydrated(board);
   await board.waitForSelector('.column h3:has-text("Проверка документов")');
   const row = page.locator('tr', { has: page.locator('input[name=name][value="Проверка документов"]') });
@@ -190,7 +166,7 @@ test('an admin adds a stage to a pipeline and the kanban shows it; deleting it a
 
 test('a comment mentioning a colleague rings their bell', async () => {
   const inv = await api('POST', '/invitations', { email: 'olga@mak-crm.test', role: 'employee' });
-  const ectx = await browser.newContext();
+  const ectx = await s.browser.newContext();
   const emp = await ectx.newPage();
   await emp.goto(inv.body.url);
   await hydrated(emp);

@@ -1,18 +1,11 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated, apiToken } from './helpers.mjs';
+import { ADMIN, signIn, hydrated, suite } from './helpers.mjs';
 
-let db, server, browser, token;
-before(async () => {
-  db = freshDatabase();
-  server = await startServer(db.url);
-  browser = await launch();
-  token = await apiToken(db.url, ADMIN.email);
-});
-after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
+const s = suite();
 
 // Windows-1251 by hand: Cyrillic А..я map to 0xC0..0xFF, Ё/ё to 0xA8/0xB8.
 function cp1251(text) {
@@ -29,8 +22,8 @@ function cp1251(text) {
 }
 
 test('a Windows-1251 semicolon CSV with three duplicate rows imports with a progress bar and a report naming them', async () => {
-  const known = await fetch(`${server.url}/api/v1/leads`, {
-    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  const known = await fetch(`${s.server.url}/api/v1/leads`, {
+    method: 'POST', headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ client_name: 'Известный Клиент', phone: '+7 999 000 00 01', consent: true }),
   });
   assert.equal(known.status, 201);
@@ -44,11 +37,11 @@ test('a Windows-1251 semicolon CSV with three duplicate rows imports with a prog
   const file = join(dir, 'лиды.csv');
   writeFileSync(file, cp1251(lines.join('\r\n') + '\r\n'));
 
-  const ctx = await browser.newContext();
+  const ctx = await s.browser.newContext();
   const page = await ctx.newPage();
-  await signIn(page, server.url, ADMIN.email, ADMIN.password);
+  await signIn(page, s.server.url, ADMIN.email, ADMIN.password);
   await page.waitForURL('**/admin/users');
-  await page.goto(`${server.url}/leads/import`);
+  await page.goto(`${s.server.url}/leads/import`);
   await hydrated(page);
   await page.setInputFiles('[data-testid=upload-form] input[type=file]', file);
   await page.click('[data-testid=upload-form] button[type=submit]');

@@ -1,34 +1,10 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { ADMIN, freshDatabase, startServer, launch, signIn, hydrated, apiToken } from './helpers.mjs';
+import { hydrated, suite } from './helpers.mjs';
 
-let db, server, browser, token;
-before(async () => {
-  db = freshDatabase();
-  server = await startServer(db.url);
-  browser = await launch();
-  token = await apiToken(db.url, ADMIN.email);
-});
-after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
-
-async function api(method, path, body) {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
-
-async function adminPage(path) {
-  const ctx = await browser.newContext();
-  const page = await ctx.newPage();
-  await signIn(page, server.url, ADMIN.email, ADMIN.password);
-  await page.waitForURL('**/admin/users');
-  await page.goto(`${server.url}${path}`);
-  await hydrated(page);
-  return { ctx, page };
-}
+const s = suite();
+const { api, adminPage } = s;
 
 test('an admin adds a product and extra fields; the lead form and card use them, with checked values and readable history', async () => {
   const { ctx, page } = await adminPage('/admin/fields');
@@ -50,7 +26,7 @@ test('an admin adds a product and extra fields; the lead form and card use them,
   await page.click('[data-testid=add-field] button[type=submit]');
   await page.waitForSelector('[data-testid=custom-fields] tr[data-field=cf_2]');
 
-  await page.goto(`${server.url}/leads/new`);
+  await page.goto(`${s.server.url}/leads/new`);
   await hydrated(page);
   await page.waitForSelector('[data-testid=lead-form] select[name="extra[cf_1]"]');
   await page.fill('[data-testid=lead-form] input[name=client_name]', 'Тверской Тимофей');
@@ -135,7 +111,7 @@ test('filters on extra fields, chosen columns and a shared saved view; the expor
 test('an employee cannot share a view; a bad date filter gets a Russian message, not an error page', async () => {
   const inv = await api('POST', '/invitations', { email: 'manager@mak.test', role: 'employee' });
   assert.equal(inv.status, 201);
-  const ctx = await browser.newContext();
+  const ctx = await s.browser.newContext();
   const page = await ctx.newPage();
   await page.goto(inv.body.url);
   await hydrated(page);
@@ -143,7 +119,7 @@ test('an employee cannot share a view; a bad date filter gets a Russian message,
   await page.fill('[data-testid=invite-form] input[name=password]', 'manager-pass-1');
   await page.click('[data-testid=invite-form] button[type=submit]');
   await page.waitForURL((u) => !u.pathname.startsWith('/invite'));
-  await page.goto(`${server.url}/leads`);
+  await page.goto(`${s.server.url}/leads`);
   await hydrated(page);
   await page.fill('[data-testid=save-view] input[name=name]', 'Мой общий');
   await page.check('[data-testid=save-view] input[name=shared]');
@@ -154,7 +130,7 @@ test('an employee cannot share a view; a bad date filter gets a Russian message,
   await page.click('[data-testid=save-view] button[type=submit]');
   await page.waitForSelector('[data-testid=view-saved]');
 
-  const r = await fetch(`${server.url}/api/v1/leads?created_from=${encodeURIComponent('позавчера')}`, { headers: { Authorization: `Bearer ${token}` } });
+  const r = await fetch(`${s.server.url}/api/v1/leads?created_from=${encodeURIComponent('позавчера')}`, { headers: { Authorization: `Bearer ${s.token}` } });
   assert.equal(r.status, 400);
   const body = await r.json();
   assert.equal(body.code, 'validation');
@@ -175,7 +151,7 @@ test('a file uploaded on the lead card shows in its timeline and downloads with 
   assert.equal(download.suggestedFilename(), 'договор.txt');
   assert.equal(readFileSync(await download.path(), 'utf8'), content);
   const href = await page.getAttribute('[data-testid=timeline] a[data-file^="договор.txt"]', 'href');
-  const anonymous = await fetch(`${server.url}${href}`);
+  const anonymous = await fetch(`${s.server.url}${href}`);
   assert.equal(anonymous.status, 401);
 
   // An empty file is refused with a Russian message, and the card stays as it was.

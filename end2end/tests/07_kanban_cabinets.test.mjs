@@ -1,23 +1,9 @@
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ADMIN, freshDatabase, startServer, launch, hydrated, apiToken } from './helpers.mjs';
+import { hydrated, suite } from './helpers.mjs';
 
-let db, server, browser, token;
-before(async () => {
-  db = freshDatabase();
-  server = await startServer(db.url);
-  browser = await launch();
-  token = await apiToken(db.url, ADMIN.email);
-});
-after(async () => { await browser?.close(); await server?.stop(); db?.drop(); });
-
-async function api(method, path, body) {
-  const r = await fetch(`${server.url}/api/v1${path}`, {
-    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
-    body: body ? JSON.stringify(body) : undefined,
-  });
-  return { status: r.status, body: r.status === 204 ? null : await r.json() };
-}
+const s = suite();
+const { api } = s;
 
 test('a kanban move the matrix does not allow is refused with a message and the card stays where it was', async () => {
   // Employees may see every lead but edit only their own.
@@ -28,7 +14,7 @@ test('a kanban move the matrix does not allow is refused with a message and the 
   const before = (await api('GET', `/leads/${number}`)).body.lead.stage_id;
 
   const inv = await api('POST', '/invitations', { email: 'viewer@mak.test', role: 'employee' });
-  const ctx = await browser.newContext();
+  const ctx = await s.browser.newContext();
   const page = await ctx.newPage();
   await page.goto(inv.body.url);
   await hydrated(page);
@@ -36,7 +22,7 @@ test('a kanban move the matrix does not allow is refused with a message and the 
   await page.fill('[data-testid=invite-form] input[name=password]', 'viewer-pass-1');
   await page.click('[data-testid=invite-form] button[type=submit]');
   await page.waitForURL((u) => !u.pathname.startsWith('/invite'));
-  await page.goto(`${server.url}/kanban`);
+  await page.goto(`${s.server.url}/kanban`);
   await hydrated(page);
   await page.waitForSelector(`.lead-card[data-lead="${number}"]`);
   const columns = await page.$$eval('.column[data-stage]', (els) => els.map((e) => e.dataset.stage).filter(Boolean));
@@ -54,7 +40,7 @@ test('a franchisee hands in a lead from the cabinet and sees only its own leads 
   assert.equal((await api('POST', '/leads', { client_name: 'Клиент Центрального Офиса', phone: '+7 918 400 00 09', consent: true })).status, 201);
   const inv = await api('POST', '/invitations', { email: 'office@mak.test', role: 'franchisee' });
   assert.equal(inv.status, 201);
-  const ctx = await browser.newContext();
+  const ctx = await s.browser.newContext();
   const page = await ctx.newPage();
   await page.goto(inv.body.url);
   await hydrated(page);

@@ -4,6 +4,7 @@ import { spawn, execFileSync } from 'node:child_process';
 import { createHmac, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { chromium } from 'playwright-core';
+import { before, after } from 'node:test';
 
 const BIN = process.env.MAK_BIN;
 const SITE = process.env.LEPTOS_SITE_ROOT;
@@ -104,4 +105,36 @@ export function totp(secretBase32, at = Date.now()) {
 
 export async function apiToken(dbUrl, email) {
   return execFileSync(BIN, ['create-token', '--email', email], { env: { ...process.env, DATABASE_URL: dbUrl } }).toString().trim();
+}
+
+/// One test file's fixtures: a fresh database, a server, a browser and the
+/// admin's API token, set up in `before` and torn down in `after`; plus
+/// `api(method, path, body)` as the admin and `adminPage(path)` (a signed-in
+/// admin's page, hydrated).
+export function suite() {
+  const s = { db: null, server: null, browser: null, token: null };
+  before(async () => {
+    s.db = freshDatabase();
+    s.server = await startServer(s.db.url);
+    s.browser = await launch();
+    s.token = await apiToken(s.db.url, ADMIN.email);
+  });
+  after(async () => { await s.browser?.close(); await s.server?.stop(); s.db?.drop(); });
+  s.api = async (method, path, body) => {
+    const r = await fetch(`${s.server.url}/api/v1${path}`, {
+      method, headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: r.status, body: r.status === 204 ? null : await r.json() };
+  };
+  s.adminPage = async (path) => {
+    const ctx = await s.browser.newContext();
+    const page = await ctx.newPage();
+    await signIn(page, s.server.url, ADMIN.email, ADMIN.password);
+    await page.waitForURL('**/admin/users');
+    await page.goto(`${s.server.url}${path}`);
+    await hydrated(page);
+    return { ctx, page };
+  };
+  return s;
 }

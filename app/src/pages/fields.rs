@@ -66,14 +66,7 @@ pub async fn all_custom_fields() -> Result<Vec<FieldDef>, AppError> {
     Ok(domain::leads::custom_fields(&services.pool)
         .await?
         .into_iter()
-        .map(|f| FieldDef {
-            id: f.id.to_string(),
-            key: f.key,
-            label: f.label,
-            kind: f.kind.as_str().into(),
-            options: f.options,
-            active: f.active,
-        })
+        .map(FieldDef::from)
         .collect())
 }
 

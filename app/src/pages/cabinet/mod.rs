@@ -21,18 +21,7 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 <p>{t("cab.referral")} ": " <code data-testid="referral-code">{m.referral_code.clone().unwrap_or_default()}</code></p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
-                            <section class="card">
-                                <h2>{t("cab.new_lead")}</h2>
-                                <LeadForm cabinet=true/>
-                            </section>
-                            <section class="card">
-                                <h2>{t("cab.my_leads")}</h2>
-                                <MyLeads/>
-                            </section>
-                            <section class="card">
-                                <h2>{t("cab.my_clients")}</h2>
-                                <MyClients/>
-                            </section>
+                            <CabinetWork/>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
                     }
@@ -54,22 +43,30 @@ pub fn FranchiseeCabinet() -> impl IntoView {
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
-                            <section class="card">
-                                <h2>{t("cab.new_lead")}</h2>
-                                <LeadForm cabinet=true/>
-                            </section>
-                            <section class="card">
-                                <h2>{t("cab.my_leads")}</h2>
-                                <MyLeads/>
-                            </section>
-                            <section class="card">
-                                <h2>{t("cab.my_clients")}</h2>
-                                <MyClients/>
-                            </section>
+                            <CabinetWork/>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
                     }
                 }}
         </Guard>
+    }
+}
+
+/// What both cabinets share: hand in a lead, one's own leads and clients.
+#[component]
+fn CabinetWork() -> impl IntoView {
+    view! {
+        <section class="card">
+            <h2>{t("cab.new_lead")}</h2>
+            <LeadForm cabinet=true/>
+        </section>
+        <section class="card">
+            <h2>{t("cab.my_leads")}</h2>
+            <MyLeads/>
+        </section>
+        <section class="card">
+            <h2>{t("cab.my_clients")}</h2>
+            <MyClients/>
+        </section>
     }
 }

@@ -62,17 +62,6 @@ mod conv {
         }
     }
 
-    pub fn field_def(f: domain::leads::CustomField) -> crate::model::FieldDef {
-        crate::model::FieldDef {
-            id: f.id.to_string(),
-            key: f.key,
-            label: f.label,
-            kind: f.kind.as_str().into(),
-            options: f.options,
-            active: f.active,
-        }
-    }
-
     pub fn id(s: &str, field: &str) -> Result<Option<uuid::Uuid>, AppError> {
         if s.trim().is_empty() {
             return Ok(None);
@@ -137,7 +126,11 @@ pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
         methods: items(d.methods),
         statuses: items(d.statuses),
         loss_reasons: items(d.loss_reasons),
-        fields: fields.into_iter().filter(|f| f.active).map(conv::field_def).collect(),
+        fields: fields
+            .into_iter()
+            .filter(|f| f.active)
+            .map(crate::model::FieldDef::from)
+            .collect(),
         staff: items(staff),
         partners: items(partners),
         pipelines: pipes
