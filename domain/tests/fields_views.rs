@@ -465,3 +465,37 @@ async fn a_franchisee_lists_only_its_own_clients(pool: PgPool) {
         ["Клиент Центра"]
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_list_sorts_by_looked_up_names_too(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let a = create(&pool, &admin, lead("Анна", "+79990003003", &[])).await;
+    let b = create(&pool, &admin, lead("Борис", "+79990003001", &[])).await;
+    let c = create(&pool, &admin, lead("Вера", "+79990003002", &[])).await;
+    let d = leads::dictionaries(&pool).await.unwrap();
+    let status = |n: &str| d.statuses.iter().find(|s| s.name == n).unwrap().id;
+    for (id, s) in [(a, Some(status("В работе"))), (b, Some(status("Аукцион"))), (c, None)] {
+        leads::update_lead(
+            &pool,
+            &admin,
+            id,
+            LeadUpdate {
+                status_id: Some(s),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let names = |p: domain::Page<leads::LeadSummary>| p.items.into_iter().map(|l| l.client_name).collect::<Vec<_>>();
+    let q = |s: &str| LeadFilter::from_query(s).unwrap();
+    assert_eq!(
+        names(leads::list_leads(&pool, &admin, q("sort=status_asc")).await.unwrap()),
+        ["Борис", "Анна", "Вера"],
+        "Аукцион, В работе, then no status"
+    );
+    assert_eq!(
+        names(leads::list_leads(&pool, &admin, q("sort=phone_desc")).await.unwrap()),
+        ["Анна", "Вера", "Борис"]
+    );
+}

@@ -111,6 +111,7 @@ pub async fn export_leads(
          left join users pu on pu.id = l.partner_id",
     );
     // The same filters as the list page, so the file holds exactly the rows shown.
+    q.push(super::list::sort_join(&f.sort));
     super::list::push_filters(&mut q, actor, scope, &f, &custom);
     q.push(super::list::order_by(&f.sort));
     let mut rows = q.build().fetch(pool);

@@ -36,6 +36,43 @@ pub enum LeadSort {
         key: String,
         desc: bool,
     },
+    /// By a looked-up name (`status_asc`, `phone_desc`, …), empty values last.
+    Named {
+        column: SortColumn,
+        desc: bool,
+    },
+}
+
+/// Columns sorted by a name looked up elsewhere (a dictionary, a stage, a
+/// user, the client's first phone or email).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SortColumn {
+    Product,
+    Source,
+    Method,
+    Status,
+    Stage,
+    Responsible,
+    Partner,
+    Phone,
+    Email,
+}
+
+impl SortColumn {
+    fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "product" => Self::Product,
+            "source" => Self::Source,
+            "method" => Self::Method,
+            "status" => Self::Status,
+            "stage" => Self::Stage,
+            "responsible" => Self::Responsible,
+            "partner" => Self::Partner,
+            "phone" => Self::Phone,
+            "email" => Self::Email,
+            _ => return None,
+        })
+    }
 }
 
 impl LeadSort {
@@ -57,6 +94,10 @@ impl LeadSort {
                     .or_else(|| other.strip_suffix("_asc").map(|k| (k, false)));
                 match custom {
                     Some((key, desc)) if is_field_key(key) => Self::Custom { key: key.into(), desc },
+                    Some((name, desc)) => match SortColumn::parse(name) {
+                        Some(column) => Self::Named { column, desc },
+                        None => Self::CreatedDesc,
+                    },
                     _ => Self::CreatedDesc,
                 }
             }
@@ -286,6 +327,17 @@ mod tests {
         };
         let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(keys, ["stage_id", "created_from", "amount_to"]);
+    }
+
+    #[test]
+    fn named_sorts_parse() {
+        assert_eq!(
+            LeadSort::parse("status_desc"),
+            LeadSort::Named {
+                column: SortColumn::Status,
+                desc: true
+            }
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@ use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::fields::is_field_key;
-use super::filter::{resolve_custom, LeadFilter, LeadSort, ResolvedCondition};
+use super::filter::{resolve_custom, LeadFilter, LeadSort, ResolvedCondition, SortColumn};
 use super::{LeadSummary, LeadsError};
 use crate::rbac::{self, Operation, Target};
 use crate::types::{Money, Scope};
@@ -52,6 +52,7 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     if matches!(f.sort, LeadSort::ClientAsc | LeadSort::ClientDesc) {
         ids_q.push(" join clients c on c.id = l.client_id");
     }
+    ids_q.push(sort_join(&f.sort));
     push_filters(&mut ids_q, actor, scope, &f, &custom);
     ids_q.push(order_by(&f.sort));
     ids_q
@@ -75,6 +76,24 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     })
 }
 
+/// The join a name sort needs (alias `srt`, column `v`); empty for the others.
+pub(crate) fn sort_join(sort: &LeadSort) -> &'static str {
+    let LeadSort::Named { column, .. } = sort else {
+        return "";
+    };
+    match column {
+        SortColumn::Product => " left join lateral (select name as v from dictionary_items where id = l.product_id) srt on true",
+        SortColumn::Source => " left join lateral (select name as v from dictionary_items where id = l.source_id) srt on true",
+        SortColumn::Method => " left join lateral (select name as v from dictionary_items where id = l.method_id) srt on true",
+        SortColumn::Status => " left join lateral (select name as v from dictionary_items where id = l.status_id) srt on true",
+        SortColumn::Stage => " left join lateral (select s.position::text as v from stages s where s.id = l.stage_id) srt on true",
+        SortColumn::Responsible => " left join lateral (select full_name as v from users where id = l.responsible_id) srt on true",
+        SortColumn::Partner => " left join lateral (select full_name as v from users where id = l.partner_id) srt on true",
+        SortColumn::Phone => " left join lateral (select phone as v from client_phones where client_id = l.client_id order by position, phone limit 1) srt on true",
+        SortColumn::Email => " left join lateral (select email as v from client_emails where client_id = l.client_id order by position, email limit 1) srt on true",
+    }
+}
+
 /// The ORDER BY of a sort (an extra field's key is checked by `LeadSort::parse`).
 pub(crate) fn order_by(sort: &LeadSort) -> String {
     match sort {
@@ -93,6 +112,16 @@ pub(crate) fn order_by(sort: &LeadSort) -> String {
             format!(" order by l.extra -> '{key}' {dir} nulls last, l.id {dir}")
         }
         LeadSort::Custom { .. } => " order by l.created_at desc, l.id desc".into(),
+        LeadSort::Named { column, desc } => {
+            let dir = if *desc { "desc" } else { "asc" };
+            // Stage positions sort as numbers, names as text.
+            let v = if *column == SortColumn::Stage {
+                "srt.v::int"
+            } else {
+                "srt.v"
+            };
+            format!(" order by {v} {dir} nulls last, l.id {dir}")
+        }
     }
 }
 
