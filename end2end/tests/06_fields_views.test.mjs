@@ -179,5 +179,11 @@ test('the list pages forward and back on the server', async () => {
   assert.ok(await page.isDisabled('[data-testid=pager-next]'));
   await page.click('[data-testid=pager-prev]');
   await page.waitForFunction(() => document.querySelector('[data-testid=pager-at]')?.textContent.startsWith('1'));
+
+  // Any column sorts on the server, e.g. the phone: descending first, then ascending.
+  await page.click('[data-testid=leads-table] th[data-sort=phone]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+79195000054');
+  await page.click('[data-testid=leads-table] th[data-sort=phone]');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+79195000000');
   await ctx.close();
 });
