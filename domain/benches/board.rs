@@ -7,6 +7,8 @@ use std::time::Instant;
 
 use sqlx::postgres::PgPoolOptions;
 
+mod common;
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -16,19 +18,7 @@ async fn main() {
     let url = std::env::var("DATABASE_URL").expect("DATABASE_URL");
     let pool = PgPoolOptions::new().max_connections(4).connect(&url).await.unwrap();
     sqlx::migrate!("../migrations").run(&pool).await.unwrap();
-    let admin: uuid::Uuid = sqlx::query_scalar("select id from users where role = 'admin' order by created_at limit 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let epoch: i32 = sqlx::query_scalar("select session_epoch from users where id = $1")
-        .bind(admin)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let actor = domain::accounts::load_actor(&pool, admin, epoch, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let actor = common::first_admin(&pool).await;
     let pipeline: uuid::Uuid = sqlx::query_scalar("select id from pipelines order by position, name limit 1")
         .fetch_one(&pool)
         .await

@@ -9,6 +9,8 @@ use std::time::Instant;
 use domain::leads::{self, LeadFilter, LeadSort};
 use sqlx::postgres::PgPoolOptions;
 
+mod common;
+
 fn pct(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
@@ -35,19 +37,7 @@ async fn main() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    let admin: uuid::Uuid = sqlx::query_scalar("select id from users where role = 'admin' order by created_at limit 1")
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let epoch: i32 = sqlx::query_scalar("select session_epoch from users where id = $1")
-        .bind(admin)
-        .fetch_one(&pool)
-        .await
-        .unwrap();
-    let actor = domain::accounts::load_actor(&pool, admin, epoch, None)
-        .await
-        .unwrap()
-        .unwrap();
+    let actor = common::first_admin(&pool).await;
     let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position limit 1")
         .fetch_one(&pool)
         .await

@@ -35,17 +35,7 @@ pub async fn create_task(
     if text.trim().is_empty() {
         return Err(LeadsError::field("text", "Опишите задачу"));
     }
-    let o = sqlx::query!(
-        "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1",
-        lead_id
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(LeadsError::NotFound)?;
-    let target = rbac::Target::Record {
-        owners: [o.responsible_id, o.partner_id, o.franchisee_id, o.created_by],
-        team: o.team_id,
-    };
+    let target = crate::leads::owners_of(pool, lead_id).await?.target();
     rbac::authorize(pool, actor, Operation::EditLead, target).await?;
     let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(

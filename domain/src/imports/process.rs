@@ -483,15 +483,18 @@ pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Resu
 
 async fn notify_progress(pool: &PgPool, job: &Job) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
-    realtime::publish(
-        &mut tx,
-        &Event::ImportProgress {
-            job_id: job.id,
-            user_id: job.user_id,
-        },
-    )
-    .await?;
+    realtime::publish(&mut tx, &job.progress()).await?;
     tx.commit().await
+}
+
+impl Job {
+    /// The live event that moves the job's progress bar.
+    fn progress(&self) -> Event {
+        Event::ImportProgress {
+            job_id: self.id,
+            user_id: self.user_id,
+        }
+    }
 }
 
 enum Step {
@@ -569,14 +572,7 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
             ),
         )
         .await?;
-        realtime::publish(
-            &mut tx,
-            &Event::ImportProgress {
-                job_id: job.id,
-                user_id: job.user_id,
-            },
-        )
-        .await?;
+        realtime::publish(&mut tx, &job.progress()).await?;
     }
     tx.commit().await?;
     Ok(())
@@ -612,14 +608,7 @@ async fn apply(
         )
         .execute(&mut *tx)
         .await?;
-        realtime::publish(
-            &mut tx,
-            &Event::ImportProgress {
-                job_id: job.id,
-                user_id: job.user_id,
-            },
-        )
-        .await?;
+        realtime::publish(&mut tx, &job.progress()).await?;
         tx.commit().await?;
         return Ok(Step::Stop);
     }

@@ -81,9 +81,7 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     .fetch_optional(pool)
     .await?
     .ok_or(LeadsError::NotFound)?;
-    let mut tx = pool.begin().await?;
-    let o = owners(&mut tx, row.id, false).await?;
-    tx.commit().await?;
+    let o = owners_of(pool, row.id).await?;
     rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
     let summary = single_summary(pool, row.id).await?;
     let phones = sqlx::query_scalar!(

@@ -91,8 +91,9 @@ pub async fn export_leads(
     )
     .await?
         == Scope::None;
-    let custom = resolve_custom(pool, &f).await?;
-    let fields = active_fields(pool).await?;
+    let all_fields = custom_fields(pool).await?;
+    let custom = resolve_custom(&all_fields, &f)?;
+    let fields: Vec<CustomField> = all_fields.into_iter().filter(|f| f.active).collect();
     let mut q = QueryBuilder::<Postgres>::new(
         "select l.number, l.created_at, c.full_name as client_name,
                 (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,

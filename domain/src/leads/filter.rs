@@ -10,10 +10,9 @@
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
 use serde_json::Value;
-use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::fields::{custom_fields, field_value, is_field_key, FieldKind};
+use super::fields::{field_value, is_field_key, CustomField, FieldKind};
 use super::LeadsError;
 use crate::accounts::FieldError;
 use crate::types::Money;
@@ -252,11 +251,7 @@ pub(crate) struct ResolvedCondition {
 }
 
 /// Checks the filter's extra-field conditions against the fields' kinds.
-pub(crate) async fn resolve_custom(pool: &PgPool, f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
-    if f.custom.is_empty() {
-        return Ok(vec![]);
-    }
-    let fields = custom_fields(pool).await?;
+pub(crate) fn resolve_custom(fields: &[CustomField], f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
     let mut out = vec![];
     let mut errors = vec![];
     for c in &f.custom {

@@ -44,7 +44,11 @@ pub const COUNT_CAP: i64 = 10_000;
 /// the 50 rows are read by id; the total is counted up to `COUNT_CAP + 1`.
 pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
     let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
-    let custom = resolve_custom(pool, &f).await?;
+    let custom = if f.custom.is_empty() {
+        vec![]
+    } else {
+        resolve_custom(&super::fields::custom_fields(pool).await?, &f)?
+    };
     let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
     let page = f.page.max(1);
 

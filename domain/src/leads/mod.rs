@@ -24,6 +24,7 @@ use crate::rbac::{RbacError, Target};
 use crate::types::Money;
 
 pub use board::{board, Board, BoardColumn};
+pub(crate) use card::owners_of;
 pub use card::{
     add_comment, attach_to_deal, get_lead, move_lead_to_stage, update_lead, LeadCard, LeadUpdate, TimelineItem,
 };

@@ -112,12 +112,11 @@ pub async fn list_leads(query: String, page: i64) -> Result<LeadPage, AppError> 
 
 #[server]
 pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
-    require_actor().await?;
+    let actor = require_actor().await?;
     let services = services()?;
     let d = domain::leads::dictionaries(&services.pool).await?;
     let pipes = domain::leads::pipelines(&services.pool).await?;
     let fields = domain::leads::custom_fields(&services.pool).await?;
-    let actor = require_actor().await?;
     let (staff, partners) = domain::leads::people_options(&services.pool, &actor).await?;
     let items = |v: Vec<domain::leads::DictItem>| v.into_iter().map(|i| (i.id.to_string(), i.name)).collect();
     Ok(LeadFormOptions {
