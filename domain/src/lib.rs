@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod rbac;
 pub mod realtime;
 pub mod tasks;
+pub mod telegram;
 pub mod types;
 
 use std::net::IpAddr;
@@ -43,6 +44,8 @@ pub struct Services {
     pub cipher: crypto::Cipher,
     /// Public base URL, e.g. `http://127.0.0.1:3000`, used in links.
     pub public_url: String,
+    /// Where the Bot API is and whether bots get webhooks.
+    pub telegram: telegram::TelegramSettings,
 }
 
 /// One page of a list.

@@ -67,6 +67,12 @@ pub enum Operation {
     EditDictionaries,
     EditCustomFields,
     ShareView,
+    ViewBots,
+    ConnectBot,
+    EditBot,
+    ReplyInChat,
+    DeleteBot,
+    MarkCompanyBot,
 }
 
 impl Operation {
@@ -90,7 +96,13 @@ impl Operation {
             ExportLeads => (Resource::Leads, Export),
             ImportLeads => (Resource::Leads, Import),
             MergeClients => (Resource::Clients, Edit),
-            EditPipelines | EditDictionaries | EditCustomFields | ShareView => (Resource::Settings, Edit),
+            EditPipelines | EditDictionaries | EditCustomFields | ShareView | MarkCompanyBot => {
+                (Resource::Settings, Edit)
+            }
+            ViewBots => (Resource::Telegram, View),
+            ConnectBot => (Resource::Telegram, Create),
+            EditBot | ReplyInChat => (Resource::Telegram, Edit),
+            DeleteBot => (Resource::Telegram, Delete),
         }
     }
 

@@ -34,6 +34,15 @@ pub enum Event {
     FieldsChanged,
     /// An import advanced, finished, failed or was cancelled.
     ImportProgress { job_id: Uuid, user_id: Uuid },
+    /// A bot was connected, changed, deleted, or its flows edited.
+    BotsChanged { bot_id: Uuid },
+    /// A chat got a message, a reply, a state change.
+    ChatChanged {
+        bot_id: Uuid,
+        chat_id: i64,
+        owner_id: Option<Uuid>,
+        team_id: Option<Uuid>,
+    },
     /// A lead was created, moved, edited or commented.
     LeadChanged {
         lead_id: Uuid,
@@ -72,6 +81,20 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
             *user_id == viewer.user_id
         }
         Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged => true,
+        Event::BotsChanged { .. } => rbac::authorize(pool, viewer, Operation::ViewBots, Target::Collection)
+            .await
+            .is_ok(),
+        Event::ChatChanged { owner_id, team_id, .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::ViewBots,
+            Target::Owned {
+                owner: owner_id.unwrap_or(Uuid::nil()),
+                team: *team_id,
+            },
+        )
+        .await
+        .is_ok(),
         Event::LeadChanged { owners, team_id, .. } => rbac::authorize(
             pool,
             viewer,

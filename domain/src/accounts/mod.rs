@@ -25,8 +25,8 @@ pub use admin::{
 pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
 pub use registration::{register, Registration};
 pub use signin::{
-    actor_by_email, load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor, Credentials,
-    Identity, SessionGrant, SignIn,
+    actor_by_email, actor_by_id, load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor,
+    Credentials, Identity, SessionGrant, SignIn,
 };
 pub use tokens::{
     actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken,

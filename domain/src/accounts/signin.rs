@@ -211,6 +211,23 @@ pub async fn load_actor(
     }))
 }
 
+/// The acting user for work done on a user's behalf outside a session (a
+/// lead handed in through the linked Telegram bot). `None` when blocked.
+pub async fn actor_by_id(pool: &PgPool, user_id: Uuid) -> Result<Option<Actor>, AccountsError> {
+    let epoch = sqlx::query_scalar!("select session_epoch from users where id = $1", user_id)
+        .fetch_optional(pool)
+        .await?;
+    match epoch {
+        Some(e) => load_actor(pool, user_id, e, None).await.map(|a| {
+            a.map(|a| Actor {
+                must_enroll_2fa: false,
+                ..a
+            })
+        }),
+        None => Ok(None),
+    }
+}
+
 pub(crate) async fn load_actor_tx(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     user_id: Uuid,

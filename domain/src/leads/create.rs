@@ -173,9 +173,11 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     }
 
     let staff = matches!(actor.role, Role::Admin | Role::Employee);
-    let (pipeline_id, stage_id, unsorted) = placement(&mut tx, input.stage_id, staff).await?;
+    // A bot's lead waits in the unsorted inbox, whoever owns the bot.
+    let by_hand = staff && input.origin != "bot";
+    let (pipeline_id, stage_id, unsorted) = placement(&mut tx, input.stage_id, by_hand).await?;
     let owners = LeadOwners {
-        responsible_id: staff.then_some(actor.user_id),
+        responsible_id: by_hand.then_some(actor.user_id),
         partner_id: (actor.role == Role::Partner).then_some(actor.user_id),
         franchisee_id: (actor.role == Role::Franchisee).then_some(actor.user_id),
         created_by: Some(actor.user_id),

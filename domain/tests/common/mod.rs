@@ -11,6 +11,7 @@ pub fn services(pool: &PgPool) -> Services {
         pool: pool.clone(),
         cipher: Cipher::from_encoded_key(&"11".repeat(32)).unwrap(),
         public_url: "http://127.0.0.1:3000".into(),
+        telegram: Default::default(),
     }
 }
 

@@ -1,0 +1,808 @@
+//! The flow engine: one interpreter for every bot, for the real chats and
+//! for the editor's "Проверить" panel. It reads a conversation's state and
+//! one input, walks the steps until it has to wait, and returns the messages
+//! to send. Side effects that touch the CRM (creating a lead) go through
+//! [`Effects`], so the test panel can run the same code without writing.
+
+use std::future::Future;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+use super::flow::{html_escape, Check, FlowBody, RuleOp, StepKind, Trigger};
+use crate::types::{Email, Phone};
+
+/// What the user did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Input {
+    /// `/name payload`.
+    Command {
+        name: String,
+        payload: String,
+    },
+    Text(String),
+    /// A callback button's data.
+    Callback(String),
+    /// A shared contact's phone.
+    Contact(String),
+    /// A delay ran out.
+    Resume,
+}
+
+impl Input {
+    /// Reads a message text: `/cmd@bot payload` is a command, anything else text.
+    pub fn from_text(text: &str) -> Input {
+        let t = text.trim();
+        if let Some(rest) = t.strip_prefix('/') {
+            let (cmd, payload) = rest.split_once(char::is_whitespace).unwrap_or((rest, ""));
+            let name = cmd.split('@').next().unwrap_or(cmd);
+            if !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Input::Command {
+                    name: name.to_ascii_lowercase(),
+                    payload: payload.trim().to_string(),
+                };
+            }
+        }
+        Input::Text(t.to_string())
+    }
+}
+
+/// A published flow the engine may run.
+#[derive(Debug, Clone)]
+pub struct FlowRef {
+    pub id: Uuid,
+    pub body: FlowBody,
+}
+
+/// Where a conversation stands; kept per (bot, chat).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Conversation {
+    pub flow_id: Option<Uuid>,
+    pub step_id: Option<String>,
+    /// Set while a delay step waits: `step_id` is where to go on.
+    pub resume_at: Option<DateTime<Utc>>,
+    pub vars: Map<String, Value>,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutButton {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub callback: Option<String>,
+}
+
+/// A message to send, as the outgoing queue stores it.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct OutMessage {
+    pub text: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub photo: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub buttons: Vec<Vec<OutButton>>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keyboard: Vec<Vec<String>>,
+    #[serde(default)]
+    pub remove_keyboard: bool,
+}
+
+impl OutMessage {
+    pub fn text(t: impl Into<String>) -> Self {
+        Self {
+            text: t.into(),
+            ..Default::default()
+        }
+    }
+}
+
+/// A lead the flow asks the CRM to create.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadRequest {
+    pub name: String,
+    pub phone: String,
+    pub product: String,
+    pub amount: String,
+    pub stage_id: Option<Uuid>,
+}
+
+/// Side effects on the CRM.
+pub trait Effects {
+    /// Creates the lead and returns its number, or a Russian reason.
+    fn create_lead(&mut self, req: LeadRequest) -> impl Future<Output = Result<i64, String>> + Send;
+}
+
+/// What one input produced.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    pub messages: Vec<OutMessage>,
+    /// The chat was handed to an operator.
+    pub handoff: bool,
+    /// Some flow took the input.
+    pub handled: bool,
+}
+
+const MAX_STEPS_PER_INPUT: usize = 50;
+
+/// Runs `input` against `flows` and moves `conv` on.
+pub async fn run<E: Effects>(
+    flows: &[FlowRef],
+    conv: &mut Conversation,
+    input: Input,
+    now: DateTime<Utc>,
+    fx: &mut E,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let Some((flow, step)) = route(flows, conv, &input, &mut out) else {
+        return out;
+    };
+    out.handled = true;
+    walk(flows, conv, flow, step, now, fx, &mut out).await;
+    out
+}
+
+/// Decides which flow and step an input continues at, answering wrong
+/// answers to a question on the way.
+fn route(flows: &[FlowRef], conv: &mut Conversation, input: &Input, out: &mut Outcome) -> Option<(Uuid, String)> {
+    let find = |id: Uuid| flows.iter().find(|f| f.id == id);
+    let start_of = |f: &FlowRef| (f.id, f.body.start.clone());
+    match input {
+        Input::Command { name, payload } => {
+            let exact = flows.iter().find(|f| {
+                f.body.triggers.iter().any(|t| {
+                    matches!(t, Trigger::Command { command, payload: p }
+                        if command.trim_start_matches('/').eq_ignore_ascii_case(name) && !p.is_empty() && p == payload)
+                })
+            });
+            let any = || {
+                flows.iter().find(|f| {
+                    f.body.triggers.iter().any(|t| {
+                        matches!(t, Trigger::Command { command, payload: p }
+                            if command.trim_start_matches('/').eq_ignore_ascii_case(name) && p.is_empty())
+                    })
+                })
+            };
+            if let Some(f) = exact.or_else(any) {
+                return Some(start_of(f));
+            }
+            fallback(flows).map(start_of)
+        }
+        Input::Callback(data) => {
+            let mut parts = data.splitn(4, ':');
+            match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                (Some("g"), Some(flow), Some(step), None) => {
+                    let f = find(flow.parse().ok()?)?;
+                    f.body.step(step)?;
+                    Some((f.id, step.to_string()))
+                }
+                (Some("m"), Some(flow), Some(step), Some(i)) => {
+                    let f = find(flow.parse().ok()?)?;
+                    let StepKind::Menu { options, .. } = &f.body.step(step)?.kind else {
+                        return None;
+                    };
+                    let next = options.get(i.parse::<usize>().ok()?)?.next.clone()?;
+                    Some((f.id, next))
+                }
+                _ => {
+                    let data = data.strip_prefix("d:").unwrap_or(data);
+                    flows
+                        .iter()
+                        .find(|f| {
+                            f.body
+                                .triggers
+                                .iter()
+                                .any(|t| matches!(t, Trigger::Button { data: d } if d == data))
+                        })
+                        .map(start_of)
+                }
+            }
+        }
+        Input::Resume => {
+            let (f, s) = (conv.flow_id?, conv.step_id.clone()?);
+            conv.resume_at = None;
+            find(f)?.body.step(&s)?;
+            Some((f, s))
+        }
+        Input::Text(_) | Input::Contact(_) => {
+            let text = match input {
+                Input::Text(t) | Input::Contact(t) => t.as_str(),
+                _ => "",
+            };
+            // An open question or menu takes the answer first.
+            if conv.resume_at.is_none() {
+                if let (Some(fid), Some(sid)) = (conv.flow_id, conv.step_id.clone()) {
+                    if let Some(f) = find(fid) {
+                        if let Some(step) = f.body.step(&sid) {
+                            match &step.kind {
+                                StepKind::Question {
+                                    var,
+                                    check,
+                                    choices,
+                                    error_text,
+                                    next,
+                                    ..
+                                } => match check_answer(*check, choices, text) {
+                                    Ok(v) => {
+                                        conv.vars.insert(var.clone(), Value::String(v));
+                                        return match next {
+                                            Some(n) => Some((fid, n.clone())),
+                                            None => {
+                                                conv.flow_id = None;
+                                                conv.step_id = None;
+                                                out.handled = true;
+                                                None
+                                            }
+                                        };
+                                    }
+                                    Err(default) => {
+                                        let msg = if error_text.trim().is_empty() {
+                                            default.to_string()
+                                        } else {
+                                            error_text.clone()
+                                        };
+                                        out.handled = true;
+                                        out.messages.push(OutMessage::text(html_escape(&msg)));
+                                        return None;
+                                    }
+                                },
+                                StepKind::Menu { options, .. } => {
+                                    if let Some(o) = options.iter().find(|o| same(&o.text, text)) {
+                                        if let Some(n) = &o.next {
+                                            return Some((fid, n.clone()));
+                                        }
+                                    }
+                                }
+                                _ => {}
+                            }
+                        }
+                    }
+                }
+            }
+            let norm = |s: &str| s.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase();
+            let said = norm(text);
+            let keyword = flows.iter().find(|f| {
+                f.body.triggers.iter().any(|t| match t {
+                    Trigger::Keyword { text } => norm(text) == said,
+                    Trigger::Regex { pattern } => regex::RegexBuilder::new(pattern)
+                        .size_limit(1 << 20)
+                        .build()
+                        .is_ok_and(|r| r.is_match(text)),
+                    _ => false,
+                })
+            });
+            keyword.or_else(|| fallback(flows)).map(start_of)
+        }
+    }
+}
+
+/// Equal ignoring case (Cyrillic too) and surrounding spaces.
+fn same(a: &str, b: &str) -> bool {
+    a.trim().to_lowercase() == b.trim().to_lowercase()
+}
+
+fn fallback(flows: &[FlowRef]) -> Option<&FlowRef> {
+    flows
+        .iter()
+        .find(|f| f.body.triggers.iter().any(|t| matches!(t, Trigger::Fallback)))
+}
+
+/// Validates a question's answer; the error is the default Russian text.
+pub fn check_answer(check: Check, choices: &[String], text: &str) -> Result<String, &'static str> {
+    let t = text.trim();
+    match check {
+        Check::Text if t.is_empty() => Err("Напишите ответ текстом"),
+        Check::Text => Ok(t.to_string()),
+        Check::Number => {
+            let cleaned: String = t
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect::<String>()
+                .replace(',', ".");
+            match cleaned.parse::<f64>() {
+                Ok(n) if n.is_finite() => Ok(cleaned),
+                _ => Err("Введите число, например 150000"),
+            }
+        }
+        Check::Phone => Phone::parse(t)
+            .map(|p| p.as_str().to_string())
+            .map_err(|_| "Введите номер телефона, например +7 999 123-45-67"),
+        Check::Email => Email::parse(t)
+            .map(|e| e.as_str().to_string())
+            .map_err(|_| "Введите email, например name@example.ru"),
+        Check::Choice => choices
+            .iter()
+            .find(|c| same(c, t))
+            .map(|c| c.trim().to_string())
+            .ok_or("Выберите один из вариантов"),
+    }
+}
+
+/// Replaces `{var}` with the variable's value (HTML-escaped).
+pub fn render(template: &str, vars: &Map<String, Value>) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}') {
+            Some(close) if after[..close].chars().all(|c| c.is_ascii_alphanumeric() || c == '_') && close > 0 => {
+                let name = &after[..close];
+                let v = match vars.get(name) {
+                    Some(Value::String(s)) => s.clone(),
+                    Some(Value::Null) | None => String::new(),
+                    Some(other) => other.to_string(),
+                };
+                out.push_str(&html_escape(&v));
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn var_str(vars: &Map<String, Value>, name: &str) -> String {
+    match vars.get(name) {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Null) | None => String::new(),
+        Some(v) => v.to_string(),
+    }
+}
+
+fn rule_holds(op: RuleOp, value: &str, expected: &str, tags: &[String]) -> bool {
+    let num = |s: &str| s.trim().replace(',', ".").parse::<f64>().ok();
+    match op {
+        RuleOp::Eq => same(value, expected),
+        RuleOp::Ne => !same(value, expected),
+        RuleOp::Contains => value.to_lowercase().contains(&expected.to_lowercase()),
+        RuleOp::Gt => matches!((num(value), num(expected)), (Some(a), Some(b)) if a > b),
+        RuleOp::Lt => matches!((num(value), num(expected)), (Some(a), Some(b)) if a < b),
+        RuleOp::IsSet => !value.trim().is_empty(),
+        RuleOp::IsEmpty => value.trim().is_empty(),
+        RuleOp::HasTag => tags.iter().any(|t| t == expected.trim()),
+        RuleOp::NoTag => !tags.iter().any(|t| t == expected.trim()),
+    }
+}
+
+async fn walk<E: Effects>(
+    flows: &[FlowRef],
+    conv: &mut Conversation,
+    mut flow_id: Uuid,
+    mut step_id: String,
+    now: DateTime<Utc>,
+    fx: &mut E,
+    out: &mut Outcome,
+) {
+    conv.resume_at = None;
+    for _ in 0..MAX_STEPS_PER_INPUT {
+        let Some(flow) = flows.iter().find(|f| f.id == flow_id) else {
+            break;
+        };
+        let Some(step) = flow.body.step(&step_id) else {
+            break;
+        };
+        let next: Option<String> = match &step.kind {
+            StepKind::Message {
+                text,
+                photo,
+                document,
+                buttons,
+                keyboard,
+                remove_keyboard,
+                next,
+            } => {
+                out.messages.push(OutMessage {
+                    text: render(text, &conv.vars),
+                    photo: photo.clone(),
+                    document: document.clone(),
+                    buttons: buttons
+                        .iter()
+                        .map(|row| {
+                            row.iter()
+                                .map(|b| OutButton {
+                                    text: b.text.clone(),
+                                    url: b.url.clone(),
+                                    callback: b
+                                        .goto
+                                        .as_ref()
+                                        .map(|g| format!("g:{flow_id}:{g}"))
+                                        .or_else(|| b.data.as_ref().map(|d| format!("d:{d}"))),
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                    keyboard: keyboard.clone(),
+                    remove_keyboard: *remove_keyboard,
+                });
+                next.clone()
+            }
+            StepKind::Question {
+                text, check, choices, ..
+            } => {
+                let mut m = OutMessage::text(render(text, &conv.vars));
+                if *check == Check::Choice {
+                    m.keyboard = choices.iter().map(|c| vec![c.clone()]).collect();
+                }
+                out.messages.push(m);
+                conv.flow_id = Some(flow_id);
+                conv.step_id = Some(step_id);
+                return;
+            }
+            StepKind::Menu { text, options } => {
+                let mut m = OutMessage::text(render(text, &conv.vars));
+                m.buttons = options
+                    .iter()
+                    .enumerate()
+                    .map(|(i, o)| {
+                        vec![OutButton {
+                            text: o.text.clone(),
+                            url: None,
+                            callback: Some(format!("m:{flow_id}:{step_id}:{i}")),
+                        }]
+                    })
+                    .collect();
+                out.messages.push(m);
+                conv.flow_id = Some(flow_id);
+                conv.step_id = Some(step_id);
+                return;
+            }
+            StepKind::Condition { rules, otherwise } => rules
+                .iter()
+                .find(|r| rule_holds(r.op, &var_str(&conv.vars, &r.var), &r.value, &conv.tags))
+                .map(|r| r.next.clone())
+                .unwrap_or_else(|| otherwise.clone()),
+            StepKind::SetVar { var, value, next } => {
+                // Values are stored raw; `render` escapes on output.
+                let raw = render(value, &conv.vars)
+                    .replace("&lt;", "<")
+                    .replace("&gt;", ">")
+                    .replace("&amp;", "&");
+                conv.vars.insert(var.clone(), Value::String(raw));
+                next.clone()
+            }
+            StepKind::AddTag { tag, next } => {
+                let t = tag.trim().to_string();
+                if !conv.tags.contains(&t) {
+                    conv.tags.push(t);
+                }
+                next.clone()
+            }
+            StepKind::Delay { seconds, next } => {
+                match next {
+                    Some(n) => {
+                        conv.flow_id = Some(flow_id);
+                        conv.step_id = Some(n.clone());
+                        conv.resume_at = Some(now + Duration::seconds(*seconds));
+                    }
+                    None => {
+                        conv.flow_id = None;
+                        conv.step_id = None;
+                    }
+                }
+                return;
+            }
+            StepKind::CreateLead {
+                name_var,
+                phone_var,
+                product_var,
+                amount_var,
+                stage_id,
+                next,
+            } => {
+                let req = LeadRequest {
+                    name: var_str(&conv.vars, name_var),
+                    phone: var_str(&conv.vars, phone_var),
+                    product: if product_var.is_empty() {
+                        String::new()
+                    } else {
+                        var_str(&conv.vars, product_var)
+                    },
+                    amount: if amount_var.is_empty() {
+                        String::new()
+                    } else {
+                        var_str(&conv.vars, amount_var)
+                    },
+                    stage_id: *stage_id,
+                };
+                match fx.create_lead(req).await {
+                    Ok(number) => {
+                        conv.vars
+                            .insert("lead_number".into(), Value::String(number.to_string()));
+                        next.clone()
+                    }
+                    Err(reason) => {
+                        out.messages.push(OutMessage::text(html_escape(&reason)));
+                        None
+                    }
+                }
+            }
+            StepKind::Handoff { text } => {
+                if !text.trim().is_empty() {
+                    out.messages.push(OutMessage::text(render(text, &conv.vars)));
+                }
+                out.handoff = true;
+                None
+            }
+            StepKind::GotoFlow { flow_id: target } => match flows.iter().find(|f| f.id == *target) {
+                Some(f) => {
+                    flow_id = f.id;
+                    step_id = f.body.start.clone();
+                    continue;
+                }
+                None => None,
+            },
+        };
+        match next {
+            Some(n) => step_id = n,
+            None => break,
+        }
+    }
+    conv.flow_id = None;
+    conv.step_id = None;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::flow::{Button, MenuOption, Rule, Step};
+    use super::*;
+
+    struct NoLeads(Vec<LeadRequest>);
+    impl Effects for NoLeads {
+        async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
+            self.0.push(req);
+            Ok(41 + self.0.len() as i64)
+        }
+    }
+
+    fn step(id: &str, kind: StepKind) -> Step {
+        Step {
+            id: id.into(),
+            x: 0.0,
+            y: 0.0,
+            kind,
+        }
+    }
+
+    fn message(text: &str, next: Option<&str>) -> StepKind {
+        StepKind::Message {
+            text: text.into(),
+            photo: None,
+            document: None,
+            buttons: vec![],
+            keyboard: vec![],
+            remove_keyboard: false,
+            next: next.map(Into::into),
+        }
+    }
+
+    fn question(text: &str, var: &str, check: Check, next: Option<&str>) -> StepKind {
+        StepKind::Question {
+            text: text.into(),
+            var: var.into(),
+            check,
+            choices: vec![],
+            error_text: String::new(),
+            next: next.map(Into::into),
+        }
+    }
+
+    /// The old bot maker's multi-step shape: questions, then a lead.
+    fn lead_flow() -> FlowRef {
+        FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Command {
+                    command: "start".into(),
+                    payload: String::new(),
+                }],
+                start: "ask_name".into(),
+                steps: vec![
+                    step(
+                        "ask_name",
+                        question("Как вас зовут?", "name", Check::Text, Some("ask_phone")),
+                    ),
+                    step(
+                        "ask_phone",
+                        question("Ваш телефон?", "phone", Check::Phone, Some("lead")),
+                    ),
+                    step(
+                        "lead",
+                        StepKind::CreateLead {
+                            name_var: "name".into(),
+                            phone_var: "phone".into(),
+                            product_var: String::new(),
+                            amount_var: String::new(),
+                            stage_id: None,
+                            next: Some("done".into()),
+                        },
+                    ),
+                    step("done", message("Спасибо, {name}! Заявка №{lead_number}", None)),
+                ],
+            },
+        }
+    }
+
+    async fn say(flows: &[FlowRef], conv: &mut Conversation, fx: &mut NoLeads, text: &str) -> Outcome {
+        run(flows, conv, Input::from_text(text), Utc::now(), fx).await
+    }
+
+    #[tokio::test]
+    async fn multi_step_flow_validates_answers_and_creates_a_lead() {
+        let flows = vec![lead_flow()];
+        let (mut conv, mut fx) = (Conversation::default(), NoLeads(vec![]));
+        let o = say(&flows, &mut conv, &mut fx, "/start").await;
+        assert_eq!(o.messages[0].text, "Как вас зовут?");
+        say(&flows, &mut conv, &mut fx, "Анна <Ли>").await;
+        let o = say(&flows, &mut conv, &mut fx, "не телефон").await;
+        assert!(o.messages[0].text.starts_with("Введите номер телефона"), "{o:?}");
+        assert_eq!(
+            conv.step_id.as_deref(),
+            Some("ask_phone"),
+            "still waiting for the phone"
+        );
+        let o = say(&flows, &mut conv, &mut fx, "8 999 123-45-67").await;
+        assert_eq!(o.messages[0].text, "Спасибо, Анна &lt;Ли&gt;! Заявка №42");
+        assert_eq!(fx.0[0].phone, "+79991234567");
+        assert_eq!(conv.step_id, None, "the flow ended");
+    }
+
+    #[tokio::test]
+    async fn single_response_menu_and_fallback_shapes() {
+        let menu = FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Keyword {
+                    text: "Меню".into()
+                }],
+                start: "m".into(),
+                steps: vec![
+                    step(
+                        "m",
+                        StepKind::Menu {
+                            text: "Что интересует?".into(),
+                            options: vec![
+                                MenuOption {
+                                    text: "Цены".into(),
+                                    next: Some("prices".into()),
+                                },
+                                MenuOption {
+                                    text: "Адрес".into(),
+                                    next: Some("addr".into()),
+                                },
+                            ],
+                        },
+                    ),
+                    step("prices", message("От 1000 ₽", None)),
+                    step("addr", message("Казань", None)),
+                ],
+            },
+        };
+        let fb = FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Fallback],
+                start: "a".into(),
+                steps: vec![step("a", message("Не понял", None))],
+            },
+        };
+        let flows = vec![menu.clone(), fb];
+        let (mut conv, mut fx) = (Conversation::default(), NoLeads(vec![]));
+        let o = say(&flows, &mut conv, &mut fx, "  меню ").await;
+        let cb = o.messages[0].buttons[1][0].callback.clone().unwrap();
+        let o = run(&flows, &mut conv, Input::Callback(cb), Utc::now(), &mut fx).await;
+        assert_eq!(o.messages[0].text, "Казань");
+        // Typing the option's text works as well.
+        say(&flows, &mut conv, &mut fx, "меню").await;
+        assert_eq!(
+            say(&flows, &mut conv, &mut fx, "цены").await.messages[0].text,
+            "От 1000 ₽"
+        );
+        assert_eq!(
+            say(&flows, &mut conv, &mut fx, "что-то").await.messages[0].text,
+            "Не понял"
+        );
+    }
+
+    #[tokio::test]
+    async fn conditions_tags_delays_handoff_and_buttons() {
+        let f = FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Command {
+                    command: "start".into(),
+                    payload: "vip".into(),
+                }],
+                start: "tag".into(),
+                steps: vec![
+                    step(
+                        "tag",
+                        StepKind::AddTag {
+                            tag: "vip".into(),
+                            next: Some("cond".into()),
+                        },
+                    ),
+                    step(
+                        "cond",
+                        StepKind::Condition {
+                            rules: vec![Rule {
+                                var: String::new(),
+                                op: RuleOp::HasTag,
+                                value: "vip".into(),
+                                next: Some("wait".into()),
+                            }],
+                            otherwise: None,
+                        },
+                    ),
+                    step(
+                        "wait",
+                        StepKind::Delay {
+                            seconds: 60,
+                            next: Some("hello".into()),
+                        },
+                    ),
+                    step(
+                        "hello",
+                        StepKind::Message {
+                            text: "Привет".into(),
+                            photo: None,
+                            document: None,
+                            buttons: vec![vec![Button {
+                                text: "Оператор".into(),
+                                goto: Some("op".into()),
+                                ..Default::default()
+                            }]],
+                            keyboard: vec![],
+                            remove_keyboard: false,
+                            next: None,
+                        },
+                    ),
+                    step(
+                        "op",
+                        StepKind::Handoff {
+                            text: "Зову оператора".into(),
+                        },
+                    ),
+                ],
+            },
+        };
+        let flows = vec![f];
+        let (mut conv, mut fx) = (Conversation::default(), NoLeads(vec![]));
+        let o = say(&flows, &mut conv, &mut fx, "/start").await;
+        assert!(!o.handled, "a payload-only trigger ignores a bare /start");
+        let now = Utc::now();
+        let o = run(&flows, &mut conv, Input::from_text("/start vip"), now, &mut fx).await;
+        assert!(o.messages.is_empty());
+        assert_eq!(conv.tags, vec!["vip".to_string()]);
+        assert_eq!(conv.resume_at, Some(now + Duration::seconds(60)));
+        let o = run(&flows, &mut conv, Input::Resume, now, &mut fx).await;
+        assert_eq!(o.messages[0].text, "Привет");
+        let cb = o.messages[0].buttons[0][0].callback.clone().unwrap();
+        let o = run(&flows, &mut conv, Input::Callback(cb), now, &mut fx).await;
+        assert!(o.handoff);
+        assert_eq!(o.messages[0].text, "Зову оператора");
+    }
+
+    #[test]
+    fn commands_and_templates_parse() {
+        assert_eq!(
+            Input::from_text("/start@mak_bot ref_42"),
+            Input::Command {
+                name: "start".into(),
+                payload: "ref_42".into()
+            }
+        );
+        assert_eq!(Input::from_text("/ не команда"), Input::Text("/ не команда".into()));
+        let mut vars = Map::new();
+        vars.insert("n".into(), Value::String("<b>".into()));
+        assert_eq!(render("{n} {missing} {not a var} {", &vars), "&lt;b&gt;  {not a var} {");
+    }
+}

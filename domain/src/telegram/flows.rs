@@ -1,0 +1,571 @@
+//! Flows of a bot: drafts, validated publishing with versions, the
+//! "Проверить" runner, and the company bot's built-ins.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use super::bots::authorize_bot;
+use super::engine::{self, Conversation, Effects, FlowRef, Input, LeadRequest, OutMessage};
+use super::flow::{self, html_escape, Check, FlowBody, FlowProblem, Step, StepKind, Trigger};
+use super::{Telegram, TelegramError};
+use crate::audit;
+use crate::rbac::Operation;
+use crate::Actor;
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FlowRow {
+    pub id: Uuid,
+    pub bot_id: Uuid,
+    pub name: String,
+    pub draft: FlowBody,
+    pub published: Option<FlowBody>,
+    pub version: i32,
+    pub enabled: bool,
+    /// The draft differs from what runs.
+    pub unpublished_changes: bool,
+    pub problems: Vec<FlowProblem>,
+    pub updated_at: DateTime<Utc>,
+}
+
+async fn flow_ids(pool: &sqlx::PgPool, bot_id: Uuid) -> Result<HashSet<Uuid>, sqlx::Error> {
+    Ok(
+        sqlx::query_scalar!("select id from bot_flows where bot_id = $1", bot_id)
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .collect(),
+    )
+}
+
+pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<FlowRow>, TelegramError> {
+    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    let ids = flow_ids(&tg.pool, bot_id).await?;
+    let rows = sqlx::query!(
+        "select id, name, draft, published, version, enabled, updated_at from bot_flows
+         where bot_id = $1 order by position, created_at",
+        bot_id
+    )
+    .fetch_all(&tg.pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let draft: FlowBody = serde_json::from_value(r.draft.clone()).unwrap_or_default();
+            let published: Option<FlowBody> = r.published.clone().and_then(|p| serde_json::from_value(p).ok());
+            FlowRow {
+                id: r.id,
+                bot_id,
+                name: r.name,
+                problems: flow::validate(&draft, &ids),
+                unpublished_changes: Some(&r.draft) != r.published.as_ref(),
+                draft,
+                published,
+                version: r.version,
+                enabled: r.enabled,
+                updated_at: r.updated_at,
+            }
+        })
+        .collect())
+}
+
+pub async fn get_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<FlowRow, TelegramError> {
+    let bot_id = bot_of_flow(tg, flow_id).await?;
+    list_flows(tg, actor, bot_id)
+        .await?
+        .into_iter()
+        .find(|f| f.id == flow_id)
+        .ok_or(TelegramError::FlowNotFound)
+}
+
+/// Names of a bot's flows, for "go to another flow".
+pub async fn flow_names(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<(Uuid, String)>, TelegramError> {
+    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    Ok(sqlx::query!(
+        "select id, name from bot_flows where bot_id = $1 order by position, created_at",
+        bot_id
+    )
+    .fetch_all(&tg.pool)
+    .await?
+    .into_iter()
+    .map(|r| (r.id, r.name))
+    .collect())
+}
+
+async fn bot_of_flow(tg: &Telegram, flow_id: Uuid) -> Result<Uuid, TelegramError> {
+    sqlx::query_scalar!("select bot_id from bot_flows where id = $1", flow_id)
+        .fetch_optional(&tg.pool)
+        .await?
+        .ok_or(TelegramError::FlowNotFound)
+}
+
+/// Saves a draft (a new flow when `flow_id` is `None`). Drafts may be
+/// incomplete; only publishing demands a valid flow.
+pub async fn save_draft(
+    tg: &Telegram,
+    actor: &Actor,
+    bot_id: Uuid,
+    flow_id: Option<Uuid>,
+    name: &str,
+    body: &FlowBody,
+) -> Result<Uuid, TelegramError> {
+    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(TelegramError::Validation(
+            "Название сценария: от 1 до 100 знаков".into(),
+        ));
+    }
+    let json = serde_json::to_value(body).unwrap_or_default();
+    let mut tx = tg.pool.begin().await?;
+    let id = match flow_id {
+        Some(id) => sqlx::query_scalar!(
+            "update bot_flows set name = $3, draft = $4 where id = $1 and bot_id = $2 returning id",
+            id,
+            bot_id,
+            name,
+            json
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(TelegramError::FlowNotFound)?,
+        None => sqlx::query_scalar!(
+            "insert into bot_flows (bot_id, name, draft, position)
+             values ($1, $2, $3, (select coalesce(max(position), 0) + 1 from bot_flows where bot_id = $1)) returning id",
+            bot_id,
+            name,
+            json
+        )
+        .fetch_one(&mut *tx)
+        .await?,
+    };
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "bot_flow",
+        &id.to_string(),
+        if flow_id.is_some() { "save_draft" } else { "create" },
+        None,
+        Some(serde_json::json!({ "name": name, "steps": body.steps.len() })),
+    )
+    .await?;
+    super::queue::publish_bot(&mut tx, bot_id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// Publishes the draft as a new version after validating it.
+pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<i32, TelegramError> {
+    let bot_id = bot_of_flow(tg, flow_id).await?;
+    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    let ids = flow_ids(&tg.pool, bot_id).await?;
+    let mut tx = tg.pool.begin().await?;
+    let row = sqlx::query!(
+        "select draft, published, version from bot_flows where id = $1 for update",
+        flow_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let body: FlowBody = serde_json::from_value(row.draft.clone())
+        .map_err(|e| TelegramError::InvalidFlow(format!("сценарий не читается: {e}")))?;
+    let problems = flow::validate(&body, &ids);
+    if !problems.is_empty() {
+        return Err(TelegramError::InvalidFlow(
+            problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("; "),
+        ));
+    }
+    let version = row.version + 1;
+    sqlx::query!(
+        "update bot_flows set published = draft, version = $2 where id = $1",
+        flow_id,
+        version
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "insert into bot_flow_versions (flow_id, version, body, published_by) values ($1, $2, $3, $4)",
+        flow_id,
+        version,
+        row.draft,
+        actor.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "bot_flow",
+        &flow_id.to_string(),
+        "publish",
+        Some(serde_json::json!({ "version": row.version })),
+        Some(serde_json::json!({ "version": version })),
+    )
+    .await?;
+    super::queue::publish_bot(&mut tx, bot_id).await?;
+    tx.commit().await?;
+    Ok(version)
+}
+
+pub async fn delete_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<(), TelegramError> {
+    let bot_id = bot_of_flow(tg, flow_id).await?;
+    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    let mut tx = tg.pool.begin().await?;
+    let name = sqlx::query_scalar!("delete from bot_flows where id = $1 returning name", flow_id)
+        .fetch_one(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "update bot_chats set flow_id = null, step_id = null, resume_at = null where bot_id = $1 and flow_id = $2",
+        bot_id,
+        flow_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "bot_flow",
+        &flow_id.to_string(),
+        "delete",
+        Some(serde_json::json!({ "name": name })),
+        None,
+    )
+    .await?;
+    super::queue::publish_bot(&mut tx, bot_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The bot's published, enabled flows, in order.
+pub(crate) async fn published(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<Vec<FlowRef>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select id, published from bot_flows where bot_id = $1 and enabled and published is not null
+         order by position, created_at",
+        bot_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|r| {
+            Some(FlowRef {
+                id: r.id,
+                body: serde_json::from_value(r.published?).ok()?,
+            })
+        })
+        .collect())
+}
+
+/// One turn in the "Проверить" panel.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TryResult {
+    pub messages: Vec<OutMessage>,
+    pub conversation: Conversation,
+    pub handoff: bool,
+    /// What would have happened outside the chat (a lead created…).
+    pub notes: Vec<String>,
+}
+
+struct DryRun(Vec<String>);
+
+impl Effects for DryRun {
+    async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
+        self.0.push(format!(
+            "Здесь будет создан лид: {}, {}{}",
+            req.name,
+            req.phone,
+            if req.amount.is_empty() {
+                String::new()
+            } else {
+                format!(", сумма {}", req.amount)
+            }
+        ));
+        Ok(0)
+    }
+}
+
+/// Runs `input` through the draft `body` (with the bot's other published
+/// flows around it) without Telegram and without touching the CRM.
+pub async fn try_flow(
+    tg: &Telegram,
+    actor: &Actor,
+    bot_id: Uuid,
+    flow_id: Option<Uuid>,
+    body: FlowBody,
+    mut conversation: Conversation,
+    input: &str,
+    callback: Option<String>,
+) -> Result<TryResult, TelegramError> {
+    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    let this = flow_id.unwrap_or(Uuid::nil());
+    let mut tx = tg.pool.begin().await?;
+    let mut flows: Vec<FlowRef> = vec![FlowRef { id: this, body }];
+    flows.extend(published(&mut tx, bot_id).await?.into_iter().filter(|f| f.id != this));
+    drop(tx);
+    conversation
+        .vars
+        .entry("first_name")
+        .or_insert_with(|| serde_json::Value::String(actor.full_name.split_whitespace().next().unwrap_or("").into()));
+    let input = match callback {
+        Some(c) => Input::Callback(c),
+        None => Input::from_text(input),
+    };
+    let mut fx = DryRun(vec![]);
+    let outcome = engine::run(&flows, &mut conversation, input, Utc::now(), &mut fx).await;
+    let mut notes = fx.0;
+    if let Some(at) = conversation.resume_at {
+        notes.push(format!(
+            "Пауза до {} — в проверке продолжим сразу: отправьте любое сообщение",
+            at.format("%H:%M:%S")
+        ));
+        conversation.resume_at = None;
+    }
+    if outcome.handoff {
+        notes.push("Диалог передан оператору: автоматика в этом чате остановлена".into());
+    }
+    if !outcome.handled && outcome.messages.is_empty() {
+        notes.push("Ни один сценарий не ответил на это сообщение".into());
+    }
+    Ok(TryResult {
+        messages: outcome.messages,
+        conversation,
+        handoff: outcome.handoff,
+        notes,
+    })
+}
+
+const COMPANY_FLOW: &str = "Заявка от партнёра";
+
+/// Gives the company bot its partner lead flow (an ordinary, editable flow).
+pub(crate) async fn ensure_company_flows(tx: &mut Tx<'_>, bot_id: Uuid, by: Uuid) -> Result<(), sqlx::Error> {
+    let exists = sqlx::query_scalar!(
+        "select 1 as \"one!\" from bot_flows where bot_id = $1 and name = $2",
+        bot_id,
+        COMPANY_FLOW
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if exists.is_some() {
+        return Ok(());
+    }
+    let products: Vec<String> = sqlx::query_scalar!(
+        "select name from dictionary_items where kind = 'product' and active order by position, name"
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let body = partner_lead_flow(products);
+    let json = serde_json::to_value(&body).unwrap_or_default();
+    let id = sqlx::query_scalar!(
+        "insert into bot_flows (bot_id, name, draft, published, version, position) values ($1, $2, $3, $3, 1, -1) returning id",
+        bot_id,
+        COMPANY_FLOW,
+        json
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "insert into bot_flow_versions (flow_id, version, body, published_by) values ($1, 1, $2, $3)",
+        id,
+        json,
+        by
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+fn step(id: &str, x: f64, y: f64, kind: StepKind) -> Step {
+    Step {
+        id: id.into(),
+        x,
+        y,
+        kind,
+    }
+}
+
+fn partner_lead_flow(products: Vec<String>) -> FlowBody {
+    let q = |text: &str, var: &str, check: Check, choices: Vec<String>, next: &str| StepKind::Question {
+        text: text.into(),
+        var: var.into(),
+        check,
+        choices,
+        error_text: String::new(),
+        next: Some(next.into()),
+    };
+    let product = if products.is_empty() {
+        q("Какой продукт нужен клиенту?", "product", Check::Text, vec![], "amount")
+    } else {
+        q("Выберите продукт", "product", Check::Choice, products, "amount")
+    };
+    FlowBody {
+        triggers: vec![
+            Trigger::Command {
+                command: "lead".into(),
+                payload: String::new(),
+            },
+            Trigger::Keyword {
+                text: "Новая заявка".into(),
+            },
+        ],
+        start: "name".into(),
+        steps: vec![
+            step(
+                "name",
+                60.0,
+                60.0,
+                q("Имя клиента?", "client_name", Check::Text, vec![], "phone"),
+            ),
+            step(
+                "phone",
+                60.0,
+                200.0,
+                q("Телефон клиента?", "client_phone", Check::Phone, vec![], "product"),
+            ),
+            step("product", 60.0, 340.0, product),
+            step(
+                "amount",
+                60.0,
+                480.0,
+                q("Сумма, ₽?", "amount", Check::Number, vec![], "lead"),
+            ),
+            step(
+                "lead",
+                360.0,
+                480.0,
+                StepKind::CreateLead {
+                    name_var: "client_name".into(),
+                    phone_var: "client_phone".into(),
+                    product_var: "product".into(),
+                    amount_var: "amount".into(),
+                    stage_id: None,
+                    next: Some("done".into()),
+                },
+            ),
+            step(
+                "done",
+                360.0,
+                620.0,
+                StepKind::Message {
+                    text: "Заявка №{lead_number} принята. Статусы ваших заявок: /status".into(),
+                    photo: None,
+                    document: None,
+                    buttons: vec![],
+                    keyboard: vec![],
+                    remove_keyboard: true,
+                    next: None,
+                },
+            ),
+        ],
+    }
+}
+
+/// The company bot's built-ins, answered before any flow: `/start link_…`
+/// links the Telegram user to a CRM account, `/status` lists their leads.
+pub(crate) async fn company_builtin(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chat_id: i64,
+    linked: Option<Uuid>,
+    input: &Input,
+) -> Result<Option<Vec<OutMessage>>, sqlx::Error> {
+    let Input::Command { name, payload } = input else {
+        return Ok(None);
+    };
+    let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    if !company {
+        return Ok(None);
+    }
+    if name == "start" {
+        let Some(code) = payload.strip_prefix("link_") else {
+            return Ok(None);
+        };
+        let user = sqlx::query!(
+            "update telegram_link_codes set used_at = now()
+             where code = $1 and used_at is null and expires_at > now()
+             returning user_id",
+            code
+        )
+        .fetch_optional(&mut **tx)
+        .await?;
+        let Some(user) = user else {
+            return Ok(Some(vec![OutMessage::text(
+                "Ссылка устарела или уже использована. Получите новую в личном кабинете.",
+            )]));
+        };
+        // One Telegram per account in this bot: an older link is dropped.
+        sqlx::query!(
+            "update bot_chats set user_id = null where bot_id = $1 and user_id = $2 and chat_id <> $3",
+            bot_id,
+            user.user_id,
+            chat_id
+        )
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query!(
+            "update bot_chats set user_id = $3 where bot_id = $1 and chat_id = $2",
+            bot_id,
+            chat_id,
+            user.user_id
+        )
+        .execute(&mut **tx)
+        .await?;
+        let name = sqlx::query_scalar!("select full_name from users where id = $1", user.user_id)
+            .fetch_one(&mut **tx)
+            .await?;
+        audit::record(
+            tx,
+            None,
+            "user",
+            &user.user_id.to_string(),
+            "telegram_linked",
+            None,
+            Some(serde_json::json!({ "bot_id": bot_id, "chat_id": chat_id })),
+        )
+        .await?;
+        return Ok(Some(vec![OutMessage::text(format!(
+            "Готово: Telegram привязан к аккаунту {}. Новая заявка — /lead, статусы — /status.",
+            html_escape(&name)
+        ))]));
+    }
+    if name == "status" {
+        let Some(user) = linked else {
+            return Ok(Some(vec![OutMessage::text(
+                "Сначала привяжите Telegram: в личном кабинете нажмите «Привязать Telegram».",
+            )]));
+        };
+        let rows = sqlx::query!(
+            r#"select l.number, c.full_name, coalesce(st.name, s.name, 'Неразобранное') as "state!"
+               from leads l join clients c on c.id = l.client_id
+               left join dictionary_items st on st.id = l.status_id
+               left join stages s on s.id = l.stage_id
+               where l.partner_id = $1 or l.responsible_id = $1 or l.franchisee_id = $1
+               order by l.created_at desc limit 10"#,
+            user
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        let text = if rows.is_empty() {
+            "У вас пока нет заявок. Новая заявка — /lead".to_string()
+        } else {
+            let lines: Vec<String> = rows
+                .iter()
+                .map(|r| {
+                    format!(
+                        "№{} — {} — {}",
+                        r.number,
+                        html_escape(&r.full_name),
+                        html_escape(&r.state)
+                    )
+                })
+                .collect();
+            format!("Ваши последние заявки:\n{}", lines.join("\n"))
+        };
+        return Ok(Some(vec![OutMessage::text(text)]));
+    }
+    Ok(None)
+}

@@ -1,0 +1,137 @@
+//! The Telegram platform: connected bots, the durable update queue, the
+//! flow engine, the outgoing queue and the inbox.
+//!
+//! An update travels: webhook or poller → [`ingest`] (stored, unique on
+//! bot + update_id) → acknowledged → [`process_pending`] (claimed with
+//! `SKIP LOCKED`, in order per chat; the engine runs and its replies are
+//! queued in the same transaction) → [`send_pending`] (the outgoing queue,
+//! paced per chat and per bot, 429/403 handled).
+
+pub mod api;
+mod bots;
+mod chats;
+pub mod engine;
+pub mod flow;
+mod flows;
+mod outbox;
+mod queue;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::RwLock;
+use uuid::Uuid;
+
+use crate::crypto::Cipher;
+use crate::rbac::RbacError;
+use crate::{PgPool, Services};
+
+pub use api::{CallError, TelegramSettings};
+pub use bots::{
+    bot_stats, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled, set_company_bot,
+    setup_webhook, BotStats, BotSummary,
+};
+pub use chats::{
+    chat_history, inbox, link_code, mark_read, reply_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter,
+};
+pub use flows::{
+    delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryResult,
+};
+pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
+pub use queue::{
+    bots_to_poll, ingest, ingest_webhook, poll_once, process_pending, resume_due, PollTarget, WebhookError,
+};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TelegramError {
+    #[error("Токен не подходит: скопируйте его из @BotFather целиком (вида 123456789:AA…)")]
+    BadToken,
+    #[error("Telegram не принял токен: бот удалён или токен отозван")]
+    Unauthorized,
+    #[error("Этот бот уже подключён")]
+    AlreadyConnected,
+    #[error("Telegram недоступен, повторите попытку: {0}")]
+    Unavailable(String),
+    #[error("Бот не найден")]
+    NotFound,
+    #[error("Сценарий не найден")]
+    FlowNotFound,
+    #[error("Сценарий нельзя опубликовать: {0}")]
+    InvalidFlow(String),
+    #[error("{0}")]
+    Validation(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Rbac(#[from] RbacError),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+impl TelegramError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::BadToken | Self::Validation(_) => "validation",
+            Self::Unauthorized => "invalid_token",
+            Self::AlreadyConnected | Self::Conflict(_) => "conflict",
+            Self::Unavailable(_) => "unavailable",
+            Self::NotFound | Self::FlowNotFound => "not_found",
+            Self::InvalidFlow(_) => "invalid_flow",
+            Self::Rbac(e) => e.code(),
+            Self::Db(_) => "internal",
+        }
+    }
+}
+
+impl From<CallError> for TelegramError {
+    fn from(e: CallError) -> Self {
+        match e {
+            CallError::Unauthorized => Self::Unauthorized,
+            other => Self::Unavailable(other.russian()),
+        }
+    }
+}
+
+/// The running platform: the pool, the cipher for tokens, where the Bot API
+/// is, and a cache of ready API clients per bot.
+#[derive(Clone)]
+pub struct Telegram {
+    pub(crate) pool: PgPool,
+    pub(crate) cipher: Cipher,
+    pub(crate) settings: TelegramSettings,
+    clients: Arc<RwLock<HashMap<Uuid, teloxide::Bot>>>,
+}
+
+impl Telegram {
+    pub fn new(services: &Services) -> Self {
+        Self {
+            pool: services.pool.clone(),
+            cipher: services.cipher.clone(),
+            settings: services.telegram.clone(),
+            clients: Arc::default(),
+        }
+    }
+
+    /// An API client for a bot, with its decrypted token (never logged).
+    pub(crate) async fn client(&self, bot_id: Uuid) -> Result<teloxide::Bot, TelegramError> {
+        if let Some(b) = self.clients.read().await.get(&bot_id) {
+            return Ok(b.clone());
+        }
+        let enc = sqlx::query_scalar!("select token_enc from bots where id = $1", bot_id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(TelegramError::NotFound)?;
+        let token = self
+            .cipher
+            .decrypt(&enc)
+            .map_err(|_| TelegramError::Unavailable("токен не расшифровывается: сменился SECRET_KEY".into()))?;
+        let token = String::from_utf8(token).map_err(|_| TelegramError::NotFound)?;
+        let bot = api::client(&self.settings, &token);
+        self.clients.write().await.insert(bot_id, bot.clone());
+        Ok(bot)
+    }
+
+    pub(crate) async fn forget(&self, bot_id: Uuid) {
+        self.clients.write().await.remove(&bot_id);
+    }
+}

@@ -1,0 +1,229 @@
+//! The outgoing queue: claims queued messages (the oldest per chat, so a
+//! chat's messages go out in order), sends them through the Bot API, and
+//! records the outcome. Telegram's limits are kept: one message per second
+//! per chat (the next one waits), a per-bot rate in this process, and a 429
+//! puts the message back with `retry_after`. A 403 marks the user blocked.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use super::api::{self, CallError};
+use super::engine::OutMessage;
+use super::{chats, Telegram};
+
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct SendReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// Pacing of the sender.
+#[derive(Debug, Clone)]
+pub struct SendLimits {
+    /// Between two messages to the same chat.
+    pub chat_interval: Duration,
+    /// Messages per second per bot (this process).
+    pub bot_rate: f64,
+}
+
+impl Default for SendLimits {
+    fn default() -> Self {
+        Self {
+            chat_interval: Duration::from_millis(1000),
+            bot_rate: 30.0,
+        }
+    }
+}
+
+/// A token bucket per bot, shared by the sender's tasks.
+#[derive(Clone, Default)]
+pub struct BotBuckets(Arc<Mutex<HashMap<Uuid, (f64, Instant)>>>);
+
+impl BotBuckets {
+    /// Waits until the bot may send one more message.
+    async fn take(&self, bot: Uuid, rate: f64) {
+        if rate <= 0.0 {
+            return;
+        }
+        loop {
+            let wait = {
+                let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+                let now = Instant::now();
+                let (tokens, at) = map.entry(bot).or_insert((rate, now));
+                *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate);
+                *at = now;
+                if *tokens >= 1.0 {
+                    *tokens -= 1.0;
+                    None
+                } else {
+                    Some(Duration::from_secs_f64((1.0 - *tokens) / rate))
+                }
+            };
+            match wait {
+                None => return,
+                Some(d) => tokio::time::sleep(d).await,
+            }
+        }
+    }
+}
+
+const MAX_TRANSIENT_ATTEMPTS: i32 = 6;
+
+/// Claims up to `batch` due messages and sends them concurrently.
+pub async fn send_pending(
+    tg: &Telegram,
+    batch: i64,
+    limits: &SendLimits,
+    buckets: &BotBuckets,
+) -> Result<SendReport, super::TelegramError> {
+    // A sender that died mid-send leaves `sending` rows: after a minute they
+    // go out again (the Bot API has no idempotency key, so a message that
+    // had reached Telegram just before the crash is sent twice).
+    sqlx::query!(
+        "update bot_messages set status = 'queued'
+         where status = 'sending' and not_before < now() - interval '60 seconds'"
+    )
+    .execute(&tg.pool)
+    .await?;
+    let mut tx = tg.pool.begin().await?;
+    let rows = sqlx::query!(
+        "with due as (
+            select m.id from bot_messages m join bots b on b.id = m.bot_id
+            where m.status = 'queued' and m.not_before <= now() and b.enabled
+              and not exists (select 1 from bot_messages p where p.bot_id = m.bot_id and p.chat_id = m.chat_id
+                              and p.status in ('queued', 'sending') and p.id < m.id)
+            order by m.not_before, m.id limit $1
+            for update of m skip locked)
+         update bot_messages m set status = 'sending', attempts = m.attempts + 1, not_before = now()
+         from due where m.id = due.id
+         returning m.id, m.bot_id, m.chat_id, m.kind, m.payload, m.attempts",
+        batch
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    if rows.is_empty() {
+        return Ok(SendReport::default());
+    }
+    let sends = rows.into_iter().map(|r| async move {
+        let client = match tg.client(r.bot_id).await {
+            Ok(c) => c,
+            Err(e) => {
+                return (
+                    r.id,
+                    r.bot_id,
+                    r.chat_id,
+                    r.attempts,
+                    Err(CallError::Rejected(e.to_string())),
+                )
+            }
+        };
+        buckets.take(r.bot_id, limits.bot_rate).await;
+        let result = if r.kind == "callback_answer" {
+            api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
+            Ok(0)
+        } else {
+            let m: OutMessage = serde_json::from_value(r.payload.clone()).unwrap_or_default();
+            api::send(&client, r.chat_id, &m).await
+        };
+        (r.id, r.bot_id, r.chat_id, r.attempts, result)
+    });
+    let results = futures::future::join_all(sends).await;
+    let mut report = SendReport::default();
+    let interval_ms = limits.chat_interval.as_millis() as f64;
+    for (id, bot_id, chat_id, attempts, result) in results {
+        let mut tx = tg.pool.begin().await?;
+        match result {
+            Ok(tg_id) => {
+                report.sent += 1;
+                sqlx::query!(
+                    "update bot_messages set status = 'sent', sent_at = clock_timestamp(), error = null,
+                        tg_message_id = nullif($2::bigint, 0) where id = $1",
+                    id,
+                    tg_id
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!(
+                    "update bot_messages set not_before = greatest(not_before, now() + make_interval(secs => $3::float8 / 1000))
+                     where bot_id = $1 and chat_id = $2 and status = 'queued'",
+                    bot_id,
+                    chat_id,
+                    interval_ms
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            Err(CallError::RetryAfter(s)) => {
+                report.retrying += 1;
+                sqlx::query!(
+                    "update bot_messages set status = 'queued', attempts = attempts - 1, error = $2,
+                        not_before = now() + make_interval(secs => $3) where id = $1",
+                    id,
+                    CallError::RetryAfter(s).russian(),
+                    s as f64
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            Err(CallError::Transient(m)) if attempts < MAX_TRANSIENT_ATTEMPTS => {
+                report.retrying += 1;
+                sqlx::query!(
+                    "update bot_messages set status = 'queued', error = $2,
+                        not_before = now() + make_interval(secs => $3) where id = $1",
+                    id,
+                    format!("{} — повторим", CallError::Transient(m).russian()),
+                    2f64.powi(attempts)
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            Err(e) => {
+                report.failed += 1;
+                let blocked = e == CallError::Blocked;
+                sqlx::query!(
+                    "update bot_messages set status = 'failed', error = $2 where id = $1",
+                    id,
+                    e.russian()
+                )
+                .execute(&mut *tx)
+                .await?;
+                if blocked {
+                    sqlx::query!(
+                        "update bot_chats set blocked = true, blocked_at = now() where bot_id = $1 and chat_id = $2",
+                        bot_id,
+                        chat_id
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query!(
+                        "update bot_messages set status = 'failed', error = $3
+                         where bot_id = $1 and chat_id = $2 and status = 'queued'",
+                        bot_id,
+                        chat_id,
+                        e.russian()
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if e == CallError::Unauthorized {
+                    sqlx::query!(
+                        "update bots set last_error = $2, last_error_at = now() where id = $1",
+                        bot_id,
+                        e.russian()
+                    )
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        chats::publish_chat(&mut tx, bot_id, chat_id).await?;
+        tx.commit().await?;
+    }
+    Ok(report)
+}

@@ -1,0 +1,472 @@
+//! The Telegram platform against the mock Bot API (real HTTP, Telegram's
+//! status codes and limits) and a fresh database per test.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use domain::telegram::flow::{Check, FlowBody, Step, StepKind, Trigger};
+use domain::telegram::{self, BotBuckets, SendLimits, Telegram, TelegramError};
+use domain::types::Role;
+use domain::{Actor, PgPool};
+use serde_json::{json, Value};
+use tg_mock::{Limits, Mock};
+use uuid::Uuid;
+
+const TOKEN: &str = "700100200:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao";
+const BOT_TG_ID: i64 = 700100200;
+
+/// For flow tests that talk faster than one message a second per chat
+/// (the limits have their own test).
+fn chatty() -> Limits {
+    Limits {
+        per_bot_per_sec: 30,
+        per_chat_per_sec: 0,
+    }
+}
+
+struct World {
+    tg: Telegram,
+    mock: String,
+    http: reqwest::Client,
+}
+
+async fn world(pool: &PgPool, limits: Limits) -> World {
+    let (addr, _) = Mock::new(limits).serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let mut services = services(pool);
+    services.telegram.api_url = format!("http://{addr}").parse().unwrap();
+    World {
+        tg: Telegram::new(&services),
+        mock: format!("http://{addr}"),
+        http: reqwest::Client::new(),
+    }
+}
+
+impl World {
+    async fn control(&self, path: &str, body: Value) -> Value {
+        let r = self
+            .http
+            .post(format!("{}/_mock/{path}", self.mock))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        r.json().await.unwrap_or(Value::Null)
+    }
+    async fn say(&self, chat: i64, text: &str) {
+        self.control(
+            &format!("bots/{BOT_TG_ID}/message"),
+            json!({ "chat_id": chat, "text": text, "first_name": "Олег" }),
+        )
+        .await;
+    }
+    async fn sent(&self, chat: i64) -> Vec<Value> {
+        self.http
+            .get(format!("{}/_mock/bots/{BOT_TG_ID}/sent?chat_id={chat}", self.mock))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+    /// Polls, processes and sends until the queue is quiet.
+    async fn pump(&self, bot: Uuid) {
+        telegram::poll_once(&self.tg, bot, 0).await.unwrap();
+        let limits = SendLimits {
+            chat_interval: Duration::ZERO,
+            bot_rate: 0.0,
+        };
+        for _ in 0..20 {
+            let processed = telegram::process_pending(&self.tg, 100).await.unwrap();
+            let r = telegram::send_pending(&self.tg, 100, &limits, &BotBuckets::default())
+                .await
+                .unwrap();
+            if processed == 0 && r.sent + r.retrying + r.failed == 0 {
+                break;
+            }
+        }
+    }
+}
+
+async fn connect(w: &World, actor: &Actor) -> Uuid {
+    telegram::connect_bot(&w.tg, actor, TOKEN).await.unwrap().id
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn connecting_checks_the_token_stores_it_encrypted_and_greets_on_start(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, Limits::default()).await;
+    assert!(matches!(
+        telegram::connect_bot(&w.tg, &admin, "not a token").await,
+        Err(TelegramError::BadToken)
+    ));
+    w.control(
+        "revoke",
+        json!({ "token": "700100201:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao" }),
+    )
+    .await;
+    assert!(matches!(
+        telegram::connect_bot(&w.tg, &admin, "700100201:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao").await,
+        Err(TelegramError::Unauthorized)
+    ));
+    let bot = telegram::connect_bot(&w.tg, &admin, TOKEN).await.unwrap();
+    assert_eq!(bot.username, format!("mak_test_{BOT_TG_ID}_bot"));
+    assert_eq!(bot.mode, "polling");
+    assert!(matches!(
+        telegram::connect_bot(&w.tg, &admin, TOKEN).await,
+        Err(TelegramError::AlreadyConnected)
+    ));
+    let enc: Vec<u8> = sqlx::query_scalar("select token_enc from bots")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        !String::from_utf8_lossy(&enc).contains("AAF7"),
+        "the token is encrypted at rest"
+    );
+    assert!(
+        !serde_json::to_string(&bot).unwrap().contains("AAF7"),
+        "the token never leaves"
+    );
+
+    w.say(5001, "/start").await;
+    w.pump(bot.id).await;
+    let sent = w.sent(5001).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert!(
+        sent[0]["text"].as_str().unwrap().starts_with("Здравствуйте, Олег!"),
+        "{sent:?}"
+    );
+    assert_eq!(sent[0]["parse_mode"], "HTML");
+    let stats = telegram::bot_stats(&w.tg, &admin, bot.id).await.unwrap();
+    assert_eq!((stats.users, stats.messages_in, stats.messages_out), (1, 1, 1));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn redeliveries_are_dropped_and_each_update_is_answered_once(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, Limits::default()).await;
+    let bot = connect(&w, &admin).await;
+    let update = json!({ "update_id": 77, "message": { "message_id": 1, "date": 0,
+        "chat": { "id": 9, "type": "private" }, "from": { "id": 9, "is_bot": false, "first_name": "А" }, "text": "/start" } });
+    assert!(telegram::ingest(&w.tg, bot, &update).await.unwrap());
+    assert!(
+        !telegram::ingest(&w.tg, bot, &update).await.unwrap(),
+        "a re-delivery is a no-op"
+    );
+    w.pump(bot).await;
+    w.pump(bot).await;
+    assert_eq!(w.sent(9).await.len(), 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_chats_updates_are_processed_in_order_by_parallel_workers(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, Limits::default()).await;
+    let bot = connect(&w, &admin).await;
+    // An echo flow: every message is answered with its text.
+    let body = FlowBody {
+        triggers: vec![Trigger::Fallback],
+        start: "q".into(),
+        steps: vec![Step {
+            id: "q".into(),
+            x: 0.0,
+            y: 0.0,
+            kind: StepKind::SetVar {
+                var: "seen".into(),
+                value: "{seen}+".into(),
+                next: None,
+            },
+        }],
+    };
+    let flow = telegram::save_draft(&w.tg, &admin, bot, None, "Счётчик", &body)
+        .await
+        .unwrap();
+    telegram::publish_flow(&w.tg, &admin, flow).await.unwrap();
+    for i in 0..60 {
+        let chat = 100 + (i % 3);
+        let u = json!({ "update_id": 1000 + i, "message": { "message_id": i, "date": 0,
+            "chat": { "id": chat, "type": "private" }, "from": { "id": chat, "is_bot": false, "first_name": "А" },
+            "text": format!("m{i}") } });
+        telegram::ingest(&w.tg, bot, &u).await.unwrap();
+    }
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let tg = w.tg.clone();
+            tokio::spawn(async move { telegram::process_pending(&tg, 1000).await.unwrap() })
+        })
+        .collect();
+    let mut total = 0;
+    for h in workers {
+        total += h.await.unwrap();
+    }
+    assert_eq!(total, 60, "every update exactly once");
+    for chat in 100..103_i64 {
+        let order: Vec<i64> = sqlx::query_scalar(
+            "select u.update_id from bot_messages m join bot_updates u on u.id = m.update_row_id
+             where m.chat_id = $1 and m.direction = 'in' order by m.id",
+        )
+        .bind(chat)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut sorted = order.clone();
+        sorted.sort();
+        assert_eq!(order, sorted, "chat {chat} in arrival order");
+        let seen: String = sqlx::query_scalar("select vars->>'seen' from bot_chats where chat_id = $1")
+            .bind(chat)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(seen, "+".repeat(20), "state advanced once per update");
+    }
+}
+
+fn question(id: &str, text: &str, var: &str, check: Check, next: &str) -> Step {
+    Step {
+        id: id.into(),
+        x: 0.0,
+        y: 0.0,
+        kind: StepKind::Question {
+            text: text.into(),
+            var: var.into(),
+            check,
+            choices: vec![],
+            error_text: String::new(),
+            next: Some(next.into()),
+        },
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_published_flow_collects_answers_and_the_lead_lands_in_the_unsorted_inbox(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &employee).await;
+    let body = FlowBody {
+        triggers: vec![Trigger::Keyword {
+            text: "Заявка".into()
+        }],
+        start: "name".into(),
+        steps: vec![
+            question("name", "Как вас зовут?", "name", Check::Text, "phone"),
+            question("phone", "Телефон?", "phone", Check::Phone, "lead"),
+            Step {
+                id: "lead".into(),
+                x: 0.0,
+                y: 0.0,
+                kind: StepKind::CreateLead {
+                    name_var: "name".into(),
+                    phone_var: "phone".into(),
+                    product_var: String::new(),
+                    amount_var: String::new(),
+                    stage_id: None,
+                    next: Some("done".into()),
+                },
+            },
+            Step {
+                id: "done".into(),
+                x: 0.0,
+                y: 0.0,
+                kind: StepKind::Message {
+                    text: "Заявка №{lead_number} принята".into(),
+                    photo: None,
+                    document: None,
+                    buttons: vec![],
+                    keyboard: vec![],
+                    remove_keyboard: false,
+                    next: None,
+                },
+            },
+        ],
+    };
+    // An invalid draft can't be published and says why.
+    let mut broken = body.clone();
+    broken.start = "nowhere".into();
+    let draft = telegram::save_draft(&w.tg, &employee, bot, None, "Заявка", &broken)
+        .await
+        .unwrap();
+    let err = telegram::publish_flow(&w.tg, &employee, draft).await.unwrap_err();
+    assert!(err.to_string().contains("Не выбран первый шаг"), "{err}");
+    telegram::save_draft(&w.tg, &employee, bot, Some(draft), "Заявка", &body)
+        .await
+        .unwrap();
+    assert_eq!(telegram::publish_flow(&w.tg, &employee, draft).await.unwrap(), 1);
+
+    for text in ["заявка", "Анна", "12345", "+7 912 000-11-22"] {
+        w.say(6001, text).await;
+        w.pump(bot).await;
+    }
+    let texts: Vec<String> = w
+        .sent(6001)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert_eq!(texts[0], "Как вас зовут?");
+    assert_eq!(texts[1], "Телефон?");
+    assert!(texts[2].starts_with("Введите номер телефона"), "{texts:?}");
+    let number: i64 = sqlx::query_scalar("select number from leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(texts[3], format!("Заявка №{number} принята"));
+    let (unsorted, responsible): (bool, Option<Uuid>) = sqlx::query_as("select unsorted, responsible_id from leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(unsorted, "a bot's lead waits in the unsorted inbox");
+    assert_eq!(responsible, None);
+    let linked: Option<Uuid> = sqlx::query_scalar("select lead_id from bot_chats where chat_id = 6001")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(linked.is_some(), "the chat is linked to its lead");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn rate_limits_are_retried_and_a_blocked_user_is_marked(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, Limits::default()).await;
+    let bot = connect(&w, &admin).await;
+    w.say(7001, "/start").await;
+    w.pump(bot).await;
+    // Two operator replies at once: the mock allows 1 message/s per chat.
+    telegram::reply_as_operator(&w.tg, &admin, bot, 7001, "Первый")
+        .await
+        .unwrap();
+    telegram::reply_as_operator(&w.tg, &admin, bot, 7001, "Второй")
+        .await
+        .unwrap();
+    let fast = SendLimits {
+        chat_interval: Duration::ZERO,
+        bot_rate: 0.0,
+    };
+    let buckets = BotBuckets::default();
+    let r = telegram::send_pending(&w.tg, 10, &fast, &buckets).await.unwrap();
+    // Only the first reply is due (one per chat per claim); it meets the
+    // one-second window of the greeting and is put back with retry_after.
+    assert_eq!(r.retrying + r.sent, 1, "{r:?}");
+    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, 50).await.unwrap();
+    if r.retrying == 1 {
+        let first = history.iter().find(|m| m.body == "Первый").unwrap();
+        assert_eq!(first.status, "queued");
+        assert!(
+            first.error.as_deref().unwrap().starts_with("Ограничение Telegram"),
+            "{first:?}"
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while w.sent(7001).await.len() < 3 && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        telegram::send_pending(&w.tg, 10, &fast, &buckets).await.unwrap();
+    }
+    let texts: Vec<Value> = w.sent(7001).await.iter().map(|m| m["text"].clone()).collect();
+    assert_eq!(texts[1..], [json!("Первый"), json!("Второй")], "in order, none lost");
+
+    // The user blocks the bot: my_chat_member marks them, and a send gets 403.
+    w.control(&format!("bots/{BOT_TG_ID}/block"), json!({ "chat_id": 7001 }))
+        .await;
+    w.pump(bot).await;
+    let blocked: bool = sqlx::query_scalar("select blocked from bot_chats where chat_id = 7001")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(blocked);
+    telegram::reply_as_operator(&w.tg, &admin, bot, 7001, "Вы тут?")
+        .await
+        .unwrap();
+    w.pump(bot).await;
+    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, 50).await.unwrap();
+    let last = history.last().unwrap();
+    assert_eq!(
+        (last.status.as_str(), last.error.as_deref()),
+        ("failed", Some("Пользователь заблокировал бота"))
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_webhook_needs_its_secret_and_employees_see_only_their_bots(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let other = user_with_role(&pool, &admin, "o@mak.test", Role::Employee).await;
+    let w = world(&pool, Limits::default()).await;
+    let bot = connect(&w, &employee).await;
+    let body = br#"{"update_id":1,"message":{"message_id":1,"date":0,"chat":{"id":1,"type":"private"},"text":"hi"}}"#;
+    assert!(matches!(
+        telegram::ingest_webhook(&w.tg, bot, Some("guess"), body).await,
+        Err(telegram::WebhookError::Unauthorized)
+    ));
+    assert!(matches!(
+        telegram::ingest_webhook(&w.tg, Uuid::new_v4(), None, body).await,
+        Err(telegram::WebhookError::UnknownBot)
+    ));
+    assert_eq!(telegram::list_bots(&w.tg, &employee).await.unwrap().len(), 1);
+    assert_eq!(telegram::list_bots(&w.tg, &other).await.unwrap().len(), 0);
+    assert_eq!(telegram::list_bots(&w.tg, &admin).await.unwrap().len(), 1);
+    assert!(matches!(
+        telegram::delete_bot(&w.tg, &other, bot).await,
+        Err(TelegramError::NotFound)
+    ));
+    telegram::delete_bot(&w.tg, &employee, bot).await.unwrap();
+    assert_eq!(telegram::list_bots(&w.tg, &admin).await.unwrap().len(), 0);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_partner_links_telegram_through_the_company_bot_and_hands_in_a_lead(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@mak.test", Role::Partner).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    telegram::set_company_bot(&w.tg, &admin, bot).await.unwrap();
+    let link = telegram::link_code(&w.tg, &partner).await.unwrap();
+    let payload = link.split("?start=").nth(1).unwrap().to_string();
+    // Before linking, the company bot refuses leads.
+    w.say(8001, "/status").await;
+    w.pump(bot).await;
+    w.say(8001, &format!("/start {payload}")).await;
+    w.pump(bot).await;
+    w.say(8001, &format!("/start {payload}")).await;
+    w.pump(bot).await;
+    let texts: Vec<String> = w
+        .sent(8001)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(texts[0].starts_with("Сначала привяжите Telegram"), "{texts:?}");
+    assert!(texts[1].starts_with("Готово: Telegram привязан"), "{texts:?}");
+    assert!(texts[2].starts_with("Ссылка устарела"), "a code works once: {texts:?}");
+    for text in ["/lead", "Пётр", "89120001122", "Ипотека", "2 500 000"] {
+        w.say(8001, text).await;
+        w.pump(bot).await;
+    }
+    let (number, partner_id): (i64, Option<Uuid>) = sqlx::query_as("select number, partner_id from leads")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        partner_id,
+        Some(partner.user_id),
+        "the linked partner is the lead's partner"
+    );
+    let texts: Vec<String> = w
+        .sent(8001)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap_or("").to_string())
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.starts_with(&format!("Заявка №{number} принята"))),
+        "{texts:?}"
+    );
+    w.say(8001, "/status").await;
+    w.pump(bot).await;
+    let last = w.sent(8001).await.last().unwrap()["text"].as_str().unwrap().to_string();
+    assert!(last.contains(&format!("№{number} — Пётр")), "{last}");
+}
