@@ -123,6 +123,17 @@ mod ssr {
         }
     }
 
+    impl From<domain::telegram::TelegramError> for AppError {
+        fn from(e: domain::telegram::TelegramError) -> Self {
+            use domain::telegram::TelegramError as E;
+            match e {
+                E::Rbac(r) => r.into(),
+                E::Db(db) => internal(db),
+                other => AppError::new(other.code(), other.to_string()).with_status(),
+            }
+        }
+    }
+
     /// Logs an unexpected failure and hides it behind a generic message.
     pub fn internal<E: std::fmt::Debug>(e: E) -> AppError {
         tracing::error!(error = ?e, "internal failure");

@@ -409,7 +409,7 @@ async fn the_webhook_needs_its_secret_and_employees_see_only_their_bots(pool: Pg
     assert_eq!(telegram::list_bots(&w.tg, &admin).await.unwrap().len(), 1);
     assert!(matches!(
         telegram::delete_bot(&w.tg, &other, bot).await,
-        Err(TelegramError::NotFound)
+        Err(TelegramError::Rbac(domain::rbac::RbacError::NotAllowed))
     ));
     telegram::delete_bot(&w.tg, &employee, bot).await.unwrap();
     assert_eq!(telegram::list_bots(&w.tg, &admin).await.unwrap().len(), 0);

@@ -25,6 +25,10 @@ pub struct Config {
     pub database_url: SecretString,
     pub addr: SocketAddr,
     pub public_url: String,
+    /// `PUBLIC_URL` was given: bots get webhooks at it (otherwise long polling).
+    pub telegram_webhooks: bool,
+    /// The Bot API (`TELEGRAM_API_URL`, default the real one).
+    pub telegram_api_url: String,
     pub secret_key: SecretString,
     pub log_json: bool,
     pub site_root: String,
@@ -78,6 +82,12 @@ impl Config {
             name: "HOST/PORT".into(),
             reason: format!("{e}"),
         })?;
+        let telegram_webhooks = var("PUBLIC_URL").is_some();
+        let telegram_api_url = var("TELEGRAM_API_URL").unwrap_or_else(|| "https://api.telegram.org".into());
+        url::Url::parse(&telegram_api_url).map_err(|e| ConfigError::Invalid {
+            name: "TELEGRAM_API_URL".into(),
+            reason: e.to_string(),
+        })?;
         let public_url = var("PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
@@ -95,6 +105,8 @@ impl Config {
             database_url: database_url.into(),
             addr,
             public_url,
+            telegram_webhooks,
+            telegram_api_url,
             secret_key: secret_key.into(),
             log_json: var("LOG_FORMAT").as_deref() == Some("json"),
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),

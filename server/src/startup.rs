@@ -34,6 +34,8 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Lead files; `None` when no S3 endpoint is configured.
     pub storage: Option<domain::leads::Storage>,
+    /// The Telegram platform (API clients cached per bot).
+    pub telegram: domain::telegram::Telegram,
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -113,7 +115,13 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         pool: pool.clone(),
         cipher,
         public_url: config.public_url.clone(),
+        telegram: domain::telegram::TelegramSettings {
+            api_url: config.telegram_api_url.parse()?,
+            webhook_base: config.telegram_webhooks.then(|| config.public_url.clone()),
+        },
     };
+    let telegram = domain::telegram::Telegram::new(&services);
+    crate::workers::start_telegram(telegram.clone());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))
@@ -142,6 +150,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         }
     };
     Ok(AppState {
+        telegram,
         storage,
         leptos_options,
         services,
@@ -198,6 +207,11 @@ pub fn router(state: AppState) -> Router {
             "/imports/upload",
             axum::routing::post(routes::imports::form_upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
+        .route(
+            "/telegram/webhook/{bot_id}",
+            axum::routing::post(routes::telegram::webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
+        )
+        .nest("/api/bots", routes::telegram::api_router())
         .nest(
             "/api/v1",
             routes::api::router().layer(axum::extract::DefaultBodyLimit::max(1 << 30)),

@@ -70,7 +70,7 @@ pub(crate) async fn bot_target(tg: &Telegram, bot_id: Uuid) -> Result<Target, Te
     })
 }
 
-/// Checks `op` on one bot; a bot the actor can't see is "not found".
+/// Checks `op` on one bot (404 when there is no such bot).
 pub(crate) async fn authorize_bot(
     tg: &Telegram,
     actor: &Actor,
@@ -78,22 +78,8 @@ pub(crate) async fn authorize_bot(
     bot_id: Uuid,
 ) -> Result<(), TelegramError> {
     let target = bot_target(tg, bot_id).await?;
-    match rbac::authorize(&tg.pool, actor, op, target).await {
-        Ok(_) => Ok(()),
-        Err(rbac::RbacError::NotAllowed) if op != Operation::ViewBots => {
-            // Say "not found" to those who can't even see it.
-            if rbac::authorize(&tg.pool, actor, Operation::ViewBots, target)
-                .await
-                .is_err()
-            {
-                Err(TelegramError::NotFound)
-            } else {
-                Err(rbac::RbacError::NotAllowed.into())
-            }
-        }
-        Err(rbac::RbacError::NotAllowed) => Err(TelegramError::NotFound),
-        Err(e) => Err(e.into()),
-    }
+    rbac::authorize(&tg.pool, actor, op, target).await?;
+    Ok(())
 }
 
 /// Connects a bot by its BotFather token (telegram:create). The token is
@@ -220,13 +206,15 @@ pub async fn list_bots(tg: &Telegram, actor: &Actor) -> Result<Vec<BotSummary>, 
                 .fetch_all(&tg.pool)
                 .await?
         }
-        Scope::Team => sqlx::query_as(&format!(
+        Scope::Team => {
+            sqlx::query_as(&format!(
             "{SUMMARY_SQL} where b.owner_id = $1 or (u.team_id is not null and u.team_id = $2) order by b.created_at"
         ))
-        .bind(actor.user_id)
-        .bind(actor.team_id)
-        .fetch_all(&tg.pool)
-        .await?,
+            .bind(actor.user_id)
+            .bind(actor.team_id)
+            .fetch_all(&tg.pool)
+            .await?
+        }
         _ => {
             sqlx::query_as(&format!("{SUMMARY_SQL} where b.owner_id = $1 order by b.created_at"))
                 .bind(actor.user_id)

@@ -1,7 +1,7 @@
 //! Chats and their history: the inbox, the operator's replies, taking a
 //! chat from the bot and giving it back, linking a Telegram user to the CRM.
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -157,7 +157,7 @@ pub async fn inbox(tg: &Telegram, actor: &Actor, f: InboxFilter) -> Result<Vec<C
     let rows = sqlx::query!(
         r#"select c.bot_id, b.username as bot_username, c.chat_id,
                   trim(c.first_name || ' ' || c.last_name) as "name!", c.username, c.phone, c.tags, c.unread,
-                  c.operator_mode, c.blocked, c.last_message_at, c.last_message_preview, c.user_id, c.lead_id,
+                  c.operator_mode, c.blocked, c.last_message_at as "last_message_at: DateTime<Utc>", c.last_message_preview, c.user_id, c.lead_id,
                   l.number as "lead_number?", c.client_id
            from bot_chats c
            join bots b on b.id = c.bot_id
@@ -231,7 +231,7 @@ pub async fn chat_history(
 ) -> Result<Vec<ChatMessage>, TelegramError> {
     authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
     let rows = sqlx::query!(
-        r#"select m.id, m.direction, m.kind, m.body, m.payload, m.status, m.error, u.full_name as "sent_by_name?", m.created_at
+        r#"select m.id, m.direction, m.kind, m.body, m.payload, m.status, m.error, u.full_name as "sent_by_name?", m.created_at as "created_at: DateTime<Utc>"
            from bot_messages m left join users u on u.id = m.sent_by
            where m.bot_id = $1 and m.chat_id = $2 and m.kind <> 'callback_answer'
            order by m.id desc limit $3"#,
@@ -376,6 +376,8 @@ pub async fn mark_read(tg: &Telegram, actor: &Actor, bot_id: Uuid, chat_id: i64)
     Ok(())
 }
 
+const LINK_MINUTES: i32 = 30;
+
 /// A one-time deep link that links the actor's Telegram to their account
 /// through the company bot: `https://t.me/{bot}?start=link_{code}`.
 pub async fn link_code(tg: &Telegram, actor: &Actor) -> Result<String, TelegramError> {
@@ -396,10 +398,10 @@ pub async fn link_code(tg: &Telegram, actor: &Actor) -> Result<String, TelegramE
     let code = crate::crypto::random_token("").replace(['-', '_'], "");
     let code: String = code.chars().take(24).collect();
     sqlx::query!(
-        "insert into telegram_link_codes (code, user_id, expires_at) values ($1, $2, $3)",
+        "insert into telegram_link_codes (code, user_id, expires_at) values ($1, $2, now() + make_interval(mins => $3))",
         code,
         actor.user_id,
-        Utc::now() + Duration::minutes(30)
+        LINK_MINUTES
     )
     .execute(&tg.pool)
     .await?;

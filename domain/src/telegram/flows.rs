@@ -46,8 +46,8 @@ pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Ve
     authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
     let ids = flow_ids(&tg.pool, bot_id).await?;
     let rows = sqlx::query!(
-        "select id, name, draft, published, version, enabled, updated_at from bot_flows
-         where bot_id = $1 order by position, created_at",
+        r#"select id, name, draft, published, version, enabled, updated_at as "updated_at: DateTime<Utc>" from bot_flows
+         where bot_id = $1 order by position, created_at"#,
         bot_id
     )
     .fetch_all(&tg.pool)

@@ -39,7 +39,8 @@ pub use flows::{
 };
 pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
 pub use queue::{
-    bots_to_poll, ingest, ingest_webhook, poll_once, process_pending, resume_due, PollTarget, WebhookError,
+    bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,
+    WebhookError,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -129,6 +130,10 @@ impl Telegram {
         let bot = api::client(&self.settings, &token);
         self.clients.write().await.insert(bot_id, bot.clone());
         Ok(bot)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
     }
 
     pub(crate) async fn forget(&self, bot_id: Uuid) {

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -233,7 +233,7 @@ async fn upsert_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, from: &Value) 
             last_name = case when excluded.last_name = '' then bot_chats.last_name else excluded.last_name end,
             language = coalesce(excluded.language, bot_chats.language),
             last_seen_at = now()
-         returning flow_id, step_id, resume_at, vars, tags, operator_mode, user_id",
+         returning flow_id, step_id, resume_at as \"resume_at: DateTime<Utc>\", vars, tags, operator_mode, user_id",
         bot_id,
         chat_id,
         from["id"].as_i64(),
@@ -388,7 +388,7 @@ async fn apply(
         chat_id,
         conv.flow_id,
         conv.step_id,
-        conv.resume_at,
+        conv.resume_at as _,
         Value::Object(conv.vars.clone()),
         &conv.tags,
         outcome.handoff,
@@ -574,6 +574,37 @@ pub async fn poll_once(tg: &Telegram, bot_id: Uuid, timeout_secs: u32) -> Result
         .await?;
     }
     Ok(updates.len())
+}
+
+/// Polls one bot for as long as this instance holds its advisory lock
+/// (held on a connection of its own, released when the task ends, so
+/// several instances never poll the same bot). Returns at once when another
+/// instance polls it.
+pub async fn poll_forever(
+    tg: &Telegram,
+    bot_id: Uuid,
+    timeout_secs: u32,
+    on_updates: fn(),
+) -> Result<(), TelegramError> {
+    let mut conn = tg.pool.acquire().await?.detach();
+    let key = format!("tgpoll:{bot_id}");
+    let locked = sqlx::query_scalar!("select pg_try_advisory_lock(hashtext($1)) as \"locked!\"", key)
+        .fetch_one(&mut conn)
+        .await?;
+    if !locked {
+        return Ok(());
+    }
+    loop {
+        match poll_once(tg, bot_id, timeout_secs).await {
+            Ok(n) if n > 0 => on_updates(),
+            Ok(_) => {}
+            Err(TelegramError::NotFound) => return Ok(()),
+            Err(e) => {
+                tracing::warn!(bot = %bot_id, error = %e, "long polling failed; retrying");
+                tokio::time::sleep(Duration::from_secs(3)).await;
+            }
+        }
+    }
 }
 
 /// Tells open pages a bot changed.

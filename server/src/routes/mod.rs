@@ -7,6 +7,7 @@ pub mod files;
 pub mod health;
 pub mod imports;
 pub mod oauth;
+pub mod telegram;
 
 use std::net::{IpAddr, SocketAddr};
 

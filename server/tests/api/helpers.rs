@@ -10,6 +10,21 @@ use server::Application;
 pub struct TestApp {
     pub base: String,
     pub client: reqwest::Client,
+    /// The mock Bot API the app's bots talk to.
+    pub telegram_mock: String,
+}
+
+/// The Telegram platform as the app sees it (same key, same mock).
+pub fn telegram(pool: &PgPool, app: &TestApp) -> domain::telegram::Telegram {
+    domain::telegram::Telegram::new(&domain::Services {
+        pool: pool.clone(),
+        cipher: domain::crypto::Cipher::from_encoded_key(&"33".repeat(32)).unwrap(),
+        public_url: app.base.clone(),
+        telegram: domain::telegram::TelegramSettings {
+            api_url: app.telegram_mock.parse().unwrap(),
+            webhook_base: None,
+        },
+    })
 }
 
 pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
@@ -25,6 +40,8 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         db_max_connections: 10,
         oauth,
         s3: None,
+        telegram_webhooks: false,
+        telegram_api_url: "http://127.0.0.1:9".into(),
     }
 }
 
@@ -33,7 +50,13 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, oauth: Vec<OAuthProviderConfig>) -> TestApp {
-    let app = Application::build_with_pool(config(oauth), pool.clone())
+    let (mock, _) = tg_mock::Mock::new(tg_mock::Limits::default())
+        .serve(([127, 0, 0, 1], 0).into())
+        .await
+        .unwrap();
+    let mut cfg = config(oauth);
+    cfg.telegram_api_url = format!("http://{mock}");
+    let app = Application::build_with_pool(cfg, pool.clone())
         .await
         .expect("app builds");
     let base = format!("http://{}", app.addr());
@@ -43,7 +66,11 @@ pub async fn spawn_app_with(pool: PgPool, oauth: Vec<OAuthProviderConfig>) -> Te
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
-    TestApp { base, client }
+    TestApp {
+        base,
+        client,
+        telegram_mock: format!("http://{mock}"),
+    }
 }
 
 impl TestApp {

@@ -56,7 +56,30 @@ async fn fresh_lead(pool: &PgPool, admin: &Actor, n: &mut u32) -> (uuid::Uuid, i
     (id, number, client_id, target)
 }
 
-async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &mut u32) -> Call {
+/// A bot connected by the admin (through the mock), with one chat.
+async fn fresh_bot(tg: &domain::telegram::Telegram, admin: &Actor, n: &mut u32) -> (uuid::Uuid, Target) {
+    *n += 1;
+    let token = format!("{}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao", 700_000_000 + *n);
+    let bot = domain::telegram::connect_bot(tg, admin, &token).await.unwrap();
+    let update = json!({ "update_id": 1, "message": { "message_id": 1, "date": 0,
+        "chat": { "id": 42, "type": "private" }, "from": { "id": 42, "is_bot": false, "first_name": "А" }, "text": "привет" } });
+    domain::telegram::ingest(tg, bot.id, &update).await.unwrap();
+    domain::telegram::process_pending(tg, 10).await.unwrap();
+    let target = Target::Owned {
+        owner: admin.user_id,
+        team: admin.team_id,
+    };
+    (bot.id, target)
+}
+
+async fn call_for(
+    op: Operation,
+    pool: &PgPool,
+    tg: &domain::telegram::Telegram,
+    admin: &Actor,
+    me: &Actor,
+    n: &mut u32,
+) -> Call {
     let owned = |a: &Actor| Target::Owned {
         owner: a.user_id,
         team: a.team_id,
@@ -257,6 +280,42 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
                 Target::Collection,
             )
         }
+        Operation::ViewBots => c(Method::GET, "/api/bots".into(), None, Target::Collection),
+        Operation::ConnectBot => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/bots".into(),
+                Some(json!({"token": format!("{}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao", 800_000_000 + *n)})),
+                Target::Collection,
+            )
+        }
+        Operation::EditBot => {
+            let (id, target) = fresh_bot(tg, admin, n).await;
+            c(Method::DELETE, format!("/api/bots/{id}/webhook"), None, target)
+        }
+        Operation::ReplyInChat => {
+            let (id, target) = fresh_bot(tg, admin, n).await;
+            c(
+                Method::POST,
+                format!("/api/bots/{id}/chats/42/messages"),
+                Some(json!({"text": "Здравствуйте"})),
+                target,
+            )
+        }
+        Operation::DeleteBot => {
+            let (id, target) = fresh_bot(tg, admin, n).await;
+            c(Method::DELETE, format!("/api/bots/{id}"), None, target)
+        }
+        Operation::MarkCompanyBot => {
+            let (id, _) = fresh_bot(tg, admin, n).await;
+            c(
+                Method::POST,
+                format!("/api/bots/{id}/company"),
+                None,
+                Target::Collection,
+            )
+        }
         Operation::ViewClient => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {
@@ -271,6 +330,7 @@ async fn call_for(op: Operation, pool: &PgPool, admin: &Actor, me: &Actor, n: &m
 #[sqlx::test(migrations = "../migrations")]
 async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
+    let tg = telegram(&pool, &app);
     let admin = admin(&pool).await;
     let mut n = 0u32;
     let mut checked = 0;
@@ -286,7 +346,7 @@ async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
             let scope = rbac::scope_for(&pool, role, resource, action)
                 .await
                 .unwrap_or_else(|e| panic!("{op:?} has no matrix entry for {role}: {e}"));
-            let call = call_for(op, &pool, &admin, &me, &mut n).await;
+            let call = call_for(op, &pool, &tg, &admin, &me, &mut n).await;
             let allowed = rbac::covers(scope, &me, call.target);
             let mut req = app
                 .client

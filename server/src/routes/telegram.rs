@@ -1,0 +1,141 @@
+//! Telegram's side of the server: the webhook (stored first, acknowledged
+//! after) and the REST API for bots (`/api/bots`).
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use domain::telegram::{self, WebhookError};
+
+use super::{ApiActor, ApiError, ApiJson};
+use crate::startup::AppState;
+
+/// `POST /telegram/webhook/{bot}`: 200 once the update is stored (a
+/// re-delivery too), 401 without the right secret header, 404 for an
+/// unknown bot, 400 for a body that isn't an update, 503 when the database
+/// can't take it (Telegram retries).
+pub async fn webhook(
+    State(st): State<AppState>,
+    Path(bot_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Ok(bot_id) = bot_id.parse::<Uuid>() else {
+        return StatusCode::NOT_FOUND.into_response();
+    };
+    let secret = headers
+        .get("x-telegram-bot-api-secret-token")
+        .and_then(|v| v.to_str().ok());
+    match telegram::ingest_webhook(&st.telegram, bot_id, secret, &body).await {
+        Ok(_) => {
+            crate::workers::wake_telegram();
+            StatusCode::OK.into_response()
+        }
+        Err(WebhookError::Unauthorized) => StatusCode::UNAUTHORIZED.into_response(),
+        Err(WebhookError::UnknownBot) => StatusCode::NOT_FOUND.into_response(),
+        Err(WebhookError::BadRequest(m)) => (StatusCode::BAD_REQUEST, m).into_response(),
+        Err(WebhookError::Db(e)) => {
+            tracing::error!(error = ?e, "webhook update not stored");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+type ApiResult = Result<Response, ApiError>;
+
+impl From<telegram::TelegramError> for ApiError {
+    fn from(e: telegram::TelegramError) -> Self {
+        app::error::AppError::from(e).into()
+    }
+}
+
+pub fn api_router() -> Router<AppState> {
+    Router::new()
+        .route("/", get(list).post(connect))
+        .route("/{id}", get(one).delete(remove))
+        .route("/{id}/webhook", post(set_webhook).delete(delete_webhook))
+        .route("/{id}/stats", get(stats))
+        .route("/{id}/company", post(mark_company))
+        .route("/{id}/chats/{chat_id}/messages", post(reply))
+        .fallback(|| async {
+            ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
+        })
+}
+
+fn bot_id(s: &str) -> Result<Uuid, ApiError> {
+    s.parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Бот не найден"))
+}
+
+async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(telegram::list_bots(&st.telegram, &actor).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ConnectBody {
+    token: Option<String>,
+}
+
+async fn connect(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<ConnectBody>) -> ApiResult {
+    let token = b.token.unwrap_or_default();
+    let bot = telegram::connect_bot(&st.telegram, &actor, &token).await?;
+    Ok((StatusCode::CREATED, Json(bot)).into_response())
+}
+
+async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(telegram::get_bot(&st.telegram, &actor, bot_id(&id)?).await?).into_response())
+}
+
+async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    telegram::delete_bot(&st.telegram, &actor, bot_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn set_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let url = telegram::setup_webhook(&st.telegram, &actor, bot_id(&id)?).await?;
+    Ok(Json(json!({ "url": url })).into_response())
+}
+
+async fn delete_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    telegram::remove_webhook(&st.telegram, &actor, bot_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn stats(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(telegram::bot_stats(&st.telegram, &actor, bot_id(&id)?).await?).into_response())
+}
+
+async fn mark_company(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    telegram::set_company_bot(&st.telegram, &actor, bot_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[derive(Deserialize)]
+struct ReplyBody {
+    text: Option<String>,
+}
+
+/// The operator's reply as the bot: queued, then sent through the Bot API.
+async fn reply(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((id, chat_id)): Path<(String, String)>,
+    ApiJson(b): ApiJson<ReplyBody>,
+) -> ApiResult {
+    let chat_id: i64 = chat_id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Чат не найден"))?;
+    let message_id =
+        telegram::reply_as_operator(&st.telegram, &actor, bot_id(&id)?, chat_id, &b.text.unwrap_or_default()).await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "message_id": message_id, "status": "queued" })),
+    )
+        .into_response())
+}
