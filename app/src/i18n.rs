@@ -139,6 +139,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("files.empty", "Выберите непустой файл", "Choose a non-empty file"),
     ("files.storage", "Хранилище файлов недоступно, попробуйте позже", "File storage is unavailable, try again later"),
     ("nav.fields", "Справочники и поля", "Dictionaries and fields"),
+    ("nav.bots", "Боты", "Bots"),
+    ("nav.inbox", "Диалоги", "Inbox"),
     ("fields.title", "Справочники и дополнительные поля", "Dictionaries and extra fields"),
     ("fields.dictionaries", "Справочники", "Dictionaries"),
     ("fields.custom", "Дополнительные поля лида", "Extra lead fields"),

@@ -147,6 +147,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/kanban") view=KanbanPage/>
                     <Route path=path!("/tasks") view=TasksPage/>
                     <Route path=path!("/clients/:id") view=ClientPage/>
+                    <Route path=path!("/bots") view=crate::pages::bots::BotsPage/>
+                    <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
+                    <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
                 </Routes>
             </main>
         </Router>

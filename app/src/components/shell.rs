@@ -127,6 +127,10 @@ pub fn Header() -> impl IntoView {
                                     links.push(("/admin/pipelines", "nav.pipelines"));
                                     links.push(("/admin/fields", "nav.fields"));
                                 }
+                                if me.can("telegram", "edit") {
+                                    links.push(("/bots", "nav.bots"));
+                                    links.push(("/inbox", "nav.inbox"));
+                                }
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));
                                 }

@@ -1,5 +1,6 @@
 pub mod audit;
 pub mod auth;
+pub mod bots;
 pub mod cabinet;
 pub mod fields;
 pub mod imports;

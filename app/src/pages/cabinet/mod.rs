@@ -21,6 +21,7 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 <p>{t("cab.referral")} ": " <code data-testid="referral-code">{m.referral_code.clone().unwrap_or_default()}</code></p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
+                            <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
@@ -43,6 +44,7 @@ pub fn FranchiseeCabinet() -> impl IntoView {
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
+                            <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>
                         }.into_any(),
                         _ => view! { <Forbidden/> }.into_any(),
