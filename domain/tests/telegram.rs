@@ -469,4 +469,26 @@ async fn a_partner_links_telegram_through_the_company_bot_and_hands_in_a_lead(po
     w.pump(bot).await;
     let last = w.sent(8001).await.last().unwrap()["text"].as_str().unwrap().to_string();
     assert!(last.contains(&format!("№{number} — Пётр")), "{last}");
+
+    // A status change reaches the partner through the company bot.
+    let (lead_id, in_work): (Uuid, Uuid) = sqlx::query_as(
+        "select (select id from leads), (select id from dictionary_items where kind = 'status' and name = 'В работе')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    domain::leads::update_lead(
+        &pool,
+        &admin,
+        lead_id,
+        domain::leads::LeadUpdate {
+            status_id: Some(Some(in_work)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    w.pump(bot).await;
+    let last = w.sent(8001).await.last().unwrap()["text"].as_str().unwrap().to_string();
+    assert_eq!(last, format!("Заявка №{number} (Пётр): статус «В работе»"));
 }

@@ -250,6 +250,9 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
         Some(serde_json::json!({ "stage": stage.name })),
     )
     .await?;
+    if before.name.as_deref() != Some(stage.name.as_str()) {
+        crate::telegram::lead_status_changed(&mut tx, lead_id, "этап", &stage.name).await?;
+    }
     realtime::publish(&mut tx, &lead_event(lead_id, o, Some(stage_id), "moved")).await?;
     tx.commit().await?;
     Ok(())
@@ -413,6 +416,17 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
             Some(serde_json::Value::Object(after)),
         )
         .await?;
+    }
+    if let Some(Some(status)) = u.status_id.filter(|s| *s != b.status_id) {
+        let name = sqlx::query_scalar!("select name from dictionary_items where id = $1", status)
+            .fetch_one(&mut *tx)
+            .await?;
+        crate::telegram::lead_status_changed(&mut tx, lead_id, "статус", &name).await?;
+    }
+    if let Some(Some(r)) = u.responsible_id.filter(|r| *r != b.responsible_id) {
+        if r != actor.user_id {
+            crate::telegram::lead_assigned(&mut tx, lead_id, r).await?;
+        }
     }
     realtime::publish(&mut tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;
     tx.commit().await?;

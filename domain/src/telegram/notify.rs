@@ -1,0 +1,76 @@
+//! Notifications through the company bot to CRM users who linked their
+//! Telegram: partners hear of their leads' status changes, managers and
+//! franchisees of leads assigned to them. Queued in the caller's
+//! transaction, so a change and its message commit together.
+
+use serde_json::json;
+use uuid::Uuid;
+
+use super::chats::queue_out;
+use super::engine::OutMessage;
+use super::flow::html_escape;
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+/// Queues `text` to the user's chat with the company bot; `false` when they
+/// have none (not linked, blocked the bot, no company bot).
+pub(crate) async fn notify_user(tx: &mut Tx<'_>, user_id: Uuid, text: &str) -> Result<bool, sqlx::Error> {
+    let chat = sqlx::query!(
+        "select c.bot_id, c.chat_id from bot_chats c join bots b on b.id = c.bot_id
+         where b.is_company and b.enabled and c.user_id = $1 and not c.blocked
+         order by c.last_seen_at desc limit 1",
+        user_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(c) = chat else { return Ok(false) };
+    queue_out(
+        tx,
+        c.bot_id,
+        c.chat_id,
+        "text",
+        &OutMessage::text(text),
+        json!({ "notification": true }),
+        None,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// A lead's stage or status changed: its partner is told.
+pub(crate) async fn lead_status_changed(
+    tx: &mut Tx<'_>,
+    lead_id: Uuid,
+    what: &str,
+    value: &str,
+) -> Result<(), sqlx::Error> {
+    let lead = sqlx::query!(
+        "select l.number, l.partner_id, c.full_name from leads l join clients c on c.id = l.client_id where l.id = $1",
+        lead_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    if let Some(partner) = lead.partner_id {
+        let text = format!(
+            "Заявка №{} ({}): {what} «{}»",
+            lead.number,
+            html_escape(&lead.full_name),
+            html_escape(value)
+        );
+        notify_user(tx, partner, &text).await?;
+    }
+    Ok(())
+}
+
+/// A lead was assigned to `user_id` (a manager or a franchisee).
+pub(crate) async fn lead_assigned(tx: &mut Tx<'_>, lead_id: Uuid, user_id: Uuid) -> Result<(), sqlx::Error> {
+    let lead = sqlx::query!(
+        "select l.number, c.full_name from leads l join clients c on c.id = l.client_id where l.id = $1",
+        lead_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let text = format!("Вам назначен лид №{}: {}", lead.number, html_escape(&lead.full_name));
+    notify_user(tx, user_id, &text).await?;
+    Ok(())
+}
