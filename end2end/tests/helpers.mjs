@@ -29,12 +29,12 @@ export function freshDatabase() {
   return { url, drop: () => { try { execFileSync('psql', [`${PG}/postgres`, '-qtAc', `drop database if exists ${name} with (force)`]); } catch {} } };
 }
 
-export async function startServer(dbUrl, port) {
+export async function startServer(dbUrl, port, extraEnv = {}) {
   port = port ?? await freePort();
   const env = {
     ...process.env, DATABASE_URL: dbUrl, PORT: String(port), HOST: '127.0.0.1',
     LEPTOS_SITE_ROOT: SITE, LEPTOS_OUTPUT_NAME: 'mak-crm', SECRET_KEY: '22'.repeat(32),
-    PUBLIC_URL: `http://127.0.0.1:${port}`, RUST_LOG: 'warn',
+    PUBLIC_URL: `http://127.0.0.1:${port}`, RUST_LOG: 'warn', ...extraEnv,
   };
   const child = spawn(BIN, ['serve'], { env, stdio: ['ignore', 'inherit', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
@@ -51,6 +51,41 @@ export async function startServer(dbUrl, port) {
       await Promise.race([done, new Promise(r => setTimeout(r, 5000))]);
       if (child.exitCode === null) child.kill('SIGKILL');
     },
+  };
+}
+
+/// The mock Telegram Bot API (tools/tg-mock) as a process; `control(path,
+/// body)` plays Telegram users through its `/_mock` API.
+export async function startTelegramMock() {
+  const bin = process.env.TG_MOCK_BIN;
+  if (!bin) throw new Error('TG_MOCK_BIN must be set (scripts/test does it)');
+  const port = await freePort();
+  const child = spawn(bin, ['--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    async control(path, body) {
+      const r = await fetch(`${url}/_mock/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      return r.status === 204 ? null : r.json();
+    },
+    async sent(botId, chatId) {
+      return (await fetch(`${url}/_mock/bots/${botId}/sent?chat_id=${chatId}`)).json();
+    },
+    /// Waits until the bot has sent `chatId` a message matching `re`; returns its text.
+    async waitFor(botId, chatId, re, timeout = 15000) {
+      const until = Date.now() + timeout;
+      for (;;) {
+        const m = (await this.sent(botId, chatId)).find(x => typeof x.text === 'string' && re.test(x.text));
+        if (m) return m.text;
+        if (Date.now() > until) throw new Error(`no message matching ${re} to chat ${chatId}: ${JSON.stringify(await this.sent(botId, chatId))}`);
+        await new Promise(r => setTimeout(r, 100));
+      }
+    },
+    stop() { child.kill('SIGKILL'); },
   };
 }
 
@@ -111,15 +146,16 @@ export async function apiToken(dbUrl, email) {
 /// admin's API token, set up in `before` and torn down in `after`; plus
 /// `api(method, path, body)` as the admin and `adminPage(path)` (a signed-in
 /// admin's page, hydrated).
-export function suite() {
-  const s = { db: null, server: null, browser: null, token: null };
+export function suite({ telegram = false } = {}) {
+  const s = { db: null, server: null, browser: null, token: null, telegram: null };
   before(async () => {
     s.db = freshDatabase();
-    s.server = await startServer(s.db.url);
+    if (telegram) s.telegram = await startTelegramMock();
+    s.server = await startServer(s.db.url, undefined, telegram ? { TELEGRAM_API_URL: s.telegram.url } : {});
     s.browser = await launch();
     s.token = await apiToken(s.db.url, ADMIN.email);
   });
-  after(async () => { await s.browser?.close(); await s.server?.stop(); s.db?.drop(); });
+  after(async () => { await s.browser?.close(); await s.server?.stop(); s.telegram?.stop(); s.db?.drop(); });
   s.api = async (method, path, body) => {
     const r = await fetch(`${s.server.url}/api/v1${path}`, {
       method, headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },

@@ -163,7 +163,6 @@ fn BotFlowsView() -> impl IntoView {
                     Err(e) => view! { <section class="card"><div class="alert error">{e.message}</div></section> }.into_any(),
                     Ok(d) => {
                         let flows = d.flows.clone();
-                        let names: Vec<(String, String)> = flows.iter().map(|f| (f.id.clone(), f.name.clone())).collect();
                         view! {
                             <section class="card wide">
                                 <h1>"@" {d.bot.username.clone()} " — " {l("сценарии", "flows")}</h1>
@@ -184,15 +183,21 @@ fn BotFlowsView() -> impl IntoView {
                                     {l("Новый сценарий", "New flow")}
                                 </button>
                             </section>
-                            {move || current.get().map(|(flow, _)| {
-                                let names = names.clone();
-                                view! { <FlowEditor bot_id=bot_id() flow=flow flows=names on_saved=Callback::new(move |_| tick.update(|t| *t += 1))/> }
-                            })}
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+        // The editor lives outside the list: refreshing the list after a
+        // save must not reset what is being edited.
+        {move || current.get().map(|(flow, _)| {
+            let names: Vec<(String, String)> = data
+                .get_untracked()
+                .and_then(|r| r.ok())
+                .map(|d| d.flows.iter().map(|f| (f.id.clone(), f.name.clone())).collect())
+                .unwrap_or_default();
+            view! { <FlowEditor bot_id=bot_id() flow=flow flows=names on_saved=Callback::new(move |_| tick.update(|t| *t += 1))/> }
+        })}
     }
 }
 

@@ -1,0 +1,201 @@
+// The Telegram platform from the browser, against the mock Bot API: connect a
+// bot, draw a flow and try it, a simulated Telegram user goes through it and
+// the lead appears in the CRM, the live inbox and an operator's reply, a
+// partner linking Telegram and hearing of a status change.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { hydrated, suite } from './helpers.mjs';
+
+const s = suite({ telegram: true });
+const BOT = 700300400;
+const TOKEN = `${BOT}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao`;
+const USERNAME = `mak_test_${BOT}_bot`;
+
+async function bots(method, path, body) {
+  const r = await fetch(`${s.server.url}/api/bots${path}`, {
+    method, headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
+async function pick(page, testid, value) {
+  await page.selectOption(`[data-testid=step-panel] [data-testid=${testid}]`, value);
+}
+
+test('a bot is connected by its token, a flow is drawn, refused while invalid, published and tried in «Проверить»', async () => {
+  const { ctx, page } = await s.adminPage('/bots');
+  // A malformed token is refused with a Russian message and nothing is stored.
+  await page.fill('[data-testid=bot-token]', 'не токен');
+  await page.click('[data-testid=connect-bot] button[type=submit]');
+  await page.waitForSelector('.alert.error');
+  assert.match(await page.textContent('.alert.error'), /Токен не подходит/);
+  await page.fill('[data-testid=bot-token]', TOKEN);
+  await page.click('[data-testid=connect-bot] button[type=submit]');
+  await page.waitForSelector(`tr[data-bot="${USERNAME}"]`);
+  assert.ok(!(await page.content()).includes('AAF7-g0gYnc'), 'the token never reaches the browser');
+  const listed = await bots('GET', '');
+  assert.equal(listed.status, 200);
+  assert.ok(!JSON.stringify(listed.body).includes('AAF7'), 'nor an API response');
+  const botId = listed.body[0].id;
+  assert.equal(listed.body[0].mode, 'webhook', 'PUBLIC_URL is set: the bot got a webhook');
+
+  await page.click(`tr[data-bot="${USERNAME}"] [data-testid=bot-link]`);
+  await page.waitForURL(`**/bots/${botId}`);
+  await hydrated(page);
+  await page.waitForSelector('[data-flow="Приветствие"]');
+  await page.click('[data-testid=new-flow]');
+  await page.waitForSelector('[data-testid=flow-editor]');
+  await page.fill('[data-testid=flow-name]', 'Заявка из бота');
+  // The trigger: the command /order.
+  await page.fill('[data-testid=trigger-value]', 'order');
+  await page.dispatchEvent('[data-testid=trigger-value]', 'change');
+
+  // s1 (a message) becomes the last step; add the questions and the lead.
+  await page.click('.flow-step[data-step=s1]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Спасибо, {name}! Заявка №{lead_number} принята.');
+  for (const kind of ['question', 'question', 'create_lead']) {
+    await page.selectOption('[data-testid=step-kind]', kind);
+    await page.click('[data-testid=add-step]');
+  }
+  await page.waitForSelector('.flow-step[data-step=s4]');
+  // Saving an incomplete draft works, but it can't be published and says why.
+  await page.click('[data-testid=save-flow]');
+  await page.waitForSelector('[data-testid=flow-problems]');
+  assert.match(await page.textContent('[data-testid=flow-problems]'), /вопрос пустой/);
+  assert.ok(await page.isDisabled('[data-testid=publish-flow]'));
+
+  await page.click('.flow-step[data-step=s2]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Как вас зовут?');
+  await page.fill('[data-testid=step-panel] [data-testid=step-var]', 'name');
+  await pick(page, 'step-next', 's3');
+  await page.click('[data-testid=make-start]');
+  await page.click('.flow-step[data-step=s3]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Ваш телефон?');
+  await page.fill('[data-testid=step-panel] [data-testid=step-var]', 'phone');
+  await pick(page, 'step-check', 'phone');
+  await pick(page, 'step-next', 's4');
+  await page.click('.flow-step[data-step=s4]');
+  await pick(page, 'step-next', 's1');
+  // Connections are drawn as lines.
+  await page.waitForSelector('.flow-edge[data-from=s2][data-to=s3]', { state: 'attached' });
+  await page.waitForSelector('.flow-edge[data-from=s4][data-to=s1]', { state: 'attached' });
+  // Drag a box: it moves and the change is flagged as unsaved.
+  const box = await page.locator('.flow-step[data-step=s1]').boundingBox();
+  await page.mouse.move(box.x + 20, box.y + 20);
+  await page.mouse.down();
+  await page.mouse.move(box.x + 320, box.y + 60, { steps: 5 });
+  await page.mouse.up();
+  const moved = await page.locator('.flow-step[data-step=s1]').boundingBox();
+  assert.ok(moved.x > box.x + 200, `the step moved right (${box.x} → ${moved.x})`);
+  await page.waitForSelector('[data-testid=unsaved]');
+
+  await page.click('[data-testid=save-flow]');
+  await page.waitForSelector('[data-testid=unsaved]', { state: 'detached' });
+  await page.waitForSelector('[data-testid=flow-problems]', { state: 'detached', timeout: 10000 }).catch(async (e) => {
+    console.error('PROBLEMS:', await page.textContent('[data-testid=flow-problems]'));
+    throw e;
+  });
+  await page.waitForSelector('[data-testid=publish-flow]:not([disabled])');
+  await page.click('[data-testid=publish-flow]');
+  await page.waitForFunction(() => /Опубликована версия 1/.test(document.querySelector('[data-testid=flow-notice]')?.textContent || ''));
+
+  // «Проверить»: the same engine, no Telegram, no lead written.
+  const say = async (text) => {
+    const n = await page.locator('[data-testid=try-bot]').count();
+    await page.fill('[data-testid=try-input]', text);
+    await page.click('[data-testid=try-send]');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=try-bot]').length > n, n);
+    return page.locator('[data-testid=try-bot]').last().textContent();
+  };
+  assert.equal(await say('/order'), 'Как вас зовут?');
+  assert.equal(await say('Анна'), 'Ваш телефон?');
+  assert.match(await say('12345'), /Введите номер телефона/);
+  assert.equal(await say('+7 912 000-11-22'), 'Спасибо, Анна! Заявка №0 принята.');
+  assert.match(await page.textContent('[data-testid=try-panel]'), /Здесь будет создан лид: Анна, \+79120001122/);
+  const leads = await s.api('GET', '/leads');
+  assert.equal(leads.body.total, 0, '«Проверить» creates nothing');
+  await ctx.close();
+});
+
+test('a Telegram user goes through the published flow: the lead appears in the CRM, the inbox shows the chat live, an operator replies', async () => {
+  const tg = s.telegram;
+  const botId = (await bots('GET', '')).body[0].id;
+  const { ctx, page } = await s.adminPage('/inbox');
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: '/order', first_name: 'Мария' });
+  await tg.waitFor(BOT, 5551, /Как вас зовут/);
+  // The chat shows up in the open inbox without a reload.
+  await page.waitForSelector('.chat-row[data-chat="5551"]');
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: 'Мария' });
+  await tg.waitFor(BOT, 5551, /Ваш телефон/);
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: '8 912 555-01-02' });
+  const done = await tg.waitFor(BOT, 5551, /Заявка №\d+ принята/);
+  const number = Number(done.match(/№(\d+)/)[1]);
+  const lead = await s.api('GET', `/leads/${number}`);
+  assert.equal(lead.status, 200);
+  assert.equal(lead.body.lead.client_name, 'Мария');
+  assert.equal(lead.body.lead.unsorted, true, 'a bot lead waits in the unsorted inbox');
+
+  await page.click('.chat-row[data-chat="5551"]');
+  await page.waitForFunction(() => /8 912 555-01-02/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
+  await page.fill('[data-testid=reply-text]', 'Мария, добрый день! Перезвоним через 5 минут.');
+  await page.click('[data-testid=reply-send]');
+  await tg.waitFor(BOT, 5551, /Перезвоним через 5 минут/);
+  // The reply shows as delivered; the chat is now the operator's.
+  await page.waitForSelector('[data-testid=msg-out][data-status=sent] >> text=Перезвоним');
+  await page.waitForSelector('.chat-row[data-chat="5551"] [data-testid=waiting]');
+  // While the operator holds the chat the bot stays quiet; new messages appear live.
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: 'Жду звонка' });
+  await page.waitForFunction(() => /Жду звонка/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
+  const sent = await tg.sent(BOT, 5551);
+  assert.equal(sent.filter(m => m.method === 'sendMessage').length, 4, 'three bot answers and one operator reply');
+  // A user who blocked the bot: the reply fails with the reason shown.
+  await tg.control(`bots/${BOT}/block`, { chat_id: 5551 });
+  await page.waitForSelector('.chat-row[data-chat="5551"] >> text=заблокировал бота');
+  await page.fill('[data-testid=reply-text]', 'Вы на связи?');
+  await page.click('[data-testid=reply-send]');
+  await page.waitForSelector('[data-testid=msg-out][data-status=failed] >> text=Пользователь заблокировал бота');
+  const stats = await bots('GET', `/${botId}/stats`);
+  assert.equal(stats.body.blocked_users, 1);
+  await ctx.close();
+});
+
+test('a partner links Telegram through the deep link and hears of a status change of their lead', async () => {
+  const tg = s.telegram;
+  const { ctx: adminCtx, page: admin } = await s.adminPage('/bots');
+  await admin.click(`tr[data-bot="${USERNAME}"] [data-testid=make-company]`);
+  await admin.waitForSelector(`tr[data-bot="${USERNAME}"] [data-testid=company-badge]`);
+  await adminCtx.close();
+
+  const inv = await s.api('POST', '/invitations', { email: 'partner.tg@mak.test', role: 'partner' });
+  assert.equal(inv.status, 201);
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', 'Партнёр Павел');
+  await page.fill('[data-testid=invite-form] input[name=password]', 'partner-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL('**/partner');
+  await hydrated(page);
+  await page.click('[data-testid=link-telegram]');
+  const link = await page.getAttribute('[data-testid=telegram-deeplink]', 'href');
+  assert.match(link, new RegExp(`^https://t.me/${USERNAME}\\?start=link_`));
+  const payload = link.split('?start=')[1];
+  await tg.control(`bots/${BOT}/message`, { chat_id: 7771, text: `/start ${payload}`, first_name: 'Павел' });
+  await tg.waitFor(BOT, 7771, /Telegram привязан к аккаунту Партнёр Павел/);
+
+  // The partner hands in a lead from the cabinet; the office changes its status.
+  await page.fill('[data-testid=lead-form] input[name=client_name]', 'Клиент Павла');
+  await page.fill('[data-testid=lead-form] input[name=phone]', '8 (912) 777-00-01');
+  await page.check('[data-testid=lead-form] input[name=consent]');
+  await page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  const created = (await (await page.waitForSelector('[data-testid=lead-created]')).textContent()).trim();
+  const number = Number(created.match(/№(\d+)/)[1]);
+  const lead = (await s.api('GET', `/leads/${number}`)).body.lead;
+  const stages = (await s.api('GET', '/pipelines')).body;
+  const stage = stages.flatMap(p => p.stages).find(st => st.kind === 'open' && st.id !== lead.stage_id);
+  assert.equal((await s.api('POST', `/leads/${lead.id}/stage`, { stage_id: stage.id })).status, 204);
+  await tg.waitFor(BOT, 7771, new RegExp(`Заявка №${number} \\(Клиент Павла\\): этап «${stage.name}»`));
+  await ctx.close();
+});
