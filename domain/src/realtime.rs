@@ -62,6 +62,25 @@ pub async fn publish(tx: &mut Transaction<'_, Postgres>, event: &Event) -> Resul
     Ok(())
 }
 
+/// Queues several events in one statement (batch writers).
+pub async fn publish_many(tx: &mut Transaction<'_, Postgres>, events: &[Event]) -> Result<(), sqlx::Error> {
+    if events.is_empty() {
+        return Ok(());
+    }
+    let payloads: Vec<String> = events
+        .iter()
+        .map(|e| serde_json::to_string(e).unwrap_or_default())
+        .collect();
+    sqlx::query!(
+        "select pg_notify($1, p) from unnest($2::text[]) as p",
+        CHANNEL,
+        &payloads
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 /// Whether `viewer` may see `event`, decided by the same matrix as
 /// everything else.
 pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {

@@ -98,25 +98,30 @@ pub(crate) async fn queue_out(
     Ok(id)
 }
 
-/// Tells open inbox pages a chat changed.
-pub(crate) async fn publish_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64) -> Result<(), sqlx::Error> {
+/// A bot's owner and their team (whom its chat events are for).
+pub(crate) async fn bot_owner(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<(Option<Uuid>, Option<Uuid>), sqlx::Error> {
     let owner = sqlx::query!(
         "select b.owner_id, u.team_id as \"team_id?\" from bots b left join users u on u.id = b.owner_id where b.id = $1",
         bot_id
     )
     .fetch_optional(&mut **tx)
     .await?;
-    let (owner_id, team_id) = owner.map(|o| (o.owner_id, o.team_id)).unwrap_or((None, None));
-    realtime::publish(
-        tx,
-        &Event::ChatChanged {
-            bot_id,
-            chat_id,
-            owner_id,
-            team_id,
-        },
-    )
-    .await
+    Ok(owner.map(|o| (o.owner_id, o.team_id)).unwrap_or((None, None)))
+}
+
+pub(crate) fn chat_event(bot_id: Uuid, chat_id: i64, owner: (Option<Uuid>, Option<Uuid>)) -> Event {
+    Event::ChatChanged {
+        bot_id,
+        chat_id,
+        owner_id: owner.0,
+        team_id: owner.1,
+    }
+}
+
+/// Tells open inbox pages a chat changed.
+pub(crate) async fn publish_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64) -> Result<(), sqlx::Error> {
+    let owner = bot_owner(tx, bot_id).await?;
+    realtime::publish(tx, &chat_event(bot_id, chat_id, owner)).await
 }
 
 #[derive(Debug, Clone, Default)]
@@ -325,6 +330,48 @@ pub async fn reply_as_operator(
     publish_chat(&mut tx, bot_id, chat_id).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Links a chat to a CRM lead (and its client) by the lead's number; the
+/// actor must be able to answer in the chat and to see the lead.
+pub async fn link_chat_to_lead(
+    tg: &Telegram,
+    actor: &Actor,
+    bot_id: Uuid,
+    chat_id: i64,
+    number: i64,
+) -> Result<(), TelegramError> {
+    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    chat_exists(tg, bot_id, chat_id).await?;
+    let card = match crate::leads::get_lead(&tg.pool, actor, number).await {
+        Ok(c) => c,
+        Err(crate::leads::LeadsError::Rbac(e)) => return Err(e.into()),
+        Err(crate::leads::LeadsError::Db(e)) => return Err(e.into()),
+        Err(_) => return Err(TelegramError::Validation(format!("Лид №{number} не найден"))),
+    };
+    let mut tx = tg.pool.begin().await?;
+    sqlx::query!(
+        "update bot_chats set lead_id = $3, client_id = $4 where bot_id = $1 and chat_id = $2",
+        bot_id,
+        chat_id,
+        card.lead.id,
+        card.lead.client_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "bot_chat",
+        &format!("{bot_id}:{chat_id}"),
+        "link_lead",
+        None,
+        Some(json!({ "lead_number": number, "client_id": card.lead.client_id })),
+    )
+    .await?;
+    publish_chat(&mut tx, bot_id, chat_id).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// "Взять диалог" (true) / "вернуть боту" (false).

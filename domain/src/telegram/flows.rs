@@ -474,12 +474,6 @@ pub(crate) async fn company_builtin(
     let Input::Command { name, payload } = input else {
         return Ok(None);
     };
-    let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
-        .fetch_one(&mut **tx)
-        .await?;
-    if !company {
-        return Ok(None);
-    }
     if name == "start" {
         let Some(code) = payload.strip_prefix("link_") else {
             return Ok(None);

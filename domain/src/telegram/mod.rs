@@ -33,7 +33,8 @@ pub use bots::{
     setup_webhook, BotStats, BotSummary,
 };
 pub use chats::{
-    chat_history, inbox, link_code, mark_read, reply_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter,
+    chat_history, inbox, link_chat_to_lead, link_code, mark_read, reply_as_operator, set_operator_mode, ChatMessage,
+    ChatRow, InboxFilter,
 };
 pub use flows::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryResult,

@@ -136,28 +136,19 @@ pub async fn send_pending(
     let results = futures::future::join_all(sends).await;
     let mut report = SendReport::default();
     let interval_ms = limits.chat_interval.as_millis() as f64;
+    // One transaction records the whole batch.
+    let mut tx = tg.pool.begin().await?;
+    let (mut sent_ids, mut sent_tg, mut sent_bots, mut sent_chats) = (vec![], vec![], vec![], vec![]);
+    let mut touched: Vec<(Uuid, i64)> = vec![];
     for (id, bot_id, chat_id, attempts, result) in results {
-        let mut tx = tg.pool.begin().await?;
+        touched.push((bot_id, chat_id));
         match result {
             Ok(tg_id) => {
                 report.sent += 1;
-                sqlx::query!(
-                    "update bot_messages set status = 'sent', sent_at = clock_timestamp(), error = null,
-                        tg_message_id = nullif($2::bigint, 0) where id = $1",
-                    id,
-                    tg_id
-                )
-                .execute(&mut *tx)
-                .await?;
-                sqlx::query!(
-                    "update bot_messages set not_before = greatest(not_before, now() + make_interval(secs => $3::float8 / 1000))
-                     where bot_id = $1 and chat_id = $2 and status = 'queued'",
-                    bot_id,
-                    chat_id,
-                    interval_ms
-                )
-                .execute(&mut *tx)
-                .await?;
+                sent_ids.push(id);
+                sent_tg.push(tg_id);
+                sent_bots.push(bot_id);
+                sent_chats.push(chat_id);
             }
             Err(CallError::RetryAfter(s)) => {
                 report.retrying += 1;
@@ -222,8 +213,43 @@ pub async fn send_pending(
                 }
             }
         }
-        chats::publish_chat(&mut tx, bot_id, chat_id).await?;
-        tx.commit().await?;
     }
+    if !sent_ids.is_empty() {
+        sqlx::query!(
+            "update bot_messages m set status = 'sent', sent_at = clock_timestamp(), error = null,
+                tg_message_id = nullif(v.tg, 0)
+             from unnest($1::bigint[], $2::bigint[]) as v(id, tg) where m.id = v.id",
+            &sent_ids,
+            &sent_tg
+        )
+        .execute(&mut *tx)
+        .await?;
+        if interval_ms > 0.0 {
+            // The chat's next message waits for Telegram's one-per-second.
+            sqlx::query!(
+                "update bot_messages m set not_before = greatest(m.not_before, now() + make_interval(secs => $3::float8 / 1000))
+                 from unnest($1::uuid[], $2::bigint[]) as c(bot_id, chat_id)
+                 where m.bot_id = c.bot_id and m.chat_id = c.chat_id and m.status = 'queued'",
+                &sent_bots,
+                &sent_chats,
+                interval_ms
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
+    touched.sort();
+    touched.dedup();
+    let mut owners: std::collections::HashMap<Uuid, (Option<Uuid>, Option<Uuid>)> = Default::default();
+    let mut events = Vec::with_capacity(touched.len());
+    for (bot_id, chat_id) in touched {
+        if !owners.contains_key(&bot_id) {
+            let o = chats::bot_owner(&mut tx, bot_id).await?;
+            owners.insert(bot_id, o);
+        }
+        events.push(chats::chat_event(bot_id, chat_id, owners[&bot_id]));
+    }
+    crate::realtime::publish_many(&mut tx, &events).await?;
+    tx.commit().await?;
     Ok(report)
 }

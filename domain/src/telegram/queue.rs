@@ -54,19 +54,38 @@ pub async fn ingest_webhook(
     secret: Option<&str>,
     body: &[u8],
 ) -> Result<bool, WebhookError> {
-    let expected = sqlx::query_scalar!("select webhook_secret_hash from bots where id = $1", bot_id)
-        .fetch_optional(&tg.pool)
-        .await?
-        .ok_or(WebhookError::UnknownBot)?;
-    match (expected, secret) {
-        (Some(hash), Some(s)) if crate::crypto::token_hash(s) == hash => {}
-        _ => return Err(WebhookError::Unauthorized),
-    }
     let update: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
-    match ingest(tg, bot_id, &update).await {
-        Ok(new) => Ok(new),
-        Err(TelegramError::Db(e)) => Err(WebhookError::Db(e)),
-        Err(e) => Err(WebhookError::BadRequest(e.to_string())),
+    let Some(update_id) = update["update_id"].as_i64() else {
+        return Err(WebhookError::BadRequest("update_id отсутствует".into()));
+    };
+    let hash = secret.map(crate::crypto::token_hash).unwrap_or_default();
+    // One statement on the hot path: stored only if the secret matches.
+    let stored = sqlx::query!(
+        r#"with bot as (select id from bots where id = $1 and webhook_secret_hash = $2),
+                ins as (insert into bot_updates (bot_id, update_id, chat_id, payload)
+                        select id, $3, $4, $5 from bot
+                        on conflict (bot_id, update_id) do nothing returning 1)
+           select (select count(*) from bot) as "bot!", (select count(*) from ins) as "new!""#,
+        bot_id,
+        hash,
+        update_id,
+        chat_of(&update).unwrap_or(0),
+        update
+    )
+    .fetch_one(&tg.pool)
+    .await?;
+    match (stored.bot, stored.new) {
+        (0, _) => {
+            let known = sqlx::query_scalar!("select 1 as \"one!\" from bots where id = $1", bot_id)
+                .fetch_optional(&tg.pool)
+                .await?;
+            Err(if known.is_some() {
+                WebhookError::Unauthorized
+            } else {
+                WebhookError::UnknownBot
+            })
+        }
+        (_, n) => Ok(n == 1),
     }
 }
 
@@ -160,57 +179,102 @@ const MAX_ATTEMPTS: i32 = 5;
 pub async fn process_pending(tg: &Telegram, limit: usize) -> Result<usize, TelegramError> {
     let mut done = 0;
     while done < limit {
-        if !process_one(tg).await? {
+        let n = process_batch(tg, BATCH.min(limit - done) as i64).await?;
+        if n == 0 {
             break;
         }
-        done += 1;
+        done += n;
     }
     Ok(done)
 }
 
-/// Claims the oldest update whose chat has nothing older pending, processes
-/// it and commits its effects with the "processed" mark.
-async fn process_one(tg: &Telegram) -> Result<bool, TelegramError> {
+/// Updates claimed per transaction (one per chat).
+const BATCH: usize = 64;
+
+/// What processing needs to know about a bot, read once per batch.
+pub(crate) struct BotCtx {
+    pub company: bool,
+    pub flows: Vec<super::engine::FlowRef>,
+    pub owner: (Option<Uuid>, Option<Uuid>),
+}
+
+async fn bot_ctx(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<BotCtx, sqlx::Error> {
+    let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(BotCtx {
+        company,
+        flows: super::flows::published(tx, bot_id).await?,
+        owner: chats::bot_owner(tx, bot_id).await?,
+    })
+}
+
+/// Claims the oldest pending update of up to `batch` chats (a chat's later
+/// updates wait for its earlier ones), processes each under a savepoint and
+/// commits their effects with the "processed" marks in one transaction.
+async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, TelegramError> {
     let mut tx = tg.pool.begin().await?;
-    let row = sqlx::query!(
+    let rows = sqlx::query!(
         "select u.id, u.bot_id, u.chat_id, u.payload from bot_updates u join bots b on b.id = u.bot_id
          where u.processed_at is null and b.enabled
            and not exists (select 1 from bot_updates p where p.bot_id = u.bot_id and p.chat_id = u.chat_id
                            and p.processed_at is null and p.id < u.id)
-         order by u.id limit 1 for update of u skip locked"
+         order by u.id limit $1 for update of u skip locked",
+        batch
     )
-    .fetch_optional(&mut *tx)
+    .fetch_all(&mut *tx)
     .await?;
-    let Some(row) = row else {
-        return Ok(false);
-    };
-    let id = row.id;
-    match handle(tg, &mut tx, row.id, row.bot_id, row.chat_id.unwrap_or(0), &row.payload).await {
-        Ok(()) => {
-            sqlx::query!(
-                "update bot_updates set processed_at = clock_timestamp() where id = $1",
-                id
-            )
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
+    if rows.is_empty() {
+        return Ok(0);
+    }
+    let mut bots: std::collections::HashMap<Uuid, BotCtx> = Default::default();
+    let mut done = vec![];
+    let mut failed = vec![];
+    let mut events = vec![];
+    for row in &rows {
+        if !bots.contains_key(&row.bot_id) {
+            let ctx = bot_ctx(&mut tx, row.bot_id).await?;
+            bots.insert(row.bot_id, ctx);
         }
-        Err(e) => {
-            drop(tx);
-            tracing::warn!(update = id, error = %e, "update processing failed");
-            sqlx::query!(
-                "update bot_updates set attempts = attempts + 1, error = $2,
-                        processed_at = case when attempts + 1 >= $3 then clock_timestamp() end
-                 where id = $1",
-                id,
-                e.to_string(),
-                MAX_ATTEMPTS
-            )
-            .execute(&tg.pool)
-            .await?;
+        let ctx = &bots[&row.bot_id];
+        let chat_id = row.chat_id.unwrap_or(0);
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        match handle(tg, &mut sp, row.id, row.bot_id, chat_id, &row.payload, ctx).await {
+            Ok(touched) => {
+                sp.commit().await?;
+                done.push(row.id);
+                if touched {
+                    events.push(chats::chat_event(row.bot_id, chat_id, ctx.owner));
+                }
+            }
+            Err(e) => {
+                sp.rollback().await?;
+                tracing::warn!(update = row.id, error = %e, "update processing failed");
+                failed.push((row.id, e.to_string()));
+            }
         }
     }
-    Ok(true)
+    sqlx::query!(
+        "update bot_updates set processed_at = clock_timestamp() where id = any($1)",
+        &done
+    )
+    .execute(&mut *tx)
+    .await?;
+    for (id, error) in &failed {
+        sqlx::query!(
+            "update bot_updates set attempts = attempts + 1, error = $2,
+                    processed_at = case when attempts + 1 >= $3 then clock_timestamp() end
+             where id = $1",
+            id,
+            error,
+            MAX_ATTEMPTS
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    realtime::publish_many(&mut tx, &events).await?;
+    tx.commit().await?;
+    Ok(rows.len())
 }
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
@@ -270,6 +334,7 @@ async fn upsert_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, from: &Value) 
     })
 }
 
+/// Processes one update; `true` when its chat changed (open inboxes refetch).
 async fn handle(
     tg: &Telegram,
     tx: &mut Tx<'_>,
@@ -277,10 +342,11 @@ async fn handle(
     bot_id: Uuid,
     chat_id: i64,
     payload: &Value,
-) -> Result<(), TelegramError> {
+    ctx: &BotCtx,
+) -> Result<bool, TelegramError> {
     let parsed = parse(payload);
     if matches!(parsed, Parsed::Ignored) || chat_id == 0 {
-        return Ok(());
+        return Ok(false);
     }
     let mut state = upsert_chat(tx, bot_id, chat_id, sender(payload)).await?;
     let input = match parsed {
@@ -294,10 +360,9 @@ async fn handle(
             )
             .execute(&mut **tx)
             .await?;
-            chats::publish_chat(tx, bot_id, chat_id).await?;
-            return Ok(());
+            return Ok(true);
         }
-        Parsed::Ignored => return Ok(()),
+        Parsed::Ignored => return Ok(false),
         Parsed::Button { data, callback_id } => {
             chats::record_incoming(tx, bot_id, chat_id, "button", &data, None, update_row).await?;
             // The spinner on the button stops when the answer goes out.
@@ -335,30 +400,27 @@ async fn handle(
         }
     };
     // The company bot's built-ins: linking and /status.
-    if let Some(replies) = super::flows::company_builtin(tx, bot_id, chat_id, state.user_id, &input).await? {
-        for m in replies {
-            chats::queue_out(tx, bot_id, chat_id, "text", &m, json!({}), None).await?;
+    if ctx.company {
+        if let Some(replies) = super::flows::company_builtin(tx, bot_id, chat_id, state.user_id, &input).await? {
+            for m in replies {
+                chats::queue_out(tx, bot_id, chat_id, "text", &m, json!({}), None).await?;
+            }
+            return Ok(true);
         }
-        chats::publish_chat(tx, bot_id, chat_id).await?;
-        return Ok(());
     }
     if state.operator_mode {
-        chats::publish_chat(tx, bot_id, chat_id).await?;
-        return Ok(());
+        return Ok(true);
     }
-    let flows = super::flows::published(tx, bot_id).await?;
-    let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
-        .fetch_one(&mut **tx)
-        .await?;
     let mut fx = CrmEffects {
         tg,
         bot_id,
         linked_user: state.user_id,
-        company,
+        company: ctx.company,
         created: None,
     };
-    let outcome = engine::run(&flows, &mut state.conv, input, Utc::now(), &mut fx).await;
-    apply(tx, bot_id, chat_id, &state.conv, &outcome, fx.created).await
+    let outcome = engine::run(&ctx.flows, &mut state.conv, input, Utc::now(), &mut fx).await;
+    apply(tx, bot_id, chat_id, &state.conv, &outcome, fx.created).await?;
+    Ok(true)
 }
 
 /// Writes what the engine decided: replies queued, state saved.
@@ -396,7 +458,6 @@ async fn apply(
     )
     .execute(&mut **tx)
     .await?;
-    chats::publish_chat(tx, bot_id, chat_id).await?;
     Ok(())
 }
 
@@ -433,6 +494,7 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
             state.conv.resume_at = None;
         }
         apply(&mut tx, row.bot_id, row.chat_id, &state.conv, &outcome, fx.created).await?;
+        chats::publish_chat(&mut tx, row.bot_id, row.chat_id).await?;
         tx.commit().await?;
         done += 1;
     }

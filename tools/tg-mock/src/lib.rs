@@ -726,7 +726,15 @@ async fn fail(State(mock): State<Mock>, Json(f): Json<Fail>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+/// Counters, cheap to poll: messages accepted, 429s given, and the number
+/// of distinct chats each bot has written to.
 async fn stats(State(mock): State<Mock>) -> Response {
     let inner = mock.inner.lock().await;
-    Json(json!({ "sent_total": inner.sent_total, "rate_limited": inner.rate_limited })).into_response()
+    let chats: Map<String, Value> = inner
+        .bots
+        .iter()
+        .map(|(id, b)| (id.to_string(), json!(b.chat_windows.len())))
+        .collect();
+    Json(json!({ "sent_total": inner.sent_total, "rate_limited": inner.rate_limited, "chats_written": chats }))
+        .into_response()
 }

@@ -260,6 +260,18 @@ pub async fn set_operator(bot_id: String, chat_id: i64, on: bool) -> Result<(), 
     Ok(())
 }
 
+#[server]
+pub async fn link_chat(bot_id: String, chat_id: i64, number: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let number: i64 = number
+        .trim()
+        .trim_start_matches('№')
+        .parse()
+        .map_err(|_| AppError::new("validation", "Укажите номер лида, например 1024").with_status())?;
+    domain::telegram::link_chat_to_lead(&tg()?, &actor, uuid(&bot_id)?, chat_id, number).await?;
+    Ok(())
+}
+
 /// The one-time deep link that links the viewer's Telegram.
 #[server]
 pub async fn telegram_link() -> Result<String, AppError> {

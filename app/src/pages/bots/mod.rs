@@ -836,7 +836,7 @@ fn Inbox() -> impl IntoView {
     let waiting = RwSignal::new(false);
     let q = RwSignal::new(String::new());
     let tag = RwSignal::new(String::new());
-    let open: RwSignal<Option<(String, i64)>> = RwSignal::new(None);
+    let open: RwSignal<Option<(String, i64, Option<i64>)>> = RwSignal::new(None);
     let bots = Resource::new(|| (), |_| my_bots());
     let chats = Resource::new(
         move || {
@@ -876,11 +876,11 @@ fn Inbox() -> impl IntoView {
                                 Err(e) => view! { <li class="alert error">{e.message}</li> }.into_any(),
                                 Ok(list) if list.is_empty() => view! { <li class="muted">{l("Диалогов нет", "No conversations")}</li> }.into_any(),
                                 Ok(list) => list.into_iter().map(|c| {
-                                    let key = (c.bot_id.clone(), c.chat_id);
-                                    let key2 = key.clone();
+                                    let key = (c.bot_id.clone(), c.chat_id, c.lead_number);
+                                    let key2 = (c.bot_id.clone(), c.chat_id);
                                     view! {
                                         <li class="chat-row" data-chat=c.chat_id.to_string()
-                                            class:active=move || open.get().as_ref() == Some(&key2)
+                                            class:active=move || open.get().map(|(b, c, _)| (b, c)).as_ref() == Some(&key2)
                                             on:click=move |_| open.set(Some(key.clone()))>
                                             <div class="chat-title">
                                                 <b>{c.name.clone()}</b>
@@ -900,7 +900,7 @@ fn Inbox() -> impl IntoView {
                 <div class="chat-pane">
                     {move || match open.get() {
                         None => view! { <p class="muted">{l("Выберите диалог слева", "Pick a conversation")}</p> }.into_any(),
-                        Some((b, c)) => view! { <ChatPane bot_id=b chat_id=c/> }.into_any(),
+                        Some((b, c, n)) => view! { <ChatPane bot_id=b chat_id=c lead_number=n/> }.into_any(),
                     }}
                 </div>
             </div>
@@ -909,10 +909,12 @@ fn Inbox() -> impl IntoView {
 }
 
 #[component]
-fn ChatPane(bot_id: String, chat_id: i64) -> impl IntoView {
+fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl IntoView {
     let live = use_live();
     let send = ServerAction::<Reply>::new();
     let operator = ServerAction::<SetOperator>::new();
+    let link = ServerAction::<LinkChat>::new();
+    let number = RwSignal::new(lead_number.map(|n| n.to_string()).unwrap_or_default());
     let bot = StoredValue::new(bot_id);
     let history = Resource::new(
         move || (live.version.get(), send.version().get(), operator.version().get()),
@@ -925,6 +927,18 @@ fn ChatPane(bot_id: String, chat_id: i64) -> impl IntoView {
             <button class="small" data-testid="return-chat" on:click=move |_| { operator.dispatch(SetOperator { bot_id: bot.get_value(), chat_id, on: false }); }>{l("Вернуть боту", "Back to the bot")}</button>
         </div>
         <FormError message=form_error(operator.value())/>
+        <form class="inline-form" data-testid="link-lead" on:submit=move |ev| {
+            ev.prevent_default();
+            link.dispatch(LinkChat { bot_id: bot.get_value(), chat_id, number: number.get_untracked() });
+        }>
+            {move || (!number.get().is_empty() && link.value().get().is_none_or(|r| r.is_ok())).then(|| {
+                let n = number.get();
+                view! { <a href=format!("/leads/{n}") data-testid="linked-lead">{l("Лид №", "Lead #")} {n.clone()}</a> }
+            })}
+            <input class="short" placeholder=l("№ лида", "Lead #") prop:value=number on:input=move |ev| number.set(event_target_value(&ev))/>
+            <button class="small" type="submit">{l("Связать с лидом", "Link to a lead")}</button>
+        </form>
+        <FormError message=form_error(link.value())/>
         <div class="chat" data-testid="chat-history">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {

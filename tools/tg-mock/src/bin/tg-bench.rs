@@ -1,0 +1,252 @@
+//! Webhook ingestion benchmark, end to end:
+//!
+//!   tg-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--updates 20000] [--concurrency 64] [--kill]
+//!
+//! Starts the mock Bot API in-process (limits off: one bot receives far more
+//! than Telegram's 30 messages/s here), a fresh database and a real
+//! `mak-crm serve` with `PUBLIC_URL` set (webhook mode), connects a bot over
+//! the REST API, then plays Telegram: posts N distinct `/start` updates (one
+//! chat each) to the bot's webhook through the mock, re-posting any that
+//! did not get a 200 (as Telegram does), and waits until every reply has
+//! reached the mock. Prints updates/s and p50/p99 from posting an update to
+//! its reply arriving at the mock.
+//!
+//! With `--kill`, the server is killed with SIGKILL halfway through the
+//! stream and started again; afterwards every update must have been
+//! answered, and the number answered twice is printed.
+
+use std::collections::HashMap;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::{json, Value};
+use tg_mock::{Limits, Mock};
+use tokio::sync::Semaphore;
+
+const BOT: i64 = 7_000_000_001;
+const TOKEN: &str = "7000000001:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao";
+
+fn arg(name: &str) -> Option<String> {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1).cloned())
+}
+
+fn now_ms() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64() * 1000.0)
+        .unwrap_or(0.0)
+}
+
+fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("command runs");
+    if !out.status.success() {
+        panic!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
+    }
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+fn start_server(bin: &str, db: &str, port: u16, mock: &str) -> Child {
+    Command::new(bin)
+        .arg("serve")
+        .env("DATABASE_URL", db)
+        .env("PORT", port.to_string())
+        .env("HOST", "127.0.0.1")
+        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
+        .env("TELEGRAM_API_URL", mock)
+        .env("SECRET_KEY", "44".repeat(32))
+        .env("TELEGRAM_BOT_RATE", "0")
+        .env("RUST_LOG", "error")
+        .stdout(Stdio::null())
+        .spawn()
+        .expect("server starts")
+}
+
+async fn wait_ready(http: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
+            if r.status().is_success() {
+                return;
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("server did not become ready");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+#[tokio::main]
+async fn main() {
+    let bin = arg("--bin").unwrap_or_else(|| "target/release/mak-crm".into());
+    let pg = arg("--pg").unwrap_or_else(|| "postgres://postgres@127.0.0.1:5432".into());
+    let n: usize = arg("--updates").and_then(|v| v.parse().ok()).unwrap_or(20_000);
+    let concurrency: usize = arg("--concurrency").and_then(|v| v.parse().ok()).unwrap_or(64);
+    let kill = std::env::args().any(|a| a == "--kill");
+
+    let (mock_addr, _) = Mock::new(Limits {
+        per_bot_per_sec: 0,
+        per_chat_per_sec: 0,
+    })
+    .serve(([127, 0, 0, 1], 0).into())
+    .await
+    .expect("mock starts");
+    let mock = format!("http://{mock_addr}");
+    let dbname = format!("tgbench_{}", std::process::id());
+    run(Command::new("psql").args([&format!("{pg}/postgres"), "-qtAc", &format!("create database {dbname}")]));
+    let db = format!("{pg}/{dbname}");
+    run(Command::new(&bin).arg("migrate").env("DATABASE_URL", &db));
+    run(Command::new(&bin)
+        .args([
+            "create-admin",
+            "--email",
+            "bench@mak.test",
+            "--password",
+            "bench-password-1",
+        ])
+        .env("DATABASE_URL", &db));
+    let token = run(Command::new(&bin)
+        .args(["create-token", "--email", "bench@mak.test"])
+        .env("DATABASE_URL", &db));
+    let port = free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
+    let mut server = start_server(&bin, &db, port, &mock);
+    wait_ready(&http, &base).await;
+    let bot: Value = http
+        .post(format!("{base}/api/bots"))
+        .bearer_auth(&token)
+        .json(&json!({ "token": TOKEN }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(bot["mode"], "webhook", "the bot must be on a webhook: {bot}");
+
+    let posted: Arc<tokio::sync::Mutex<HashMap<i64, f64>>> = Arc::default();
+    let sem = Arc::new(Semaphore::new(concurrency));
+    let t0 = Instant::now();
+    let mut handles = Vec::with_capacity(n);
+    for i in 0..n {
+        if kill && i == n / 2 {
+            // Let the in-flight deliveries land, then kill -9 mid-stream.
+            let _ = sem.acquire_many(concurrency as u32).await.map(|p| p.forget());
+            server.kill().expect("SIGKILL");
+            let _ = server.wait();
+            eprintln!("killed the server after {i} updates posted; restarting");
+            sem.add_permits(concurrency);
+            server = start_server(&bin, &db, port, &mock);
+            wait_ready(&http, &base).await;
+        }
+        let permit = sem.clone().acquire_owned().await.unwrap();
+        let (http, mock, posted) = (http.clone(), mock.clone(), posted.clone());
+        handles.push(tokio::spawn(async move {
+            let chat = 1_000_000 + i as i64;
+            let update_id = 1 + i as i64;
+            posted.lock().await.insert(chat, now_ms());
+            // Telegram re-delivers until it gets a 200.
+            loop {
+                let r = http
+                    .post(format!("{mock}/_mock/bots/{BOT}/message"))
+                    .json(&json!({ "chat_id": chat, "text": "/start", "update_id": update_id }))
+                    .send()
+                    .await;
+                let ok = match r {
+                    Ok(r) => r.json::<Value>().await.map(|v| v["status"] == 200).unwrap_or(false),
+                    Err(_) => false,
+                };
+                if ok {
+                    break;
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            drop(permit);
+        }));
+    }
+    for h in handles {
+        let _ = h.await;
+    }
+    let stored_in = t0.elapsed();
+    // Wait for every reply.
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let stats: Value = http
+            .get(format!("{mock}/_mock/stats"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let answered = stats["chats_written"][BOT.to_string()].as_u64().unwrap_or(0) as usize;
+        if answered >= n || Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let total = t0.elapsed();
+    // Late duplicates (a resend after the restart) would land within a minute
+    // of the kill; with --kill, look again after that.
+    if kill {
+        tokio::time::sleep(Duration::from_secs(65)).await;
+    }
+    let replies: Vec<Value> = http
+        .get(format!("{mock}/_mock/bots/{BOT}/sent"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let posted = posted.lock().await;
+    let mut first_reply: HashMap<i64, f64> = HashMap::new();
+    let mut count: HashMap<i64, usize> = HashMap::new();
+    for m in &replies {
+        let (Some(chat), Some(at)) = (m["chat_id"].as_i64(), m["at_ms"].as_f64()) else {
+            continue;
+        };
+        *count.entry(chat).or_default() += 1;
+        first_reply.entry(chat).and_modify(|t| *t = t.min(at)).or_insert(at);
+    }
+    let mut lat: Vec<f64> = first_reply
+        .iter()
+        .filter_map(|(c, at)| posted.get(c).map(|p| (at - p).max(0.0)))
+        .collect();
+    lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    let pct = |p: f64| {
+        lat.get(((lat.len() as f64 * p) as usize).min(lat.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(0.0)
+    };
+    let answered = count.len();
+    let twice = count.values().filter(|c| **c > 1).count();
+    println!(
+        "updates {n}, concurrency {concurrency}{}: all stored in {:.2} s, all answered in {:.2} s = {:.0} updates/s; receipt→reply p50 {:.0} ms, p99 {:.0} ms; answered {answered}/{n}, answered twice {twice}",
+        if kill { ", kill -9 halfway" } else { "" },
+        stored_in.as_secs_f64(),
+        total.as_secs_f64(),
+        n as f64 / total.as_secs_f64(),
+        pct(0.5),
+        pct(0.99),
+    );
+    let _ = server.kill();
+    let _ = server.wait();
+    run(Command::new("psql").args([
+        &format!("{pg}/postgres"),
+        "-qtAc",
+        &format!("drop database if exists {dbname} with (force)"),
+    ]));
+    if answered < n {
+        std::process::exit(1);
+    }
+}
