@@ -434,14 +434,10 @@ pub fn validate(body: &FlowBody, flows: &HashSet<Uuid>) -> Vec<FlowProblem> {
             }
             StepKind::CreateLead {
                 name_var, phone_var, ..
-            } => {
-                if !var_name_ok(name_var) || !var_name_ok(phone_var) {
-                    bad(
-                        id,
-                        format!("Шаг «{}»: укажите переменные с именем и телефоном клиента", s.id),
-                    );
-                }
-            }
+            } if !var_name_ok(name_var) || !var_name_ok(phone_var) => bad(
+                id,
+                format!("Шаг «{}»: укажите переменные с именем и телефоном клиента", s.id),
+            ),
             StepKind::GotoFlow { flow_id } if !flows.contains(flow_id) => {
                 bad(id, format!("Шаг «{}»: сценарий для перехода не найден", s.id))
             }

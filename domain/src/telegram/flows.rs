@@ -287,18 +287,31 @@ impl Effects for DryRun {
     }
 }
 
-/// Runs `input` through the draft `body` (with the bot's other published
-/// flows around it) without Telegram and without touching the CRM.
-pub async fn try_flow(
-    tg: &Telegram,
-    actor: &Actor,
-    bot_id: Uuid,
-    flow_id: Option<Uuid>,
-    body: FlowBody,
-    mut conversation: Conversation,
-    input: &str,
-    callback: Option<String>,
-) -> Result<TryResult, TelegramError> {
+/// One message typed (or button pressed) in the "Проверить" panel.
+#[derive(Debug, Clone)]
+pub struct TryInput {
+    /// The flow being edited (`None` while it is not saved yet).
+    pub flow_id: Option<Uuid>,
+    /// Its draft, as the editor holds it.
+    pub body: FlowBody,
+    /// The test conversation so far (the panel keeps it between turns).
+    pub conversation: Conversation,
+    pub text: String,
+    /// A pressed callback button's data.
+    pub callback: Option<String>,
+}
+
+/// Runs the input through the draft (with the bot's other published flows
+/// around it) without Telegram and without touching the CRM.
+pub async fn try_flow(tg: &Telegram, actor: &Actor, bot_id: Uuid, t: TryInput) -> Result<TryResult, TelegramError> {
+    let TryInput {
+        flow_id,
+        body,
+        mut conversation,
+        text,
+        callback,
+    } = t;
+    let input = text.as_str();
     authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
     let this = flow_id.unwrap_or(Uuid::nil());
     let mut tx = tg.pool.begin().await?;

@@ -37,7 +37,7 @@ pub use chats::{
     ChatRow, InboxFilter,
 };
 pub use flows::{
-    delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryResult,
+    delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
 pub(crate) use notify::{lead_assigned, lead_status_changed};
 pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};

@@ -243,9 +243,8 @@ pub async fn send_pending(
     let mut owners: std::collections::HashMap<Uuid, (Option<Uuid>, Option<Uuid>)> = Default::default();
     let mut events = Vec::with_capacity(touched.len());
     for (bot_id, chat_id) in touched {
-        if !owners.contains_key(&bot_id) {
-            let o = chats::bot_owner(&mut tx, bot_id).await?;
-            owners.insert(bot_id, o);
+        if let std::collections::hash_map::Entry::Vacant(e) = owners.entry(bot_id) {
+            e.insert(chats::bot_owner(&mut tx, bot_id).await?);
         }
         events.push(chats::chat_event(bot_id, chat_id, owners[&bot_id]));
     }

@@ -232,9 +232,8 @@ async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, TelegramError
     let mut failed = vec![];
     let mut events = vec![];
     for row in &rows {
-        if !bots.contains_key(&row.bot_id) {
-            let ctx = bot_ctx(&mut tx, row.bot_id).await?;
-            bots.insert(row.bot_id, ctx);
+        if let std::collections::hash_map::Entry::Vacant(e) = bots.entry(row.bot_id) {
+            e.insert(bot_ctx(&mut tx, row.bot_id).await?);
         }
         let ctx = &bots[&row.bot_id];
         let chat_id = row.chat_id.unwrap_or(0);

@@ -152,7 +152,14 @@ pub async fn try_flow(
         None => None,
     };
     let conv = serde_json::from_value(conversation).unwrap_or_default();
-    let r = domain::telegram::try_flow(&tg()?, &actor, uuid(&bot_id)?, flow_id, body, conv, &text, callback).await?;
+    let input = domain::telegram::TryInput {
+        flow_id,
+        body,
+        conversation: conv,
+        text,
+        callback,
+    };
+    let r = domain::telegram::try_flow(&tg()?, &actor, uuid(&bot_id)?, input).await?;
     Ok(TryTurn {
         messages: r
             .messages

@@ -410,7 +410,7 @@ fn FlowEditor(
                                         }
                                         selected.set(Some(id.clone()));
                                     }>
-                                    <div class="step-head">{kind_label(&s.kind)} <span class="muted">" " {s.id.clone()}</span> {is_start.then(|| " ▶")}</div>
+                                    <div class="step-head">{kind_label(&s.kind)} <span class="muted">" " {s.id.clone()}</span> {is_start.then_some(" ▶")}</div>
                                     <div class="step-summary">{summary}</div>
                                 </div>
                             }
@@ -633,6 +633,9 @@ fn StepPanel(
     }.into_any()
 }
 
+/// A change to a message's buttons (as one flat list).
+type ButtonsEdit = Box<dyn FnOnce(&mut Vec<DraftButton>)>;
+
 #[component]
 fn ButtonsEditor(id: String, draft: RwSignal<FlowDraft>, dirty: RwSignal<bool>) -> impl IntoView {
     let sid = StoredValue::new(id);
@@ -645,7 +648,7 @@ fn ButtonsEditor(id: String, draft: RwSignal<FlowDraft>, dirty: RwSignal<bool>) 
             .map(|s| s.buttons.into_iter().flatten().collect::<Vec<_>>())
             .unwrap_or_default()
     };
-    let set = move |f: Box<dyn FnOnce(&mut Vec<DraftButton>)>| {
+    let set = move |f: ButtonsEdit| {
         edit(draft, dirty, &sid.get_value(), |s| {
             let mut flat: Vec<DraftButton> = s.buttons.drain(..).flatten().collect();
             f(&mut flat);
