@@ -492,3 +492,35 @@ async fn a_partner_links_telegram_through_the_company_bot_and_hands_in_a_lead(po
     let last = w.sent(8001).await.last().unwrap()["text"].as_str().unwrap().to_string();
     assert_eq!(last, format!("Заявка №{number} (Пётр): статус «В работе»"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_operator_sends_a_file_as_the_bot(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    w.say(9001, "/start").await;
+    w.pump(bot).await;
+    let file = |bytes: &[u8]| telegram::OperatorFile {
+        name: "dogovor.pdf".into(),
+        content_type: "application/pdf".into(),
+        bytes: bytes.to_vec(),
+        caption: "Ваш договор".into(),
+    };
+    assert!(matches!(
+        telegram::reply_file_as_operator(&w.tg, &admin, bot, 9001, file(b"")).await,
+        Err(TelegramError::Validation(_))
+    ));
+    telegram::reply_file_as_operator(&w.tg, &admin, bot, 9001, file(b"%PDF-1.4 test"))
+        .await
+        .unwrap();
+    w.pump(bot).await;
+    let sent = w.sent(9001).await;
+    let doc = sent
+        .iter()
+        .find(|m| m["method"] == "sendDocument")
+        .expect("a document went out");
+    assert_eq!(doc["document"], "upload:dogovor.pdf");
+    assert_eq!(doc["text"], "Ваш договор");
+    let history = telegram::chat_history(&w.tg, &admin, bot, 9001, 10).await.unwrap();
+    assert_eq!(history.last().unwrap().status, "sent");
+}

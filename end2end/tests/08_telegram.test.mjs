@@ -149,6 +149,16 @@ test('a Telegram user goes through the published flow: the lead appears in the C
   await page.waitForFunction(() => /Жду звонка/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
   const sent = await tg.sent(BOT, 5551);
   assert.equal(sent.filter(m => m.method === 'sendMessage').length, 4, 'three bot answers and one operator reply');
+  // A file as the bot.
+  await page.setInputFiles('[data-testid=reply-file]', { name: 'prices.pdf', mimeType: 'application/pdf', buffer: Buffer.from('%PDF-1.4 prices') });
+  await page.fill('[data-testid=file-form] input[name=caption]', 'Наши цены');
+  await page.click('[data-testid=send-file]');
+  for (let i = 0; i < 100 && !(await tg.sent(BOT, 5551)).some(m => m.method === 'sendDocument'); i++) await new Promise(r => setTimeout(r, 100));
+  const doc = (await tg.sent(BOT, 5551)).find(m => m.method === 'sendDocument');
+  assert.ok(doc, 'the file reached the mock');
+  assert.equal(doc.document, 'upload:prices.pdf');
+  assert.equal(doc.text, 'Наши цены');
+  await page.waitForSelector('[data-testid=msg-out][data-status=sent] >> text=prices.pdf');
   // A user who blocked the bot: the reply fails with the reason shown.
   await tg.control(`bots/${BOT}/block`, { chat_id: 5551 });
   await page.waitForSelector('.chat-row[data-chat="5551"] >> text=заблокировал бота');

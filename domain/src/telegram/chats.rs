@@ -289,6 +289,20 @@ async fn chat_exists(tg: &Telegram, bot_id: Uuid, chat_id: i64) -> Result<(), Te
     .ok_or(TelegramError::NotFound)
 }
 
+/// An operator answered: the chat is theirs (automation paused, read).
+async fn operator_took(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, operator: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update bot_chats set operator_mode = true, operator_id = $3, unread = 0, flow_id = null, step_id = null, resume_at = null
+         where bot_id = $1 and chat_id = $2",
+        bot_id,
+        chat_id,
+        operator
+    )
+    .execute(&mut **tx)
+    .await?;
+    publish_chat(tx, bot_id, chat_id).await
+}
+
 /// The operator answers as the bot (telegram:edit). Taking the chat pauses
 /// the automation. Returns the queued message's id.
 pub async fn reply_as_operator(
@@ -318,16 +332,7 @@ pub async fn reply_as_operator(
         Some(actor.user_id),
     )
     .await?;
-    sqlx::query!(
-        "update bot_chats set operator_mode = true, operator_id = $3, unread = 0, flow_id = null, step_id = null, resume_at = null
-         where bot_id = $1 and chat_id = $2",
-        bot_id,
-        chat_id,
-        actor.user_id
-    )
-    .execute(&mut *tx)
-    .await?;
-    publish_chat(&mut tx, bot_id, chat_id).await?;
+    operator_took(&mut tx, bot_id, chat_id, actor.user_id).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -372,6 +377,84 @@ pub async fn link_chat_to_lead(
     publish_chat(&mut tx, bot_id, chat_id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Telegram's limit for a bot's upload is 50 MB; the inbox takes up to 20 MB.
+pub const MAX_UPLOAD_BYTES: usize = 20 * 1024 * 1024;
+
+/// The operator sends a file as the bot (telegram:edit): kept in the
+/// database until the sender has uploaded it; the chat is taken like a
+/// text reply. Returns the queued message's id.
+pub async fn reply_file_as_operator(
+    tg: &Telegram,
+    actor: &Actor,
+    bot_id: Uuid,
+    chat_id: i64,
+    file: OperatorFile,
+) -> Result<i64, TelegramError> {
+    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    chat_exists(tg, bot_id, chat_id).await?;
+    if file.bytes.is_empty() {
+        return Err(TelegramError::Validation("Файл пустой".into()));
+    }
+    if file.bytes.len() > MAX_UPLOAD_BYTES {
+        return Err(TelegramError::Validation("Файл больше 20 МБ".into()));
+    }
+    let name: String = file
+        .name
+        .chars()
+        .filter(|c| !c.is_control() && !matches!(c, '/' | '\\'))
+        .take(120)
+        .collect();
+    let name = if name.trim().is_empty() {
+        "file".to_string()
+    } else {
+        name
+    };
+    let caption = file.caption.trim();
+    if caption.chars().count() > 1024 {
+        return Err(TelegramError::Validation("Подпись длиннее 1024 знаков".into()));
+    }
+    let mut tx = tg.pool.begin().await?;
+    let upload = sqlx::query_scalar!(
+        "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+        bot_id,
+        name,
+        file.content_type,
+        file.bytes.len() as i32,
+        file.bytes,
+        actor.user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let shown = if caption.is_empty() {
+        format!("Файл: {name}")
+    } else {
+        format!("Файл: {name} — {caption}")
+    };
+    let id = queue_out(
+        &mut tx,
+        bot_id,
+        chat_id,
+        "document",
+        &OutMessage::text(html_escape(&shown)),
+        json!({ "upload_id": upload, "file_name": name, "caption": caption }),
+        Some(actor.user_id),
+    )
+    .await?;
+    operator_took(&mut tx, bot_id, chat_id, actor.user_id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A file the operator sends.
+#[derive(Debug, Clone)]
+pub struct OperatorFile {
+    pub name: String,
+    pub content_type: String,
+    pub bytes: Vec<u8>,
+    pub caption: String,
 }
 
 /// "Взять диалог" (true) / "вернуть боту" (false).

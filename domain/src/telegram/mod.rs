@@ -33,8 +33,8 @@ pub use bots::{
     setup_webhook, BotStats, BotSummary,
 };
 pub use chats::{
-    chat_history, inbox, link_chat_to_lead, link_code, mark_read, reply_as_operator, set_operator_mode, ChatMessage,
-    ChatRow, InboxFilter,
+    chat_history, inbox, link_chat_to_lead, link_code, mark_read, reply_as_operator, reply_file_as_operator,
+    set_operator_mode, ChatMessage, ChatRow, InboxFilter, OperatorFile, MAX_UPLOAD_BYTES,
 };
 pub use flows::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,

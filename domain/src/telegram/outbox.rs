@@ -127,6 +127,18 @@ pub async fn send_pending(
         let result = if r.kind == "callback_answer" {
             api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
             Ok(0)
+        } else if let Some(upload) = r.payload["upload_id"].as_str().and_then(|u| u.parse::<Uuid>().ok()) {
+            match sqlx::query!("select name, data from bot_uploads where id = $1", upload)
+                .fetch_optional(&tg.pool)
+                .await
+            {
+                Ok(Some(f)) => {
+                    let caption = r.payload["caption"].as_str().unwrap_or("");
+                    api::send_upload(&client, r.chat_id, &f.name, f.data, caption).await
+                }
+                Ok(None) => Err(CallError::Rejected("файл не найден".into())),
+                Err(e) => Err(CallError::Transient(e.to_string())),
+            }
         } else {
             let m: OutMessage = serde_json::from_value(r.payload.clone()).unwrap_or_default();
             api::send(&client, r.chat_id, &m).await

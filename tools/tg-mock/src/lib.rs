@@ -185,6 +185,7 @@ async fn params(headers: &HeaderMap, query: &HashMap<String, String>, body: Byte
         // Enough of multipart for text fields; file parts are noted by name.
         let boundary = format!("--{}", boundary.trim_matches('"'));
         let text = String::from_utf8_lossy(&body);
+        let mut files: HashMap<String, String> = HashMap::new();
         for part in text.split(&boundary) {
             let Some((head, value)) = part.split_once("\r\n\r\n") else {
                 continue;
@@ -202,9 +203,20 @@ async fn params(headers: &HeaderMap, query: &HashMap<String, String>, body: Byte
                     .nth(1)
                     .and_then(|s| s.split('"').next())
                     .unwrap_or("file");
+                files.insert(name.to_string(), format!("upload:{file}"));
                 out.insert(name.to_string(), Value::String(format!("upload:{file}")));
             } else {
                 out.insert(name.to_string(), Value::String(value.to_string()));
+            }
+        }
+        // `"document": "attach://<part>"` names the part that holds the file.
+        for v in out.values_mut() {
+            if let Some(f) = v
+                .as_str()
+                .and_then(|s| s.strip_prefix("attach://"))
+                .and_then(|p| files.get(p))
+            {
+                *v = Value::String(f.clone());
             }
         }
     }

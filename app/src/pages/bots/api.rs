@@ -267,6 +267,56 @@ pub async fn set_operator(bot_id: String, chat_id: i64, on: bool) -> Result<(), 
     Ok(())
 }
 
+/// The operator's file reply (multipart: `bot_id`, `chat_id`, `caption`, `file`).
+#[server(input = server_fn::codec::MultipartFormData)]
+pub async fn reply_file(data: server_fn::codec::MultipartData) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let bad = |m: &str| AppError::new("validation", m).with_status();
+    let mut data = data.into_inner().ok_or_else(|| bad("Выберите файл"))?;
+    let (mut bot_id, mut chat_id, mut caption, mut file) = (String::new(), String::new(), String::new(), None);
+    while let Ok(Some(field)) = data.next_field().await {
+        match field.name().unwrap_or("") {
+            "file" => {
+                let name = field.file_name().unwrap_or("file").to_string();
+                let content_type = field
+                    .content_type()
+                    .map(|m| m.to_string())
+                    .unwrap_or_else(|| "application/octet-stream".into());
+                let bytes = field
+                    .bytes()
+                    .await
+                    .map_err(|_| bad("Файл не дошёл целиком, повторите"))?;
+                if bytes.len() > domain::telegram::MAX_UPLOAD_BYTES {
+                    return Err(bad("Файл больше 20 МБ"));
+                }
+                file = Some((name, content_type, bytes.to_vec()));
+            }
+            "bot_id" => bot_id = field.text().await.unwrap_or_default(),
+            "chat_id" => chat_id = field.text().await.unwrap_or_default(),
+            "caption" => caption = field.text().await.unwrap_or_default(),
+            _ => {}
+        }
+    }
+    let Some((name, content_type, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+        return Err(bad("Выберите файл"));
+    };
+    let chat_id: i64 = chat_id.parse().map_err(|_| bad("Чат не найден"))?;
+    domain::telegram::reply_file_as_operator(
+        &tg()?,
+        &actor,
+        uuid(&bot_id)?,
+        chat_id,
+        domain::telegram::OperatorFile {
+            name,
+            content_type,
+            bytes,
+            caption,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
 #[server]
 pub async fn link_chat(bot_id: String, chat_id: i64, number: String) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;

@@ -981,6 +981,54 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
                 placeholder=l("Ответ от имени бота", "Reply as the bot")></textarea>
             <button type="submit" class="primary" data-testid="reply-send">{l("Отправить", "Send")}</button>
         </form>
+        <FileReply bot_id=bot.get_value() chat_id=chat_id/>
+    }
+}
+
+/// Sends a file as the bot (multipart server function).
+#[component]
+fn FileReply(bot_id: String, chat_id: i64) -> impl IntoView {
+    let result: RwSignal<Option<Result<(), crate::error::AppError>>> = RwSignal::new(None);
+    #[cfg(feature = "hydrate")]
+    let upload = {
+        let upload = Action::new_local(|data: &web_sys::FormData| {
+            let data = data.clone();
+            async move { reply_file(data.into()).await }
+        });
+        Effect::new(move |_| {
+            if let Some(r) = upload.value().get() {
+                result.set(Some(r));
+            }
+        });
+        upload
+    };
+    let on_submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        #[cfg(feature = "hydrate")]
+        {
+            use wasm_bindgen::JsCast;
+            let Some(form) = ev.target().map(|t| t.unchecked_into::<web_sys::HtmlFormElement>()) else {
+                return;
+            };
+            if let Ok(data) = web_sys::FormData::new_with_form(&form) {
+                result.set(None);
+                upload.dispatch_local(data);
+                form.reset();
+            }
+        }
+    };
+    view! {
+        <form class="inline-form" data-testid="file-form" on:submit=on_submit>
+            <input type="hidden" name="bot_id" value=bot_id/>
+            <input type="hidden" name="chat_id" value=chat_id.to_string()/>
+            <input type="file" name="file" data-testid="reply-file" required/>
+            <input name="caption" class="short" placeholder=l("Подпись", "Caption")/>
+            <button type="submit" data-testid="send-file">{l("Отправить файл", "Send file")}</button>
+        </form>
+        {move || match result.get() {
+            Some(Err(e)) => Some(view! { <div class="alert error">{e.message}</div> }),
+            _ => None,
+        }}
     }
 }
 
