@@ -19,6 +19,12 @@ pub const PENDING_2FA: &str = "pending_2fa";
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub Option<IpAddr>);
 
+/// A record id from a form or a URL (server functions take ids as text).
+pub fn parse_id(s: &str) -> Result<Uuid, AppError> {
+    s.parse()
+        .map_err(|_| AppError::new("validation", "Некорректный идентификатор").with_status())
+}
+
 pub fn services() -> Result<Services, AppError> {
     use_context::<Services>().ok_or_else(|| internal("Services missing from context"))
 }

@@ -524,3 +524,55 @@ async fn an_operator_sends_a_file_as_the_bot(pool: PgPool) {
     let history = telegram::chat_history(&w.tg, &admin, bot, 9001, 10).await.unwrap();
     assert_eq!(history.last().unwrap().status, "sent");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_delay_step_resumes_from_the_database(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    let body = FlowBody {
+        triggers: vec![Trigger::Keyword {
+            text: "позже".into()
+        }],
+        start: "wait".into(),
+        steps: vec![
+            Step {
+                id: "wait".into(),
+                x: 0.0,
+                y: 0.0,
+                kind: StepKind::Delay {
+                    seconds: 1,
+                    next: Some("later".into()),
+                },
+            },
+            Step {
+                id: "later".into(),
+                x: 0.0,
+                y: 0.0,
+                kind: StepKind::Message {
+                    text: "Прошла секунда".into(),
+                    photo: None,
+                    document: None,
+                    buttons: vec![],
+                    keyboard: vec![],
+                    remove_keyboard: false,
+                    next: None,
+                },
+            },
+        ],
+    };
+    let flow = telegram::save_draft(&w.tg, &admin, bot, None, "Пауза", &body)
+        .await
+        .unwrap();
+    telegram::publish_flow(&w.tg, &admin, flow).await.unwrap();
+    w.say(9101, "позже").await;
+    w.pump(bot).await;
+    assert_eq!(telegram::resume_due(&w.tg, 10).await.unwrap(), 0, "not due yet");
+    assert!(w.sent(9101).await.is_empty());
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert_eq!(telegram::resume_due(&w.tg, 10).await.unwrap(), 1);
+    w.pump(bot).await;
+    let sent = w.sent(9101).await;
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0]["text"], "Прошла секунда");
+}

@@ -11,10 +11,7 @@ use crate::i18n::t;
 use crate::model::{DictEntryView, FieldDef};
 
 #[cfg(feature = "ssr")]
-fn uuid(s: &str) -> Result<uuid::Uuid, AppError> {
-    s.parse()
-        .map_err(|_| AppError::new("validation", "Некорректный идентификатор").with_status())
-}
+use crate::session::parse_id as uuid;
 
 #[server]
 pub async fn dictionary_entries() -> Result<Vec<DictEntryView>, AppError> {

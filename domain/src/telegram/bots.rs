@@ -57,16 +57,12 @@ fn token_looks_valid(token: &str) -> bool {
 
 /// The owner and team a bot is checked against.
 pub(crate) async fn bot_target(tg: &Telegram, bot_id: Uuid) -> Result<Target, TelegramError> {
-    let row = sqlx::query!(
-        "select b.owner_id, u.team_id as \"team_id?\" from bots b left join users u on u.id = b.owner_id where b.id = $1",
-        bot_id
-    )
-    .fetch_optional(&tg.pool)
-    .await?
-    .ok_or(TelegramError::NotFound)?;
+    let (owner, team) = super::chats::find_bot_owner(&tg.pool, bot_id)
+        .await?
+        .ok_or(TelegramError::NotFound)?;
     Ok(Target::Owned {
-        owner: row.owner_id.unwrap_or(Uuid::nil()),
-        team: row.team_id,
+        owner: owner.unwrap_or(Uuid::nil()),
+        team,
     })
 }
 

@@ -98,15 +98,23 @@ pub(crate) async fn queue_out(
     Ok(id)
 }
 
-/// A bot's owner and their team (whom its chat events are for).
-pub(crate) async fn bot_owner(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<(Option<Uuid>, Option<Uuid>), sqlx::Error> {
+/// A bot's owner and their team: whom its permission checks and chat
+/// events are about. `None` when there is no such bot.
+pub(crate) async fn find_bot_owner<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    bot_id: Uuid,
+) -> Result<Option<(Option<Uuid>, Option<Uuid>)>, sqlx::Error> {
     let owner = sqlx::query!(
         "select b.owner_id, u.team_id as \"team_id?\" from bots b left join users u on u.id = b.owner_id where b.id = $1",
         bot_id
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(exec)
     .await?;
-    Ok(owner.map(|o| (o.owner_id, o.team_id)).unwrap_or((None, None)))
+    Ok(owner.map(|o| (o.owner_id, o.team_id)))
+}
+
+pub(crate) async fn bot_owner(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<(Option<Uuid>, Option<Uuid>), sqlx::Error> {
+    Ok(find_bot_owner(&mut **tx, bot_id).await?.unwrap_or((None, None)))
 }
 
 pub(crate) fn chat_event(bot_id: Uuid, chat_id: i64, owner: (Option<Uuid>, Option<Uuid>)) -> Event {

@@ -13,6 +13,7 @@ use super::flow::{self, html_escape, Check, FlowBody, FlowProblem, Step, StepKin
 use super::{Telegram, TelegramError};
 use crate::audit;
 use crate::rbac::Operation;
+use crate::realtime::{self, Event};
 use crate::Actor;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
@@ -153,7 +154,7 @@ pub async fn save_draft(
         Some(serde_json::json!({ "name": name, "steps": body.steps.len() })),
     )
     .await?;
-    super::queue::publish_bot(&mut tx, bot_id).await?;
+    realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -205,7 +206,7 @@ pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result
         Some(serde_json::json!({ "version": version })),
     )
     .await?;
-    super::queue::publish_bot(&mut tx, bot_id).await?;
+    realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
     tx.commit().await?;
     Ok(version)
 }
@@ -234,7 +235,7 @@ pub async fn delete_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<
         None,
     )
     .await?;
-    super::queue::publish_bot(&mut tx, bot_id).await?;
+    realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
     tx.commit().await?;
     Ok(())
 }

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use super::engine::{self, Conversation, Effects, Input, LeadRequest, OutMessage};
 use super::{api, chats, Telegram, TelegramError};
-use crate::realtime::{self, Event};
+use crate::realtime;
 
 /// Stores one raw update; `false` when it was already stored (a re-delivery).
 pub async fn ingest(tg: &Telegram, bot_id: Uuid, update: &Value) -> Result<bool, TelegramError> {
@@ -285,7 +285,15 @@ struct ChatState {
     user_id: Option<Uuid>,
 }
 
-async fn upsert_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, from: &Value) -> Result<ChatState, sqlx::Error> {
+/// Creates or refreshes the chat from the update's sender and returns its
+/// state; `seen` marks the user's activity (a resumed delay isn't).
+async fn upsert_chat(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chat_id: i64,
+    from: &Value,
+    seen: bool,
+) -> Result<ChatState, sqlx::Error> {
     let row = sqlx::query!(
         "insert into bot_chats (bot_id, chat_id, tg_user_id, username, first_name, last_name, language)
          values ($1, $2, $3, $4, $5, $6, $7)
@@ -295,7 +303,7 @@ async fn upsert_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, from: &Value) 
             first_name = case when excluded.first_name = '' then bot_chats.first_name else excluded.first_name end,
             last_name = case when excluded.last_name = '' then bot_chats.last_name else excluded.last_name end,
             language = coalesce(excluded.language, bot_chats.language),
-            last_seen_at = now()
+            last_seen_at = case when $8 then now() else bot_chats.last_seen_at end
          returning flow_id, step_id, resume_at as \"resume_at: DateTime<Utc>\", vars, tags, operator_mode, user_id",
         bot_id,
         chat_id,
@@ -303,7 +311,8 @@ async fn upsert_chat(tx: &mut Tx<'_>, bot_id: Uuid, chat_id: i64, from: &Value) 
         from["username"].as_str(),
         from["first_name"].as_str().unwrap_or(""),
         from["last_name"].as_str().unwrap_or(""),
-        from["language_code"].as_str()
+        from["language_code"].as_str(),
+        seen
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -347,7 +356,7 @@ async fn handle(
     if matches!(parsed, Parsed::Ignored) || chat_id == 0 {
         return Ok(false);
     }
-    let mut state = upsert_chat(tx, bot_id, chat_id, sender(payload)).await?;
+    let mut state = upsert_chat(tx, bot_id, chat_id, sender(payload), true).await?;
     let input = match parsed {
         Parsed::Membership { blocked } => {
             sqlx::query!(
@@ -466,34 +475,33 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
     for _ in 0..limit {
         let mut tx = tg.pool.begin().await?;
         let row = sqlx::query!(
-            "select c.bot_id, c.chat_id, c.user_id, c.operator_mode, b.is_company from bot_chats c
-             join bots b on b.id = c.bot_id
+            "select c.bot_id, c.chat_id from bot_chats c join bots b on b.id = c.bot_id
              where c.resume_at <= now() and b.enabled
              order by c.resume_at limit 1 for update of c skip locked"
         )
         .fetch_optional(&mut *tx)
         .await?;
         let Some(row) = row else { break };
-        let mut state = upsert_chat(&mut tx, row.bot_id, row.chat_id, &Value::Null).await?;
-        let flows = super::flows::published(&mut tx, row.bot_id).await?;
+        let ctx = bot_ctx(&mut tx, row.bot_id).await?;
+        let mut state = upsert_chat(&mut tx, row.bot_id, row.chat_id, &Value::Null, false).await?;
         let mut fx = CrmEffects {
             tg,
             bot_id: row.bot_id,
-            linked_user: row.user_id,
-            company: row.is_company,
+            linked_user: state.user_id,
+            company: ctx.company,
             created: None,
         };
-        let outcome = if row.operator_mode {
+        let outcome = if state.operator_mode {
             state.conv.resume_at = None;
             engine::Outcome::default()
         } else {
-            engine::run(&flows, &mut state.conv, Input::Resume, Utc::now(), &mut fx).await
+            engine::run(&ctx.flows, &mut state.conv, Input::Resume, Utc::now(), &mut fx).await
         };
         if state.conv.resume_at.is_some_and(|r| r <= Utc::now()) {
             state.conv.resume_at = None;
         }
         apply(&mut tx, row.bot_id, row.chat_id, &state.conv, &outcome, fx.created).await?;
-        chats::publish_chat(&mut tx, row.bot_id, row.chat_id).await?;
+        realtime::publish(&mut tx, &chats::chat_event(row.bot_id, row.chat_id, ctx.owner)).await?;
         tx.commit().await?;
         done += 1;
     }
@@ -666,9 +674,4 @@ pub async fn poll_forever(
             }
         }
     }
-}
-
-/// Tells open pages a bot changed.
-pub(crate) async fn publish_bot(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<(), sqlx::Error> {
-    realtime::publish(tx, &Event::BotsChanged { bot_id }).await
 }

@@ -7,10 +7,7 @@ use super::model::*;
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
-fn uuid(s: &str) -> Result<uuid::Uuid, AppError> {
-    s.parse()
-        .map_err(|_| AppError::new("not_found", "Не найдено").with_status())
-}
+use crate::session::parse_id as uuid;
 
 #[cfg(feature = "ssr")]
 fn tg() -> Result<domain::telegram::Telegram, AppError> {

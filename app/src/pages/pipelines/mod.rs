@@ -12,10 +12,7 @@ use crate::model::LeadFormOptions;
 use crate::pages::leads::api::lead_options;
 
 #[cfg(feature = "ssr")]
-fn uuid(s: &str) -> Result<uuid::Uuid, AppError> {
-    s.parse()
-        .map_err(|_| AppError::new("validation", "Некорректный идентификатор").with_status())
-}
+use crate::session::parse_id as uuid;
 
 #[server]
 pub async fn add_pipeline(name: String) -> Result<(), AppError> {
