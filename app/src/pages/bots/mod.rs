@@ -86,7 +86,7 @@ fn BotsList() -> impl IntoView {
                                                 <td>
                                                     <a href=format!("/bots/{}", b.id) data-testid="bot-link">"@" {b.username.clone()}</a>
                                                     <div class="muted">{b.first_name.clone()}</div>
-                                                    {b.is_company.then(|| view! { <span class="badge" data-testid="company-badge">{l("бот компании", "company bot")}</span> })}
+                                                    {b.is_company.then(|| view! { <span class="pill" data-testid="company-badge">{l("бот компании", "company bot")}</span> })}
                                                 </td>
                                                 <td data-testid="bot-status">
                                                     {if enabled { l("работает", "on") } else { l("выключен", "off") }}
@@ -173,8 +173,8 @@ fn BotFlowsView() -> impl IntoView {
                                             <li data-flow=f.name.clone()>
                                                 <button class="link" on:click=move |_| { opened.update(|o| *o += 1); current.set(Some((Some(f2.clone()), opened.get_untracked()))); }>{f.name.clone()}</button>
                                                 <span class="muted">" v" {f.version}</span>
-                                                {f.unpublished_changes.then(|| view! { <span class="badge warn">{l("есть неопубликованные изменения", "unpublished changes")}</span> })}
-                                                {(!f.problems.is_empty()).then(|| view! { <span class="badge error">{l("есть ошибки", "has problems")}</span> })}
+                                                {f.unpublished_changes.then(|| view! { <span class="pill warn">{l("есть неопубликованные изменения", "unpublished changes")}</span> })}
+                                                {(!f.problems.is_empty()).then(|| view! { <span class="pill error">{l("есть ошибки", "has problems")}</span> })}
                                             </li>
                                         }
                                     }).collect_view()}
@@ -334,7 +334,7 @@ fn FlowEditor(
         <section class="card wide flow-editor" data-testid="flow-editor">
             <div class="toolbar">
                 <input class="flow-name" data-testid="flow-name" prop:value=name on:input=move |ev| { name.set(event_target_value(&ev)); dirty.set(true); }/>
-                {move || dirty.get().then(|| view! { <span class="badge warn" data-testid="unsaved">{l("не сохранено", "unsaved")}</span> })}
+                {move || dirty.get().then(|| view! { <span class="pill warn" data-testid="unsaved">{l("не сохранено", "unsaved")}</span> })}
                 <select on:change=move |ev| add_kind.set(event_target_value(&ev)) data-testid="step-kind">
                     {KINDS.iter().filter(|k| k.0 != "_").map(|(k, ru, en)| view! { <option value=*k>{l(ru, en)}</option> }).collect_view()}
                 </select>
@@ -887,9 +887,9 @@ fn Inbox() -> impl IntoView {
                                             on:click=move |_| open.set(Some(key.clone()))>
                                             <div class="chat-title">
                                                 <b>{c.name.clone()}</b>
-                                                {(c.unread > 0).then(|| view! { <span class="badge" data-testid="unread">{c.unread}</span> })}
-                                                {c.operator_mode.then(|| view! { <span class="badge warn" data-testid="waiting">{l("оператор", "operator")}</span> })}
-                                                {c.blocked.then(|| view! { <span class="badge error">{l("заблокировал бота", "blocked the bot")}</span> })}
+                                                {(c.unread > 0).then(|| view! { <span class="pill" data-testid="unread">{c.unread}</span> })}
+                                                {c.operator_mode.then(|| view! { <span class="pill warn" data-testid="waiting">{l("оператор", "operator")}</span> })}
+                                                {c.blocked.then(|| view! { <span class="pill error">{l("заблокировал бота", "blocked the bot")}</span> })}
                                             </div>
                                             <div class="muted">"@" {c.bot_username.clone()} " · " {c.last_message_at.clone().unwrap_or_default()}</div>
                                             <div class="preview" data-testid="preview">{c.preview.clone()}</div>
