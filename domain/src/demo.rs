@@ -73,6 +73,7 @@ pub async fn fill(pool: &PgPool, leads: i64) -> Result<DemoSummary, DemoError> {
                 referral_code: String::new(),
                 requested_role: role.as_str().into(),
                 ip: None,
+                passwordless: false,
             },
         )
         .await?;

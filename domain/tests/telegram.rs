@@ -576,3 +576,184 @@ async fn a_delay_step_resumes_from_the_database(pool: PgPool) {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0]["text"], "Прошла секунда");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_partner_registers_through_the_company_bot_is_approved_and_signs_in_by_link(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    telegram::set_company_bot(&w.tg, &admin, bot).await.unwrap();
+    let chat = 8101;
+    let texts = |sent: Vec<Value>| -> Vec<String> {
+        sent.iter()
+            .map(|m| m["text"].as_str().unwrap_or("").to_string())
+            .collect()
+    };
+    // The same questionnaire as the web, with the same checks.
+    for answer in [
+        "/register",
+        "Партнёр",
+        "Сидоров Пётр Ильич",
+        "8 912 000-11-33",
+        "не почта",
+        "sidorov@mak.test",
+        "Казань",
+        "Кредитный брокер",
+        "ИП",
+        "1234567890",
+        "500100732259",
+        "ИП Сидоров",
+        "нет",
+    ] {
+        w.say(chat, answer).await;
+        w.pump(bot).await;
+    }
+    let got = texts(w.sent(chat).await);
+    assert!(got[0].starts_with("Регистрация в MaK CRM"), "{got:?}");
+    assert!(
+        got.iter().any(|t| t.starts_with("Введите email")),
+        "a bad email is asked again: {got:?}"
+    );
+    assert!(
+        got.iter().any(|t| t.starts_with("Проверьте ИНН")),
+        "a bad INN is asked again: {got:?}"
+    );
+    assert!(got.last().unwrap().starts_with("Спасибо! Анкета принята"), "{got:?}");
+
+    let (user_id, role, status, requested, has_password, inn): (Uuid, String, String, String, bool, String) =
+        sqlx::query_as(
+            "select id, role, status, requested_role, password_hash is not null, inn from users where email = 'sidorov@mak.test'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        (role.as_str(), status.as_str(), requested.as_str()),
+        ("guest", "pending", "partner")
+    );
+    assert!(!has_password, "no password is asked in a chat");
+    assert_eq!(inn, "500100732259");
+    let linked: Option<Uuid> = sqlx::query_scalar("select user_id from bot_chats where bot_id = $1 and chat_id = $2")
+        .bind(bot)
+        .bind(chat)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(linked, Some(user_id), "the chat is linked to the new account");
+    let told: i64 = sqlx::query_scalar(
+        "select count(*) from notifications where user_id = $1 and title = 'Новая заявка на регистрацию'",
+    )
+    .bind(admin.user_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(told, 1, "the people who approve are told");
+
+    // Registering again from the same Telegram is refused.
+    for answer in [
+        "/register",
+        "Франчайзи",
+        "Сидоров Пётр Ильич",
+        "89120001133",
+        "other@mak.test",
+        "Казань",
+        "Брокер",
+        "ООО",
+        "7707083893",
+        "ООО Ромашка",
+        "нет",
+    ] {
+        w.say(chat, answer).await;
+        w.pump(bot).await;
+    }
+    let last = texts(w.sent(chat).await).pop().unwrap();
+    assert!(last.starts_with("Этот Telegram уже привязан"), "{last}");
+
+    // Approval reaches the chat; /login gives a one-time sign-in link.
+    domain::accounts::approve_registration(&pool, &admin, user_id, Role::Partner)
+        .await
+        .unwrap();
+    w.pump(bot).await;
+    let last = texts(w.sent(chat).await).pop().unwrap();
+    assert!(
+        last.starts_with("Заявка на регистрацию одобрена: вы — партнёр"),
+        "{last}"
+    );
+    w.say(chat, "/login").await;
+    w.pump(bot).await;
+    let last = texts(w.sent(chat).await).pop().unwrap();
+    let token = last.split("/auth/link/").nth(1).expect("a link").trim().to_string();
+    match domain::accounts::sign_in_with_link(&pool, &token, None).await.unwrap() {
+        domain::accounts::SignIn::Done(grant) => {
+            assert_eq!(grant.user_id, user_id);
+            assert_eq!(grant.role, Role::Partner);
+        }
+        other => panic!("expected a session, got {other:?}"),
+    }
+    assert!(
+        matches!(
+            domain::accounts::sign_in_with_link(&pool, &token, None).await,
+            Err(domain::accounts::AccountsError::LinkInvalid)
+        ),
+        "a link works once"
+    );
+    // An unlinked Telegram gets no link.
+    w.say(8102, "/login").await;
+    w.pump(bot).await;
+    let last = texts(w.sent(8102).await).pop().unwrap();
+    assert!(last.starts_with("Этот Telegram не привязан"), "{last}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn photos_and_documents_users_send_are_fetched_from_telegram_for_the_inbox(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    w.say(8201, "/start").await;
+    w.control(
+        &format!("bots/{BOT_TG_ID}/message"),
+        json!({ "chat_id": 8201, "text": "Мой паспорт", "file": { "kind": "photo", "content": "JPEG-BYTES" } }),
+    )
+    .await;
+    w.control(
+        &format!("bots/{BOT_TG_ID}/message"),
+        json!({ "chat_id": 8201, "file": { "kind": "document", "name": "справка.pdf", "mime_type": "application/pdf", "content": "%PDF-1.4 справка" } }),
+    )
+    .await;
+    w.pump(bot).await;
+    let history = telegram::chat_history(&w.tg, &admin, bot, 8201, 50).await.unwrap();
+    let photo = history
+        .iter()
+        .find(|m| m.kind == "photo")
+        .expect("the photo is in the history");
+    assert_eq!(photo.body, "Мой паспорт", "the caption is the text");
+    assert_eq!(photo.file_name.as_deref(), Some("photo.jpg"));
+    let doc = history
+        .iter()
+        .find(|m| m.kind == "document")
+        .expect("the document is in the history");
+    assert_eq!(doc.file_name.as_deref(), Some("справка.pdf"));
+
+    let f = telegram::incoming_file(&w.tg, &admin, bot, photo.id).await.unwrap();
+    assert!(f.is_photo);
+    assert_eq!(f.bytes, b"JPEG-BYTES", "the largest size is fetched");
+    let f = telegram::incoming_file(&w.tg, &admin, bot, doc.id).await.unwrap();
+    assert_eq!(
+        (f.name.as_str(), f.bytes.as_slice()),
+        ("справка.pdf", "%PDF-1.4 справка".as_bytes())
+    );
+    // Not a file, or a bot the viewer can't see: refused.
+    let text_msg = sqlx::query_scalar::<_, i64>("select id from bot_messages where direction = 'out' limit 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        telegram::incoming_file(&w.tg, &admin, bot, text_msg).await,
+        Err(TelegramError::FileNotFound)
+    ));
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    assert!(matches!(
+        telegram::incoming_file(&w.tg, &employee, bot, doc.id).await,
+        Err(TelegramError::Rbac(_))
+    ));
+}

@@ -159,6 +159,36 @@ test('a Telegram user goes through the published flow: the lead appears in the C
   assert.equal(doc.document, 'upload:prices.pdf');
   assert.equal(doc.text, 'Наши цены');
   await page.waitForSelector('[data-testid=msg-out][data-status=sent] >> text=prices.pdf');
+  // Files up to 20 MB go out whole; a bigger one is refused with the reason.
+  await page.setInputFiles('[data-testid=reply-file]', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(20 * 1024 * 1024 + 1, 7) });
+  await page.click('[data-testid=send-file]');
+  await page.waitForSelector('[data-testid=file-form] ~ .alert.error >> text=Файл больше 20 МБ');
+  const size = 20 * 1024 * 1024 - 4096;
+  await page.setInputFiles('[data-testid=reply-file]', { name: 'scan.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(size, 7) });
+  await page.click('[data-testid=send-file]');
+  for (let i = 0; i < 300 && !(await tg.sent(BOT, 5551)).some(m => m.document === 'upload:scan.bin'); i++) await new Promise(r => setTimeout(r, 100));
+  const big = (await tg.sent(BOT, 5551)).find(m => m.document === 'upload:scan.bin');
+  assert.ok(big, 'the 20 MB file reached the mock');
+  assert.equal(big.document_bytes, size, 'whole');
+  // What the user sends: a photo and a document open from the inbox (fetched
+  // from Telegram for a signed-in viewer); what they write stays text.
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: 'Паспорт', file: { kind: 'photo', content: 'JPEG-DATA' } });
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, file: { kind: 'document', name: 'справка.pdf', mime_type: 'text/html', content: '<script>1</script>' } });
+  await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: '<img src=x onerror="window.__xss=1">' });
+  await page.waitForSelector('[data-testid=msg-photo]');
+  await page.waitForSelector('[data-testid=msg-file] >> text=справка.pdf');
+  const photo = await page.request.get(`${s.server.url}${await page.getAttribute('[data-testid=msg-photo]', 'src')}`);
+  assert.equal(photo.status(), 200);
+  assert.equal(photo.headers()['content-type'], 'image/jpeg');
+  assert.equal(await photo.text(), 'JPEG-DATA');
+  const fileUrl = `${s.server.url}${await page.getAttribute('[data-testid=msg-file]', 'href')}`;
+  const file = await page.request.get(fileUrl);
+  assert.equal(await file.text(), '<script>1</script>');
+  assert.equal(file.headers()['content-type'], 'application/octet-stream', 'never served as the sender\'s type');
+  assert.match(file.headers()['content-disposition'], /^attachment/);
+  assert.equal((await fetch(fileUrl)).status, 401, 'not without a session');
+  await page.waitForFunction(() => /<img src=x onerror/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
+  assert.equal(await page.evaluate(() => window.__xss), undefined, 'a user\'s text is never HTML');
   // A user who blocked the bot: the reply fails with the reason shown.
   await tg.control(`bots/${BOT}/block`, { chat_id: 5551 });
   await page.waitForSelector('.chat-row[data-chat="5551"] >> text=заблокировал бота');
@@ -207,5 +237,56 @@ test('a partner links Telegram through the deep link and hears of a status chang
   const stage = stages.flatMap(p => p.stages).find(st => st.kind === 'open' && st.id !== lead.stage_id);
   assert.equal((await s.api('POST', `/leads/${lead.id}/stage`, { stage_id: stage.id })).status, 204);
   await tg.waitFor(BOT, 7771, new RegExp(`Заявка №${number} \\(Клиент Павла\\): этап «${stage.name}»`));
+  await ctx.close();
+});
+
+test('someone registers as a partner through the company bot, the office approves it, and /login signs them into the cabinet', async () => {
+  const tg = s.telegram;
+  const chat = 9901;
+  const say = async (text, expect) => {
+    await tg.control(`bots/${BOT}/message`, { chat_id: chat, text, first_name: 'Ольга' });
+    return tg.waitFor(BOT, chat, expect);
+  };
+  // The deep link t.me/<bot>?start=register opens the web's questionnaire, checks included.
+  await say('/start register', /Кем вы хотите работать/);
+  await say('Партнёр', /Ваши ФИО/);
+  await say('Смирнова Ольга Игоревна', /Ваш телефон/);
+  await say('8 912 300-40-50', /Email для входа/);
+  await say('smirnova@mak.test', /Ваш город/);
+  await say('Самара', /Ваша ниша/);
+  await say('Ипотечный брокер', /Правовая форма/);
+  await say('Самозанятый', /^ИНН/);
+  await say('1234', /Проверьте ИНН/);
+  await say('500100732259', /Название компании/);
+  await say('Смирнова О. И.', /Реферальный код/);
+  await say('нет', /Анкета принята/);
+
+  // The office sees the application among the pending ones and approves it.
+  const { ctx: adminCtx, page: admin } = await s.adminPage('/admin/users');
+  const row = admin.locator('tr[data-email="smirnova@mak.test"]');
+  await row.waitFor({ timeout: 10000 });
+  assert.equal(await row.getAttribute('data-status'), 'pending');
+  await row.locator('[data-action=approve-partner]').click();
+  await admin.waitForSelector('tr[data-email="smirnova@mak.test"][data-status=active]');
+  await adminCtx.close();
+  await tg.waitFor(BOT, chat, /Заявка на регистрацию одобрена: вы — партнёр/);
+
+  // No password was asked in the chat: /login gives a one-time link.
+  const msg = await say('/login', /\/auth\/link\//);
+  const path = msg.match(/\/auth\/link\/[A-Za-z0-9_-]+/)[0];
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${s.server.url}${path}`);
+  await page.click('button[type=submit]');
+  await page.waitForURL('**/partner');
+  await page.waitForSelector('[data-testid=partner-cabinet]');
+  // The link is used up.
+  const again = await ctx.browser().newContext();
+  const p2 = await again.newPage();
+  await p2.goto(`${s.server.url}${path}`);
+  await p2.click('button[type=submit]');
+  await p2.waitForURL('**/login?**');
+  assert.match(await (await p2.waitForSelector('.alert.error')).textContent(), /Ссылка для входа устарела/);
+  await again.close();
   await ctx.close();
 });

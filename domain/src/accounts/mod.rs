@@ -3,6 +3,7 @@
 
 mod admin;
 mod invitations;
+mod links;
 mod password;
 mod registration;
 mod signin;
@@ -23,6 +24,9 @@ pub use admin::{
     reject_registration, unblock_user, UserFilter,
 };
 pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
+pub(crate) use links::issue_login_link;
+pub use links::sign_in_with_link;
+pub(crate) use registration::register_in;
 pub use registration::{register, Registration};
 pub use signin::{
     actor_by_email, actor_by_id, load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor,
@@ -69,6 +73,8 @@ pub enum AccountsError {
     InvitationInvalid,
     #[error("Срок действия приглашения истёк")]
     InvitationExpired,
+    #[error("Ссылка для входа устарела или уже использована. Получите новую в боте командой /login")]
+    LinkInvalid,
     #[error("Учётная запись с этим email не найдена. Обратитесь к администратору")]
     NoAccountForIdentity,
     #[error("Провайдер входа не подтвердил ваш email")]
@@ -95,6 +101,7 @@ impl AccountsError {
             Self::NotFound => "not_found",
             Self::InvitationInvalid => "invitation_invalid",
             Self::InvitationExpired => "invitation_expired",
+            Self::LinkInvalid => "link_invalid",
             Self::NoAccountForIdentity => "no_account",
             Self::EmailNotVerified => "email_not_verified",
             Self::RegistrationClosed => "registration_closed",

@@ -25,6 +25,10 @@ pub struct Registration {
     /// "partner" or "franchisee".
     pub requested_role: String,
     pub ip: Option<IpAddr>,
+    /// Registered through the company bot: no password is asked there (it
+    /// would stay in the chat); the bot signs the user in with one-time
+    /// links, and a password can be set in the cabinet.
+    pub passwordless: bool,
 }
 
 /// Registers a guest awaiting approval. Every field is validated (errors
@@ -32,6 +36,19 @@ pub struct Registration {
 /// unknown referral code is an error. The people who approve registrations
 /// are notified and every users page shows the newcomer at once.
 pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, AccountsError> {
+    let mut tx = pool.begin().await?;
+    let id = register_in(pool, &mut tx, input).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// [`register`] inside the caller's transaction (the bot links its chat to
+/// the new account in the same one).
+pub(crate) async fn register_in(
+    pool: &PgPool,
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    input: Registration,
+) -> Result<Uuid, AccountsError> {
     if !rbac::self_registration_enabled(pool).await? {
         return Err(AccountsError::RegistrationClosed);
     }
@@ -54,9 +71,14 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
     let inn = Inn::parse(&input.inn)
         .map_err(|m| errors.push(FieldError::new("inn", m)))
         .ok();
-    let pw = Password::parse(&input.password)
-        .map_err(|m| errors.push(FieldError::new("password", m)))
-        .ok();
+    let pw = if input.passwordless {
+        Some(None)
+    } else {
+        Password::parse(&input.password)
+            .map_err(|m| errors.push(FieldError::new("password", m)))
+            .ok()
+            .map(Some)
+    };
     let legal_form: Option<LegalForm> = input
         .legal_form
         .parse()
@@ -97,8 +119,10 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
     else {
         return Err(AccountsError::Validation(errors));
     };
-    let hash = password::hash(pw.expose().to_string()).await;
-    let mut tx = pool.begin().await?;
+    let hash = match pw {
+        Some(pw) => Some(password::hash(pw.expose().to_string()).await),
+        None => None,
+    };
     let id = sqlx::query_scalar!(
         "insert into users (email, password_hash, full_name, role, status, phone, city, niche, legal_form, inn,
                             company_name, requested_role, referred_by)
@@ -115,7 +139,7 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
         requested_role,
         referred_by
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| match constraint_name(&e) {
         Some("users_email_key") => AccountsError::field("email", "Этот email уже зарегистрирован"),
@@ -131,7 +155,7 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
         must_enroll_2fa: false,
     };
     audit::record(
-        &mut tx,
+        tx,
         Some(&actor),
         "user",
         &id.to_string(),
@@ -141,19 +165,19 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
             "email": email.as_str(), "full_name": input.full_name.trim(), "phone": phone.as_str(),
             "city": input.city.trim(), "niche": input.niche.trim(), "legal_form": legal_form.as_str(),
             "inn": inn.as_str(), "company_name": input.company_name.trim(), "requested_role": requested_role,
-            "role": "guest", "status": "pending",
+            "role": "guest", "status": "pending", "via": if input.passwordless { "telegram" } else { "web" },
         })),
     )
     .await?;
     notifications::notify_user_managers(
-        &mut tx,
+        tx,
         "Новая заявка на регистрацию",
         &format!("{} ({})", input.full_name.trim(), input.company_name.trim()),
         Some("/admin/users?status=pending"),
     )
     .await?;
     realtime::publish(
-        &mut tx,
+        tx,
         &Event::UserChanged {
             user_id: id,
             team_id: None,
@@ -161,6 +185,5 @@ pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, Accoun
         },
     )
     .await?;
-    tx.commit().await?;
     Ok(id)
 }

@@ -55,14 +55,25 @@ pub async fn sign_in(pool: &PgPool, creds: Credentials) -> Result<SignIn, Accoun
     if user.blocked_at.is_some() {
         return Err(AccountsError::Blocked);
     }
-    if user.totp_enabled_at.is_some() {
-        return Ok(SignIn::SecondFactor { user_id: user.id });
+    Ok(first_factor_passed(
+        user.id,
+        user.totp_enabled_at.is_some(),
+        user.session_epoch,
+        &user.role,
+    ))
+}
+
+/// After the password (or an identity, or a link): the session, or the
+/// TOTP code first when 2FA is on.
+pub(super) fn first_factor_passed(user_id: Uuid, totp: bool, epoch: i32, role: &str) -> SignIn {
+    if totp {
+        return SignIn::SecondFactor { user_id };
     }
-    Ok(SignIn::Done(SessionGrant {
-        user_id: user.id,
-        epoch: user.session_epoch,
-        role: parse_role(&user.role),
-    }))
+    SignIn::Done(SessionGrant {
+        user_id,
+        epoch,
+        role: parse_role(role),
+    })
 }
 
 /// Completes a sign-in with a TOTP code or a one-time recovery code.
@@ -169,14 +180,12 @@ pub async fn sign_in_with_identity(pool: &PgPool, id: Identity) -> Result<SignIn
     if user.blocked_at.is_some() {
         return Err(AccountsError::Blocked);
     }
-    if user.totp_enabled_at.is_some() {
-        return Ok(SignIn::SecondFactor { user_id });
-    }
-    Ok(SignIn::Done(SessionGrant {
+    Ok(first_factor_passed(
         user_id,
-        epoch: user.session_epoch,
-        role: parse_role(&user.role),
-    }))
+        user.totp_enabled_at.is_some(),
+        user.session_epoch,
+        &user.role,
+    ))
 }
 
 /// The acting user for a session, or `None` when the session is stale: the

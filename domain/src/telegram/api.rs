@@ -231,6 +231,19 @@ pub async fn send_upload(bot: &Bot, chat_id: i64, name: &str, bytes: Vec<u8>, ca
     r.await.map(|msg| msg.id.0 as i64).map_err(classify)
 }
 
+/// Fetches a file a user sent: getFile, then its download URL (the Bot API
+/// serves bots files up to 20 MB). Download errors carry no text: reqwest's
+/// would hold the URL, and the URL holds the token.
+pub async fn download(bot: &Bot, file_id: &str) -> Result<Vec<u8>, CallError> {
+    use teloxide::net::Download;
+    let file = bot.get_file(FileId(file_id.to_string())).await.map_err(classify)?;
+    let mut bytes: Vec<u8> = Vec::new();
+    bot.download_file(&file.path, &mut bytes)
+        .await
+        .map_err(|_| CallError::Transient("файл не скачался".into()))?;
+    Ok(bytes)
+}
+
 /// Acknowledges a button press so the client stops its spinner.
 pub async fn answer_callback(bot: &Bot, id: &str) {
     let _ = bot

@@ -112,21 +112,14 @@ pub async fn connect_bot(tg: &Telegram, actor: &Actor, token: &str) -> Result<Bo
         Some("bots_tg_id_key") | Some("bots_token_hash_key") => TelegramError::AlreadyConnected,
         _ => TelegramError::Db(e),
     })?;
-    let greeting = serde_json::to_value(FlowBody::greeting(&me.first_name)).unwrap_or_default();
-    let flow_id = sqlx::query_scalar!(
-        "insert into bot_flows (bot_id, name, draft, published, version) values ($1, 'Приветствие', $2, $2, 1) returning id",
+    super::flows::insert_published_flow(
+        &mut tx,
         id,
-        greeting
+        "Приветствие",
+        &FlowBody::greeting(&me.first_name),
+        0,
+        actor.user_id,
     )
-    .fetch_one(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "insert into bot_flow_versions (flow_id, version, body, published_by) values ($1, 1, $2, $3)",
-        flow_id,
-        greeting,
-        actor.user_id
-    )
-    .execute(&mut *tx)
     .await?;
     audit::record(
         &mut tx,

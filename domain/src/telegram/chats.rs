@@ -16,7 +16,7 @@ use crate::{audit, Actor};
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
-fn preview(kind: &str, body: &str) -> String {
+pub(crate) fn preview(kind: &str, body: &str) -> String {
     let p: String = body.chars().take(120).collect();
     match kind {
         "photo" if p.is_empty() => "Фото".into(),
@@ -26,37 +26,14 @@ fn preview(kind: &str, body: &str) -> String {
     }
 }
 
-pub(crate) async fn record_incoming(
-    tx: &mut Tx<'_>,
-    bot_id: Uuid,
-    chat_id: i64,
-    kind: &str,
-    body: &str,
-    tg_message_id: Option<i64>,
-    update_row: i64,
-) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into bot_messages (bot_id, chat_id, direction, kind, body, tg_message_id, update_row_id, status)
-         values ($1, $2, 'in', $3, $4, $5, $6, 'done')",
-        bot_id,
-        chat_id,
-        kind,
-        body,
-        tg_message_id,
-        update_row
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!(
-        "update bot_chats set unread = unread + 1, last_message_at = now(), last_message_preview = $3
-         where bot_id = $1 and chat_id = $2",
-        bot_id,
-        chat_id,
-        preview(kind, body)
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+/// An outgoing message as the queue stores it, with the sender's extras
+/// (a callback id, an upload).
+pub(crate) fn out_payload(m: &OutMessage, extra: Value) -> Value {
+    let mut payload = serde_json::to_value(m).unwrap_or_default();
+    if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
+        p.extend(e);
+    }
+    payload
 }
 
 /// Queues an outgoing message; the sender delivers it.
@@ -69,10 +46,7 @@ pub(crate) async fn queue_out(
     extra: Value,
     sent_by: Option<Uuid>,
 ) -> Result<i64, sqlx::Error> {
-    let mut payload = serde_json::to_value(m).unwrap_or_default();
-    if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
-        p.extend(e);
-    }
+    let payload = out_payload(m, extra);
     let id = sqlx::query_scalar!(
         "insert into bot_messages (bot_id, chat_id, direction, kind, body, payload, status, sent_by)
          values ($1, $2, 'out', $3, $4, $5, 'queued', $6) returning id",
@@ -227,6 +201,8 @@ pub struct ChatMessage {
     pub direction: String,
     pub kind: String,
     pub body: String,
+    /// An incoming photo's or document's file name ([`incoming_file`] fetches it).
+    pub file_name: Option<String>,
     pub buttons: Vec<String>,
     pub status: String,
     pub error: Option<String>,
@@ -259,6 +235,8 @@ pub async fn chat_history(
         .rev()
         .map(|r| ChatMessage {
             id: r.id,
+            file_name: (r.direction == "in" && r.payload["file_id"].is_string())
+                .then(|| r.payload["file_name"].as_str().unwrap_or("file").to_string()),
             direction: r.direction,
             kind: r.kind,
             body: r.body,
@@ -385,6 +363,42 @@ pub async fn link_chat_to_lead(
     publish_chat(&mut tx, bot_id, chat_id).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A photo or document a user sent, fetched from Telegram for the inbox.
+#[derive(Debug, Clone)]
+pub struct IncomingFile {
+    pub name: String,
+    pub is_photo: bool,
+    pub bytes: Vec<u8>,
+}
+
+/// Fetches the file of an incoming photo or document (telegram:view on the
+/// bot); Telegram keeps it, the CRM doesn't copy it.
+pub async fn incoming_file(
+    tg: &Telegram,
+    actor: &Actor,
+    bot_id: Uuid,
+    message_id: i64,
+) -> Result<IncomingFile, TelegramError> {
+    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    let row = sqlx::query!(
+        "select kind, payload from bot_messages
+         where id = $1 and bot_id = $2 and direction = 'in' and kind in ('photo', 'document')",
+        message_id,
+        bot_id
+    )
+    .fetch_optional(&tg.pool)
+    .await?
+    .ok_or(TelegramError::FileNotFound)?;
+    let file_id = row.payload["file_id"].as_str().ok_or(TelegramError::FileNotFound)?;
+    let client = tg.client(bot_id).await?;
+    let bytes = super::api::download(&client, file_id).await?;
+    Ok(IncomingFile {
+        name: row.payload["file_name"].as_str().unwrap_or("file").to_string(),
+        is_photo: row.kind == "photo",
+        bytes,
+    })
 }
 
 /// Telegram's limit for a bot's upload is 50 MB; the inbox takes up to 20 MB.

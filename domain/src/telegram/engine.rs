@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use uuid::Uuid;
 
 use super::flow::{html_escape, Check, FlowBody, RuleOp, StepKind, Trigger};
-use crate::types::{Email, Phone};
+use crate::types::{Email, Inn, Phone};
 
 /// What the user did.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,10 +111,63 @@ pub struct LeadRequest {
     pub stage_id: Option<Uuid>,
 }
 
+/// The questionnaire's answers, read from the conversation's variables
+/// of these names (the built-in registration flow asks for each).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RegistrationAnswers {
+    /// `role`: «Партнёр» / «Франчайзи» (or partner / franchisee).
+    pub role: String,
+    pub full_name: String,
+    pub phone: String,
+    pub email: String,
+    pub city: String,
+    pub niche: String,
+    /// `legal_form`: «ИП», «ООО», «Самозанятый», «Физлицо».
+    pub legal_form: String,
+    pub inn: String,
+    pub company_name: String,
+    /// `referral_code`; «нет» or «-» means none.
+    pub referral_code: String,
+}
+
+impl RegistrationAnswers {
+    pub const VARS: [&'static str; 10] = [
+        "role",
+        "full_name",
+        "phone",
+        "email",
+        "city",
+        "niche",
+        "legal_form",
+        "inn",
+        "company_name",
+        "referral_code",
+    ];
+
+    fn from_vars(vars: &Map<String, Value>) -> Self {
+        let v = |k: &str| var_str(vars, k);
+        Self {
+            role: v("role"),
+            full_name: v("full_name"),
+            phone: v("phone"),
+            email: v("email"),
+            city: v("city"),
+            niche: v("niche"),
+            legal_form: v("legal_form"),
+            inn: v("inn"),
+            company_name: v("company_name"),
+            referral_code: v("referral_code"),
+        }
+    }
+}
+
 /// Side effects on the CRM.
 pub trait Effects {
     /// Creates the lead and returns its number, or a Russian reason.
     fn create_lead(&mut self, req: LeadRequest) -> impl Future<Output = Result<i64, String>> + Send;
+    /// Registers the Telegram user as a partner or franchisee awaiting
+    /// approval, or gives a Russian reason.
+    fn register_partner(&mut self, answers: RegistrationAnswers) -> impl Future<Output = Result<(), String>> + Send;
 }
 
 /// What one input produced.
@@ -314,6 +367,9 @@ pub fn check_answer(check: Check, choices: &[String], text: &str) -> Result<Stri
         Check::Email => Email::parse(t)
             .map(|e| e.as_str().to_string())
             .map_err(|_| "Введите email, например name@example.ru"),
+        Check::Inn => Inn::parse(t)
+            .map(|i| i.as_str().to_string())
+            .map_err(|_| "Проверьте ИНН: 10 цифр у организации или 12 у ИП и физлица"),
         Check::Choice => choices
             .iter()
             .find(|c| same(c, t))
@@ -525,6 +581,15 @@ async fn walk<E: Effects>(
                     }
                 }
             }
+            StepKind::RegisterPartner { next } => {
+                match fx.register_partner(RegistrationAnswers::from_vars(&conv.vars)).await {
+                    Ok(()) => next.clone(),
+                    Err(reason) => {
+                        out.messages.push(OutMessage::text(html_escape(&reason)));
+                        None
+                    }
+                }
+            }
             StepKind::Handoff { text } => {
                 if !text.trim().is_empty() {
                     out.messages.push(OutMessage::text(render(text, &conv.vars)));
@@ -557,6 +622,9 @@ mod tests {
 
     struct NoLeads(Vec<LeadRequest>);
     impl Effects for NoLeads {
+        async fn register_partner(&mut self, _: RegistrationAnswers) -> Result<(), String> {
+            Err("нет".into())
+        }
         async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
             self.0.push(req);
             Ok(41 + self.0.len() as i64)

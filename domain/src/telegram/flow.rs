@@ -50,6 +50,8 @@ pub enum Check {
     Phone,
     Email,
     Choice,
+    /// A Russian taxpayer number with a valid checksum.
+    Inn,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -154,6 +156,13 @@ pub enum StepKind {
         #[serde(default)]
         next: Option<String>,
     },
+    /// The partner / franchisee questionnaire collected in the variables
+    /// (see [`RegistrationAnswers`]) becomes a registration awaiting approval,
+    /// and this Telegram user is linked to it.
+    RegisterPartner {
+        #[serde(default)]
+        next: Option<String>,
+    },
     Handoff {
         #[serde(default)]
         text: String,
@@ -209,7 +218,8 @@ impl FlowBody {
             | StepKind::SetVar { next, .. }
             | StepKind::AddTag { next, .. }
             | StepKind::Delay { next, .. }
-            | StepKind::CreateLead { next, .. } => push(&mut out, next),
+            | StepKind::CreateLead { next, .. }
+            | StepKind::RegisterPartner { next } => push(&mut out, next),
             StepKind::Menu { options, .. } => {
                 for o in options {
                     push(&mut out, &o.next);

@@ -273,6 +273,14 @@ pub struct TryResult {
 struct DryRun(Vec<String>);
 
 impl Effects for DryRun {
+    async fn register_partner(&mut self, a: super::engine::RegistrationAnswers) -> Result<(), String> {
+        self.0.push(format!(
+            "Здесь будет заявка на регистрацию: {}, {}, {} ({})",
+            a.full_name, a.email, a.company_name, a.role
+        ));
+        Ok(())
+    }
+
     async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
         self.0.push(format!(
             "Здесь будет создан лид: {}, {}{}",
@@ -352,31 +360,51 @@ pub async fn try_flow(tg: &Telegram, actor: &Actor, bot_id: Uuid, t: TryInput) -
 }
 
 const COMPANY_FLOW: &str = "Заявка от партнёра";
+const REGISTRATION_FLOW: &str = "Регистрация партнёра";
 
-/// Gives the company bot its partner lead flow (an ordinary, editable flow).
+/// The company bot's built-in flows (ordinary flows, editable): a lead
+/// from a linked partner and the registration questionnaire. Each is added
+/// when missing, so marking an older company bot again brings new ones.
 pub(crate) async fn ensure_company_flows(tx: &mut Tx<'_>, bot_id: Uuid, by: Uuid) -> Result<(), sqlx::Error> {
-    let exists = sqlx::query_scalar!(
-        "select 1 as \"one!\" from bot_flows where bot_id = $1 and name = $2",
-        bot_id,
-        COMPANY_FLOW
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    if exists.is_some() {
-        return Ok(());
+    let existing: Vec<String> = sqlx::query_scalar!("select name from bot_flows where bot_id = $1", bot_id)
+        .fetch_all(&mut **tx)
+        .await?;
+    let mut wanted = vec![];
+    if !existing.iter().any(|n| n == COMPANY_FLOW) {
+        let products: Vec<String> = sqlx::query_scalar!(
+            "select name from dictionary_items where kind = 'product' and active order by position, name"
+        )
+        .fetch_all(&mut **tx)
+        .await?;
+        wanted.push((COMPANY_FLOW, partner_lead_flow(products), -2));
     }
-    let products: Vec<String> = sqlx::query_scalar!(
-        "select name from dictionary_items where kind = 'product' and active order by position, name"
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    let body = partner_lead_flow(products);
-    let json = serde_json::to_value(&body).unwrap_or_default();
+    if !existing.iter().any(|n| n == REGISTRATION_FLOW) {
+        wanted.push((REGISTRATION_FLOW, registration_flow(), -1));
+    }
+    for (name, body, position) in wanted {
+        insert_published_flow(tx, bot_id, name, &body, position, by).await?;
+    }
+    Ok(())
+}
+
+/// A flow that starts out published (version 1): a new bot's greeting, the
+/// company bot's built-ins.
+pub(crate) async fn insert_published_flow(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    name: &str,
+    body: &FlowBody,
+    position: i32,
+    by: Uuid,
+) -> Result<Uuid, sqlx::Error> {
+    let json = serde_json::to_value(body).unwrap_or_default();
     let id = sqlx::query_scalar!(
-        "insert into bot_flows (bot_id, name, draft, published, version, position) values ($1, $2, $3, $3, 1, -1) returning id",
+        "insert into bot_flows (bot_id, name, draft, published, version, position)
+         values ($1, $2, $3, $3, 1, $4) returning id",
         bot_id,
-        COMPANY_FLOW,
-        json
+        name,
+        json,
+        position
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -388,7 +416,118 @@ pub(crate) async fn ensure_company_flows(tx: &mut Tx<'_>, bot_id: Uuid, by: Uuid
     )
     .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(id)
+}
+
+/// The web registration's questionnaire, asked in the chat; the answers
+/// go through the same validation as the web form.
+fn registration_flow() -> FlowBody {
+    let q = |text: &str, var: &str, check: Check, choices: &[&str], next: &str| StepKind::Question {
+        text: text.into(),
+        var: var.into(),
+        check,
+        choices: choices.iter().map(|c| c.to_string()).collect(),
+        error_text: String::new(),
+        next: Some(next.into()),
+    };
+    let questions = [
+        (
+            "role",
+            q(
+                "Регистрация в MaK CRM. Кем вы хотите работать с нами?",
+                "role",
+                Check::Choice,
+                &["Партнёр", "Франчайзи"],
+                "full_name",
+            ),
+        ),
+        ("full_name", q("Ваши ФИО?", "full_name", Check::Text, &[], "phone")),
+        ("phone", q("Ваш телефон?", "phone", Check::Phone, &[], "email")),
+        (
+            "email",
+            q("Email для входа в личный кабинет?", "email", Check::Email, &[], "city"),
+        ),
+        ("city", q("Ваш город?", "city", Check::Text, &[], "niche")),
+        (
+            "niche",
+            q("Ваша ниша — чем занимаетесь?", "niche", Check::Text, &[], "legal_form"),
+        ),
+        (
+            "legal_form",
+            q(
+                "Правовая форма?",
+                "legal_form",
+                Check::Choice,
+                &["ИП", "ООО", "Самозанятый", "Физлицо"],
+                "inn",
+            ),
+        ),
+        ("inn", q("ИНН?", "inn", Check::Inn, &[], "company_name")),
+        (
+            "company_name",
+            q(
+                "Название компании (для физлица — ФИО)?",
+                "company_name",
+                Check::Text,
+                &[],
+                "referral_code",
+            ),
+        ),
+        (
+            "referral_code",
+            q(
+                "Реферальный код партнёра, который вас пригласил? Если его нет, напишите «нет».",
+                "referral_code",
+                Check::Text,
+                &[],
+                "register",
+            ),
+        ),
+    ];
+    let mut steps: Vec<Step> = questions
+        .into_iter()
+        .enumerate()
+        .map(|(i, (id, kind))| step(id, 60.0 + 300.0 * (i / 5) as f64, 60.0 + 140.0 * (i % 5) as f64, kind))
+        .collect();
+    steps.push(step(
+        "register",
+        660.0,
+        60.0,
+        StepKind::RegisterPartner {
+            next: Some("done".into()),
+        },
+    ));
+    steps.push(step(
+        "done",
+        660.0,
+        200.0,
+        StepKind::Message {
+            text: "Спасибо! Анкета принята и ждёт проверки — мы напишем здесь, когда её рассмотрят.".into(),
+            photo: None,
+            document: None,
+            buttons: vec![],
+            keyboard: vec![],
+            remove_keyboard: true,
+            next: None,
+        },
+    ));
+    FlowBody {
+        triggers: vec![
+            Trigger::Command {
+                command: "register".into(),
+                payload: String::new(),
+            },
+            Trigger::Command {
+                command: "start".into(),
+                payload: "register".into(),
+            },
+            Trigger::Keyword {
+                text: "Регистрация".into(),
+            },
+        ],
+        start: "role".into(),
+        steps,
+    }
 }
 
 fn step(id: &str, x: f64, y: f64, kind: StepKind) -> Step {
@@ -477,9 +616,11 @@ fn partner_lead_flow(products: Vec<String>) -> FlowBody {
 }
 
 /// The company bot's built-ins, answered before any flow: `/start link_…`
-/// links the Telegram user to a CRM account, `/status` lists their leads.
+/// links the Telegram user to a CRM account, `/status` lists their leads,
+/// `/login` gives a one-time sign-in link to the cabinet.
 pub(crate) async fn company_builtin(
     tx: &mut Tx<'_>,
+    public_url: &str,
     bot_id: Uuid,
     chat_id: i64,
     linked: Option<Uuid>,
@@ -538,6 +679,18 @@ pub(crate) async fn company_builtin(
         return Ok(Some(vec![OutMessage::text(format!(
             "Готово: Telegram привязан к аккаунту {}. Новая заявка — /lead, статусы — /status.",
             html_escape(&name)
+        ))]));
+    }
+    if name == "login" {
+        let Some(user) = linked else {
+            return Ok(Some(vec![OutMessage::text(
+                "Этот Telegram не привязан к аккаунту. Зарегистрируйтесь — /register, \
+                 или привяжите Telegram в личном кабинете.",
+            )]));
+        };
+        let path = crate::accounts::issue_login_link(tx, user).await?;
+        return Ok(Some(vec![OutMessage::text(format!(
+            "Вход в личный кабинет (ссылка действует 15 минут и открывается один раз):\n{public_url}{path}"
         ))]));
     }
     if name == "status" {

@@ -33,13 +33,14 @@ pub use bots::{
     setup_webhook, BotStats, BotSummary,
 };
 pub use chats::{
-    chat_history, inbox, link_chat_to_lead, link_code, mark_read, reply_as_operator, reply_file_as_operator,
-    set_operator_mode, ChatMessage, ChatRow, InboxFilter, OperatorFile, MAX_UPLOAD_BYTES,
+    chat_history, inbox, incoming_file, link_chat_to_lead, link_code, mark_read, reply_as_operator,
+    reply_file_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter, IncomingFile, OperatorFile,
+    MAX_UPLOAD_BYTES,
 };
 pub use flows::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
-pub(crate) use notify::{lead_assigned, lead_status_changed};
+pub(crate) use notify::{lead_assigned, lead_status_changed, registration_decided};
 pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
 pub use queue::{
     bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,
@@ -60,6 +61,8 @@ pub enum TelegramError {
     NotFound,
     #[error("Сценарий не найден")]
     FlowNotFound,
+    #[error("Файл не найден")]
+    FileNotFound,
     #[error("Сценарий нельзя опубликовать: {0}")]
     InvalidFlow(String),
     #[error("{0}")]
@@ -79,7 +82,7 @@ impl TelegramError {
             Self::Unauthorized => "invalid_token",
             Self::AlreadyConnected | Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
-            Self::NotFound | Self::FlowNotFound => "not_found",
+            Self::NotFound | Self::FlowNotFound | Self::FileNotFound => "not_found",
             Self::InvalidFlow(_) => "invalid_flow",
             Self::Rbac(e) => e.code(),
             Self::Db(_) => "internal",
@@ -103,7 +106,10 @@ pub struct Telegram {
     pub(crate) pool: PgPool,
     pub(crate) cipher: Cipher,
     pub(crate) settings: TelegramSettings,
+    /// The CRM's public base URL, for links the bots send.
+    pub(crate) public_url: String,
     clients: Arc<RwLock<HashMap<Uuid, teloxide::Bot>>>,
+    intake: queue::Intake,
 }
 
 impl Telegram {
@@ -112,7 +118,9 @@ impl Telegram {
             pool: services.pool.clone(),
             cipher: services.cipher.clone(),
             settings: services.telegram.clone(),
+            public_url: services.public_url.trim_end_matches('/').to_string(),
             clients: Arc::default(),
+            intake: Default::default(),
         }
     }
 

@@ -74,3 +74,21 @@ pub(crate) async fn lead_assigned(tx: &mut Tx<'_>, lead_id: Uuid, user_id: Uuid)
     notify_user(tx, user_id, &text).await?;
     Ok(())
 }
+
+/// A registration made through the bot was approved or rejected.
+pub(crate) async fn registration_decided(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    approved: Option<crate::types::Role>,
+) -> Result<(), sqlx::Error> {
+    let text = match approved {
+        Some(role) => format!(
+            "Заявка на регистрацию одобрена: вы — {}. Новая заявка — /lead, статусы — /status, \
+             вход в личный кабинет — /login.",
+            role.label_ru().to_lowercase()
+        ),
+        None => "Заявка на регистрацию отклонена. Если есть вопросы, напишите здесь.".to_string(),
+    };
+    notify_user(tx, user_id, &text).await?;
+    Ok(())
+}

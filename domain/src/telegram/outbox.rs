@@ -100,7 +100,7 @@ pub async fn send_pending(
             order by m.not_before, m.id limit $1
             for update of m skip locked)
          update bot_messages m set status = 'sending', attempts = m.attempts + 1, not_before = now()
-         from due where m.id = due.id
+         where m.id = any(array(select id from due))
          returning m.id, m.bot_id, m.chat_id, m.kind, m.payload, m.attempts",
         batch
     )
@@ -230,7 +230,7 @@ pub async fn send_pending(
         sqlx::query!(
             "update bot_messages m set status = 'sent', sent_at = clock_timestamp(), error = null,
                 tg_message_id = nullif(v.tg, 0)
-             from unnest($1::bigint[], $2::bigint[]) as v(id, tg) where m.id = v.id",
+             from unnest($1::bigint[], $2::bigint[]) as v(id, tg) where m.id = any($1) and m.id = v.id",
             &sent_ids,
             &sent_tg
         )

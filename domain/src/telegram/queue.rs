@@ -4,10 +4,15 @@
 //! restarts and instances (`FOR UPDATE SKIP LOCKED`, the state change and
 //! the replies committed with the "processed" mark).
 
+use std::collections::hash_map::Entry;
+use std::collections::HashMap;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 use serde_json::{json, Value};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use super::engine::{self, Conversation, Effects, Input, LeadRequest, OutMessage};
@@ -42,51 +47,158 @@ pub enum WebhookError {
     Unauthorized,
     #[error("bad update: {0}")]
     BadRequest(String),
-    #[error("storage failed")]
-    Db(#[from] sqlx::Error),
+    #[error("storage failed: {0}")]
+    Storage(String),
 }
 
 /// A webhook delivery: the secret header must match the one set with
 /// setWebhook; then the update is stored (and only then acknowledged).
+/// Deliveries arriving together are stored together — one statement and
+/// one commit for up to [`INTAKE_BATCH`] of them — and each request is
+/// answered after that commit.
 pub async fn ingest_webhook(
     tg: &Telegram,
     bot_id: Uuid,
     secret: Option<&str>,
     body: &[u8],
 ) -> Result<bool, WebhookError> {
-    let update: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
-    let Some(update_id) = update["update_id"].as_i64() else {
+    let payload: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+    let Some(update_id) = payload["update_id"].as_i64() else {
         return Err(WebhookError::BadRequest("update_id отсутствует".into()));
     };
-    let hash = secret.map(crate::crypto::token_hash).unwrap_or_default();
-    // One statement on the hot path: stored only if the secret matches.
-    let stored = sqlx::query!(
-        r#"with bot as (select id from bots where id = $1 and webhook_secret_hash = $2),
-                ins as (insert into bot_updates (bot_id, update_id, chat_id, payload)
-                        select id, $3, $4, $5 from bot
-                        on conflict (bot_id, update_id) do nothing returning 1)
-           select (select count(*) from bot) as "bot!", (select count(*) from ins) as "new!""#,
-        bot_id,
-        hash,
-        update_id,
-        chat_of(&update).unwrap_or(0),
-        update
-    )
-    .fetch_one(&tg.pool)
-    .await?;
-    match (stored.bot, stored.new) {
-        (0, _) => {
-            let known = sqlx::query_scalar!("select 1 as \"one!\" from bots where id = $1", bot_id)
-                .fetch_optional(&tg.pool)
-                .await?;
-            Err(if known.is_some() {
-                WebhookError::Unauthorized
-            } else {
-                WebhookError::UnknownBot
-            })
-        }
-        (_, n) => Ok(n == 1),
+    let (done, stored) = oneshot::channel();
+    let delivery = Delivery {
+        row: DeliveryRow {
+            n: 0,
+            bot_id,
+            hash: secret.map(crate::crypto::token_hash).unwrap_or_default(),
+            update_id,
+            chat_id: chat_of(&payload).unwrap_or(0),
+            payload,
+        },
+        done,
+    };
+    let closed = || WebhookError::Storage("the intake has stopped".into());
+    tg.intake.sender(&tg.pool).send(delivery).await.map_err(|_| closed())?;
+    match stored.await.map_err(|_| closed())? {
+        Ok(Stored::New) => Ok(true),
+        Ok(Stored::Again) => Ok(false),
+        Ok(Stored::WrongSecret) => Err(WebhookError::Unauthorized),
+        Ok(Stored::UnknownBot) => Err(WebhookError::UnknownBot),
+        Err(e) => Err(WebhookError::Storage(e)),
     }
+}
+
+/// Deliveries stored per statement.
+const INTAKE_BATCH: usize = 256;
+/// Tasks storing deliveries (while one commits, the next batch gathers).
+const INTAKE_WRITERS: usize = 2;
+
+/// The webhook intake of this process, started on first use.
+#[derive(Clone, Default)]
+pub(crate) struct Intake(Arc<OnceLock<mpsc::Sender<Delivery>>>);
+
+struct Delivery {
+    row: DeliveryRow,
+    done: oneshot::Sender<Result<Stored, String>>,
+}
+
+#[derive(Serialize)]
+struct DeliveryRow {
+    n: usize,
+    bot_id: Uuid,
+    hash: String,
+    update_id: i64,
+    chat_id: i64,
+    payload: Value,
+}
+
+enum Stored {
+    New,
+    Again,
+    WrongSecret,
+    UnknownBot,
+}
+
+impl Intake {
+    fn sender(&self, pool: &crate::PgPool) -> &mpsc::Sender<Delivery> {
+        self.0.get_or_init(|| {
+            let (tx, rx) = mpsc::channel::<Delivery>(INTAKE_BATCH * INTAKE_WRITERS * 4);
+            let rx = Arc::new(tokio::sync::Mutex::new(rx));
+            for _ in 0..INTAKE_WRITERS {
+                let (rx, pool) = (rx.clone(), pool.clone());
+                tokio::spawn(async move {
+                    loop {
+                        let mut batch = {
+                            let mut rx = rx.lock().await;
+                            let Some(first) = rx.recv().await else { return };
+                            let mut batch = vec![first];
+                            while batch.len() < INTAKE_BATCH {
+                                match rx.try_recv() {
+                                    Ok(d) => batch.push(d),
+                                    Err(_) => break,
+                                }
+                            }
+                            batch
+                        };
+                        for (n, d) in batch.iter_mut().enumerate() {
+                            d.row.n = n;
+                        }
+                        match store_deliveries(&pool, &batch).await {
+                            Ok(outcomes) => {
+                                for (d, o) in batch.into_iter().zip(outcomes) {
+                                    let _ = d.done.send(Ok(o));
+                                }
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "storing webhook updates failed");
+                                for d in batch {
+                                    let _ = d.done.send(Err(e.to_string()));
+                                }
+                            }
+                        }
+                    }
+                });
+            }
+            tx
+        })
+    }
+}
+
+/// One statement: the secrets checked, the new updates inserted (a
+/// re-delivery is a no-op), and each delivery's outcome in input order.
+async fn store_deliveries(pool: &crate::PgPool, batch: &[Delivery]) -> Result<Vec<Stored>, sqlx::Error> {
+    let rows: Vec<&DeliveryRow> = batch.iter().map(|d| &d.row).collect();
+    let out = sqlx::query!(
+        r#"with input as (
+              select * from jsonb_to_recordset($1) as v(n int, bot_id uuid, hash text, update_id bigint,
+                                                         chat_id bigint, payload jsonb)),
+           auth as (select i.* from input i join bots b on b.id = i.bot_id and b.webhook_secret_hash = i.hash),
+           ins as (insert into bot_updates (bot_id, update_id, chat_id, payload)
+                   select bot_id, update_id, chat_id, payload from auth order by bot_id, update_id
+                   on conflict (bot_id, update_id) do nothing
+                   returning bot_id, update_id)
+           select i.n as "n!",
+                  exists(select 1 from bots b where b.id = i.bot_id) as "known!",
+                  exists(select 1 from auth a where a.n = i.n) as "authed!",
+                  exists(select 1 from ins where ins.bot_id = i.bot_id and ins.update_id = i.update_id) as "new!"
+           from input i order by i.n"#,
+        serde_json::to_value(&rows).unwrap_or_default()
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut stored: Vec<Stored> = (0..batch.len()).map(|_| Stored::UnknownBot).collect();
+    for r in out {
+        if let Some(s) = stored.get_mut(r.n as usize) {
+            *s = match (r.known, r.authed, r.new) {
+                (false, _, _) => Stored::UnknownBot,
+                (true, false, _) => Stored::WrongSecret,
+                (true, true, true) => Stored::New,
+                (true, true, false) => Stored::Again,
+            };
+        }
+    }
+    Ok(stored)
 }
 
 /// The chat an update belongs to (updates of one chat are processed in order).
@@ -114,6 +226,8 @@ enum Parsed {
     Message {
         kind: &'static str,
         body: String,
+        /// A photo's or document's file (empty for text).
+        media: Value,
         input: Input,
         tg_message_id: Option<i64>,
         phone: Option<String>,
@@ -135,25 +249,39 @@ fn parse(u: &Value) -> Parsed {
         if let Some(phone) = m["contact"]["phone_number"].as_str() {
             return Parsed::Message {
                 kind: "contact",
+                media: json!({}),
                 body: phone.to_string(),
                 input: Input::Contact(phone.to_string()),
                 tg_message_id,
                 phone: Some(phone.to_string()),
             };
         }
-        let kind = if m["photo"].is_array() {
-            "photo"
+        // A photo (its largest size) or a document: what the inbox needs to
+        // fetch it from Telegram later.
+        let (kind, media) = if let Some(sizes) = m["photo"].as_array() {
+            let big = sizes.last().cloned().unwrap_or_default();
+            (
+                "photo",
+                json!({ "file_id": big["file_id"], "file_size": big["file_size"], "file_name": "photo.jpg",
+                        "mime_type": "image/jpeg" }),
+            )
         } else if m["document"].is_object() {
-            "document"
+            let d = &m["document"];
+            (
+                "document",
+                json!({ "file_id": d["file_id"], "file_size": d["file_size"], "file_name": d["file_name"],
+                        "mime_type": d["mime_type"] }),
+            )
         } else if text.starts_with('/') {
-            "command"
+            ("command", json!({}))
         } else {
-            "text"
+            ("text", json!({}))
         };
         return Parsed::Message {
             kind,
             input: Input::from_text(&text),
             body: text,
+            media,
             tg_message_id,
             phone: None,
         };
@@ -210,12 +338,18 @@ async fn bot_ctx(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<BotCtx, sqlx::Error> {
 }
 
 /// Claims the oldest pending update of up to `batch` chats (a chat's later
-/// updates wait for its earlier ones), processes each under a savepoint and
-/// commits their effects with the "processed" marks in one transaction.
+/// updates wait for its earlier ones) and processes them together: one
+/// upsert reads every chat's state, the engine runs in memory, and one
+/// insert of the messages and one update of the chats write the outcome,
+/// committed with the "processed" marks. When the batch fails as a whole,
+/// each update is retried alone under a savepoint, so one bad update
+/// doesn't hold up the rest.
 async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, TelegramError> {
     let mut tx = tg.pool.begin().await?;
-    let rows = sqlx::query!(
-        "select u.id, u.bot_id, u.chat_id, u.payload from bot_updates u join bots b on b.id = u.bot_id
+    let rows = sqlx::query_as!(
+        Claimed,
+        "select u.id, u.bot_id, coalesce(u.chat_id, 0) as \"chat_id!\", u.payload
+         from bot_updates u join bots b on b.id = u.bot_id
          where u.processed_at is null and b.enabled
            and not exists (select 1 from bot_updates p where p.bot_id = u.bot_id and p.chat_id = u.chat_id
                            and p.processed_at is null and p.id < u.id)
@@ -227,29 +361,40 @@ async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, TelegramError
     if rows.is_empty() {
         return Ok(0);
     }
-    let mut bots: std::collections::HashMap<Uuid, BotCtx> = Default::default();
-    let mut done = vec![];
-    let mut failed = vec![];
-    let mut events = vec![];
+    let mut bots: HashMap<Uuid, BotCtx> = HashMap::new();
     for row in &rows {
-        if let std::collections::hash_map::Entry::Vacant(e) = bots.entry(row.bot_id) {
+        if let Entry::Vacant(e) = bots.entry(row.bot_id) {
             e.insert(bot_ctx(&mut tx, row.bot_id).await?);
         }
-        let ctx = &bots[&row.bot_id];
-        let chat_id = row.chat_id.unwrap_or(0);
-        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
-        match handle(tg, &mut sp, row.id, row.bot_id, chat_id, &row.payload, ctx).await {
-            Ok(touched) => {
-                sp.commit().await?;
-                done.push(row.id);
-                if touched {
-                    events.push(chats::chat_event(row.bot_id, chat_id, ctx.owner));
+    }
+    let mut done = Vec::with_capacity(rows.len());
+    let mut failed = vec![];
+    let mut events = vec![];
+    let all: Vec<&Claimed> = rows.iter().collect();
+    let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+    match handle_all(tg, &mut sp, &all, &bots).await {
+        Ok(touched) => {
+            sp.commit().await?;
+            done.extend(rows.iter().map(|r| r.id));
+            events = touched;
+        }
+        Err(e) => {
+            sp.rollback().await?;
+            tracing::info!(error = %e, "update batch failed; processing its updates one by one");
+            for row in &rows {
+                let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+                match handle_all(tg, &mut sp, &[row], &bots).await {
+                    Ok(touched) => {
+                        sp.commit().await?;
+                        done.push(row.id);
+                        events.extend(touched);
+                    }
+                    Err(e) => {
+                        sp.rollback().await?;
+                        tracing::warn!(update = row.id, error = %e, "update processing failed");
+                        failed.push((row.id, e.to_string()));
+                    }
                 }
-            }
-            Err(e) => {
-                sp.rollback().await?;
-                tracing::warn!(update = row.id, error = %e, "update processing failed");
-                failed.push((row.id, e.to_string()));
             }
         }
     }
@@ -276,197 +421,404 @@ async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, TelegramError
     Ok(rows.len())
 }
 
+/// A claimed update.
+struct Claimed {
+    id: i64,
+    bot_id: Uuid,
+    chat_id: i64,
+    payload: Value,
+}
+
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 
 /// The state of one chat as the engine needs it.
 struct ChatState {
+    /// The chat row (the batch's writes find it by primary key).
+    id: Uuid,
     conv: Conversation,
     operator_mode: bool,
     user_id: Option<Uuid>,
 }
 
-/// Creates or refreshes the chat from the update's sender and returns its
-/// state; `seen` marks the user's activity (a resumed delay isn't).
-async fn upsert_chat(
-    tx: &mut Tx<'_>,
+/// Who wrote to a chat, as the chat row keeps it.
+#[derive(Serialize)]
+struct Sender<'a> {
     bot_id: Uuid,
     chat_id: i64,
-    from: &Value,
-    seen: bool,
-) -> Result<ChatState, sqlx::Error> {
-    let row = sqlx::query!(
-        "insert into bot_chats (bot_id, chat_id, tg_user_id, username, first_name, last_name, language)
-         values ($1, $2, $3, $4, $5, $6, $7)
-         on conflict (bot_id, chat_id) do update set
-            tg_user_id = coalesce(excluded.tg_user_id, bot_chats.tg_user_id),
-            username = coalesce(excluded.username, bot_chats.username),
-            first_name = case when excluded.first_name = '' then bot_chats.first_name else excluded.first_name end,
-            last_name = case when excluded.last_name = '' then bot_chats.last_name else excluded.last_name end,
-            language = coalesce(excluded.language, bot_chats.language),
-            last_seen_at = case when $8 then now() else bot_chats.last_seen_at end
-         returning flow_id, step_id, resume_at as \"resume_at: DateTime<Utc>\", vars, tags, operator_mode, user_id",
-        bot_id,
-        chat_id,
-        from["id"].as_i64(),
-        from["username"].as_str(),
-        from["first_name"].as_str().unwrap_or(""),
-        from["last_name"].as_str().unwrap_or(""),
-        from["language_code"].as_str(),
-        seen
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let mut vars = match row.vars {
-        Value::Object(m) => m,
-        _ => Default::default(),
-    };
-    for (k, v) in [
-        ("first_name", &from["first_name"]),
-        ("last_name", &from["last_name"]),
-        ("username", &from["username"]),
-    ] {
-        if let Some(s) = v.as_str() {
-            vars.insert(k.into(), Value::String(s.into()));
-        }
-    }
-    Ok(ChatState {
-        conv: Conversation {
-            flow_id: row.flow_id,
-            step_id: row.step_id,
-            resume_at: row.resume_at,
-            vars,
-            tags: row.tags,
-        },
-        operator_mode: row.operator_mode,
-        user_id: row.user_id,
-    })
+    tg_user_id: Option<i64>,
+    username: Option<&'a str>,
+    first_name: &'a str,
+    last_name: &'a str,
+    language: Option<&'a str>,
 }
 
-/// Processes one update; `true` when its chat changed (open inboxes refetch).
+impl<'a> Sender<'a> {
+    fn of(bot_id: Uuid, chat_id: i64, from: &'a Value) -> Self {
+        Self {
+            bot_id,
+            chat_id,
+            tg_user_id: from["id"].as_i64(),
+            username: from["username"].as_str(),
+            first_name: from["first_name"].as_str().unwrap_or(""),
+            last_name: from["last_name"].as_str().unwrap_or(""),
+            language: from["language_code"].as_str(),
+        }
+    }
+}
+
+/// Creates or refreshes the chats (one statement for all of them) and
+/// returns their states; `seen` marks the users' activity (a resumed delay
+/// isn't). Each chat may appear once.
+async fn upsert_chats(
+    tx: &mut Tx<'_>,
+    senders: &[Sender<'_>],
+    seen: bool,
+) -> Result<HashMap<(Uuid, i64), ChatState>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"insert into bot_chats (bot_id, chat_id, tg_user_id, username, first_name, last_name, language)
+           select v.bot_id, v.chat_id, v.tg_user_id, v.username, v.first_name, v.last_name, v.language
+           from jsonb_to_recordset($1) as v(bot_id uuid, chat_id bigint, tg_user_id bigint, username text,
+                                            first_name text, last_name text, language text)
+           order by v.bot_id, v.chat_id
+           on conflict (bot_id, chat_id) do update set
+              tg_user_id = coalesce(excluded.tg_user_id, bot_chats.tg_user_id),
+              username = coalesce(excluded.username, bot_chats.username),
+              first_name = case when excluded.first_name = '' then bot_chats.first_name else excluded.first_name end,
+              last_name = case when excluded.last_name = '' then bot_chats.last_name else excluded.last_name end,
+              language = coalesce(excluded.language, bot_chats.language),
+              last_seen_at = case when $2 then now() else bot_chats.last_seen_at end
+           returning id, bot_id, chat_id, flow_id, step_id, resume_at as "resume_at: DateTime<Utc>", vars, tags,
+                     operator_mode, user_id"#,
+        serde_json::to_value(senders).unwrap_or_default(),
+        seen
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let by_chat: HashMap<(Uuid, i64), &Sender> = senders.iter().map(|s| ((s.bot_id, s.chat_id), s)).collect();
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let mut vars = match row.vars {
+                Value::Object(m) => m,
+                _ => Default::default(),
+            };
+            if let Some(s) = by_chat.get(&(row.bot_id, row.chat_id)) {
+                for (k, v) in [
+                    ("first_name", Some(s.first_name).filter(|n| !n.is_empty())),
+                    ("last_name", Some(s.last_name).filter(|n| !n.is_empty())),
+                    ("username", s.username),
+                ] {
+                    if let Some(v) = v {
+                        vars.insert(k.into(), Value::String(v.into()));
+                    }
+                }
+            }
+            let state = ChatState {
+                id: row.id,
+                conv: Conversation {
+                    flow_id: row.flow_id,
+                    step_id: row.step_id,
+                    resume_at: row.resume_at,
+                    vars,
+                    tags: row.tags,
+                },
+                operator_mode: row.operator_mode,
+                user_id: row.user_id,
+            };
+            ((row.bot_id, row.chat_id), state)
+        })
+        .collect())
+}
+
+/// Processes updates of distinct chats; returns the events for the chats
+/// that changed (open inboxes refetch).
+async fn handle_all(
+    tg: &Telegram,
+    tx: &mut Tx<'_>,
+    rows: &[&Claimed],
+    bots: &HashMap<Uuid, BotCtx>,
+) -> Result<Vec<realtime::Event>, TelegramError> {
+    let work: Vec<(&Claimed, Parsed)> = rows
+        .iter()
+        .filter(|r| r.chat_id != 0)
+        .map(|r| (*r, parse(&r.payload)))
+        .filter(|(_, p)| !matches!(p, Parsed::Ignored))
+        .collect();
+    if work.is_empty() {
+        return Ok(vec![]);
+    }
+    let senders: Vec<Sender> = work
+        .iter()
+        .map(|(r, _)| Sender::of(r.bot_id, r.chat_id, sender(&r.payload)))
+        .collect();
+    let mut states = upsert_chats(tx, &senders, true).await?;
+    let mut writes = Writes::default();
+    let mut events = Vec::with_capacity(work.len());
+    for (row, parsed) in work {
+        let (Some(ctx), Some(state)) = (bots.get(&row.bot_id), states.remove(&(row.bot_id, row.chat_id))) else {
+            continue;
+        };
+        handle(tg, tx, row, parsed, ctx, state, &mut writes).await?;
+        events.push(chats::chat_event(row.bot_id, row.chat_id, ctx.owner));
+    }
+    writes.flush(tx).await?;
+    Ok(events)
+}
+
+/// Works out what one update does to its chat; the writes are collected.
 async fn handle(
     tg: &Telegram,
     tx: &mut Tx<'_>,
-    update_row: i64,
-    bot_id: Uuid,
-    chat_id: i64,
-    payload: &Value,
+    row: &Claimed,
+    parsed: Parsed,
     ctx: &BotCtx,
-) -> Result<bool, TelegramError> {
-    let parsed = parse(payload);
-    if matches!(parsed, Parsed::Ignored) || chat_id == 0 {
-        return Ok(false);
-    }
-    let mut state = upsert_chat(tx, bot_id, chat_id, sender(payload), true).await?;
+    mut state: ChatState,
+    writes: &mut Writes,
+) -> Result<(), TelegramError> {
+    let (bot_id, chat_id) = (row.bot_id, row.chat_id);
+    writes.ids.insert((bot_id, chat_id), state.id);
+    let chat = writes.chat(bot_id, chat_id);
     let input = match parsed {
         Parsed::Membership { blocked } => {
-            sqlx::query!(
-                "update bot_chats set blocked = $3, blocked_at = case when $3 then now() end
-                 where bot_id = $1 and chat_id = $2",
-                bot_id,
-                chat_id,
-                blocked
-            )
-            .execute(&mut **tx)
-            .await?;
-            return Ok(true);
+            chat.blocked = Some(blocked);
+            return Ok(());
         }
-        Parsed::Ignored => return Ok(false),
+        Parsed::Ignored => return Ok(()),
         Parsed::Button { data, callback_id } => {
-            chats::record_incoming(tx, bot_id, chat_id, "button", &data, None, update_row).await?;
+            writes.incoming(row, "button", &data, json!({}), None);
             // The spinner on the button stops when the answer goes out.
-            chats::queue_out(
-                tx,
+            writes.outgoing(
                 bot_id,
                 chat_id,
                 "callback_answer",
                 &OutMessage::default(),
                 json!({ "callback_id": callback_id }),
-                None,
-            )
-            .await?;
+            );
             Input::Callback(data)
         }
         Parsed::Message {
             kind,
             body,
+            media,
             input,
             tg_message_id,
             phone,
         } => {
-            chats::record_incoming(tx, bot_id, chat_id, kind, &body, tg_message_id, update_row).await?;
-            if let Some(p) = phone {
-                sqlx::query!(
-                    "update bot_chats set phone = $3 where bot_id = $1 and chat_id = $2",
-                    bot_id,
-                    chat_id,
-                    p
-                )
-                .execute(&mut **tx)
-                .await?;
-            }
+            chat.phone = phone;
+            writes.incoming(row, kind, &body, media, tg_message_id);
             input
         }
     };
     // The company bot's built-ins: linking and /status.
     if ctx.company {
-        if let Some(replies) = super::flows::company_builtin(tx, bot_id, chat_id, state.user_id, &input).await? {
+        if let Some(replies) =
+            super::flows::company_builtin(tx, &tg.public_url, bot_id, chat_id, state.user_id, &input).await?
+        {
             for m in replies {
-                chats::queue_out(tx, bot_id, chat_id, "text", &m, json!({}), None).await?;
+                writes.outgoing(bot_id, chat_id, "text", &m, json!({}));
             }
-            return Ok(true);
+            return Ok(());
         }
     }
     if state.operator_mode {
-        return Ok(true);
+        return Ok(());
     }
     let mut fx = CrmEffects {
         tg,
+        tx,
         bot_id,
+        chat_id,
         linked_user: state.user_id,
         company: ctx.company,
         created: None,
     };
     let outcome = engine::run(&ctx.flows, &mut state.conv, input, Utc::now(), &mut fx).await;
-    apply(tx, bot_id, chat_id, &state.conv, &outcome, fx.created).await?;
-    Ok(true)
+    let created = fx.created;
+    writes.outcome(bot_id, chat_id, state.conv, &outcome, created);
+    Ok(())
 }
 
-/// Writes what the engine decided: replies queued, state saved.
-async fn apply(
-    tx: &mut Tx<'_>,
+/// What a batch writes: messages in order and one change per chat.
+#[derive(Default)]
+struct Writes {
+    messages: Vec<NewMessage>,
+    chats: Vec<ChatWrite>,
+    /// Chat row ids by (bot, chat), from the upsert.
+    ids: HashMap<(Uuid, i64), Uuid>,
+}
+
+#[derive(Serialize)]
+struct NewMessage {
+    n: usize,
     bot_id: Uuid,
     chat_id: i64,
-    conv: &Conversation,
-    outcome: &engine::Outcome,
-    lead: Option<Uuid>,
-) -> Result<(), TelegramError> {
-    for m in &outcome.messages {
-        let kind = if m.photo.is_some() {
-            "photo"
-        } else if m.document.is_some() {
-            "document"
-        } else {
-            "text"
+    direction: &'static str,
+    kind: String,
+    body: String,
+    payload: Value,
+    tg_message_id: Option<i64>,
+    update_row_id: Option<i64>,
+    status: &'static str,
+}
+
+/// One chat's change; `None` and `false` leave a column as it is.
+#[derive(Serialize, Default)]
+struct ChatWrite {
+    id: Uuid,
+    bot_id: Uuid,
+    chat_id: i64,
+    unread: i32,
+    preview: Option<String>,
+    phone: Option<String>,
+    blocked: Option<bool>,
+    set_state: bool,
+    flow_id: Option<Uuid>,
+    step_id: Option<String>,
+    resume_at: Option<DateTime<Utc>>,
+    vars: Value,
+    tags: Vec<String>,
+    handoff: bool,
+    lead_id: Option<Uuid>,
+}
+
+impl Writes {
+    fn chat(&mut self, bot_id: Uuid, chat_id: i64) -> &mut ChatWrite {
+        let i = match self
+            .chats
+            .iter()
+            .position(|c| c.bot_id == bot_id && c.chat_id == chat_id)
+        {
+            Some(i) => i,
+            None => {
+                self.chats.push(ChatWrite {
+                    id: self.ids.get(&(bot_id, chat_id)).copied().unwrap_or_default(),
+                    bot_id,
+                    chat_id,
+                    vars: json!({}),
+                    ..Default::default()
+                });
+                self.chats.len() - 1
+            }
         };
-        chats::queue_out(tx, bot_id, chat_id, kind, m, json!({}), None).await?;
+        &mut self.chats[i]
     }
-    sqlx::query!(
-        "update bot_chats set flow_id = $3, step_id = $4, resume_at = $5, vars = $6, tags = $7,
-            operator_mode = operator_mode or $8, lead_id = coalesce($9, lead_id)
-         where bot_id = $1 and chat_id = $2",
-        bot_id,
-        chat_id,
-        conv.flow_id,
-        conv.step_id,
-        conv.resume_at as _,
-        Value::Object(conv.vars.clone()),
-        &conv.tags,
-        outcome.handoff,
-        lead
-    )
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
+
+    fn incoming(&mut self, row: &Claimed, kind: &str, body: &str, payload: Value, tg_message_id: Option<i64>) {
+        let chat = self.chat(row.bot_id, row.chat_id);
+        chat.unread += 1;
+        chat.preview = Some(chats::preview(kind, body));
+        self.messages.push(NewMessage {
+            n: self.messages.len(),
+            bot_id: row.bot_id,
+            chat_id: row.chat_id,
+            direction: "in",
+            kind: kind.into(),
+            body: body.into(),
+            payload,
+            tg_message_id,
+            update_row_id: Some(row.id),
+            status: "done",
+        });
+    }
+
+    fn outgoing(&mut self, bot_id: Uuid, chat_id: i64, kind: &str, m: &OutMessage, extra: Value) {
+        if kind != "callback_answer" {
+            self.chat(bot_id, chat_id).preview = Some(chats::preview(kind, &m.text));
+        }
+        self.messages.push(NewMessage {
+            n: self.messages.len(),
+            bot_id,
+            chat_id,
+            direction: "out",
+            kind: kind.into(),
+            body: m.text.clone(),
+            payload: chats::out_payload(m, extra),
+            tg_message_id: None,
+            update_row_id: None,
+            status: "queued",
+        });
+    }
+
+    /// The engine's replies and the conversation's new state.
+    fn outcome(
+        &mut self,
+        bot_id: Uuid,
+        chat_id: i64,
+        conv: Conversation,
+        outcome: &engine::Outcome,
+        lead: Option<Uuid>,
+    ) {
+        for m in &outcome.messages {
+            let kind = if m.photo.is_some() {
+                "photo"
+            } else if m.document.is_some() {
+                "document"
+            } else {
+                "text"
+            };
+            self.outgoing(bot_id, chat_id, kind, m, json!({}));
+        }
+        let chat = self.chat(bot_id, chat_id);
+        chat.set_state = true;
+        chat.flow_id = conv.flow_id;
+        chat.step_id = conv.step_id;
+        chat.resume_at = conv.resume_at;
+        chat.vars = Value::Object(conv.vars);
+        chat.tags = conv.tags;
+        chat.handoff = outcome.handoff;
+        chat.lead_id = lead;
+    }
+
+    /// Two statements for the whole batch.
+    async fn flush(self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+        if !self.messages.is_empty() {
+            sqlx::query!(
+                "insert into bot_messages (bot_id, chat_id, direction, kind, body, payload, tg_message_id,
+                                           update_row_id, status)
+                 select v.bot_id, v.chat_id, v.direction, v.kind, v.body, v.payload, v.tg_message_id,
+                        v.update_row_id, v.status
+                 from jsonb_to_recordset($1) as v(n int, bot_id uuid, chat_id bigint, direction text, kind text,
+                                                  body text, payload jsonb, tg_message_id bigint,
+                                                  update_row_id bigint, status text)
+                 order by v.n",
+                serde_json::to_value(&self.messages).unwrap_or_default()
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        if !self.chats.is_empty() {
+            // By primary key through `= any(ids)`: an index scan whatever the
+            // planner believes of the table's size (a join on the function
+            // alone turned into a sequential scan while the statistics lagged).
+            let ids: Vec<Uuid> = self.chats.iter().map(|c| c.id).collect();
+            sqlx::query!(
+                "update bot_chats c set
+                    unread = c.unread + v.unread,
+                    last_message_at = case when v.preview is null then c.last_message_at else now() end,
+                    last_message_preview = coalesce(v.preview, c.last_message_preview),
+                    phone = coalesce(v.phone, c.phone),
+                    blocked = coalesce(v.blocked, c.blocked),
+                    blocked_at = case when v.blocked is null then c.blocked_at when v.blocked then now() end,
+                    flow_id = case when v.set_state then v.flow_id else c.flow_id end,
+                    step_id = case when v.set_state then v.step_id else c.step_id end,
+                    resume_at = case when v.set_state then v.resume_at else c.resume_at end,
+                    vars = case when v.set_state then v.vars else c.vars end,
+                    tags = case when v.set_state then v.tags else c.tags end,
+                    operator_mode = c.operator_mode or v.handoff,
+                    lead_id = coalesce(v.lead_id, c.lead_id)
+                 from jsonb_to_recordset($1) as v(id uuid, unread int, preview text,
+                                                  phone text, blocked boolean, set_state boolean, flow_id uuid,
+                                                  step_id text, resume_at timestamptz, vars jsonb, tags text[],
+                                                  handoff boolean, lead_id uuid)
+                 where c.id = any($2) and c.id = v.id",
+                serde_json::to_value(&self.chats).unwrap_or_default(),
+                &ids
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        Ok(())
+    }
 }
 
 /// Runs the conversations whose delay step ran out.
@@ -483,10 +835,15 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
         .await?;
         let Some(row) = row else { break };
         let ctx = bot_ctx(&mut tx, row.bot_id).await?;
-        let mut state = upsert_chat(&mut tx, row.bot_id, row.chat_id, &Value::Null, false).await?;
+        let mut states = upsert_chats(&mut tx, &[Sender::of(row.bot_id, row.chat_id, &Value::Null)], false).await?;
+        let Some(mut state) = states.remove(&(row.bot_id, row.chat_id)) else {
+            break;
+        };
         let mut fx = CrmEffects {
             tg,
+            tx: &mut tx,
             bot_id: row.bot_id,
+            chat_id: row.chat_id,
             linked_user: state.user_id,
             company: ctx.company,
             created: None,
@@ -500,7 +857,11 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
         if state.conv.resume_at.is_some_and(|r| r <= Utc::now()) {
             state.conv.resume_at = None;
         }
-        apply(&mut tx, row.bot_id, row.chat_id, &state.conv, &outcome, fx.created).await?;
+        let created = fx.created;
+        let mut writes = Writes::default();
+        writes.ids.insert((row.bot_id, row.chat_id), state.id);
+        writes.outcome(row.bot_id, row.chat_id, state.conv, &outcome, created);
+        writes.flush(&mut tx).await?;
         realtime::publish(&mut tx, &chats::chat_event(row.bot_id, row.chat_id, ctx.owner)).await?;
         tx.commit().await?;
         done += 1;
@@ -508,16 +869,103 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
     Ok(done)
 }
 
-/// The CRM side of a flow: leads go through the duplicate control.
-struct CrmEffects<'a> {
+/// The CRM side of a flow: leads go through the duplicate control, a
+/// registration is written in the update's transaction (with the chat's link
+/// to the new account).
+struct CrmEffects<'a, 't> {
     tg: &'a Telegram,
+    tx: &'a mut Tx<'t>,
     bot_id: Uuid,
+    chat_id: i64,
     linked_user: Option<Uuid>,
     company: bool,
     created: Option<Uuid>,
 }
 
-impl Effects for CrmEffects<'_> {
+impl Effects for CrmEffects<'_, '_> {
+    async fn register_partner(&mut self, a: engine::RegistrationAnswers) -> Result<(), String> {
+        if !self.company {
+            return Err("Регистрация партнёров открыта в боте компании".into());
+        }
+        if self.linked_user.is_some() {
+            return Err("Этот Telegram уже привязан к аккаунту. Вход в кабинет — /login".into());
+        }
+        let lower = |s: &str| s.trim().to_lowercase();
+        let role = match lower(&a.role).as_str() {
+            "партнёр" | "партнер" | "partner" => "partner",
+            "франчайзи" | "franchisee" => "franchisee",
+            _ => "",
+        };
+        let legal_form = match lower(&a.legal_form).as_str() {
+            "ип" => "ip".to_string(),
+            "ооо" => "ooo".to_string(),
+            "самозанятый" => "self_employed".to_string(),
+            "физлицо" | "физическое лицо" => "individual".to_string(),
+            other => other.to_string(),
+        };
+        let referral_code = match lower(&a.referral_code).as_str() {
+            "нет" | "-" | "no" | "не знаю" => String::new(),
+            _ => a.referral_code.trim().to_string(),
+        };
+        let input = crate::accounts::Registration {
+            full_name: a.full_name,
+            email: a.email,
+            password: String::new(),
+            phone: a.phone,
+            city: a.city,
+            niche: a.niche,
+            legal_form,
+            inn: a.inn,
+            company_name: a.company_name,
+            referral_code,
+            requested_role: role.into(),
+            ip: None,
+            passwordless: true,
+        };
+        let failed = || "Не удалось принять анкету, попробуйте позже".to_string();
+        let mut sp = sqlx::Connection::begin(&mut **self.tx).await.map_err(|_| failed())?;
+        match crate::accounts::register_in(&self.tg.pool, &mut sp, input).await {
+            Ok(user_id) => {
+                let linked = sqlx::query!(
+                    "update bot_chats set user_id = $3 where bot_id = $1 and chat_id = $2",
+                    self.bot_id,
+                    self.chat_id,
+                    user_id
+                )
+                .execute(&mut *sp)
+                .await;
+                match linked {
+                    Ok(_) => {
+                        sp.commit().await.map_err(|_| failed())?;
+                        self.linked_user = Some(user_id);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "linking a registration to its chat failed");
+                        let _ = sp.rollback().await;
+                        Err(failed())
+                    }
+                }
+            }
+            Err(e) => {
+                let _ = sp.rollback().await;
+                Err(match e {
+                    crate::accounts::AccountsError::Validation(fields) => format!(
+                        "Анкету не приняли: {}. Начать заново — /register",
+                        fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; ")
+                    ),
+                    crate::accounts::AccountsError::RegistrationClosed => {
+                        "Регистрация сейчас закрыта. Напишите нам здесь — ответит менеджер.".into()
+                    }
+                    e => {
+                        tracing::warn!(error = ?e, "registration from a bot failed");
+                        failed()
+                    }
+                })
+            }
+        }
+    }
+
     async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
         let pool = &self.tg.pool;
         // A linked partner is the lead's source; otherwise the bot's owner
@@ -525,7 +973,11 @@ impl Effects for CrmEffects<'_> {
         let acting = match self.linked_user {
             Some(u) => Some(u),
             None if self.company => {
-                return Err("Чтобы передавать заявки, привяжите Telegram в личном кабинете партнёра".into())
+                return Err(
+                    "Чтобы передавать заявки, привяжите Telegram в личном кабинете партнёра \
+                     или зарегистрируйтесь — /register"
+                        .into(),
+                )
             }
             None => sqlx::query_scalar!("select owner_id from bots where id = $1", self.bot_id)
                 .fetch_optional(pool)
@@ -580,6 +1032,9 @@ impl Effects for CrmEffects<'_> {
                 }
                 Err(crate::leads::LeadsError::Validation(fields)) => {
                     return Err(fields.into_iter().map(|f| f.message).collect::<Vec<_>>().join("; "))
+                }
+                Err(crate::leads::LeadsError::Rbac(_)) => {
+                    return Err("Заявки принимаются, когда ваша регистрация одобрена".into());
                 }
                 Err(e) => {
                     tracing::warn!(error = ?e, "lead from a bot failed");

@@ -48,6 +48,7 @@ pub fn registration(email: &str) -> Registration {
         referral_code: String::new(),
         requested_role: "partner".into(),
         ip: Some("10.0.0.2".parse().unwrap()),
+        passwordless: false,
     }
 }
 

@@ -112,7 +112,7 @@ pub async fn api_upload(
 }
 
 /// RFC 5987 `filename*` so Cyrillic names survive, plus an ASCII fallback.
-fn disposition(name: &str) -> String {
+pub(crate) fn disposition(name: &str) -> String {
     let ascii: String = name
         .chars()
         .map(|c| {

@@ -28,6 +28,59 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/auth/oauth/{provider}/start", get(start))
         .route("/auth/oauth/{provider}/callback", get(callback))
+        .route("/auth/link/{token}", get(link_page).post(link_sign_in))
+}
+
+/// A one-time sign-in link from the company bot (`/login`). Opening it
+/// only shows a button: link previews (Telegram fetches the URLs in
+/// messages) must not use it up; the button's POST signs in.
+async fn link_page(Path(token): Path<String>) -> Response {
+    let token = html_escape(&token);
+    axum::response::Html(format!(
+        r#"<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Вход — MaK CRM</title><link rel="stylesheet" href="/pkg/mak-crm.css"></head>
+<body><main><section class="card narrow"><form method="post" action="/auth/link/{token}">
+<h1>Вход в MaK CRM</h1><p class="muted">Ссылка из Telegram-бота компании. Она открывается один раз.</p>
+<button class="primary" type="submit">Войти в личный кабинет</button></form></section></main></body></html>"#
+    ))
+    .into_response()
+}
+
+fn html_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+async fn link_sign_in(
+    State(state): State<AppState>,
+    Extension(ip): Extension<ClientIp>,
+    session: Session,
+    Path(token): Path<String>,
+) -> Response {
+    match domain::accounts::sign_in_with_link(&state.services.pool, &token, ip.0).await {
+        Ok(signed_in) => start_session(&session, signed_in).await,
+        Err(e) => login_error(&e.to_string()),
+    }
+}
+
+/// A successful first step: the session starts, or waits for the TOTP code.
+async fn start_session(session: &Session, signed_in: domain::accounts::SignIn) -> Response {
+    match signed_in {
+        domain::accounts::SignIn::Done(grant) => {
+            if app::session::establish(session, grant).await.is_err() {
+                return login_error("Не удалось начать сессию. Повторите попытку");
+            }
+            Redirect::to("/").into_response()
+        }
+        domain::accounts::SignIn::SecondFactor { user_id } => {
+            let _ = session.cycle_id().await;
+            let _ = session.insert(app::session::PENDING_2FA, user_id).await;
+            Redirect::to("/login?step=code").into_response()
+        }
+    }
 }
 
 fn login_error(message: &str) -> Response {
@@ -154,17 +207,7 @@ async fn callback(
         ip: ip.0,
     };
     match domain::accounts::sign_in_with_identity(&state.services.pool, identity).await {
-        Ok(domain::accounts::SignIn::Done(grant)) => {
-            if app::session::establish(&session, grant).await.is_err() {
-                return login_error("Не удалось начать сессию. Повторите попытку");
-            }
-            Redirect::to("/").into_response()
-        }
-        Ok(domain::accounts::SignIn::SecondFactor { user_id }) => {
-            let _ = session.cycle_id().await;
-            let _ = session.insert(app::session::PENDING_2FA, user_id).await;
-            Redirect::to("/login?step=code").into_response()
-        }
+        Ok(signed_in) => start_session(&session, signed_in).await,
         Err(domain::accounts::AccountsError::NoAccountForIdentity)
             if domain::rbac::self_registration_enabled(&state.services.pool)
                 .await

@@ -40,11 +40,44 @@ pub async fn webhook(
         Err(WebhookError::Unauthorized) => StatusCode::UNAUTHORIZED.into_response(),
         Err(WebhookError::UnknownBot) => StatusCode::NOT_FOUND.into_response(),
         Err(WebhookError::BadRequest(m)) => (StatusCode::BAD_REQUEST, m).into_response(),
-        Err(WebhookError::Db(e)) => {
-            tracing::error!(error = ?e, "webhook update not stored");
+        Err(WebhookError::Storage(e)) => {
+            tracing::error!(error = %e, "webhook update not stored");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }
+}
+
+/// `GET /telegram/files/{bot}/{message}`: a photo or document a Telegram
+/// user sent, fetched from Telegram for whoever may see the bot's chats.
+/// A photo is served as a JPEG image; anything else as an opaque download
+/// (the sender chose its name and type, so the browser must not run it).
+pub async fn incoming_file(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((bot, message)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let message_id: i64 = message
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Файл не найден"))?;
+    let f = telegram::incoming_file(&st.telegram, &actor, bot_id(&bot)?, message_id).await?;
+    let (content_type, disposition) = if f.is_photo {
+        ("image/jpeg".to_string(), "inline".to_string())
+    } else {
+        (
+            "application/octet-stream".to_string(),
+            super::files::disposition(&f.name),
+        )
+    };
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, content_type),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+            (axum::http::header::X_CONTENT_TYPE_OPTIONS, "nosniff".to_string()),
+            (axum::http::header::CACHE_CONTROL, "private, max-age=3600".to_string()),
+        ],
+        f.bytes,
+    )
+        .into_response())
 }
 
 type ApiResult = Result<Response, ApiError>;

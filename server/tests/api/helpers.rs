@@ -109,6 +109,7 @@ pub fn registration(email: &str) -> accounts::Registration {
         referral_code: String::new(),
         requested_role: "partner".into(),
         ip: None,
+        passwordless: false,
     }
 }
 

@@ -9,7 +9,7 @@
 //! `getUpdates` answers 409 while a webhook is set; 5xx on demand.
 //!
 //! Implemented methods: getMe, setWebhook, deleteWebhook, getWebhookInfo,
-//! getUpdates (long polling), sendMessage, sendPhoto, sendDocument,
+//! getUpdates (long polling), getFile (and the file download URL), sendMessage, sendPhoto, sendDocument,
 //! editMessageText, answerCallbackQuery.
 //!
 //! The control API under `/_mock` plays the Telegram users: send a message
@@ -70,6 +70,9 @@ struct Inner {
     fail_next: Option<(u32, u16)>,
     rate_limited: u64,
     sent_total: u64,
+    /// Files users sent: file_id → (file_path, bytes), for getFile and
+    /// the download URL.
+    files: HashMap<String, (String, Vec<u8>)>,
 }
 
 #[derive(Clone)]
@@ -93,7 +96,12 @@ impl Mock {
 
     pub fn router(&self) -> Router {
         Router::new()
-            .route("/{bot}/{method}", post(api).get(api))
+            // The Bot API takes files up to 50 MB; bigger requests get 413.
+            .route(
+                "/{bot}/{method}",
+                post(api).get(api).layer(axum::extract::DefaultBodyLimit::disable()),
+            )
+            .route("/file/{bot}/{*path}", get(download))
             .route("/_mock/bots/{id}", post(register))
             .route("/_mock/bots/{id}/updates", post(push_update))
             .route("/_mock/bots/{id}/message", post(user_message))
@@ -108,6 +116,16 @@ impl Mock {
             .with_state(self.clone())
     }
 
+    /// The webhook a bot set (URL and secret token), as Telegram knows it.
+    pub async fn webhook(&self, bot_id: i64) -> Option<(String, String)> {
+        self.inner
+            .lock()
+            .await
+            .bots
+            .get(&bot_id)
+            .and_then(|b| b.webhook.clone())
+    }
+
     /// Serves on `addr` (port 0 picks one); returns the bound address.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
@@ -119,6 +137,9 @@ impl Mock {
         Ok((bound, handle))
     }
 }
+
+/// The largest request the Bot API accepts (files up to 50 MB).
+const MAX_REQUEST_BYTES: usize = 50 * 1024 * 1024;
 
 fn ok(result: Value) -> Response {
     Json(json!({ "ok": true, "result": result })).into_response()
@@ -182,21 +203,22 @@ async fn params(headers: &HeaderMap, query: &HashMap<String, String>, body: Byte
             }
         }
     } else if let Some(boundary) = ct.split("boundary=").nth(1) {
-        // Enough of multipart for text fields; file parts are noted by name.
+        // Multipart, on the raw bytes: text fields as strings, a file part
+        // noted as `upload:<file name>` with its size in `<part>_bytes`.
         let boundary = format!("--{}", boundary.trim_matches('"'));
-        let text = String::from_utf8_lossy(&body);
         let mut files: HashMap<String, String> = HashMap::new();
-        for part in text.split(&boundary) {
-            let Some((head, value)) = part.split_once("\r\n\r\n") else {
+        for part in split_bytes(&body, boundary.as_bytes()) {
+            let Some(split) = find_bytes(part, b"\r\n\r\n", 0) else {
                 continue;
             };
+            let head = String::from_utf8_lossy(&part[..split]);
+            let mut value = &part[split + 4..];
+            if value.ends_with(b"\r\n") {
+                value = &value[..value.len() - 2];
+            }
             let Some(name) = head.split("name=\"").nth(1).and_then(|s| s.split('"').next()) else {
                 continue;
             };
-            let value = value
-                .trim_end_matches("\r\n")
-                .trim_end_matches("--")
-                .trim_end_matches("\r\n");
             if head.contains("filename=") {
                 let file = head
                     .split("filename=\"")
@@ -205,18 +227,23 @@ async fn params(headers: &HeaderMap, query: &HashMap<String, String>, body: Byte
                     .unwrap_or("file");
                 files.insert(name.to_string(), format!("upload:{file}"));
                 out.insert(name.to_string(), Value::String(format!("upload:{file}")));
+                out.insert(format!("{name}_bytes"), Value::from(value.len()));
             } else {
-                out.insert(name.to_string(), Value::String(value.to_string()));
+                out.insert(
+                    name.to_string(),
+                    Value::String(String::from_utf8_lossy(value).into_owned()),
+                );
             }
         }
-        // `"document": "attach://<part>"` names the part that holds the file.
-        for v in out.values_mut() {
-            if let Some(f) = v
-                .as_str()
-                .and_then(|s| s.strip_prefix("attach://"))
-                .and_then(|p| files.get(p))
-            {
-                *v = Value::String(f.clone());
+        for (part, file) in &files {
+            let bytes = out.get(&format!("{part}_bytes")).cloned();
+            for (k, v) in out.clone() {
+                if v.as_str() == Some(&format!("attach://{part}")) {
+                    out.insert(k.clone(), Value::String(file.clone()));
+                    if let Some(b) = &bytes {
+                        out.insert(format!("{k}_bytes"), b.clone());
+                    }
+                }
             }
         }
     }
@@ -227,6 +254,27 @@ async fn params(headers: &HeaderMap, query: &HashMap<String, String>, body: Byte
         }
     }
     out
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8], from: usize) -> Option<usize> {
+    hay.get(from..)?
+        .windows(needle.len())
+        .position(|w| w == needle)
+        .map(|p| p + from)
+}
+
+/// The parts between the boundaries.
+fn split_bytes<'a>(body: &'a [u8], boundary: &[u8]) -> Vec<&'a [u8]> {
+    let mut parts = vec![];
+    let mut at = match find_bytes(body, boundary, 0) {
+        Some(i) => i + boundary.len(),
+        None => return parts,
+    };
+    while let Some(next) = find_bytes(body, boundary, at) {
+        parts.push(&body[at..next]);
+        at = next + boundary.len();
+    }
+    parts
 }
 
 fn as_i64(v: Option<&Value>) -> Option<i64> {
@@ -257,8 +305,9 @@ fn over(window: &mut VecDeque<Instant>, limit: u32, now: Instant) -> Option<u64>
 }
 
 fn canonical(method: &str) -> String {
-    const KNOWN: [&str; 10] = [
+    const KNOWN: [&str; 11] = [
         "getMe",
+        "getFile",
         "setWebhook",
         "deleteWebhook",
         "getWebhookInfo",
@@ -295,6 +344,9 @@ async fn api(
     let Some((bot_id, token)) = bot_id_of(&bot) else {
         return err(401, "Unauthorized");
     };
+    if body.len() > MAX_REQUEST_BYTES {
+        return err(413, "Request Entity Too Large");
+    }
     let p = params(&headers, &query, body).await;
     let mut guard = mock.inner.lock().await;
     let inner: &mut Inner = &mut guard;
@@ -315,6 +367,16 @@ async fn api(
     // Telegram's method names are case-insensitive (teloxide says `SendMessage`).
     let method = canonical(&method);
     match method.as_str() {
+        "getFile" => {
+            let file_id = p.get("file_id").and_then(|v| v.as_str()).unwrap_or("");
+            match inner.files.get(file_id) {
+                Some((path, bytes)) => ok(json!({
+                    "file_id": file_id, "file_unique_id": format!("u-{file_id}"),
+                    "file_size": bytes.len(), "file_path": path,
+                })),
+                None => err(400, "Bad Request: invalid file_id"),
+            }
+        }
         "getMe" => {
             let mut me = bot_user(bot_id, b);
             me["can_join_groups"] = json!(true);
@@ -460,6 +522,7 @@ async fn api(
                 "text": text,
                 "photo": p.get("photo"),
                 "document": p.get("document"),
+                "document_bytes": p.get("document_bytes"),
                 "parse_mode": p.get("parse_mode"),
                 "reply_markup": p.get("reply_markup"),
                 "at_ms": millis_now() as u64,
@@ -552,8 +615,53 @@ struct UserMessage {
     username: Option<String>,
     #[serde(default)]
     contact_phone: Option<String>,
+    /// A photo or a document the user sends (`text` is its caption).
+    #[serde(default)]
+    file: Option<UserFile>,
     #[serde(default)]
     update_id: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct UserFile {
+    /// "photo" or "document".
+    kind: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    mime_type: Option<String>,
+    /// The file's content (as text: enough for tests).
+    content: String,
+}
+
+fn message_from(message_id: i64, chat_id: i64, from: Value) -> Value {
+    json!({
+        "message_id": message_id,
+        "date": unix_now(),
+        "chat": { "id": chat_id, "type": "private", "first_name": from["first_name"] },
+        "from": from,
+    })
+}
+
+/// Text, with the `bot_command` entity Telegram marks a leading command with.
+fn set_text(message: &mut Value, text: &str) {
+    message["text"] = json!(text);
+    if text.starts_with('/') {
+        let len = text
+            .split_whitespace()
+            .next()
+            .map(|c| c.encode_utf16().count())
+            .unwrap_or(0);
+        message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": len }]);
+    }
+}
+
+/// The update Telegram sends when a user writes `text` in a private chat
+/// (for load tools that post to a webhook themselves).
+pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> Value {
+    let mut message = message_from(update_id, chat_id, user_of(chat_id, None, None));
+    set_text(&mut message, text);
+    json!({ "update_id": update_id, "message": message })
 }
 
 fn user_of(chat_id: i64, first_name: Option<String>, username: Option<String>) -> Value {
@@ -568,6 +676,21 @@ fn user_of(chat_id: i64, first_name: Option<String>, username: Option<String>) -
     u
 }
 
+/// `GET /file/bot<token>/<file_path>`: a file a user sent.
+async fn download(State(mock): State<Mock>, Path((bot, path)): Path<(String, String)>) -> Response {
+    let Some((_, token)) = bot_id_of(&bot) else {
+        return err(401, "Unauthorized");
+    };
+    let inner = mock.inner.lock().await;
+    if inner.revoked.contains(&token) {
+        return err(401, "Unauthorized");
+    }
+    match inner.files.values().find(|(p, _)| *p == path) {
+        Some((_, bytes)) => bytes.clone().into_response(),
+        None => err(404, "Not Found"),
+    }
+}
+
 async fn user_message(State(mock): State<Mock>, Path(id): Path<i64>, Json(m): Json<UserMessage>) -> Response {
     let from = user_of(m.chat_id, m.first_name, m.username);
     let message_id = {
@@ -576,29 +699,46 @@ async fn user_message(State(mock): State<Mock>, Path(id): Path<i64>, Json(m): Js
         b.next_message_id += 1;
         b.next_message_id
     };
-    let mut message = json!({
-        "message_id": message_id,
-        "date": unix_now(),
-        "chat": { "id": m.chat_id, "type": "private", "first_name": from["first_name"] },
-        "from": from,
-    });
+    let mut message = message_from(message_id, m.chat_id, from.clone());
+    if let Some(f) = m.file {
+        let file_id = format!("file-{id}-{message_id}");
+        let size = f.content.len();
+        let (path, field) = if f.kind == "photo" {
+            (format!("photos/{file_id}.jpg"), "photo")
+        } else {
+            (format!("documents/{}", f.name), "document")
+        };
+        if field == "photo" {
+            message["photo"] = json!([
+                { "file_id": format!("{file_id}-thumb"), "file_unique_id": format!("t{message_id}"), "width": 90, "height": 90, "file_size": size / 10 },
+                { "file_id": file_id, "file_unique_id": format!("u{message_id}"), "width": 1280, "height": 960, "file_size": size },
+            ]);
+        } else {
+            message["document"] = json!({
+                "file_id": file_id, "file_unique_id": format!("u{message_id}"), "file_name": f.name,
+                "mime_type": f.mime_type, "file_size": size,
+            });
+        }
+        if !m.text.is_empty() {
+            message["caption"] = json!(m.text);
+        }
+        mock.inner
+            .lock()
+            .await
+            .files
+            .insert(file_id, (path, f.content.into_bytes()));
+        let mut update = json!({ "message": message });
+        if let Some(u) = m.update_id {
+            update["update_id"] = json!(u);
+        }
+        return deliver(&mock, id, update).await;
+    }
     match m.contact_phone {
         Some(phone) => {
             message["contact"] =
                 json!({ "phone_number": phone, "first_name": from["first_name"], "user_id": m.chat_id })
         }
-        None => {
-            message["text"] = json!(m.text);
-            if m.text.starts_with('/') {
-                let len = m
-                    .text
-                    .split_whitespace()
-                    .next()
-                    .map(|c| c.encode_utf16().count())
-                    .unwrap_or(0);
-                message["entities"] = json!([{ "type": "bot_command", "offset": 0, "length": len }]);
-            }
-        }
+        None => set_text(&mut message, &m.text),
     }
     let mut update = json!({ "message": message });
     if let Some(u) = m.update_id {

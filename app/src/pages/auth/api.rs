@@ -131,6 +131,7 @@ pub async fn register(
             referral_code,
             requested_role,
             ip,
+            passwordless: false,
         },
     )
     .await?;

@@ -241,6 +241,7 @@ pub async fn chat_history(bot_id: String, chat_id: i64) -> Result<Vec<MessageVie
             incoming: m.direction == "in",
             kind: m.kind,
             body: m.body,
+            file_name: m.file_name,
             buttons: m.buttons,
             status: m.status,
             error: m.error,
@@ -271,7 +272,7 @@ pub async fn reply_file(data: server_fn::codec::MultipartData) -> Result<(), App
     let bad = |m: &str| AppError::new("validation", m).with_status();
     let mut data = data.into_inner().ok_or_else(|| bad("Выберите файл"))?;
     let (mut bot_id, mut chat_id, mut caption, mut file) = (String::new(), String::new(), String::new(), None);
-    while let Ok(Some(field)) = data.next_field().await {
+    while let Ok(Some(mut field)) = data.next_field().await {
         match field.name().unwrap_or("") {
             "file" => {
                 let name = field.file_name().unwrap_or("file").to_string();
@@ -279,14 +280,22 @@ pub async fn reply_file(data: server_fn::codec::MultipartData) -> Result<(), App
                     .content_type()
                     .map(|m| m.to_string())
                     .unwrap_or_else(|| "application/octet-stream".into());
-                let bytes = field
-                    .bytes()
-                    .await
-                    .map_err(|_| bad("Файл не дошёл целиком, повторите"))?;
-                if bytes.len() > domain::telegram::MAX_UPLOAD_BYTES {
-                    return Err(bad("Файл больше 20 МБ"));
+                // Read in chunks and stop at the limit: a huge upload isn't
+                // held in memory to be refused afterwards.
+                let mut bytes = Vec::new();
+                loop {
+                    match field.chunk().await {
+                        Ok(Some(chunk)) => {
+                            if bytes.len() + chunk.len() > domain::telegram::MAX_UPLOAD_BYTES {
+                                return Err(bad("Файл больше 20 МБ: Telegram-бот не отправит такой"));
+                            }
+                            bytes.extend_from_slice(&chunk);
+                        }
+                        Ok(None) => break,
+                        Err(_) => return Err(bad("Файл не дошёл целиком, повторите")),
+                    }
                 }
-                file = Some((name, content_type, bytes.to_vec()));
+                file = Some((name, content_type, bytes));
             }
             "bot_id" => bot_id = field.text().await.unwrap_or_default(),
             "chat_id" => chat_id = field.text().await.unwrap_or_default(),

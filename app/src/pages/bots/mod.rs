@@ -201,7 +201,7 @@ fn BotFlowsView() -> impl IntoView {
     }
 }
 
-const KINDS: [(&str, &str, &str); 11] = [
+const KINDS: [(&str, &str, &str); 12] = [
     ("message", "Сообщение", "Message"),
     ("question", "Вопрос", "Question"),
     ("menu", "Меню", "Menu"),
@@ -210,6 +210,7 @@ const KINDS: [(&str, &str, &str); 11] = [
     ("add_tag", "Тег", "Add tag"),
     ("delay", "Пауза", "Delay"),
     ("create_lead", "Создать лид", "Create lead"),
+    ("register_partner", "Регистрация партнёра", "Register a partner"),
     ("handoff", "Оператору", "Hand off"),
     ("goto_flow", "Другой сценарий", "Go to flow"),
     ("_", "", ""),
@@ -560,7 +561,7 @@ fn StepPanel(
             {text_field(l("Сохранить ответ в переменную", "Store the answer in"), "step-var", step.var.clone().unwrap_or_default(), |s, v| s.var = Some(v.trim().to_string()), false)}
             <label class="field"><span>{l("Проверка ответа", "Answer check")}</span>
                 <select data-testid="step-check" on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.check = Some(v)); }>
-                    {[("text", "Текст", "Text"), ("number", "Число", "Number"), ("phone", "Телефон", "Phone"), ("email", "Email", "Email"), ("choice", "Один из вариантов", "One of the choices")]
+                    {[("text", "Текст", "Text"), ("number", "Число", "Number"), ("phone", "Телефон", "Phone"), ("email", "Email", "Email"), ("choice", "Один из вариантов", "One of the choices"), ("inn", "ИНН", "Taxpayer number (INN)")]
                         .into_iter().map(|(k, ru, en)| view! { <option value=k selected=step.check.as_deref() == Some(k)>{l(ru, en)}</option> }).collect_view()}
                 </select>
             </label>
@@ -593,6 +594,13 @@ fn StepPanel(
             {text_field(l("Переменная с телефоном", "Phone variable"), "step-phone-var", step.phone_var.clone().unwrap_or_default(), |s, v| s.phone_var = Some(v.trim().to_string()), false)}
             {text_field(l("Переменная с продуктом", "Product variable"), "step-product-var", step.product_var.clone().unwrap_or_default(), |s, v| s.product_var = Some(v.trim().to_string()), false)}
             {text_field(l("Переменная с суммой", "Amount variable"), "step-amount-var", step.amount_var.clone().unwrap_or_default(), |s, v| s.amount_var = Some(v.trim().to_string()), false)}
+            {next_field(step.next.clone())}
+        }.into_any(),
+        "register_partner" => view! {
+            <p class="muted">{l(
+                "Анкета, как при регистрации на сайте, из переменных role, full_name, phone, email, city, niche, legal_form, inn, company_name, referral_code. Регистрация ждёт одобрения; Telegram привязывается к новому аккаунту. Работает в боте компании.",
+                "The web registration questionnaire, from the variables role, full_name, phone, email, city, niche, legal_form, inn, company_name, referral_code. The registration awaits approval; this Telegram is linked to the new account. Works in the company bot.",
+            )}</p>
             {next_field(step.next.clone())}
         }.into_any(),
         "handoff" => view! {
@@ -957,7 +965,17 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
                             view! {
                                 <div class="bubble" class:mine=!m.incoming class:bot=m.incoming data-testid=if m.incoming { "msg-in" } else { "msg-out" } data-status=m.status.clone()>
                                     {(m.kind == "button").then(|| view! { <span class="muted">{l("Кнопка: ", "Button: ")}</span> })}
-                                    <span inner_html=m.body.replace('\n', "<br>")></span>
+                                    {m.file_name.clone().map(|name| {
+                                        let href = format!("/telegram/files/{}/{}", bot.get_value(), m.id);
+                                        if m.kind == "photo" {
+                                            let src = href.clone();
+                                            view! { <a href=href rel="external" target="_blank"><img class="msg-photo" data-testid="msg-photo" src=src alt=l("Фото", "Photo") loading="lazy"/></a> }.into_any()
+                                        } else {
+                                            let label = format!("📎 {name}");
+                                            view! { <a class="msg-file" data-testid="msg-file" href=href rel="external" download=name>{label}</a> }.into_any()
+                                        }
+                                    })}
+                                    <span inner_html=safe_html(&m.body, m.incoming)></span>
                                     {(!m.buttons.is_empty()).then(|| view! { <div class="muted">"[" {m.buttons.join("] [")} "]"</div> })}
                                     <div class="meta">{m.at.clone()} {m.by.clone().map(|b| format!(" · {b}"))}</div>
                                     {status.map(|s| view! { <div class="send-status" data-testid="send-status">{s}</div> })}
@@ -983,6 +1001,31 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
         </form>
         <FileReply bot_id=bot.get_value() chat_id=chat_id/>
     }
+}
+
+/// A message's text as HTML: what a Telegram user wrote is shown as text;
+/// the bot's messages keep Telegram's simple formatting tags, nothing else.
+fn safe_html(body: &str, incoming: bool) -> String {
+    let escaped = body.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let mut html = if incoming {
+        escaped
+    } else {
+        // Flow texts are HTML already: undo the escaping of their entities
+        // and of the tags Telegram formats, keep everything else inert.
+        let mut h = escaped
+            .replace("&amp;amp;", "&amp;")
+            .replace("&amp;lt;", "&lt;")
+            .replace("&amp;gt;", "&gt;")
+            .replace("&amp;quot;", "&quot;");
+        for tag in ["b", "i", "u", "s", "code", "pre", "strong", "em"] {
+            h = h
+                .replace(&format!("&lt;{tag}&gt;"), &format!("<{tag}>"))
+                .replace(&format!("&lt;/{tag}&gt;"), &format!("</{tag}>"));
+        }
+        h
+    };
+    html = html.replace('\n', "<br>");
+    html
 }
 
 /// Sends a file as the bot (multipart server function).
@@ -1051,5 +1094,30 @@ pub fn TelegramLink() -> impl IntoView {
                 None => ().into_any(),
             }}
         </section>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_html;
+
+    #[test]
+    fn a_users_text_is_shown_as_text() {
+        assert_eq!(
+            safe_html("<img src=x onerror=alert(1)> & <b>", true),
+            "&lt;img src=x onerror=alert(1)&gt; &amp; &lt;b&gt;"
+        );
+    }
+
+    #[test]
+    fn the_bots_formatting_survives_and_nothing_else() {
+        assert_eq!(
+            safe_html("<b>Привет</b>, {name}\n<script>x</script> a &lt; b", false),
+            "<b>Привет</b>, {name}<br>&lt;script&gt;x&lt;/script&gt; a &lt; b"
+        );
+        assert_eq!(
+            safe_html("<a href=\"javascript:x\">t</a>", false),
+            "&lt;a href=\"javascript:x\"&gt;t&lt;/a&gt;"
+        );
     }
 }

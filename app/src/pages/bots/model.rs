@@ -293,6 +293,8 @@ pub struct MessageView {
     pub incoming: bool,
     pub kind: String,
     pub body: String,
+    /// An incoming photo's or document's file name (fetched on demand).
+    pub file_name: Option<String>,
     pub buttons: Vec<String>,
     pub status: String,
     pub error: Option<String>,

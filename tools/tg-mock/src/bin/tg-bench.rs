@@ -6,9 +6,9 @@
 //! than Telegram's 30 messages/s here), a fresh database and a real
 //! `mak-crm serve` with `PUBLIC_URL` set (webhook mode), connects a bot over
 //! the REST API, then plays Telegram: posts N distinct `/start` updates (one
-//! chat each) to the bot's webhook through the mock, re-posting any that
-//! did not get a 200 (as Telegram does), and waits until every reply has
-//! reached the mock. Prints updates/s and p50/p99 from posting an update to
+//! chat each) straight to the webhook the bot set with the mock (URL and
+//! secret header, as Telegram delivers them), re-posting any that did not
+//! get a 200, and waits until every reply has reached the mock. Prints updates/s and p50/p99 from posting an update to
 //! its reply arriving at the mock.
 //!
 //! With `--kill`, the server is killed with SIGKILL halfway through the
@@ -92,13 +92,15 @@ async fn main() {
     let concurrency: usize = arg("--concurrency").and_then(|v| v.parse().ok()).unwrap_or(64);
     let kill = std::env::args().any(|a| a == "--kill");
 
-    let (mock_addr, _) = Mock::new(Limits {
+    let mock_handle = Mock::new(Limits {
         per_bot_per_sec: 0,
         per_chat_per_sec: 0,
-    })
-    .serve(([127, 0, 0, 1], 0).into())
-    .await
-    .expect("mock starts");
+    });
+    let (mock_addr, _) = mock_handle
+        .clone()
+        .serve(([127, 0, 0, 1], 0).into())
+        .await
+        .expect("mock starts");
     let mock = format!("http://{mock_addr}");
     let dbname = format!("tgbench_{}", std::process::id());
     run(Command::new("psql").args([&format!("{pg}/postgres"), "-qtAc", &format!("create database {dbname}")]));
@@ -132,6 +134,10 @@ async fn main() {
         .await
         .unwrap();
     assert_eq!(bot["mode"], "webhook", "the bot must be on a webhook: {bot}");
+    assert!(
+        mock_handle.webhook(BOT).await.is_some(),
+        "the bot set a webhook with the mock"
+    );
 
     let posted: Arc<tokio::sync::Mutex<HashMap<i64, f64>>> = Arc::default();
     let sem = Arc::new(Semaphore::new(concurrency));
@@ -149,23 +155,25 @@ async fn main() {
             wait_ready(&http, &base).await;
         }
         let permit = sem.clone().acquire_owned().await.unwrap();
-        let (http, mock, posted) = (http.clone(), mock.clone(), posted.clone());
+        let (http, posted, telegram) = (http.clone(), posted.clone(), mock_handle.clone());
         handles.push(tokio::spawn(async move {
             let chat = 1_000_000 + i as i64;
-            let update_id = 1 + i as i64;
+            let update = tg_mock::text_update(1 + i as i64, chat, "/start");
             posted.lock().await.insert(chat, now_ms());
             // Telegram re-delivers until it gets a 200.
             loop {
+                // As Telegram knows the webhook now (a restart may set it again).
+                let Some((webhook, secret)) = telegram.webhook(BOT).await else {
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    continue;
+                };
                 let r = http
-                    .post(format!("{mock}/_mock/bots/{BOT}/message"))
-                    .json(&json!({ "chat_id": chat, "text": "/start", "update_id": update_id }))
+                    .post(&webhook)
+                    .header("X-Telegram-Bot-Api-Secret-Token", &secret)
+                    .json(&update)
                     .send()
                     .await;
-                let ok = match r {
-                    Ok(r) => r.json::<Value>().await.map(|v| v["status"] == 200).unwrap_or(false),
-                    Err(_) => false,
-                };
-                if ok {
+                if r.is_ok_and(|r| r.status().is_success()) {
                     break;
                 }
                 tokio::time::sleep(Duration::from_millis(200)).await;
@@ -241,6 +249,19 @@ async fn main() {
     );
     let _ = server.kill();
     let _ = server.wait();
+    // Processing, as the database recorded it: one incoming and one queued
+    // reply per update (a duplicate delivery above is a re-send, not a
+    // second processing).
+    let processed = run(Command::new("psql").args([
+        db.as_str(),
+        "-qtAc",
+        "select (select count(*) from bot_updates where processed_at is not null) || ' processed, ' ||
+                (select count(*) from (select chat_id from bot_messages where direction = 'out'
+                                       group by chat_id having count(*) > 1) d) || ' chats with two replies queued, ' ||
+                (select count(*) from (select update_row_id from bot_messages where direction = 'in'
+                                       group by update_row_id having count(*) > 1) d) || ' updates recorded twice'",
+    ]));
+    println!("database: {processed}");
     run(Command::new("psql").args([
         &format!("{pg}/postgres"),
         "-qtAc",
