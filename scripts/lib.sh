@@ -118,6 +118,11 @@ build_site() {
   local profile_flag=() profile_dir=debug
   if [ "${RELEASE:-0}" = 1 ]; then profile_flag=(--profile wasm-release); profile_dir=wasm-release; fi
   log "building the browser bundle (wasm)"
+  # The target dir may be shared with other checkouts of the project: cargo
+  # copies a final artifact (frontend.wasm, mak-crm) to the shared path only
+  # when it builds it, so a fresh build of this checkout could hand over
+  # another checkout's file. Touching the entry point relinks it from here.
+  touch "$ROOT/frontend/src/lib.rs"
   cargo build -p frontend --lib \
     --target wasm32-unknown-unknown --target-dir "$CARGO_TARGET_DIR/front" \
     --no-default-features --features hydrate "${profile_flag[@]}"
@@ -133,6 +138,7 @@ build_site() {
 
 build_server() {
   log "building the server"
+  touch "$ROOT/server/src/main.rs"  # see build_site
   if [ "${RELEASE:-0}" = 1 ]; then
     cargo build -p server --release
     MAK_BIN="$CARGO_TARGET_DIR/release/mak-crm"

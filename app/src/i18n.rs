@@ -196,6 +196,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("legal.self_employed", "Самозанятый", "Self-employed"),
     ("legal.individual", "Физлицо", "Individual"),
     ("reg.closed", "Самостоятельная регистрация отключена", "Self-registration is turned off"),
+    ("reg.telegram", "Или заполните анкету в Telegram:", "Or fill in the questionnaire in Telegram:"),
     ("users.wants_partner", "хочет стать партнёром", "wants to be a partner"),
     ("users.wants_franchisee", "хочет стать франчайзи", "wants to be a franchisee"),
     ("users.inn", "ИНН", "INN"),

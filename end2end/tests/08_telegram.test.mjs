@@ -247,6 +247,12 @@ test('someone registers as a partner through the company bot, the office approve
     await tg.control(`bots/${BOT}/message`, { chat_id: chat, text, first_name: 'Ольга' });
     return tg.waitFor(BOT, chat, expect);
   };
+  // The registration page points to the company bot.
+  const rctx = await s.browser.newContext();
+  const reg = await rctx.newPage();
+  await reg.goto(`${s.server.url}/register`);
+  assert.equal(await (await reg.waitForSelector('[data-testid=register-in-telegram]')).getAttribute('href'), `https://t.me/${USERNAME}?start=register`);
+  await rctx.close();
   // The deep link t.me/<bot>?start=register opens the web's questionnaire, checks included.
   await say('/start register', /Кем вы хотите работать/);
   await say('Партнёр', /Ваши ФИО/);

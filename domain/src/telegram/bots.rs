@@ -409,6 +409,16 @@ async fn remove_webhook_inner(tg: &Telegram, bot_id: Uuid) -> Result<(), Telegra
     Ok(())
 }
 
+/// The company bot's username, for the registration page's "fill in the
+/// questionnaire in Telegram" link (public: the bot is public anyway).
+pub async fn company_bot_username(pool: &crate::PgPool) -> Result<Option<String>, TelegramError> {
+    Ok(
+        sqlx::query_scalar!("select username from bots where is_company and enabled limit 1")
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -29,8 +29,8 @@ use crate::{PgPool, Services};
 
 pub use api::{CallError, TelegramSettings};
 pub use bots::{
-    bot_stats, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled, set_company_bot,
-    setup_webhook, BotStats, BotSummary,
+    bot_stats, company_bot_username, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled,
+    set_company_bot, setup_webhook, BotStats, BotSummary,
 };
 pub use chats::{
     chat_history, inbox, incoming_file, link_chat_to_lead, link_code, mark_read, reply_as_operator,

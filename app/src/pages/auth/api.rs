@@ -148,6 +148,14 @@ pub async fn register(
     Ok("/pending".into())
 }
 
+/// The company bot, when there is one: the questionnaire can be filled in
+/// there too (`t.me/<bot>?start=register`).
+#[server]
+pub async fn registration_bot() -> Result<Option<String>, AppError> {
+    let services = services()?;
+    Ok(domain::telegram::company_bot_username(&services.pool).await?)
+}
+
 #[server]
 pub async fn registration_open() -> Result<bool, AppError> {
     let services = services()?;

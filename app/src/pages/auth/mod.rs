@@ -90,6 +90,7 @@ pub fn LoginPage() -> impl IntoView {
 pub fn RegisterPage() -> impl IntoView {
     let register = ServerAction::<Register>::new();
     let open = Resource::new(|| (), |_| registration_open());
+    let bot = Resource::new(|| (), |_| registration_bot());
     Effect::new(move |_| {
         if let Some(Ok(redirect)) = register.value().get() {
             go(&redirect)
@@ -107,6 +108,13 @@ pub fn RegisterPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     (open.await == Ok(false)).then(|| view! {
                         <div class="alert error">{t("reg.closed")}</div>
+                    })
+                })}
+                {move || Suspend::new(async move {
+                    bot.await.ok().flatten().map(|u| view! {
+                        <p class="muted">{t("reg.telegram")} " "
+                            <a data-testid="register-in-telegram" rel="external" href=format!("https://t.me/{u}?start=register")>{format!("@{u}")}</a>
+                        </p>
                     })
                 })}
             </Transition>
