@@ -229,14 +229,7 @@ fn question(id: &str, text: &str, var: &str, check: Check, next: &str) -> Step {
         id: id.into(),
         x: 0.0,
         y: 0.0,
-        kind: StepKind::Question {
-            text: text.into(),
-            var: var.into(),
-            check,
-            choices: vec![],
-            error_text: String::new(),
-            next: Some(next.into()),
-        },
+        kind: StepKind::question(text, var, check, vec![], Some(next.into())),
     }
 }
 
@@ -271,15 +264,7 @@ async fn a_published_flow_collects_answers_and_the_lead_lands_in_the_unsorted_in
                 id: "done".into(),
                 x: 0.0,
                 y: 0.0,
-                kind: StepKind::Message {
-                    text: "Заявка №{lead_number} принята".into(),
-                    photo: None,
-                    document: None,
-                    buttons: vec![],
-                    keyboard: vec![],
-                    remove_keyboard: false,
-                    next: None,
-                },
+                kind: StepKind::text("Заявка №{lead_number} принята", false, None),
             },
         ],
     };
@@ -549,15 +534,7 @@ async fn a_delay_step_resumes_from_the_database(pool: PgPool) {
                 id: "later".into(),
                 x: 0.0,
                 y: 0.0,
-                kind: StepKind::Message {
-                    text: "Прошла секунда".into(),
-                    photo: None,
-                    document: None,
-                    buttons: vec![],
-                    keyboard: vec![],
-                    remove_keyboard: false,
-                    next: None,
-                },
+                kind: StepKind::text("Прошла секунда", false, None),
             },
         ],
     };

@@ -543,8 +543,7 @@ pub async fn link_code(tg: &Telegram, actor: &Actor) -> Result<String, TelegramE
         },
     )
     .await?;
-    let bot = sqlx::query_scalar!("select username from bots where is_company and enabled")
-        .fetch_optional(&tg.pool)
+    let bot = super::company_bot_username(&tg.pool)
         .await?
         .ok_or_else(|| TelegramError::Conflict("Бот компании ещё не подключён — обратитесь к администратору".into()))?;
     let code = crate::crypto::random_token("").replace(['-', '_'], "");

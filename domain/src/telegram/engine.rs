@@ -131,19 +131,6 @@ pub struct RegistrationAnswers {
 }
 
 impl RegistrationAnswers {
-    pub const VARS: [&'static str; 10] = [
-        "role",
-        "full_name",
-        "phone",
-        "email",
-        "city",
-        "niche",
-        "legal_form",
-        "inn",
-        "company_name",
-        "referral_code",
-    ];
-
     fn from_vars(vars: &Map<String, Value>) -> Self {
         let v = |k: &str| var_str(vars, k);
         Self {
@@ -641,26 +628,11 @@ mod tests {
     }
 
     fn message(text: &str, next: Option<&str>) -> StepKind {
-        StepKind::Message {
-            text: text.into(),
-            photo: None,
-            document: None,
-            buttons: vec![],
-            keyboard: vec![],
-            remove_keyboard: false,
-            next: next.map(Into::into),
-        }
+        StepKind::text(text, false, next.map(Into::into))
     }
 
     fn question(text: &str, var: &str, check: Check, next: Option<&str>) -> StepKind {
-        StepKind::Question {
-            text: text.into(),
-            var: var.into(),
-            check,
-            choices: vec![],
-            error_text: String::new(),
-            next: next.map(Into::into),
-        }
+        StepKind::question(text, var, check, vec![], next.map(Into::into))
     }
 
     /// The old bot maker's multi-step shape: questions, then a lead.

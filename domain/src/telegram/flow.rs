@@ -172,6 +172,33 @@ pub enum StepKind {
     },
 }
 
+impl StepKind {
+    /// A message step with text only.
+    pub fn text(text: impl Into<String>, remove_keyboard: bool, next: Option<String>) -> Self {
+        StepKind::Message {
+            text: text.into(),
+            photo: None,
+            document: None,
+            buttons: vec![],
+            keyboard: vec![],
+            remove_keyboard,
+            next,
+        }
+    }
+
+    /// A question step stored in `var`, checked by `check`.
+    pub fn question(text: &str, var: &str, check: Check, choices: Vec<String>, next: Option<String>) -> Self {
+        StepKind::Question {
+            text: text.into(),
+            var: var.into(),
+            check,
+            choices,
+            error_text: String::new(),
+            next,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub id: String,
@@ -248,18 +275,14 @@ impl FlowBody {
                 id: "hello".into(),
                 x: 80.0,
                 y: 80.0,
-                kind: StepKind::Message {
-                    text: format!(
+                kind: StepKind::text(
+                    format!(
                         "Здравствуйте, {{first_name}}! Это {}. Напишите ваш вопрос — мы ответим.",
                         html_escape(bot_name)
                     ),
-                    photo: None,
-                    document: None,
-                    buttons: vec![],
-                    keyboard: vec![],
-                    remove_keyboard: false,
-                    next: None,
-                },
+                    false,
+                    None,
+                ),
             }],
         }
     }
@@ -470,15 +493,7 @@ mod tests {
             id: id.into(),
             x: 0.0,
             y: 0.0,
-            kind: StepKind::Message {
-                text: "Привет".into(),
-                photo: None,
-                document: None,
-                buttons: vec![],
-                keyboard: vec![],
-                remove_keyboard: false,
-                next: next.map(Into::into),
-            },
+            kind: StepKind::text("Привет", false, next.map(Into::into)),
         }
     }
 

@@ -422,13 +422,9 @@ pub(crate) async fn insert_published_flow(
 /// The web registration's questionnaire, asked in the chat; the answers
 /// go through the same validation as the web form.
 fn registration_flow() -> FlowBody {
-    let q = |text: &str, var: &str, check: Check, choices: &[&str], next: &str| StepKind::Question {
-        text: text.into(),
-        var: var.into(),
-        check,
-        choices: choices.iter().map(|c| c.to_string()).collect(),
-        error_text: String::new(),
-        next: Some(next.into()),
+    let q = |text: &str, var: &str, check: Check, choices: &[&str], next: &str| {
+        let choices = choices.iter().map(|c| c.to_string()).collect();
+        StepKind::question(text, var, check, choices, Some(next.into()))
     };
     let questions = [
         (
@@ -501,15 +497,11 @@ fn registration_flow() -> FlowBody {
         "done",
         660.0,
         200.0,
-        StepKind::Message {
-            text: "Спасибо! Анкета принята и ждёт проверки — мы напишем здесь, когда её рассмотрят.".into(),
-            photo: None,
-            document: None,
-            buttons: vec![],
-            keyboard: vec![],
-            remove_keyboard: true,
-            next: None,
-        },
+        StepKind::text(
+            "Спасибо! Анкета принята и ждёт проверки — мы напишем здесь, когда её рассмотрят.",
+            true,
+            None,
+        ),
     ));
     FlowBody {
         triggers: vec![
@@ -540,13 +532,8 @@ fn step(id: &str, x: f64, y: f64, kind: StepKind) -> Step {
 }
 
 fn partner_lead_flow(products: Vec<String>) -> FlowBody {
-    let q = |text: &str, var: &str, check: Check, choices: Vec<String>, next: &str| StepKind::Question {
-        text: text.into(),
-        var: var.into(),
-        check,
-        choices,
-        error_text: String::new(),
-        next: Some(next.into()),
+    let q = |text: &str, var: &str, check: Check, choices: Vec<String>, next: &str| {
+        StepKind::question(text, var, check, choices, Some(next.into()))
     };
     let product = if products.is_empty() {
         q("Какой продукт нужен клиенту?", "product", Check::Text, vec![], "amount")
@@ -601,15 +588,11 @@ fn partner_lead_flow(products: Vec<String>) -> FlowBody {
                 "done",
                 360.0,
                 620.0,
-                StepKind::Message {
-                    text: "Заявка №{lead_number} принята. Статусы ваших заявок: /status".into(),
-                    photo: None,
-                    document: None,
-                    buttons: vec![],
-                    keyboard: vec![],
-                    remove_keyboard: true,
-                    next: None,
-                },
+                StepKind::text(
+                    "Заявка №{lead_number} принята. Статусы ваших заявок: /status",
+                    true,
+                    None,
+                ),
             ),
         ],
     }

@@ -576,7 +576,7 @@ async fn handle(
     writes: &mut Writes,
 ) -> Result<(), TelegramError> {
     let (bot_id, chat_id) = (row.bot_id, row.chat_id);
-    writes.ids.insert((bot_id, chat_id), state.id);
+    writes.track(bot_id, chat_id, state.id);
     let chat = writes.chat(bot_id, chat_id);
     let input = match parsed {
         Parsed::Membership { blocked } => {
@@ -629,7 +629,7 @@ async fn handle(
         bot_id,
         chat_id,
         linked_user: state.user_id,
-        company: ctx.company,
+        bot: ctx,
         created: None,
     };
     let outcome = engine::run(&ctx.flows, &mut state.conv, input, Utc::now(), &mut fx).await;
@@ -642,9 +642,8 @@ async fn handle(
 #[derive(Default)]
 struct Writes {
     messages: Vec<NewMessage>,
-    chats: Vec<ChatWrite>,
-    /// Chat row ids by (bot, chat), from the upsert.
-    ids: HashMap<(Uuid, i64), Uuid>,
+    /// By (bot, chat); each chat is [`Writes::track`]ed with its row id first.
+    chats: HashMap<(Uuid, i64), ChatWrite>,
 }
 
 #[derive(Serialize)]
@@ -665,8 +664,6 @@ struct NewMessage {
 #[derive(Serialize, Default)]
 struct ChatWrite {
     id: Uuid,
-    bot_id: Uuid,
-    chat_id: i64,
     unread: i32,
     preview: Option<String>,
     phone: Option<String>,
@@ -682,25 +679,16 @@ struct ChatWrite {
 }
 
 impl Writes {
+    /// The chat row this batch writes to.
+    fn track(&mut self, bot_id: Uuid, chat_id: i64, id: Uuid) {
+        self.chats.entry((bot_id, chat_id)).or_insert_with(|| ChatWrite {
+            id,
+            ..Default::default()
+        });
+    }
+
     fn chat(&mut self, bot_id: Uuid, chat_id: i64) -> &mut ChatWrite {
-        let i = match self
-            .chats
-            .iter()
-            .position(|c| c.bot_id == bot_id && c.chat_id == chat_id)
-        {
-            Some(i) => i,
-            None => {
-                self.chats.push(ChatWrite {
-                    id: self.ids.get(&(bot_id, chat_id)).copied().unwrap_or_default(),
-                    bot_id,
-                    chat_id,
-                    vars: json!({}),
-                    ..Default::default()
-                });
-                self.chats.len() - 1
-            }
-        };
-        &mut self.chats[i]
+        self.chats.entry((bot_id, chat_id)).or_default()
     }
 
     fn incoming(&mut self, row: &Claimed, kind: &str, body: &str, payload: Value, tg_message_id: Option<i64>) {
@@ -790,7 +778,8 @@ impl Writes {
             // By primary key through `= any(ids)`: an index scan whatever the
             // planner believes of the table's size (a join on the function
             // alone turned into a sequential scan while the statistics lagged).
-            let ids: Vec<Uuid> = self.chats.iter().map(|c| c.id).collect();
+            let chats: Vec<&ChatWrite> = self.chats.values().collect();
+            let ids: Vec<Uuid> = chats.iter().map(|c| c.id).collect();
             sqlx::query!(
                 "update bot_chats c set
                     unread = c.unread + v.unread,
@@ -811,7 +800,7 @@ impl Writes {
                                                   step_id text, resume_at timestamptz, vars jsonb, tags text[],
                                                   handoff boolean, lead_id uuid)
                  where c.id = any($2) and c.id = v.id",
-                serde_json::to_value(&self.chats).unwrap_or_default(),
+                serde_json::to_value(&chats).unwrap_or_default(),
                 &ids
             )
             .execute(&mut **tx)
@@ -845,7 +834,7 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
             bot_id: row.bot_id,
             chat_id: row.chat_id,
             linked_user: state.user_id,
-            company: ctx.company,
+            bot: &ctx,
             created: None,
         };
         let outcome = if state.operator_mode {
@@ -859,7 +848,7 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
         }
         let created = fx.created;
         let mut writes = Writes::default();
-        writes.ids.insert((row.bot_id, row.chat_id), state.id);
+        writes.track(row.bot_id, row.chat_id, state.id);
         writes.outcome(row.bot_id, row.chat_id, state.conv, &outcome, created);
         writes.flush(&mut tx).await?;
         realtime::publish(&mut tx, &chats::chat_event(row.bot_id, row.chat_id, ctx.owner)).await?;
@@ -875,16 +864,17 @@ pub async fn resume_due(tg: &Telegram, limit: i64) -> Result<usize, TelegramErro
 struct CrmEffects<'a, 't> {
     tg: &'a Telegram,
     tx: &'a mut Tx<'t>,
+    /// The bot's flags and owner, read once per batch.
+    bot: &'a BotCtx,
     bot_id: Uuid,
     chat_id: i64,
     linked_user: Option<Uuid>,
-    company: bool,
     created: Option<Uuid>,
 }
 
 impl Effects for CrmEffects<'_, '_> {
     async fn register_partner(&mut self, a: engine::RegistrationAnswers) -> Result<(), String> {
-        if !self.company {
+        if !self.bot.company {
             return Err("Регистрация партнёров открыта в боте компании".into());
         }
         if self.linked_user.is_some() {
@@ -972,19 +962,14 @@ impl Effects for CrmEffects<'_, '_> {
         // brings it in (into the unsorted inbox).
         let acting = match self.linked_user {
             Some(u) => Some(u),
-            None if self.company => {
+            None if self.bot.company => {
                 return Err(
                     "Чтобы передавать заявки, привяжите Telegram в личном кабинете партнёра \
                      или зарегистрируйтесь — /register"
                         .into(),
                 )
             }
-            None => sqlx::query_scalar!("select owner_id from bots where id = $1", self.bot_id)
-                .fetch_optional(pool)
-                .await
-                .ok()
-                .flatten()
-                .flatten(),
+            None => self.bot.owner.0,
         };
         let Some(actor) = (match acting {
             Some(id) => crate::accounts::actor_by_id(pool, id).await.ok().flatten(),

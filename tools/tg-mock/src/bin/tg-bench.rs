@@ -77,6 +77,21 @@ async fn wait_ready(http: &reqwest::Client, base: &str) {
     panic!("server did not become ready");
 }
 
+async fn get_json(http: &reqwest::Client, url: &str) -> Value {
+    http.get(url)
+        .send()
+        .await
+        .expect("the mock answers")
+        .json()
+        .await
+        .expect("JSON from the mock")
+}
+
+/// Runs one statement with psql and returns what it printed.
+fn psql(url: &str, sql: &str) -> String {
+    run(Command::new("psql").args([url, "-qtAc", sql]))
+}
+
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
@@ -103,7 +118,7 @@ async fn main() {
         .expect("mock starts");
     let mock = format!("http://{mock_addr}");
     let dbname = format!("tgbench_{}", std::process::id());
-    run(Command::new("psql").args([&format!("{pg}/postgres"), "-qtAc", &format!("create database {dbname}")]));
+    psql(&format!("{pg}/postgres"), &format!("create database {dbname}"));
     let db = format!("{pg}/{dbname}");
     run(Command::new(&bin).arg("migrate").env("DATABASE_URL", &db));
     run(Command::new(&bin)
@@ -188,14 +203,7 @@ async fn main() {
     // Wait for every reply.
     let deadline = Instant::now() + Duration::from_secs(600);
     loop {
-        let stats: Value = http
-            .get(format!("{mock}/_mock/stats"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let stats = get_json(&http, &format!("{mock}/_mock/stats")).await;
         let answered = stats["chats_written"][BOT.to_string()].as_u64().unwrap_or(0) as usize;
         if answered >= n || Instant::now() > deadline {
             break;
@@ -208,14 +216,8 @@ async fn main() {
     if kill {
         tokio::time::sleep(Duration::from_secs(65)).await;
     }
-    let replies: Vec<Value> = http
-        .get(format!("{mock}/_mock/bots/{BOT}/sent"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let replies: Vec<Value> = serde_json::from_value(get_json(&http, &format!("{mock}/_mock/bots/{BOT}/sent")).await)
+        .expect("the mock lists what was sent");
     let posted = posted.lock().await;
     let mut first_reply: HashMap<i64, f64> = HashMap::new();
     let mut count: HashMap<i64, usize> = HashMap::new();
@@ -252,21 +254,19 @@ async fn main() {
     // Processing, as the database recorded it: one incoming and one queued
     // reply per update (a duplicate delivery above is a re-send, not a
     // second processing).
-    let processed = run(Command::new("psql").args([
-        db.as_str(),
-        "-qtAc",
+    let processed = psql(
+        &db,
         "select (select count(*) from bot_updates where processed_at is not null) || ' processed, ' ||
                 (select count(*) from (select chat_id from bot_messages where direction = 'out'
                                        group by chat_id having count(*) > 1) d) || ' chats with two replies queued, ' ||
                 (select count(*) from (select update_row_id from bot_messages where direction = 'in'
                                        group by update_row_id having count(*) > 1) d) || ' updates recorded twice'",
-    ]));
+    );
     println!("database: {processed}");
-    run(Command::new("psql").args([
+    psql(
         &format!("{pg}/postgres"),
-        "-qtAc",
         &format!("drop database if exists {dbname} with (force)"),
-    ]));
+    );
     if answered < n {
         std::process::exit(1);
     }
