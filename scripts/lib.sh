@@ -10,6 +10,25 @@ PG_BIN=""
 
 log() { printf '\033[1;34m==>\033[0m %s\n' "$*" >&2; }
 
+# A target dir may be shared between checkouts (scripts/test's default is
+# under ~/.cache). Cargo gives the project's own crates the same names in
+# every checkout and judges them fresh by this checkout's file times, so it
+# could keep another checkout's build (seen: the wasm bundle and the server
+# disagreed on every server function's URL). When the last build here came
+# from another checkout, this one's sources are touched: the project's crates
+# rebuild from here, the dependencies stay cached.
+claim_target_dir() {
+  local mark="$CARGO_TARGET_DIR/.mak-crm-checkout"
+  mkdir -p "$CARGO_TARGET_DIR"
+  if [ "$(cat "$mark" 2>/dev/null || true)" != "$ROOT" ]; then
+    [ -f "$mark" ] && log "the target dir was last built from $(cat "$mark"); rebuilding the project's crates from $ROOT"
+    find "$ROOT" \( -path "$ROOT/target" -o -path "$ROOT/.data" -o -path "$ROOT/.git" -o -name node_modules \) -prune \
+      -o \( -name '*.rs' -o -name '*.sql' -o -name 'Cargo.toml' \) -print0 | xargs -0 touch
+    echo "$ROOT" > "$mark"
+  fi
+}
+claim_target_dir
+
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
 }
@@ -118,11 +137,6 @@ build_site() {
   local profile_flag=() profile_dir=debug
   if [ "${RELEASE:-0}" = 1 ]; then profile_flag=(--profile wasm-release); profile_dir=wasm-release; fi
   log "building the browser bundle (wasm)"
-  # The target dir may be shared with other checkouts of the project: cargo
-  # copies a final artifact (frontend.wasm, mak-crm) to the shared path only
-  # when it builds it, so a fresh build of this checkout could hand over
-  # another checkout's file. Touching the entry point relinks it from here.
-  touch "$ROOT/frontend/src/lib.rs"
   cargo build -p frontend --lib \
     --target wasm32-unknown-unknown --target-dir "$CARGO_TARGET_DIR/front" \
     --no-default-features --features hydrate "${profile_flag[@]}"
@@ -138,7 +152,6 @@ build_site() {
 
 build_server() {
   log "building the server"
-  touch "$ROOT/server/src/main.rs"  # see build_site
   if [ "${RELEASE:-0}" = 1 ]; then
     cargo build -p server --release
     MAK_BIN="$CARGO_TARGET_DIR/release/mak-crm"
