@@ -55,6 +55,11 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("leads.submit", "Создать лид", "Create lead"),
     ("leads.created_ok", "Лид создан", "Lead created"),
     ("leads.duplicate_found", "Такой клиент уже есть в базе:", "This client is already in the database:"),
+    (
+        "leads.sent_for_review",
+        "Клиент с таким телефоном или email уже есть в базе — заявка передана в офис на проверку. Заявка",
+        "A client with this phone or email already exists — the request was sent to the office for review. Request",
+    ),
     ("leads.hidden_client", "клиент другого менеджера", "another manager's client"),
     ("leads.same_phone", "тот же телефон", "same phone"),
     ("leads.same_email", "тот же email", "same email"),

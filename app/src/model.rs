@@ -284,8 +284,14 @@ pub struct ClientMatchView {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum CreateLeadResult {
-    Created { number: i64 },
+    Created {
+        number: i64,
+    },
     Duplicates(Vec<ClientMatchView>),
+    /// The client is known but not to this user: sent to HQ for review.
+    SentForReview {
+        number: i64,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -315,6 +321,10 @@ pub struct LeadCardView {
     pub emails: Vec<String>,
     pub consent: String,
     pub timeline: Vec<TimelineView>,
+    /// The viewer may edit the fields (a partner may only comment).
+    pub may_edit: bool,
+    /// HQ staff: tasks and file uploads are shown.
+    pub internal: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

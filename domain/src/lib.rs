@@ -35,6 +35,9 @@ pub struct Actor {
     /// The role requires 2FA and the user has not enrolled yet: only the
     /// enrolment operations are allowed until they do.
     pub must_enroll_2fa: bool,
+    /// The account is approved and may act. A registration awaiting approval
+    /// (or a rejected one) signs in only to see that it waits.
+    pub active: bool,
 }
 
 /// Shared handles the domain needs besides the pool.

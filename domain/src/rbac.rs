@@ -1,6 +1,10 @@
 //! The permission matrix (role × resource × action → scope) and the single
 //! enforcement point every guarded operation goes through.
 
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, RwLock};
+
 use serde::Serialize;
 use sqlx::PgPool;
 use strum::{EnumIter, IntoEnumIterator};
@@ -128,17 +132,39 @@ pub enum Target {
 
 /// Decides whether `actor` may perform `op` on `target`; returns the scope
 /// granted. Denies when the matrix has no entry (and says so in the log).
+///
+/// Runs no query once the matrix is cached (see [`invalidate`]), so a caller
+/// holding a transaction never waits for a second pool connection.
+///
+/// An account that is not active (a registration awaiting approval) may do
+/// nothing but look at its own record, whatever the matrix says.
 pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Target) -> Result<Scope, RbacError> {
+    if !actor.active {
+        return match permits(actor, op, Scope::None, target) {
+            true => Ok(Scope::Own),
+            false => Err(RbacError::NotAllowed),
+        };
+    }
     if actor.must_enroll_2fa {
         return Err(RbacError::TwoFactorRequired);
     }
     let (resource, action) = op.permission();
     let scope = scope_for(pool, actor.role, resource, action).await?;
-    if covers(scope, actor, target) {
+    if permits(actor, op, scope, target) {
         Ok(scope)
     } else {
         Err(RbacError::NotAllowed)
     }
+}
+
+/// The whole decision for a granted `scope`, without I/O (the permission
+/// walk test asks it too): an inactive account sees only its own record;
+/// otherwise the scope must reach the target.
+pub fn permits(actor: &Actor, op: Operation, scope: Scope, target: Target) -> bool {
+    if !actor.active {
+        return matches!((op, target), (Operation::ViewUser, Target::Owned { owner, .. }) if owner == actor.user_id);
+    }
+    covers(scope, actor, target)
 }
 
 /// True when `scope` granted to `actor` reaches `target`.
@@ -158,20 +184,52 @@ pub fn covers(scope: Scope, actor: &Actor, target: Target) -> bool {
     }
 }
 
+type Cells = HashMap<(Role, Resource, Action), Scope>;
+
+/// The matrix per database, loaded once and dropped when it changes (here by
+/// [`set_permission`], on other instances by the realtime listener).
+static CACHE: LazyLock<RwLock<HashMap<String, Arc<Cells>>>> = LazyLock::new(Default::default);
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+fn cache_key(pool: &PgPool) -> String {
+    let o = pool.connect_options();
+    format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or(""))
+}
+
+/// Forgets the cached matrix: the next check reads it again.
+pub fn invalidate(pool: &PgPool) {
+    GENERATION.fetch_add(1, Ordering::SeqCst);
+    CACHE
+        .write()
+        .unwrap_or_else(|e| e.into_inner())
+        .remove(&cache_key(pool));
+}
+
+async fn cells(pool: &PgPool) -> Result<Arc<Cells>, RbacError> {
+    let key = cache_key(pool);
+    if let Some(c) = CACHE.read().unwrap_or_else(|e| e.into_inner()).get(&key) {
+        return Ok(c.clone());
+    }
+    let generation = GENERATION.load(Ordering::SeqCst);
+    let loaded: Arc<Cells> = Arc::new(
+        load_matrix(pool)
+            .await?
+            .into_iter()
+            .map(|c| ((c.role, c.resource, c.action), c.scope))
+            .collect(),
+    );
+    let mut cache = CACHE.write().unwrap_or_else(|e| e.into_inner());
+    // A change committed while we were reading: don't keep what we read.
+    if GENERATION.load(Ordering::SeqCst) == generation {
+        cache.insert(key, loaded.clone());
+    }
+    Ok(loaded)
+}
+
 /// The scope the matrix grants `role` for `resource`/`action`.
 pub async fn scope_for(pool: &PgPool, role: Role, resource: Resource, action: Action) -> Result<Scope, RbacError> {
-    let row = sqlx::query_scalar!(
-        "select scope from permissions where role = $1 and resource = $2 and action = $3",
-        role.as_str(),
-        resource.as_str(),
-        action.as_str()
-    )
-    .fetch_optional(pool)
-    .await?;
-    match row {
-        Some(s) => s
-            .parse()
-            .map_err(|_| RbacError::MissingEntry(format!("{role}/{resource}/{action}"))),
+    match cells(pool).await?.get(&(role, resource, action)) {
+        Some(s) => Ok(*s),
         None => {
             tracing::error!(%role, %resource, %action, "permission matrix has no entry; denying");
             Err(RbacError::MissingEntry(format!("{role}/{resource}/{action}")))
@@ -196,21 +254,14 @@ pub async fn matrix(pool: &PgPool, actor: &Actor) -> Result<Vec<MatrixCell>, Rba
 /// The cells of one role (no permission needed: it shapes the viewer's own
 /// navigation).
 pub async fn role_permissions(pool: &PgPool, role: Role) -> Result<Vec<(Resource, Action, Scope)>, RbacError> {
-    let rows = sqlx::query!(
-        "select resource, action, scope from permissions where role = $1",
-        role.as_str()
-    )
-    .fetch_all(pool)
-    .await?;
-    rows.into_iter()
-        .map(|r| {
-            Ok((
-                r.resource.parse().map_err(RbacError::Invalid)?,
-                r.action.parse().map_err(RbacError::Invalid)?,
-                r.scope.parse().map_err(RbacError::Invalid)?,
-            ))
-        })
-        .collect()
+    let mut out: Vec<_> = cells(pool)
+        .await?
+        .iter()
+        .filter(|((r, ..), _)| *r == role)
+        .map(|((_, res, act), scope)| (*res, *act, *scope))
+        .collect();
+    out.sort();
+    Ok(out)
 }
 
 /// The matrix without a permission check: for the walk test and for
@@ -279,6 +330,7 @@ pub async fn set_permission(
     .await?;
     realtime::publish(&mut tx, &realtime::Event::PermissionsChanged).await?;
     tx.commit().await?;
+    invalidate(pool);
     Ok(())
 }
 

@@ -162,10 +162,20 @@ impl Hub {
 async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx::Error> {
     let mut listener = PgListener::connect_with(pool).await?;
     listener.listen(CHANNEL).await?;
+    // Changes made while we were not listening are unknown: read afresh.
+    rbac::invalidate(pool);
     loop {
-        let n = listener.recv().await?;
+        let Some(n) = listener.try_recv().await? else {
+            // The connection dropped and is re-established on the next call;
+            // what was sent meanwhile is lost, so the matrix is read afresh.
+            rbac::invalidate(pool);
+            continue;
+        };
         match serde_json::from_str::<Event>(n.payload()) {
             Ok(ev) => {
+                if ev == Event::PermissionsChanged {
+                    rbac::invalidate(pool);
+                }
                 let _ = tx.send(ev);
             }
             Err(e) => tracing::warn!(error = %e, "undecodable realtime payload"),

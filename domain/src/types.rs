@@ -154,6 +154,17 @@ impl Money {
             .map(Self)
             .ok_or("Слишком большая сумма")
     }
+    /// What a form's amount field holds: "1500000" or "1500000,50" — parses
+    /// back to exactly the same kopecks, so saving a form never rounds.
+    pub fn to_input(self) -> String {
+        let (rub, kop) = (self.0 / 100, self.0 % 100);
+        if kop == 0 {
+            rub.to_string()
+        } else {
+            format!("{rub},{kop:02}")
+        }
+    }
+
     /// "1 500 000 ₽" (kopecks shown only when present).
     pub fn format(self) -> String {
         let rub = self.0 / 100;
@@ -261,6 +272,22 @@ string_enum!(
 );
 
 impl Role {
+    /// Seniority for granting roles: nobody grants, invites or manages a role
+    /// above their own, whatever the matrix says.
+    pub fn rank(self) -> u8 {
+        match self {
+            Role::Admin => 3,
+            Role::Employee => 2,
+            Role::Partner | Role::Franchisee => 1,
+            Role::Guest => 0,
+        }
+    }
+
+    /// HQ staff (as opposed to partners, franchisees and guests).
+    pub fn is_staff(self) -> bool {
+        matches!(self, Role::Admin | Role::Employee)
+    }
+
     pub fn label_ru(self) -> &'static str {
         match self {
             Role::Admin => "Администратор",
@@ -345,6 +372,16 @@ mod tests {
             Money::from_kopecks(150_000_050).format(),
             "1\u{a0}500\u{a0}000,50\u{a0}₽"
         );
+    }
+
+    #[test]
+    fn money_input_form_round_trips_to_the_kopeck() {
+        for k in [0, 5, 50, 99, 100, 150_000_050, 150_000_000, 100_000_000_000_000] {
+            let m = Money::from_kopecks(k);
+            assert_eq!(Money::parse(&m.to_input()).unwrap(), m, "{k}");
+        }
+        assert_eq!(Money::from_kopecks(150_000_050).to_input(), "1500000,50");
+        assert_eq!(Money::from_kopecks(150_000_000).to_input(), "1500000");
     }
 
     #[test]

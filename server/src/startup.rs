@@ -36,6 +36,8 @@ pub struct AppState {
     pub storage: Option<domain::leads::Storage>,
     /// The Telegram platform (API clients cached per bot).
     pub telegram: domain::telegram::Telegram,
+    /// Slots for uploads in progress.
+    pub uploads: routes::guard::UploadSlots,
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -150,6 +152,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         }
     };
     Ok(AppState {
+        uploads: Default::default(),
         telegram,
         storage,
         leptos_options,
@@ -225,6 +228,18 @@ pub fn router(state: AppState) -> Router {
             context, shell,
         ))
         .layer(axum::middleware::from_fn_with_state(state.clone(), routes::attach_me))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::guard::same_origin,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::guard::body_limits,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            routes::guard::security_headers,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::metrics::track,

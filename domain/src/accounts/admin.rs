@@ -233,6 +233,9 @@ where
     let mut tx = pool.begin().await?;
     let before = fetch_user(&mut tx, id, true).await?;
     rbac::authorize(pool, actor, op, owned(&before)).await?;
+    if op != Operation::EditProfile {
+        may_manage(actor, &before)?;
+    }
     change(&mut tx, &before).await?;
     let after = fetch_user(&mut tx, id, false).await?;
     audit::record(
@@ -258,6 +261,24 @@ where
     Ok(after)
 }
 
+/// Approving, rejecting, re-roling and blocking are done to *another* user
+/// whose role is not above the actor's own — an applicant can't approve
+/// itself, an employee can't block an admin.
+fn may_manage(actor: &Actor, target: &UserSummary) -> Result<(), AccountsError> {
+    if target.id == actor.user_id || target.role.rank() > actor.role.rank() || !actor.role.is_staff() {
+        return Err(AccountsError::Rbac(rbac::RbacError::NotAllowed));
+    }
+    Ok(())
+}
+
+/// Nobody grants a role above their own.
+pub(crate) fn may_grant(actor: &Actor, role: Role) -> Result<(), AccountsError> {
+    if role.rank() > actor.role.rank() {
+        return Err(AccountsError::field("role", "Нельзя выдать роль выше своей"));
+    }
+    Ok(())
+}
+
 fn new_referral_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
@@ -280,6 +301,8 @@ pub async fn approve_registration(
             "Одобрить можно как партнёра или франчайзи",
         ));
     }
+    rbac::authorize(pool, actor, Operation::ApproveRegistration, Target::Collection).await?;
+    may_grant(actor, role)?;
     change_user(pool, actor, Operation::ApproveRegistration, id, "approve", move |tx, before| {
         Box::pin(async move {
             if before.status != crate::types::UserStatus::Pending {
@@ -355,6 +378,8 @@ pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> 
     if id == actor.user_id {
         return Err(AccountsError::Conflict("Нельзя изменить собственную роль".into()));
     }
+    rbac::authorize(pool, actor, Operation::ChangeRole, Target::Collection).await?;
+    may_grant(actor, role)?;
     change_user(
         pool,
         actor,

@@ -36,6 +36,7 @@ pub async fn invite(pool: &PgPool, actor: &Actor, input: InviteInput) -> Result<
     if input.role == Role::Guest {
         return Err(AccountsError::field("role", "Выберите роль"));
     }
+    super::admin::may_grant(actor, input.role)?;
     let exists = sqlx::query_scalar!("select 1 as one from users where email = $1", email.as_str())
         .fetch_optional(pool)
         .await?;

@@ -153,6 +153,7 @@ pub(crate) async fn register_in(
         team_id: None,
         ip: input.ip,
         must_enroll_2fa: false,
+        active: false,
     };
     audit::record(
         tx,

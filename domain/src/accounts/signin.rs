@@ -197,7 +197,7 @@ pub async fn load_actor(
     ip: Option<IpAddr>,
 ) -> Result<Option<Actor>, AccountsError> {
     let row = sqlx::query!(
-        r#"select u.email, u.full_name, u.role, u.team_id, u.blocked_at, u.session_epoch,
+        r#"select u.email, u.full_name, u.role, u.team_id, u.blocked_at, u.session_epoch, u.status,
                   u.totp_enabled_at, coalesce(rs.require_2fa, false) as "require_2fa!"
            from users u left join role_settings rs on rs.role = u.role where u.id = $1"#,
         user_id
@@ -216,6 +216,7 @@ pub async fn load_actor(
             team_id: u.team_id,
             ip,
             must_enroll_2fa: u.require_2fa && u.totp_enabled_at.is_none(),
+            active: u.status == "active",
         })
     }))
 }
@@ -243,7 +244,7 @@ pub(crate) async fn load_actor_tx(
     ip: Option<IpAddr>,
 ) -> Result<Option<Actor>, sqlx::Error> {
     let row = sqlx::query!(
-        "select email, full_name, role, team_id from users where id = $1",
+        "select email, full_name, role, team_id, status from users where id = $1",
         user_id
     )
     .fetch_optional(&mut **tx)
@@ -256,6 +257,7 @@ pub(crate) async fn load_actor_tx(
         team_id: u.team_id,
         ip,
         must_enroll_2fa: false,
+        active: u.status == "active",
     }))
 }
 

@@ -185,7 +185,7 @@ pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) ->
         r#"update api_tokens t set last_used_at = now()
            from users u
            where t.token_hash = $1 and t.revoked_at is null and u.id = t.user_id and u.blocked_at is null
-           returning u.id, u.email, u.full_name, u.role, u.team_id"#,
+           returning u.id, u.email, u.full_name, u.role, u.team_id, u.status"#,
         token_hash(secret)
     )
     .fetch_optional(pool)
@@ -198,5 +198,6 @@ pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) ->
         team_id: u.team_id,
         ip,
         must_enroll_2fa: false,
+        active: u.status == "active",
     }))
 }

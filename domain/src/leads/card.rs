@@ -7,7 +7,7 @@ use super::create::lead_event;
 use super::{LeadOwners, LeadSummary, LeadsError};
 use crate::rbac::{self, Operation};
 use crate::realtime;
-use crate::types::Money;
+use crate::types::{Money, Role};
 use crate::{audit, Actor};
 
 #[derive(Debug, Clone, Serialize)]
@@ -38,6 +38,32 @@ pub struct LeadCard {
     pub consent_method: Option<String>,
     pub consent_text_version: Option<String>,
     pub timeline: Vec<TimelineItem>,
+    /// The viewer may edit the lead's fields (see [`field_rules`]).
+    pub may_edit: bool,
+    /// The viewer is HQ staff: tasks, files and internal comments are shown.
+    pub internal: bool,
+}
+
+/// What someone outside HQ may do with a lead they can see, decided here for
+/// every path (card, API, kanban): a partner changes nothing after handing a
+/// lead in and only adds comments; a franchisee works its own leads but
+/// doesn't reassign them to HQ staff or change where they came from.
+fn field_rules(
+    actor: &Actor,
+    u: &LeadUpdate,
+    responsible: Option<Uuid>,
+    source: Option<Uuid>,
+) -> Result<(), LeadsError> {
+    let changes = |new: Option<Option<Uuid>>, old: Option<Uuid>| new.is_some_and(|n| n != old);
+    match actor.role {
+        Role::Partner | Role::Guest => Err(LeadsError::Conflict(
+            "Партнёр не меняет заявку после отправки — напишите комментарий, менеджер увидит его".into(),
+        )),
+        Role::Franchisee if changes(u.responsible_id, responsible) || changes(u.source_id, source) => Err(
+            LeadsError::Conflict("Ответственного и источник лида меняет офис".into()),
+        ),
+        _ => Ok(()),
+    }
 }
 
 async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> Result<LeadOwners, LeadsError> {
@@ -83,7 +109,11 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     .ok_or(LeadsError::NotFound)?;
     let o = owners_of(pool, row.id).await?;
     rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
-    let summary = single_summary(pool, row.id).await?;
+    let mask = super::masks_personal_data(pool, actor).await?;
+    let mut summary = single_summary(pool, row.id).await?;
+    if mask {
+        summary = summary.masked();
+    }
     let phones = sqlx::query_scalar!(
         "select phone from client_phones where client_id = $1 order by position, phone",
         row.client_id
@@ -96,7 +126,13 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     )
     .fetch_all(pool)
     .await?;
-    let timeline = timeline(pool, row.id).await?;
+    let internal = actor.role.is_staff();
+    let timeline = timeline(pool, row.id, internal).await?;
+    let may_edit = actor.role != Role::Partner
+        && actor.role != Role::Guest
+        && rbac::authorize(pool, actor, Operation::EditLead, o.target())
+            .await
+            .is_ok();
     Ok(LeadCard {
         lead: summary,
         product_id: row.product_id,
@@ -106,38 +142,54 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
         loss_reason_id: row.loss_reason_id,
         responsible_id: row.responsible_id,
         comment: row.comment,
-        phones,
-        emails,
+        phones: if mask {
+            phones.iter().map(|p| super::mask_phone(p)).collect()
+        } else {
+            phones
+        },
+        emails: if mask {
+            emails.iter().map(|e| super::mask_email(e)).collect()
+        } else {
+            emails
+        },
         consent_at: row.consent_at,
         consent_method: row.consent_method,
         consent_text_version: row.consent_text_version,
         timeline,
+        may_edit,
+        internal,
     })
 }
 
 /// Comments, field history from the audit log, and tasks, newest first.
-async fn timeline(pool: &PgPool, lead_id: Uuid) -> Result<Vec<TimelineItem>, LeadsError> {
+/// Outside HQ (`internal` false) only what is theirs to see: comments by
+/// non-staff, the lead's creation and stage moves, files they uploaded.
+async fn timeline(pool: &PgPool, lead_id: Uuid, internal: bool) -> Result<Vec<TimelineItem>, LeadsError> {
     let rows = sqlx::query!(
         r#"select at as "at!: DateTime<Utc>", author, kind as "kind!", text, diff, due as "due: DateTime<Utc>", file_id from (
              select c.created_at as at, u.full_name as author, 'comment' as kind, c.body as text,
                     null::jsonb as diff, null::timestamptz as due, null::uuid as file_id
-             from lead_comments c left join users u on u.id = c.author_id where c.lead_id = $1
+             from lead_comments c left join users u on u.id = c.author_id
+             where c.lead_id = $1 and ($3 or u.role not in ('admin', 'employee'))
              union all
              select a.created_at, coalesce(u.full_name, a.actor_email), a.action, null, a.diff, null, null
              from audit_log a left join users u on u.id = a.actor_id
              where a.entity = 'lead' and a.entity_id = $2 and a.action <> 'file'
+               and ($3 or a.action in ('create', 'move'))
              union all
              select f.created_at, u.full_name, 'file', f.name || ' (' || pg_size_pretty(f.size_bytes) || ')', null,
                     null, f.id
-             from lead_files f left join users u on u.id = f.uploaded_by where f.lead_id = $1
+             from lead_files f left join users u on u.id = f.uploaded_by
+             where f.lead_id = $1 and ($3 or u.role not in ('admin', 'employee'))
              union all
              select t.created_at, coalesce(u.full_name, ''), case when t.done_at is null then 'task' else 'task_done' end,
                     t.text || ' → ' || coalesce(au.full_name, ''), null, t.due_at, null
              from tasks t left join users u on u.id = t.created_by left join users au on au.id = t.assignee_id
-             where t.lead_id = $1
+             where t.lead_id = $1 and $3
            ) t order by at desc limit 200"#,
         lead_id,
-        lead_id.to_string()
+        lead_id.to_string(),
+        internal
     )
     .fetch_all(pool)
     .await?;
@@ -219,6 +271,9 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    if matches!(actor.role, Role::Partner | Role::Guest) {
+        return Err(LeadsError::Conflict("Этап лида меняет менеджер".into()));
+    }
     let stage = sqlx::query!("select pipeline_id, kind, name from stages where id = $1", stage_id)
         .fetch_optional(&mut *tx)
         .await?
@@ -348,6 +403,9 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    if matches!(actor.role, Role::Partner | Role::Guest) {
+        field_rules(actor, &u, None, None)?;
+    }
     if let Some(Some(r)) = u.responsible_id {
         let staff = sqlx::query_scalar!(
             r#"select count(*) as "n!" from users where id = $1 and role in ('admin', 'employee')
@@ -371,6 +429,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
     )
     .fetch_one(&mut *tx)
     .await?;
+    field_rules(actor, &u, b.responsible_id, b.source_id)?;
     let extra = match &u.extra {
         Some(input) => {
             let current = b.extra.as_object().cloned().unwrap_or_default();

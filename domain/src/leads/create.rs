@@ -54,6 +54,15 @@ pub enum CreateOutcome {
     /// Nothing was written: the caller shows the matches and asks whether
     /// to attach to one of them or to create anyway.
     Duplicates(Vec<ClientMatch>),
+    /// The phone or email belongs to a client the actor may not see (another
+    /// partner's, HQ's): the lead was created with the actor's own client
+    /// record, put into HQ's unsorted inbox as a possible duplicate, and the
+    /// people responsible for the known client were told. Nothing about the
+    /// known client is revealed.
+    SentForReview {
+        id: Uuid,
+        number: i64,
+    },
 }
 
 pub const CONSENT_TEXT_VERSION: &str = "2026-11";
@@ -118,27 +127,50 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     }
 
     let mut tx = pool.begin().await?;
+    let mut duplicate_of = None;
     let client_id = match input.attach_to_client {
+        // Attaching shows the client's card with the new lead: only to
+        // someone who may see that client (an unknown and an invisible
+        // client read the same).
         Some(id) => {
-            let exists = sqlx::query_scalar!("select id from clients where id = $1 and merged_into is null", id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            exists.ok_or_else(|| LeadsError::field("attach_to_client", "Клиент не найден"))?
+            if !client_visible(&mut tx, pool, actor, id).await? {
+                return Err(LeadsError::field("attach_to_client", "Клиент не найден"));
+            }
+            // Checked against what the form says now: a phone corrected after
+            // the warning must not be added to somebody else's card.
+            if (phone.is_some() || email.is_some())
+                && !find_matches(&mut tx, phone.as_ref(), email.as_ref())
+                    .await?
+                    .iter()
+                    .any(|m| m.client_id == id)
+            {
+                return Err(LeadsError::field(
+                    "phone",
+                    "Телефон и email не совпадают с выбранным клиентом: проверьте данные и отправьте форму ещё раз",
+                ));
+            }
+            id
         }
         None => {
             let matches = find_matches(&mut tx, phone.as_ref(), email.as_ref()).await?;
-            if !matches.is_empty() && !input.create_anyway {
-                let mut shown = vec![];
-                for m in matches {
-                    let visible = client_visible(pool, actor, m.client_id).await?;
+            let mut shown = vec![];
+            for m in &matches {
+                if client_visible(&mut tx, pool, actor, m.client_id).await? {
+                    shown.push(m.clone());
+                }
+            }
+            if !shown.is_empty() && !input.create_anyway {
+                for m in &matches {
                     notify_responsible(&mut tx, actor, m.client_id, &input.client_name).await?;
-                    shown.push(ClientMatch {
-                        full_name: if visible { m.full_name } else { None },
-                        ..m
-                    });
                 }
                 tx.commit().await?;
                 return Ok(CreateOutcome::Duplicates(shown));
+            }
+            if shown.is_empty() && !matches.is_empty() {
+                for m in &matches {
+                    notify_responsible(&mut tx, actor, m.client_id, &input.client_name).await?;
+                }
+                duplicate_of = Some(matches[0].client_id);
             }
             sqlx::query_scalar!(
                 "insert into clients (full_name, owner_id, team_id, consent_at, consent_method, consent_text_version)
@@ -173,8 +205,9 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     }
 
     let staff = matches!(actor.role, Role::Admin | Role::Employee);
-    // A bot's lead waits in the unsorted inbox, whoever owns the bot.
-    let by_hand = staff && input.origin != "bot";
+    // A bot's lead waits in the unsorted inbox, whoever owns the bot; so
+    // does a possible duplicate, for HQ to review.
+    let by_hand = staff && input.origin != "bot" && duplicate_of.is_none();
     let (pipeline_id, stage_id, unsorted) = placement(&mut tx, input.stage_id, by_hand).await?;
     let owners = LeadOwners {
         responsible_id: by_hand.then_some(actor.user_id),
@@ -195,8 +228,9 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     };
     let row = sqlx::query!(
         "insert into leads (client_id, product_id, amount_kopecks, source_id, status_id, pipeline_id, stage_id, unsorted,
-                            responsible_id, partner_id, franchisee_id, team_id, created_by, comment, extra)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) returning id, number",
+                            responsible_id, partner_id, franchisee_id, team_id, created_by, comment, extra,
+                            duplicate_of_client_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id, number",
         client_id,
         input.product_id,
         amount.map(Money::kopecks),
@@ -211,7 +245,8 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         owners.team_id,
         owners.created_by,
         input.comment.trim(),
-        serde_json::Value::Object(extra)
+        serde_json::Value::Object(extra),
+        duplicate_of
     )
     .fetch_one(&mut *tx)
     .await
@@ -230,12 +265,18 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         Some(serde_json::json!({
             "number": row.number, "client_id": client_id, "amount_kopecks": amount.map(Money::kopecks),
             "product_id": input.product_id, "stage_id": stage_id, "unsorted": unsorted, "origin": input.origin,
-            "attached": input.attach_to_client.is_some(),
+            "attached": input.attach_to_client.is_some(), "duplicate_review": duplicate_of.is_some(),
         })),
     )
     .await?;
     realtime::publish(&mut tx, &lead_event(row.id, owners, stage_id, "created")).await?;
     tx.commit().await?;
+    if duplicate_of.is_some() {
+        return Ok(CreateOutcome::SentForReview {
+            id: row.id,
+            number: row.number,
+        });
+    }
     Ok(CreateOutcome::Created {
         id: row.id,
         number: row.number,
@@ -290,10 +331,23 @@ async fn find_matches(
         .collect())
 }
 
-async fn client_visible(pool: &PgPool, actor: &Actor, client_id: Uuid) -> Result<bool, LeadsError> {
-    let c = sqlx::query!("select owner_id, team_id from clients where id = $1", client_id)
-        .fetch_one(pool)
-        .await?;
+/// Whether `actor` may view the client (clients:view); `false` also when
+/// there is no such client.
+async fn client_visible(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    actor: &Actor,
+    client_id: Uuid,
+) -> Result<bool, LeadsError> {
+    let Some(c) = sqlx::query!(
+        "select owner_id, team_id from clients where id = $1 and merged_into is null",
+        client_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    else {
+        return Ok(false);
+    };
     let target = Target::Record {
         owners: [c.owner_id, None, None, None],
         team: c.team_id,

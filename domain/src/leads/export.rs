@@ -7,7 +7,7 @@ use super::fields::{custom_fields, display_value, CustomField};
 use super::filter::{resolve_custom, LeadFilter};
 use super::LeadsError;
 use crate::rbac::{self, Operation, Target};
-use crate::types::{Money, Scope};
+use crate::types::Money;
 use crate::Actor;
 
 /// One exported row. Personal data is already masked when the exporter's
@@ -83,14 +83,7 @@ pub async fn export_leads(
     .await?;
     // Export never reaches further than viewing does.
     let scope = scope.min(see_scope);
-    let mask = rbac::scope_for(
-        pool,
-        actor.role,
-        crate::types::Resource::Clients,
-        crate::types::Action::View,
-    )
-    .await?
-        == Scope::None;
+    let mask = super::masks_personal_data(pool, actor).await?;
     let all_fields = custom_fields(pool).await?;
     let custom = resolve_custom(&all_fields, &f)?;
     let fields: Vec<CustomField> = all_fields.into_iter().filter(|f| f.active).collect();
@@ -166,6 +159,16 @@ pub async fn export_leads(
 }
 
 /// "+79991234567" → "+7999*****67".
+/// A spreadsheet cell that can't be read as a formula (OWASP CSV
+/// injection): text starting with `=`, `+`, `-`, `@`, a tab or a CR gets a
+/// leading apostrophe, as Excel itself writes literal text.
+pub fn spreadsheet_text(s: &str) -> String {
+    match s.chars().next() {
+        Some('=' | '+' | '-' | '@' | '\t' | '\r') => format!("'{s}"),
+        _ => s.to_string(),
+    }
+}
+
 pub fn mask_phone(p: &str) -> String {
     let chars: Vec<char> = p.chars().collect();
     chars
@@ -201,6 +204,20 @@ pub fn mask_name(n: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn formula_like_cells_are_neutralised() {
+        assert_eq!(
+            spreadsheet_text("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(spreadsheet_text("+1"), "'+1");
+        assert_eq!(spreadsheet_text("-2"), "'-2");
+        assert_eq!(spreadsheet_text("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_text("\tx"), "'\tx");
+        assert_eq!(spreadsheet_text("Иван"), "Иван");
+        assert_eq!(spreadsheet_text(""), "");
+    }
 
     #[test]
     fn personal_data_is_masked_but_recognisable() {

@@ -50,7 +50,8 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
         resolve_custom(&super::fields::custom_fields(pool).await?, &f)?
     };
     let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
-    let page = f.page.max(1);
+    // Far past any real list, and the offset can't overflow.
+    let page = f.page.clamp(1, 10_000_000);
 
     let mut ids_q = QueryBuilder::<Postgres>::new("select l.id from leads l");
     if matches!(f.sort, LeadSort::ClientAsc | LeadSort::ClientDesc) {
@@ -71,7 +72,10 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     count_q.push(" limit ").push_bind(COUNT_CAP + 1).push(") x");
     let total: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
 
-    let items = summaries_by_ids(pool, &ids).await?;
+    let mut items = summaries_by_ids(pool, &ids).await?;
+    if super::masks_personal_data(pool, actor).await? {
+        items = items.into_iter().map(LeadSummary::masked).collect();
+    }
     Ok(Page {
         items,
         total,

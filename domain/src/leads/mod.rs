@@ -17,11 +17,13 @@ mod views;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::accounts::FieldError;
-use crate::rbac::{RbacError, Target};
+use crate::rbac::{self, RbacError, Target};
 use crate::types::Money;
+use crate::Actor;
 
 pub use board::{board, Board, BoardColumn};
 pub(crate) use card::owners_of;
@@ -31,7 +33,7 @@ pub use card::{
 pub use client::{get_client, list_clients, ClientCard, ClientRow};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{dictionaries, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage};
-pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, ExportRow};
+pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, spreadsheet_text, ExportRow};
 pub(crate) use fields::field_value;
 pub use fields::{
     add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
@@ -103,6 +105,30 @@ pub struct LeadSummary {
     pub extra: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl LeadSummary {
+    /// The same lead with the client's personal data masked (see [`masks_personal_data`]).
+    pub(crate) fn masked(mut self) -> Self {
+        self.client_name = mask_name(&self.client_name);
+        self.phone = self.phone.as_deref().map(mask_phone);
+        self.email = self.email.as_deref().map(mask_email);
+        self
+    }
+}
+
+/// The personal-data rule, applied on every path that shows a lead (list,
+/// board, card, export, API): whoever may see leads but not clients
+/// (clients:view = none) sees names, phones and emails masked.
+pub(crate) async fn masks_personal_data(pool: &PgPool, actor: &Actor) -> Result<bool, LeadsError> {
+    Ok(rbac::scope_for(
+        pool,
+        actor.role,
+        crate::types::Resource::Clients,
+        crate::types::Action::View,
+    )
+    .await?
+        == crate::types::Scope::None)
 }
 
 /// Who a lead belongs to, for scope checks.

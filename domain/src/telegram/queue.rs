@@ -1007,7 +1007,10 @@ impl Effects for CrmEffects<'_, '_> {
         };
         for _ in 0..2 {
             match crate::leads::create_lead(pool, &actor, input.clone()).await {
-                Ok(crate::leads::CreateOutcome::Created { id, number, .. }) => {
+                Ok(
+                    crate::leads::CreateOutcome::Created { id, number, .. }
+                    | crate::leads::CreateOutcome::SentForReview { id, number },
+                ) => {
                     self.created = Some(id);
                     return Ok(number);
                 }

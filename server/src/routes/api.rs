@@ -124,7 +124,7 @@ async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> 
         )
         .await?;
         for u in &p.items {
-            let cell = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            let cell = |s: &str| format!("\"{}\"", domain::leads::spreadsheet_text(s).replace('"', "\"\""));
             out.push_str(&format!(
                 "{};{};{};{};{};{};{};{};{};{}\n",
                 u.id,
@@ -416,6 +416,14 @@ async fn create_lead(
         domain::leads::CreateOutcome::Created { id, number, client_id } => (
             StatusCode::CREATED,
             Json(json!({ "id": id, "number": number, "client_id": client_id })),
+        )
+            .into_response(),
+        domain::leads::CreateOutcome::SentForReview { id, number } => (
+            StatusCode::CREATED,
+            Json(json!({
+                "id": id, "number": number, "duplicate_review": true,
+                "message": "Клиент с таким телефоном или email уже есть в базе: заявка передана в офис на проверку",
+            })),
         )
             .into_response(),
         domain::leads::CreateOutcome::Duplicates(m) => (

@@ -8,33 +8,37 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use domain::leads::{ExportRow, LeadFilter};
+use domain::leads::{spreadsheet_text, ExportRow, LeadFilter};
 use domain::rbac::{self, Operation, Target};
 
 use super::{ApiActor, ApiError};
 use crate::startup::AppState;
 
-fn cells(r: &ExportRow) -> Vec<String> {
+/// One row's cells. In a CSV free text can't start a formula (an XLSX
+/// string cell is never one); the phone is a validated `+7…` number and
+/// stays as it is; the amount uses a decimal comma, as Russian Excel reads it.
+fn cells(r: &ExportRow, csv: bool) -> Vec<String> {
     let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
+    let text = |s: &str| if csv { spreadsheet_text(s) } else { s.to_string() };
     let mut out = vec![
         r.number.to_string(),
         r.created_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
-        r.client_name.clone(),
+        text(&r.client_name),
         r.phone.clone(),
-        r.email.clone(),
-        r.product.clone(),
+        text(&r.email),
+        text(&r.product),
         r.amount
-            .map(|m| format!("{}.{:02}", m.kopecks() / 100, m.kopecks() % 100))
+            .map(|m| format!("{},{:02}", m.kopecks() / 100, m.kopecks() % 100))
             .unwrap_or_default(),
-        r.source.clone(),
-        r.method.clone(),
-        r.status.clone(),
-        r.stage.clone(),
-        r.responsible.clone(),
-        r.partner.clone(),
-        r.tags.clone(),
+        text(&r.source),
+        text(&r.method),
+        text(&r.status),
+        text(&r.stage),
+        text(&r.responsible),
+        text(&r.partner),
+        text(&r.tags),
     ];
-    out.extend(r.extra.iter().cloned());
+    out.extend(r.extra.iter().map(|v| text(v)));
     out
 }
 
@@ -79,9 +83,9 @@ pub async fn csv(
         let mut w = csv::WriterBuilder::new()
             .delimiter(b';')
             .from_writer(Vec::with_capacity(64 * 1024));
-        let _ = w.write_record(cells(&first));
+        let _ = w.write_record(cells(&first, true));
         while let Ok(r) = rx.try_recv() {
-            let _ = w.write_record(cells(&r));
+            let _ = w.write_record(cells(&r, true));
             if w.get_ref().len() > 60 * 1024 {
                 break;
             }
@@ -113,7 +117,7 @@ pub async fn xlsx(
         }
         let mut row = 1u32;
         while let Some(r) = rx.blocking_recv() {
-            for (c, v) in cells(&r).iter().enumerate() {
+            for (c, v) in cells(&r, false).iter().enumerate() {
                 if c == 0 {
                     sheet.write_number(row, 0, r.number as f64).map_err(|e| e.to_string())?;
                 } else if c == 6 && r.amount.is_some() {

@@ -4,6 +4,7 @@ pub mod api;
 pub mod events;
 pub mod export;
 pub mod files;
+pub mod guard;
 pub mod health;
 pub mod imports;
 pub mod oauth;

@@ -1,3 +1,4 @@
+mod hardening;
 mod helpers;
 mod oauth;
 mod permission_walk;

@@ -347,7 +347,7 @@ async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
                 .await
                 .unwrap_or_else(|e| panic!("{op:?} has no matrix entry for {role}: {e}"));
             let call = call_for(op, &pool, &tg, &admin, &me, &mut n).await;
-            let allowed = rbac::covers(scope, &me, call.target);
+            let allowed = rbac::permits(&me, op, scope, call.target);
             let mut req = app
                 .client
                 .request(call.method.clone(), app.url(&call.path))

@@ -791,7 +791,7 @@ fn TryPanel(bot_id: String, flow_id: RwSignal<Option<String>>, draft: RwSignal<F
                     let buttons = m.buttons.clone();
                     let keyboard = m.keyboard.clone();
                     view! {
-                        <div class="bubble" class:mine=mine class:bot=!mine data-testid=if mine { "try-user" } else { "try-bot" } inner_html=m.text.replace('\n', "<br>")></div>
+                        <div class="bubble" class:mine=mine class:bot=!mine data-testid=if mine { "try-user" } else { "try-bot" } inner_html=safe_html(&m.text, mine)></div>
                         {(!buttons.is_empty()).then(|| view! {
                             <div class="bubble-buttons">
                                 {buttons.into_iter().map(|(text, url, cb)| {

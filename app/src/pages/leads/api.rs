@@ -191,6 +191,7 @@ pub async fn create_lead(
     .await?;
     Ok(match out {
         domain::leads::CreateOutcome::Created { number, .. } => CreateLeadResult::Created { number },
+        domain::leads::CreateOutcome::SentForReview { number, .. } => CreateLeadResult::SentForReview { number },
         domain::leads::CreateOutcome::Duplicates(m) => CreateLeadResult::Duplicates(
             m.into_iter()
                 .map(|m| crate::model::ClientMatchView {
@@ -231,12 +232,10 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
         loss_reason_id: s(c.loss_reason_id),
         responsible_id: s(c.responsible_id),
         extra_raw,
-        amount_raw: c
-            .lead
-            .amount
-            .map(|m| format!("{}", m.kopecks() / 100))
-            .unwrap_or_default(),
+        amount_raw: c.lead.amount.map(domain::types::Money::to_input).unwrap_or_default(),
         lead: conv::row_with(c.lead, &fields),
+        may_edit: c.may_edit,
+        internal: c.internal,
         comment: c.comment,
         phones: c.phones,
         emails: c.emails,

@@ -374,32 +374,6 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
     view! {
         <ActionForm action=create attr:data-testid="lead-form" attr:class="grid-form">
             <FormError message=form_error(v)/>
-            {move || match v.get() {
-                Some(Ok(CreateLeadResult::Created { number })) => Some(view! {
-                    <div class="alert ok" data-testid="lead-created">{t("leads.created_ok")} " №" {number}</div>
-                }.into_any()),
-                Some(Ok(CreateLeadResult::Duplicates(list))) => Some(view! {
-                    <div class="alert warn duplicates" data-testid="duplicates">
-                        <strong>{t("leads.duplicate_found")}</strong>
-                        <ul>
-                            {list.into_iter().map(|m| {
-                                let known = !m.full_name.is_empty();
-                                view! {
-                                    <li>
-                                        {if known { view! { <a href=format!("/clients/{}", m.client_id)>{m.full_name.clone()}</a> }.into_any() } else { view! { <span>{t("leads.hidden_client")}</span> }.into_any() }}
-                                        " · " {if m.matched_on == "phone" { t("leads.same_phone") } else { t("leads.same_email") }}
-                                        {(!m.lead_numbers.is_empty()).then(|| format!(" · {} №{}", t("leads.numbers"), m.lead_numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", №")))}
-                                        " "
-                                        <button type="submit" class="small primary" name="attach_to_client" value=m.client_id.clone() data-action="attach">{t("leads.attach")}</button>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ul>
-                        <button type="submit" class="small" name="create_anyway" value="1" data-action="create-anyway">{t("leads.create_anyway")}</button>
-                    </div>
-                }.into_any()),
-                _ => None,
-            }}
             <Field label=t("leads.client_name") name="client_name" error=field_error(v, "client_name")/>
             <Field label=t("reg.phone") name="phone" kind="tel" error=field_error(v, "phone")/>
             <Field label="Email" name="email" kind="email" error=field_error(v, "email")/>
@@ -425,7 +399,38 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
                 <label><input type="checkbox" name="consent" value="on"/> {t("leads.consent")}</label>
                 {move || field_error(v, "consent").get().map(|m| view! { <div class="field-error" data-field="consent">{m}</div> })}
             </div>
+            // The plain submit comes first in the form, so Enter always means
+            // "check and create", never "attach to that client".
             <div><button type="submit" class="primary" disabled=move || create.pending().get()>{t("leads.submit")}</button></div>
+            {move || match v.get() {
+                Some(Ok(CreateLeadResult::Created { number })) => Some(view! {
+                    <div class="alert ok" data-testid="lead-created">{t("leads.created_ok")} " №" {number}</div>
+                }.into_any()),
+                Some(Ok(CreateLeadResult::SentForReview { number })) => Some(view! {
+                    <div class="alert warn" data-testid="lead-review">{t("leads.sent_for_review")} " №" {number}</div>
+                }.into_any()),
+                Some(Ok(CreateLeadResult::Duplicates(list))) => Some(view! {
+                    <div class="alert warn duplicates" data-testid="duplicates">
+                        <strong>{t("leads.duplicate_found")}</strong>
+                        <ul>
+                            {list.into_iter().map(|m| {
+                                let known = !m.full_name.is_empty();
+                                view! {
+                                    <li>
+                                        {if known { view! { <a href=format!("/clients/{}", m.client_id)>{m.full_name.clone()}</a> }.into_any() } else { view! { <span>{t("leads.hidden_client")}</span> }.into_any() }}
+                                        " · " {if m.matched_on == "phone" { t("leads.same_phone") } else { t("leads.same_email") }}
+                                        {(!m.lead_numbers.is_empty()).then(|| format!(" · {} №{}", t("leads.numbers"), m.lead_numbers.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", №")))}
+                                        " "
+                                        <button type="submit" class="small primary" name="attach_to_client" value=m.client_id.clone() data-action="attach">{t("leads.attach")}</button>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                        <button type="submit" class="small" name="create_anyway" value="1" data-action="create-anyway">{t("leads.create_anyway")}</button>
+                    </div>
+                }.into_any()),
+                _ => None,
+            }}
         </ActionForm>
     }
 }
@@ -501,7 +506,7 @@ pub fn LeadCardPage() -> impl IntoView {
                                        " " <span class="muted">{c.lead.created_at.clone()}</span></p>
                                     <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")}</p>
                                     <p class="muted">{t("leads.consent_label")} ": " {c.consent.clone()}</p>
-                                    {c.lead.unsorted.then(|| { let lid = id.clone(); view! {
+                                    {(c.lead.unsorted && c.may_edit).then(|| { let lid = id.clone(); view! {
                                         <ActionForm action=attach attr:class="inline-form" attr:data-testid="attach-form">
                                             <input type="hidden" name="lead_id" value=lid/>
                                             <FormError message=form_error(attach.value())/>
@@ -509,8 +514,9 @@ pub fn LeadCardPage() -> impl IntoView {
                                             <button type="submit">{t("leads.attach_submit")}</button>
                                         </ActionForm>
                                     }})}
+                                    {c.may_edit.then(|| { let id = id.clone(); view! {
                                     <ActionForm action=save attr:class="grid-form" attr:data-testid="lead-edit">
-                                        <input type="hidden" name="lead_id" value=id.clone()/>
+                                        <input type="hidden" name="lead_id" value=id/>
                                         <FormError message=form_error(save.value())/>
                                         {dict_select(t("leads.product"), "product_id", &opts.products, &c.product_id)}
                                         {dict_select(t("leads.source"), "source_id", &opts.sources, &c.source_id)}
@@ -527,12 +533,14 @@ pub fn LeadCardPage() -> impl IntoView {
                                         <Field label=t("leads.comment") name="comment" value=c.comment.clone() error=field_error(save.value(), "comment")/>
                                         <div><button type="submit" class="primary">{t("profile.save")}</button></div>
                                     </ActionForm>
+                                    }})}
                                 </section>
+                                {c.internal.then(|| { let number = c.lead.number; view! {
                                 <section class="card">
                                     <h2>{t("files.title")}</h2>
                                     {move || file_error().map(|m| view! { <div class="alert error" role="alert" data-testid="file-error">{m}</div> })}
                                     <form class="inline-form" method="post" enctype="multipart/form-data" data-testid="file-form"
-                                        action=format!("/leads/{}/files", c.lead.number)>
+                                        action=format!("/leads/{}/files", number)>
                                         <input type="file" name="file" required/>
                                         <button type="submit">{t("files.upload")}</button>
                                         <small class="muted">{t("files.limit")}</small>
@@ -548,6 +556,7 @@ pub fn LeadCardPage() -> impl IntoView {
                                         <button type="submit" class="primary">{t("tasks.add")}</button>
                                     </ActionForm>
                                 </section>
+                                }})}
                                 <section class="card">
                                     <h2>{t("leads.timeline")}</h2>
                                     <ActionForm action=comment attr:class="inline-form" attr:data-testid="comment-form">

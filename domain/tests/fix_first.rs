@@ -1,0 +1,314 @@
+//! The findings of the end-to-end security review ("Fix first"): each test
+//! failed before its fix.
+
+mod common;
+
+use common::*;
+use domain::accounts::{self, AccountsError};
+use domain::leads::{self, CreateOutcome, LeadFilter, LeadUpdate, LeadsError, NewLead};
+use domain::rbac::{self, RbacError};
+use domain::types::{Action, Resource, Role, Scope};
+use domain::PgPool;
+
+fn lead(name: &str, phone: &str) -> NewLead {
+    NewLead {
+        client_name: name.into(),
+        phone: phone.into(),
+        consent: true,
+        origin: "test".into(),
+        ..Default::default()
+    }
+}
+
+fn created(o: CreateOutcome) -> (uuid::Uuid, i64, uuid::Uuid) {
+    match o {
+        CreateOutcome::Created { id, number, client_id } => (id, number, client_id),
+        other => panic!("expected a created lead, got {other:?}"),
+    }
+}
+
+fn denied<T: std::fmt::Debug>(r: Result<T, AccountsError>) -> bool {
+    matches!(r, Err(AccountsError::Rbac(RbacError::NotAllowed)))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_pending_registrant_can_do_nothing_but_see_itself(pool: PgPool) {
+    let _admin = admin(&pool).await;
+    let guest = user_with_role(&pool, &_admin, "applicant@example.ru", Role::Guest).await;
+    assert!(!guest.active);
+
+    assert!(denied(
+        accounts::approve_registration(&pool, &guest, guest.user_id, Role::Franchisee).await
+    ));
+    assert!(denied(
+        accounts::reject_registration(&pool, &guest, guest.user_id).await
+    ));
+    assert!(denied(
+        accounts::issue_token(&pool, &guest, guest.user_id, "mine").await
+    ));
+    assert!(matches!(
+        leads::list_leads(&pool, &guest, LeadFilter::default()).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+    let me = accounts::get_user(&pool, &guest, guest.user_id).await.unwrap();
+    assert_eq!(me.status.as_str(), "pending", "nothing changed");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn nobody_grants_or_manages_a_role_above_their_own_whatever_the_matrix_says(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let other_admin = user_with_role(&pool, &admin, "a2@mak.test", Role::Admin).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    for action in [Action::Create, Action::Edit] {
+        rbac::set_permission(&pool, &admin, Role::Employee, Resource::Users, action, Scope::All)
+            .await
+            .unwrap();
+    }
+
+    let invite = accounts::invite(
+        &pool,
+        &employee,
+        accounts::InviteInput {
+            email: "boss@mak.test".into(),
+            role: Role::Admin,
+        },
+    )
+    .await;
+    assert!(
+        matches!(invite, Err(AccountsError::Validation(ref f)) if f[0].field == "role"),
+        "{invite:?}"
+    );
+    let promote = accounts::change_role(&pool, &employee, partner.user_id, Role::Admin).await;
+    assert!(matches!(promote, Err(AccountsError::Validation(_))), "{promote:?}");
+    assert!(denied(
+        accounts::block_user(&pool, &employee, other_admin.user_id).await
+    ));
+
+    // What the employee may do still works.
+    let applicant = accounts::register(&pool, registration("new@example.ru")).await.unwrap();
+    accounts::approve_registration(&pool, &employee, applicant, Role::Partner)
+        .await
+        .unwrap();
+    accounts::block_user(&pool, &employee, partner.user_id).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn attaching_to_a_client_needs_the_right_to_see_that_client(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let p1 = user_with_role(&pool, &admin, "p1@example.ru", Role::Partner).await;
+    let p2 = user_with_role(&pool, &admin, "p2@example.ru", Role::Partner).await;
+    let (_, _, client) = created(
+        leads::create_lead(&pool, &p1, lead("Клиент Первого", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+
+    let attach = leads::create_lead(
+        &pool,
+        &p2,
+        NewLead {
+            attach_to_client: Some(client),
+            ..lead("", "")
+        },
+    )
+    .await;
+    assert!(
+        matches!(attach, Err(LeadsError::Validation(ref f)) if f[0].field == "attach_to_client"),
+        "{attach:?}"
+    );
+    let leads_of_client: i64 = sqlx::query_scalar("select count(*) from leads where client_id = $1")
+        .bind(client)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(leads_of_client, 1, "nothing attached");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_partner_bringing_a_known_client_learns_nothing_and_the_lead_goes_to_hq_for_review(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let p1 = user_with_role(&pool, &admin, "p1@example.ru", Role::Partner).await;
+    let p2 = user_with_role(&pool, &admin, "p2@example.ru", Role::Partner).await;
+    let (_, _, client) = created(
+        leads::create_lead(&pool, &p1, lead("Клиент Первого", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+
+    let out = leads::create_lead(&pool, &p2, lead("Тот же", "8 999 000 00 01"))
+        .await
+        .unwrap();
+    let CreateOutcome::SentForReview { id, number } = out else {
+        panic!("expected review, got {out:?}")
+    };
+    let json = serde_json::to_string(&out).unwrap();
+    assert!(
+        !json.contains(&client.to_string()) && !json.contains("Клиент Первого"),
+        "{json}"
+    );
+
+    let row: (bool, Option<uuid::Uuid>, uuid::Uuid) =
+        sqlx::query_as("select unsorted, duplicate_of_client_id, client_id from leads where id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(row, (true, Some(client), row.2));
+    assert_ne!(row.2, client, "the partner's lead keeps its own client record");
+    let card = leads::get_lead(&pool, &p2, number).await.unwrap();
+    assert_eq!(card.lead.client_name, "Тот же");
+    let told: i64 =
+        sqlx::query_scalar("select count(*) from notifications where user_id = $1 and title like 'Повторное%'")
+            .bind(p1.user_id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(told, 1, "the known client's owner hears of it");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn attaching_is_checked_against_the_phone_the_form_holds_now(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, _, client) = created(
+        leads::create_lead(&pool, &admin, lead("Иванов", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    let out = leads::create_lead(
+        &pool,
+        &admin,
+        NewLead {
+            attach_to_client: Some(client),
+            ..lead("Петров", "+79990000002")
+        },
+    )
+    .await;
+    assert!(
+        matches!(out, Err(LeadsError::Validation(ref f)) if f[0].field == "phone"),
+        "{out:?}"
+    );
+    let phones: i64 = sqlx::query_scalar("select count(*) from client_phones where client_id = $1")
+        .bind(client)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(phones, 1, "the other person's phone was not added");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn without_client_rights_personal_data_is_masked_on_every_path(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let (_, number, _) = created(
+        leads::create_lead(&pool, &admin, lead("Иванов Иван Иванович", "+79991234567"))
+            .await
+            .unwrap(),
+    );
+    rbac::set_permission(
+        &pool,
+        &admin,
+        Role::Employee,
+        Resource::Clients,
+        Action::View,
+        Scope::None,
+    )
+    .await
+    .unwrap();
+
+    let list = leads::list_leads(&pool, &employee, LeadFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(list.items[0].phone.as_deref(), Some("+7999*****67"));
+    assert_eq!(list.items[0].client_name, "Иванов И. И.");
+    let card = leads::get_lead(&pool, &employee, number).await.unwrap();
+    assert_eq!(card.phones, vec!["+7999*****67".to_string()]);
+    assert_eq!(card.lead.client_name, "Иванов И. И.");
+    let board = leads::board(&pool, &employee, None, 50).await.unwrap();
+    let cards: Vec<_> = board.columns.iter().flat_map(|c| c.cards.iter()).collect();
+    assert!(cards.iter().all(|c| c.phone.as_deref() == Some("+7999*****67")));
+    // The admin still sees them.
+    let card = leads::get_lead(&pool, &admin, number).await.unwrap();
+    assert_eq!(card.phones, vec!["+79991234567".to_string()]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_partner_only_comments_on_its_lead_and_never_sees_staff_notes(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let (id, number, _) = created(
+        leads::create_lead(&pool, &partner, lead("Клиент", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    leads::add_comment(&pool, &admin, id, "Клиент ненадёжный, внутреннее")
+        .await
+        .unwrap();
+    leads::update_lead(
+        &pool,
+        &admin,
+        id,
+        LeadUpdate {
+            amount: Some("1 000 000".into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+
+    let edit = leads::update_lead(
+        &pool,
+        &partner,
+        id,
+        LeadUpdate {
+            amount: Some("5".into()),
+            responsible_id: Some(Some(partner.user_id)),
+            ..Default::default()
+        },
+    )
+    .await;
+    assert!(matches!(edit, Err(LeadsError::Conflict(_))), "{edit:?}");
+    let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position limit 1")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(matches!(
+        leads::move_lead_to_stage(&pool, &partner, id, stage).await,
+        Err(LeadsError::Conflict(_))
+    ));
+    leads::add_comment(&pool, &partner, id, "Клиент ждёт звонка")
+        .await
+        .unwrap();
+
+    let card = leads::get_lead(&pool, &partner, number).await.unwrap();
+    assert!(!card.may_edit && !card.internal);
+    let texts: Vec<_> = card
+        .timeline
+        .iter()
+        .map(|t| (t.kind.as_str(), t.text.as_str()))
+        .collect();
+    assert!(texts.contains(&("comment", "Клиент ждёт звонка")), "{texts:?}");
+    assert!(
+        !texts.iter().any(|(k, t)| t.contains("внутреннее") || *k == "update"),
+        "{texts:?}"
+    );
+    assert_eq!(card.lead.amount.map(|m| m.kopecks()), Some(100_000_000));
+    let staff_card = leads::get_lead(&pool, &admin, number).await.unwrap();
+    assert!(staff_card.timeline.iter().any(|t| t.text.contains("внутреннее")));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_absurd_page_number_is_an_empty_page_not_a_panic(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let page = leads::list_leads(
+        &pool,
+        &admin,
+        LeadFilter {
+            page: i64::MAX,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(page.items.is_empty());
+}
