@@ -91,11 +91,11 @@ async fn approval_as_partner_gives_a_referral_code_and_a_referral_works(pool: Pg
 }
 
 #[sqlx::test(migrations = "../migrations")]
-async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes(pool: PgPool) {
+async fn twenty_wrong_passwords_from_many_addresses_lock_the_account_for_fifteen_minutes(pool: PgPool) {
     admin(&pool).await;
-    for i in 0..5 {
-        let r = sign_in(&pool, "admin@mak.test", "wrong", &format!("10.0.1.{i}")).await;
-        assert!(matches!(r, Err(AccountsError::InvalidCredentials)));
+    for i in 0..20 {
+        let r = sign_in(&pool, "admin@mak.test", "wrong", &format!("10.0.{}.{}", i / 4, i % 4)).await;
+        assert!(matches!(r, Err(AccountsError::InvalidCredentials)), "{i}: {r:?}");
     }
     let r = sign_in(&pool, "admin@mak.test", "admin-password", "10.0.2.1").await;
     let Err(e @ AccountsError::Throttled { .. }) = r else {
@@ -110,6 +110,33 @@ async fn five_wrong_passwords_lock_the_account_for_fifteen_minutes(pool: PgPool)
         .unwrap();
     done(
         sign_in(&pool, "admin@mak.test", "admin-password", "10.0.2.1")
+            .await
+            .unwrap(),
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_address_can_not_lock_the_admin_out_and_parallel_guesses_get_five_tries(pool: PgPool) {
+    admin(&pool).await;
+    let guesses = (0..12).map(|_| {
+        let pool = pool.clone();
+        tokio::spawn(async move { sign_in(&pool, "admin@mak.test", "wrong", "10.7.7.7").await })
+    });
+    let mut wrong = 0;
+    for g in guesses {
+        match g.await.unwrap() {
+            Err(AccountsError::InvalidCredentials) => wrong += 1,
+            Err(AccountsError::Throttled { .. }) => {}
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(wrong, 5, "twelve parallel guesses, five checked");
+    assert!(matches!(
+        sign_in(&pool, "admin@mak.test", "admin-password", "10.7.7.7").await,
+        Err(AccountsError::Throttled { .. })
+    ));
+    done(
+        sign_in(&pool, "admin@mak.test", "admin-password", "10.7.7.8")
             .await
             .unwrap(),
     );
@@ -217,9 +244,17 @@ async fn totp_enrolment_requires_a_second_factor_and_recovery_codes_work_once(po
         accounts::verify_second_factor(&services, user_id, "123", None).await,
         Err(AccountsError::InvalidCode)
     ));
-    accounts::verify_second_factor(&services, user_id, &totp.generate_current().unwrap(), None)
+    let current = totp.generate_current().unwrap();
+    accounts::verify_second_factor(&services, user_id, &current, None)
         .await
         .unwrap();
+    assert!(
+        matches!(
+            accounts::verify_second_factor(&services, user_id, &current, None).await,
+            Err(AccountsError::InvalidCode)
+        ),
+        "a TOTP code signs in once"
+    );
     accounts::verify_second_factor(&services, user_id, &codes[0], None)
         .await
         .unwrap();

@@ -734,3 +734,42 @@ async fn photos_and_documents_users_send_are_fetched_from_telegram_for_the_inbox
         Err(TelegramError::Rbac(_))
     ));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_update_postgresql_cannot_store_as_is_neither_fails_its_batch_nor_stops_polling(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, Limits::default()).await;
+    let bot = connect(&w, &admin).await;
+
+    // Long polling: a NUL in a user's text is stored (as U+FFFD) and the
+    // offset moves on, so the next update is answered.
+    w.say(5, "a\u{0}b").await;
+    w.say(5, "/start").await;
+    w.pump(bot).await;
+    assert!(!w.sent(5).await.is_empty(), "the bot still answers");
+    let stored: i64 = sqlx::query_scalar("select count(*) from bot_updates where bot_id = $1")
+        .bind(bot)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 2);
+
+    // Webhook: twenty deliveries arriving together, one of them poisoned.
+    sqlx::query("update bots set webhook_secret_hash = $2 where id = $1")
+        .bind(bot)
+        .bind(domain::crypto::token_hash("s3cret"))
+        .execute(&pool)
+        .await
+        .unwrap();
+    let calls = (100..120).map(|id| {
+        let text = if id == 110 { "x\\u0000y" } else { "hi" };
+        let body = format!(
+            r#"{{"update_id":{id},"message":{{"message_id":{id},"date":0,"chat":{{"id":{id},"type":"private"}},"text":"{text}"}}}}"#
+        );
+        let tg = w.tg.clone();
+        tokio::spawn(async move { telegram::ingest_webhook(&tg, bot, Some("s3cret"), body.as_bytes()).await })
+    });
+    for c in calls {
+        assert!(matches!(c.await.unwrap(), Ok(true)));
+    }
+}

@@ -10,7 +10,11 @@ use crate::types::Role;
 use crate::{audit, Actor, Services};
 
 const WINDOW_MINUTES: i64 = 15;
+/// Failures from one address (for any accounts) before it must wait.
 const MAX_FAILURES: i64 = 5;
+/// Failures for one account from all addresses together before it must
+/// wait: one address alone can't lock anybody out.
+const MAX_ACCOUNT_FAILURES: i64 = 20;
 
 pub struct Credentials {
     pub email: String,
@@ -35,11 +39,14 @@ pub enum SignIn {
     },
 }
 
-/// Checks email and password. After 5 failures for one email or one IP
-/// within 15 minutes further attempts are refused until the window passes.
+/// Checks email and password. After 5 failures from one address (for any
+/// accounts), or 20 for one account from all addresses, within 15 minutes
+/// further attempts are refused until the window passes. Each attempt is
+/// counted before its password is checked, so parallel guesses get no more
+/// tries than sequential ones.
 pub async fn sign_in(pool: &PgPool, creds: Credentials) -> Result<SignIn, AccountsError> {
     let email = creds.email.trim().to_lowercase();
-    check_throttle(pool, &email, creds.ip).await?;
+    let attempt = begin_attempt(pool, &email, creds.ip).await?;
     let user = sqlx::query!(
         "select id, password_hash, role, status, blocked_at, session_epoch, totp_enabled_at
          from users where email = $1",
@@ -48,7 +55,9 @@ pub async fn sign_in(pool: &PgPool, creds: Credentials) -> Result<SignIn, Accoun
     .fetch_optional(pool)
     .await?;
     let ok = password::verify(creds.password, user.as_ref().and_then(|u| u.password_hash.clone())).await;
-    record_attempt(pool, &email, creds.ip, ok).await?;
+    if ok {
+        attempt_succeeded(pool, attempt).await?;
+    }
     let Some(user) = user.filter(|_| ok) else {
         return Err(AccountsError::InvalidCredentials);
     };
@@ -92,21 +101,22 @@ pub async fn verify_second_factor(
     .fetch_optional(pool)
     .await?
     .ok_or(AccountsError::InvalidCode)?;
-    check_throttle(pool, &user.email, ip).await?;
+    let attempt = begin_attempt(pool, &user.email, ip).await?;
     if user.blocked_at.is_some() {
         return Err(AccountsError::Blocked);
     }
     let ok = match (&user.totp_secret_enc, user.totp_enabled_at) {
         (Some(enc), Some(_)) => {
-            totp::code_matches(&services.cipher, enc, &user.email, code)
+            (totp::code_matches(&services.cipher, enc, &user.email, code)
+                && totp::first_use_of_code(pool, user_id, code).await?)
                 || totp::use_recovery_code(pool, user_id, code).await?
         }
         _ => false,
     };
-    record_attempt(pool, &user.email, ip, ok).await?;
     if !ok {
         return Err(AccountsError::InvalidCode);
     }
+    attempt_succeeded(pool, attempt).await?;
     Ok(SessionGrant {
         user_id,
         epoch: user.session_epoch,
@@ -286,50 +296,63 @@ pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor) -> Result<i32, Ac
     Ok(epoch)
 }
 
-async fn check_throttle(pool: &PgPool, email: &str, ip: Option<IpAddr>) -> Result<(), AccountsError> {
+/// Counts an attempt as failed before its secret is checked (the caller
+/// marks it succeeded afterwards), or refuses it when its address or its
+/// account is throttled. Check and count are one step under advisory locks
+/// on the account and the address.
+async fn begin_attempt(pool: &PgPool, email: &str, ip: Option<IpAddr>) -> Result<i64, AccountsError> {
     let since = Utc::now() - Duration::minutes(WINDOW_MINUTES);
-    // The fifth most recent failure inside the window decides when the
-    // next attempt is allowed again.
-    let by_email: Option<DateTime<Utc>> = sqlx::query_scalar!(
-        r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts where email = $1 and not succeeded and created_at > $2
-         order by created_at desc offset $3 limit 1"#,
+    let net = ip_net(ip);
+    let mut tx = pool.begin().await?;
+    sqlx::query!(
+        "select pg_advisory_xact_lock(hashtext('login:' || $1::text)), pg_advisory_xact_lock(hashtext('login-ip:' || coalesce($2::inet::text, '-')))",
         email,
+        net
+    )
+    .execute(&mut *tx)
+    .await?;
+    // The N-th most recent failure inside the window decides when the next
+    // attempt is allowed again.
+    let by_ip: Option<DateTime<Utc>> = sqlx::query_scalar!(
+        r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts
+           where ip is not distinct from $1 and not succeeded and created_at > $2
+           order by created_at desc offset $3 limit 1"#,
+        net,
         since as _,
         MAX_FAILURES - 1
     )
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
-    let by_ip: Option<DateTime<Utc>> = match ip_net(ip) {
-        Some(net) => {
-            sqlx::query_scalar!(
-                r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts where ip = $1 and not succeeded and created_at > $2
-                 order by created_at desc offset $3 limit 1"#,
-                net,
-                since as _,
-                MAX_FAILURES - 1
-            )
-            .fetch_optional(pool)
-            .await?
-        }
-        None => None,
-    };
-    match by_email.into_iter().chain(by_ip).max() {
-        Some(t) => Err(AccountsError::Throttled {
+    let by_email: Option<DateTime<Utc>> = sqlx::query_scalar!(
+        r#"select created_at as "created_at: chrono::DateTime<chrono::Utc>" from login_attempts
+           where email = $1 and not succeeded and created_at > $2
+           order by created_at desc offset $3 limit 1"#,
+        email,
+        since as _,
+        MAX_ACCOUNT_FAILURES - 1
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(t) = by_email.into_iter().chain(by_ip).max() {
+        return Err(AccountsError::Throttled {
             retry_at: t + Duration::minutes(WINDOW_MINUTES),
-        }),
-        None => Ok(()),
+        });
     }
+    let id = sqlx::query_scalar!(
+        "insert into login_attempts (email, ip, succeeded) values ($1, $2, false) returning id",
+        email,
+        net
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
-async fn record_attempt(pool: &PgPool, email: &str, ip: Option<IpAddr>, ok: bool) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "insert into login_attempts (email, ip, succeeded) values ($1, $2, $3)",
-        email,
-        ip_net(ip),
-        ok
-    )
-    .execute(pool)
-    .await?;
+async fn attempt_succeeded(pool: &PgPool, id: i64) -> Result<(), sqlx::Error> {
+    sqlx::query!("update login_attempts set succeeded = true where id = $1", id)
+        .execute(pool)
+        .await?;
     Ok(())
 }
 

@@ -191,6 +191,23 @@ pub(crate) fn code_matches(cipher: &Cipher, enc: &[u8], email: &str, code: &str)
         .unwrap_or(false)
 }
 
+/// Records a TOTP code as used: false when the same code already signed
+/// this user in while it is still valid (a replayed code).
+pub(crate) async fn first_use_of_code(pool: &PgPool, user_id: uuid::Uuid, code: &str) -> Result<bool, sqlx::Error> {
+    let code: String = code.chars().filter(|c| !c.is_whitespace()).collect();
+    let fresh = sqlx::query_scalar!(
+        "update users set totp_last_code_hash = $2, totp_last_code_at = now()
+         where id = $1
+           and not (totp_last_code_hash is not distinct from $2 and totp_last_code_at > now() - interval '3 minutes')
+         returning id",
+        user_id,
+        token_hash(&code)
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(fresh.is_some())
+}
+
 /// Spends a recovery code: true once per code.
 pub(crate) async fn use_recovery_code(pool: &PgPool, user_id: uuid::Uuid, code: &str) -> Result<bool, sqlx::Error> {
     let normalized = code.trim().to_lowercase();

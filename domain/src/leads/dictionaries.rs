@@ -95,11 +95,10 @@ pub async fn pipelines(pool: &PgPool) -> Result<Vec<Pipeline>, LeadsError> {
 /// and partners (to filter by). Empty for whoever may not list users.
 pub async fn people_options(pool: &PgPool, actor: &crate::Actor) -> Result<(Vec<DictItem>, Vec<DictItem>), LeadsError> {
     use crate::rbac::{self, Operation, Target};
-    if rbac::authorize(pool, actor, Operation::ListUsers, Target::Collection)
-        .await
-        .is_err()
-    {
-        return Ok((vec![], vec![]));
+    // Only someone who may list all users sees who else is here.
+    match rbac::authorize(pool, actor, Operation::ListUsers, Target::Collection).await {
+        Ok(crate::types::Scope::All) => {}
+        _ => return Ok((vec![], vec![])),
     }
     let rows = sqlx::query!(
         "select id, full_name, role from users
@@ -121,4 +120,19 @@ pub async fn people_options(pool: &PgPool, actor: &crate::Actor) -> Result<(Vec<
         }
     }
     Ok((staff, partners))
+}
+
+/// Dictionaries, pipelines and extra-field definitions are shown to whoever
+/// works with leads (leads:view or leads:create) — not to an applicant
+/// awaiting approval or a role without lead rights.
+pub async fn may_see_lead_settings(pool: &PgPool, actor: &crate::Actor) -> Result<(), LeadsError> {
+    use crate::rbac::{self, Operation, Target};
+    if rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection)
+        .await
+        .is_ok()
+    {
+        return Ok(());
+    }
+    rbac::authorize(pool, actor, Operation::CreateLead, Target::Collection).await?;
+    Ok(())
 }

@@ -32,7 +32,9 @@ pub use card::{
 };
 pub use client::{get_client, list_clients, ClientCard, ClientRow};
 pub use create::{create_lead, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
-pub use dictionaries::{dictionaries, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage};
+pub use dictionaries::{
+    dictionaries, may_see_lead_settings, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage,
+};
 pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, spreadsheet_text, ExportRow};
 pub(crate) use fields::field_value;
 pub use fields::{

@@ -19,11 +19,43 @@ use super::engine::{self, Conversation, Effects, Input, LeadRequest, OutMessage}
 use super::{api, chats, Telegram, TelegramError};
 use crate::realtime;
 
+/// The update as PostgreSQL can store it: `jsonb` refuses U+0000 in a
+/// string, so a NUL (in a value or a key) becomes U+FFFD. Anything else
+/// is kept as Telegram sent it.
+pub(crate) fn storable(update: Value) -> Value {
+    fn has_nul(v: &Value) -> bool {
+        match v {
+            Value::String(s) => s.contains('\0'),
+            Value::Array(a) => a.iter().any(has_nul),
+            Value::Object(o) => o.iter().any(|(k, v)| k.contains('\0') || has_nul(v)),
+            _ => false,
+        }
+    }
+    fn clean(v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(s.replace('\0', "\u{fffd}")),
+            Value::Array(a) => Value::Array(a.into_iter().map(clean).collect()),
+            Value::Object(o) => Value::Object(
+                o.into_iter()
+                    .map(|(k, v)| (k.replace('\0', "\u{fffd}"), clean(v)))
+                    .collect(),
+            ),
+            other => other,
+        }
+    }
+    if has_nul(&update) {
+        clean(update)
+    } else {
+        update
+    }
+}
+
 /// Stores one raw update; `false` when it was already stored (a re-delivery).
 pub async fn ingest(tg: &Telegram, bot_id: Uuid, update: &Value) -> Result<bool, TelegramError> {
     let Some(update_id) = update["update_id"].as_i64() else {
         return Err(TelegramError::Validation("update_id отсутствует".into()));
     };
+    let update = &storable(update.clone());
     let chat_id = chat_of(update).unwrap_or(0);
     let n = sqlx::query!(
         "insert into bot_updates (bot_id, update_id, chat_id, payload) values ($1, $2, $3, $4)
@@ -63,6 +95,7 @@ pub async fn ingest_webhook(
     body: &[u8],
 ) -> Result<bool, WebhookError> {
     let payload: Value = serde_json::from_slice(body).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+    let payload = storable(payload);
     let Some(update_id) = payload["update_id"].as_i64() else {
         return Err(WebhookError::BadRequest("update_id отсутствует".into()));
     };
@@ -150,8 +183,22 @@ impl Intake {
                                     let _ = d.done.send(Ok(o));
                                 }
                             }
+                            // One delivery PostgreSQL refuses must not fail the
+                            // others that arrived with it: each is tried alone.
+                            Err(e) if batch.len() > 1 => {
+                                tracing::warn!(error = %e, n = batch.len(), "storing webhook updates failed; one by one");
+                                for mut d in batch {
+                                    d.row.n = 0;
+                                    let one = std::slice::from_ref(&d);
+                                    let outcome = store_deliveries(&pool, one).await;
+                                    let _ = d.done.send(match outcome {
+                                        Ok(mut o) => Ok(o.pop().unwrap_or(Stored::UnknownBot)),
+                                        Err(e) => Err(e.to_string()),
+                                    });
+                                }
+                            }
                             Err(e) => {
-                                tracing::warn!(error = %e, "storing webhook updates failed");
+                                tracing::warn!(error = %e, "storing a webhook update failed");
                                 for d in batch {
                                     let _ = d.done.send(Err(e.to_string()));
                                 }
@@ -1073,7 +1120,15 @@ pub async fn poll_once(tg: &Telegram, bot_id: Uuid, timeout_secs: u32) -> Result
     };
     let mut max = None;
     for u in &updates {
-        ingest(tg, bot_id, u).await?;
+        match ingest(tg, bot_id, u).await {
+            Ok(_) => {}
+            // An update PostgreSQL refuses as data (class 22) is skipped,
+            // so it can't hold up every later update of this bot.
+            Err(TelegramError::Db(sqlx::Error::Database(e))) if e.code().is_some_and(|c| c.starts_with("22")) => {
+                tracing::warn!(%bot_id, update_id = ?u["update_id"], error = %e, "an update could not be stored; skipped");
+            }
+            Err(e) => return Err(e),
+        }
         max = max.max(u["update_id"].as_i64());
     }
     if let Some(m) = max {

@@ -534,7 +534,8 @@ async fn edit_dictionary_item(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn custom_fields(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> ApiResult {
+async fn custom_fields(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    domain::leads::may_see_lead_settings(&st.services.pool, &actor).await?;
     Ok(Json(domain::leads::custom_fields(&st.services.pool).await?).into_response())
 }
 
@@ -589,7 +590,8 @@ async fn delete_view(State(st): State<AppState>, ApiActor(actor): ApiActor, Path
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-async fn pipelines(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> ApiResult {
+async fn pipelines(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    domain::leads::may_see_lead_settings(&st.services.pool, &actor).await?;
     Ok(Json(domain::leads::pipelines(&st.services.pool).await?).into_response())
 }
 

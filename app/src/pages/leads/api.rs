@@ -114,6 +114,7 @@ pub async fn list_leads(query: String, page: i64) -> Result<LeadPage, AppError> 
 pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
+    domain::leads::may_see_lead_settings(&services.pool, &actor).await?;
     let d = domain::leads::dictionaries(&services.pool).await?;
     let pipes = domain::leads::pipelines(&services.pool).await?;
     let fields = domain::leads::custom_fields(&services.pool).await?;
