@@ -95,6 +95,7 @@ mod ssr {
                 RbacError::NotAllowed => AppError::forbidden(),
                 RbacError::TwoFactorRequired => AppError::new("two_factor_required", e.to_string()),
                 RbacError::Invalid(m) => AppError::new("validation", m),
+                RbacError::Db(ref db) => database(db),
                 other => {
                     tracing::error!(error = ?other, "rbac failure");
                     AppError::new("internal", "Внутренняя ошибка. Повторите попытку позже")
@@ -108,10 +109,7 @@ mod ssr {
         fn from(e: AccountsError) -> Self {
             match e {
                 AccountsError::Rbac(r) => r.into(),
-                AccountsError::Db(ref db) => {
-                    tracing::error!(error = ?db, "database failure");
-                    AppError::new("internal", "Внутренняя ошибка. Повторите попытку позже").with_status()
-                }
+                AccountsError::Db(ref db) => database(db),
                 AccountsError::Validation(ref fields) => AppError {
                     code: "validation".into(),
                     message: e.to_string(),
@@ -128,10 +126,27 @@ mod ssr {
             use domain::telegram::TelegramError as E;
             match e {
                 E::Rbac(r) => r.into(),
-                E::Db(db) => internal(db),
+                E::Db(ref db) => database(db),
                 other => AppError::new(other.code(), other.to_string()).with_status(),
             }
         }
+    }
+
+    /// A database failure: while PostgreSQL is unreachable (no connection
+    /// within the pool's short wait, a dropped connection, a shutdown) the
+    /// request gets a 503 saying so; anything else is an internal error.
+    pub fn database(e: &domain::sqlx::Error) -> AppError {
+        use domain::sqlx::Error as S;
+        let outage = match e {
+            S::PoolTimedOut | S::PoolClosed | S::Io(_) | S::Tls(_) | S::Protocol(_) | S::WorkerCrashed => true,
+            S::Database(d) => d.code().is_some_and(|c| c.starts_with("08") || c.starts_with("57P")),
+            _ => false,
+        };
+        if !outage {
+            return internal(e);
+        }
+        tracing::warn!(error = %e, "database unavailable");
+        AppError::new("unavailable", "База данных недоступна. Повторите попытку через минуту").with_status()
     }
 
     /// Logs an unexpected failure and hides it behind a generic message.
@@ -142,4 +157,4 @@ mod ssr {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::internal;
+pub use ssr::{database, internal};

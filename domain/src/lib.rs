@@ -17,6 +17,7 @@ pub mod types;
 
 use std::net::IpAddr;
 
+pub use sqlx;
 pub use sqlx::PgPool;
 pub use uuid::Uuid;
 

@@ -72,6 +72,8 @@ pub enum Operation {
     EditCustomFields,
     ShareView,
     ViewBots,
+    /// The inbox: conversations of the bots (not the bots' settings).
+    ViewChats,
     ConnectBot,
     EditBot,
     ReplyInChat,
@@ -104,8 +106,10 @@ impl Operation {
                 (Resource::Settings, Edit)
             }
             ViewBots => (Resource::Telegram, View),
+            ViewChats => (Resource::Inbox, View),
+            ReplyInChat => (Resource::Inbox, Edit),
             ConnectBot => (Resource::Telegram, Create),
-            EditBot | ReplyInChat => (Resource::Telegram, Edit),
+            EditBot => (Resource::Telegram, Edit),
             DeleteBot => (Resource::Telegram, Delete),
         }
     }
@@ -235,6 +239,25 @@ pub async fn scope_for(pool: &PgPool, role: Role, resource: Resource, action: Ac
             Err(RbacError::MissingEntry(format!("{role}/{resource}/{action}")))
         }
     }
+}
+
+/// The roles granted `scope` for `resource`/`action`, read in the caller's
+/// transaction (who is to be told of something).
+pub(crate) async fn roles_with_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    resource: Resource,
+    action: Action,
+    scope: Scope,
+) -> Result<Vec<Role>, sqlx::Error> {
+    let rows = sqlx::query_scalar!(
+        "select role from permissions where resource = $1 and action = $2 and scope = $3",
+        resource.as_str(),
+        action.as_str(),
+        scope.as_str()
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().filter_map(|r| r.parse().ok()).collect())
 }
 
 #[derive(Debug, Clone, Serialize)]

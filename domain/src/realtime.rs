@@ -106,7 +106,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::ChatChanged { owner_id, team_id, .. } => rbac::authorize(
             pool,
             viewer,
-            Operation::ViewBots,
+            Operation::ViewChats,
             Target::Owned {
                 owner: owner_id.unwrap_or(Uuid::nil()),
                 team: *team_id,

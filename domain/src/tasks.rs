@@ -35,6 +35,14 @@ pub async fn create_task(
     if text.trim().is_empty() {
         return Err(LeadsError::field("text", "Опишите задачу"));
     }
+    crate::types::check_text(text, 1000).map_err(|m| LeadsError::field("text", &m))?;
+    let now = Utc::now();
+    if due_at < now - chrono::Duration::days(366) || due_at > now + chrono::Duration::days(3660) {
+        return Err(LeadsError::field(
+            "due",
+            "Срок — в пределах десяти лет от сегодняшнего дня",
+        ));
+    }
     let target = crate::leads::owners_of(pool, lead_id).await?.target();
     rbac::authorize(pool, actor, Operation::EditLead, target).await?;
     let mut tx = pool.begin().await?;

@@ -185,6 +185,28 @@ impl Money {
     }
 }
 
+/// Longest texts people type, in characters: names and titles, short
+/// free text (a city, a niche), long free text (comments, descriptions).
+pub const MAX_NAME: usize = 200;
+pub const MAX_SHORT: usize = 100;
+pub const MAX_LONG: usize = 5000;
+
+/// Free text as a person typed it: at most `max` characters and no control
+/// characters other than line breaks and tabs (PostgreSQL refuses NUL, and
+/// nobody types the others). The message is for the form field.
+pub fn check_text(value: &str, max: usize) -> Result<(), String> {
+    if value
+        .chars()
+        .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err("Текст содержит недопустимые символы".into());
+    }
+    if value.trim().chars().count() > max {
+        return Err(format!("Не длиннее {max} символов"));
+    }
+    Ok(())
+}
+
 /// A password that satisfies the policy; never printed.
 #[derive(Clone)]
 pub struct Password(String);
@@ -247,7 +269,7 @@ string_enum!(
 
 string_enum!(
     /// What a permission is about.
-    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Reports => "reports", Telegram => "telegram", Settings => "settings", Audit => "audit" }
+    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Settings => "settings", Audit => "audit" }
 );
 
 string_enum!(
@@ -382,6 +404,19 @@ mod tests {
         }
         assert_eq!(Money::from_kopecks(150_000_050).to_input(), "1500000,50");
         assert_eq!(Money::from_kopecks(150_000_000).to_input(), "1500000");
+    }
+
+    #[test]
+    fn free_text_is_bounded_and_has_no_control_characters() {
+        assert!(check_text("Иванов Иван", MAX_NAME).is_ok());
+        assert!(check_text("строка\nещё\tстрока", MAX_LONG).is_ok());
+        assert_eq!(
+            check_text(&"я".repeat(201), MAX_NAME).unwrap_err(),
+            "Не длиннее 200 символов"
+        );
+        assert!(check_text(&"я".repeat(200), MAX_NAME).is_ok());
+        assert!(check_text("a\u{0}b", MAX_NAME).is_err());
+        assert!(check_text("a\u{7}b", MAX_NAME).is_err());
     }
 
     #[test]

@@ -195,7 +195,17 @@ async fn signing_out_everywhere_ends_older_sessions(pool: PgPool) {
             .await
             .unwrap(),
     );
+    let token = accounts::issue_token(&pool, &admin, admin.user_id, "скрипт")
+        .await
+        .unwrap();
     let new_epoch = accounts::sign_out_everywhere(&pool, &admin).await.unwrap();
+    assert!(
+        accounts::actor_for_token(&pool, &token.secret, None)
+            .await
+            .unwrap()
+            .is_none(),
+        "API tokens end with the sessions"
+    );
     assert!(accounts::load_actor(&pool, old.user_id, old.epoch, None)
         .await
         .unwrap()

@@ -312,3 +312,50 @@ async fn an_absurd_page_number_is_an_empty_page_not_a_panic(pool: PgPool) {
     .unwrap();
     assert!(page.items.is_empty());
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn one_address_can_apply_five_times_an_hour(pool: PgPool) {
+    admin(&pool).await;
+    for i in 0..5 {
+        let mut r = registration(&format!("a{i}@example.ru"));
+        r.ip = Some("10.200.0.1".parse().unwrap());
+        accounts::register(&pool, r).await.unwrap();
+    }
+    let mut r = registration("a6@example.ru");
+    r.ip = Some("10.200.0.1".parse().unwrap());
+    assert!(matches!(
+        accounts::register(&pool, r).await,
+        Err(AccountsError::RegistrationThrottled)
+    ));
+    let mut r = registration("a7@example.ru");
+    r.ip = Some("10.200.0.2".parse().unwrap());
+    accounts::register(&pool, r).await.unwrap();
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn overlong_or_binary_text_is_a_field_error_not_a_failure(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let huge = leads::create_lead(&pool, &admin, lead(&"Я".repeat(10_000), "+79990000001")).await;
+    assert!(
+        matches!(huge, Err(LeadsError::Validation(ref f)) if f[0].field == "client_name"),
+        "{huge:?}"
+    );
+    let nul = leads::create_lead(&pool, &admin, lead("Иван\u{0}", "+79990000001")).await;
+    assert!(
+        matches!(nul, Err(LeadsError::Validation(ref f)) if f[0].field == "client_name"),
+        "{nul:?}"
+    );
+    let (id, ..) = created(
+        leads::create_lead(&pool, &admin, lead("Иван", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    let comment = leads::add_comment(&pool, &admin, id, &"x".repeat(5001)).await;
+    assert!(matches!(comment, Err(LeadsError::Validation(_))), "{comment:?}");
+    let far = chrono::Utc::now() + chrono::Duration::days(365 * 90_000);
+    let task = domain::tasks::create_task(&pool, &admin, id, "Позвонить", far, None).await;
+    assert!(
+        matches!(task, Err(LeadsError::Validation(ref f)) if f[0].field == "due"),
+        "{task:?}"
+    );
+}

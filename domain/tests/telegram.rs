@@ -728,9 +728,12 @@ async fn photos_and_documents_users_send_are_fetched_from_telegram_for_the_inbox
         telegram::incoming_file(&w.tg, &admin, bot, text_msg).await,
         Err(TelegramError::FileNotFound)
     ));
+    // Employees answer every bot's chats by default; a partner sees none of them.
     let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    assert!(telegram::incoming_file(&w.tg, &employee, bot, doc.id).await.is_ok());
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
     assert!(matches!(
-        telegram::incoming_file(&w.tg, &employee, bot, doc.id).await,
+        telegram::incoming_file(&w.tg, &partner, bot, doc.id).await,
         Err(TelegramError::Rbac(_))
     ));
 }
@@ -772,4 +775,52 @@ async fn an_update_postgresql_cannot_store_as_is_neither_fails_its_batch_nor_sto
     for c in calls {
         assert!(matches!(c.await.unwrap(), Ok(true)));
     }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_chat_handed_to_an_operator_rings_the_operators_bells(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    let body = FlowBody {
+        triggers: vec![Trigger::Keyword {
+            text: "Оператор".into(),
+        }],
+        start: "h".into(),
+        steps: vec![Step {
+            id: "h".into(),
+            x: 0.0,
+            y: 0.0,
+            kind: StepKind::Handoff {
+                text: "Зову оператора".into(),
+            },
+        }],
+    };
+    let flow = telegram::save_draft(&w.tg, &admin, bot, None, "Оператор", &body)
+        .await
+        .unwrap();
+    telegram::publish_flow(&w.tg, &admin, flow).await.unwrap();
+    w.say(77, "Оператор").await;
+    w.pump(bot).await;
+    let bells = |user: uuid::Uuid| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_scalar::<_, i64>(
+                "select count(*) from notifications where user_id = $1 and title = 'Чат ждёт оператора'",
+            )
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(bells(admin.user_id).await, 1, "the bot's owner");
+    assert_eq!(
+        bells(employee.user_id).await,
+        1,
+        "an employee answering every bot's chats"
+    );
+    assert_eq!(bells(partner.user_id).await, 0);
 }

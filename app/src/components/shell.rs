@@ -129,6 +129,8 @@ pub fn Header() -> impl IntoView {
                                 }
                                 if me.can("telegram", "edit") {
                                     links.push(("/bots", "nav.bots"));
+                                }
+                                if me.can("inbox", "view") {
                                     links.push(("/inbox", "nav.inbox"));
                                 }
                                 if me.can("audit", "view") {

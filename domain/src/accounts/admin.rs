@@ -456,6 +456,14 @@ pub async fn update_profile(pool: &PgPool, actor: &Actor, input: ProfileInput) -
     if input.full_name.trim().is_empty() {
         errors.push(super::FieldError::new("full_name", "Укажите ФИО"));
     }
+    for (field, value, max) in [
+        ("full_name", &input.full_name, crate::types::MAX_NAME),
+        ("city", &input.city, crate::types::MAX_SHORT),
+    ] {
+        if let Err(m) = crate::types::check_text(value, max) {
+            errors.push(super::FieldError::new(field, &m));
+        }
+    }
     let phone = if input.phone.trim().is_empty() {
         None
     } else {
@@ -517,6 +525,7 @@ pub async fn change_password(pool: &PgPool, actor: &Actor, current: &str, new: &
     )
     .fetch_one(&mut *tx)
     .await?;
+    super::tokens::revoke_all_in(&mut tx, actor.user_id).await?;
     audit::record(
         &mut tx,
         Some(actor),

@@ -81,6 +81,8 @@ pub enum AccountsError {
     EmailNotVerified,
     #[error("Самостоятельная регистрация отключена")]
     RegistrationClosed,
+    #[error("Слишком много заявок с вашего адреса. Повторите через час")]
+    RegistrationThrottled,
     #[error("{0}")]
     Conflict(String),
     #[error(transparent)]
@@ -105,6 +107,7 @@ impl AccountsError {
             Self::NoAccountForIdentity => "no_account",
             Self::EmailNotVerified => "email_not_verified",
             Self::RegistrationClosed => "registration_closed",
+            Self::RegistrationThrottled => "throttled",
             Self::Conflict(_) => "conflict",
             Self::Rbac(e) => e.code(),
             Self::Db(_) => "internal",

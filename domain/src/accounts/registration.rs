@@ -6,7 +6,7 @@ use uuid::Uuid;
 use super::{password, AccountsError, FieldError};
 use crate::notifications;
 use crate::realtime::{self, Event};
-use crate::types::{Email, Inn, LegalForm, Password, Phone};
+use crate::types::{check_text, Email, Inn, LegalForm, Password, Phone, MAX_NAME, MAX_SHORT};
 use crate::{audit, constraint_name, rbac, Actor};
 
 /// The partner / franchisee questionnaire.
@@ -52,6 +52,20 @@ pub(crate) async fn register_in(
     if !rbac::self_registration_enabled(pool).await? {
         return Err(AccountsError::RegistrationClosed);
     }
+    // Five applications an hour from one address: enough for an office
+    // behind one NAT, too few to flood the approvers.
+    if let Some(net) = super::ip_net(input.ip) {
+        let recent = sqlx::query_scalar!(
+            r#"select count(*) as "n!" from audit_log
+               where action = 'register' and entity = 'user' and ip = $1 and created_at > now() - interval '1 hour'"#,
+            net
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        if recent >= 5 {
+            return Err(AccountsError::RegistrationThrottled);
+        }
+    }
     let mut errors = Vec::new();
     let mut need = |field: &str, value: &str, message: &str| {
         if value.trim().is_empty() {
@@ -62,6 +76,16 @@ pub(crate) async fn register_in(
     need("city", &input.city, "Укажите город");
     need("niche", &input.niche, "Укажите нишу");
     need("company_name", &input.company_name, "Укажите название компании");
+    for (field, value, max) in [
+        ("full_name", &input.full_name, MAX_NAME),
+        ("city", &input.city, MAX_SHORT),
+        ("niche", &input.niche, MAX_NAME),
+        ("company_name", &input.company_name, MAX_NAME),
+    ] {
+        if let Err(m) = check_text(value, max) {
+            errors.push(FieldError::new(field, &m));
+        }
+    }
     let email = Email::parse(&input.email)
         .map_err(|m| errors.push(FieldError::new("email", m)))
         .ok();

@@ -281,6 +281,7 @@ pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor) -> Result<i32, Ac
     )
     .fetch_one(&mut *tx)
     .await?;
+    super::tokens::revoke_all_in(&mut tx, actor.user_id).await?;
     audit::record(
         &mut tx,
         Some(actor),

@@ -175,6 +175,21 @@ pub async fn revoke_token(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Resul
     Ok(())
 }
 
+/// Revokes every API token of a user: signing out everywhere and a new
+/// password end the tokens too, not only the sessions.
+pub(crate) async fn revoke_all_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    user_id: Uuid,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query!(
+        "update api_tokens set revoked_at = now() where user_id = $1 and revoked_at is null",
+        user_id
+    )
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}
+
 /// The acting user behind a bearer token, if it is valid, unrevoked and its
 /// user is not blocked.
 pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) -> Result<Option<Actor>, AccountsError> {

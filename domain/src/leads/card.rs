@@ -313,6 +313,37 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
     Ok(())
 }
 
+/// Moves a lead from its card (leads:edit on it): closing it as lost needs
+/// the reason, saved together with the move.
+pub async fn move_lead_with_reason(
+    pool: &PgPool,
+    actor: &Actor,
+    lead_id: Uuid,
+    stage_id: Uuid,
+    loss_reason_id: Option<Uuid>,
+) -> Result<(), LeadsError> {
+    let kind = sqlx::query_scalar!("select kind from stages where id = $1", stage_id)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| LeadsError::field("stage_id", "Неизвестный этап"))?;
+    if kind == "lost" && loss_reason_id.is_none() {
+        return Err(LeadsError::field("loss_reason_id", "Укажите причину отказа"));
+    }
+    if let Some(reason) = loss_reason_id.filter(|_| kind == "lost") {
+        update_lead(
+            pool,
+            actor,
+            lead_id,
+            LeadUpdate {
+                loss_reason_id: Some(Some(reason)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    move_lead_to_stage(pool, actor, lead_id, stage_id).await
+}
+
 /// Editable lead fields; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
 pub struct LeadUpdate {
@@ -392,6 +423,17 @@ async fn readable_state(
 /// Edits lead fields in place (leads:edit on that lead), audited field by
 /// field with readable values. A new responsible must be active staff.
 pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpdate) -> Result<(), LeadsError> {
+    if let Some(c) = &u.comment {
+        crate::types::check_text(c, crate::types::MAX_LONG).map_err(|m| LeadsError::field("comment", &m))?;
+    }
+    if let Some(tags) = &u.tags {
+        if tags.len() > 30 {
+            return Err(LeadsError::field("tags", "Не больше 30 тегов"));
+        }
+        for t in tags {
+            crate::types::check_text(t, 50).map_err(|m| LeadsError::field("tags", &format!("Тег: {m}")))?;
+        }
+    }
     let amount = match &u.amount {
         Some(s) if s.trim().is_empty() => Some(None),
         Some(s) => Some(Some(
@@ -511,6 +553,7 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
     if body.trim().is_empty() {
         return Err(LeadsError::field("body", "Напишите комментарий"));
     }
+    crate::types::check_text(body, crate::types::MAX_LONG).map_err(|m| LeadsError::field("body", &m))?;
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, false).await?;
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;

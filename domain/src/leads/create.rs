@@ -72,6 +72,22 @@ pub const CONSENT_TEXT_VERSION: &str = "2026-11";
 /// existing client or insists; the people responsible for the matched
 /// client are notified.
 pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result<CreateOutcome, LeadsError> {
+    let mut tx = pool.begin().await?;
+    let out = create_lead_in(&mut tx, pool, actor, input).await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// [`create_lead`] inside the caller's transaction: the one place a lead is
+/// born (form, API, bot), so attribution, duplicate control, audit and
+/// events are written once and commit or roll back with the caller's work.
+/// With duplicates found nothing but the notifications is written.
+pub async fn create_lead_in(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    actor: &Actor,
+    input: NewLead,
+) -> Result<CreateOutcome, LeadsError> {
     rbac::authorize(pool, actor, Operation::CreateLead, Target::Collection).await?;
     let mut errors = vec![];
     let phone = if input.phone.trim().is_empty() {
@@ -88,6 +104,14 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
             .map_err(|m| errors.push(FieldError::new("email", m)))
             .ok()
     };
+    for (field, value, max) in [
+        ("client_name", &input.client_name, crate::types::MAX_NAME),
+        ("comment", &input.comment, crate::types::MAX_LONG),
+    ] {
+        if let Err(m) = crate::types::check_text(value, max) {
+            errors.push(FieldError::new(field, &m));
+        }
+    }
     if input.attach_to_client.is_none() {
         if input.client_name.trim().is_empty() {
             errors.push(FieldError::new("client_name", "Укажите имя клиента"));
@@ -106,7 +130,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     let extra = if input.extra.is_empty() {
         serde_json::Map::new()
     } else {
-        let fields = super::fields::custom_fields(pool).await?;
+        let fields = super::fields::custom_fields_in(tx).await?;
         match super::fields::merge_extra(&fields, &serde_json::Map::new(), &input.extra) {
             Ok(m) => m,
             Err(LeadsError::Validation(mut e)) => {
@@ -126,20 +150,19 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         return Err(LeadsError::Validation(errors));
     }
 
-    let mut tx = pool.begin().await?;
     let mut duplicate_of = None;
     let client_id = match input.attach_to_client {
         // Attaching shows the client's card with the new lead: only to
         // someone who may see that client (an unknown and an invisible
         // client read the same).
         Some(id) => {
-            if !client_visible(&mut tx, pool, actor, id).await? {
+            if !client_visible(tx, pool, actor, id).await? {
                 return Err(LeadsError::field("attach_to_client", "Клиент не найден"));
             }
             // Checked against what the form says now: a phone corrected after
             // the warning must not be added to somebody else's card.
             if (phone.is_some() || email.is_some())
-                && !find_matches(&mut tx, phone.as_ref(), email.as_ref())
+                && !find_matches(tx, phone.as_ref(), email.as_ref())
                     .await?
                     .iter()
                     .any(|m| m.client_id == id)
@@ -152,23 +175,22 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
             id
         }
         None => {
-            let matches = find_matches(&mut tx, phone.as_ref(), email.as_ref()).await?;
+            let matches = find_matches(tx, phone.as_ref(), email.as_ref()).await?;
             let mut shown = vec![];
             for m in &matches {
-                if client_visible(&mut tx, pool, actor, m.client_id).await? {
+                if client_visible(tx, pool, actor, m.client_id).await? {
                     shown.push(m.clone());
                 }
             }
             if !shown.is_empty() && !input.create_anyway {
                 for m in &matches {
-                    notify_responsible(&mut tx, actor, m.client_id, &input.client_name).await?;
+                    notify_responsible(tx, actor, m.client_id, &input.client_name).await?;
                 }
-                tx.commit().await?;
                 return Ok(CreateOutcome::Duplicates(shown));
             }
             if shown.is_empty() && !matches.is_empty() {
                 for m in &matches {
-                    notify_responsible(&mut tx, actor, m.client_id, &input.client_name).await?;
+                    notify_responsible(tx, actor, m.client_id, &input.client_name).await?;
                 }
                 duplicate_of = Some(matches[0].client_id);
             }
@@ -181,7 +203,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
                 input.origin,
                 CONSENT_TEXT_VERSION
             )
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?
         }
     };
@@ -191,7 +213,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
             client_id,
             p.as_str()
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
     if let Some(e) = &email {
@@ -200,7 +222,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
             client_id,
             e.as_str()
         )
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await?;
     }
 
@@ -208,7 +230,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     // A bot's lead waits in the unsorted inbox, whoever owns the bot; so
     // does a possible duplicate, for HQ to review.
     let by_hand = staff && input.origin != "bot" && duplicate_of.is_none();
-    let (pipeline_id, stage_id, unsorted) = placement(&mut tx, input.stage_id, by_hand).await?;
+    let (pipeline_id, stage_id, unsorted) = placement(tx, input.stage_id, by_hand).await?;
     let owners = LeadOwners {
         responsible_id: by_hand.then_some(actor.user_id),
         partner_id: (actor.role == Role::Partner).then_some(actor.user_id),
@@ -218,13 +240,13 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
     };
     let source_id = match input.source_id {
         Some(s) => Some(s),
-        None if actor.role == Role::Partner => dict_id(&mut tx, "source", "Партнёр").await?,
+        None if actor.role == Role::Partner => dict_id(tx, "source", "Партнёр").await?,
         None => None,
     };
     let status_id = if actor.role == Role::Partner {
-        dict_id(&mut tx, "status", "От партнёра").await?
+        dict_id(tx, "status", "От партнёра").await?
     } else {
-        dict_id(&mut tx, "status", "Новый").await?
+        dict_id(tx, "status", "Новый").await?
     };
     let row = sqlx::query!(
         "insert into leads (client_id, product_id, amount_kopecks, source_id, status_id, pipeline_id, stage_id, unsorted,
@@ -248,7 +270,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         serde_json::Value::Object(extra),
         duplicate_of
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
         Some(c) if c.contains("product_id") => LeadsError::field("product_id", "Неизвестный продукт"),
@@ -256,7 +278,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         _ => LeadsError::Db(e),
     })?;
     audit::record(
-        &mut tx,
+        tx,
         Some(actor),
         "lead",
         &row.id.to_string(),
@@ -269,8 +291,7 @@ pub async fn create_lead(pool: &PgPool, actor: &Actor, input: NewLead) -> Result
         })),
     )
     .await?;
-    realtime::publish(&mut tx, &lead_event(row.id, owners, stage_id, "created")).await?;
-    tx.commit().await?;
+    realtime::publish(tx, &lead_event(row.id, owners, stage_id, "created")).await?;
     if duplicate_of.is_some() {
         return Ok(CreateOutcome::SentForReview {
             id: row.id,

@@ -41,9 +41,7 @@ fn check_name(name: &str) -> Result<String, LeadsError> {
     if name.is_empty() {
         return Err(LeadsError::field("name", "Укажите название"));
     }
-    if name.chars().count() > 100 {
-        return Err(LeadsError::field("name", "Не длиннее 100 символов"));
-    }
+    crate::types::check_text(name, crate::types::MAX_SHORT).map_err(|m| LeadsError::field("name", &m))?;
     Ok(name.to_string())
 }
 
@@ -235,9 +233,15 @@ pub(crate) fn is_field_key(key: &str) -> bool {
 
 /// Extra fields in display order (labels: no permission needed).
 pub async fn custom_fields(pool: &PgPool) -> Result<Vec<CustomField>, LeadsError> {
+    let mut conn = pool.acquire().await?;
+    custom_fields_in(&mut conn).await
+}
+
+/// [`custom_fields`] on the caller's connection or transaction.
+pub(crate) async fn custom_fields_in(conn: &mut sqlx::PgConnection) -> Result<Vec<CustomField>, LeadsError> {
     let rows =
         sqlx::query!("select id, key, label, kind, options, active from custom_fields order by position, created_at")
-            .fetch_all(pool)
+            .fetch_all(conn)
             .await?;
     Ok(rows
         .into_iter()

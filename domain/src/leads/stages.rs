@@ -18,6 +18,7 @@ fn check_stage(name: &str, color: &str) -> Result<(), LeadsError> {
     if name.trim().is_empty() {
         return Err(LeadsError::field("name", "Укажите название этапа"));
     }
+    crate::types::check_text(name, crate::types::MAX_SHORT).map_err(|m| LeadsError::field("name", &m))?;
     if !valid_color(color) {
         return Err(LeadsError::field("color", "Цвет в формате #RRGGBB"));
     }
@@ -30,6 +31,7 @@ pub async fn add_pipeline(pool: &PgPool, actor: &Actor, name: &str) -> Result<Uu
     if name.trim().is_empty() {
         return Err(LeadsError::field("name", "Укажите название воронки"));
     }
+    crate::types::check_text(name, crate::types::MAX_SHORT).map_err(|m| LeadsError::field("name", &m))?;
     let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into pipelines (name, position) values ($1, (select coalesce(max(position), 0) + 1 from pipelines)) returning id",

@@ -139,7 +139,7 @@ pub struct ChatRow {
 
 /// All conversations of the bots the actor may see, newest first.
 pub async fn inbox(tg: &Telegram, actor: &Actor, f: InboxFilter) -> Result<Vec<ChatRow>, TelegramError> {
-    let scope = rbac::authorize(&tg.pool, actor, Operation::ViewBots, Target::Collection).await?;
+    let scope = rbac::authorize(&tg.pool, actor, Operation::ViewChats, Target::Collection).await?;
     let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let rows = sqlx::query!(
         r#"select c.bot_id, b.username as bot_username, c.chat_id,
@@ -218,7 +218,7 @@ pub async fn chat_history(
     chat_id: i64,
     limit: i64,
 ) -> Result<Vec<ChatMessage>, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
     let rows = sqlx::query!(
         r#"select m.id, m.direction, m.kind, m.body, m.payload, m.status, m.error, u.full_name as "sent_by_name?", m.created_at as "created_at: DateTime<Utc>"
            from bot_messages m left join users u on u.id = m.sent_by
@@ -381,7 +381,7 @@ pub async fn incoming_file(
     bot_id: Uuid,
     message_id: i64,
 ) -> Result<IncomingFile, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
     let row = sqlx::query!(
         "select kind, payload from bot_messages
          where id = $1 and bot_id = $2 and direction = 'in' and kind in ('photo', 'document')",
@@ -517,7 +517,7 @@ pub async fn set_operator_mode(
 }
 
 pub async fn mark_read(tg: &Telegram, actor: &Actor, bot_id: Uuid, chat_id: i64) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
     sqlx::query!(
         "update bot_chats set unread = 0 where bot_id = $1 and chat_id = $2 and unread > 0",
         bot_id,

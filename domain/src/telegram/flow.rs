@@ -305,9 +305,73 @@ fn var_name_ok(v: &str) -> bool {
         && v.len() <= 32
 }
 
-/// Checks a flow before it is published. `flows` are the ids of the bot's
-/// flows (for "go to another flow").
-pub fn validate(body: &FlowBody, flows: &HashSet<Uuid>) -> Vec<FlowProblem> {
+/// The bot's other flows, as a flow is checked against them.
+#[derive(Debug, Clone, Default)]
+pub struct Siblings {
+    /// Every flow of the bot (for "go to another flow").
+    pub ids: HashSet<Uuid>,
+    /// The other enabled flows' names and the triggers they run on.
+    pub triggers: Vec<(String, Vec<Trigger>)>,
+}
+
+impl Trigger {
+    /// Two triggers that fire on the same input.
+    fn clashes_with(&self, other: &Trigger) -> bool {
+        let norm = |s: &str| s.trim().to_lowercase();
+        match (self, other) {
+            (
+                Trigger::Command {
+                    command: a,
+                    payload: pa,
+                },
+                Trigger::Command {
+                    command: b,
+                    payload: pb,
+                },
+            ) => norm(a.trim_start_matches('/')) == norm(b.trim_start_matches('/')) && pa.trim() == pb.trim(),
+            (Trigger::Keyword { text: a }, Trigger::Keyword { text: b }) => norm(a) == norm(b),
+            (Trigger::Regex { pattern: a }, Trigger::Regex { pattern: b }) => a == b,
+            (Trigger::Button { data: a }, Trigger::Button { data: b }) => a == b,
+            (Trigger::Fallback, Trigger::Fallback) => true,
+            _ => false,
+        }
+    }
+
+    /// How a person reads the trigger.
+    fn describe(&self) -> String {
+        match self {
+            Trigger::Command { command, payload } if payload.is_empty() => {
+                format!("/{}", command.trim_start_matches('/'))
+            }
+            Trigger::Command { command, payload } => format!("/{} {payload}", command.trim_start_matches('/')),
+            Trigger::Keyword { text } => format!("«{text}»"),
+            Trigger::Regex { pattern } => format!("выражение «{pattern}»"),
+            Trigger::Button { data } => format!("кнопка «{data}»"),
+            Trigger::Fallback => "«всё остальное»".into(),
+        }
+    }
+}
+
+/// The steps reachable from the first one.
+fn reachable(body: &FlowBody) -> HashSet<&str> {
+    let mut seen = HashSet::new();
+    let mut todo = vec![body.start.as_str()];
+    while let Some(id) = todo.pop() {
+        if !seen.insert(id) {
+            continue;
+        }
+        if let Some(s) = body.step(id) {
+            todo.extend(FlowBody::outputs(s));
+        }
+    }
+    seen
+}
+
+/// Checks a flow before it is published, alone and against the bot's other
+/// flows: a trigger another flow already has, a step nothing leads to, a
+/// button that starts no flow are refused with the reason.
+pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
+    let flows = &siblings.ids;
     let mut problems = vec![];
     let mut bad = |step: Option<&str>, message: String| {
         problems.push(FlowProblem {
@@ -345,6 +409,17 @@ pub fn validate(body: &FlowBody, flows: &HashSet<Uuid>) -> Vec<FlowProblem> {
             }
             _ => {}
         }
+        for (name, theirs) in &siblings.triggers {
+            if theirs.iter().any(|o| o.clashes_with(t)) {
+                bad(
+                    None,
+                    format!(
+                        "Запуск {} уже есть в сценарии «{name}»: бот не поймёт, какой запускать",
+                        t.describe()
+                    ),
+                );
+            }
+        }
     }
     if body.steps.is_empty() {
         bad(None, "В сценарии нет ни одного шага".into());
@@ -370,7 +445,26 @@ pub fn validate(body: &FlowBody, flows: &HashSet<Uuid>) -> Vec<FlowProblem> {
     }
     if body.step(&body.start).is_none() {
         bad(None, "Не выбран первый шаг".into());
+    } else {
+        let reached = reachable(body);
+        for s in &body.steps {
+            if !reached.contains(s.id.as_str()) {
+                bad(
+                    Some(&s.id),
+                    format!("К шагу «{}» не ведёт ни один шаг: соедините его или удалите", s.id),
+                );
+            }
+        }
     }
+    let started_by_buttons: HashSet<&str> = body
+        .triggers
+        .iter()
+        .chain(siblings.triggers.iter().flat_map(|(_, t)| t.iter()))
+        .filter_map(|t| match t {
+            Trigger::Button { data } => Some(data.as_str()),
+            _ => None,
+        })
+        .collect();
     for s in &body.steps {
         let id = Some(s.id.as_str());
         for target in FlowBody::outputs(s) {
@@ -414,6 +508,14 @@ pub fn validate(body: &FlowBody, flows: &HashSet<Uuid>) -> Vec<FlowProblem> {
                     }
                     if b.data.as_ref().is_some_and(|d| d.is_empty() || d.len() > 60) {
                         bad(id, format!("Шаг «{}»: данные кнопки — от 1 до 60 знаков", s.id));
+                    } else if let Some(d) = b.data.as_deref().filter(|d| !started_by_buttons.contains(d)) {
+                        bad(
+                            id,
+                            format!(
+                                "Шаг «{}»: кнопка «{}» ничего не запускает — нет сценария с запуском по кнопке «{d}»",
+                                s.id, b.text
+                            ),
+                        );
                     }
                 }
             }
@@ -500,7 +602,7 @@ mod tests {
     #[test]
     fn greeting_is_valid_and_round_trips() {
         let f = FlowBody::greeting("Бот <МаК>");
-        assert!(validate(&f, &HashSet::new()).is_empty());
+        assert!(validate(&f, &Siblings::default()).is_empty());
         let json = serde_json::to_value(&f).unwrap();
         assert_eq!(json["steps"][0]["type"], "message");
         let back: FlowBody = serde_json::from_value(json).unwrap();
@@ -514,12 +616,61 @@ mod tests {
             start: "a".into(),
             steps: vec![msg("a", Some("zzz")), msg("a", None)],
         };
-        let p = validate(&f, &HashSet::new());
+        let p = validate(&f, &Siblings::default());
         assert!(
             p.iter().any(|p| p.message.contains("несуществующему шагу «zzz»")),
             "{p:?}"
         );
         assert!(p.iter().any(|p| p.message.contains("повторяется")), "{p:?}");
+    }
+
+    #[test]
+    fn a_trigger_another_flow_has_an_orphan_step_and_a_dead_button_are_reported() {
+        let mut first = msg("a", None);
+        if let StepKind::Message { buttons, .. } = &mut first.kind {
+            buttons.push(vec![Button {
+                text: "Подробнее".into(),
+                data: Some("more".into()),
+                ..Default::default()
+            }]);
+        }
+        let f = FlowBody {
+            triggers: vec![Trigger::Command {
+                command: "start".into(),
+                payload: String::new(),
+            }],
+            start: "a".into(),
+            steps: vec![first, msg("lost", None)],
+        };
+        let siblings = Siblings {
+            ids: HashSet::new(),
+            triggers: vec![(
+                "Приветствие".into(),
+                vec![Trigger::Command {
+                    command: "/Start".into(),
+                    payload: String::new(),
+                }],
+            )],
+        };
+        let p: Vec<String> = validate(&f, &siblings).into_iter().map(|p| p.message).collect();
+        assert!(
+            p.iter().any(|m| m.contains("/start уже есть в сценарии «Приветствие»")),
+            "{p:?}"
+        );
+        assert!(p.iter().any(|m| m.contains("К шагу «lost» не ведёт")), "{p:?}");
+        assert!(
+            p.iter().any(|m| m.contains("кнопка «Подробнее» ничего не запускает")),
+            "{p:?}"
+        );
+
+        // With a flow that starts on that button, and the orphan gone, it passes.
+        let mut ok = f.clone();
+        ok.steps.pop();
+        let siblings = Siblings {
+            ids: HashSet::new(),
+            triggers: vec![("Подробнее".into(), vec![Trigger::Button { data: "more".into() }])],
+        };
+        assert!(validate(&ok, &siblings).is_empty(), "{:?}", validate(&ok, &siblings));
     }
 
     #[test]
@@ -529,7 +680,7 @@ mod tests {
             start: String::new(),
             steps: vec![],
         };
-        let p = validate(&f, &HashSet::new());
+        let p = validate(&f, &Siblings::default());
         assert!(p.iter().any(|p| p.message.contains("не разбирается")));
         assert!(p.iter().any(|p| p.message.contains("нет ни одного шага")));
     }

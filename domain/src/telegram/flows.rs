@@ -1,8 +1,6 @@
 //! Flows of a bot: drafts, validated publishing with versions, the
 //! "Проверить" runner, and the company bot's built-ins.
 
-use std::collections::HashSet;
-
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -33,19 +31,50 @@ pub struct FlowRow {
     pub updated_at: DateTime<Utc>,
 }
 
-async fn flow_ids(pool: &sqlx::PgPool, bot_id: Uuid) -> Result<HashSet<Uuid>, sqlx::Error> {
-    Ok(
-        sqlx::query_scalar!("select id from bot_flows where bot_id = $1", bot_id)
-            .fetch_all(pool)
-            .await?
-            .into_iter()
-            .collect(),
+/// The bot's flows other than `except`, as [`flow::validate`] compares
+/// with them: every id, and the triggers of the enabled ones (their
+/// published version, or the draft while never published).
+async fn siblings(pool: &sqlx::PgPool, bot_id: Uuid, except: Uuid) -> Result<flow::Siblings, sqlx::Error> {
+    Ok(siblings_of(&bot_triggers(pool, bot_id).await?, except))
+}
+
+/// Every flow of the bot: id, name, and the triggers it runs on when enabled.
+async fn bot_triggers(
+    pool: &sqlx::PgPool,
+    bot_id: Uuid,
+) -> Result<Vec<(Uuid, String, Option<Vec<flow::Trigger>>)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        "select id, name, enabled, coalesce(published, draft) as \"body!\" from bot_flows where bot_id = $1",
+        bot_id
     )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let triggers = r
+                .enabled
+                .then(|| serde_json::from_value::<FlowBody>(r.body).ok().map(|b| b.triggers))
+                .flatten();
+            (r.id, r.name, triggers)
+        })
+        .collect())
+}
+
+fn siblings_of(all: &[(Uuid, String, Option<Vec<flow::Trigger>>)], except: Uuid) -> flow::Siblings {
+    flow::Siblings {
+        ids: all.iter().map(|(id, ..)| *id).collect(),
+        triggers: all
+            .iter()
+            .filter(|(id, ..)| *id != except)
+            .filter_map(|(_, name, t)| t.clone().map(|t| (name.clone(), t)))
+            .collect(),
+    }
 }
 
 pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<FlowRow>, TelegramError> {
     authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
-    let ids = flow_ids(&tg.pool, bot_id).await?;
+    let all = bot_triggers(&tg.pool, bot_id).await?;
     let rows = sqlx::query!(
         r#"select id, name, draft, published, version, enabled, updated_at as "updated_at: DateTime<Utc>" from bot_flows
          where bot_id = $1 order by position, created_at"#,
@@ -57,12 +86,17 @@ pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Ve
         .into_iter()
         .map(|r| {
             let draft: FlowBody = serde_json::from_value(r.draft.clone()).unwrap_or_default();
+            let others = siblings_of(&all, r.id);
             let published: Option<FlowBody> = r.published.clone().and_then(|p| serde_json::from_value(p).ok());
             FlowRow {
                 id: r.id,
                 bot_id,
                 name: r.name,
-                problems: flow::validate(&draft, &ids),
+                problems: if r.enabled {
+                    flow::validate(&draft, &others)
+                } else {
+                    vec![]
+                },
                 unpublished_changes: Some(&r.draft) != r.published.as_ref(),
                 draft,
                 published,
@@ -163,7 +197,7 @@ pub async fn save_draft(
 pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<i32, TelegramError> {
     let bot_id = bot_of_flow(tg, flow_id).await?;
     authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
-    let ids = flow_ids(&tg.pool, bot_id).await?;
+    let others = siblings(&tg.pool, bot_id, flow_id).await?;
     let mut tx = tg.pool.begin().await?;
     let row = sqlx::query!(
         "select draft, published, version from bot_flows where id = $1 for update",
@@ -173,7 +207,7 @@ pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result
     .await?;
     let body: FlowBody = serde_json::from_value(row.draft.clone())
         .map_err(|e| TelegramError::InvalidFlow(format!("сценарий не читается: {e}")))?;
-    let problems = flow::validate(&body, &ids);
+    let problems = flow::validate(&body, &others);
     if !problems.is_empty() {
         return Err(TelegramError::InvalidFlow(
             problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("; "),

@@ -92,3 +92,38 @@ pub(crate) async fn registration_decided(
     notify_user(tx, user_id, &text).await?;
     Ok(())
 }
+
+/// A conversation was handed to an operator: the bot's owner and everyone
+/// who answers every bot's chats (inbox:edit = all) hear of it — in the
+/// bell and, when they linked Telegram, from the company bot.
+pub(crate) async fn chats_waiting(tx: &mut Tx<'_>, chat_ids: &[Uuid]) -> Result<(), sqlx::Error> {
+    use crate::types::{Action, Resource, Scope};
+    let roles: Vec<String> = crate::rbac::roles_with_in(tx, Resource::Inbox, Action::Edit, Scope::All)
+        .await?
+        .into_iter()
+        .map(|r| r.as_str().to_string())
+        .collect();
+    let rows = sqlx::query!(
+        r#"select distinct u.id as "user_id!", b.username as "bot!", c.chat_id as "chat_id!",
+                  coalesce(nullif(trim(c.first_name || ' ' || c.last_name), ''), 'Пользователь') as "name!"
+           from bot_chats c
+           join bots b on b.id = c.bot_id
+           join users u on u.id = b.owner_id or u.role = any($2)
+           where c.id = any($1) and u.status = 'active' and u.blocked_at is null"#,
+        chat_ids,
+        &roles
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for r in rows {
+        let body = format!("{} в @{} просит живого человека", r.name, r.bot);
+        crate::notifications::notify(tx, r.user_id, "Чат ждёт оператора", &body, Some("/inbox")).await?;
+        notify_user(
+            tx,
+            r.user_id,
+            &format!("💬 {} в @{} ждёт оператора", html_escape(&r.name), html_escape(&r.bot)),
+        )
+        .await?;
+    }
+    Ok(())
+}

@@ -806,6 +806,10 @@ impl Writes {
 
     /// Two statements for the whole batch.
     async fn flush(self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+        let handed: Vec<Uuid> = self.chats.values().filter(|c| c.handoff).map(|c| c.id).collect();
+        if !handed.is_empty() {
+            super::notify::chats_waiting(tx, &handed).await?;
+        }
         if !self.messages.is_empty() {
             sqlx::query!(
                 "insert into bot_messages (bot_id, chat_id, direction, kind, body, payload, tg_message_id,
@@ -1053,7 +1057,26 @@ impl Effects for CrmEffects<'_, '_> {
             extra: Default::default(),
         };
         for _ in 0..2 {
-            match crate::leads::create_lead(pool, &actor, input.clone()).await {
+            // In the update's own transaction (under a savepoint, so a refusal
+            // leaves the rest of the update intact): a batch retried after a
+            // failure can't create the lead twice.
+            let mut sp = match sqlx::Connection::begin(&mut **self.tx).await {
+                Ok(sp) => sp,
+                Err(e) => {
+                    tracing::warn!(error = ?e, "lead from a bot failed");
+                    return Err("Не удалось принять заявку, попробуйте позже".into());
+                }
+            };
+            let result = crate::leads::create_lead_in(&mut sp, pool, &actor, input.clone()).await;
+            let saved = match &result {
+                Ok(_) => sp.commit().await,
+                Err(_) => sp.rollback().await,
+            };
+            if let Err(e) = saved {
+                tracing::warn!(error = ?e, "lead from a bot failed");
+                return Err("Не удалось принять заявку, попробуйте позже".into());
+            }
+            match result {
                 Ok(
                     crate::leads::CreateOutcome::Created { id, number, .. }
                     | crate::leads::CreateOutcome::SentForReview { id, number },

@@ -12,13 +12,13 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(metrics))
 }
 
+/// Ready when PostgreSQL answers within a second (a load balancer must not
+/// wait on a dead database).
 async fn readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match sqlx::query_scalar::<_, i32>("select 1")
-        .fetch_one(&state.services.pool)
-        .await
-    {
-        Ok(_) => (StatusCode::OK, "ready"),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
+    let ping = sqlx::query_scalar::<_, i32>("select 1").fetch_one(&state.services.pool);
+    match tokio::time::timeout(std::time::Duration::from_secs(1), ping).await {
+        Ok(Ok(_)) => (StatusCode::OK, "ready"),
+        _ => (StatusCode::SERVICE_UNAVAILABLE, "database unreachable"),
     }
 }
 

@@ -38,7 +38,7 @@ async fn link_page(Path(token): Path<String>) -> Response {
     // Tokens are URL-safe base64: anything else is no link of ours (and
     // nothing else reaches the page's markup).
     if token.is_empty() || !token.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_') {
-        return login_error(&domain::accounts::AccountsError::LinkInvalid.to_string());
+        return login_error("link_invalid");
     }
     axum::response::Html(format!(
         r#"<!DOCTYPE html><html lang="ru"><head><meta charset="utf-8">
@@ -59,7 +59,7 @@ async fn link_sign_in(
 ) -> Response {
     match domain::accounts::sign_in_with_link(&state.services.pool, &token, ip.0).await {
         Ok(signed_in) => start_session(&session, signed_in).await,
-        Err(e) => login_error(&e.to_string()),
+        Err(e) => login_error(e.code()),
     }
 }
 
@@ -68,7 +68,7 @@ async fn start_session(session: &Session, signed_in: domain::accounts::SignIn) -
     match signed_in {
         domain::accounts::SignIn::Done(grant) => {
             if app::session::establish(session, grant).await.is_err() {
-                return login_error("Не удалось начать сессию. Повторите попытку");
+                return login_error("session");
             }
             Redirect::to("/").into_response()
         }
@@ -80,9 +80,11 @@ async fn start_session(session: &Session, signed_in: domain::accounts::SignIn) -
     }
 }
 
-fn login_error(message: &str) -> Response {
+/// Back to the sign-in page with an error *code*: the page shows only the
+/// messages it knows, so a crafted link can't put words on it.
+fn login_error(code: &str) -> Response {
     let q = url::form_urlencoded::Serializer::new(String::new())
-        .append_pair("error", message)
+        .append_pair("error", code)
         .finish();
     Redirect::to(&format!("/login?{q}")).into_response()
 }
@@ -115,13 +117,13 @@ fn client(state: &AppState, p: &OAuthProviderConfig) -> Result<Client, String> {
 
 async fn start(State(state): State<AppState>, Path(id): Path<String>, session: Session) -> Response {
     let Some(p) = provider(&state, &id) else {
-        return login_error("Неизвестный способ входа");
+        return login_error("unknown_provider");
     };
     let client = match client(&state, p) {
         Ok(c) => c,
         Err(e) => {
             tracing::error!(provider = %id, error = %e, "oauth provider misconfigured");
-            return login_error("Вход через этого провайдера сейчас недоступен");
+            return login_error("provider_unavailable");
         }
     };
     let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
@@ -139,7 +141,7 @@ async fn start(State(state): State<AppState>, Path(id): Path<String>, session: S
     }
     .await;
     if stored.is_err() {
-        return login_error("Не удалось начать вход. Повторите попытку");
+        return login_error("session");
     }
     Redirect::to(url.as_str()).into_response()
 }
@@ -162,19 +164,19 @@ async fn callback(
     let verifier: Option<String> = session.remove(VERIFIER_KEY).await.ok().flatten();
     let started_with: Option<String> = session.remove(PROVIDER_KEY).await.ok().flatten();
     if q.error.is_some() {
-        return login_error("Вход отменён");
+        return login_error("cancelled");
     }
     let (Some(code), Some(got_state), Some(expected), Some(verifier)) = (q.code, q.state, expected, verifier) else {
-        return login_error("Сессия входа истекла. Начните заново");
+        return login_error("expired");
     };
     if got_state != expected || started_with.as_deref() != Some(id.as_str()) {
-        return login_error("Ответ провайдера не прошёл проверку. Начните заново");
+        return login_error("state_mismatch");
     }
     let Some(p) = provider(&state, &id) else {
-        return login_error("Неизвестный способ входа");
+        return login_error("unknown_provider");
     };
     let Ok(client) = client(&state, p) else {
-        return login_error("Вход через этого провайдера сейчас недоступен");
+        return login_error("provider_unavailable");
     };
     let token = match client
         .exchange_code(AuthorizationCode::new(code))
@@ -185,14 +187,14 @@ async fn callback(
         Ok(t) => t,
         Err(e) => {
             tracing::warn!(provider = %id, error = %e, "oauth code exchange failed");
-            return login_error("Провайдер не подтвердил вход. Повторите попытку");
+            return login_error("provider_denied");
         }
     };
     let info = match fetch_userinfo(&state, p, token.access_token().secret()).await {
         Ok(i) => i,
         Err(e) => {
             tracing::warn!(provider = %id, error = %e, "oauth userinfo failed");
-            return login_error("Не удалось получить данные профиля у провайдера");
+            return login_error("profile_failed");
         }
     };
     let email = info.email.clone();
@@ -216,7 +218,7 @@ async fn callback(
                 .finish();
             Redirect::to(&format!("/register?{q}")).into_response()
         }
-        Err(e) => login_error(&e.to_string()),
+        Err(e) => login_error(e.code()),
     }
 }
 

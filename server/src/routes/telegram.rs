@@ -95,7 +95,7 @@ pub fn api_router() -> Router<AppState> {
         .route("/{id}/webhook", post(set_webhook).delete(delete_webhook))
         .route("/{id}/stats", get(stats))
         .route("/{id}/company", post(mark_company))
-        .route("/{id}/chats/{chat_id}/messages", post(reply))
+        .route("/{id}/chats/{chat_id}/messages", get(history).post(reply))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
         })
@@ -155,6 +155,19 @@ struct ReplyBody {
 }
 
 /// The operator's reply as the bot: queued, then sent through the Bot API.
+/// A chat's last 200 messages, oldest first (inbox:view on the bot).
+async fn history(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((id, chat_id)): Path<(String, String)>,
+) -> ApiResult {
+    let chat_id: i64 = chat_id
+        .parse()
+        .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Чат не найден"))?;
+    let messages = telegram::chat_history(&st.telegram, &actor, bot_id(&id)?, chat_id, 200).await?;
+    Ok(Json(messages).into_response())
+}
+
 async fn reply(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

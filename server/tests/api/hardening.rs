@@ -133,3 +133,24 @@ async fn exported_text_can_not_become_a_spreadsheet_formula(pool: PgPool) {
     assert!(body.contains("\"'=HYPERLINK("), "{body}");
     assert!(!body.contains(";\"=HYPERLINK"), "{body}");
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn without_the_database_requests_get_a_503_in_russian(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    pool.close().await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/me"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["code"], "unavailable");
+    assert_eq!(v["message"], "База данных недоступна. Повторите попытку через минуту");
+    let r = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(r.status(), 503);
+}

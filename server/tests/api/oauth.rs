@@ -156,10 +156,29 @@ async fn oauth_without_a_matching_account_is_refused_clearly(pool: PgPool) {
         .unwrap()
         .1
         .to_string();
-    assert_eq!(
-        msg,
-        "Учётная запись с этим email не найдена. Обратитесь к администратору"
-    );
+    assert_eq!(msg, "no_account", "a code the page turns into its own message");
+    let page = app
+        .client
+        .get(app.url(&landing))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Учётная запись с этим email не найдена"), "{page}");
+    // Text smuggled into the address is never shown.
+    let page = app
+        .client
+        .get(app.url("/login?error=%D0%92%D0%B0%D1%88+%D0%B0%D0%BA%D0%BA%D0%B0%D1%83%D0%BD%D1%82+%D0%B2%D0%B7%D0%BB%D0%BE%D0%BC%D0%B0%D0%BD"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("Ваш аккаунт взломан"));
+    assert!(page.contains("Не удалось войти. Повторите попытку"));
     let r = app.client.get(app.url("/api/v1/me")).send().await.unwrap();
     assert_eq!(r.status(), 401);
 }

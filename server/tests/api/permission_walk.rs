@@ -294,6 +294,10 @@ async fn call_for(
             let (id, target) = fresh_bot(tg, admin, n).await;
             c(Method::DELETE, format!("/api/bots/{id}/webhook"), None, target)
         }
+        Operation::ViewChats => {
+            let (id, target) = fresh_bot(tg, admin, n).await;
+            c(Method::GET, format!("/api/bots/{id}/chats/42/messages"), None, target)
+        }
         Operation::ReplyInChat => {
             let (id, target) = fresh_bot(tg, admin, n).await;
             c(

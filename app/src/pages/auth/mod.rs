@@ -43,7 +43,7 @@ pub fn LoginPage() -> impl IntoView {
         query
             .get()
             .get("error")
-            .map(|e| view! { <div class="alert error" role="alert">{e}</div> })
+            .map(|code| view! { <div class="alert error" role="alert" data-testid="login-error">{login_error_text(&code)}</div> })
     };
     view! {
         <section class="card narrow">
@@ -380,4 +380,24 @@ fn Tokens() -> impl IntoView {
             </Transition>
         </section>
     }
+}
+
+/// The message for a sign-in error code in the address (`/login?error=…`);
+/// anything else reads as a generic failure, never as the text given.
+fn login_error_text(code: &str) -> &'static str {
+    t(match code {
+        "link_invalid" => "login.err.link_invalid",
+        "no_account" => "login.err.no_account",
+        "email_not_verified" => "login.err.email_not_verified",
+        "blocked" => "login.err.blocked",
+        "throttled" => "login.err.throttled",
+        "unknown_provider" => "login.err.unknown_provider",
+        "provider_unavailable" => "login.err.provider_unavailable",
+        "cancelled" => "login.err.cancelled",
+        "expired" => "login.err.expired",
+        "state_mismatch" => "login.err.state_mismatch",
+        "provider_denied" => "login.err.provider_denied",
+        "profile_failed" => "login.err.profile_failed",
+        _ => "login.err.other",
+    })
 }

@@ -80,7 +80,9 @@ pub async fn bot_flows(bot_id: String) -> Result<BotWithFlows, AppError> {
         .map(|f| FlowView {
             id: f.id.to_string(),
             name: f.name,
-            draft: serde_json::from_value(serde_json::to_value(&f.draft).unwrap_or_default()).unwrap_or_default(),
+            draft: serde_json::to_value(&f.draft)
+                .ok()
+                .and_then(|v| serde_json::from_value(v).ok()),
             version: f.version,
             unpublished_changes: f.unpublished_changes,
             problems: f.problems.into_iter().map(|p| p.message).collect(),

@@ -240,15 +240,30 @@ fn FlowEditor(
             .map(|f| f.name.clone())
             .unwrap_or_else(|| l("Новый сценарий", "New flow").to_string()),
     );
-    let draft = RwSignal::new(flow.as_ref().map(|f| f.draft.clone()).unwrap_or_else(|| FlowDraft {
-        triggers: vec![DraftTrigger {
-            kind: "command".into(),
-            command: "start".into(),
-            ..Default::default()
-        }],
-        start: "s1".into(),
-        steps: vec![DraftStep::new("s1".into(), "message", 60.0, 60.0)],
-    }));
+    if flow.as_ref().is_some_and(|f| f.draft.is_none()) {
+        return view! {
+            <div class="alert error" data-testid="flow-unreadable">
+                {l(
+                    "Этот сценарий содержит шаги, которые редактор не может показать. Чтобы ничего не потерять, он не открывается для правки — сценарий продолжает работать как опубликован.",
+                    "This flow has steps the editor can't show. To lose nothing it isn't opened for editing — the published flow keeps working.",
+                )}
+            </div>
+        }
+        .into_any();
+    }
+    let draft = RwSignal::new(
+        flow.as_ref()
+            .and_then(|f| f.draft.clone())
+            .unwrap_or_else(|| FlowDraft {
+                triggers: vec![DraftTrigger {
+                    kind: "command".into(),
+                    command: "start".into(),
+                    ..Default::default()
+                }],
+                start: "s1".into(),
+                steps: vec![DraftStep::new("s1".into(), "message", 60.0, 60.0)],
+            }),
+    );
     let problems = RwSignal::new(flow.as_ref().map(|f| f.problems.clone()).unwrap_or_default());
     let dirty = RwSignal::new(flow.is_none());
     let selected: RwSignal<Option<String>> = RwSignal::new(None);
@@ -428,6 +443,7 @@ fn FlowEditor(
             <TryPanel bot_id=bot.get_value() flow_id=flow_id draft=draft/>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -833,7 +849,7 @@ fn TryPanel(bot_id: String, flow_id: RwSignal<Option<String>>, draft: RwSignal<F
 #[component]
 pub fn InboxPage() -> impl IntoView {
     view! {
-        <Guard resource="telegram" action="edit">
+        <Guard resource="inbox" action="view">
             <Inbox/>
         </Guard>
     }

@@ -30,7 +30,9 @@ pub struct BotWithFlows {
 pub struct FlowView {
     pub id: String,
     pub name: String,
-    pub draft: FlowDraft,
+    /// `None` when the stored flow has something the editor can't show: it
+    /// is then not opened for editing (saving would lose that part).
+    pub draft: Option<FlowDraft>,
     pub version: i32,
     pub unpublished_changes: bool,
     pub problems: Vec<String>,
@@ -119,6 +121,9 @@ pub struct DraftRule {
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+// A field the mirror doesn't know makes the stored flow unreadable to the
+// editor (and so not opened for editing), never silently dropped on save.
+#[serde(deny_unknown_fields)]
 pub struct DraftStep {
     pub id: String,
     #[serde(default)]
@@ -169,6 +174,9 @@ pub struct DraftStep {
     pub product_var: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount_var: Option<String>,
+    /// The stage a created lead goes to (kept as stored; set outside the editor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
 }
@@ -300,4 +308,172 @@ pub struct MessageView {
     pub error: Option<String>,
     pub by: Option<String>,
     pub at: String,
+}
+
+/// The editor's mirror must carry every step kind of the domain's flow
+/// format through unchanged, or saving from the editor would lose data.
+#[cfg(all(test, feature = "ssr"))]
+mod round_trip {
+    use super::FlowDraft;
+    use domain::telegram::flow::{Button, Check, FlowBody, MenuOption, Rule, RuleOp, Step, StepKind, Trigger};
+
+    fn step(id: &str, kind: StepKind) -> Step {
+        Step {
+            id: id.into(),
+            x: 10.0,
+            y: 20.0,
+            kind,
+        }
+    }
+
+    #[test]
+    fn every_step_kind_survives_the_editor() {
+        let next = Some("s2".to_string());
+        let body = FlowBody {
+            triggers: vec![
+                Trigger::Command {
+                    command: "start".into(),
+                    payload: "ref".into(),
+                },
+                Trigger::Keyword {
+                    text: "привет".into()
+                },
+                Trigger::Regex {
+                    pattern: "^\\d+$".into(),
+                },
+                Trigger::Button { data: "go".into() },
+                Trigger::Fallback,
+            ],
+            start: "s1".into(),
+            steps: vec![
+                step(
+                    "s1",
+                    StepKind::Message {
+                        text: "<b>Здравствуйте</b>".into(),
+                        photo: Some("AgAC".into()),
+                        document: Some("BQAC".into()),
+                        buttons: vec![vec![
+                            Button {
+                                text: "Сайт".into(),
+                                url: Some("https://example.ru".into()),
+                                ..Default::default()
+                            },
+                            Button {
+                                text: "Дальше".into(),
+                                goto: Some("s2".into()),
+                                ..Default::default()
+                            },
+                            Button {
+                                text: "Данные".into(),
+                                data: Some("go".into()),
+                                ..Default::default()
+                            },
+                        ]],
+                        keyboard: vec![vec!["Да".into(), "Нет".into()]],
+                        remove_keyboard: true,
+                        next: next.clone(),
+                    },
+                ),
+                step(
+                    "s2",
+                    StepKind::Question {
+                        text: "Телефон?".into(),
+                        var: "phone".into(),
+                        check: Check::Phone,
+                        choices: vec![],
+                        error_text: "Не похоже на телефон".into(),
+                        next: Some("s3".into()),
+                    },
+                ),
+                step(
+                    "s3",
+                    StepKind::Question {
+                        text: "Выберите".into(),
+                        var: "product".into(),
+                        check: Check::Choice,
+                        choices: vec!["Ипотека".into(), "Кредит".into()],
+                        error_text: String::new(),
+                        next: Some("s4".into()),
+                    },
+                ),
+                step(
+                    "s4",
+                    StepKind::Menu {
+                        text: "Меню".into(),
+                        options: vec![MenuOption {
+                            text: "Один".into(),
+                            next: Some("s5".into()),
+                        }],
+                    },
+                ),
+                step(
+                    "s5",
+                    StepKind::Condition {
+                        rules: vec![Rule {
+                            var: "product".into(),
+                            op: RuleOp::Contains,
+                            value: "Ипо".into(),
+                            next: Some("s6".into()),
+                        }],
+                        otherwise: Some("s7".into()),
+                    },
+                ),
+                step(
+                    "s6",
+                    StepKind::SetVar {
+                        var: "x".into(),
+                        value: "1".into(),
+                        next: Some("s7".into()),
+                    },
+                ),
+                step(
+                    "s7",
+                    StepKind::AddTag {
+                        tag: "горячий".into(),
+                        next: Some("s8".into()),
+                    },
+                ),
+                step(
+                    "s8",
+                    StepKind::Delay {
+                        seconds: 3600,
+                        next: Some("s9".into()),
+                    },
+                ),
+                step(
+                    "s9",
+                    StepKind::CreateLead {
+                        name_var: "name".into(),
+                        phone_var: "phone".into(),
+                        product_var: "product".into(),
+                        amount_var: "amount".into(),
+                        stage_id: Some(uuid::Uuid::from_u128(7)),
+                        next: Some("s10".into()),
+                    },
+                ),
+                step(
+                    "s10",
+                    StepKind::RegisterPartner {
+                        next: Some("s11".into()),
+                    },
+                ),
+                step(
+                    "s11",
+                    StepKind::Handoff {
+                        text: "Передаю оператору".into(),
+                    },
+                ),
+                step(
+                    "s12",
+                    StepKind::GotoFlow {
+                        flow_id: uuid::Uuid::from_u128(9),
+                    },
+                ),
+            ],
+        };
+        let stored = serde_json::to_value(&body).unwrap();
+        let draft: FlowDraft = serde_json::from_value(stored.clone()).expect("the editor reads every step kind");
+        let back: FlowBody = serde_json::from_value(serde_json::to_value(&draft).unwrap()).unwrap();
+        assert_eq!(back, body);
+    }
 }

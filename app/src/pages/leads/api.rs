@@ -78,7 +78,7 @@ mod conv {
             use domain::leads::LeadsError as E;
             match e {
                 E::Rbac(r) => r.into(),
-                E::Db(ref db) => crate::error::internal(db),
+                E::Db(ref db) => crate::error::database(db),
                 E::Validation(ref fields) => AppError {
                     code: "validation".into(),
                     message: e.to_string(),
@@ -373,6 +373,22 @@ pub async fn move_lead(lead_id: String, stage_id: String) -> Result<(), AppError
     let stage =
         conv::id(&stage_id, "stage_id")?.ok_or_else(|| AppError::new("validation", "Нет этапа").with_status())?;
     domain::leads::move_lead_to_stage(&services.pool, &actor, lead, stage).await?;
+    Ok(())
+}
+
+/// The card's stage control: a lost stage needs the loss reason.
+#[server]
+pub async fn move_lead_from_card(lead_id: String, stage_id: String, loss_reason_id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    let stage = conv::id(&stage_id, "stage_id")?.ok_or_else(|| AppError {
+        code: "validation".into(),
+        message: "Выберите этап".into(),
+        fields: vec![("stage_id".into(), "Выберите этап".into())],
+    })?;
+    let reason = conv::id(&loss_reason_id, "loss_reason_id")?;
+    domain::leads::move_lead_with_reason(&services.pool, &actor, lead, stage, reason).await?;
     Ok(())
 }
 

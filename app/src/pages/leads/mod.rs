@@ -104,6 +104,9 @@ fn decode(s: &str) -> String {
 #[component]
 fn LeadsList() -> impl IntoView {
     use std::collections::BTreeMap;
+    // Controls the viewer may not use are not shown.
+    let me = crate::components::shell::use_me();
+    let can = move |resource: &str, action: &str| me.with(|m| m.as_ref().is_some_and(|m| m.can(resource, action)));
     let live = use_live();
     let params = RwSignal::new(BTreeMap::<String, String>::new());
     let columns = RwSignal::new(DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<String>>());
@@ -152,9 +155,8 @@ fn LeadsList() -> impl IntoView {
             <div class="title-row">
                 <h1>{t("leads.title")}</h1>
                 <span>
-                    <a class="button" href="/leads/import">{t("leads.import")}</a>
-                    " "
-                    <a class="button primary" href="/leads/new">{t("leads.new")}</a>
+                    {move || can("leads", "import").then(|| view! { <a class="button" href="/leads/import">{t("leads.import")}</a> " " })}
+                    {move || can("leads", "create").then(|| view! { <a class="button primary" href="/leads/new">{t("leads.new")}</a> })}
                 </span>
             </div>
             <div class="toolbar">
@@ -189,8 +191,10 @@ fn LeadsList() -> impl IntoView {
                         }
                     })}
                 </Transition>
-                <a class="button" rel="external" download data-testid="export-csv" href=move || format!("/api/v1/leads/export.csv?{}", query.get())>"CSV"</a>
-                <a class="button" rel="external" download data-testid="export-xlsx" href=move || format!("/api/v1/leads/export.xlsx?{}", query.get())>"XLSX"</a>
+                {move || can("leads", "export").then(|| view! {
+                    <a class="button" rel="external" download data-testid="export-csv" href=move || format!("/api/v1/leads/export.csv?{}", query.get())>"CSV"</a>
+                    <a class="button" rel="external" download data-testid="export-xlsx" href=move || format!("/api/v1/leads/export.xlsx?{}", query.get())>"XLSX"</a>
+                })}
             </div>
             <details class="filters" data-testid="filters" open>
                 <summary>{t("leads.filters")}</summary>
@@ -462,6 +466,7 @@ pub fn LeadCardPage() -> impl IntoView {
     let comment = ServerAction::<AddLeadComment>::new();
     let task = ServerAction::<CreateTask>::new();
     let attach = ServerAction::<AttachToDeal>::new();
+    let stage_move = ServerAction::<MoveLeadFromCard>::new();
     Effect::new(move |_| {
         if let Some(Ok(n)) = attach.value().get() {
             go(&format!("/leads/{n}"));
@@ -473,6 +478,7 @@ pub fn LeadCardPage() -> impl IntoView {
                 number(),
                 live.version.get(),
                 save.version().get(),
+                stage_move.version().get(),
                 comment.version().get(),
                 task.version().get(),
             )
@@ -501,11 +507,37 @@ pub fn LeadCardPage() -> impl IntoView {
                             let (id2, id3) = (id.clone(), id.clone());
                             view! {
                                 <section class="card" data-testid="lead-card" data-lead=c.lead.number>
-                                    <h1>{t("leads.lead")} " №" {c.lead.number} " · " {c.lead.client_name.clone()}</h1>
+                                    <h1>{t("leads.lead")} " №" {c.lead.number} " · "
+                                        <a href=format!("/clients/{}", c.lead.client_id) data-testid="client-link">{c.lead.client_name.clone()}</a></h1>
                                     <p><span class="stage" style=format!("--stage:{}", c.lead.stage_color)>{c.lead.stage_name.clone()}</span>
                                        " " <span class="muted">{c.lead.created_at.clone()}</span></p>
                                     <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")}</p>
                                     <p class="muted">{t("leads.consent_label")} ": " {c.consent.clone()}</p>
+                                    {c.may_edit.then(|| { let lid = id.clone(); let current = c.lead.stage_id.clone(); let reasons = opts.loss_reasons.clone(); let reason_now = c.loss_reason_id.clone(); let pipes = opts.pipelines.clone(); view! {
+                                        <ActionForm action=stage_move attr:class="inline-form stage-form" attr:data-testid="stage-form">
+                                            <input type="hidden" name="lead_id" value=lid/>
+                                            <FormError message=form_error(stage_move.value())/>
+                                            <div class="field">
+                                                <label for="f-stage">{t("leads.stage")}</label>
+                                                <select id="f-stage" name="stage_id">
+                                                    {pipes.into_iter().map(|(_, pname, stages)| view! {
+                                                        <optgroup label=pname>
+                                                            {stages.into_iter().map(|(sid, sname, _)| { let selected = sid == current; view! { <option value=sid selected=selected>{sname}</option> } }).collect_view()}
+                                                        </optgroup>
+                                                    }).collect_view()}
+                                                </select>
+                                            </div>
+                                            <div class="field">
+                                                <label for="f-move-loss-reason">{t("leads.loss_reason")}</label>
+                                                <select id="f-move-loss-reason" name="loss_reason_id">
+                                                    <option value="">"—"</option>
+                                                    {reasons.into_iter().map(|(v, n)| { let selected = v == reason_now; view! { <option value=v selected=selected>{n}</option> } }).collect_view()}
+                                                </select>
+                                            </div>
+                                            {move || field_error(stage_move.value(), "loss_reason_id").get().map(|m| view! { <div class="field-error" data-field="loss_reason_id">{m}</div> })}
+                                            <button type="submit">{t("leads.move")}</button>
+                                        </ActionForm>
+                                    }})}
                                     {(c.lead.unsorted && c.may_edit).then(|| { let lid = id.clone(); view! {
                                         <ActionForm action=attach attr:class="inline-form" attr:data-testid="attach-form">
                                             <input type="hidden" name="lead_id" value=lid/>

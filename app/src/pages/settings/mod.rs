@@ -28,6 +28,7 @@ fn resource_label(r: &str) -> &'static str {
         "auction" => "res.auction",
         "reports" => "res.reports",
         "telegram" => "res.telegram",
+        "inbox" => "res.inbox",
         "settings" => "res.settings",
         _ => "res.audit",
     })

@@ -25,6 +25,18 @@ pub fn UsersPage() -> impl IntoView {
 
 #[component]
 fn UsersList() -> impl IntoView {
+    // What the viewer may do decides what is shown: no invite form without
+    // users:create, no approve/role/block buttons without users:edit on
+    // others, and only roles not above the viewer's own to grant.
+    let me = crate::components::shell::use_me();
+    let (can_invite, can_manage, own_rank) = me.with_untracked(|m| match m {
+        Some(m) => (
+            m.can("users", "create"),
+            matches!(m.scope("users", "edit").as_str(), "team" | "all"),
+            role_rank(&m.role),
+        ),
+        None => (false, false, 0),
+    });
     let live = use_live();
     let q = use_query_map();
     let query = RwSignal::new(String::new());
@@ -96,7 +108,7 @@ fn UsersList() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {p.items.into_iter().map(|u| view! {
-                                            <UserLine u=u approve=approve reject=reject block=block role=role token=token/>
+                                            <UserLine u=u approve=approve reject=reject block=block role=role token=token manage=can_manage own_rank=own_rank/>
                                         }).collect_view()}
                                     </tbody>
                                 </table>
@@ -109,6 +121,7 @@ fn UsersList() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <Show when=move || can_invite>
         <section class="card">
             <h2>{t("users.invite")}</h2>
             <ActionForm action=invite attr:class="inline-form" attr:data-testid="invite-user-form">
@@ -117,7 +130,7 @@ fn UsersList() -> impl IntoView {
                 <div class="field">
                     <label for="f-invite-role">{t("users.role")}</label>
                     <select id="f-invite-role" name="role">
-                        {["employee", "partner", "franchisee", "admin"].into_iter().map(|r| view! { <option value=r>{crate::model::role_label(r)}</option> }).collect_view()}
+                        {["employee", "partner", "franchisee", "admin"].into_iter().filter(|r| role_rank(r) <= own_rank).map(|r| view! { <option value=r>{crate::model::role_label(r)}</option> }).collect_view()}
                     </select>
                 </div>
                 <button type="submit" class="primary">{t("users.invite")}</button>
@@ -126,6 +139,7 @@ fn UsersList() -> impl IntoView {
                 <p>{t("users.invite_link")} " " <code data-testid="invite-link">{link}</code></p>
             })}
         </section>
+        </Show>
     }
 }
 
@@ -137,6 +151,9 @@ fn UserLine(
     block: ServerAction<SetUserBlocked>,
     role: ServerAction<SetUserRole>,
     token: ServerAction<IssueToken>,
+    /// The viewer may approve, re-role and block other users.
+    manage: bool,
+    own_rank: u8,
 ) -> impl IntoView {
     let id = u.id.clone();
     let pending = u.status == "pending";
@@ -159,7 +176,9 @@ fn UserLine(
     };
     let actions = {
         let id = id.clone();
-        if pending {
+        if !manage || role_rank(&u.role) > own_rank {
+            ().into_any()
+        } else if pending {
             let (a, b, c) = (id.clone(), id.clone(), id.clone());
             view! {
                 <button class="primary small" data-action="approve-partner" on:click=move |_| { approve.dispatch(ApproveUser { id: a.clone(), role: "partner".into() }); }>{t("users.approve_partner")}</button>
@@ -173,7 +192,7 @@ fn UserLine(
             let current = u.role.clone();
             view! {
                 <select class="small" data-action="role" on:change=move |ev| { role.dispatch(SetUserRole { id: c.clone(), role: event_target_value(&ev) }); }>
-                    {["admin", "employee", "partner", "franchisee", "guest"].into_iter().map(|r| view! {
+                    {["admin", "employee", "partner", "franchisee", "guest"].into_iter().filter(|r| role_rank(r) <= own_rank).map(|r| view! {
                         <option value=r selected=current == r>{crate::model::role_label(r)}</option>
                     }).collect_view()}
                 </select>
@@ -194,5 +213,15 @@ fn UserLine(
             <td data-col="status">{status_label(&u.status)} {u.blocked.then(|| view! { " · " <span class="tag danger">{t("users.blocked")}</span> })}</td>
             <td class="actions">{actions}</td>
         </tr>
+    }
+}
+
+/// Seniority of a role, as the domain ranks it (`Role::rank`).
+fn role_rank(role: &str) -> u8 {
+    match role {
+        "admin" => 3,
+        "employee" => 2,
+        "partner" | "franchisee" => 1,
+        _ => 0,
     }
 }
