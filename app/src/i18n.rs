@@ -99,6 +99,17 @@ const CATALOG: &[(&str, &str, &str)] = &[
         "Could not read the profile from the provider",
     ),
     ("login.err.other", "Не удалось войти. Повторите попытку", "Could not sign in. Try again"),
+    ("import.consent", "Согласие на обработку персональных данных", "Consent to personal data processing"),
+    (
+        "import.consent_basis",
+        "Основание, если в файле нет столбца согласия",
+        "Basis, when the file has no consent column",
+    ),
+    (
+        "import.consent_hint",
+        "Например: «согласия собраны партнёром, договор № 12». Без столбца и без основания согласие у клиентов не отмечается.",
+        "E.g. “consents collected by the partner, contract No. 12”. With neither, no consent is recorded.",
+    ),
     ("leads.created_ok", "Лид создан", "Lead created"),
     ("leads.duplicate_found", "Такой клиент уже есть в базе:", "This client is already in the database:"),
     (

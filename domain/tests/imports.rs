@@ -61,6 +61,7 @@ async fn a_windows_1251_semicolon_csv_imports_with_duplicates_reported(pool: PgP
             encoding: None,
             delimiter: None,
             sheet: None,
+            consent_basis: None,
         },
     )
     .await
@@ -122,6 +123,7 @@ async fn a_restart_in_the_middle_neither_loses_nor_duplicates_rows(pool: PgPool)
             encoding: None,
             delimiter: None,
             sheet: None,
+            consent_basis: None,
         },
     )
     .await
@@ -168,6 +170,7 @@ async fn imports_need_the_import_right_and_a_cancel_stops_a_queued_job(pool: PgP
             encoding: None,
             delimiter: None,
             sheet: None,
+            consent_basis: None,
         },
     )
     .await
@@ -214,6 +217,7 @@ async fn an_xlsx_sheet_is_streamed_from_the_chosen_sheet(pool: PgPool) {
             encoding: None,
             delimiter: None,
             sheet: Some("Лиды".into()),
+            consent_basis: None,
         },
     )
     .await
@@ -264,6 +268,7 @@ async fn extra_fields_are_mapped_by_their_label_and_checked_per_row(pool: PgPool
             encoding: None,
             delimiter: None,
             sheet: None,
+            consent_basis: None,
         },
     )
     .await
@@ -282,5 +287,63 @@ async fn extra_fields_are_mapped_by_their_label_and_checked_per_row(pool: PgPool
             serde_json::json!({ region.key.clone(): "Тверь", income.key.clone(): 120000.0 }),
             serde_json::json!({ region.key.clone(): "Москва" }),
         ]
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn consent_is_recorded_only_where_the_file_or_the_importer_declares_it(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let run = |csv: &'static str, basis: Option<&'static str>| {
+        let (pool, admin) = (pool.clone(), admin.clone());
+        async move {
+            let job = upload(&pool, &admin, "leads.csv", csv.as_bytes()).await;
+            let p = imports::preview(&pool, &admin, job, None, None, None).await.unwrap();
+            imports::start(
+                &pool,
+                &admin,
+                job,
+                StartInput {
+                    mapping: p.mapping.clone(),
+                    on_duplicate: "skip".into(),
+                    encoding: None,
+                    delimiter: None,
+                    sheet: None,
+                    consent_basis: basis.map(Into::into),
+                },
+            )
+            .await
+            .unwrap();
+            imports::run_once(&pool).await.unwrap();
+        }
+    };
+    let consent_of = |name: &'static str| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (bool, Option<String>)>(
+                "select consent_at is not null, consent_method from clients where full_name = $1",
+            )
+            .bind(name)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    run(
+        "ФИО;Телефон;Согласие на обработку\nИванов;+79990000001;да\nПетров;+79990000002;нет\n\n;;\n",
+        None,
+    )
+    .await;
+    assert_eq!(consent_of("Иванов").await, (true, Some("import".into())));
+    assert_eq!(consent_of("Петров").await, (false, None), "never recorded by default");
+    run("ФИО;Телефон\nСидоров;+79990000003\n", None).await;
+    assert_eq!(consent_of("Сидоров").await, (false, None));
+    run(
+        "ФИО;Телефон\nКузнецов;+79990000004\n",
+        Some("согласия собраны партнёром, договор № 12"),
+    )
+    .await;
+    assert_eq!(
+        consent_of("Кузнецов").await,
+        (true, Some("импорт: согласия собраны партнёром, договор № 12".into()))
     );
 }

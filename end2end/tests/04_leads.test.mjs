@@ -80,8 +80,50 @@ test('a partner hands in a lead from the cabinet and another partner opening it 
   assert.equal(own.status(), 200);
   await hydrated(p1.page);
   await p1.page.waitForSelector('[data-testid=lead-card]');
+  // After handing it in, a partner only comments; staff notes stay internal.
+  assert.equal(await p1.page.locator('[data-testid=lead-edit]').count(), 0, 'no edit form for the partner');
+  assert.equal(await p1.page.locator('[data-testid=stage-form]').count(), 0);
+  await p1.page.fill('[data-testid=comment-form] input[name=body]', 'Клиент ждёт звонка после 18:00');
+  await p1.page.click('[data-testid=comment-form] button[type=submit]');
+  await p1.page.waitForFunction(() => /ждёт звонка после 18:00/.test(document.querySelector('[data-testid=timeline]')?.textContent || ''));
+
+  // The second partner brings the same person: told only that the office
+  // will review it, with nothing about the first partner's client.
+  await p2.page.goto(`${s.server.url}/partner`);
+  await hydrated(p2.page);
+  await p2.page.fill('[data-testid=lead-form] input[name=client_name]', 'Тот же человек');
+  await p2.page.fill('[data-testid=lead-form] input[name=phone]', '8 (903) 555-66-77');
+  await p2.page.check('[data-testid=lead-form] input[name=consent]');
+  await p2.page.click('[data-testid=lead-form] button.primary[type=submit]:not([name])');
+  const review = await (await p2.page.waitForSelector('[data-testid=lead-review]')).textContent();
+  assert.match(review, /передана в офис на проверку/);
+  assert.ok(!(await p2.page.content()).includes('Клиент Партнёра'), 'the known client is not revealed');
+  assert.equal(await p2.page.locator('[data-action=attach]').count(), 0);
   await p1.ctx.close();
   await p2.ctx.close();
+});
+
+test('a lead is moved from its card, and closed as lost only with a reason', async () => {
+  const lead = await api('POST', '/leads', { client_name: 'Этапов Эдуард', phone: '+7 926 000 00 02', consent: true });
+  const { ctx, page } = await adminPage(`/leads/${lead.body.number}`);
+  await page.waitForSelector('[data-testid=stage-form]');
+  const stages = await page.$$eval('[data-testid=stage-form] select[name=stage_id] option', (os) => os.map((o) => [o.value, o.textContent]));
+  const lost = stages.find(([, n]) => n === 'Отказ')[0];
+  await page.selectOption('[data-testid=stage-form] select[name=stage_id]', lost);
+  await page.click('[data-testid=stage-form] button[type=submit]');
+  await page.waitForSelector('[data-testid=stage-form] .field-error[data-field=loss_reason_id]');
+  assert.match(await page.textContent('[data-testid=stage-form] .field-error'), /Укажите причину отказа/);
+  assert.notEqual((await api('GET', `/leads/${lead.body.number}`)).body.lead.stage_id, lost, 'not moved');
+  await page.selectOption('[data-testid=stage-form] select[name=loss_reason_id]', { label: 'Передумал' });
+  await page.click('[data-testid=stage-form] button[type=submit]');
+  await page.waitForFunction(() => /Отказ/.test(document.querySelector('[data-testid=lead-card] .stage')?.textContent || ''));
+  const after = (await api('GET', `/leads/${lead.body.number}`)).body;
+  assert.equal(after.lead.stage_id, lost);
+  assert.ok(after.loss_reason_id, 'the reason is saved with the move');
+  // The card links to the client's page.
+  await page.click('[data-testid=client-link]');
+  await page.waitForURL(/\/clients\//);
+  await ctx.close();
 });
 
 test('a task reminder appears as a notification at its time', async () => {

@@ -115,6 +115,19 @@ test('a bot is connected by its token, a flow is drawn, refused while invalid, p
   assert.match(await page.textContent('[data-testid=try-panel]'), /Здесь будет создан лид: Анна, \+79120001122/);
   const leads = await s.api('GET', '/leads');
   assert.equal(leads.body.total, 0, '«Проверить» creates nothing');
+
+  // Whoever edits a flow can't run script in the browser of whoever tries
+  // it: the bot's text keeps Telegram's formatting and nothing else.
+  await page.click('.flow-step[data-step=s1]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', '<b>Готово</b><img src=x onerror="window.__xss=1">');
+  await page.click('[data-testid=try-reset]');
+  await say('/order');
+  await say('Анна');
+  const last = await say('+7 912 000-11-22');
+  assert.match(last, /Готово<img src=x onerror/);
+  assert.equal(await page.locator('[data-testid=try-chat] img').count(), 0, 'no element made from the text');
+  assert.equal(await page.locator('[data-testid=try-bot] b', { hasText: 'Готово' }).count(), 1);
+  assert.equal(await page.evaluate(() => window.__xss), undefined);
   await ctx.close();
 });
 

@@ -122,6 +122,7 @@ pub async fn import(what: &str, file: &std::path::Path, as_email: &str, on_dupli
             encoding: None,
             delimiter: None,
             sheet: None,
+            consent_basis: None,
         },
     )
     .await?;

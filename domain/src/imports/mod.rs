@@ -27,13 +27,14 @@ pub const BATCH: usize = 5000;
 pub const LEASE_SECONDS: i64 = 30;
 
 /// Columns a file can map to.
-pub const FIELDS: [(&str, &str); 6] = [
+pub const FIELDS: [(&str, &str); 7] = [
     ("client_name", "Имя клиента"),
     ("phone", "Телефон"),
     ("email", "Email"),
     ("product", "Продукт"),
     ("amount", "Сумма"),
     ("comment", "Комментарий"),
+    ("consent", "Согласие на обработку ПД (да/нет)"),
 ];
 
 /// Every field a column can map to: the fixed ones, then the active extra
@@ -96,6 +97,11 @@ pub struct StartInput {
     pub encoding: Option<String>,
     pub delimiter: Option<String>,
     pub sheet: Option<String>,
+    /// Why the people in the file agreed to the processing of their data
+    /// (152-FZ), when the file has no consent column: e.g. «согласия собраны
+    /// партнёром, договор № 12». Without either, no consent is recorded.
+    #[serde(default)]
+    pub consent_basis: Option<String>,
 }
 
 async fn own_job(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), LeadsError> {
@@ -193,11 +199,20 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
         input.sheet.clone(),
     )
     .await?;
+    let basis = input
+        .consent_basis
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+        .map(str::to_string);
+    if let Some(b) = &basis {
+        crate::types::check_text(b, crate::types::MAX_NAME).map_err(|m| LeadsError::field("consent_basis", &m))?;
+    }
     let mapping = serde_json::to_value(&input.mapping).unwrap_or_default();
     let mut tx = pool.begin().await?;
     let updated = sqlx::query!(
         "update import_jobs set status = 'queued', mapping = $2, on_duplicate = $3, encoding = $4, delimiter = $5, sheet = $6,
-                estimated_rows = $7
+                estimated_rows = $7, consent_basis = $8
          where id = $1 and status = 'uploaded'",
         job,
         mapping,
@@ -205,7 +220,8 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
         p.encoding,
         p.delimiter,
         input.sheet.or_else(|| p.sheets.first().cloned()),
-        p.estimated_rows
+        p.estimated_rows,
+        basis
     )
     .execute(&mut *tx)
     .await?;

@@ -50,7 +50,9 @@ fn check_xlsx_bounds(path: &std::path::Path) -> Result<(), String> {
 fn guess(header: &str) -> Option<&'static str> {
     let h = header.trim().to_lowercase();
     let has = |words: &[&str]| words.iter().any(|w| h.contains(w));
-    if has(&["телефон", "phone", "тел", "мобил"]) {
+    if has(&["соглас", "consent", "152"]) {
+        Some("consent")
+    } else if has(&["телефон", "phone", "тел", "мобил"]) {
         Some("phone")
     } else if has(&["email", "e-mail", "почта", "mail"]) {
         Some("email")
@@ -403,8 +405,18 @@ struct Parsed {
     product: Option<Uuid>,
     amount: Option<i64>,
     comment: String,
+    /// The row says the person agreed to the processing of their data.
+    consent: bool,
     /// Extra field values (`{}` when none are mapped).
     extra: serde_json::Value,
+}
+
+/// A consent column's cell: «да», «согласен», «yes», «1», «+», «true».
+fn affirmative(cell: &str) -> bool {
+    matches!(
+        cell.trim().to_lowercase().as_str(),
+        "да" | "д" | "согласен" | "согласна" | "есть" | "yes" | "y" | "1" | "+" | "true" | "истина"
+    )
 }
 
 fn parse_row(cells: &[String], m: &Mapping, look: &Lookups) -> Result<Parsed, String> {
@@ -461,6 +473,7 @@ fn parse_row(cells: &[String], m: &Mapping, look: &Lookups) -> Result<Parsed, St
         product,
         amount,
         comment: get("comment").to_string(),
+        consent: affirmative(get("consent")),
         extra: serde_json::Value::Object(extra),
     })
 }
@@ -474,6 +487,8 @@ struct Job {
     mapping: Mapping,
     on_duplicate: String,
     processed: i64,
+    /// The basis of consent declared for the whole file, if any.
+    consent_basis: Option<String>,
 }
 
 /// Claims one queued (or abandoned) import and runs it to the end. Returns
@@ -492,7 +507,8 @@ pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Resu
          where id = (select id from import_jobs
                      where status in ('queued', 'running') and (locked_until is null or locked_until < now())
                      order by created_at limit 1 for update skip locked)
-         returning id, user_id, file_kind, encoding, delimiter, sheet, mapping, on_duplicate, processed_rows",
+         returning id, user_id, file_kind, encoding, delimiter, sheet, mapping, on_duplicate, processed_rows,
+                   consent_basis",
         LEASE_SECONDS as f64
     )
     .fetch_optional(pool)
@@ -507,6 +523,7 @@ pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Resu
         mapping: serde_json::from_value(r.mapping).unwrap_or_default(),
         on_duplicate: r.on_duplicate,
         processed: r.processed_rows,
+        consent_basis: r.consent_basis,
     };
     if let Err(e) = run(pool, &job, max_batches).await {
         tracing::error!(job = %job.id, error = ?e, "import failed");
@@ -709,7 +726,7 @@ async fn apply(
     sqlx::query("set local enable_bitmapscan = on")
         .execute(&mut *tx)
         .await?;
-    let (mut c_ids, mut c_names) = (vec![], vec![]);
+    let (mut c_ids, mut c_names, mut c_consent) = (vec![], vec![], vec![]);
     let (mut ph_client, mut ph) = (vec![], vec![]);
     let (mut em_client, mut em) = (vec![], vec![]);
     let (mut l_client, mut l_product, mut l_amount, mut l_comment) = (vec![], vec![], vec![], vec![]);
@@ -749,6 +766,7 @@ async fn apply(
                 }
                 c_ids.push(id);
                 c_names.push(p.name);
+                c_consent.push(p.consent);
                 l_client.push(id);
                 l_product.push(p.product);
                 l_amount.push(p.amount);
@@ -758,14 +776,23 @@ async fn apply(
         }
     }
     let created = c_ids.len() as i64;
+    // Consent is recorded only where it was given: the row's consent column,
+    // or the basis the importer declared for the file — never by default.
+    let declared = job.consent_basis.as_deref().map(|b| format!("импорт: {b}"));
     sqlx::query!(
         "insert into clients (id, full_name, owner_id, team_id, consent_at, consent_method, consent_text_version)
-         select u.id, u.name, $3, $4, now(), 'import', $5 from unnest($1::uuid[], $2::text[]) as u(id, name)",
+         select u.id, u.name, $3, $4,
+                case when u.consent or $6::text is not null then now() end,
+                case when u.consent then 'import' else $6 end,
+                case when u.consent then $5 end
+         from unnest($1::uuid[], $2::text[], $7::bool[]) as u(id, name, consent)",
         &c_ids,
         &c_names,
         actor.user_id,
         actor.team_id,
-        crate::leads::CONSENT_TEXT_VERSION
+        crate::leads::CONSENT_TEXT_VERSION,
+        declared,
+        &c_consent
     )
     .execute(&mut *tx)
     .await?;

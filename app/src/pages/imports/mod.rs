@@ -74,6 +74,7 @@ pub async fn start_import(
     encoding: String,
     delimiter: String,
     sheet: String,
+    consent_basis: String,
 ) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;
     let services = crate::session::services()?;
@@ -96,6 +97,7 @@ pub async fn start_import(
             encoding: opt(encoding),
             delimiter: opt(delimiter),
             sheet: opt(sheet),
+            consent_basis: opt(consent_basis),
         },
     )
     .await
@@ -186,6 +188,7 @@ pub fn ImportPage() -> impl IntoView {
     );
     let mapping = RwSignal::new(Vec::<(String, i64)>::new());
     let on_duplicate = RwSignal::new("skip".to_string());
+    let consent_basis = RwSignal::new(String::new());
     view! {
         <Guard resource="leads" action="import">
             <section class="card wide">
@@ -268,7 +271,7 @@ pub fn ImportPage() -> impl IntoView {
                             </table></div>
                             {(!p.problems.is_empty()).then(|| view! {
                                 <div class="alert warn" data-testid="problems"><strong>{t("import.problems")}</strong>
-                                    <ul>{p.problems.iter().map(|(n, r)| view! { <li>{t("import.row")} " " {*n + 1} ": " {r.clone()}</li> }).collect_view()}</ul>
+                                    <ul>{p.problems.iter().map(|(n, r)| view! { <li>{t("import.row")} " " {*n} ": " {r.clone()}</li> }).collect_view()}</ul>
                                 </div>
                             })}
                             <h2>{t("import.duplicates")}</h2>
@@ -277,10 +280,18 @@ pub fn ImportPage() -> impl IntoView {
                                     <label><input type="radio" name="on_duplicate" value=v checked=v == "skip" on:change=move |_| on_duplicate.set(v.to_string())/> " " {t(k)}</label>
                                 }).collect_view()}
                             </div>
+                            <h2>{t("import.consent")}</h2>
+                            <div class="field" data-testid="consent-basis">
+                                <label for="f-consent-basis">{t("import.consent_basis")}</label>
+                                <input id="f-consent-basis" type="text" maxlength="200" prop:value=move || consent_basis.get()
+                                    on:input=move |ev| consent_basis.set(event_target_value(&ev))/>
+                                <small class="muted">{t("import.consent_hint")}</small>
+                            </div>
                             <p><button class="primary" data-testid="import-start" disabled=move || start.pending().get() on:click=move |_| {
                                 let m = mapping.get_untracked().into_iter().filter(|(_, c)| *c >= 0).map(|(f, c)| format!("{f}={c}")).collect::<Vec<_>>().join(",");
                                 start.dispatch(StartImport { id: id(), mapping: m, on_duplicate: on_duplicate.get_untracked(),
-                                    encoding: encoding.get_untracked(), delimiter: delimiter.get_untracked(), sheet: String::new() });
+                                    encoding: encoding.get_untracked(), delimiter: delimiter.get_untracked(), sheet: String::new(),
+                                    consent_basis: consent_basis.get_untracked() });
                             }>{t("import.start")}</button></p>
                         }.into_any()
                     })}
