@@ -325,6 +325,7 @@ pub struct LeadCardView {
     pub may_edit: bool,
     /// HQ staff: tasks and file uploads are shown.
     pub internal: bool,
+    pub may_delete: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -364,6 +365,8 @@ pub struct ClientView {
     pub phones: Vec<String>,
     pub emails: Vec<String>,
     pub leads: Vec<(i64, String)>,
+    /// The viewer may edit the name and contacts.
+    pub may_edit: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -185,6 +185,16 @@ impl Money {
     }
 }
 
+/// A stored phone as people read it: `+79161234567` → `+7 (916) 123-45-67`.
+/// Anything else (a masked or foreign number) is shown as it is.
+pub fn format_phone(p: &str) -> String {
+    let d = p.strip_prefix("+7").unwrap_or("");
+    if d.len() != 10 || !d.bytes().all(|b| b.is_ascii_digit()) {
+        return p.to_string();
+    }
+    format!("+7 ({}) {}-{}-{}", &d[0..3], &d[3..6], &d[6..8], &d[8..10])
+}
+
 /// Longest texts people type, in characters: names and titles, short
 /// free text (a city, a niche), long free text (comments, descriptions).
 pub const MAX_NAME: usize = 200;
@@ -404,6 +414,17 @@ mod tests {
         }
         assert_eq!(Money::from_kopecks(150_000_050).to_input(), "1500000,50");
         assert_eq!(Money::from_kopecks(150_000_000).to_input(), "1500000");
+    }
+
+    #[test]
+    fn phones_read_as_people_write_them() {
+        assert_eq!(format_phone("+79161234567"), "+7 (916) 123-45-67");
+        assert_eq!(format_phone("+7916*****67"), "+7916*****67");
+        assert_eq!(format_phone(""), "");
+        assert_eq!(
+            Phone::parse(&format_phone("+79161234567")).unwrap().as_str(),
+            "+79161234567"
+        );
     }
 
     #[test]

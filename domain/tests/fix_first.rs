@@ -359,3 +359,89 @@ async fn overlong_or_binary_text_is_a_field_error_not_a_failure(pool: PgPool) {
         "{task:?}"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_deleted_lead_is_gone_from_every_list_but_kept_and_audited(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    let (id, number, client) = created(
+        leads::create_lead(&pool, &admin, lead("Удалов", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    assert!(matches!(
+        leads::delete_lead(&pool, &employee, id).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+    assert_eq!(leads::delete_lead(&pool, &admin, id).await.unwrap(), number);
+
+    assert_eq!(
+        leads::list_leads(&pool, &admin, LeadFilter::default())
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    assert!(matches!(
+        leads::get_lead(&pool, &admin, number).await,
+        Err(LeadsError::NotFound)
+    ));
+    assert!(leads::get_client(&pool, &admin, client).await.unwrap().leads.is_empty());
+    assert!(matches!(
+        leads::add_comment(&pool, &admin, id, "после удаления").await,
+        Err(LeadsError::NotFound)
+    ));
+    let kept: i64 = sqlx::query_scalar("select count(*) from leads where id = $1 and deleted_at is not null")
+        .bind(id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    let audited: i64 = sqlx::query_scalar("select count(*) from audit_log where entity = 'lead' and action = 'delete'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(audited, 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_clients_contacts_are_edited_on_its_page_with_duplicate_control(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, _, ivanov) = created(
+        leads::create_lead(&pool, &admin, lead("Иванов", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    created(
+        leads::create_lead(&pool, &admin, lead("Петров", "+79990000002"))
+            .await
+            .unwrap(),
+    );
+    let edit = |phones: Vec<&str>| leads::ClientContacts {
+        full_name: "Иванов Иван".into(),
+        city: "Казань".into(),
+        phones: phones.into_iter().map(Into::into).collect(),
+        emails: vec!["ivanov@mail.ru".into()],
+    };
+    let taken = leads::edit_client(&pool, &admin, ivanov, edit(vec!["8 999 000-00-02"])).await;
+    assert!(
+        matches!(taken, Err(LeadsError::Validation(ref f)) if f[0].field == "phones" && f[0].message.contains("Петров")),
+        "{taken:?}"
+    );
+    leads::edit_client(&pool, &admin, ivanov, edit(vec!["8 (916) 123-45-67", "+79990000001"]))
+        .await
+        .unwrap();
+    let card = leads::get_client(&pool, &admin, ivanov).await.unwrap();
+    assert_eq!(card.full_name, "Иванов Иван");
+    assert_eq!(
+        card.phones,
+        ["+79161234567", "+79990000001"],
+        "the first is the main one"
+    );
+    assert_eq!(card.emails, ["ivanov@mail.ru"]);
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    assert!(matches!(
+        leads::edit_client(&pool, &partner, ivanov, edit(vec!["+79990000001"])).await,
+        Err(LeadsError::Rbac(RbacError::NotAllowed))
+    ));
+}

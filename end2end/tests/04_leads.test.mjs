@@ -120,9 +120,28 @@ test('a lead is moved from its card, and closed as lost only with a reason', asy
   const after = (await api('GET', `/leads/${lead.body.number}`)).body;
   assert.equal(after.lead.stage_id, lost);
   assert.ok(after.loss_reason_id, 'the reason is saved with the move');
-  // The card links to the client's page.
+  // The card links to the client's page, where the contacts are edited —
+  // a phone another client has is refused.
   await page.click('[data-testid=client-link]');
   await page.waitForURL(/\/clients\//);
+  await hydrated(page);
+  await api('POST', '/leads', { client_name: 'Другой Клиент', phone: '+7 926 000 00 03', consent: true });
+  await page.fill('[data-testid=client-edit] textarea[name=phones]', '+7 926 000 00 02\n8 926 000-00-03');
+  await page.click('[data-testid=client-edit] button[type=submit]');
+  await page.waitForSelector('[data-testid=client-edit] .field-error[data-field=phones]');
+  assert.match(await page.textContent('[data-testid=client-edit] .field-error[data-field=phones]'), /уже есть у другого клиента/);
+  await page.fill('[data-testid=client-edit] textarea[name=phones]', '+7 926 000 00 02\n8 (495) 123-45-67');
+  await page.click('[data-testid=client-edit] button[type=submit]');
+  await page.waitForSelector('[data-testid=client-saved]');
+  await page.waitForFunction(() => /\+7 \(495\) 123-45-67/.test(document.querySelector('[data-testid=client-card]')?.textContent || ''));
+
+  // Deleting the lead (the admin may) asks first, then it is gone from the list.
+  await page.goto(`${s.server.url}/leads/${lead.body.number}`);
+  await hydrated(page);
+  await page.click('[data-action=delete-lead]');
+  await page.click('[data-action=confirm-delete]');
+  await page.waitForURL(/\/leads$/);
+  assert.equal((await api('GET', `/leads/${lead.body.number}`)).status, 404);
   await ctx.close();
 });
 
@@ -182,8 +201,8 @@ test('two clients with the same name are merged on the client page, keeping the 
   await page.waitForSelector('[data-testid=client-card]');
   const text = await page.textContent('[data-testid=client-card]');
   assert.match(text, /слияние сергей/);
-  assert.match(text, /\+79267000001/);
-  assert.match(text, /\+79267000002/);
+  assert.match(text, /\+7 \(926\) 700-00-01/);
+  assert.match(text, /\+7 \(926\) 700-00-02/);
   assert.match(text, new RegExp(`№${b.body.number}`));
   await ctx.close();
 });

@@ -182,8 +182,8 @@ test('the list pages forward and back on the server', async () => {
 
   // Any column sorts on the server, e.g. the phone: descending first, then ascending.
   await page.click('[data-testid=leads-table] th[data-sort=phone]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+79195000054');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+7 (919) 500-00-54');
   await page.click('[data-testid=leads-table] th[data-sort=phone]');
-  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+79195000000');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-table] tbody tr td[data-column=phone]')?.textContent === '+7 (919) 500-00-00');
   await ctx.close();
 });

@@ -42,6 +42,8 @@ pub struct LeadCard {
     pub may_edit: bool,
     /// The viewer is HQ staff: tasks, files and internal comments are shown.
     pub internal: bool,
+    /// The viewer may delete the lead (leads:delete).
+    pub may_delete: bool,
 }
 
 /// What someone outside HQ may do with a lead they can see, decided here for
@@ -70,7 +72,8 @@ async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> R
     let row = if lock {
         sqlx::query_as!(
             LeadOwners,
-            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1 for update",
+            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads
+             where id = $1 and deleted_at is null for update",
             id
         )
         .fetch_optional(&mut **exec)
@@ -78,7 +81,8 @@ async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> R
     } else {
         sqlx::query_as!(
             LeadOwners,
-            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads where id = $1",
+            "select responsible_id, partner_id, franchisee_id, created_by, team_id from leads
+             where id = $1 and deleted_at is null",
             id
         )
         .fetch_optional(&mut **exec)
@@ -101,7 +105,7 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
         r#"select l.id, l.product_id, l.source_id, l.method_id, l.status_id, l.loss_reason_id, l.responsible_id,
                   l.comment, c.id as client_id,
                   c.consent_at as "consent_at: DateTime<Utc>", c.consent_method, c.consent_text_version
-           from leads l join clients c on c.id = l.client_id where l.number = $1"#,
+           from leads l join clients c on c.id = l.client_id where l.number = $1 and l.deleted_at is null"#,
         number
     )
     .fetch_optional(pool)
@@ -133,6 +137,9 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
         && rbac::authorize(pool, actor, Operation::EditLead, o.target())
             .await
             .is_ok();
+    let may_delete = rbac::authorize(pool, actor, Operation::DeleteLead, o.target())
+        .await
+        .is_ok();
     Ok(LeadCard {
         lead: summary,
         product_id: row.product_id,
@@ -158,6 +165,7 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
         timeline,
         may_edit,
         internal,
+        may_delete,
     })
 }
 
@@ -342,6 +350,35 @@ pub async fn move_lead_with_reason(
         .await?;
     }
     move_lead_to_stage(pool, actor, lead_id, stage_id).await
+}
+
+/// Deletes a lead (leads:delete on it): it disappears from every list, the
+/// board, the card, exports and duplicate hints; the row and its history
+/// stay, the deletion is audited and open pages hear of it.
+pub async fn delete_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid) -> Result<i64, LeadsError> {
+    let mut tx = pool.begin().await?;
+    let o = owners(&mut tx, lead_id, true).await?;
+    rbac::authorize(pool, actor, Operation::DeleteLead, o.target()).await?;
+    let row = sqlx::query!(
+        "update leads set deleted_at = now(), deleted_by = $2 where id = $1 returning number, stage_id",
+        lead_id,
+        actor.user_id
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "lead",
+        &lead_id.to_string(),
+        "delete",
+        Some(serde_json::json!({ "number": row.number })),
+        None,
+    )
+    .await?;
+    realtime::publish(&mut tx, &lead_event(lead_id, o, row.stage_id, "deleted")).await?;
+    tx.commit().await?;
+    Ok(row.number)
 }
 
 /// Editable lead fields; `None` leaves a field as it is.
@@ -598,10 +635,13 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
 /// comment goes into the deal's timeline, and the unsorted lead is closed in
 /// the deal pipeline's lost stage, pointing at the deal.
 pub async fn attach_to_deal(pool: &PgPool, actor: &Actor, lead_id: Uuid, deal_number: i64) -> Result<i64, LeadsError> {
-    let deal = sqlx::query!("select id, pipeline_id from leads where number = $1", deal_number)
-        .fetch_optional(pool)
-        .await?
-        .ok_or_else(|| LeadsError::field("deal_number", "Сделка с таким номером не найдена"))?;
+    let deal = sqlx::query!(
+        "select id, pipeline_id from leads where number = $1 and deleted_at is null",
+        deal_number
+    )
+    .fetch_optional(pool)
+    .await?
+    .ok_or_else(|| LeadsError::field("deal_number", "Сделка с таким номером не найдена"))?;
     if deal.id == lead_id {
         return Err(LeadsError::field("deal_number", "Это тот же лид"));
     }

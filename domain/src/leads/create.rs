@@ -329,7 +329,7 @@ async fn find_matches(
         r#"select c.id, c.full_name,
                   case when exists (select 1 from client_phones p where p.client_id = c.id and p.phone = $1)
                        then 'phone' else 'email' end as "matched_on!",
-                  coalesce((select array_agg(l.number order by l.number) from leads l where l.client_id = c.id), '{}') as "numbers!"
+                  coalesce((select array_agg(l.number order by l.number) from leads l where l.client_id = c.id and l.deleted_at is null), '{}') as "numbers!"
            from clients c
            where c.merged_into is null
              and (c.id in (select client_id from client_phones where phone = $1)

@@ -201,7 +201,7 @@ pub(crate) fn push_filters(
     f: &LeadFilter,
     custom: &[ResolvedCondition],
 ) {
-    q.push(" where true");
+    q.push(" where l.deleted_at is null");
     match scope {
         Scope::All => {}
         Scope::Team => {

@@ -28,10 +28,10 @@ use crate::Actor;
 pub use board::{board, Board, BoardColumn};
 pub(crate) use card::owners_of;
 pub use card::{
-    add_comment, attach_to_deal, get_lead, move_lead_to_stage, move_lead_with_reason, update_lead, LeadCard,
-    LeadUpdate, TimelineItem,
+    add_comment, attach_to_deal, delete_lead, get_lead, move_lead_to_stage, move_lead_with_reason, update_lead,
+    LeadCard, LeadUpdate, TimelineItem,
 };
-pub use client::{get_client, list_clients, ClientCard, ClientRow};
+pub use client::{edit_client, get_client, list_clients, ClientCard, ClientContacts, ClientRow};
 pub use create::{create_lead, create_lead_in, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{
     dictionaries, may_see_lead_settings, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage,

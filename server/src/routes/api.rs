@@ -36,11 +36,11 @@ pub fn router() -> Router<AppState> {
         .route("/leads", get(list_leads).post(create_lead))
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
-        .route("/leads/{number}", get(get_lead))
+        .route("/leads/{number}", get(get_lead).delete(delete_lead))
         .route("/leads/{id}/stage", post(move_lead))
         .route("/leads/{id}/attach", post(attach_lead))
         .route("/leads/{id}/files", post(super::files::api_upload))
-        .route("/clients/{id}", get(get_client))
+        .route("/clients/{id}", get(get_client).patch(edit_client))
         .route("/clients/{id}/merge", post(merge_client))
         .route("/pipelines", get(pipelines).post(add_pipeline))
         .route("/dictionaries", get(dictionaries).post(add_dictionary_item))
@@ -441,6 +441,17 @@ async fn get_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(nu
     Ok(Json(domain::leads::get_lead(&st.services.pool, &actor, number).await?).into_response())
 }
 
+/// Deletes a lead by its number (leads:delete): hidden everywhere, kept
+/// with its history.
+async fn delete_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(number): Path<String>) -> ApiResult {
+    let number: i64 = number.parse().map_err(|_| bad("Номер лида — число"))?;
+    let id = domain::leads::lead_id_by_number(&st.services.pool, number)
+        .await?
+        .ok_or_else(|| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Лид не найден"))?;
+    domain::leads::delete_lead(&st.services.pool, &actor, id).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
 #[derive(Deserialize)]
 struct StageBody {
     stage_id: Uuid,
@@ -458,6 +469,41 @@ async fn move_lead(
 
 async fn get_client(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::leads::get_client(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+#[derive(Deserialize)]
+struct ClientBody {
+    full_name: String,
+    #[serde(default)]
+    city: String,
+    #[serde(default)]
+    phones: Vec<String>,
+    #[serde(default)]
+    emails: Vec<String>,
+}
+
+/// Replaces a client's name, city, phones and emails (clients:edit), with
+/// duplicate control against other clients.
+async fn edit_client(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(b): ApiJson<ClientBody>,
+) -> ApiResult {
+    let id = parse_id(&id)?;
+    domain::leads::edit_client(
+        &st.services.pool,
+        &actor,
+        id,
+        domain::leads::ClientContacts {
+            full_name: b.full_name,
+            city: b.city,
+            phones: b.phones,
+            emails: b.emails,
+        },
+    )
+    .await?;
+    Ok(Json(domain::leads::get_client(&st.services.pool, &actor, id).await?).into_response())
 }
 
 #[derive(Deserialize)]

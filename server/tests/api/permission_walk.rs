@@ -208,6 +208,10 @@ async fn call_for(
                 Target::Collection,
             )
         }
+        Operation::DeleteLead => {
+            let (_, number, _, target) = fresh_lead(pool, admin, n).await;
+            c(Method::DELETE, format!("/api/v1/leads/{number}"), None, target)
+        }
         Operation::EditLead => {
             let (id, _, _, target) = fresh_lead(pool, admin, n).await;
             let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position desc limit 1")
@@ -327,6 +331,21 @@ async fn call_for(
                 team: admin.team_id,
             };
             c(Method::GET, format!("/api/v1/clients/{client_id}"), None, target)
+        }
+        Operation::EditClient => {
+            let (_, number, client_id, _) = fresh_lead(pool, admin, n).await;
+            let target = Target::Record {
+                owners: [Some(admin.user_id), None, None, None],
+                team: admin.team_id,
+            };
+            c(
+                Method::PATCH,
+                format!("/api/v1/clients/{client_id}"),
+                Some(
+                    json!({"full_name": format!("Клиент {number}"), "phones": [format!("+7 915 {:03} {:04}", number / 10000, number % 10000)]}),
+                ),
+                target,
+            )
         }
     }
 }

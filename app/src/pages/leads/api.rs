@@ -36,7 +36,7 @@ mod conv {
             number: l.number,
             client_id: l.client_id.to_string(),
             client_name: l.client_name,
-            phone: l.phone.unwrap_or_default(),
+            phone: l.phone.as_deref().map(domain::types::format_phone).unwrap_or_default(),
             email: l.email.unwrap_or_default(),
             product: l.product.unwrap_or_default(),
             amount: l.amount.map(|m| m.format()).unwrap_or_default(),
@@ -237,8 +237,9 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
         lead: conv::row_with(c.lead, &fields),
         may_edit: c.may_edit,
         internal: c.internal,
+        may_delete: c.may_delete,
         comment: c.comment,
-        phones: c.phones,
+        phones: c.phones.iter().map(|p| domain::types::format_phone(p)).collect(),
         emails: c.emails,
         consent: match (c.consent_at, c.consent_method, c.consent_text_version) {
             (Some(at), m, v) => format!(
@@ -376,6 +377,16 @@ pub async fn move_lead(lead_id: String, stage_id: String) -> Result<(), AppError
     Ok(())
 }
 
+/// Deletes the lead from its card (leads:delete); returns to the list.
+#[server]
+pub async fn delete_lead(lead_id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
+    domain::leads::delete_lead(&services.pool, &actor, lead).await?;
+    Ok(())
+}
+
 /// The card's stage control: a lost stage needs the loss reason.
 #[server]
 pub async fn move_lead_from_card(lead_id: String, stage_id: String, loss_reason_id: String) -> Result<(), AppError> {
@@ -500,7 +511,8 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
         id: c.id.to_string(),
         full_name: c.full_name,
         city: c.city.unwrap_or_default(),
-        phones: c.phones,
+        may_edit: c.may_edit,
+        phones: c.phones.iter().map(|p| domain::types::format_phone(p)).collect(),
         emails: c.emails,
         leads: c
             .leads
@@ -508,6 +520,34 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
             .map(|(n, s)| (n, s.unwrap_or_else(|| "Неразобранное".into())))
             .collect(),
     })
+}
+
+/// Saves the client page's contacts form (phones and emails one per line).
+#[server]
+pub async fn edit_client(
+    id: String,
+    full_name: String,
+    city: String,
+    phones: String,
+    emails: String,
+) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("not_found", "Клиент не найден").with_status())?;
+    let lines = |s: &str| s.lines().map(str::to_string).collect::<Vec<_>>();
+    domain::leads::edit_client(
+        &services.pool,
+        &actor,
+        id,
+        domain::leads::ClientContacts {
+            full_name,
+            city,
+            phones: lines(&phones),
+            emails: lines(&emails),
+        },
+    )
+    .await?;
+    Ok(())
 }
 
 /// Joins `other` into `main` with the chosen name and city; returns the main id.
@@ -564,7 +604,7 @@ pub async fn list_my_clients(query: String, page: i64) -> Result<crate::model::C
                 id: c.id.to_string(),
                 full_name: c.full_name,
                 city: c.city.unwrap_or_default(),
-                phone: c.phone.unwrap_or_default(),
+                phone: c.phone.as_deref().map(domain::types::format_phone).unwrap_or_default(),
                 email: c.email.unwrap_or_default(),
                 leads: c.leads,
             })

@@ -467,6 +467,13 @@ pub fn LeadCardPage() -> impl IntoView {
     let task = ServerAction::<CreateTask>::new();
     let attach = ServerAction::<AttachToDeal>::new();
     let stage_move = ServerAction::<MoveLeadFromCard>::new();
+    let remove = ServerAction::<DeleteLead>::new();
+    let confirm_delete = RwSignal::new(false);
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            go("/leads");
+        }
+    });
     Effect::new(move |_| {
         if let Some(Ok(n)) = attach.value().get() {
             go(&format!("/leads/{n}"));
@@ -513,6 +520,19 @@ pub fn LeadCardPage() -> impl IntoView {
                                        " " <span class="muted">{c.lead.created_at.clone()}</span></p>
                                     <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")}</p>
                                     <p class="muted">{t("leads.consent_label")} ": " {c.consent.clone()}</p>
+                                    {c.may_delete.then(|| { let lid = id.clone(); view! {
+                                        <div class="danger-zone" data-testid="delete-lead">
+                                            <FormError message=form_error(remove.value())/>
+                                            <Show when=move || confirm_delete.get() fallback=move || view! {
+                                                <button class="small danger" data-action="delete-lead" on:click=move |_| confirm_delete.set(true)>{t("leads.delete")}</button>
+                                            }>
+                                                <span>{t("leads.delete_confirm")} " "</span>
+                                                <button class="small danger" data-action="confirm-delete" on:click={ let lid = lid.clone(); move |_| { remove.dispatch(DeleteLead { lead_id: lid.clone() }); } }>{t("leads.delete_yes")}</button>
+                                                " "
+                                                <button class="small" on:click=move |_| confirm_delete.set(false)>{t("leads.delete_no")}</button>
+                                            </Show>
+                                        </div>
+                                    }})}
                                     {c.may_edit.then(|| { let lid = id.clone(); let current = c.lead.stage_id.clone(); let reasons = opts.loss_reasons.clone(); let reason_now = c.loss_reason_id.clone(); let pipes = opts.pipelines.clone(); view! {
                                         <ActionForm action=stage_move attr:class="inline-form stage-form" attr:data-testid="stage-form">
                                             <input type="hidden" name="lead_id" value=lid/>
@@ -849,7 +869,11 @@ pub fn MyLeads() -> impl IntoView {
 #[component]
 pub fn ClientPage() -> impl IntoView {
     let params = use_params_map();
-    let client = Resource::new(move || params.get().get("id").unwrap_or_default(), get_client_card);
+    let edit = ServerAction::<EditClient>::new();
+    let client = Resource::new(
+        move || (params.get().get("id").unwrap_or_default(), edit.version().get()),
+        |(id, _)| get_client_card(id),
+    );
     view! {
         <Guard resource="clients" action="view">
             <Transition fallback=|| ()>
@@ -862,6 +886,29 @@ pub fn ClientPage() -> impl IntoView {
                                 <h2>{t("leads.title")}</h2>
                                 <ul>{c.leads.into_iter().map(|(n, s)| view! { <li><a href=format!("/leads/{n}")>"№" {n}</a> " · " {s}</li> }).collect_view()}</ul>
                             </section>
+                            {c.may_edit.then(|| { let (cid, cname, ccity, cphones, cemails) = (c.id.clone(), c.full_name.clone(), c.city.clone(), c.phones.join("\n"), c.emails.join("\n")); view! {
+                                <section class="card">
+                                    <h2>{t("clients.edit")}</h2>
+                                    <ActionForm action=edit attr:class="grid-form" attr:data-testid="client-edit">
+                                        <input type="hidden" name="id" value=cid/>
+                                        <FormError message=form_error(edit.value())/>
+                                        {move || edit.value().get().and_then(|r| r.ok()).map(|_| view! { <div class="alert ok" data-testid="client-saved">{t("clients.saved")}</div> })}
+                                        <Field label=t("leads.client_name") name="full_name" value=cname error=field_error(edit.value(), "full_name")/>
+                                        <Field label=t("reg.city") name="city" value=ccity error=field_error(edit.value(), "city")/>
+                                        <div class="field">
+                                            <label for="f-client-phones">{t("clients.phones")}</label>
+                                            <textarea id="f-client-phones" name="phones" rows="3">{cphones}</textarea>
+                                            {move || field_error(edit.value(), "phones").get().map(|m| view! { <div class="field-error" data-field="phones">{m}</div> })}
+                                        </div>
+                                        <div class="field">
+                                            <label for="f-client-emails">{t("clients.emails")}</label>
+                                            <textarea id="f-client-emails" name="emails" rows="2">{cemails}</textarea>
+                                            {move || field_error(edit.value(), "emails").get().map(|m| view! { <div class="field-error" data-field="emails">{m}</div> })}
+                                        </div>
+                                        <div><button type="submit" class="primary">{t("profile.save")}</button></div>
+                                    </ActionForm>
+                                </section>
+                            }})}
                             {(!c.duplicates.is_empty()).then(|| view! { <MergePanel me=(c.id.clone(), c.full_name.clone(), c.city.clone()) others=c.duplicates.clone()/> })}
                         }.into_any(),
                         Err(e) if e.code == "forbidden" => view! { <Forbidden/> }.into_any(),
