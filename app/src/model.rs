@@ -88,6 +88,9 @@ pub struct MatrixView {
     pub actions: Vec<String>,
     /// (role, resource, action, scope)
     pub cells: Vec<(String, String, String, String)>,
+    /// ("role:resource:action", why granting it is dangerous) for the cells
+    /// granted now that deserve a warning.
+    pub dangers: Vec<(String, String)>,
     /// (role, require_2fa)
     pub policies: Vec<(String, bool)>,
     pub self_registration: bool,

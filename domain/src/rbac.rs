@@ -264,6 +264,36 @@ pub(crate) async fn roles_with_in(
     Ok(rows.into_iter().filter_map(|r| r.parse().ok()).collect())
 }
 
+/// Why a matrix cell is dangerous to grant, for the matrix editor's warning:
+/// people outside HQ reaching other people's accounts, everyone's clients,
+/// the settings or the audit log; anyone but admins managing users
+/// (the role ranking still stops them above their own role).
+pub fn danger(role: Role, resource: Resource, action: Action, scope: Scope) -> Option<&'static str> {
+    if scope == Scope::None {
+        return None;
+    }
+    let outside = !role.is_staff();
+    match (resource, action) {
+        (Resource::Settings, _) if role != Role::Admin => Some("Даёт менять права, воронки и поля всей CRM"),
+        (Resource::Audit, _) if outside => Some("Журнал аудита содержит действия и данные всех пользователей"),
+        (Resource::Users, Action::Create | Action::Edit | Action::Delete) if outside && scope != Scope::Own => {
+            Some("Внешний пользователь сможет управлять чужими учётными записями")
+        }
+        (Resource::Users, Action::Create | Action::Edit | Action::Delete) if role == Role::Employee => {
+            Some("Сотрудник сможет приглашать, блокировать и менять роли (не выше своей)")
+        }
+        (Resource::Leads | Resource::Clients, _) if outside && scope == Scope::All => {
+            Some("Внешний пользователь увидит лиды и клиентов всей компании")
+        }
+        (Resource::Leads | Resource::Clients, Action::Export | Action::Import | Action::Delete) if outside => {
+            Some("Выгрузка, загрузка и удаление данных клиентов внешним пользователем")
+        }
+        (Resource::Users, Action::View) if role == Role::Guest && scope == Scope::Own => None,
+        (_, _) if role == Role::Guest => Some("Гость — это заявка на рассмотрении: ей не положено никаких прав"),
+        _ => None,
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct MatrixCell {
     pub role: Role,
@@ -456,4 +486,29 @@ pub async fn set_self_registration(pool: &PgPool, actor: &Actor, enabled: bool) 
     .await?;
     tx.commit().await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_matrix_editor_warns_about_cells_that_hand_out_too_much() {
+        use Action::*;
+        use Resource::*;
+        assert!(danger(Role::Partner, Users, Edit, Scope::All).is_some());
+        assert!(danger(Role::Partner, Users, Edit, Scope::Own).is_none(), "own profile");
+        assert!(danger(Role::Employee, Users, Create, Scope::All).is_some());
+        assert!(danger(Role::Employee, Settings, Edit, Scope::All).is_some());
+        assert!(danger(Role::Admin, Settings, Edit, Scope::All).is_none());
+        assert!(danger(Role::Franchisee, Leads, View, Scope::All).is_some());
+        assert!(danger(Role::Franchisee, Leads, View, Scope::Team).is_none());
+        assert!(danger(Role::Partner, Leads, Export, Scope::Own).is_some());
+        assert!(danger(Role::Guest, Users, Edit, Scope::Own).is_some());
+        assert!(
+            danger(Role::Guest, Users, View, Scope::Own).is_none(),
+            "its own application"
+        );
+        assert!(danger(Role::Guest, Users, View, Scope::None).is_none());
+    }
 }

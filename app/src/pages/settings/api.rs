@@ -16,7 +16,15 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
     let cells = domain::rbac::matrix(&services.pool, &actor).await?;
     let policies = domain::rbac::role_policies(&services.pool, &actor).await?;
     let self_registration = domain::rbac::self_registration_enabled(&services.pool).await?;
+    let dangers = cells
+        .iter()
+        .filter_map(|c| {
+            domain::rbac::danger(c.role, c.resource, c.action, c.scope)
+                .map(|why| (format!("{}:{}:{}", c.role, c.resource, c.action), why.to_string()))
+        })
+        .collect();
     Ok(MatrixView {
+        dangers,
         roles: Role::all().iter().map(|r| r.as_str().to_string()).collect(),
         resources: Resource::all().iter().map(|r| r.as_str().to_string()).collect(),
         actions: Action::all().iter().map(|r| r.as_str().to_string()).collect(),

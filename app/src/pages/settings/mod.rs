@@ -100,8 +100,11 @@ fn Matrix() -> impl IntoView {
                                                 let current = scope_of(role, &res, &act);
                                                 let (role, res, act) = (role.clone(), res.clone(), act.clone());
                                                 let cell = format!("{role}:{res}:{act}");
+                                                let danger = m.dangers.iter().find(|(k, _)| *k == cell).map(|(_, why)| why.clone());
+                                                let (is_danger, title) = (danger.is_some(), danger.clone().unwrap_or_default());
                                                 view! {
-                                                    <td>
+                                                    <td class:danger-cell=is_danger title=title>
+                                                        {danger.map(|why| view! { <span class="warn-mark" data-danger=why>"⚠ "</span> })}
                                                         <select data-cell=cell class=format!("scope-{current}") on:change=move |ev| {
                                                             set.dispatch(SetScope { role: role.clone(), resource: res.clone(), action: act.clone(), scope: event_target_value(&ev) });
                                                         }>
