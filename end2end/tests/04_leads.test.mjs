@@ -57,6 +57,13 @@ test('a card dragged on the kanban moves on a second browser\'s board', async ()
   await b.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
   const moved = await api('GET', `/leads/${number}`);
   assert.equal(moved.body.lead.stage_id, columns[1]);
+
+  // On a phone there is no dragging: the card's menu moves it.
+  await a.page.setViewportSize({ width: 390, height: 800 });
+  const menu = a.page.locator(`.lead-card[data-lead="${number}"] [data-testid=move-select]`);
+  await menu.waitFor({ state: 'visible' });
+  await menu.selectOption(columns[2]);
+  await b.page.waitForSelector(`.column[data-stage="${columns[2]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
   await a.ctx.close();
   await b.ctx.close();
 });
@@ -186,6 +193,11 @@ test('exporting a filtered view gives exactly those rows', async () => {
   const [xlsx] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid=export-xlsx]')]);
   const bytes = (await import('node:fs')).readFileSync(await xlsx.path());
   assert.equal(bytes.subarray(0, 2).toString(), 'PK', 'an XLSX (zip) file');
+  // The filter is in the address: a reload shows the same two leads.
+  assert.match(page.url(), /q=%D1%8D%D0%BA%D1%81%D0%BF%D0%BE%D1%80%D1%82/);
+  await page.reload();
+  await hydrated(page);
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '2');
   await ctx.close();
 });
 

@@ -412,11 +412,23 @@ pub async fn add_lead_comment(lead_id: String, body: String) -> Result<(), AppEr
     Ok(())
 }
 
+/// Cards a board column shows at first, and at most (past that, the
+/// column links to the list filtered by its stage).
+pub const BOARD_PAGE: i64 = 50;
+pub const BOARD_MAX: i64 = 200;
+
 #[server]
-pub async fn get_board(pipeline_id: String) -> Result<BoardView, AppError> {
+pub async fn get_board(pipeline_id: String, per_column: i64) -> Result<BoardView, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    let b = domain::leads::board(&services.pool, &actor, conv::id(&pipeline_id, "pipeline_id")?, 50).await?;
+    let per_column = per_column.clamp(BOARD_PAGE, BOARD_MAX);
+    let b = domain::leads::board(
+        &services.pool,
+        &actor,
+        conv::id(&pipeline_id, "pipeline_id")?,
+        per_column,
+    )
+    .await?;
     Ok(BoardView {
         pipeline_id: b.pipeline.id.to_string(),
         pipeline_name: b.pipeline.name,

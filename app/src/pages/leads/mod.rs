@@ -108,10 +108,25 @@ fn LeadsList() -> impl IntoView {
     let me = crate::components::shell::use_me();
     let can = move |resource: &str, action: &str| me.with(|m| m.as_ref().is_some_and(|m| m.can(resource, action)));
     let live = use_live();
-    let params = RwSignal::new(BTreeMap::<String, String>::new());
+    // The filters live in the address: a reload or a shared link shows the
+    // same list (and a board column's «все в списке» link lands filtered).
+    let search = leptos_router::hooks::use_location().search.get_untracked();
+    let params = RwSignal::new(from_query(search.trim_start_matches('?')));
     let columns = RwSignal::new(DEFAULT_COLUMNS.iter().map(|c| c.to_string()).collect::<Vec<String>>());
     let page = RwSignal::new(1i64);
     let query = Memo::new(move |_| to_query(&params.get()));
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let q = query.get();
+        let url = if q.is_empty() {
+            "/leads".to_string()
+        } else {
+            format!("/leads?{q}")
+        };
+        if let Ok(history) = window().history() {
+            let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&url));
+        }
+    });
     let save = ServerAction::<SaveView>::new();
     let remove = ServerAction::<DeleteView>::new();
     let options = Resource::new(move || live.version.get(), |_| lead_options());
@@ -707,9 +722,10 @@ fn Kanban() -> impl IntoView {
     let live = use_live();
     let mv = ServerAction::<MoveLead>::new();
     let pipeline = RwSignal::new(String::new());
+    let per_column = RwSignal::new(BOARD_PAGE);
     let board = Resource::new(
-        move || (pipeline.get(), live.version.get(), mv.version().get()),
-        |(p, ..)| get_board(p),
+        move || (pipeline.get(), per_column.get(), live.version.get(), mv.version().get()),
+        |(p, n, ..)| get_board(p, n),
     );
     let options = Resource::new(|| (), |_| lead_options());
     let dragging = RwSignal::new(String::new());
@@ -732,11 +748,15 @@ fn Kanban() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match board.await {
-                        Ok(b) => view! {
+                        Ok(b) => {
+                            let stages: Vec<(String, String)> = b.columns.iter().filter(|c| !c.stage_id.is_empty()).map(|c| (c.stage_id.clone(), c.name.clone())).collect();
+                            view! {
                             <div class="board" data-testid="board">
                                 {b.columns.into_iter().map(|col| {
                                     let stage = col.stage_id.clone();
                                     let droppable = !stage.is_empty();
+                                    let (shown, total) = (col.cards.len() as i64, col.total);
+                                    let stages = stages.clone();
                                     view! {
                                         <div class="column" data-stage=col.stage_id.clone()
                                             on:dragover=move |ev| { if droppable { ev.prevent_default(); } }
@@ -750,19 +770,38 @@ fn Kanban() -> impl IntoView {
                                             <h3 style=format!("border-color:{}", col.color)>{col.name.clone()} " " <span class="muted">{col.total}</span></h3>
                                             {col.cards.into_iter().map(|c| {
                                                 let id = c.id.clone();
+                                                let move_id = c.id.clone();
+                                                let here = c.stage_id.clone();
+                                                let stages = stages.clone();
                                                 view! {
                                                     <div class="lead-card" draggable="true" data-lead=c.number
                                                         on:dragstart=move |_| dragging.set(id.clone())>
                                                         <a href=format!("/leads/{}", c.number)>"№" {c.number}</a> " " {c.client_name.clone()}
                                                         <div class="muted">{c.product.clone()} " " {c.amount.clone()}</div>
+                                                        // Phones can't drag: a menu moves the card there.
+                                                        <select class="move-select" aria-label=t("kanban.move_to") data-testid="move-select" on:change=move |ev| {
+                                                            let to = event_target_value(&ev);
+                                                            if !to.is_empty() {
+                                                                mv.dispatch(MoveLead { lead_id: move_id.clone(), stage_id: to });
+                                                            }
+                                                        }>
+                                                            <option value="">{t("kanban.move_to")}</option>
+                                                            {stages.into_iter().filter(|(s, _)| *s != here).map(|(s, n)| view! { <option value=s>{n}</option> }).collect_view()}
+                                                        </select>
                                                     </div>
                                                 }
                                             }).collect_view()}
+                                            {(shown < total).then(|| if shown < BOARD_MAX {
+                                                view! { <button class="small more" data-testid="board-more" on:click=move |_| per_column.update(|n| *n = (*n + BOARD_PAGE).min(BOARD_MAX))>{t("kanban.more")} " (" {total - shown} ")"</button> }.into_any()
+                                            } else {
+                                                view! { <a class="more" href=format!("/leads?stage_id={}", col.stage_id)>{t("kanban.all_in_list")} " (" {total} ") →"</a> }.into_any()
+                                            })}
                                         </div>
                                     }
                                 }).collect_view()}
                             </div>
-                        }.into_any(),
+                        }.into_any()
+                        }
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
                     }
                 })}
