@@ -39,6 +39,11 @@ test('pages of the "Fix first" change', async () => {
   await page.waitForSelector('[data-testid=client-edit] .field-error');
   await shoot(page, 'client-page');
 
+  await page.goto(`${s.server.url}/kanban`);
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=board]');
+  await shoot(page, 'kanban');
+
   await page.goto(`${s.server.url}/admin/users`);
   await hydrated(page);
   await shoot(page, 'users');

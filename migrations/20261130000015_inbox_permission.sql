@@ -1,7 +1,7 @@
 -- The inbox gets a resource of its own in the matrix: answering the bots'
 -- conversations is an employee's everyday work, managing the bots is not.
--- By default employees see and answer every bot's chats; every other role
--- keeps the reach over chats it had through the telegram cells.
+-- By default employees see and answer every bot's chats; partners,
+-- franchisees and guests have no inbox (they own no bots); admins all.
 insert into permissions (role, resource, action, scope)
 select p.role, 'inbox', p.action, 'none'
 from permissions p where p.resource = 'telegram'
@@ -15,3 +15,5 @@ where i.resource = 'inbox' and t.resource = 'telegram' and t.role = i.role
 update permissions set scope = 'all'
 where resource = 'inbox' and role = 'employee' and action in ('view', 'edit');
 update permissions set scope = 'all' where resource = 'inbox' and role = 'admin';
+update permissions set scope = 'none'
+where resource = 'inbox' and role in ('partner', 'franchisee', 'guest');

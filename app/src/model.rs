@@ -102,10 +102,14 @@ pub struct AuditRow {
     pub at: String,
     pub actor: String,
     pub ip: String,
+    /// The codes, for filters and tests.
     pub entity: String,
     pub entity_id: String,
     pub action: String,
-    pub diff: String,
+    /// What people read: «Пользователь», «смена роли», «Роль: Партнёр → Администратор».
+    pub entity_label: String,
+    pub action_label: String,
+    pub changes: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -61,6 +61,133 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
+/// What an entry is about, in Russian (the code itself when unknown).
+pub fn entity_label(entity: &str) -> String {
+    match entity {
+        "lead" => "Лид",
+        "client" => "Клиент",
+        "user" => "Пользователь",
+        "permission" => "Права доступа",
+        "role_policy" => "Политика 2FA",
+        "app_setting" => "Настройка",
+        "invitation" => "Приглашение",
+        "session" => "Сессии",
+        "api_token" => "API-токен",
+        "oauth_identity" => "Вход через провайдера",
+        "bot" => "Бот",
+        "bot_flow" => "Сценарий бота",
+        "pipeline" => "Воронка",
+        "stage" => "Этап",
+        "dictionary_item" => "Справочник",
+        "custom_field" => "Доп. поле",
+        "view" => "Вид списка",
+        "task" => "Задача",
+        "import" => "Импорт",
+        other => other,
+    }
+    .to_string()
+}
+
+/// What was done, in Russian (the code itself when unknown).
+pub fn action_label(action: &str) -> String {
+    match action {
+        "create" => "создание",
+        "update" => "изменение",
+        "delete" => "удаление",
+        "register" => "регистрация",
+        "approve" => "одобрение",
+        "reject" => "отклонение",
+        "block" => "блокировка",
+        "unblock" => "разблокировка",
+        "change_role" => "смена роли",
+        "change_password" => "смена пароля",
+        "sign_out_everywhere" => "выход на всех устройствах",
+        "move" => "перенос по этапам",
+        "merge" => "объединение",
+        "attach_to_deal" => "прикрепление к сделке",
+        "file" => "файл",
+        "link" => "привязка",
+        "revoke" => "отзыв",
+        "save_draft" => "сохранение черновика",
+        "publish" => "публикация",
+        "enable" => "включение",
+        "disable" => "выключение",
+        other => other,
+    }
+    .to_string()
+}
+
+/// A diff as a person reads it: «Роль: Партнёр → Администратор; Заблокирован:
+/// нет → да» — Russian field names, role and scope names, no JSON.
+pub fn describe_changes(diff: &Value) -> String {
+    fn field(k: &str) -> &str {
+        match k {
+            "role" => "Роль",
+            "status" => "Статус",
+            "blocked" => "Заблокирован",
+            "full_name" => "ФИО",
+            "phone" => "Телефон",
+            "city" => "Город",
+            "lang" => "Язык",
+            "referral_code" => "Реферальный код",
+            "scope" => "Охват",
+            "require_2fa" => "Обязательная 2FA",
+            "value" => "Значение",
+            "email" => "Email",
+            "number" => "Номер",
+            "stage" => "Этап",
+            "name" => "Название",
+            "revoked" => "Отозван",
+            "expires_at" => "Действует до",
+            "steps" => "Шагов",
+            "origin" => "Откуда",
+            "amount_kopecks" => "Сумма, коп.",
+            other => other,
+        }
+    }
+    fn value(v: &Value) -> String {
+        match v {
+            Value::Null => "—".into(),
+            Value::Bool(true) => "да".into(),
+            Value::Bool(false) => "нет".into(),
+            Value::String(s) if s.is_empty() => "—".into(),
+            Value::String(s) => match s.as_str() {
+                "admin" => "Администратор".into(),
+                "employee" => "Сотрудник".into(),
+                "partner" => "Партнёр".into(),
+                "franchisee" => "Франчайзи".into(),
+                "guest" => "Гость".into(),
+                "none" => "нет".into(),
+                "own" => "свои".into(),
+                "team" => "команда".into(),
+                "all" => "все".into(),
+                "active" => "активен".into(),
+                "pending" => "ожидает одобрения".into(),
+                "rejected" => "отклонён".into(),
+                other => other.to_string(),
+            },
+            Value::Array(a) => a.iter().map(value).collect::<Vec<_>>().join(", "),
+            other => other.to_string(),
+        }
+    }
+    diff.as_object()
+        .map(|m| {
+            m.iter()
+                .filter(|(k, _)| !k.ends_with("_id") && k.as_str() != "id")
+                .map(|(k, ch)| {
+                    format!(
+                        "{}: {} → {}",
+                        field(k),
+                        value(ch.get("from").unwrap_or(&Value::Null)),
+                        value(ch.get("to").unwrap_or(&Value::Null))
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; ")
+        })
+        .unwrap_or_default()
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub actor_id: Option<Uuid>,
@@ -154,6 +281,22 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<P
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn an_entry_reads_in_russian_without_json_or_ids() {
+        let d = diff(
+            Some(&serde_json::json!({ "role": "partner", "blocked": false, "client_id": "x" })),
+            Some(&serde_json::json!({ "role": "admin", "blocked": true, "client_id": "y" })),
+        );
+        assert_eq!(
+            describe_changes(&d),
+            "Заблокирован: нет → да; Роль: Партнёр → Администратор"
+        );
+        assert_eq!(entity_label("user"), "Пользователь");
+        assert_eq!(action_label("change_role"), "смена роли");
+        assert_eq!(action_label("something_new"), "something_new");
+    }
+
     use super::*;
     use serde_json::json;
 

@@ -285,8 +285,10 @@ pub fn danger(role: Role, resource: Resource, action: Action, scope: Scope) -> O
         (Resource::Leads | Resource::Clients, _) if outside && scope == Scope::All => {
             Some("Внешний пользователь увидит лиды и клиентов всей компании")
         }
-        (Resource::Leads | Resource::Clients, Action::Export | Action::Import | Action::Delete) if outside => {
-            Some("Выгрузка, загрузка и удаление данных клиентов внешним пользователем")
+        (Resource::Leads | Resource::Clients, Action::Export | Action::Import | Action::Delete)
+            if role == Role::Partner =>
+        {
+            Some("Партнёр сможет выгружать, загружать или удалять данные клиентов")
         }
         (Resource::Users, Action::View) if role == Role::Guest && scope == Scope::Own => None,
         (_, _) if role == Role::Guest => Some("Гость — это заявка на рассмотрении: ей не положено никаких прав"),
@@ -504,6 +506,10 @@ mod tests {
         assert!(danger(Role::Franchisee, Leads, View, Scope::All).is_some());
         assert!(danger(Role::Franchisee, Leads, View, Scope::Team).is_none());
         assert!(danger(Role::Partner, Leads, Export, Scope::Own).is_some());
+        assert!(
+            danger(Role::Franchisee, Leads, Export, Scope::Team).is_none(),
+            "its own office's leads"
+        );
         assert!(danger(Role::Guest, Users, Edit, Scope::Own).is_some());
         assert!(
             danger(Role::Guest, Users, View, Scope::Own).is_none(),

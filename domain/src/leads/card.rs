@@ -185,7 +185,9 @@ async fn timeline(pool: &PgPool, lead_id: Uuid, internal: bool) -> Result<Vec<Ti
              where a.entity = 'lead' and a.entity_id = $2 and a.action <> 'file'
                and ($3 or a.action in ('create', 'move'))
              union all
-             select f.created_at, u.full_name, 'file', f.name || ' (' || pg_size_pretty(f.size_bytes) || ')', null,
+             select f.created_at, u.full_name, 'file', f.name || ' (' || case when f.size_bytes < 1024 then f.size_bytes || ' Б'
+                                       when f.size_bytes < 1048576 then replace(round(f.size_bytes / 1024.0, 1)::text, '.', ',') || ' КБ'
+                                       else replace(round(f.size_bytes / 1048576.0, 1)::text, '.', ',') || ' МБ' end || ')', null,
                     null, f.id
              from lead_files f left join users u on u.id = f.uploaded_by
              where f.lead_id = $1 and ($3 or u.role not in ('admin', 'employee'))
@@ -211,6 +213,11 @@ async fn timeline(pool: &PgPool, lead_id: Uuid, internal: bool) -> Result<Vec<Ti
                 }
                 (Some(text), ..) => text,
                 (None, Some(diff), _) if t.kind == "create" => describe_creation(&diff),
+                // The label already says «Этап»: just where from and where to.
+                (None, Some(diff), _) if t.kind == "move" => describe_diff(&diff)
+                    .split_once(": ")
+                    .map(|(_, change)| change.to_string())
+                    .unwrap_or_default(),
                 (None, Some(diff), _) => describe_diff(&diff),
                 _ => String::new(),
             };

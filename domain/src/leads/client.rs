@@ -153,7 +153,7 @@ pub async fn edit_client(pool: &PgPool, actor: &Actor, id: Uuid, input: ClientCo
             field,
             &format!(
                 "{} уже есть у другого клиента{} — объедините карточки вместо этого",
-                t.value,
+                crate::types::format_phone(&t.value),
                 t.full_name.as_deref().map(|n| format!(" («{n}»)")).unwrap_or_default()
             ),
         ));

@@ -81,10 +81,12 @@ pub async fn list_audit(
                 at: e.at.with_timezone(&msk).format("%d.%m.%Y %H:%M:%S").to_string(),
                 actor: e.actor_email.unwrap_or_else(|| "система".into()),
                 ip: e.ip.unwrap_or_default(),
+                entity_label: domain::audit::entity_label(&e.entity),
+                action_label: domain::audit::action_label(&e.action),
+                changes: domain::audit::describe_changes(&e.diff),
                 entity: e.entity,
                 entity_id: e.entity_id,
                 action: e.action,
-                diff: e.diff.to_string(),
             })
             .collect(),
         total: p.total,

@@ -80,8 +80,8 @@ fn AuditList() -> impl IntoView {
                                         {p.items.into_iter().map(|e| view! {
                                             <tr data-entity=e.entity.clone() data-action=e.action.clone()>
                                                 <td>{e.at}</td><td>{e.actor}</td><td>{e.ip}</td>
-                                                <td>{e.entity.clone()} " " <small class="muted">{e.entity_id}</small></td>
-                                                <td>{e.action.clone()}</td><td><code class="diff">{e.diff}</code></td>
+                                                <td data-entity-id=e.entity_id.clone()>{e.entity_label.clone()}</td>
+                                                <td>{e.action_label.clone()}</td><td class="diff">{e.changes}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
