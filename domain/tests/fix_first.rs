@@ -10,23 +10,6 @@ use domain::rbac::{self, RbacError};
 use domain::types::{Action, Resource, Role, Scope};
 use domain::PgPool;
 
-fn lead(name: &str, phone: &str) -> NewLead {
-    NewLead {
-        client_name: name.into(),
-        phone: phone.into(),
-        consent: true,
-        origin: "test".into(),
-        ..Default::default()
-    }
-}
-
-fn created(o: CreateOutcome) -> (uuid::Uuid, i64, uuid::Uuid) {
-    match o {
-        CreateOutcome::Created { id, number, client_id } => (id, number, client_id),
-        other => panic!("expected a created lead, got {other:?}"),
-    }
-}
-
 fn denied<T: std::fmt::Debug>(r: Result<T, AccountsError>) -> bool {
     matches!(r, Err(AccountsError::Rbac(RbacError::NotAllowed)))
 }

@@ -6,23 +6,6 @@ use domain::rbac::RbacError;
 use domain::types::Role;
 use domain::PgPool;
 
-fn lead(name: &str, phone: &str) -> NewLead {
-    NewLead {
-        client_name: name.into(),
-        phone: phone.into(),
-        consent: true,
-        origin: "test".into(),
-        ..Default::default()
-    }
-}
-
-fn created(o: CreateOutcome) -> (uuid::Uuid, i64, uuid::Uuid) {
-    match o {
-        CreateOutcome::Created { id, number, client_id } => (id, number, client_id),
-        other => panic!("expected a created lead, got {other:?}"),
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn a_known_phone_in_another_format_is_flagged_and_can_be_attached(pool: PgPool) {
     let admin = admin(&pool).await;

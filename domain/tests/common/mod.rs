@@ -106,3 +106,22 @@ pub fn done(s: SignIn) -> SessionGrant {
         other => panic!("expected a finished sign-in, got {other:?}"),
     }
 }
+
+/// A lead for `name` with `phone`, consent given, as tests hand it in.
+pub fn lead(name: &str, phone: &str) -> domain::leads::NewLead {
+    domain::leads::NewLead {
+        client_name: name.into(),
+        phone: phone.into(),
+        consent: true,
+        origin: "test".into(),
+        ..Default::default()
+    }
+}
+
+/// (lead id, number, client id) of a created lead; panics on anything else.
+pub fn created(o: domain::leads::CreateOutcome) -> (Uuid, i64, Uuid) {
+    match o {
+        domain::leads::CreateOutcome::Created { id, number, client_id } => (id, number, client_id),
+        other => panic!("expected a created lead, got {other:?}"),
+    }
+}
