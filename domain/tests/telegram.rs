@@ -305,6 +305,11 @@ async fn a_published_flow_collects_answers_and_the_lead_lands_in_the_unsorted_in
         .unwrap();
     assert!(unsorted, "a bot's lead waits in the unsorted inbox");
     assert_eq!(responsible, None);
+    let consented: bool = sqlx::query_scalar("select consent_at is not null from clients")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(!consented, "this flow never asked for consent, so none is recorded");
     let linked: Option<Uuid> = sqlx::query_scalar("select lead_id from bot_chats where chat_id = 6001")
         .fetch_one(&pool)
         .await
@@ -425,7 +430,7 @@ async fn a_partner_links_telegram_through_the_company_bot_and_hands_in_a_lead(po
     assert!(texts[0].starts_with("Сначала привяжите Telegram"), "{texts:?}");
     assert!(texts[1].starts_with("Готово: Telegram привязан"), "{texts:?}");
     assert!(texts[2].starts_with("Ссылка устарела"), "a code works once: {texts:?}");
-    for text in ["/lead", "Пётр", "89120001122", "Ипотека", "2 500 000"] {
+    for text in ["/lead", "Пётр", "89120001122", "Ипотека", "2 500 000", "Да"] {
         w.say(8001, text).await;
         w.pump(bot).await;
     }
@@ -437,6 +442,17 @@ async fn a_partner_links_telegram_through_the_company_bot_and_hands_in_a_lead(po
         partner_id,
         Some(partner.user_id),
         "the linked partner is the lead's partner"
+    );
+    let consent: (bool, Option<String>) = sqlx::query_as(
+        "select c.consent_at is not null, c.consent_method from leads l join clients c on c.id = l.client_id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        consent,
+        (true, Some("bot".into())),
+        "the flow asked and the partner said «Да»"
     );
     let texts: Vec<String> = w
         .sent(8001)

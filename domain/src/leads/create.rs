@@ -140,7 +140,9 @@ pub async fn create_lead_in(
             Err(e) => return Err(e),
         }
     };
-    if !input.consent {
+    // A person at a form confirms consent; a bot records only what its flow
+    // asked (a flow without the question creates the lead with no consent).
+    if !input.consent && input.origin != "bot" {
         errors.push(FieldError::new(
             "consent",
             "Нужно согласие клиента на обработку персональных данных",
@@ -196,12 +198,14 @@ pub async fn create_lead_in(
             }
             sqlx::query_scalar!(
                 "insert into clients (full_name, owner_id, team_id, consent_at, consent_method, consent_text_version)
-                 values ($1, $2, $3, now(), $4, $5) returning id",
+                 values ($1, $2, $3, case when $6 then now() end, case when $6 then $4 end, case when $6 then $5 end)
+                 returning id",
                 input.client_name.trim(),
                 actor.user_id,
                 actor.team_id,
                 input.origin,
-                CONSENT_TEXT_VERSION
+                CONSENT_TEXT_VERSION,
+                input.consent
             )
             .fetch_one(&mut **tx)
             .await?

@@ -109,6 +109,9 @@ pub struct LeadRequest {
     pub product: String,
     pub amount: String,
     pub stage_id: Option<Uuid>,
+    /// The answer to the flow's consent question (the variable `consent`),
+    /// `None` when the flow never asked.
+    pub consent: Option<String>,
 }
 
 /// The questionnaire's answers, read from the conversation's variables
@@ -555,6 +558,7 @@ async fn walk<E: Effects>(
                         var_str(&conv.vars, amount_var)
                     },
                     stage_id: *stage_id,
+                    consent: conv.vars.get("consent").map(|_| var_str(&conv.vars, "consent")),
                 };
                 match fx.create_lead(req).await {
                     Ok(number) => {

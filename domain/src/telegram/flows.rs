@@ -603,7 +603,20 @@ fn partner_lead_flow(products: Vec<String>) -> FlowBody {
                 "amount",
                 60.0,
                 480.0,
-                q("Сумма, ₽?", "amount", Check::Number, vec![], "lead"),
+                q("Сумма, ₽?", "amount", Check::Number, vec![], "consent"),
+            ),
+            // Asked, not assumed (152-FZ): the answer is stored with the lead.
+            step(
+                "consent",
+                360.0,
+                340.0,
+                q(
+                    "Клиент согласен на обработку персональных данных (152-ФЗ)?",
+                    "consent",
+                    Check::Choice,
+                    vec!["Да".into(), "Нет".into()],
+                    "lead",
+                ),
             ),
             step(
                 "lead",

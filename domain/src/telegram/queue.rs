@@ -1040,6 +1040,15 @@ impl Effects for CrmEffects<'_, '_> {
             .ok()
             .flatten()
         };
+        // Consent is what the flow asked, never assumed: «нет» refuses the
+        // lead; a flow that didn't ask records none.
+        let consent = match req.consent.as_deref().map(|a| a.trim().to_lowercase()) {
+            Some(a) if matches!(a.as_str(), "да" | "согласен" | "согласна" | "yes") => true,
+            Some(_) => {
+                return Err("Без согласия клиента на обработку персональных данных заявку принять нельзя".into())
+            }
+            None => false,
+        };
         let mut input = crate::leads::NewLead {
             client_name: req.name,
             phone: req.phone,
@@ -1051,8 +1060,7 @@ impl Effects for CrmEffects<'_, '_> {
             stage_id: req.stage_id,
             attach_to_client: None,
             create_anyway: false,
-            // Leaving the phone in a bot is the consent the bot's greeting asks for.
-            consent: true,
+            consent,
             origin: "bot".into(),
             extra: Default::default(),
         };
