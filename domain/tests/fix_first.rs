@@ -10,6 +10,20 @@ use domain::rbac::{self, RbacError};
 use domain::types::{Action, Resource, Role, Scope};
 use domain::PgPool;
 
+/// Two partners; the first has handed in a lead for «Клиент Первого»
+/// (+79990000001). Returns both and that client.
+async fn two_partners_and_the_first_ones_client(pool: &PgPool) -> (domain::Actor, domain::Actor, uuid::Uuid) {
+    let admin = admin(pool).await;
+    let p1 = user_with_role(pool, &admin, "p1@example.ru", Role::Partner).await;
+    let p2 = user_with_role(pool, &admin, "p2@example.ru", Role::Partner).await;
+    let (_, _, client) = created(
+        leads::create_lead(pool, &p1, lead("Клиент Первого", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    (p1, p2, client)
+}
+
 fn denied<T: std::fmt::Debug>(r: Result<T, AccountsError>) -> bool {
     matches!(r, Err(AccountsError::Rbac(RbacError::NotAllowed)))
 }
@@ -78,14 +92,7 @@ async fn nobody_grants_or_manages_a_role_above_their_own_whatever_the_matrix_say
 
 #[sqlx::test(migrations = "../migrations")]
 async fn attaching_to_a_client_needs_the_right_to_see_that_client(pool: PgPool) {
-    let admin = admin(&pool).await;
-    let p1 = user_with_role(&pool, &admin, "p1@example.ru", Role::Partner).await;
-    let p2 = user_with_role(&pool, &admin, "p2@example.ru", Role::Partner).await;
-    let (_, _, client) = created(
-        leads::create_lead(&pool, &p1, lead("Клиент Первого", "+79990000001"))
-            .await
-            .unwrap(),
-    );
+    let (_, p2, client) = two_partners_and_the_first_ones_client(&pool).await;
 
     let attach = leads::create_lead(
         &pool,
@@ -110,14 +117,7 @@ async fn attaching_to_a_client_needs_the_right_to_see_that_client(pool: PgPool) 
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_partner_bringing_a_known_client_learns_nothing_and_the_lead_goes_to_hq_for_review(pool: PgPool) {
-    let admin = admin(&pool).await;
-    let p1 = user_with_role(&pool, &admin, "p1@example.ru", Role::Partner).await;
-    let p2 = user_with_role(&pool, &admin, "p2@example.ru", Role::Partner).await;
-    let (_, _, client) = created(
-        leads::create_lead(&pool, &p1, lead("Клиент Первого", "+79990000001"))
-            .await
-            .unwrap(),
-    );
+    let (p1, p2, client) = two_partners_and_the_first_ones_client(&pool).await;
 
     let out = leads::create_lead(&pool, &p2, lead("Тот же", "8 999 000 00 01"))
         .await
