@@ -3,6 +3,8 @@
 //! mapping) and as bare SQL (`EXPLAIN ANALYZE` execution time of the same
 //! statement). Run: `DATABASE_URL=… cargo bench -p domain --bench lead_list`
 //! (fills an empty database with `BENCH_LEADS` demo leads, default 1,000,000).
+//! Then the quick search as it is typed («916», «9161», a surname), alone
+//! and under 8 clients at once (`BENCH_CLIENTS`), with p50/p95/p99.
 
 use std::time::Instant;
 
@@ -22,7 +24,15 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
-    let pool = PgPoolOptions::new().max_connections(4).connect(&url).await.unwrap();
+    let clients: usize = std::env::var("BENCH_CLIENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8);
+    let pool = PgPoolOptions::new()
+        .max_connections(clients as u32 + 2)
+        .connect(&url)
+        .await
+        .unwrap();
     sqlx::migrate!("../migrations").run(&pool).await.unwrap();
     let have: i64 = sqlx::query_scalar("select count(*) from leads")
         .fetch_one(&pool)
@@ -106,4 +116,60 @@ async fn main() {
         pct(&bare, 0.5),
         pct(&bare, 0.95)
     );
+
+    // The quick search as people type it: every default list (no stage
+    // filter, newest first) with a short query.
+    for q in ["916", "9161", "Иванов", "client12"] {
+        let search = |q: &str| LeadFilter {
+            query: q.to_string(),
+            per_page: 50,
+            page: 1,
+            ..Default::default()
+        };
+        let mut alone = vec![];
+        for i in 0..40 {
+            let t = Instant::now();
+            let page = leads::list_leads(&pool, &actor, search(q)).await.unwrap();
+            if i >= 5 {
+                alone.push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+            std::hint::black_box(page);
+        }
+        alone.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let started = Instant::now();
+        let mut tasks = vec![];
+        for _ in 0..clients {
+            let (pool, actor, q) = (pool.clone(), actor.clone(), q.to_string());
+            tasks.push(tokio::spawn(async move {
+                let mut times = vec![];
+                for _ in 0..30 {
+                    let t = Instant::now();
+                    let f = LeadFilter {
+                        query: q.clone(),
+                        per_page: 50,
+                        page: 1,
+                        ..Default::default()
+                    };
+                    std::hint::black_box(leads::list_leads(&pool, &actor, f).await.unwrap());
+                    times.push(t.elapsed().as_secs_f64() * 1000.0);
+                }
+                times
+            }));
+        }
+        let mut under_load = vec![];
+        for t in tasks {
+            under_load.extend(t.await.unwrap());
+        }
+        let rate = under_load.len() as f64 / started.elapsed().as_secs_f64();
+        under_load.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let total = leads::list_leads(&pool, &actor, search(q)).await.unwrap().total;
+        println!(
+            "quick search «{q}» ({total} found): alone p50 {:.1} ms p99 {:.1} ms; {clients} clients p50 {:.1} ms p95 {:.1} ms p99 {:.1} ms ({rate:.0} req/s)",
+            pct(&alone, 0.5),
+            pct(&alone, 0.99),
+            pct(&under_load, 0.5),
+            pct(&under_load, 0.95),
+            pct(&under_load, 0.99),
+        );
+    }
 }

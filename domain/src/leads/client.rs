@@ -2,7 +2,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::Actor;
 
@@ -27,7 +27,7 @@ pub async fn get_client(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Client
     )
     .fetch_optional(pool)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Client))?;
     let target = Target::Record {
         owners: [c.owner_id, None, None, None],
         team: c.team_id,
@@ -129,7 +129,7 @@ pub async fn edit_client(pool: &PgPool, actor: &Actor, id: Uuid, input: ClientCo
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Client))?;
     let target = Target::Record {
         owners: [c.owner_id, None, None, None],
         team: c.team_id,
@@ -261,7 +261,7 @@ pub async fn list_clients(
                 b.push(" and c.owner_id = ").push_bind(actor.user_id);
             }
         }
-        let (phone_like, text_like, _) = super::list::search_patterns(query);
+        let (phone_like, text_like) = super::list::search_patterns(query);
         if let Some(p) = phone_like {
             b.push(" and c.id in (select client_id from client_phones where phone like ")
                 .push_bind(p)

@@ -9,13 +9,16 @@ use crate::rbac::{self, Operation, Target};
 use crate::types::{Money, Scope};
 use crate::{Actor, Page};
 
-/// (phone LIKE, name/email LIKE, exact email) for a quick-search string.
+/// (phone LIKE, name/email LIKE) for a quick-search string.
 /// Phones are stored as +7XXXXXXXXXX: the last ten digits typed find them.
-pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>, Option<String>) {
+pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>) {
     let q = query.trim().to_lowercase();
     let digits: String = q.chars().filter(|c| c.is_ascii_digit()).collect();
+    // Typed like a phone («916», «+7 (916) 12»): a phone search from three
+    // digits; five digits or more inside other text count as a phone too.
+    let phone_typed = q.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c));
     // Phones are stored as +7XXXXXXXXXX: the last ten digits of what was typed find them.
-    let phone_like = if digits.len() >= 5 {
+    let phone_like = if digits.len() >= 5 || (phone_typed && digits.len() >= 3) {
         let tail = if digits.len() > 10 {
             &digits[digits.len() - 10..]
         } else {
@@ -30,8 +33,7 @@ pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>, O
     } else {
         None
     };
-    let email_eq = if q.contains('@') { Some(q.clone()) } else { None };
-    (phone_like, text_like, email_eq)
+    (phone_like, text_like)
 }
 
 /// Counts stop here: a page says "10 000+" rather than scanning a million rows.
@@ -218,23 +220,11 @@ pub(crate) fn push_filters(
                 .push(" in (l.responsible_id, l.partner_id, l.franchisee_id, l.created_by)");
         }
     }
-    let (phone_like, text_like, email_eq) = search_patterns(&f.query);
-    if let Some(p) = phone_like {
-        q.push(" and l.client_id in (select client_id from client_phones where phone like ")
-            .push_bind(p)
-            .push(")");
-    }
-    if let Some(t) = text_like {
-        q.push(" and l.client_id in (select id from clients where lower(full_name) like ")
-            .push_bind(t.clone());
-        q.push(" union select client_id from client_emails where email like ")
-            .push_bind(t)
-            .push(")");
-    }
-    if let Some(e) = email_eq {
-        q.push(" and l.client_id in (select client_id from client_emails where email = ")
-            .push_bind(e)
-            .push(")");
+    // `leads.search` holds the client's name, phones and emails (kept by
+    // triggers, see migration lead_search) under one trigram index.
+    let (phone_like, text_like) = search_patterns(&f.query);
+    if let Some(p) = phone_like.or(text_like) {
+        q.push(" and l.search like ").push_bind(p);
     }
     let mut eq = |col: &str, v: Option<Uuid>| {
         if let Some(v) = v {
@@ -282,5 +272,20 @@ pub(crate) fn push_filters(
         if let Some(v) = &c.to {
             q.push(format!("{col} <= ")).push_bind(v.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::search_patterns;
+
+    #[test]
+    fn three_digits_typed_alone_search_phones_and_names_stay_names() {
+        assert_eq!(search_patterns("916").0.as_deref(), Some("%916%"));
+        assert_eq!(search_patterns("+7 (916) 1").0.as_deref(), Some("%79161%"));
+        assert_eq!(search_patterns("8 916 123-45-67").0.as_deref(), Some("%9161234567%"));
+        assert_eq!(search_patterns("91").0, None, "two digits are too few");
+        let (phone, text) = search_patterns("Иванов 91");
+        assert_eq!((phone, text.as_deref()), (None, Some("%иванов 91%")));
     }
 }
