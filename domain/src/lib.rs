@@ -13,6 +13,7 @@ pub mod rbac;
 pub mod realtime;
 pub mod tasks;
 pub mod telegram;
+pub mod time;
 pub mod types;
 
 use std::net::IpAddr;

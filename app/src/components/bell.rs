@@ -17,7 +17,6 @@ pub async fn get_bell() -> Result<Bell, AppError> {
     let items = domain::notifications::recent(&services.pool, &actor, 10)
         .await
         .map_err(crate::error::internal)?;
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
     Ok(Bell {
         unread,
         items: items
@@ -28,7 +27,7 @@ pub async fn get_bell() -> Result<Bell, AppError> {
                 body: n.body,
                 link: n.link,
                 read: n.read,
-                at: n.at.with_timezone(&msk).format("%d.%m %H:%M").to_string(),
+                at: domain::time::short(n.at),
             })
             .collect(),
     })

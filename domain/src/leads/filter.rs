@@ -8,7 +8,7 @@
 //! `created_to` (dates, both inclusive, Moscow time), `sort`, and per extra
 //! field `cf_N` (equals), `cf_N_from`, `cf_N_to` (ranges).
 
-use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -140,11 +140,7 @@ pub struct LeadFilter {
 
 /// Midnight in Moscow of a typed date (`YYYY-MM-DD` or `ДД.ММ.ГГГГ`).
 fn moscow_midnight(d: NaiveDate) -> DateTime<Utc> {
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
-    msk.from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-        .single()
-        .expect("fixed offset")
-        .with_timezone(&Utc)
+    crate::time::start_of_day(d)
 }
 
 fn parse_date(s: &str) -> Option<NaiveDate> {

@@ -375,7 +375,7 @@ pub async fn try_flow(tg: &Telegram, actor: &Actor, bot_id: Uuid, t: TryInput) -
     if let Some(at) = conversation.resume_at {
         notes.push(format!(
             "Пауза до {} — в проверке продолжим сразу: отправьте любое сообщение",
-            at.format("%H:%M:%S")
+            crate::time::local(at).format("%H:%M:%S")
         ));
         conversation.resume_at = None;
     }
@@ -558,6 +558,7 @@ fn registration_flow() -> FlowBody {
 
 fn step(id: &str, x: f64, y: f64, kind: StepKind) -> Step {
     Step {
+        title: None,
         id: id.into(),
         x,
         y,

@@ -18,11 +18,10 @@ use crate::startup::AppState;
 /// string cell is never one); the phone is a validated `+7…` number and
 /// stays as it is; the amount uses a decimal comma, as Russian Excel reads it.
 fn cells(r: &ExportRow, csv: bool) -> Vec<String> {
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
     let text = |s: &str| if csv { spreadsheet_text(s) } else { s.to_string() };
     let mut out = vec![
         r.number.to_string(),
-        r.created_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+        domain::time::datetime(r.created_at),
         text(&r.client_name),
         r.phone.clone(),
         text(&r.email),

@@ -18,10 +18,9 @@ pub async fn list_audit(
     to: String,
     page: i64,
 ) -> Result<AuditPage, AppError> {
-    use chrono::{NaiveDate, TimeZone};
+    use chrono::NaiveDate;
     let actor = require_actor().await?;
     let services = services()?;
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
     let date = |s: &str, field: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
         if s.trim().is_empty() {
             return Ok(None);
@@ -31,10 +30,7 @@ pub async fn list_audit(
             message: "Некорректная дата".into(),
             fields: vec![(field.into(), "Дата в формате ГГГГ-ММ-ДД".into())],
         })?;
-        Ok(msk
-            .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight"))
-            .single()
-            .map(|t| t.with_timezone(&chrono::Utc)))
+        Ok(Some(domain::time::start_of_day(d)))
     };
     let from = date(&from, "from")?;
     let to = date(&to, "to")?.map(|t| t + chrono::Duration::days(1));
@@ -78,7 +74,7 @@ pub async fn list_audit(
             .into_iter()
             .map(|e| crate::model::AuditRow {
                 id: e.id,
-                at: e.at.with_timezone(&msk).format("%d.%m.%Y %H:%M:%S").to_string(),
+                at: domain::time::datetime_seconds(e.at),
                 actor: e.actor_email.unwrap_or_else(|| "система".into()),
                 ip: e.ip.unwrap_or_default(),
                 entity_label: domain::audit::entity_label(&e.entity),

@@ -251,8 +251,7 @@ pub async fn oauth_providers() -> Result<Vec<(String, String)>, AppError> {
 pub async fn my_tokens() -> Result<Vec<TokenView>, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
-    let fmt = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string();
+    let fmt = domain::time::datetime;
     Ok(domain::accounts::list_tokens(&services.pool, &actor, actor.user_id)
         .await?
         .into_iter()

@@ -222,7 +222,7 @@ pub async fn inbox(
             unread: r.unread,
             operator_mode: r.operator_mode,
             blocked: r.blocked,
-            last_message_at: r.last_message_at.map(|t| t.format("%d.%m %H:%M").to_string()),
+            last_message_at: r.last_message_at.map(domain::time::short),
             preview: r.preview,
             lead_number: r.lead_number,
         })
@@ -248,7 +248,7 @@ pub async fn chat_history(bot_id: String, chat_id: i64) -> Result<Vec<MessageVie
             status: m.status,
             error: m.error,
             by: m.sent_by_name,
-            at: m.created_at.format("%d.%m %H:%M:%S").to_string(),
+            at: domain::time::datetime_seconds(m.created_at),
         })
         .collect())
 }

@@ -13,10 +13,6 @@ mod conv {
     use crate::error::AppError;
     use crate::model::LeadRow;
 
-    pub fn msk() -> chrono::FixedOffset {
-        chrono::FixedOffset::east_opt(3 * 3600).expect("msk")
-    }
-
     pub fn row(l: domain::leads::LeadSummary) -> LeadRow {
         row_with(l, &[])
     }
@@ -56,8 +52,8 @@ mod conv {
             partner: l.partner_name.unwrap_or_default(),
             method: l.method.unwrap_or_default(),
             tags: l.tags.join(", "),
-            created_at: l.created_at.with_timezone(&msk()).format("%d.%m.%Y %H:%M").to_string(),
-            updated_at: l.updated_at.with_timezone(&msk()).format("%d.%m.%Y %H:%M").to_string(),
+            created_at: domain::time::datetime(l.created_at),
+            updated_at: domain::time::datetime(l.updated_at),
             extra,
         }
     }
@@ -212,7 +208,6 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
     let services = services()?;
     let c = domain::leads::get_lead(&services.pool, &actor, number).await?;
     let fields = domain::leads::custom_fields(&services.pool).await?;
-    let msk = conv::msk();
     let s = |v: Option<uuid::Uuid>| v.map(|p| p.to_string()).unwrap_or_default();
     let extra_raw = fields
         .iter()
@@ -244,7 +239,7 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
         consent: match (c.consent_at, c.consent_method, c.consent_text_version) {
             (Some(at), m, v) => format!(
                 "{} · {} · версия текста {}",
-                at.with_timezone(&msk).format("%d.%m.%Y %H:%M"),
+                domain::time::datetime(at),
                 m.unwrap_or_default(),
                 v.unwrap_or_default()
             ),
@@ -254,7 +249,7 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
             .timeline
             .into_iter()
             .map(|t| crate::model::TimelineView {
-                at: t.at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+                at: domain::time::datetime(t.at),
                 author: t.author.unwrap_or_else(|| "система".into()),
                 kind: t.kind,
                 text: t.text,
@@ -454,10 +449,9 @@ pub async fn get_board(pipeline_id: String, per_column: i64) -> Result<BoardView
     })
 }
 
-/// `due` is local Moscow time from a datetime-local input (YYYY-MM-DDTHH:MM).
+/// `due` is the company's local time from a datetime-local input (YYYY-MM-DDTHH:MM).
 #[server]
 pub async fn create_task(lead_id: String, text: String, due: String) -> Result<(), AppError> {
-    use chrono::TimeZone;
     let actor = require_actor().await?;
     let services = services()?;
     let lead = conv::id(&lead_id, "lead_id")?.ok_or_else(|| AppError::new("validation", "Нет лида").with_status())?;
@@ -469,11 +463,7 @@ pub async fn create_task(lead_id: String, text: String, due: String) -> Result<(
     let naive = chrono::NaiveDateTime::parse_from_str(due.trim(), "%Y-%m-%dT%H:%M")
         .or_else(|_| chrono::NaiveDateTime::parse_from_str(due.trim(), "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| bad_due())?;
-    let due_at = conv::msk()
-        .from_local_datetime(&naive)
-        .single()
-        .ok_or_else(bad_due)?
-        .with_timezone(&chrono::Utc);
+    let due_at = domain::time::local_to_utc(naive);
     domain::tasks::create_task(&services.pool, &actor, lead, &text, due_at, None).await?;
     Ok(())
 }
@@ -482,14 +472,13 @@ pub async fn create_task(lead_id: String, text: String, due: String) -> Result<(
 pub async fn my_tasks() -> Result<Vec<TaskView>, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    let msk = conv::msk();
     Ok(domain::tasks::my_tasks(&services.pool, &actor)
         .await?
         .into_iter()
         .map(|t| TaskView {
             id: t.id.to_string(),
             text: t.text,
-            due: t.due_at.with_timezone(&msk).format("%d.%m.%Y %H:%M").to_string(),
+            due: domain::time::datetime(t.due_at),
             done: t.done,
             overdue: t.overdue,
             lead_number: t.lead_number,
