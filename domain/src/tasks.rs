@@ -7,7 +7,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::leads::LeadsError;
+use crate::leads::{LeadsError, Missing};
 use crate::rbac::{self, Operation};
 use crate::{audit, notifications, Actor};
 
@@ -108,7 +108,7 @@ pub async fn complete_task(pool: &PgPool, actor: &Actor, task_id: Uuid) -> Resul
     .fetch_optional(&mut *tx)
     .await?;
     if updated.is_none() {
-        return Err(LeadsError::NotFound);
+        return Err(LeadsError::NotFound(Missing::Task));
     }
     audit::record(
         &mut tx,

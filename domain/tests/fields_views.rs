@@ -432,7 +432,7 @@ async fn saved_views_are_private_or_shared_and_shared_ones_need_the_right(pool: 
     assert_eq!(seen_by_other, ["Неразобранное"], "private views stay private");
     assert!(matches!(
         leads::delete_view(&pool, &other, mine).await.unwrap_err(),
-        LeadsError::NotFound
+        LeadsError::NotFound(leads::Missing::View)
     ));
     leads::delete_view(&pool, &employee, mine).await.unwrap();
     assert_eq!(leads::list_views(&pool, &employee).await.unwrap().len(), 1);

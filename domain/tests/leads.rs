@@ -385,7 +385,8 @@ async fn merging_two_clients_relinks_their_leads_and_phones_and_is_audited(pool:
         },
     )
     .await;
-    assert!(matches!(again, Err(LeadsError::NotFound)));
+    assert!(matches!(again, Err(LeadsError::NotFound(leads::Missing::Client))));
+    assert_eq!(again.unwrap_err().to_string(), "Клиент не найден");
     // A new lead with the merged phone now finds the main client.
     let CreateOutcome::Duplicates(m) = leads::create_lead(&pool, &admin, lead("Кто-то", "89990000002"))
         .await

@@ -166,7 +166,7 @@ fn FieldsSettings() -> impl IntoView {
                                                     <button type="submit" class="small">{t("fields.rename")}</button>
                                                 </form>
                                             </td>
-                                            <td>{t(kind_key(&f.kind))} <small class="muted">" " {f.key.clone()}</small></td>
+                                            <td title=format!("{}: {}", t("fields.api_key"), f.key)>{t(kind_key(&f.kind))}</td>
                                             <td>{f.options.join(", ")}</td>
                                             <td>
                                                 <button class="small" on:click=move |_| { edit_field.dispatch(EditCustomField { id: id2.clone(), label: None, options: None, active: Some(!active) }); }>

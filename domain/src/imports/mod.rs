@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::leads::LeadsError;
+use crate::leads::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
@@ -108,7 +108,7 @@ async fn own_job(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), LeadsErr
     let owner = sqlx::query_scalar!("select user_id from import_jobs where id = $1", job)
         .fetch_optional(pool)
         .await?
-        .ok_or(LeadsError::NotFound)?;
+        .ok_or(LeadsError::NotFound(Missing::Import))?;
     rbac::authorize(pool, actor, Operation::ImportLeads, Target::Owned { owner, team: None }).await?;
     Ok(())
 }

@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::parse::{self, ChunkReader};
 use super::{Mapping, Preview, BATCH, LEASE_SECONDS};
-use crate::leads::LeadsError;
+use crate::leads::{LeadsError, Missing};
 use crate::realtime::{self, Event};
 use crate::types::{Email, Money, Phone, Role};
 use crate::{audit, Actor};
@@ -569,7 +569,7 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
     let mut tx = pool.begin().await?;
     let actor = crate::accounts::load_actor_for_job(&mut tx, job.user_id, None)
         .await?
-        .ok_or(LeadsError::NotFound)?;
+        .ok_or(LeadsError::NotFound(Missing::User))?;
     tx.commit().await?;
     let s = settings(pool, job.id, job.encoding.clone(), job.delimiter.clone()).await?;
     let look = lookups(pool).await?;
@@ -741,12 +741,18 @@ async fn apply(
             .or_else(|| p.email.as_ref().and_then(|x| known.get(x)))
             .copied();
         match (dup, job.on_duplicate.as_str()) {
-            (Some(client), "skip") => {
+            (Some(_), "skip") => {
                 skipped += 1;
                 report.0.push(row + 1);
                 report.1.push("skipped".into());
-                let what = p.phone.clone().or(p.email.clone()).unwrap_or_default();
-                report.2.push(format!("Дубль: клиент с {what} уже есть ({client})"));
+                let what = match (&p.phone, &p.email) {
+                    (Some(phone), _) => format!("телефоном {}", crate::types::format_phone(phone)),
+                    (None, Some(email)) => format!("email {email}"),
+                    _ => String::new(),
+                };
+                report
+                    .2
+                    .push(format!("Дубль: клиент с {what} уже есть — строка пропущена"));
             }
             (Some(client), "update") => {
                 updated += 1;

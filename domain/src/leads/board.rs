@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::dictionaries::{pipelines, Pipeline, Stage};
 use super::filter::{LeadFilter, LeadSort};
 use super::list::list_leads;
-use super::{LeadSummary, LeadsError};
+use super::{LeadSummary, LeadsError, Missing};
 use crate::Actor;
 
 #[derive(Debug, Clone, Serialize)]
@@ -32,8 +32,11 @@ pub async fn board(
 ) -> Result<Board, LeadsError> {
     let all = pipelines(pool).await?;
     let pipeline = match pipeline_id {
-        Some(id) => all.into_iter().find(|p| p.id == id).ok_or(LeadsError::NotFound)?,
-        None => all.into_iter().next().ok_or(LeadsError::NotFound)?,
+        Some(id) => all
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or(LeadsError::NotFound(Missing::Pipeline))?,
+        None => all.into_iter().next().ok_or(LeadsError::NotFound(Missing::Pipeline))?,
     };
     let mut columns = vec![];
     let unsorted = list_leads(

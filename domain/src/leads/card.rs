@@ -4,7 +4,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::create::lead_event;
-use super::{LeadOwners, LeadSummary, LeadsError};
+use super::{LeadOwners, LeadSummary, LeadsError, Missing};
 use crate::rbac::{self, Operation};
 use crate::realtime;
 use crate::types::{Money, Role};
@@ -88,7 +88,7 @@ async fn owners(exec: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> R
         .fetch_optional(&mut **exec)
         .await?
     };
-    row.ok_or(LeadsError::NotFound)
+    row.ok_or(LeadsError::NotFound(Missing::Lead))
 }
 
 /// Who a lead belongs to, for a scope check outside a transaction.
@@ -110,7 +110,7 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     )
     .fetch_optional(pool)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Lead))?;
     let o = owners_of(pool, row.id).await?;
     rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
     let mask = super::masks_personal_data(pool, actor).await?;
@@ -203,13 +203,12 @@ async fn timeline(pool: &PgPool, lead_id: Uuid, internal: bool) -> Result<Vec<Ti
     )
     .fetch_all(pool)
     .await?;
-    let msk = chrono::FixedOffset::east_opt(3 * 3600).expect("msk");
     Ok(rows
         .into_iter()
         .map(|t| {
             let text = match (t.text, t.diff, t.due) {
                 (Some(text), _, Some(due)) => {
-                    format!("{text}, до {}", due.with_timezone(&msk).format("%d.%m.%Y %H:%M"))
+                    format!("{text}, до {}", crate::time::datetime(due))
                 }
                 (Some(text), ..) => text,
                 (None, Some(diff), _) if t.kind == "create" => describe_creation(&diff),
@@ -276,7 +275,7 @@ async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsErr
     super::list::summaries_by_ids(pool, &[id])
         .await?
         .pop()
-        .ok_or(LeadsError::NotFound)
+        .ok_or(LeadsError::NotFound(Missing::Lead))
 }
 
 /// Moves a lead to a stage of any pipeline (leads:edit on that lead). A

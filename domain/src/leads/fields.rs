@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
@@ -116,7 +116,7 @@ pub async fn edit_dictionary_item(pool: &PgPool, actor: &Actor, id: Uuid, e: Dic
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::DictionaryItem))?;
     if before.kind == "status" && e.active == Some(false) {
         let left = sqlx::query_scalar!(
             r#"select count(*) as "n!" from dictionary_items where kind = 'status' and active and id <> $1"#,
@@ -368,7 +368,7 @@ pub async fn edit_custom_field(
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Field))?;
     let kind = FieldKind::parse(&before.kind).unwrap_or(FieldKind::Text);
     let options = options.map(|o| clean_options(kind, o)).transpose()?;
     sqlx::query!(

@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::card::owners_of;
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation};
 use crate::realtime;
 use crate::{audit, Actor};
@@ -203,7 +203,7 @@ pub async fn open_file(
     )
     .fetch_optional(pool)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::File))?;
     let o = owners_of(pool, row.lead_id).await?;
     rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
     let storage = storage.ok_or_else(|| LeadsError::Unavailable("Хранилище файлов не настроено".into()))?;

@@ -2,7 +2,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::{audit, Actor};
 
@@ -32,7 +32,7 @@ async fn target(pool: &PgPool, id: Uuid) -> Result<(Target, String, Option<Strin
     )
     .fetch_optional(pool)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Client))?;
     Ok((
         Target::Record {
             owners: [c.owner_id, None, None, None],

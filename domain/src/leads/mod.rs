@@ -53,8 +53,8 @@ pub use views::{delete_view, list_views, save_view, SavedView, ViewInput, LIST_C
 pub enum LeadsError {
     #[error("Проверьте поля формы")]
     Validation(Vec<FieldError>),
-    #[error("Лид не найден")]
-    NotFound,
+    #[error("{}", .0.message())]
+    NotFound(Missing),
     #[error("{0}")]
     Conflict(String),
     /// A service the operation needs (file storage) is down or not set up.
@@ -66,11 +66,45 @@ pub enum LeadsError {
     Db(#[from] sqlx::Error),
 }
 
+/// What a `NotFound` could not find: each says so in its own words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Lead,
+    Client,
+    Stage,
+    Pipeline,
+    DictionaryItem,
+    Field,
+    View,
+    Task,
+    File,
+    Import,
+    User,
+}
+
+impl Missing {
+    pub fn message(self) -> &'static str {
+        match self {
+            Self::Lead => "Лид не найден",
+            Self::Client => "Клиент не найден",
+            Self::Stage => "Этап не найден",
+            Self::Pipeline => "Воронка не найдена",
+            Self::DictionaryItem => "Значение справочника не найдено",
+            Self::Field => "Поле не найдено",
+            Self::View => "Сохранённый вид не найден",
+            Self::Task => "Задача не найдена",
+            Self::File => "Файл не найден",
+            Self::Import => "Импорт не найден",
+            Self::User => "Пользователь не найден",
+        }
+    }
+}
+
 impl LeadsError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "validation",
-            Self::NotFound => "not_found",
+            Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Unavailable(_) => "unavailable",
             Self::Rbac(e) => e.code(),

@@ -5,7 +5,7 @@
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
@@ -95,7 +95,7 @@ pub async fn add_stage(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
-        Some(_) => LeadsError::NotFound,
+        Some(_) => LeadsError::NotFound(Missing::Pipeline),
         None => LeadsError::Db(e),
     })?;
     audit::record(
@@ -126,7 +126,7 @@ pub async fn rename_stage(
     let before = sqlx::query!("select name, color from stages where id = $1 for update", stage_id)
         .fetch_optional(&mut *tx)
         .await?
-        .ok_or(LeadsError::NotFound)?;
+        .ok_or(LeadsError::NotFound(Missing::Stage))?;
     // An empty colour keeps the current one.
     let color = if color.is_empty() { before.color.as_str() } else { color };
     check_stage(name, color)?;
@@ -163,7 +163,7 @@ pub async fn reorder_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, step: i
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Stage))?;
     let neighbour = sqlx::query!(
         "select id, position from stages where pipeline_id = $1 and id <> $2
            and (($3 < 0 and position < $4) or ($3 > 0 and position > $4))
@@ -212,7 +212,7 @@ pub async fn delete_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, move_to:
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::Stage))?;
     let target = sqlx::query!("select pipeline_id, kind from stages where id = $1", move_to)
         .fetch_optional(&mut *tx)
         .await?

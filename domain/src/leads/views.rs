@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::fields::is_field_key;
 use super::filter::LeadFilter;
-use super::LeadsError;
+use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::{audit, Actor};
 
@@ -148,10 +148,10 @@ pub async fn delete_view(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), L
     )
     .fetch_optional(&mut *tx)
     .await?
-    .ok_or(LeadsError::NotFound)?;
+    .ok_or(LeadsError::NotFound(Missing::View))?;
     if v.owner_id != actor.user_id {
         if !v.shared {
-            return Err(LeadsError::NotFound);
+            return Err(LeadsError::NotFound(Missing::View));
         }
         rbac::authorize(pool, actor, Operation::ShareView, Target::Collection).await?;
     }
