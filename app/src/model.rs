@@ -54,6 +54,20 @@ pub enum SignInStep {
     SecondFactor,
 }
 
+/// A sent invitation in the users page (never its link).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SentInvitationView {
+    pub id: String,
+    pub email: String,
+    pub role_label: String,
+    pub invited_by: String,
+    pub created_at: String,
+    pub expires_at: String,
+    /// pending | accepted | expired | revoked
+    pub state: String,
+    pub state_label: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserRow {
     pub id: String,

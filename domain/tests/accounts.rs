@@ -471,3 +471,61 @@ async fn profile_and_password_changes_are_validated(pool: PgPool) {
             .unwrap(),
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn sent_invitations_are_listed_and_a_revoked_link_no_longer_opens(pool: PgPool) {
+    use accounts::InvitationState;
+    let admin = admin(&pool).await;
+    let invite = |email: &str, role| {
+        accounts::invite(
+            &pool,
+            &admin,
+            accounts::InviteInput {
+                email: email.into(),
+                role,
+            },
+        )
+    };
+    let kept = invite("kept@mak.test", Role::Partner).await.unwrap();
+    let revoked = invite("revoked@mak.test", Role::Employee).await.unwrap();
+    let list = accounts::list_invitations(&pool, &admin, 50).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert!(list.iter().all(|i| i.state == InvitationState::Pending));
+    let id = list.iter().find(|i| i.email == "revoked@mak.test").unwrap().id;
+
+    // A partner may neither list nor revoke invitations.
+    let partner = user_with_role(&pool, &admin, "p@mak.test", Role::Partner).await;
+    assert!(accounts::list_invitations(&pool, &partner, 50).await.is_err());
+    assert!(accounts::revoke_invitation(&pool, &partner, id).await.is_err());
+
+    accounts::revoke_invitation(&pool, &admin, id).await.unwrap();
+    accounts::revoke_invitation(&pool, &admin, id).await.unwrap(); // twice is fine
+    let token = revoked.path.trim_start_matches("/invite/");
+    assert!(matches!(
+        accounts::invitation(&pool, token).await,
+        Err(AccountsError::InvitationInvalid)
+    ));
+    assert!(matches!(
+        accounts::accept_invitation(&pool, token, "Отозванный", "new-password", None).await,
+        Err(AccountsError::InvitationInvalid)
+    ));
+    let kept_token = kept.path.trim_start_matches("/invite/");
+    accounts::accept_invitation(&pool, kept_token, "Принявший", "new-password", None)
+        .await
+        .unwrap();
+    let list = accounts::list_invitations(&pool, &admin, 50).await.unwrap();
+    let state = |e: &str| list.iter().find(|i| i.email == e).unwrap().state;
+    assert_eq!(state("revoked@mak.test"), InvitationState::Revoked);
+    assert_eq!(state("kept@mak.test"), InvitationState::Accepted);
+    let accepted = list.iter().find(|i| i.email == "kept@mak.test").unwrap().id;
+    assert!(matches!(
+        accounts::revoke_invitation(&pool, &admin, accepted).await,
+        Err(AccountsError::Conflict(_))
+    ));
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where entity = 'invitation' and action = 'revoke'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+}

@@ -50,6 +50,31 @@ test('an invited employee is refused the audit log until the admin grants it in 
   await ectx.close();
 });
 
+test('sent invitations are listed with their state, and a revoked link no longer opens', async () => {
+  const ctx = await browser.newContext();
+  const admin = await ctx.newPage();
+  await signIn(admin, server.url, ADMIN.email, ADMIN.password);
+  await admin.waitForURL('**/admin/users');
+  await hydrated(admin);
+  await admin.fill('[data-testid=invite-user-form] input[name=email]', 'revoked@mak-crm.test');
+  await admin.selectOption('[data-testid=invite-user-form] select[name=role]', 'partner');
+  await admin.click('[data-testid=invite-user-form] button[type=submit]');
+  const link = (await (await admin.waitForSelector('[data-testid=invite-link]')).textContent()).trim();
+  const row = 'tr[data-invitation="revoked@mak-crm.test"]';
+  await admin.waitForSelector(`${row}[data-state=pending]`);
+  assert.match(await admin.textContent(row), /ждёт ответа/);
+  // The accepted one from the first test is listed as accepted, with no revoke button.
+  await admin.waitForSelector('tr[data-invitation="employee@mak-crm.test"][data-state=accepted]');
+  assert.equal(await admin.$('tr[data-invitation="employee@mak-crm.test"] [data-testid=revoke-invitation]'), null);
+  await admin.click(`${row} [data-testid=revoke-invitation]`);
+  await admin.waitForSelector(`${row}[data-state=revoked]`);
+  const other = await (await browser.newContext()).newPage();
+  await other.goto(link);
+  await other.waitForSelector('.alert.error');
+  assert.match(await other.textContent('.alert.error'), /Приглашение недействительно/);
+  await ctx.close();
+});
+
 test('a user issues a personal API token on the profile page, uses it, and revokes it', async () => {
   const ctx = await browser.newContext();
   const page = await ctx.newPage();

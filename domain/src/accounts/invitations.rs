@@ -3,6 +3,7 @@ use std::net::IpAddr;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
+use uuid::Uuid;
 
 use super::{password, AccountsError, FieldError, SessionGrant};
 use crate::crypto::{random_token, token_hash};
@@ -75,6 +76,118 @@ pub async fn invite(pool: &PgPool, actor: &Actor, input: InviteInput) -> Result<
     })
 }
 
+/// Where an invitation stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InvitationState {
+    Pending,
+    Accepted,
+    Expired,
+    Revoked,
+}
+
+impl InvitationState {
+    pub fn label_ru(self) -> &'static str {
+        match self {
+            Self::Pending => "ждёт ответа",
+            Self::Accepted => "принято",
+            Self::Expired => "истекло",
+            Self::Revoked => "отозвано",
+        }
+    }
+}
+
+/// One sent invitation, as the people who invite see it (never its token).
+#[derive(Debug, Clone, Serialize)]
+pub struct SentInvitation {
+    pub id: Uuid,
+    pub email: String,
+    pub role: Role,
+    pub invited_by: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub state: InvitationState,
+}
+
+/// The latest invitations (users:create), newest first.
+pub async fn list_invitations(pool: &PgPool, actor: &Actor, limit: i64) -> Result<Vec<SentInvitation>, AccountsError> {
+    rbac::authorize(pool, actor, Operation::InviteUser, Target::Collection).await?;
+    let rows = sqlx::query!(
+        r#"select i.id, i.email, i.role, u.full_name as "invited_by?",
+                  i.created_at as "created_at: DateTime<Utc>", i.expires_at as "expires_at: DateTime<Utc>",
+                  i.accepted_at is not null as "accepted!", i.revoked_at is not null as "revoked!"
+           from invitations i left join users u on u.id = i.invited_by
+           order by i.created_at desc limit $1"#,
+        limit.clamp(1, 200)
+    )
+    .fetch_all(pool)
+    .await?;
+    let now = Utc::now();
+    Ok(rows
+        .into_iter()
+        .map(|r| SentInvitation {
+            id: r.id,
+            email: r.email,
+            role: super::parse_role(&r.role),
+            invited_by: r.invited_by,
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            state: if r.accepted {
+                InvitationState::Accepted
+            } else if r.revoked {
+                InvitationState::Revoked
+            } else if r.expires_at < now {
+                InvitationState::Expired
+            } else {
+                InvitationState::Pending
+            },
+        })
+        .collect())
+}
+
+/// Revokes an invitation that is still waiting: its link stops working.
+/// Nobody revokes an invitation to a role above their own.
+pub async fn revoke_invitation(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), AccountsError> {
+    rbac::authorize(pool, actor, Operation::InviteUser, Target::Collection).await?;
+    let mut tx = pool.begin().await?;
+    let inv = sqlx::query!(
+        "select email, role, accepted_at is not null as \"accepted!\", revoked_at is not null as \"revoked!\"
+         from invitations where id = $1 for update",
+        id
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AccountsError::NotFound)?;
+    super::admin::may_grant(actor, super::parse_role(&inv.role))?;
+    if inv.accepted {
+        return Err(AccountsError::Conflict(
+            "Приглашение уже принято: отзывать нечего".into(),
+        ));
+    }
+    if inv.revoked {
+        return Ok(());
+    }
+    sqlx::query!(
+        "update invitations set revoked_at = now(), revoked_by = $2 where id = $1",
+        id,
+        actor.user_id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "invitation",
+        &id.to_string(),
+        "revoke",
+        Some(serde_json::json!({ "email": inv.email, "role": inv.role })),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct InvitationInfo {
     pub email: String,
@@ -85,13 +198,13 @@ pub struct InvitationInfo {
 /// What an invitation link is for, if it is still usable.
 pub async fn invitation(pool: &PgPool, token: &str) -> Result<InvitationInfo, AccountsError> {
     let row = sqlx::query!(
-        r#"select email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at from invitations where token_hash = $1"#,
+        r#"select email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at, revoked_at from invitations where token_hash = $1"#,
         token_hash(token)
     )
     .fetch_optional(pool)
     .await?
     .ok_or(AccountsError::InvitationInvalid)?;
-    if row.accepted_at.is_some() {
+    if row.accepted_at.is_some() || row.revoked_at.is_some() {
         return Err(AccountsError::InvitationInvalid);
     }
     if row.expires_at < Utc::now() {
@@ -126,13 +239,13 @@ pub async fn accept_invitation(
     let hash = password::hash(pw.expose().to_string()).await;
     let mut tx = pool.begin().await?;
     let inv = sqlx::query!(
-        r#"select id, email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at from invitations where token_hash = $1 for update"#,
+        r#"select id, email, role, expires_at as "expires_at: chrono::DateTime<chrono::Utc>", accepted_at, revoked_at from invitations where token_hash = $1 for update"#,
         token_hash(token)
     )
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(AccountsError::InvitationInvalid)?;
-    if inv.accepted_at.is_some() {
+    if inv.accepted_at.is_some() || inv.revoked_at.is_some() {
         return Err(AccountsError::InvitationInvalid);
     }
     if inv.expires_at < Utc::now() {

@@ -23,7 +23,10 @@ pub use admin::{
     approve_registration, block_user, change_role, create_admin, ensure_first_admin, get_user, list_users,
     reject_registration, unblock_user, UserFilter,
 };
-pub use invitations::{accept_invitation, invitation, invite, InvitationInfo, InviteInput, InviteLink};
+pub use invitations::{
+    accept_invitation, invitation, invite, list_invitations, revoke_invitation, InvitationInfo, InvitationState,
+    InviteInput, InviteLink, SentInvitation,
+};
 pub(crate) use links::issue_login_link;
 pub use links::sign_in_with_link;
 pub(crate) use registration::register_in;
@@ -61,7 +64,7 @@ pub enum AccountsError {
     Validation(Vec<FieldError>),
     #[error("Неверный email или пароль")]
     InvalidCredentials,
-    #[error("Слишком много неудачных попыток входа. Повторите после {}", .retry_at.with_timezone(&chrono::FixedOffset::east_opt(3 * 3600).expect("msk offset")).format("%H:%M (МСК)"))]
+    #[error("Слишком много неудачных попыток входа. Повторите после {}", crate::time::local(*.retry_at).format("%H:%M (МСК)"))]
     Throttled { retry_at: DateTime<Utc> },
     #[error("Учётная запись заблокирована. Обратитесь к администратору")]
     Blocked,

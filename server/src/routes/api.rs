@@ -28,7 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}/unblock", post(unblock))
         .route("/users/{id}/tokens", post(issue_token).get(list_tokens))
         .route("/tokens/{id}", delete(revoke_token))
-        .route("/invitations", post(invite))
+        .route("/invitations", post(invite).get(list_invitations))
+        .route("/invitations/{id}", delete(revoke_invitation))
         .route("/profile", post(update_profile))
         .route("/permissions", get(permissions).put(set_permission))
         .route("/policies/{role}", post(set_policy))
@@ -258,6 +259,15 @@ async fn invite(
         ),
     )
         .into_response())
+}
+
+async fn list_invitations(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(domain::accounts::list_invitations(&st.services.pool, &actor, 200).await?).into_response())
+}
+
+async fn revoke_invitation(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    domain::accounts::revoke_invitation(&st.services.pool, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 #[derive(Deserialize)]

@@ -29,7 +29,7 @@ pub(crate) fn to_row(u: domain::accounts::UserSummary) -> UserRow {
             .unwrap_or_default(),
         inn: u.inn.unwrap_or_default(),
         requested_role: u.requested_role.unwrap_or_default(),
-        created_at: u.created_at.format("%d.%m.%Y %H:%M").to_string(),
+        created_at: domain::time::datetime(u.created_at),
     }
 }
 
@@ -123,6 +123,38 @@ pub async fn invite_user(email: String, role: String) -> Result<String, AppError
     )
     .await?;
     Ok(format!("{}{}", services.public_url, link.path))
+}
+
+/// The latest invitations, newest first.
+#[server]
+pub async fn list_invitations() -> Result<Vec<crate::model::SentInvitationView>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    Ok(domain::accounts::list_invitations(&services.pool, &actor, 50)
+        .await?
+        .into_iter()
+        .map(|i| crate::model::SentInvitationView {
+            id: i.id.to_string(),
+            email: i.email,
+            role_label: i.role.label_ru().into(),
+            invited_by: i.invited_by.unwrap_or_default(),
+            created_at: domain::time::datetime(i.created_at),
+            expires_at: domain::time::datetime(i.expires_at),
+            state: serde_json::to_value(i.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default(),
+            state_label: i.state.label_ru().into(),
+        })
+        .collect())
+}
+
+#[server]
+pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::accounts::revoke_invitation(&services.pool, &actor, parse_id(&id)?).await?;
+    Ok(())
 }
 
 /// Issues an API token for a user; the secret is returned once.

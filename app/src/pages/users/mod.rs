@@ -6,6 +6,7 @@ pub mod api;
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::empty::Empty;
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::use_live;
 use crate::components::pager::Pager;
@@ -97,6 +98,7 @@ fn UsersList() -> impl IntoView {
             <Transition fallback=move || view! { <p class="muted">{t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
+                        Ok(p) if p.items.is_empty() => view! { <Empty message=t("users.nothing")/> }.into_any(),
                         Ok(p) => {
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="users-total">{p.total}</span></p>
@@ -138,6 +140,7 @@ fn UsersList() -> impl IntoView {
             {move || invite.value().get().and_then(|r| r.ok()).map(|link| view! {
                 <p>{t("users.invite_link")} " " <code data-testid="invite-link">{link}</code></p>
             })}
+            <Invitations invite=invite/>
         </section>
         </Show>
     }
@@ -223,5 +226,57 @@ fn role_rank(role: &str) -> u8 {
         "employee" => 2,
         "partner" | "franchisee" => 1,
         _ => 0,
+    }
+}
+
+/// Sent invitations with their state; one still waiting can be revoked.
+#[component]
+fn Invitations(invite: ServerAction<InviteUser>) -> impl IntoView {
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let list = Resource::new(
+        move || invite.version().get() + revoke.version().get(),
+        |_| list_invitations(),
+    );
+    view! {
+        <h3>{t("users.invitations")}</h3>
+        {move || revoke.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error">{e.message}</div> })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Ok(items) if items.is_empty() => view! { <Empty message=t("users.no_invitations")/> }.into_any(),
+                    Ok(items) => view! {
+                        <div class="table-wrap">
+                        <table data-testid="invitations">
+                            <thead><tr>
+                                <th>"Email"</th><th>{t("users.role")}</th><th>{t("users.invited_by")}</th>
+                                <th>{t("users.sent_at")}</th><th>{t("users.valid_until")}</th><th>{t("users.status")}</th><th></th>
+                            </tr></thead>
+                            <tbody>
+                                {items.into_iter().map(|i| {
+                                    let id = i.id.clone();
+                                    let pending = i.state == "pending";
+                                    let email = i.email.clone();
+                                    view! {
+                                        <tr data-invitation=email data-state=i.state.clone()>
+                                            <td>{i.email}</td><td>{i.role_label}</td><td>{i.invited_by}</td>
+                                            <td>{i.created_at}</td><td>{i.expires_at}</td>
+                                            <td><span class=format!("pill {}", i.state)>{i.state_label}</span></td>
+                                            <td>{pending.then(|| view! {
+                                                <button class="small danger" data-testid="revoke-invitation"
+                                                    on:click=move |_| { revoke.dispatch(RevokeInvitation { id: id.clone() }); }>
+                                                    {t("users.revoke")}
+                                                </button>
+                                            })}</td>
+                                        </tr>
+                                    }
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                        </div>
+                    }.into_any(),
+                    Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
