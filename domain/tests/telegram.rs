@@ -171,6 +171,7 @@ async fn a_chats_updates_are_processed_in_order_by_parallel_workers(pool: PgPool
         triggers: vec![Trigger::Fallback],
         start: "q".into(),
         steps: vec![Step {
+            title: None,
             id: "q".into(),
             x: 0.0,
             y: 0.0,
@@ -226,6 +227,7 @@ async fn a_chats_updates_are_processed_in_order_by_parallel_workers(pool: PgPool
 
 fn question(id: &str, text: &str, var: &str, check: Check, next: &str) -> Step {
     Step {
+        title: None,
         id: id.into(),
         x: 0.0,
         y: 0.0,
@@ -248,6 +250,7 @@ async fn a_published_flow_collects_answers_and_the_lead_lands_in_the_unsorted_in
             question("name", "Как вас зовут?", "name", Check::Text, "phone"),
             question("phone", "Телефон?", "phone", Check::Phone, "lead"),
             Step {
+                title: None,
                 id: "lead".into(),
                 x: 0.0,
                 y: 0.0,
@@ -261,6 +264,7 @@ async fn a_published_flow_collects_answers_and_the_lead_lands_in_the_unsorted_in
                 },
             },
             Step {
+                title: None,
                 id: "done".into(),
                 x: 0.0,
                 y: 0.0,
@@ -538,6 +542,7 @@ async fn a_delay_step_resumes_from_the_database(pool: PgPool) {
         start: "wait".into(),
         steps: vec![
             Step {
+                title: None,
                 id: "wait".into(),
                 x: 0.0,
                 y: 0.0,
@@ -547,6 +552,7 @@ async fn a_delay_step_resumes_from_the_database(pool: PgPool) {
                 },
             },
             Step {
+                title: None,
                 id: "later".into(),
                 x: 0.0,
                 y: 0.0,
@@ -806,6 +812,7 @@ async fn a_chat_handed_to_an_operator_rings_the_operators_bells(pool: PgPool) {
         }],
         start: "h".into(),
         steps: vec![Step {
+            title: None,
             id: "h".into(),
             x: 0.0,
             y: 0.0,

@@ -624,6 +624,7 @@ mod tests {
 
     fn step(id: &str, kind: StepKind) -> Step {
         Step {
+            title: None,
             id: id.into(),
             x: 0.0,
             y: 0.0,

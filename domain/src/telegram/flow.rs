@@ -173,6 +173,23 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// The kind's name in the editor («Сообщение», «Вопрос», …).
+    pub fn label_ru(&self) -> &'static str {
+        match self {
+            StepKind::Message { .. } => "Сообщение",
+            StepKind::Question { .. } => "Вопрос",
+            StepKind::Menu { .. } => "Меню",
+            StepKind::Condition { .. } => "Условие",
+            StepKind::SetVar { .. } => "Переменная",
+            StepKind::AddTag { .. } => "Тег",
+            StepKind::Delay { .. } => "Пауза",
+            StepKind::CreateLead { .. } => "Создать лид",
+            StepKind::RegisterPartner { .. } => "Регистрация партнёра",
+            StepKind::Handoff { .. } => "Оператору",
+            StepKind::GotoFlow { .. } => "Другой сценарий",
+        }
+    }
+
     /// A message step with text only.
     pub fn text(text: impl Into<String>, remove_keyboard: bool, next: Option<String>) -> Self {
         StepKind::Message {
@@ -202,12 +219,26 @@ impl StepKind {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     pub id: String,
+    /// What the editor and every message call the step («Приветствие»);
+    /// without one, its kind and code («Сообщение s3»).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(default)]
     pub x: f64,
     #[serde(default)]
     pub y: f64,
     #[serde(flatten)]
     pub kind: StepKind,
+}
+
+impl Step {
+    /// The step as people name it: its title, or its kind and code.
+    pub fn name(&self) -> String {
+        match self.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            Some(t) => t.to_string(),
+            None => format!("{} {}", self.kind.label_ru(), self.id),
+        }
+    }
 }
 
 /// A flow's body: its triggers, the first step and the steps.
@@ -272,6 +303,7 @@ impl FlowBody {
             }],
             start: "hello".into(),
             steps: vec![Step {
+                title: None,
                 id: "hello".into(),
                 x: 80.0,
                 y: 80.0,
@@ -439,6 +471,9 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                 format!("Код шага «{}»: латинские буквы, цифры, - и _, до 20 знаков", s.id),
             );
         }
+        if s.title.as_ref().is_some_and(|t| t.chars().count() > 60) {
+            bad(Some(&s.id), format!("Название шага «{}»: не длиннее 60 знаков", s.id));
+        }
         if ids.insert(s.id.as_str(), ()).is_some() {
             bad(Some(&s.id), format!("Код шага «{}» повторяется", s.id));
         }
@@ -451,7 +486,7 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
             if !reached.contains(s.id.as_str()) {
                 bad(
                     Some(&s.id),
-                    format!("К шагу «{}» не ведёт ни один шаг: соедините его или удалите", s.id),
+                    format!("К шагу «{}» не ведёт ни один шаг: соедините его или удалите", s.name()),
                 );
             }
         }
@@ -469,7 +504,10 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
         let id = Some(s.id.as_str());
         for target in FlowBody::outputs(s) {
             if body.step(target).is_none() {
-                bad(id, format!("Шаг «{}» ведёт к несуществующему шагу «{target}»", s.id));
+                bad(
+                    id,
+                    format!("Шаг «{}» ведёт к несуществующему шагу «{target}»", s.name()),
+                );
             }
         }
         let text_ok = |t: &str| !t.trim().is_empty() && t.chars().count() <= MAX_TEXT;
@@ -484,7 +522,10 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                 if !text_ok(text) && photo.is_none() && document.is_none() {
                     bad(
                         id,
-                        format!("Шаг «{}»: текст сообщения пустой или длиннее {MAX_TEXT} знаков", s.id),
+                        format!(
+                            "Шаг «{}»: текст сообщения пустой или длиннее {MAX_TEXT} знаков",
+                            s.name()
+                        ),
                     );
                 }
                 for b in buttons.iter().flatten() {
@@ -494,7 +535,7 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                             id,
                             format!(
                                 "Шаг «{}»: у кнопки нужен текст и одно действие — ссылка, шаг или данные",
-                                s.id
+                                s.name()
                             ),
                         );
                     }
@@ -502,18 +543,19 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                         if !(u.starts_with("https://") || u.starts_with("http://") || u.starts_with("tg://")) {
                             bad(
                                 id,
-                                format!("Шаг «{}»: ссылка кнопки должна начинаться с https://", s.id),
+                                format!("Шаг «{}»: ссылка кнопки должна начинаться с https://", s.name()),
                             );
                         }
                     }
                     if b.data.as_ref().is_some_and(|d| d.is_empty() || d.len() > 60) {
-                        bad(id, format!("Шаг «{}»: данные кнопки — от 1 до 60 знаков", s.id));
+                        bad(id, format!("Шаг «{}»: данные кнопки — от 1 до 60 знаков", s.name()));
                     } else if let Some(d) = b.data.as_deref().filter(|d| !started_by_buttons.contains(d)) {
                         bad(
                             id,
                             format!(
                                 "Шаг «{}»: кнопка «{}» ничего не запускает — нет сценария с запуском по кнопке «{d}»",
-                                s.id, b.text
+                                s.name(),
+                                b.text
                             ),
                         );
                     }
@@ -527,54 +569,54 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                 ..
             } => {
                 if !text_ok(text) {
-                    bad(id, format!("Шаг «{}»: вопрос пустой", s.id));
+                    bad(id, format!("Шаг «{}»: вопрос пустой", s.name()));
                 }
                 if !var_name_ok(var) {
-                    bad(id, format!("Шаг «{}»: имя переменной — латиница, цифры и _", s.id));
+                    bad(id, format!("Шаг «{}»: имя переменной — латиница, цифры и _", s.name()));
                 }
                 if *check == Check::Choice && choices.iter().all(|c| c.trim().is_empty()) {
-                    bad(id, format!("Шаг «{}»: перечислите варианты ответа", s.id));
+                    bad(id, format!("Шаг «{}»: перечислите варианты ответа", s.name()));
                 }
             }
             StepKind::Menu { text, options } => {
                 if !text_ok(text) {
-                    bad(id, format!("Шаг «{}»: текст меню пустой", s.id));
+                    bad(id, format!("Шаг «{}»: текст меню пустой", s.name()));
                 }
                 if options.is_empty() || options.iter().any(|o| o.text.trim().is_empty()) {
-                    bad(id, format!("Шаг «{}»: у меню нужны пункты с текстом", s.id));
+                    bad(id, format!("Шаг «{}»: у меню нужны пункты с текстом", s.name()));
                 }
             }
             StepKind::Condition { rules, .. } => {
                 if rules.is_empty() {
-                    bad(id, format!("Шаг «{}»: добавьте хотя бы одно правило", s.id));
+                    bad(id, format!("Шаг «{}»: добавьте хотя бы одно правило", s.name()));
                 }
                 for r in rules {
                     let tag_op = matches!(r.op, RuleOp::HasTag | RuleOp::NoTag);
                     if !tag_op && !var_name_ok(&r.var) {
-                        bad(id, format!("Шаг «{}»: в правиле не указана переменная", s.id));
+                        bad(id, format!("Шаг «{}»: в правиле не указана переменная", s.name()));
                     }
                     if tag_op && r.value.trim().is_empty() {
-                        bad(id, format!("Шаг «{}»: в правиле не указан тег", s.id));
+                        bad(id, format!("Шаг «{}»: в правиле не указан тег", s.name()));
                     }
                 }
             }
             StepKind::SetVar { var, .. } if !var_name_ok(var) => {
-                bad(id, format!("Шаг «{}»: имя переменной — латиница, цифры и _", s.id))
+                bad(id, format!("Шаг «{}»: имя переменной — латиница, цифры и _", s.name()))
             }
             StepKind::AddTag { tag, .. } if tag.trim().is_empty() || tag.len() > 64 => {
-                bad(id, format!("Шаг «{}»: тег от 1 до 64 знаков", s.id))
+                bad(id, format!("Шаг «{}»: тег от 1 до 64 знаков", s.name()))
             }
             StepKind::Delay { seconds, .. } if !(1..=7 * 86400).contains(seconds) => {
-                bad(id, format!("Шаг «{}»: пауза от 1 секунды до 7 дней", s.id))
+                bad(id, format!("Шаг «{}»: пауза от 1 секунды до 7 дней", s.name()))
             }
             StepKind::CreateLead {
                 name_var, phone_var, ..
             } if !var_name_ok(name_var) || !var_name_ok(phone_var) => bad(
                 id,
-                format!("Шаг «{}»: укажите переменные с именем и телефоном клиента", s.id),
+                format!("Шаг «{}»: укажите переменные с именем и телефоном клиента", s.name()),
             ),
             StepKind::GotoFlow { flow_id } if !flows.contains(flow_id) => {
-                bad(id, format!("Шаг «{}»: сценарий для перехода не найден", s.id))
+                bad(id, format!("Шаг «{}»: сценарий для перехода не найден", s.name()))
             }
             _ => {}
         }
@@ -592,6 +634,7 @@ mod tests {
 
     fn msg(id: &str, next: Option<&str>) -> Step {
         Step {
+            title: None,
             id: id.into(),
             x: 0.0,
             y: 0.0,
@@ -657,7 +700,15 @@ mod tests {
             p.iter().any(|m| m.contains("/start уже есть в сценарии «Приветствие»")),
             "{p:?}"
         );
-        assert!(p.iter().any(|m| m.contains("К шагу «lost» не ведёт")), "{p:?}");
+        assert!(
+            p.iter().any(|m| m.contains("К шагу «Сообщение lost» не ведёт")),
+            "{p:?}"
+        );
+        // A step with a title is called by it.
+        let mut titled = f.clone();
+        titled.steps[1].title = Some("Прощание".into());
+        let p: Vec<String> = validate(&titled, &siblings).into_iter().map(|p| p.message).collect();
+        assert!(p.iter().any(|m| m.contains("К шагу «Прощание» не ведёт")), "{p:?}");
         assert!(
             p.iter().any(|m| m.contains("кнопка «Подробнее» ничего не запускает")),
             "{p:?}"

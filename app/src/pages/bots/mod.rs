@@ -71,7 +71,7 @@ fn BotsList() -> impl IntoView {
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
                         Ok(list) if list.is_empty() => view! { <p class="muted" data-testid="no-bots">{l("Ботов пока нет", "No bots yet")}</p> }.into_any(),
                         Ok(list) => view! {
-                            <table data-testid="bots">
+                            <table class="stack" data-testid="bots">
                                 <thead><tr>
                                     <th>{l("Бот", "Bot")}</th><th>{l("Статус", "Status")}</th><th>{l("Пользователи", "Users")}</th>
                                     <th>{l("Входящие / исходящие", "In / out")}</th><th>{l("Владелец", "Owner")}</th><th>{l("Ошибка", "Last error")}</th><th></th>
@@ -88,14 +88,14 @@ fn BotsList() -> impl IntoView {
                                                     <div class="muted">{b.first_name.clone()}</div>
                                                     {b.is_company.then(|| view! { <span class="pill" data-testid="company-badge">{l("бот компании", "company bot")}</span> })}
                                                 </td>
-                                                <td data-testid="bot-status">
+                                                <td data-testid="bot-status" data-label=l("Статус", "Status")>
                                                     {if enabled { l("работает", "on") } else { l("выключен", "off") }}
                                                     <div class="muted">{if b.mode == "webhook" { l("вебхук", "webhook") } else { l("опрос", "long polling") }}</div>
                                                 </td>
-                                                <td data-testid="bot-users">{b.users}</td>
-                                                <td>{b.messages_in} " / " {b.messages_out}</td>
-                                                <td>{b.owner_name.clone()}</td>
-                                                <td class="error-text">{b.last_error.clone().unwrap_or_default()}</td>
+                                                <td data-testid="bot-users" data-label=l("Пользователи", "Users")>{b.users}</td>
+                                                <td data-label=l("Входящие / исходящие", "In / out")>{b.messages_in} " / " {b.messages_out}</td>
+                                                <td data-label=l("Владелец", "Owner")>{b.owner_name.clone()}</td>
+                                                <td class="error-text" class:blank=b.last_error.is_none() data-label=l("Ошибка", "Last error")>{b.last_error.clone().unwrap_or_default()}</td>
                                                 <td class="actions">
                                                     <button class="small" data-testid="toggle-bot" on:click=move |_| { enable.dispatch(SetBotEnabled { id: id1.clone(), enabled: !enabled }); }>
                                                         {if enabled { l("Выключить", "Disable") } else { l("Включить", "Enable") }}
@@ -196,7 +196,9 @@ fn BotFlowsView() -> impl IntoView {
                 .and_then(|r| r.ok())
                 .map(|d| d.flows.iter().map(|f| (f.id.clone(), f.name.clone())).collect())
                 .unwrap_or_default();
-            view! { <FlowEditor bot_id=bot_id() flow=flow flows=names on_saved=Callback::new(move |_| tick.update(|t| *t += 1))/> }
+            view! { <FlowEditor bot_id=bot_id() flow=flow flows=names
+                on_saved=Callback::new(move |_| tick.update(|t| *t += 1))
+                on_deleted=Callback::new(move |_| { current.set(None); tick.update(|t| *t += 1); })/> }
         })}
     }
 }
@@ -216,6 +218,14 @@ const KINDS: [(&str, &str, &str); 12] = [
     ("_", "", ""),
 ];
 
+/// What a step is called: its title, or its kind and code («Сообщение s3»).
+fn step_name(s: &DraftStep) -> String {
+    match s.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(t) => t.to_string(),
+        None => format!("{} {}", kind_label(&s.kind), s.id),
+    }
+}
+
 fn kind_label(kind: &str) -> &'static str {
     KINDS
         .iter()
@@ -233,8 +243,15 @@ fn FlowEditor(
     flow: Option<FlowView>,
     flows: Vec<(String, String)>,
     on_saved: Callback<()>,
+    on_deleted: Callback<()>,
 ) -> impl IntoView {
     let flow_id = RwSignal::new(flow.as_ref().map(|f| f.id.clone()));
+    let remove = ServerAction::<DeleteFlow>::new();
+    Effect::new(move |_| {
+        if let Some(Ok(())) = remove.value().get() {
+            on_deleted.run(());
+        }
+    });
     let name = RwSignal::new(
         flow.as_ref()
             .map(|f| f.name.clone())
@@ -361,8 +378,19 @@ fn FlowEditor(
                     on:click=move |_| { if let Some(id) = flow_id.get_untracked() { publish.dispatch(PublishFlow { flow_id: id }); } }>
                     {l("Опубликовать", "Publish")}
                 </button>
+                {move || flow_id.get().map(|id| view! {
+                    <button class="danger" data-testid="delete-flow" on:click=move |_| {
+                        if confirm(l(
+                            "Удалить сценарий? Диалоги, которые сейчас в нём, остановятся; опубликованная версия тоже удаляется.",
+                            "Delete the flow? Conversations in it stop; the published version is deleted too.",
+                        )) {
+                            remove.dispatch(DeleteFlow { flow_id: id.clone() });
+                        }
+                    }>{l("Удалить сценарий", "Delete flow")}</button>
+                })}
             </div>
             <FormError message=form_error(save.value())/>
+            <FormError message=form_error(remove.value())/>
             <FormError message=form_error(publish.value())/>
             {move || notice.get().map(|n| view! { <div class="alert ok" data-testid="flow-notice">{n}</div> })}
             {move || {
@@ -426,7 +454,10 @@ fn FlowEditor(
                                         }
                                         selected.set(Some(id.clone()));
                                     }>
-                                    <div class="step-head">{kind_label(&s.kind)} <span class="muted">" " {s.id.clone()}</span> {is_start.then_some(" ▶")}</div>
+                                    <div class="step-head" data-testid="step-head">{match s.title.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                                        Some(t) => view! { {t.to_string()} <span class="muted">" · " {kind_label(&s.kind)}</span> }.into_any(),
+                                        None => view! { {kind_label(&s.kind)} <span class="muted">" " {s.id.clone()}</span> }.into_any(),
+                                    }} {is_start.then_some(" ▶")}</div>
                                     <div class="step-summary">{summary}</div>
                                 </div>
                             }
@@ -500,19 +531,19 @@ fn NextSelect(
     #[prop(into)] on_pick: Callback<Option<String>>,
     #[prop(optional)] testid: &'static str,
 ) -> impl IntoView {
-    let ids: Vec<String> = draft
+    let ids: Vec<(String, String)> = draft
         .get_untracked()
         .steps
         .iter()
-        .map(|s| s.id.clone())
-        .filter(|i| *i != me)
+        .filter(|s| s.id != me)
+        .map(|s| (s.id.clone(), step_name(s)))
         .collect();
     view! {
         <select data-testid=testid on:change=move |ev| on_pick.run(opt(event_target_value(&ev)))>
             <option value="" selected=current.is_none()>{l("— конец —", "— end —")}</option>
-            {ids.into_iter().map(|i| {
+            {ids.into_iter().map(|(i, name)| {
                 let sel = current.as_deref() == Some(i.as_str());
-                view! { <option value=i.clone() selected=sel>{i.clone()}</option> }
+                view! { <option value=i.clone() selected=sel>{name}</option> }
             }).collect_view()}
         </select>
     }
@@ -633,6 +664,7 @@ fn StepPanel(
     };
     view! {
         <h3>{kind_label(&kind)} " " <span class="muted">{id.clone()}</span></h3>
+        {text_field(l("Название шага (для схемы и ошибок)", "Step name (for the map and errors)"), "step-title", step.title.clone().unwrap_or_default(), |s, v| s.title = opt(v.trim().to_string()), false)}
         {body}
         <div class="panel-actions">
             <button class="small" data-testid="make-start" on:click=move |_| { let i = sid.get_value(); draft.update(|d| d.start = i); dirty.set(true); }>{l("Сделать первым шагом", "Make it the first step")}</button>

@@ -126,6 +126,8 @@ pub struct DraftRule {
 #[serde(deny_unknown_fields)]
 pub struct DraftStep {
     pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
     #[serde(default)]
     pub x: f64,
     #[serde(default)]
@@ -319,6 +321,7 @@ mod round_trip {
 
     fn step(id: &str, kind: StepKind) -> Step {
         Step {
+            title: None,
             id: id.into(),
             x: 10.0,
             y: 20.0,
