@@ -1,5 +1,6 @@
 //! Notifications through the company bot to CRM users who linked their
-//! Telegram: partners hear of their leads' status changes, managers and
+//! Telegram (and, for partners' status changes, the bell too): partners hear
+//! of their leads' status changes, managers and
 //! franchisees of leads assigned to them. Queued in the caller's
 //! transaction, so a change and its message commit together.
 
@@ -51,6 +52,15 @@ pub(crate) async fn lead_status_changed(
     .fetch_one(&mut **tx)
     .await?;
     if let Some(partner) = lead.partner_id {
+        // The bell always; the company bot as well when they linked Telegram.
+        crate::notifications::notify(
+            tx,
+            partner,
+            "Статус заявки изменён",
+            &format!("Заявка №{} ({}): {what} «{value}»", lead.number, lead.full_name),
+            Some(&format!("/leads/{}", lead.number)),
+        )
+        .await?;
         let text = format!(
             "Заявка №{} ({}): {what} «{}»",
             lead.number,
