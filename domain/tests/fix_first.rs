@@ -367,12 +367,12 @@ async fn a_deleted_lead_is_gone_from_every_list_but_kept_and_audited(pool: PgPoo
     );
     assert!(matches!(
         leads::get_lead(&pool, &admin, number).await,
-        Err(LeadsError::NotFound)
+        Err(LeadsError::NotFound(leads::Missing::Lead))
     ));
     assert!(leads::get_client(&pool, &admin, client).await.unwrap().leads.is_empty());
     assert!(matches!(
         leads::add_comment(&pool, &admin, id, "после удаления").await,
-        Err(LeadsError::NotFound)
+        Err(LeadsError::NotFound(leads::Missing::Lead))
     ));
     let kept: i64 = sqlx::query_scalar("select count(*) from leads where id = $1 and deleted_at is not null")
         .bind(id)
@@ -427,4 +427,111 @@ async fn a_clients_contacts_are_edited_on_its_page_with_duplicate_control(pool: 
         leads::edit_client(&pool, &partner, ivanov, edit(vec!["+79990000001"])).await,
         Err(LeadsError::Rbac(RbacError::NotAllowed))
     ));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_partner_hears_of_its_leads_stage_changes_in_the_bell(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let (id, number, _) = created(
+        leads::create_lead(&pool, &partner, lead("Клиент", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    let before = domain::notifications::recent(&pool, &partner, 10).await.unwrap().len();
+    let (stage, name): (uuid::Uuid, String) =
+        sqlx::query_as("select id, name from stages order by position offset 1 limit 1")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    leads::move_lead_to_stage(&pool, &admin, id, stage).await.unwrap();
+    let notes = domain::notifications::recent(&pool, &partner, 10).await.unwrap();
+    assert_eq!(notes.len(), before + 1, "{notes:?}");
+    assert_eq!(notes[0].title, "Статус заявки изменён");
+    assert!(
+        notes[0].body.contains(&format!("№{number}")) && notes[0].body.contains(&name),
+        "{:?}",
+        notes[0]
+    );
+    assert_eq!(notes[0].link.as_deref(), Some(format!("/leads/{number}").as_str()));
+    // Staff hear nothing of their own move.
+    assert!(domain::notifications::recent(&pool, &admin, 10)
+        .await
+        .unwrap()
+        .iter()
+        .all(|n| n.title != "Статус заявки изменён"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_quick_search_follows_every_change_of_a_clients_name_and_contacts(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, number, client) = created(
+        leads::create_lead(&pool, &admin, lead("Старое Имя", "+79990000001"))
+            .await
+            .unwrap(),
+    );
+    let found = |q: &'static str| {
+        let pool = pool.clone();
+        let admin = admin.clone();
+        async move {
+            leads::list_leads(
+                &pool,
+                &admin,
+                LeadFilter {
+                    query: q.into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .items
+            .iter()
+            .map(|l| l.number)
+            .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(found("999").await, [number], "three digits find the phone");
+    assert_eq!(found("старое").await, [number]);
+    leads::edit_client(
+        &pool,
+        &admin,
+        client,
+        leads::ClientContacts {
+            full_name: "Новое Имя".into(),
+            city: String::new(),
+            phones: vec!["8 (916) 555-44-33".into()],
+            emails: vec!["novoe@mail.ru".into()],
+        },
+    )
+    .await
+    .unwrap();
+    assert!(found("старое").await.is_empty() && found("999").await.is_empty());
+    assert_eq!(found("новое").await, [number]);
+    assert_eq!(found("+7 916 555").await, [number]);
+    assert_eq!(found("novoe@mail").await, [number]);
+    // A lead that moves to another client (a merge) takes that client's contacts.
+    let (_, other, main) = created(
+        leads::create_lead(&pool, &admin, lead("Главный Клиент", "+79990000009"))
+            .await
+            .unwrap(),
+    );
+    leads::merge_clients(
+        &pool,
+        &admin,
+        leads::MergeInput {
+            main,
+            other: client,
+            full_name: "Главный Клиент".into(),
+            city: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut both = found("главный").await;
+    both.sort();
+    assert_eq!(both, [number, other]);
+    assert_eq!(
+        found("555-44-33").await,
+        [number, other].iter().rev().copied().collect::<Vec<_>>()
+    );
 }

@@ -201,6 +201,23 @@ test('exporting a filtered view gives exactly those rows', async () => {
   await ctx.close();
 });
 
+test('three typed digits find phones; a search that finds nothing says so and offers to reset', async () => {
+  for (const [name, phone] of [['Короткий Кирилл', '+7 (977) 555-11-22'], ['Другая Дарья', '+7 (903) 100-20-30']]) {
+    assert.equal((await api('POST', '/leads', { client_name: name, phone, consent: true })).status, 201);
+  }
+  const { ctx, page } = await adminPage('/leads');
+  await page.fill('[data-testid=lead-search]', '977');
+  await page.waitForFunction(() => document.querySelector('[data-testid=leads-total]')?.textContent === '1');
+  assert.match(await page.textContent('[data-testid=leads-table] tbody'), /Короткий Кирилл/);
+  await page.fill('[data-testid=lead-search]', 'Никтотакой');
+  await page.waitForSelector('[data-testid=nothing-found]');
+  assert.match(await page.textContent('[data-testid=nothing-found]'), /Ничего не найдено/);
+  await page.click('[data-testid=nothing-found] button');
+  await page.waitForSelector('[data-testid=leads-table]');
+  assert.equal(await page.inputValue('[data-testid=lead-search]'), '');
+  await ctx.close();
+});
+
 test('two clients with the same name are merged on the client page, keeping the chosen name', async () => {
   const a = await api('POST', '/leads', { client_name: 'Слияние Сергей', phone: '+7 926 700 00 01', consent: true });
   const b = await api('POST', '/leads', { client_name: 'слияние сергей', phone: '+7 926 700 00 02', consent: true });

@@ -59,10 +59,15 @@ test('a bot is connected by its token, a flow is drawn, refused while invalid, p
     await page.click('[data-testid=add-step]');
   }
   await page.waitForSelector('.flow-step[data-step=s4]');
+  // A step gets a readable name: the map and the reasons use it.
+  await page.click('.flow-step[data-step=s2]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-title]', 'Имя клиента');
+  await page.waitForFunction(() => /Имя клиента/.test(document.querySelector('.flow-step[data-step=s2] [data-testid=step-head]')?.textContent || ''));
   // Saving an incomplete draft works, but it can't be published and says why.
   await page.click('[data-testid=save-flow]');
   await page.waitForSelector('[data-testid=flow-problems]');
-  assert.match(await page.textContent('[data-testid=flow-problems]'), /вопрос пустой/);
+  assert.match(await page.textContent('[data-testid=flow-problems]'), /Шаг «Имя клиента»: вопрос пустой/);
+  assert.match(await page.textContent('[data-testid=flow-problems]'), /Шаг «Вопрос s3»: вопрос пустой/);
   assert.ok(await page.isDisabled('[data-testid=publish-flow]'));
 
   await page.click('.flow-step[data-step=s2]');
@@ -128,6 +133,18 @@ test('a bot is connected by its token, a flow is drawn, refused while invalid, p
   assert.equal(await page.locator('[data-testid=try-chat] img').count(), 0, 'no element made from the text');
   assert.equal(await page.locator('[data-testid=try-bot] b', { hasText: 'Готово' }).count(), 1);
   assert.equal(await page.evaluate(() => window.__xss), undefined);
+
+  // A flow that is no longer wanted is deleted from its editor.
+  await page.click('[data-testid=new-flow]');
+  await page.waitForSelector('[data-testid=flow-editor]');
+  await page.fill('[data-testid=flow-name]', 'Лишний');
+  await page.click('[data-testid=save-flow]');
+  await page.waitForSelector('[data-flow="Лишний"]');
+  page.once('dialog', (d) => d.accept());
+  await page.click('[data-testid=delete-flow]');
+  await page.waitForSelector('[data-flow="Лишний"]', { state: 'detached' });
+  await page.waitForSelector('[data-testid=flow-editor]', { state: 'detached' });
+  assert.ok(await page.$('[data-flow="Заявка из бота"]'), 'the other flows stay');
   await ctx.close();
 });
 
@@ -250,6 +267,14 @@ test('a partner links Telegram through the deep link and hears of a status chang
   const stage = stages.flatMap(p => p.stages).find(st => st.kind === 'open' && st.id !== lead.stage_id);
   assert.equal((await s.api('POST', `/leads/${lead.id}/stage`, { stage_id: stage.id })).status, 204);
   await tg.waitFor(BOT, 7771, new RegExp(`Заявка №${number} \\(Клиент Павла\\): этап «${stage.name}»`));
+  // The cabinet's bell rings too, live; on a phone its panel stays on screen.
+  await page.setViewportSize({ width: 390, height: 800 });
+  await page.waitForSelector('[data-testid=bell-count]');
+  await page.click('.bell-button');
+  const note = await page.waitForSelector(`.bell-panel li:has-text("Заявка №${number}")`);
+  assert.match(await note.textContent(), new RegExp(`этап «${stage.name}»`));
+  const box = await (await page.$('.bell-panel')).boundingBox();
+  assert.ok(box.x >= 0 && box.x + box.width <= 390, `the panel fits the screen: ${JSON.stringify(box)}`);
   await ctx.close();
 });
 

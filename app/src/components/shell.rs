@@ -103,6 +103,8 @@ pub fn Header() -> impl IntoView {
     view! {
         <header class="topbar">
             <a class="brand" href="/">{t("app.name")}</a>
+            // Outside the menu: on a phone the bell stays in sight with the menu closed.
+            {move || me.get().is_some().then(|| view! { <NotificationBell/> })}
             <input type="checkbox" id="nav-toggle" class="nav-toggle"/>
             <label for="nav-toggle" class="nav-burger">"☰"</label>
             <nav class="nav">
@@ -147,7 +149,6 @@ pub fn Header() -> impl IntoView {
                                 view! {
                                     {links.into_iter().map(|(href, key)| view! { <A href=href>{t(key)}</A> }).collect_view()}
                                     <span class="spacer"></span>
-                                    <NotificationBell/>
                                     <span class="whoami" data-testid="whoami">{me.full_name.clone()}</span>
                                     <button class="link" data-testid="sign-out" on:click=move |_| { sign_out.dispatch(SignOut {}); }>{t("nav.signout")}</button>
                                 }.into_any()

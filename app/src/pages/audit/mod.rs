@@ -5,6 +5,7 @@ pub mod api;
 
 use leptos::prelude::*;
 
+use crate::components::empty::Empty;
 use crate::components::live::use_live;
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
@@ -70,6 +71,7 @@ fn AuditList() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match log.await {
+                        Ok(p) if p.items.is_empty() => view! { <Empty message=t("audit.nothing")/> }.into_any(),
                         Ok(p) => {
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="audit-total">{p.total}</span></p>

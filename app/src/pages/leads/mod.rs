@@ -6,6 +6,7 @@ pub mod api;
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
+use crate::components::empty::Empty;
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::use_live;
 use crate::components::pager::Pager;
@@ -310,6 +311,23 @@ fn LeadsList() -> impl IntoView {
                                     view! { <th class="sortable" data-column=c.clone() data-sort=sort_key.clone() on:click=move |_| sort_click(sort_key.clone())>{lbl} {arrow}</th> }.into_any()
                                 }
                             }).collect_view();
+                            if p.items.is_empty() {
+                                let filtered = params.with(|p| p.keys().any(|k| k != "sort" && k != "page"));
+                                return if filtered {
+                                    view! {
+                                        <div class="empty" data-testid="nothing-found">
+                                            <p>{t("leads.nothing_found")}</p>
+                                            <button class="small" on:click=move |_| { params.set(BTreeMap::new()); page.set(1); }>{t("leads.reset")}</button>
+                                        </div>
+                                    }.into_any()
+                                } else {
+                                    view! {
+                                        <div class="empty" data-testid="nothing-found">
+                                            <p>{t("leads.none_yet")}</p>
+                                        </div>
+                                    }.into_any()
+                                };
+                            }
                             view! {
                                 <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{if p.total > 10_000 { "10 000+".to_string() } else { p.total.to_string() }}</span></p>
                                 <div class="table-wrap">
@@ -862,15 +880,21 @@ pub fn MyClients() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let p = match clients.await { Ok(p) => p, Err(e) => return view! { <div class="alert error">{e.message}</div> }.into_any() };
+                if p.items.is_empty() {
+                    let msg = if query.with_untracked(|q| q.trim().is_empty()) { t("cab.no_clients") } else { t("leads.nothing_found_short") };
+                    return view! { <Empty message=msg/> }.into_any();
+                }
                 view! {
-                    <table data-testid="my-clients">
+                    <div class="table-wrap">
+                    <table class="stack" data-testid="my-clients">
                         <thead><tr><th>{t("leads.client")}</th><th>{t("reg.phone")}</th><th>"Email"</th><th>{t("cab.leads_count")}</th></tr></thead>
                         <tbody>
-                            {p.items.into_iter().map(|c| view! {
-                                <tr data-client=c.id.clone()><td><a href=format!("/clients/{}", c.id)>{c.full_name}</a></td><td>{c.phone}</td><td>{c.email}</td><td class="num">{c.leads}</td></tr>
-                            }).collect_view()}
+                            {p.items.into_iter().map(|c| { let no_email = c.email.is_empty(); view! {
+                                <tr data-client=c.id.clone()><td><a href=format!("/clients/{}", c.id)>{c.full_name}</a></td><td data-label=t("reg.phone")>{c.phone}</td><td data-label="Email" class:blank=no_email>{c.email}</td><td class="num" data-label=t("cab.leads_count")>{c.leads}</td></tr>
+                            }}).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                     <Pager page=page current=p.page total=p.total per_page=p.per_page/>
                 }.into_any()
             })}
@@ -890,15 +914,20 @@ pub fn MyLeads() -> impl IntoView {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
                 let p = match leads.await { Ok(p) => p, Err(e) => return view! { <div class="alert error">{e.message}</div> }.into_any() };
+                if p.items.is_empty() {
+                    return view! { <Empty message=t("cab.no_leads")/> }.into_any();
+                }
                 view! {
-                    <table data-testid="my-leads">
+                    <div class="table-wrap">
+                    <table class="stack" data-testid="my-leads">
                         <thead><tr><th>"№"</th><th>{t("leads.client")}</th><th>{t("leads.product")}</th><th>{t("leads.amount")}</th><th>{t("leads.stage")}</th></tr></thead>
                         <tbody>
                             {p.items.into_iter().map(|l| view! {
-                                <tr data-lead=l.number><td><a href=format!("/leads/{}", l.number)>{l.number}</a></td><td>{l.client_name}</td><td>{l.product}</td><td>{l.amount}</td><td>{l.stage_name}</td></tr>
+                                <tr data-lead=l.number><td><a href=format!("/leads/{}", l.number)>"№" {l.number}</a></td><td data-label=t("leads.client")>{l.client_name}</td><td data-label=t("leads.product")>{l.product}</td><td data-label=t("leads.amount")>{l.amount}</td><td data-label=t("leads.stage")>{l.stage_name}</td></tr>
                             }).collect_view()}
                         </tbody>
                     </table>
+                    </div>
                 }.into_any()
             })}
         </Transition>
