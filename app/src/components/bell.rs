@@ -51,7 +51,9 @@ pub fn NotificationBell() -> impl IntoView {
     view! {
         <div class="bell">
             <button class="bell-button" title=t("nav.notifications") on:click=move |_| open.update(|o| *o = !*o)>
-                "🔔"
+                <svg class="bell-icon" viewBox="0 0 24 24" width="20" height="20" aria-hidden="true">
+                    <path fill="currentColor" d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6V11a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1l-2-2z"/>
+                </svg>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let n = bell.await.map(|b| b.unread).unwrap_or(0);
@@ -72,7 +74,7 @@ pub fn NotificationBell() -> impl IntoView {
                                         {items.into_iter().map(|n| view! {
                                             <li class:unread=!n.read>
                                                 <a href=n.link.clone().unwrap_or_else(|| "#".into())>
-                                                    <strong>{n.title}</strong> " " <span>{n.body}</span>
+                                                    <strong>{n.title}</strong> <span class="body">{n.body}</span>
                                                 </a>
                                                 <small class="muted">{n.at}</small>
                                             </li>

@@ -60,8 +60,12 @@ pub fn provide_me() -> MeSignal {
         v
     });
     Effect::new(move |_| {
+        // Only a real change re-renders what depends on `me` (a cabinet
+        // re-rendered for a notice would lose what is being typed).
         if let Some(Ok(m)) = refresh.value().get() {
-            me.set(m);
+            if me.with_untracked(|cur| *cur != m) {
+                me.set(m);
+            }
         }
     });
     me

@@ -18,7 +18,9 @@ pub fn PartnerCabinet() -> impl IntoView {
                             <section class="card" data-testid="partner-cabinet">
                                 <h1>{t("cab.partner_title")}</h1>
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
-                                <p>{t("cab.referral")} ": " <code data-testid="referral-code">{m.referral_code.clone().unwrap_or_default()}</code></p>
+                                {m.referral_code.clone().filter(|c| !c.is_empty()).map(|c| view! {
+                                    <p>{t("cab.referral")} ": " <code data-testid="referral-code">{c}</code></p>
+                                })}
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
                             <crate::pages::bots::TelegramLink/>

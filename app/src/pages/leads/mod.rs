@@ -401,15 +401,19 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
     let create = ServerAction::<CreateLead>::new();
     let options = Resource::new(|| (), |_| lead_options());
     let v = create.value();
-    Effect::new(move |_| {
-        if let Some(Ok(CreateLeadResult::Created { number })) = v.get() {
-            if !cabinet {
-                go(&format!("/leads/{number}"));
+    let form = NodeRef::<leptos::html::Form>::new();
+    Effect::new(move |_| match v.get() {
+        Some(Ok(CreateLeadResult::Created { number })) if !cabinet => go(&format!("/leads/{number}")),
+        // In the cabinet the form stays for the next lead: empty it.
+        Some(Ok(CreateLeadResult::Created { .. } | CreateLeadResult::SentForReview { .. })) => {
+            if let Some(f) = form.get_untracked() {
+                f.reset();
             }
         }
+        _ => {}
     });
     view! {
-        <ActionForm action=create attr:data-testid="lead-form" attr:class="grid-form">
+        <ActionForm action=create node_ref=form attr:data-testid="lead-form" attr:class="grid-form">
             <FormError message=form_error(v)/>
             <Field label=t("leads.client_name") name="client_name" error=field_error(v, "client_name")/>
             <Field label=t("reg.phone") name="phone" kind="tel" error=field_error(v, "phone")/>
@@ -922,8 +926,11 @@ pub fn MyLeads() -> impl IntoView {
                     <table class="stack" data-testid="my-leads">
                         <thead><tr><th>"№"</th><th>{t("leads.client")}</th><th>{t("leads.product")}</th><th>{t("leads.amount")}</th><th>{t("leads.stage")}</th></tr></thead>
                         <tbody>
-                            {p.items.into_iter().map(|l| view! {
-                                <tr data-lead=l.number><td><a href=format!("/leads/{}", l.number)>"№" {l.number}</a></td><td data-label=t("leads.client")>{l.client_name}</td><td data-label=t("leads.product")>{l.product}</td><td data-label=t("leads.amount")>{l.amount}</td><td data-label=t("leads.stage")>{l.stage_name}</td></tr>
+                            {p.items.into_iter().map(|l| {
+                                let (no_product, no_amount) = (l.product.is_empty(), l.amount.is_empty());
+                                view! {
+                                    <tr data-lead=l.number><td><a href=format!("/leads/{}", l.number)>"№" {l.number}</a></td><td data-label=t("leads.client")>{l.client_name}</td><td data-label=t("leads.product") class:blank=no_product>{l.product}</td><td data-label=t("leads.amount") class:blank=no_amount>{l.amount}</td><td data-label=t("leads.stage")>{l.stage_name}</td></tr>
+                                }
                             }).collect_view()}
                         </tbody>
                     </table>

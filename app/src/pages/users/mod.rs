@@ -246,7 +246,7 @@ fn Invitations(invite: ServerAction<InviteUser>) -> impl IntoView {
                     Ok(items) if items.is_empty() => view! { <Empty message=t("users.no_invitations")/> }.into_any(),
                     Ok(items) => view! {
                         <div class="table-wrap">
-                        <table data-testid="invitations">
+                        <table class="stack" data-testid="invitations">
                             <thead><tr>
                                 <th>"Email"</th><th>{t("users.role")}</th><th>{t("users.invited_by")}</th>
                                 <th>{t("users.sent_at")}</th><th>{t("users.valid_until")}</th><th>{t("users.status")}</th><th></th>
@@ -258,10 +258,10 @@ fn Invitations(invite: ServerAction<InviteUser>) -> impl IntoView {
                                     let email = i.email.clone();
                                     view! {
                                         <tr data-invitation=email data-state=i.state.clone()>
-                                            <td>{i.email}</td><td>{i.role_label}</td><td>{i.invited_by}</td>
-                                            <td>{i.created_at}</td><td>{i.expires_at}</td>
-                                            <td><span class=format!("pill {}", i.state)>{i.state_label}</span></td>
-                                            <td>{pending.then(|| view! {
+                                            <td>{i.email}</td><td data-label=t("users.role")>{i.role_label}</td><td data-label=t("users.invited_by")>{i.invited_by}</td>
+                                            <td data-label=t("users.sent_at")>{i.created_at}</td><td data-label=t("users.valid_until")>{i.expires_at}</td>
+                                            <td data-label=t("users.status")><span class=format!("pill {}", i.state)>{i.state_label}</span></td>
+                                            <td class="actions" class:blank=!pending>{pending.then(|| view! {
                                                 <button class="small danger" data-testid="revoke-invitation"
                                                     on:click=move |_| { revoke.dispatch(RevokeInvitation { id: id.clone() }); }>
                                                     {t("users.revoke")}
