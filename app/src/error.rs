@@ -58,7 +58,10 @@ impl FromServerFnError for AppError {
 mod ssr {
     use super::AppError;
     use domain::accounts::AccountsError;
+    use domain::error::{DomainError, ErrorCode};
+    use domain::leads::LeadsError;
     use domain::rbac::RbacError;
+    use domain::telegram::TelegramError;
 
     fn set_status(code: u16) {
         if let Some(opts) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
@@ -69,18 +72,9 @@ mod ssr {
     }
 
     impl AppError {
-        /// The HTTP status this error should carry.
+        /// The HTTP status this error should carry (one table, in the domain).
         pub fn status(&self) -> u16 {
-            match self.code.as_str() {
-                "unauthenticated" => 401,
-                "forbidden" | "two_factor_required" => 403,
-                "not_found" => 404,
-                "throttled" => 429,
-                "internal" => 500,
-                "unavailable" => 503,
-                "conflict" | "invitation_invalid" | "invitation_expired" => 409,
-                _ => 400,
-            }
+            ErrorCode::parse(&self.code).map_or(400, ErrorCode::http_status)
         }
         /// Sets the response status for a server function or page.
         pub fn with_status(self) -> Self {
@@ -89,48 +83,38 @@ mod ssr {
         }
     }
 
-    impl From<RbacError> for AppError {
-        fn from(e: RbacError) -> Self {
-            match e {
-                RbacError::NotAllowed => AppError::forbidden(),
-                RbacError::TwoFactorRequired => AppError::new("two_factor_required", e.to_string()),
-                RbacError::Invalid(m) => AppError::new("validation", m),
-                RbacError::Db(ref db) => database(db),
-                other => {
-                    tracing::error!(error = ?other, "rbac failure");
-                    AppError::new("internal", "Внутренняя ошибка. Повторите попытку позже")
-                }
-            }
-            .with_status()
+    /// Any domain error as the wire's error: its code, its Russian message
+    /// and field messages. A database outage is a 503 saying so; a fault of
+    /// ours is logged in full and shown as a generic message.
+    pub fn from_domain<E: DomainError + std::fmt::Debug>(e: E) -> AppError {
+        if let Some(db) = e.database() {
+            return database(db);
         }
+        if e.is_internal() {
+            return internal(&e);
+        }
+        AppError {
+            code: e.code().as_str().into(),
+            message: e.to_string(),
+            fields: e
+                .fields()
+                .iter()
+                .map(|f| (f.field.clone(), f.message.clone()))
+                .collect(),
+        }
+        .with_status()
     }
 
-    impl From<AccountsError> for AppError {
-        fn from(e: AccountsError) -> Self {
-            match e {
-                AccountsError::Rbac(r) => r.into(),
-                AccountsError::Db(ref db) => database(db),
-                AccountsError::Validation(ref fields) => AppError {
-                    code: "validation".into(),
-                    message: e.to_string(),
-                    fields: fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect(),
+    macro_rules! from_domain_errors {
+        ($($t:ty),*) => {$(
+            impl From<$t> for AppError {
+                fn from(e: $t) -> Self {
+                    from_domain(e)
                 }
-                .with_status(),
-                other => AppError::new(other.code(), other.to_string()).with_status(),
             }
-        }
+        )*};
     }
-
-    impl From<domain::telegram::TelegramError> for AppError {
-        fn from(e: domain::telegram::TelegramError) -> Self {
-            use domain::telegram::TelegramError as E;
-            match e {
-                E::Rbac(r) => r.into(),
-                E::Db(ref db) => database(db),
-                other => AppError::new(other.code(), other.to_string()).with_status(),
-            }
-        }
-    }
+    from_domain_errors!(RbacError, AccountsError, LeadsError, TelegramError);
 
     /// A database failure: while PostgreSQL is unreachable (no connection
     /// within the pool's short wait, a dropped connection, a shutdown) the
@@ -157,4 +141,4 @@ mod ssr {
 }
 
 #[cfg(feature = "ssr")]
-pub use ssr::{database, internal};
+pub use ssr::{database, from_domain, internal};

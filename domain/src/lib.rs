@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod audit;
 pub mod crypto;
 pub mod demo;
+pub mod error;
 pub mod imports;
 pub mod leads;
 pub mod notifications;

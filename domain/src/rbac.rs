@@ -10,6 +10,7 @@ use sqlx::PgPool;
 use strum::{EnumIter, IntoEnumIterator};
 use uuid::Uuid;
 
+use crate::error::ErrorCode;
 use crate::types::{Action, Resource, Role, Scope};
 use crate::{audit, realtime, Actor};
 
@@ -27,14 +28,19 @@ pub enum RbacError {
     Db(#[from] sqlx::Error),
 }
 
-impl RbacError {
-    /// A stable machine code for the API.
-    pub fn code(&self) -> &'static str {
+impl crate::error::DomainError for RbacError {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::NotAllowed => "forbidden",
-            Self::TwoFactorRequired => "two_factor_required",
-            Self::Invalid(_) => "validation",
-            Self::MissingEntry(_) | Self::Db(_) => "internal",
+            Self::NotAllowed => ErrorCode::Forbidden,
+            Self::TwoFactorRequired => ErrorCode::TwoFactorRequired,
+            Self::Invalid(_) => ErrorCode::Validation,
+            Self::MissingEntry(_) | Self::Db(_) => ErrorCode::Internal,
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            _ => None,
         }
     }
 }

@@ -85,7 +85,7 @@ async fn approval_as_partner_gives_a_referral_code_and_a_referral_works(pool: Pg
     assert_eq!(by, Some(partner.user_id));
     let again = accounts::approve_registration(&pool, &admin, partner.user_id, Role::Partner).await;
     assert!(
-        matches!(again, Err(AccountsError::Conflict(_))),
+        matches!(again, Err(AccountsError::AlreadyDecided)),
         "an application is decided once"
     );
 }
@@ -177,7 +177,7 @@ async fn a_blocked_user_can_not_sign_in_and_their_sessions_end(pool: PgPool) {
     ));
     assert!(matches!(
         accounts::block_user(&pool, &admin, admin.user_id).await,
-        Err(AccountsError::Conflict(_))
+        Err(AccountsError::SelfBlock)
     ));
     accounts::unblock_user(&pool, &admin, partner.user_id).await.unwrap();
     done(
@@ -520,7 +520,7 @@ async fn sent_invitations_are_listed_and_a_revoked_link_no_longer_opens(pool: Pg
     let accepted = list.iter().find(|i| i.email == "kept@mak.test").unwrap().id;
     assert!(matches!(
         accounts::revoke_invitation(&pool, &admin, accepted).await,
-        Err(AccountsError::Conflict(_))
+        Err(AccountsError::InvitationAccepted)
     ));
     let audited: i64 =
         sqlx::query_scalar("select count(*) from audit_log where entity = 'invitation' and action = 'revoke'")

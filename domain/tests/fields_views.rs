@@ -351,7 +351,7 @@ async fn dictionaries_are_edited_by_admins_and_hidden_items_leave_forms(pool: Pg
     )
     .await
     .unwrap_err();
-    assert!(matches!(e, LeadsError::Conflict(_)));
+    assert!(matches!(e, LeadsError::LastStatus));
 }
 
 #[sqlx::test(migrations = "../migrations")]

@@ -87,12 +87,13 @@ async fn a_file_is_stored_in_s3_listed_on_the_card_and_downloaded_only_with_the_
     let e = leads::attach_file(&pool, Some(&st), &admin, id, "empty.txt", "", vec![])
         .await
         .unwrap_err();
-    assert!(matches!(e, LeadsError::Validation(_)));
+    assert!(matches!(e, LeadsError::EmptyFile));
     let big = vec![0u8; leads::MAX_FILE_BYTES + 1];
     let e = leads::attach_file(&pool, Some(&st), &admin, id, "big.bin", "", big)
         .await
         .unwrap_err();
-    assert!(matches!(e, LeadsError::Validation(_)));
+    assert!(matches!(e, LeadsError::FileTooLarge));
+    assert_eq!(e.to_string(), "Файл больше 20 МБ");
     let rows: i64 = sqlx::query_scalar("select count(*) from lead_files")
         .fetch_one(&pool)
         .await

@@ -250,14 +250,14 @@ async fn a_partner_only_comments_on_its_lead_and_never_sees_staff_notes(pool: Pg
         },
     )
     .await;
-    assert!(matches!(edit, Err(LeadsError::Conflict(_))), "{edit:?}");
+    assert!(matches!(edit, Err(LeadsError::PartnerEditsNothing)), "{edit:?}");
     let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position limit 1")
         .fetch_one(&pool)
         .await
         .unwrap();
     assert!(matches!(
         leads::move_lead_to_stage(&pool, &partner, id, stage).await,
-        Err(LeadsError::Conflict(_))
+        Err(LeadsError::StageSetByStaff)
     ));
     leads::add_comment(&pool, &partner, id, "Клиент ждёт звонка")
         .await

@@ -461,7 +461,7 @@ async fn stages_are_edited_and_deleting_one_moves_its_leads(pool: PgPool) {
     assert!(
         matches!(
             leads::delete_stage(&pool, &admin, won, added).await,
-            Err(LeadsError::Conflict(_))
+            Err(LeadsError::LastClosingStage(true))
         ),
         "the only won stage stays"
     );
@@ -533,7 +533,7 @@ async fn an_unsorted_lead_is_attached_to_an_existing_deal(pool: PgPool) {
     assert_eq!(closed.lead.stage_name.as_deref(), Some("Отказ"));
     assert!(matches!(
         leads::attach_to_deal(&pool, &admin, id, deal).await,
-        Err(LeadsError::Conflict(_))
+        Err(LeadsError::NotUnsorted)
     ));
     assert!(matches!(
         leads::attach_to_deal(&pool, &admin, id, 999_999).await,

@@ -306,7 +306,7 @@ pub async fn approve_registration(
     change_user(pool, actor, Operation::ApproveRegistration, id, "approve", move |tx, before| {
         Box::pin(async move {
             if before.status != crate::types::UserStatus::Pending {
-                return Err(AccountsError::Conflict("Заявка уже рассмотрена".into()));
+                return Err(AccountsError::AlreadyDecided);
             }
             let code = (role == Role::Partner).then(new_referral_code);
             // A franchisee is a regional office: its own team.
@@ -352,7 +352,7 @@ pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
         |tx, before| {
             Box::pin(async move {
                 if before.status != crate::types::UserStatus::Pending {
-                    return Err(AccountsError::Conflict("Заявка уже рассмотрена".into()));
+                    return Err(AccountsError::AlreadyDecided);
                 }
                 sqlx::query!("update users set status = 'rejected' where id = $1", before.id)
                     .execute(&mut **tx)
@@ -376,7 +376,7 @@ pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
 /// Changes a user's role (users:edit). Nobody changes their own role.
 pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> Result<UserSummary, AccountsError> {
     if id == actor.user_id {
-        return Err(AccountsError::Conflict("Нельзя изменить собственную роль".into()));
+        return Err(AccountsError::OwnRole);
     }
     rbac::authorize(pool, actor, Operation::ChangeRole, Target::Collection).await?;
     may_grant(actor, role)?;
@@ -412,7 +412,7 @@ pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> 
 /// once. Nobody blocks themselves.
 pub async fn block_user(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSummary, AccountsError> {
     if id == actor.user_id {
-        return Err(AccountsError::Conflict("Нельзя заблокировать самого себя".into()));
+        return Err(AccountsError::SelfBlock);
     }
     change_user(pool, actor, Operation::BlockUser, id, "block", |tx, before| {
         Box::pin(async move {
@@ -556,7 +556,7 @@ pub async fn create_admin(pool: &PgPool, email: &str, password: &str, full_name:
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
-        Some("users_email_key") => AccountsError::Conflict(format!("Пользователь {email} уже существует")),
+        Some("users_email_key") => AccountsError::EmailTaken,
         _ => AccountsError::Db(e),
     })?;
     audit::record(

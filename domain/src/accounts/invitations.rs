@@ -160,9 +160,7 @@ pub async fn revoke_invitation(pool: &PgPool, actor: &Actor, id: Uuid) -> Result
     .ok_or(AccountsError::NotFound)?;
     super::admin::may_grant(actor, super::parse_role(&inv.role))?;
     if inv.accepted {
-        return Err(AccountsError::Conflict(
-            "Приглашение уже принято: отзывать нечего".into(),
-        ));
+        return Err(AccountsError::InvitationAccepted);
     }
     if inv.revoked {
         return Ok(());
@@ -261,7 +259,7 @@ pub async fn accept_invitation(
     .fetch_one(&mut *tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
-        Some("users_email_key") => AccountsError::Conflict("Пользователь с этим email уже есть".into()),
+        Some("users_email_key") => AccountsError::EmailTaken,
         _ => AccountsError::Db(e),
     })?;
     sqlx::query!("update invitations set accepted_at = now() where id = $1", inv.id)

@@ -16,6 +16,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
+use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 use crate::types::{Role, UserStatus};
 
@@ -86,37 +87,77 @@ pub enum AccountsError {
     RegistrationClosed,
     #[error("Слишком много заявок с вашего адреса. Повторите через час")]
     RegistrationThrottled,
-    #[error("{0}")]
-    Conflict(String),
+    #[error("Пользователь с этим email уже есть")]
+    EmailTaken,
+    #[error("Заявка уже рассмотрена")]
+    AlreadyDecided,
+    #[error("Нельзя изменить собственную роль")]
+    OwnRole,
+    #[error("Нельзя заблокировать самого себя")]
+    SelfBlock,
+    #[error("Приглашение уже принято: отзывать нечего")]
+    InvitationAccepted,
+    #[error("Двухфакторная аутентификация уже включена")]
+    TwoFactorAlreadyOn,
+    #[error("Двухфакторная аутентификация не включена")]
+    TwoFactorOff,
+    #[error("Сначала начните подключение заново")]
+    TwoFactorNotStarted,
+    #[error("Для вашей роли 2FA обязательна")]
+    TwoFactorMandatory,
+    /// The TOTP library refused a secret it generated itself.
+    #[error("internal TOTP failure: {0}")]
+    Totp(&'static str),
     #[error(transparent)]
     Rbac(#[from] RbacError),
     #[error("internal database error")]
     Db(#[from] sqlx::Error),
 }
 
-impl AccountsError {
-    /// A stable machine code for the API.
-    pub fn code(&self) -> &'static str {
+impl DomainError for AccountsError {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation",
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::Throttled { .. } => "throttled",
-            Self::Blocked => "blocked",
-            Self::InvalidCode => "invalid_code",
-            Self::NotFound => "not_found",
-            Self::InvitationInvalid => "invitation_invalid",
-            Self::InvitationExpired => "invitation_expired",
-            Self::LinkInvalid => "link_invalid",
-            Self::NoAccountForIdentity => "no_account",
-            Self::EmailNotVerified => "email_not_verified",
-            Self::RegistrationClosed => "registration_closed",
-            Self::RegistrationThrottled => "throttled",
-            Self::Conflict(_) => "conflict",
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::Throttled { .. } | Self::RegistrationThrottled => ErrorCode::Throttled,
+            Self::Blocked => ErrorCode::Blocked,
+            Self::InvalidCode => ErrorCode::InvalidCode,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::InvitationInvalid => ErrorCode::InvitationInvalid,
+            Self::InvitationExpired => ErrorCode::InvitationExpired,
+            Self::LinkInvalid => ErrorCode::LinkInvalid,
+            Self::NoAccountForIdentity => ErrorCode::NoAccount,
+            Self::EmailNotVerified => ErrorCode::EmailNotVerified,
+            Self::RegistrationClosed => ErrorCode::RegistrationClosed,
+            Self::EmailTaken
+            | Self::AlreadyDecided
+            | Self::OwnRole
+            | Self::SelfBlock
+            | Self::InvitationAccepted
+            | Self::TwoFactorAlreadyOn
+            | Self::TwoFactorOff
+            | Self::TwoFactorNotStarted
+            | Self::TwoFactorMandatory => ErrorCode::Conflict,
             Self::Rbac(e) => e.code(),
-            Self::Db(_) => "internal",
+            Self::Totp(_) | Self::Db(_) => ErrorCode::Internal,
         }
     }
+    fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Validation(f) => f,
+            _ => &[],
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            Self::Rbac(e) => e.database(),
+            _ => None,
+        }
+    }
+}
 
+impl AccountsError {
     pub(crate) fn field(field: &str, message: &str) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }

@@ -36,10 +36,8 @@ fn totp_for(secret: Vec<u8>, email: &str) -> Option<TOTP> {
 /// a code from the authenticator confirms it. Any user may enrol themselves.
 pub async fn begin_totp_enrolment(services: &Services, actor: &Actor) -> Result<TotpEnrolment, AccountsError> {
     let secret = Secret::generate_secret();
-    let bytes = secret
-        .to_bytes()
-        .map_err(|_| AccountsError::Conflict("secret".into()))?;
-    let totp = totp_for(bytes.clone(), &actor.email).ok_or(AccountsError::Conflict("totp".into()))?;
+    let bytes = secret.to_bytes().map_err(|_| AccountsError::Totp("secret"))?;
+    let totp = totp_for(bytes.clone(), &actor.email).ok_or(AccountsError::Totp("totp"))?;
     let enc = services.cipher.encrypt(&bytes);
     let updated = sqlx::query!(
         "update users set totp_secret_enc = $2 where id = $1 and totp_enabled_at is null",
@@ -49,9 +47,7 @@ pub async fn begin_totp_enrolment(services: &Services, actor: &Actor) -> Result<
     .execute(&services.pool)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(AccountsError::Conflict(
-            "Двухфакторная аутентификация уже включена".into(),
-        ));
+        return Err(AccountsError::TwoFactorAlreadyOn);
     }
     let url = totp.get_url();
     let qr_svg = qrcode::QrCode::new(url.as_bytes())
@@ -84,12 +80,10 @@ pub async fn confirm_totp_enrolment(
     .fetch_one(&mut *tx)
     .await?;
     if row.totp_enabled_at.is_some() {
-        return Err(AccountsError::Conflict(
-            "Двухфакторная аутентификация уже включена".into(),
-        ));
+        return Err(AccountsError::TwoFactorAlreadyOn);
     }
     let Some(enc) = row.totp_secret_enc else {
-        return Err(AccountsError::Conflict("Сначала начните подключение заново".into()));
+        return Err(AccountsError::TwoFactorNotStarted);
     };
     if !code_matches(&services.cipher, &enc, &actor.email, code) {
         return Err(AccountsError::field("code", "Неверный код из приложения"));
@@ -144,12 +138,10 @@ pub async fn disable_totp(services: &Services, actor: &Actor, code: &str) -> Res
     .fetch_one(&mut *tx)
     .await?;
     let Some(enc) = row.totp_secret_enc.filter(|_| row.totp_enabled_at.is_some()) else {
-        return Err(AccountsError::Conflict(
-            "Двухфакторная аутентификация не включена".into(),
-        ));
+        return Err(AccountsError::TwoFactorOff);
     };
     if crate::rbac::role_requires_2fa(pool, actor.role).await? {
-        return Err(AccountsError::Conflict("Для вашей роли 2FA обязательна".into()));
+        return Err(AccountsError::TwoFactorMandatory);
     }
     if !code_matches(&services.cipher, &enc, &actor.email, code) {
         return Err(AccountsError::field("code", "Неверный код из приложения"));

@@ -226,7 +226,7 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(LeadsError::Conflict("Импорт уже запущен".into()));
+        return Err(LeadsError::ImportRunning);
     }
     sqlx::query!(
         "insert into import_mappings (header_key, mapping) values ($1, $2)

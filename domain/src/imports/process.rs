@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use super::parse::{self, ChunkReader};
 use super::{Mapping, Preview, BATCH, LEASE_SECONDS};
+use crate::error::DomainError;
 use crate::leads::{LeadsError, Missing};
 use crate::realtime::{self, Event};
 use crate::types::{Email, Money, Phone, Role};
@@ -527,10 +528,10 @@ pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Resu
     };
     if let Err(e) = run(pool, &job, max_batches).await {
         tracing::error!(job = %job.id, error = ?e, "import failed");
-        let message = match &e {
-            LeadsError::Validation(f) => f.first().map(|f| f.message.clone()).unwrap_or_else(|| e.to_string()),
-            LeadsError::Conflict(m) => m.clone(),
-            _ => "Внутренняя ошибка при импорте".into(),
+        let message = match e.fields().first() {
+            _ if e.is_internal() => "Внутренняя ошибка при импорте".to_string(),
+            Some(f) => f.message.clone(),
+            None => e.to_string(),
         };
         sqlx::query!(
             "update import_jobs set status = 'failed', error = $2, finished_at = now(), locked_until = null where id = $1",

@@ -58,12 +58,10 @@ fn field_rules(
 ) -> Result<(), LeadsError> {
     let changes = |new: Option<Option<Uuid>>, old: Option<Uuid>| new.is_some_and(|n| n != old);
     match actor.role {
-        Role::Partner | Role::Guest => Err(LeadsError::Conflict(
-            "Партнёр не меняет заявку после отправки — напишите комментарий, менеджер увидит его".into(),
-        )),
-        Role::Franchisee if changes(u.responsible_id, responsible) || changes(u.source_id, source) => Err(
-            LeadsError::Conflict("Ответственного и источник лида меняет офис".into()),
-        ),
+        Role::Partner | Role::Guest => Err(LeadsError::PartnerEditsNothing),
+        Role::Franchisee if changes(u.responsible_id, responsible) || changes(u.source_id, source) => {
+            Err(LeadsError::OfficeAssigns)
+        }
         _ => Ok(()),
     }
 }
@@ -286,7 +284,7 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
     let o = owners(&mut tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
     if matches!(actor.role, Role::Partner | Role::Guest) {
-        return Err(LeadsError::Conflict("Этап лида меняет менеджер".into()));
+        return Err(LeadsError::StageSetByStaff);
     }
     let stage = sqlx::query!("select pipeline_id, kind, name from stages where id = $1", stage_id)
         .fetch_optional(&mut *tx)
@@ -660,9 +658,7 @@ pub async fn attach_to_deal(pool: &PgPool, actor: &Actor, lead_id: Uuid, deal_nu
         .fetch_one(&mut *tx)
         .await?;
     if !lead.unsorted {
-        return Err(LeadsError::Conflict(
-            "Прикрепить к сделке можно только лид из «Неразобранного»".into(),
-        ));
+        return Err(LeadsError::NotUnsorted);
     }
     let lost = sqlx::query_scalar!(
         "select id from stages where pipeline_id = $1 and kind = 'lost' order by position limit 1",

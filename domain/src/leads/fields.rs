@@ -125,7 +125,7 @@ pub async fn edit_dictionary_item(pool: &PgPool, actor: &Actor, id: Uuid, e: Dic
         .fetch_one(&mut *tx)
         .await?;
         if left == 0 {
-            return Err(LeadsError::Conflict("Должен остаться хотя бы один статус".into()));
+            return Err(LeadsError::LastStatus);
         }
     }
     sqlx::query!(

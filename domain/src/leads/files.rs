@@ -100,10 +100,10 @@ pub async fn attach_file(
     rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
     let storage = storage.ok_or_else(|| LeadsError::Unavailable("Хранилище файлов не настроено".into()))?;
     if bytes.is_empty() {
-        return Err(LeadsError::field("file", "Выберите непустой файл"));
+        return Err(LeadsError::EmptyFile);
     }
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(LeadsError::field("file", "Файл больше 20 МБ"));
+        return Err(LeadsError::FileTooLarge);
     }
     let id = Uuid::new_v4();
     let key = format!("leads/{lead_id}/{id}");

@@ -105,7 +105,7 @@ pub async fn merge_clients(pool: &PgPool, actor: &Actor, input: MergeInput) -> R
     .fetch_all(&mut *tx)
     .await?;
     if locked.len() != 2 {
-        return Err(LeadsError::Conflict("Один из клиентов уже объединён".into()));
+        return Err(LeadsError::AlreadyMerged);
     }
     let phones = sqlx::query_scalar!(
         "select phone from client_phones where client_id = $1 order by position, phone",

@@ -21,6 +21,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::accounts::FieldError;
+use crate::error::{DomainError, ErrorCode};
 use crate::rbac::{self, RbacError, Target};
 use crate::types::Money;
 use crate::Actor;
@@ -55,8 +56,26 @@ pub enum LeadsError {
     Validation(Vec<FieldError>),
     #[error("{}", .0.message())]
     NotFound(Missing),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("В воронке должен остаться этап «{}»", if *.0 { "успех" } else { "отказ" })]
+    LastClosingStage(/** won */ bool),
+    #[error("Должен остаться хотя бы один статус")]
+    LastStatus,
+    #[error("Партнёр не меняет заявку после отправки — напишите комментарий, менеджер увидит его")]
+    PartnerEditsNothing,
+    #[error("Ответственного и источник лида меняет офис")]
+    OfficeAssigns,
+    #[error("Этап лида меняет менеджер")]
+    StageSetByStaff,
+    #[error("Прикрепить к сделке можно только лид из «Неразобранного»")]
+    NotUnsorted,
+    #[error("Один из клиентов уже объединён")]
+    AlreadyMerged,
+    #[error("Импорт уже запущен")]
+    ImportRunning,
+    #[error("Выберите непустой файл")]
+    EmptyFile,
+    #[error("Файл больше 20 МБ")]
+    FileTooLarge,
     /// A service the operation needs (file storage) is down or not set up.
     #[error("{0}")]
     Unavailable(String),
@@ -100,17 +119,41 @@ impl Missing {
     }
 }
 
-impl LeadsError {
-    pub fn code(&self) -> &'static str {
+impl DomainError for LeadsError {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::Validation(_) => "validation",
-            Self::NotFound(_) => "not_found",
-            Self::Conflict(_) => "conflict",
-            Self::Unavailable(_) => "unavailable",
+            Self::Validation(_) | Self::EmptyFile => ErrorCode::Validation,
+            Self::FileTooLarge => ErrorCode::TooLarge,
+            Self::NotFound(_) => ErrorCode::NotFound,
+            Self::LastClosingStage(_)
+            | Self::LastStatus
+            | Self::PartnerEditsNothing
+            | Self::OfficeAssigns
+            | Self::StageSetByStaff
+            | Self::NotUnsorted
+            | Self::AlreadyMerged
+            | Self::ImportRunning => ErrorCode::Conflict,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Rbac(e) => e.code(),
-            Self::Db(_) => "internal",
+            Self::Db(_) => ErrorCode::Internal,
         }
     }
+    fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Validation(f) => f,
+            _ => &[],
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            Self::Rbac(e) => e.database(),
+            _ => None,
+        }
+    }
+}
+
+impl LeadsError {
     pub(crate) fn field(field: &str, message: &str) -> Self {
         Self::Validation(vec![FieldError::new(field, message)])
     }

@@ -226,11 +226,7 @@ pub async fn delete_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, move_to:
         .fetch_one(&mut *tx)
         .await?;
         if same_kind <= 1 {
-            return Err(LeadsError::Conflict(if s.kind == "won" {
-                "В воронке должен остаться этап «успех»".into()
-            } else {
-                "В воронке должен остаться этап «отказ»".into()
-            }));
+            return Err(LeadsError::LastClosingStage(s.kind == "won"));
         }
     }
     let moved = sqlx::query!(

@@ -372,9 +372,7 @@ pub async fn setup_webhook(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result
 
 async fn setup_webhook_inner(tg: &Telegram, bot_id: Uuid) -> Result<String, TelegramError> {
     let Some(base) = &tg.settings.webhook_base else {
-        return Err(TelegramError::Conflict(
-            "PUBLIC_URL не задан: вебхук некуда направить, бот получает обновления опросом".into(),
-        ));
+        return Err(TelegramError::NoPublicUrl);
     };
     let url = format!("{}/telegram/webhook/{bot_id}", base.trim_end_matches('/'));
     let secret = crypto::random_token("").replace(['-', '_'], "");

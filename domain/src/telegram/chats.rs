@@ -545,7 +545,7 @@ pub async fn link_code(tg: &Telegram, actor: &Actor) -> Result<String, TelegramE
     .await?;
     let bot = super::company_bot_username(&tg.pool)
         .await?
-        .ok_or_else(|| TelegramError::Conflict("Бот компании ещё не подключён — обратитесь к администратору".into()))?;
+        .ok_or_else(|| TelegramError::NoCompanyBot)?;
     let code = crate::crypto::random_token("").replace(['-', '_'], "");
     let code: String = code.chars().take(24).collect();
     sqlx::query!(

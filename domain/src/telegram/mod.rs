@@ -24,6 +24,7 @@ use tokio::sync::RwLock;
 use uuid::Uuid;
 
 use crate::crypto::Cipher;
+use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 use crate::{PgPool, Services};
 
@@ -67,25 +68,34 @@ pub enum TelegramError {
     InvalidFlow(String),
     #[error("{0}")]
     Validation(String),
-    #[error("{0}")]
-    Conflict(String),
+    #[error("PUBLIC_URL не задан: вебхук некуда направить, бот получает обновления опросом")]
+    NoPublicUrl,
+    #[error("Бот компании ещё не подключён — обратитесь к администратору")]
+    NoCompanyBot,
     #[error(transparent)]
     Rbac(#[from] RbacError),
     #[error("internal database error")]
     Db(#[from] sqlx::Error),
 }
 
-impl TelegramError {
-    pub fn code(&self) -> &'static str {
+impl DomainError for TelegramError {
+    fn code(&self) -> ErrorCode {
         match self {
-            Self::BadToken | Self::Validation(_) => "validation",
-            Self::Unauthorized => "invalid_token",
-            Self::AlreadyConnected | Self::Conflict(_) => "conflict",
-            Self::Unavailable(_) => "unavailable",
-            Self::NotFound | Self::FlowNotFound | Self::FileNotFound => "not_found",
-            Self::InvalidFlow(_) => "invalid_flow",
+            Self::BadToken | Self::Validation(_) => ErrorCode::Validation,
+            Self::Unauthorized => ErrorCode::InvalidToken,
+            Self::AlreadyConnected | Self::NoPublicUrl | Self::NoCompanyBot => ErrorCode::Conflict,
+            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::NotFound | Self::FlowNotFound | Self::FileNotFound => ErrorCode::NotFound,
+            Self::InvalidFlow(_) => ErrorCode::InvalidFlow,
             Self::Rbac(e) => e.code(),
-            Self::Db(_) => "internal",
+            Self::Db(_) => ErrorCode::Internal,
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            Self::Rbac(e) => e.database(),
+            _ => None,
         }
     }
 }

@@ -366,12 +366,6 @@ async fn audit(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): 
     Ok(Json(page).into_response())
 }
 
-impl From<domain::leads::LeadsError> for ApiError {
-    fn from(e: domain::leads::LeadsError) -> Self {
-        app::error::AppError::from(e).into()
-    }
-}
-
 /// The list speaks the same query string as the list page and the export
 /// (`q`, `stage_id`, `amount_from`, `cf_N_from`, `sort`, `page`, …).
 async fn list_leads(State(st): State<AppState>, ApiActor(actor): ApiActor, RawQuery(q): RawQuery) -> ApiResult {

@@ -57,10 +57,8 @@ pub async fn form_upload(
             .await
             {
                 Ok(_) => back(None),
-                Err(domain::leads::LeadsError::Validation(f)) if f.iter().any(|e| e.message.contains("20")) => {
-                    back(Some("too_large"))
-                }
-                Err(domain::leads::LeadsError::Validation(_)) => back(Some("empty")),
+                Err(domain::leads::LeadsError::FileTooLarge) => back(Some("too_large")),
+                Err(domain::leads::LeadsError::EmptyFile) => back(Some("empty")),
                 Err(domain::leads::LeadsError::Unavailable(_)) => back(Some("storage")),
                 Err(e) => return Err(e.into()),
             },

@@ -113,17 +113,23 @@ impl From<app::error::AppError> for ApiError {
     }
 }
 
-impl From<domain::accounts::AccountsError> for ApiError {
-    fn from(e: domain::accounts::AccountsError) -> Self {
-        app::error::AppError::from(e).into()
-    }
+/// Every domain error reaches the API through the one conversion to
+/// `AppError` (code, status, Russian message, fields).
+macro_rules! api_error_from_domain {
+    ($($t:ty),*) => {$(
+        impl From<$t> for ApiError {
+            fn from(e: $t) -> Self {
+                app::error::from_domain(e).into()
+            }
+        }
+    )*};
 }
-
-impl From<domain::rbac::RbacError> for ApiError {
-    fn from(e: domain::rbac::RbacError) -> Self {
-        app::error::AppError::from(e).into()
-    }
-}
+api_error_from_domain!(
+    domain::accounts::AccountsError,
+    domain::rbac::RbacError,
+    domain::leads::LeadsError,
+    domain::telegram::TelegramError
+);
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.
 pub struct ApiJson<T>(pub T);

@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use axum::{Extension, Router};
+use domain::error::DomainError;
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl,
@@ -59,7 +60,7 @@ async fn link_sign_in(
 ) -> Response {
     match domain::accounts::sign_in_with_link(&state.services.pool, &token, ip.0).await {
         Ok(signed_in) => start_session(&session, signed_in).await,
-        Err(e) => login_error(e.code()),
+        Err(e) => login_error(e.code().as_str()),
     }
 }
 
@@ -218,7 +219,7 @@ async fn callback(
                 .finish();
             Redirect::to(&format!("/register?{q}")).into_response()
         }
-        Err(e) => login_error(e.code()),
+        Err(e) => login_error(e.code().as_str()),
     }
 }
 

@@ -82,12 +82,6 @@ pub async fn incoming_file(
 
 type ApiResult = Result<Response, ApiError>;
 
-impl From<telegram::TelegramError> for ApiError {
-    fn from(e: telegram::TelegramError) -> Self {
-        app::error::AppError::from(e).into()
-    }
-}
-
 pub fn api_router() -> Router<AppState> {
     Router::new()
         .route("/", get(list).post(connect))

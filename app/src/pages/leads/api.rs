@@ -68,23 +68,6 @@ mod conv {
             fields: vec![(field.into(), "Некорректное значение".into())],
         })
     }
-
-    impl From<domain::leads::LeadsError> for AppError {
-        fn from(e: domain::leads::LeadsError) -> Self {
-            use domain::leads::LeadsError as E;
-            match e {
-                E::Rbac(r) => r.into(),
-                E::Db(ref db) => crate::error::database(db),
-                E::Validation(ref fields) => AppError {
-                    code: "validation".into(),
-                    message: e.to_string(),
-                    fields: fields.iter().map(|f| (f.field.clone(), f.message.clone())).collect(),
-                }
-                .with_status(),
-                other => AppError::new(other.code(), other.to_string()).with_status(),
-            }
-        }
-    }
 }
 
 /// A page of the list for a query string (`q=…&stage_id=…&sort=…`, the
