@@ -7,6 +7,7 @@ pub mod audit;
 pub mod crypto;
 pub mod demo;
 pub mod error;
+pub mod events;
 pub mod imports;
 pub mod leads;
 pub mod notifications;

@@ -438,6 +438,7 @@ async fn a_partner_hears_of_its_leads_stage_changes_in_the_bell(pool: PgPool) {
             .await
             .unwrap(),
     );
+    domain::events::dispatch_once(&pool).await.unwrap(); // the partner's approval
     let before = domain::notifications::recent(&pool, &partner, 10).await.unwrap().len();
     let (stage, name): (uuid::Uuid, String) =
         sqlx::query_as("select id, name from stages order by position offset 1 limit 1")
@@ -445,6 +446,9 @@ async fn a_partner_hears_of_its_leads_stage_changes_in_the_bell(pool: PgPool) {
             .await
             .unwrap();
     leads::move_lead_to_stage(&pool, &admin, id, stage).await.unwrap();
+    // Told by the domain-events dispatcher, exactly once however often it runs.
+    assert_eq!(domain::events::dispatch_once(&pool).await.unwrap(), 1);
+    assert_eq!(domain::events::dispatch_once(&pool).await.unwrap(), 0);
     let notes = domain::notifications::recent(&pool, &partner, 10).await.unwrap();
     assert_eq!(notes.len(), before + 1, "{notes:?}");
     assert_eq!(notes[0].title, "Статус заявки изменён");
@@ -534,4 +538,66 @@ async fn the_quick_search_follows_every_change_of_a_clients_name_and_contacts(po
         found("555-44-33").await,
         [number, other].iter().rev().copied().collect::<Vec<_>>()
     );
+}
+
+/// The outbox: an event written with a change is handed to its subscriber
+/// once; a change rolled back leaves no event; a failing subscriber keeps
+/// its place and retries, then gives up after the last attempt and moves on.
+#[sqlx::test(migrations = "../migrations")]
+async fn domain_events_reach_their_subscriber_once_and_a_failure_is_retried_then_given_up(pool: PgPool) {
+    use domain::events::{self, DomainEvent, Origin};
+    let admin = admin(&pool).await;
+    events::dispatch_once(&pool).await.unwrap();
+    let mut tx = pool.begin().await.unwrap();
+    let ghost = DomainEvent::LeadAssigned {
+        lead_id: uuid::Uuid::new_v4(),
+        user_id: admin.user_id,
+    };
+    events::emit(&mut tx, Some(&admin), Origin::User, ghost).await.unwrap();
+    tx.rollback().await.unwrap();
+    assert_eq!(
+        events::dispatch_once(&pool).await.unwrap(),
+        0,
+        "rolled back: nothing to hand over"
+    );
+
+    // An event about a lead that doesn't exist makes the subscriber fail.
+    let mut tx = pool.begin().await.unwrap();
+    let broken = DomainEvent::LeadStageChanged {
+        lead_id: uuid::Uuid::new_v4(),
+        stage: "Выдача".into(),
+    };
+    events::emit(&mut tx, Some(&admin), Origin::User, broken).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(events::dispatch_once(&pool).await.unwrap(), 0);
+    let (attempts, dead): (i32, bool) = sqlx::query_as("select attempts, dead from event_failures")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((attempts, dead), (1, false));
+    // It waits before retrying; when its time comes it fails again, and
+    // after the last attempt it is given up so later events flow.
+    for _ in 0..10 {
+        sqlx::query("update event_cursors set retry_at = now() - interval '1 second'")
+            .execute(&pool)
+            .await
+            .unwrap();
+        events::dispatch_once(&pool).await.unwrap();
+    }
+    let (attempts, dead): (i32, bool) = sqlx::query_as("select attempts, dead from event_failures")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!((attempts, dead), (8, true));
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    assert_eq!(
+        events::dispatch_once(&pool).await.unwrap(),
+        1,
+        "the approval after it is told"
+    );
+    assert!(domain::notifications::recent(&pool, &partner, 10)
+        .await
+        .unwrap()
+        .iter()
+        .any(|n| n.title == "Заявка одобрена"));
 }

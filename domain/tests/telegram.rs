@@ -28,6 +28,7 @@ fn chatty() -> Limits {
 
 struct World {
     tg: Telegram,
+    pool: PgPool,
     mock: String,
     http: reqwest::Client,
 }
@@ -38,6 +39,7 @@ async fn world(pool: &PgPool, limits: Limits) -> World {
     services.telegram.api_url = format!("http://{addr}").parse().unwrap();
     World {
         tg: Telegram::new(&services),
+        pool: pool.clone(),
         mock: format!("http://{addr}"),
         http: reqwest::Client::new(),
     }
@@ -79,6 +81,8 @@ impl World {
             bot_rate: 0.0,
         };
         for _ in 0..20 {
+            // The domain-events worker: notices of changes made meanwhile.
+            domain::events::dispatch_once(&self.pool).await.unwrap();
             let processed = telegram::process_pending(&self.tg, 100).await.unwrap();
             let r = telegram::send_pending(&self.tg, 100, &limits, &BotBuckets::default())
                 .await

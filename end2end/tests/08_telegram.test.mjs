@@ -230,6 +230,39 @@ test('a Telegram user goes through the published flow: the lead appears in the C
   await ctx.close();
 });
 
+test('a flow hands a chat to a person: the operators\' bell rings with who is waiting', async () => {
+  const tg = s.telegram;
+  const botId = (await bots('GET', '')).body[0].id;
+  const { ctx, page } = await s.adminPage(`/bots/${botId}`);
+  await page.click('[data-testid=new-flow]');
+  await page.waitForSelector('[data-testid=flow-editor]');
+  await page.fill('[data-testid=flow-name]', 'Живой человек');
+  await page.selectOption('[data-testid=triggers] .trigger select', 'keyword');
+  await page.fill('[data-testid=trigger-value]', 'оператор');
+  await page.dispatchEvent('[data-testid=trigger-value]', 'change');
+  await page.click('.flow-step[data-step=s1]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Соединяю с оператором');
+  await page.selectOption('[data-testid=step-kind]', 'handoff');
+  await page.click('[data-testid=add-step]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Оператор ответит в течение 5 минут');
+  await page.click('.flow-step[data-step=s1]');
+  await pick(page, 'step-next', 's2');
+  await page.click('[data-testid=save-flow]');
+  await page.waitForSelector('[data-testid=publish-flow]:not([disabled])');
+  await page.click('[data-testid=publish-flow]');
+  await page.waitForFunction(() => /Опубликована версия 1/.test(document.querySelector('[data-testid=flow-notice]')?.textContent || ''));
+
+  await page.goto(`${s.server.url}/inbox`);
+  await hydrated(page);
+  await tg.control(`bots/${BOT}/message`, { chat_id: 6661, text: 'оператор', first_name: 'Ольга' });
+  await tg.waitFor(BOT, 6661, /Оператор ответит в течение 5 минут/);
+  await page.waitForSelector('[data-testid=bell-count]');
+  await page.click('.bell-button');
+  const note = await page.waitForSelector('.bell-panel li:has-text("Чат ждёт оператора")');
+  assert.match(await note.textContent(), new RegExp(`Ольга в @${USERNAME} просит живого человека`));
+  await ctx.close();
+});
+
 test('a partner links Telegram through the deep link and hears of a status change of their lead', async () => {
   const tg = s.telegram;
   const { ctx: adminCtx, page: admin } = await s.adminPage('/bots');

@@ -114,6 +114,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         .build();
     crate::workers::start(pool.clone());
     crate::workers::start_imports(pool.clone());
+    crate::workers::start_domain_events(pool.clone());
     crate::workers::heal_field_indexes(pool.clone());
     let services = Services {
         pool: pool.clone(),

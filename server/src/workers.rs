@@ -25,6 +25,12 @@ pub fn start_imports(pool: PgPool) {
     });
 }
 
+/// Starts the domain-events dispatcher (Telegram notices and, later, every
+/// other subscriber): woken by each emitted event, and every second.
+pub fn start_domain_events(pool: PgPool) {
+    tokio::spawn(domain::events::listen_and_dispatch(pool));
+}
+
 /// Starts the task-reminder worker (every `REMINDER_INTERVAL_MS`, default 2 s).
 pub fn start(pool: PgPool) {
     let every = std::env::var("REMINDER_INTERVAL_MS")

@@ -4,6 +4,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{parse_role, parse_status, password, AccountsError, UserSummary};
+use crate::events::{self, DomainEvent, Origin};
 use crate::notifications;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
@@ -303,6 +304,7 @@ pub async fn approve_registration(
     }
     rbac::authorize(pool, actor, Operation::ApproveRegistration, Target::Collection).await?;
     may_grant(actor, role)?;
+    let by = actor.clone();
     change_user(pool, actor, Operation::ApproveRegistration, id, "approve", move |tx, before| {
         Box::pin(async move {
             if before.status != crate::types::UserStatus::Pending {
@@ -334,7 +336,11 @@ pub async fn approve_registration(
                 Some("/"),
             )
             .await?;
-            crate::telegram::registration_decided(tx, before.id, Some(role)).await?;
+            let event = DomainEvent::RegistrationDecided {
+                user_id: before.id,
+                role: Some(role),
+            };
+            events::emit(tx, Some(&by), Origin::User, event).await?;
             Ok(())
         })
     })
@@ -343,13 +349,14 @@ pub async fn approve_registration(
 
 /// Rejects a pending registration (users:edit).
 pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSummary, AccountsError> {
+    let by = actor.clone();
     change_user(
         pool,
         actor,
         Operation::RejectRegistration,
         id,
         "reject",
-        |tx, before| {
+        move |tx, before| {
             Box::pin(async move {
                 if before.status != crate::types::UserStatus::Pending {
                     return Err(AccountsError::AlreadyDecided);
@@ -365,7 +372,11 @@ pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
                     None,
                 )
                 .await?;
-                crate::telegram::registration_decided(tx, before.id, None).await?;
+                let event = DomainEvent::RegistrationDecided {
+                    user_id: before.id,
+                    role: None,
+                };
+                events::emit(tx, Some(&by), Origin::User, event).await?;
                 Ok(())
             })
         },

@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::create::lead_event;
 use super::{LeadOwners, LeadSummary, LeadsError, Missing};
+use crate::events::{self, DomainEvent, Origin};
 use crate::rbac::{self, Operation};
 use crate::realtime;
 use crate::types::{Money, Role};
@@ -318,7 +319,11 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
     )
     .await?;
     if before.name.as_deref() != Some(stage.name.as_str()) {
-        crate::telegram::lead_status_changed(&mut tx, lead_id, "этап", &stage.name).await?;
+        let event = DomainEvent::LeadStageChanged {
+            lead_id,
+            stage: stage.name.clone(),
+        };
+        events::emit(&mut tx, Some(actor), Origin::User, event).await?;
     }
     realtime::publish(&mut tx, &lead_event(lead_id, o, Some(stage_id), "moved")).await?;
     tx.commit().await?;
@@ -563,11 +568,13 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         let name = sqlx::query_scalar!("select name from dictionary_items where id = $1", status)
             .fetch_one(&mut *tx)
             .await?;
-        crate::telegram::lead_status_changed(&mut tx, lead_id, "статус", &name).await?;
+        let event = DomainEvent::LeadStatusChanged { lead_id, status: name };
+        events::emit(&mut tx, Some(actor), Origin::User, event).await?;
     }
     if let Some(Some(r)) = u.responsible_id.filter(|r| *r != b.responsible_id) {
         if r != actor.user_id {
-            crate::telegram::lead_assigned(&mut tx, lead_id, r).await?;
+            let event = DomainEvent::LeadAssigned { lead_id, user_id: r };
+            events::emit(&mut tx, Some(actor), Origin::User, event).await?;
         }
     }
     realtime::publish(&mut tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;

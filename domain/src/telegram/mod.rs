@@ -13,7 +13,7 @@ mod chats;
 pub mod engine;
 pub mod flow;
 mod flows;
-mod notify;
+pub(crate) mod notify;
 mod outbox;
 mod queue;
 
@@ -41,7 +41,7 @@ pub use chats::{
 pub use flows::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
-pub(crate) use notify::{lead_assigned, lead_status_changed, registration_decided};
+
 pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
 pub use queue::{
     bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,

@@ -1,8 +1,9 @@
 //! Notifications through the company bot to CRM users who linked their
 //! Telegram (and, for partners' status changes, the bell too): partners hear
-//! of their leads' status changes, managers and
-//! franchisees of leads assigned to them. Queued in the caller's
-//! transaction, so a change and its message commit together.
+//! of their leads' status changes, managers and franchisees of leads
+//! assigned to them. Driven by domain events (`on_event`, the `Notices`
+//! subscriber): queued in the dispatcher's transaction together with the
+//! subscriber's cursor, so each change is told exactly once.
 
 use serde_json::json;
 use uuid::Uuid;
@@ -12,6 +13,18 @@ use super::engine::OutMessage;
 use super::flow::html_escape;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+/// The `Notices` subscriber of domain events: tells people what happened
+/// to them (see `events`).
+pub(crate) async fn on_event(tx: &mut Tx<'_>, event: &crate::events::DomainEvent) -> Result<(), sqlx::Error> {
+    use crate::events::DomainEvent as E;
+    match event {
+        E::LeadStageChanged { lead_id, stage } => lead_status_changed(tx, *lead_id, "этап", stage).await,
+        E::LeadStatusChanged { lead_id, status } => lead_status_changed(tx, *lead_id, "статус", status).await,
+        E::LeadAssigned { lead_id, user_id } => lead_assigned(tx, *lead_id, *user_id).await,
+        E::RegistrationDecided { user_id, role } => registration_decided(tx, *user_id, *role).await,
+    }
+}
 
 /// Queues `text` to the user's chat with the company bot; `false` when they
 /// have none (not linked, blocked the bot, no company bot).
@@ -39,12 +52,7 @@ pub(crate) async fn notify_user(tx: &mut Tx<'_>, user_id: Uuid, text: &str) -> R
 }
 
 /// A lead's stage or status changed: its partner is told.
-pub(crate) async fn lead_status_changed(
-    tx: &mut Tx<'_>,
-    lead_id: Uuid,
-    what: &str,
-    value: &str,
-) -> Result<(), sqlx::Error> {
+async fn lead_status_changed(tx: &mut Tx<'_>, lead_id: Uuid, what: &str, value: &str) -> Result<(), sqlx::Error> {
     let lead = sqlx::query!(
         "select l.number, l.partner_id, c.full_name from leads l join clients c on c.id = l.client_id where l.id = $1",
         lead_id
@@ -73,7 +81,7 @@ pub(crate) async fn lead_status_changed(
 }
 
 /// A lead was assigned to `user_id` (a manager or a franchisee).
-pub(crate) async fn lead_assigned(tx: &mut Tx<'_>, lead_id: Uuid, user_id: Uuid) -> Result<(), sqlx::Error> {
+async fn lead_assigned(tx: &mut Tx<'_>, lead_id: Uuid, user_id: Uuid) -> Result<(), sqlx::Error> {
     let lead = sqlx::query!(
         "select l.number, c.full_name from leads l join clients c on c.id = l.client_id where l.id = $1",
         lead_id
@@ -86,7 +94,7 @@ pub(crate) async fn lead_assigned(tx: &mut Tx<'_>, lead_id: Uuid, user_id: Uuid)
 }
 
 /// A registration made through the bot was approved or rejected.
-pub(crate) async fn registration_decided(
+async fn registration_decided(
     tx: &mut Tx<'_>,
     user_id: Uuid,
     approved: Option<crate::types::Role>,

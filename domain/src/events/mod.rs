@@ -1,0 +1,113 @@
+//! Domain events: what happened, in the words of the business («a lead moved
+//! to a stage», «a registration was decided»), written by `emit` in the same
+//! transaction as the change and handed by the dispatcher to every
+//! subscriber exactly once, in order, with retries. A feature that must react
+//! to another's change (Telegram notices today; amoCRM sync, broadcast
+//! triggers and auction rules next) subscribes here instead of being called
+//! by it, so features don't call each other.
+//!
+//! `realtime` stays separate: it tells open pages to refresh, is lossy by
+//! design and needs no retry.
+
+mod dispatch;
+
+use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::types::Role;
+use crate::Actor;
+
+pub use dispatch::{dispatch_once, listen_and_dispatch, Subscriber, CHANNEL};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum DomainEvent {
+    /// A lead was moved to another stage (`stage` is its name then).
+    LeadStageChanged { lead_id: Uuid, stage: String },
+    /// A lead got another status from the dictionary.
+    LeadStatusChanged { lead_id: Uuid, status: String },
+    /// A lead was given to another responsible person.
+    LeadAssigned { lead_id: Uuid, user_id: Uuid },
+    /// A pending registration was approved (with the role) or rejected.
+    RegistrationDecided { user_id: Uuid, role: Option<Role> },
+}
+
+impl DomainEvent {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::LeadStageChanged { .. } => "lead_stage_changed",
+            Self::LeadStatusChanged { .. } => "lead_status_changed",
+            Self::LeadAssigned { .. } => "lead_assigned",
+            Self::RegistrationDecided { .. } => "registration_decided",
+        }
+    }
+
+    /// The record the event is about; events of one record keep their order.
+    pub fn aggregate_id(&self) -> Uuid {
+        match self {
+            Self::LeadStageChanged { lead_id, .. }
+            | Self::LeadStatusChanged { lead_id, .. }
+            | Self::LeadAssigned { lead_id, .. } => *lead_id,
+            Self::RegistrationDecided { user_id, .. } => *user_id,
+        }
+    }
+}
+
+/// Who caused an event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Origin {
+    /// A person in the browser or through the API.
+    User,
+    Import,
+    /// A Telegram bot's flow.
+    Bot,
+    /// An outside system syncing in (amoCRM): its subscriber skips these.
+    Integration,
+    /// A worker of ours (reminders, expiry).
+    System,
+}
+
+impl Origin {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::User => "user",
+            Self::Import => "import",
+            Self::Bot => "bot",
+            Self::Integration => "integration",
+            Self::System => "system",
+        }
+    }
+}
+
+/// Records `event` in the caller's transaction: it exists for the
+/// subscribers exactly when the change commits.
+pub async fn emit(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: Option<&Actor>,
+    origin: Origin,
+    event: DomainEvent,
+) -> Result<(), sqlx::Error> {
+    let payload = serde_json::to_value(&event).expect("a domain event serializes");
+    // Held until this transaction ends: the dispatcher's watermark waits
+    // for it, so this event's id is never passed over (see `dispatch`).
+    sqlx::query!(
+        "select pg_advisory_xact_lock_shared($1), pg_notify($2, '')",
+        dispatch::WRITERS_LOCK,
+        CHANNEL
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "insert into domain_events (kind, aggregate_id, payload, origin, actor_id) values ($1, $2, $3, $4, $5)",
+        event.kind(),
+        event.aggregate_id(),
+        payload,
+        origin.as_str(),
+        actor.map(|a| a.user_id)
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
