@@ -10,6 +10,7 @@ pub mod error;
 pub mod events;
 pub mod imports;
 pub mod leads;
+pub mod ledger;
 pub mod notifications;
 pub mod rbac;
 pub mod realtime;

@@ -110,8 +110,10 @@ impl Inn {
     }
 }
 
-/// An amount in rubles, kept as kopecks. Accepts "1 500 000", "1500000,50",
-/// "1 500 000 ₽", "1.5" — never floats inside.
+/// An amount in rubles, kept as kopecks: signed (a refund, a debit), with
+/// checked arithmetic — an overflow is an error, never a wrap. Typed amounts
+/// (`parse`) are "1 500 000", "1500000,50", "1 500 000 ₽", "1.5"; never
+/// floats inside.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Money(i64);
 
@@ -121,6 +123,28 @@ impl Money {
     }
     pub fn kopecks(self) -> i64 {
         self.0
+    }
+    pub const ZERO: Money = Money(0);
+    pub fn is_negative(self) -> bool {
+        self.0 < 0
+    }
+    pub fn checked_add(self, other: Money) -> Option<Money> {
+        self.0.checked_add(other.0).map(Money)
+    }
+    pub fn checked_sub(self, other: Money) -> Option<Money> {
+        self.0.checked_sub(other.0).map(Money)
+    }
+    pub fn checked_neg(self) -> Option<Money> {
+        self.0.checked_neg().map(Money)
+    }
+    /// A typed amount that may be negative («-1 500», «−1 500,50»), for
+    /// adjustments; `parse` (amounts of deals, prices) refuses a sign.
+    pub fn parse_signed(raw: &str) -> Result<Self, &'static str> {
+        let t = raw.trim();
+        match t.strip_prefix('-').or_else(|| t.strip_prefix('−')) {
+            Some(rest) => Self::parse(rest).map(|m| Money(-m.0)),
+            None => Self::parse(t),
+        }
     }
     pub fn parse(raw: &str) -> Result<Self, &'static str> {
         let cleaned: String = raw
@@ -157,20 +181,25 @@ impl Money {
     /// What a form's amount field holds: "1500000" or "1500000,50" — parses
     /// back to exactly the same kopecks, so saving a form never rounds.
     pub fn to_input(self) -> String {
-        let (rub, kop) = (self.0 / 100, self.0 % 100);
+        let sign = if self.0 < 0 { "-" } else { "" };
+        let abs = self.0.unsigned_abs();
+        let (rub, kop) = (abs / 100, abs % 100);
         if kop == 0 {
-            rub.to_string()
+            format!("{sign}{rub}")
         } else {
-            format!("{rub},{kop:02}")
+            format!("{sign}{rub},{kop:02}")
         }
     }
 
     /// "1 500 000 ₽" (kopecks shown only when present).
     pub fn format(self) -> String {
-        let rub = self.0 / 100;
-        let kop = self.0 % 100;
+        let abs = self.0.unsigned_abs();
+        let (rub, kop) = (abs / 100, abs % 100);
         let digits = rub.to_string();
         let mut out = String::new();
+        if self.0 < 0 {
+            out.push('−');
+        }
         for (i, c) in digits.chars().enumerate() {
             if i > 0 && (digits.len() - i).is_multiple_of(3) {
                 out.push('\u{a0}');
@@ -397,6 +426,17 @@ mod tests {
         assert_eq!(Money::parse("99.99 ₽").unwrap().kopecks(), 9_999);
         assert_eq!(Money::parse("2\u{a0}000 руб.").unwrap().kopecks(), 200_000);
         assert!(Money::parse("-5").is_err());
+        assert_eq!(Money::parse_signed("-1 500,5").unwrap().kopecks(), -150_050);
+        assert_eq!(Money::parse_signed("−2").unwrap().format(), "−2\u{a0}₽");
+        assert_eq!(Money::from_kopecks(-150_050).to_input(), "-1500,50");
+        assert_eq!(
+            Money::parse_signed(&Money::from_kopecks(-7).to_input())
+                .unwrap()
+                .kopecks(),
+            -7
+        );
+        assert_eq!(Money::from_kopecks(i64::MAX).checked_add(Money::from_kopecks(1)), None);
+        assert_eq!(Money::from_kopecks(i64::MIN).checked_neg(), None);
         assert!(Money::parse("1,234").is_err());
         assert!(Money::parse("abc").is_err());
         assert!(Money::parse("").is_err());
