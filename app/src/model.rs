@@ -222,6 +222,8 @@ pub struct LeadRow {
 pub struct LeadPage {
     pub items: Vec<LeadRow>,
     pub total: i64,
+    /// Set when counting stopped there: the total is "at least this".
+    pub capped_at: Option<i64>,
     pub page: i64,
     pub per_page: i64,
 }
@@ -435,4 +437,20 @@ pub struct ClientPage {
     pub total: i64,
     pub page: i64,
     pub per_page: i64,
+}
+
+/// `10000` → `10 000` (a narrow no-break space, as Russian writes numbers).
+pub fn thousands(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    if n < 0 {
+        out.push('-');
+    }
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
 }

@@ -38,12 +38,24 @@ pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>) {
 
 /// Counts stop here: a page says "10 000+" rather than scanning a million rows.
 pub const COUNT_CAP: i64 = 10_000;
+/// A quick search counts to here («1 000+»: refine the search): counting
+/// every lead with «916» in a phone would cost more than showing them.
+pub const SEARCH_COUNT_CAP: i64 = 1_000;
+
+/// Where the list's total stops for this filter (`total` is at most one more).
+pub fn count_cap(f: &LeadFilter) -> i64 {
+    if f.query.trim().is_empty() {
+        COUNT_CAP
+    } else {
+        SEARCH_COUNT_CAP
+    }
+}
 
 /// Leads the actor may see (leads:view; own / team / all), filtered,
 /// sorted and paginated on the server. Two steps keep it fast at a million
 /// leads: the ids of the page come from an index-friendly query (its ORDER
 /// BY is chosen from a fixed list, hence built with `QueryBuilder`), then
-/// the 50 rows are read by id; the total is counted up to `COUNT_CAP + 1`.
+/// the 50 rows are read by id; the total is counted up to `count_cap + 1`.
 pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
     let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
     let custom = if f.custom.is_empty() {
@@ -71,7 +83,7 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
 
     let mut count_q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from leads l");
     push_filters(&mut count_q, actor, scope, &f, &custom);
-    count_q.push(" limit ").push_bind(COUNT_CAP + 1).push(") x");
+    count_q.push(" limit ").push_bind(count_cap(&f) + 1).push(") x");
     let total: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
 
     let mut items = summaries_by_ids(pool, &ids).await?;
@@ -277,7 +289,16 @@ pub(crate) fn push_filters(
 
 #[cfg(test)]
 mod tests {
-    use super::search_patterns;
+    use super::{count_cap, search_patterns, COUNT_CAP, SEARCH_COUNT_CAP};
+    use crate::leads::LeadFilter;
+
+    #[test]
+    fn a_search_counts_to_a_thousand_and_a_plain_list_to_ten_thousand() {
+        let plain = LeadFilter::from_query("stage_id=").unwrap_or_default();
+        assert_eq!(count_cap(&plain), COUNT_CAP);
+        let search = LeadFilter::from_query("q=916").unwrap();
+        assert_eq!(count_cap(&search), SEARCH_COUNT_CAP);
+    }
 
     #[test]
     fn three_digits_typed_alone_search_phones_and_names_stay_names() {

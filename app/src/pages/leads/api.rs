@@ -80,9 +80,11 @@ pub async fn list_leads(query: String, page: i64) -> Result<LeadPage, AppError> 
     filter.page = page;
     filter.per_page = 50;
     let fields = domain::leads::custom_fields(&services.pool).await?;
+    let cap = domain::leads::count_cap(&filter);
     let p = domain::leads::list_leads(&services.pool, &actor, filter).await?;
     Ok(LeadPage {
         items: p.items.into_iter().map(|l| conv::row_with(l, &fields)).collect(),
+        capped_at: (p.total > cap).then_some(cap),
         total: p.total,
         page: p.page,
         per_page: p.per_page,

@@ -329,7 +329,10 @@ fn LeadsList() -> impl IntoView {
                                 };
                             }
                             view! {
-                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{if p.total > 10_000 { "10 000+".to_string() } else { p.total.to_string() }}</span></p>
+                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{match p.capped_at {
+                                    Some(cap) => format!("{}+", crate::model::thousands(cap)),
+                                    None => p.total.to_string(),
+                                }}</span></p>
                                 <div class="table-wrap">
                                     <table data-testid="leads-table">
                                         <thead><tr>{heads}</tr></thead>
