@@ -57,6 +57,10 @@ test('a card dragged on the kanban moves on a second browser\'s board', async ()
   await b.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
   const moved = await api('GET', `/leads/${number}`);
   assert.equal(moved.body.lead.stage_id, columns[1]);
+  // The mover's own board refetches on its own event too; let it settle
+  // before using the card again (a re-render replaces the card's menu).
+  await a.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`);
+  await a.page.waitForTimeout(500);
 
   // On a phone there is no dragging: the card's menu moves it.
   await a.page.setViewportSize({ width: 390, height: 800 });

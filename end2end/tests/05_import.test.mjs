@@ -49,7 +49,8 @@ test('a Windows-1251 semicolon CSV with three duplicate rows imports with a prog
   await hydrated(page);
   await page.waitForSelector('[data-testid=encoding]');
   assert.equal(await page.textContent('[data-testid=encoding]'), 'windows-1251');
-  assert.equal(await page.textContent('[data-testid=delimiter]'), 'semicolon');
+  assert.equal(await page.getAttribute('[data-testid=delimiter]', 'data-value'), 'semicolon');
+  assert.equal(await page.textContent('[data-testid=delimiter]'), 'точка с запятой «;»');
   assert.match(await page.textContent('[data-testid=preview]'), /Клиент Номер2/);
   assert.equal(await page.$eval('select[data-field=phone]', (s) => s.value), '1');
   await page.waitForSelector('[data-testid=live][data-state=on]');
@@ -61,5 +62,9 @@ test('a Windows-1251 semicolon CSV with three duplicate rows imports with a prog
   assert.equal(await page.textContent('[data-count=failed]'), '1');
   assert.match(await page.textContent('[data-testid=skipped-rows]'), /41, 42, 43/);
   assert.match(await page.textContent('li[data-row="44"]'), /Некорректный номер телефона/);
+  // The report names the matching phone, never an internal id.
+  const report = await page.textContent('.report-rows');
+  assert.match(report, /Дубль: клиент с телефоном \+7 \(999\) 000-00-01 уже есть/);
+  assert.doesNotMatch(report, /[0-9a-f]{8}-[0-9a-f]{4}-/);
   await ctx.close();
 });

@@ -25,6 +25,7 @@ test('an admin adds a product and extra fields; the lead form and card use them,
   await page.fill('[data-testid=add-field] input[name=options]', '');
   await page.click('[data-testid=add-field] button[type=submit]');
   await page.waitForSelector('[data-testid=custom-fields] tr[data-field=cf_2]');
+  assert.doesNotMatch(await page.innerText('[data-testid=custom-fields]'), /cf_\d/, 'internal keys stay out of sight');
 
   await page.goto(`${s.server.url}/leads/new`);
   await hydrated(page);

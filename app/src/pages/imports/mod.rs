@@ -236,7 +236,7 @@ pub fn ImportPage() -> impl IntoView {
                         view! {
                             <p class="muted" data-testid="detected">
                                 {t("import.encoding")} ": " <strong data-testid="encoding">{p.encoding.clone()}</strong>
-                                " · " {t("import.delimiter")} ": " <strong data-testid="delimiter">{p.delimiter.clone()}</strong>
+                                " · " {t("import.delimiter")} ": " <strong data-testid="delimiter" data-value=p.delimiter.clone()>{delimiter_label(&p.delimiter)}</strong>
                             </p>
                             <div class="inline-form">
                                 <div class="field"><label>{t("import.encoding")}</label>
@@ -298,5 +298,15 @@ pub fn ImportPage() -> impl IntoView {
                 </Transition>
             </section>
         </Guard>
+    }
+}
+
+/// A detected delimiter as people name it.
+fn delimiter_label(d: &str) -> String {
+    match d {
+        "semicolon" => t("import.semicolon").to_string(),
+        "comma" => t("import.comma").to_string(),
+        "tab" => t("import.tab").to_string(),
+        other => other.to_string(),
     }
 }
