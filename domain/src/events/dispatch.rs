@@ -56,10 +56,14 @@ impl Subscriber {
 /// Hands every subscriber its pending events; returns how many were handled.
 pub async fn dispatch_once(pool: &PgPool) -> Result<usize, sqlx::Error> {
     use strum::IntoEnumIterator;
+    // One watermark for the round: every subscriber reads up to the same event.
+    let Some(upto) = watermark(pool).await? else {
+        return Ok(0);
+    };
     let mut handled = 0;
     for s in Subscriber::iter() {
         loop {
-            let n = run(pool, s).await?;
+            let n = run(pool, s, upto).await?;
             handled += n;
             if n < BATCH as usize {
                 break;
@@ -128,27 +132,32 @@ async fn watermark(pool: &PgPool) -> Result<Option<i64>, sqlx::Error> {
 }
 
 /// One batch for one subscriber; returns how many events it handled.
-async fn run(pool: &PgPool, s: Subscriber) -> Result<usize, sqlx::Error> {
-    let Some(upto) = watermark(pool).await? else {
-        return Ok(0);
-    };
-    sqlx::query!(
-        "insert into event_cursors (subscriber) values ($1) on conflict do nothing",
-        s.name()
-    )
-    .execute(pool)
-    .await?;
+async fn run(pool: &PgPool, s: Subscriber, upto: i64) -> Result<usize, sqlx::Error> {
     let mut tx = pool.begin().await?;
-    let Some(cursor) = sqlx::query!(
-        r#"select id from event_cursors
-           where subscriber = $1 and (retry_at is null or retry_at <= now())
-           for update skip locked"#,
-        s.name()
-    )
-    .fetch_optional(&mut *tx)
-    .await?
-    else {
-        return Ok(0); // another instance is on it, or it waits to retry
+    let cursor = loop {
+        let row = sqlx::query!(
+            r#"select id from event_cursors
+               where subscriber = $1 and (retry_at is null or retry_at <= now())
+               for update skip locked"#,
+            s.name()
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if let Some(row) = row {
+            break row;
+        }
+        // Another instance is on it, it waits to retry, or — once, for a
+        // new subscriber — it has no cursor yet: open one at the start.
+        let opened = sqlx::query!(
+            "insert into event_cursors (subscriber) values ($1) on conflict do nothing",
+            s.name()
+        )
+        .execute(pool)
+        .await?
+        .rows_affected();
+        if opened == 0 {
+            return Ok(0);
+        }
     };
     let events = sqlx::query!(
         "select id, payload from domain_events where id > $1 and id <= $2 order by id limit $3",

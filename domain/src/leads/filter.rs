@@ -138,11 +138,6 @@ pub struct LeadFilter {
     pub per_page: i64,
 }
 
-/// Midnight in Moscow of a typed date (`YYYY-MM-DD` or `ДД.ММ.ГГГГ`).
-fn moscow_midnight(d: NaiveDate) -> DateTime<Utc> {
-    crate::time::start_of_day(d)
-}
-
 fn parse_date(s: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(s, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
@@ -188,11 +183,11 @@ impl LeadFilter {
                     Err(m) => bad(key, m),
                 },
                 "created_from" => match parse_date(v) {
-                    Some(d) => f.created_from = Some(moscow_midnight(d)),
+                    Some(d) => f.created_from = Some(crate::time::start_of_day(d)),
                     None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
                 },
                 "created_to" => match parse_date(v).and_then(|d| d.succ_opt()) {
-                    Some(d) => f.created_to = Some(moscow_midnight(d)),
+                    Some(d) => f.created_to = Some(crate::time::start_of_day(d)),
                     None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
                 },
                 "sort" => f.sort = LeadSort::parse(v),
