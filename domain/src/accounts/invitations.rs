@@ -87,6 +87,14 @@ pub enum InvitationState {
 }
 
 impl InvitationState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Accepted => "accepted",
+            Self::Expired => "expired",
+            Self::Revoked => "revoked",
+        }
+    }
     pub fn label_ru(self) -> &'static str {
         match self {
             Self::Pending => "ждёт ответа",

@@ -140,10 +140,7 @@ pub async fn list_invitations() -> Result<Vec<crate::model::SentInvitationView>,
             invited_by: i.invited_by.unwrap_or_default(),
             created_at: domain::time::datetime(i.created_at),
             expires_at: domain::time::datetime(i.expires_at),
-            state: serde_json::to_value(i.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_string))
-                .unwrap_or_default(),
+            state: i.state.as_str().into(),
             state_label: i.state.label_ru().into(),
         })
         .collect())
