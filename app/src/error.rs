@@ -114,7 +114,14 @@ mod ssr {
             }
         )*};
     }
-    from_domain_errors!(RbacError, AccountsError, LeadsError, TelegramError);
+    from_domain_errors!(
+        RbacError,
+        AccountsError,
+        LeadsError,
+        TelegramError,
+        domain::imports::ImportError,
+        domain::tasks::TaskError
+    );
 
     /// A database failure: while PostgreSQL is unreachable (no connection
     /// within the pool's short wait, a dropped connection, a shutdown) the

@@ -7,9 +7,60 @@ use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::leads::{LeadsError, Missing};
+use crate::accounts::FieldError;
+use crate::error::{DomainError, ErrorCode};
+use crate::leads::LeadsError;
+use crate::rbac::RbacError;
 use crate::rbac::{self, Operation};
 use crate::{audit, notifications, Actor};
+
+#[derive(Debug, thiserror::Error)]
+pub enum TaskError {
+    #[error("Проверьте поля задачи")]
+    Validation(Vec<FieldError>),
+    #[error("Задача не найдена")]
+    NotFound,
+    /// The lead the task is for (missing, or not the viewer's).
+    #[error(transparent)]
+    Leads(#[from] LeadsError),
+    #[error(transparent)]
+    Rbac(#[from] RbacError),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+impl TaskError {
+    fn field(field: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+impl DomainError for TaskError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Leads(e) => e.code(),
+            Self::Rbac(e) => e.code(),
+            Self::Db(_) => ErrorCode::Internal,
+        }
+    }
+    fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Validation(f) => f,
+            Self::Leads(e) => e.fields(),
+            _ => &[],
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            Self::Leads(e) => e.database(),
+            Self::Rbac(e) => e.database(),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Task {
@@ -31,14 +82,14 @@ pub async fn create_task(
     text: &str,
     due_at: DateTime<Utc>,
     assignee: Option<Uuid>,
-) -> Result<Uuid, LeadsError> {
+) -> Result<Uuid, TaskError> {
     if text.trim().is_empty() {
-        return Err(LeadsError::field("text", "Опишите задачу"));
+        return Err(TaskError::field("text", "Опишите задачу"));
     }
-    crate::types::check_text(text, 1000).map_err(|m| LeadsError::field("text", &m))?;
+    crate::types::check_text(text, 1000).map_err(|m| TaskError::field("text", &m))?;
     let now = Utc::now();
     if due_at < now - chrono::Duration::days(366) || due_at > now + chrono::Duration::days(3660) {
-        return Err(LeadsError::field(
+        return Err(TaskError::field(
             "due",
             "Срок — в пределах десяти лет от сегодняшнего дня",
         ));
@@ -71,7 +122,7 @@ pub async fn create_task(
 }
 
 /// The actor's open tasks, soonest first, and the ones done today.
-pub async fn my_tasks(pool: &PgPool, actor: &Actor) -> Result<Vec<Task>, LeadsError> {
+pub async fn my_tasks(pool: &PgPool, actor: &Actor) -> Result<Vec<Task>, TaskError> {
     let rows = sqlx::query!(
         r#"select t.id, t.text, t.due_at as "due_at: DateTime<Utc>", t.done_at is not null as "done!",
                   l.number as "lead_number?", u.full_name as assignee_name
@@ -98,7 +149,7 @@ pub async fn my_tasks(pool: &PgPool, actor: &Actor) -> Result<Vec<Task>, LeadsEr
 }
 
 /// Marks the actor's own task done.
-pub async fn complete_task(pool: &PgPool, actor: &Actor, task_id: Uuid) -> Result<(), LeadsError> {
+pub async fn complete_task(pool: &PgPool, actor: &Actor, task_id: Uuid) -> Result<(), TaskError> {
     let mut tx = pool.begin().await?;
     let updated = sqlx::query_scalar!(
         "update tasks set done_at = coalesce(done_at, now()) where id = $1 and assignee_id = $2 returning id",
@@ -108,7 +159,7 @@ pub async fn complete_task(pool: &PgPool, actor: &Actor, task_id: Uuid) -> Resul
     .fetch_optional(&mut *tx)
     .await?;
     if updated.is_none() {
-        return Err(LeadsError::NotFound(Missing::Task));
+        return Err(TaskError::NotFound);
     }
     audit::record(
         &mut tx,

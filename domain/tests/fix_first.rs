@@ -57,7 +57,7 @@ async fn nobody_grants_or_manages_a_role_above_their_own_whatever_the_matrix_say
     let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
     let other_admin = user_with_role(&pool, &admin, "a2@mak.test", Role::Admin).await;
     let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
-    for action in [Action::Create, Action::Edit] {
+    for action in [Action::Create, Action::Edit, Action::Approve] {
         rbac::set_permission(&pool, &admin, Role::Employee, Resource::Users, action, Scope::All)
             .await
             .unwrap();
@@ -338,7 +338,7 @@ async fn overlong_or_binary_text_is_a_field_error_not_a_failure(pool: PgPool) {
     let far = chrono::Utc::now() + chrono::Duration::days(365 * 90_000);
     let task = domain::tasks::create_task(&pool, &admin, id, "Позвонить", far, None).await;
     assert!(
-        matches!(task, Err(LeadsError::Validation(ref f)) if f[0].field == "due"),
+        matches!(task, Err(domain::tasks::TaskError::Validation(ref f)) if f[0].field == "due"),
         "{task:?}"
     );
 }

@@ -4,6 +4,7 @@
 //! with the job's checkpoint. A restart therefore resumes after the last
 //! committed batch: nothing is lost and nothing is imported twice.
 
+mod error;
 mod parse;
 mod process;
 
@@ -14,11 +15,11 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::leads::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
 
+pub use error::ImportError;
 pub use parse::{delimiter_by_name, delimiter_name, detect_delimiter, detect_encoding};
 pub use process::{run_once, run_once_limited};
 
@@ -39,7 +40,7 @@ pub const FIELDS: [(&str, &str); 7] = [
 
 /// Every field a column can map to: the fixed ones, then the active extra
 /// fields (`cf_N`, by their labels).
-pub async fn mappable_fields(pool: &PgPool) -> Result<Vec<(String, String)>, LeadsError> {
+pub async fn mappable_fields(pool: &PgPool) -> Result<Vec<(String, String)>, ImportError> {
     let custom = crate::leads::custom_fields(pool).await?;
     Ok(FIELDS
         .iter()
@@ -104,17 +105,17 @@ pub struct StartInput {
     pub consent_basis: Option<String>,
 }
 
-async fn own_job(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), LeadsError> {
+async fn own_job(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), ImportError> {
     let owner = sqlx::query_scalar!("select user_id from import_jobs where id = $1", job)
         .fetch_optional(pool)
         .await?
-        .ok_or(LeadsError::NotFound(Missing::Import))?;
+        .ok_or(ImportError::NotFound)?;
     rbac::authorize(pool, actor, Operation::ImportLeads, Target::Owned { owner, team: None }).await?;
     Ok(())
 }
 
 /// Starts an upload (leads:import). Returns the job id.
-pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Result<Uuid, LeadsError> {
+pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Result<Uuid, ImportError> {
     rbac::authorize(pool, actor, Operation::ImportLeads, Target::Collection).await?;
     let lower = file_name.to_lowercase();
     let kind = if lower.ends_with(".xlsx") {
@@ -122,7 +123,7 @@ pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Res
     } else if lower.ends_with(".csv") || lower.ends_with(".txt") {
         "csv"
     } else {
-        return Err(LeadsError::field("file", "Нужен файл CSV или XLSX"));
+        return Err(ImportError::field("file", "Нужен файл CSV или XLSX"));
     };
     Ok(sqlx::query_scalar!(
         "insert into import_jobs (user_id, file_name, file_kind) values ($1, $2, $3) returning id",
@@ -135,7 +136,7 @@ pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Res
 }
 
 /// Stores one chunk of an upload (the uploader's own job).
-pub async fn append_chunk(pool: &PgPool, actor: &Actor, job: Uuid, seq: i32, data: &[u8]) -> Result<(), LeadsError> {
+pub async fn append_chunk(pool: &PgPool, actor: &Actor, job: Uuid, seq: i32, data: &[u8]) -> Result<(), ImportError> {
     own_job(pool, actor, job).await?;
     let mut tx = pool.begin().await?;
     // A chunk sent twice (a retried upload request) is stored once.
@@ -169,7 +170,7 @@ pub async fn preview(
     encoding: Option<String>,
     delimiter: Option<String>,
     sheet: Option<String>,
-) -> Result<Preview, LeadsError> {
+) -> Result<Preview, ImportError> {
     own_job(pool, actor, job).await?;
     let p = process::preview(pool, job, encoding, delimiter, sheet).await?;
     Ok(p)
@@ -177,19 +178,19 @@ pub async fn preview(
 
 /// Queues the import with a mapping and a duplicate policy; the mapping is
 /// remembered for files with the same header.
-pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -> Result<(), LeadsError> {
+pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -> Result<(), ImportError> {
     own_job(pool, actor, job).await?;
-    if !matches!(input.on_duplicate.as_str(), "skip" | "update" | "create") {
-        return Err(LeadsError::field("on_duplicate", "Выберите, что делать с дублями"));
+    if crate::leads::OnDuplicate::parse(&input.on_duplicate).is_none() {
+        return Err(ImportError::field("on_duplicate", "Выберите, что делать с дублями"));
     }
     if !input.mapping.contains_key("phone") && !input.mapping.contains_key("email") {
-        return Err(LeadsError::field(
+        return Err(ImportError::field(
             "mapping",
             "Сопоставьте колонку с телефоном или email",
         ));
     }
     if !input.mapping.contains_key("client_name") {
-        return Err(LeadsError::field("mapping", "Сопоставьте колонку с именем клиента"));
+        return Err(ImportError::field("mapping", "Сопоставьте колонку с именем клиента"));
     }
     let p = process::preview(
         pool,
@@ -206,7 +207,7 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
         .filter(|b| !b.is_empty())
         .map(str::to_string);
     if let Some(b) = &basis {
-        crate::types::check_text(b, crate::types::MAX_NAME).map_err(|m| LeadsError::field("consent_basis", &m))?;
+        crate::types::check_text(b, crate::types::MAX_NAME).map_err(|m| ImportError::field("consent_basis", &m))?;
     }
     let mapping = serde_json::to_value(&input.mapping).unwrap_or_default();
     let mut tx = pool.begin().await?;
@@ -226,7 +227,7 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
     .execute(&mut *tx)
     .await?;
     if updated.rows_affected() == 0 {
-        return Err(LeadsError::ImportRunning);
+        return Err(ImportError::AlreadyStarted);
     }
     sqlx::query!(
         "insert into import_mappings (header_key, mapping) values ($1, $2)
@@ -260,7 +261,7 @@ pub async fn start(pool: &PgPool, actor: &Actor, job: Uuid, input: StartInput) -
 
 /// Asks a running import to stop after its current batch (rows imported
 /// so far stay).
-pub async fn cancel(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), LeadsError> {
+pub async fn cancel(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), ImportError> {
     own_job(pool, actor, job).await?;
     let mut tx = pool.begin().await?;
     sqlx::query!(
@@ -285,7 +286,7 @@ pub async fn cancel(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), Leads
     Ok(())
 }
 
-pub async fn status(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<JobStatus, LeadsError> {
+pub async fn status(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<JobStatus, ImportError> {
     own_job(pool, actor, job).await?;
     let r = sqlx::query!(
         r#"select id, file_name, status, processed_rows, coalesce(estimated_rows, 0) as "estimated_rows!", size_bytes, created_count, updated_count, skipped_count,
@@ -313,7 +314,7 @@ pub async fn status(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<JobStatus
 }
 
 /// Skipped and failed rows with their reasons, by row number.
-pub async fn report_rows(pool: &PgPool, actor: &Actor, job: Uuid, limit: i64) -> Result<Vec<ReportRow>, LeadsError> {
+pub async fn report_rows(pool: &PgPool, actor: &Actor, job: Uuid, limit: i64) -> Result<Vec<ReportRow>, ImportError> {
     own_job(pool, actor, job).await?;
     Ok(sqlx::query!(
         "select row_number, outcome, reason from import_report_rows where job_id = $1 order by row_number limit $2",

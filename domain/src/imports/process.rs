@@ -5,11 +5,12 @@ use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::parse::{self, ChunkReader};
+use super::ImportError;
 use super::{Mapping, Preview, BATCH, LEASE_SECONDS};
 use crate::error::DomainError;
-use crate::leads::{LeadsError, Missing};
+use crate::leads;
 use crate::realtime::{self, Event};
-use crate::types::{Email, Money, Phone, Role};
+use crate::types::{Email, Money, Phone};
 use crate::{audit, Actor};
 
 pub(super) fn header_key(headers: &[String]) -> String {
@@ -216,13 +217,13 @@ async fn settings(
     job: Uuid,
     encoding: Option<String>,
     delimiter: Option<String>,
-) -> Result<Settings, LeadsError> {
+) -> Result<Settings, ImportError> {
     let kind = sqlx::query_scalar!("select file_kind from import_jobs where id = $1", job)
         .fetch_one(pool)
         .await?;
     let first = chunk(pool, job, 0)
         .await?
-        .ok_or_else(|| LeadsError::field("file", "Файл пустой"))?;
+        .ok_or_else(|| ImportError::field("file", "Файл пустой"))?;
     if kind == "xlsx" {
         return Ok(Settings {
             kind,
@@ -261,7 +262,7 @@ pub(super) async fn preview(
     encoding: Option<String>,
     delimiter: Option<String>,
     sheet: Option<String>,
-) -> Result<Preview, LeadsError> {
+) -> Result<Preview, ImportError> {
     let mut s = settings(pool, job, encoding, delimiter).await?;
     if s.kind == "xlsx" {
         // Sheet names need the whole workbook.
@@ -277,10 +278,10 @@ pub(super) async fn preview(
         })
         .await
         .unwrap_or_else(|_| Ok(vec![]))
-        .map_err(|m| LeadsError::field("file", &m))?;
+        .map_err(|m| ImportError::field("file", &m))?;
         s.sheets = sheets;
         if s.sheets.is_empty() {
-            return Err(LeadsError::field("file", "Файл XLSX не читается"));
+            return Err(ImportError::field("file", "Файл XLSX не читается"));
         }
     }
     let mut rx = rows(
@@ -295,7 +296,7 @@ pub(super) async fn preview(
     );
     let mut all = vec![];
     while let Some(b) = rx.recv().await {
-        all.extend(b.map_err(|e| LeadsError::field("file", &e))?);
+        all.extend(b.map_err(|e| ImportError::field("file", &e))?);
         if all.len() >= 21 {
             break;
         }
@@ -305,13 +306,13 @@ pub(super) async fn preview(
     let headers = it
         .next()
         .map(|(_, h)| h)
-        .ok_or_else(|| LeadsError::field("file", "В файле нет строк"))?;
+        .ok_or_else(|| ImportError::field("file", "В файле нет строк"))?;
     let headers: Vec<String> = headers
         .into_iter()
         .map(|h| h.trim_start_matches('\u{feff}').trim().to_string())
         .collect();
     if headers.len() > MAX_COLUMNS {
-        return Err(LeadsError::field(
+        return Err(ImportError::field(
             "file",
             &format!(
                 "В файле {} столбцов, можно не больше {MAX_COLUMNS}: оставьте только нужные",
@@ -377,7 +378,7 @@ pub(crate) struct Lookups {
     fields: Vec<crate::leads::CustomField>,
 }
 
-async fn lookups(pool: &PgPool) -> Result<Lookups, LeadsError> {
+async fn lookups(pool: &PgPool) -> Result<Lookups, ImportError> {
     Ok(Lookups {
         products: products(pool).await?,
         fields: crate::leads::custom_fields(pool)
@@ -495,13 +496,13 @@ struct Job {
 /// Claims one queued (or abandoned) import and runs it to the end. Returns
 /// the job id, or `None` when there was nothing to do. Any instance may run
 /// this; a job whose worker died is taken over when its lease expires.
-pub async fn run_once(pool: &PgPool) -> Result<Option<Uuid>, LeadsError> {
+pub async fn run_once(pool: &PgPool) -> Result<Option<Uuid>, ImportError> {
     run_once_limited(pool, None).await
 }
 
 /// `run_once` that stops after `max_batches` batches, leaving the job as a
 /// crashed worker would (running, leased): for restart tests.
-pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Result<Option<Uuid>, LeadsError> {
+pub async fn run_once_limited(pool: &PgPool, max_batches: Option<usize>) -> Result<Option<Uuid>, ImportError> {
     let row = sqlx::query!(
         "update import_jobs set status = 'running', locked_until = now() + make_interval(secs => $1),
                 started_at = coalesce(started_at, now())
@@ -566,23 +567,15 @@ enum Step {
     Stop,
 }
 
-async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(), LeadsError> {
+async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(), ImportError> {
     let mut tx = pool.begin().await?;
     let actor = crate::accounts::load_actor_for_job(&mut tx, job.user_id, None)
         .await?
-        .ok_or(LeadsError::NotFound(Missing::User))?;
+        .ok_or(ImportError::OwnerGone)?;
     tx.commit().await?;
     let s = settings(pool, job.id, job.encoding.clone(), job.delimiter.clone()).await?;
     let look = lookups(pool).await?;
-    let placement = sqlx::query!(
-        "select s.pipeline_id from stages s join pipelines p on p.id = s.pipeline_id order by p.position, p.name, s.position limit 1"
-    )
-    .fetch_optional(pool)
-    .await?
-    .map(|r| r.pipeline_id);
-    let status_new = sqlx::query_scalar!("select id from dictionary_items where kind = 'status' and name = 'Новый'")
-        .fetch_optional(pool)
-        .await?;
+    let placement = leads::bulk_placement(pool).await?;
     let mut rx = rows(
         pool.clone(),
         job.id,
@@ -600,13 +593,13 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
             return Ok(());
         }
         batches += 1;
-        let mut batch = batch.map_err(|e| LeadsError::field("file", &e))?;
+        let mut batch = batch.map_err(|e| ImportError::field("file", &e))?;
         batch.retain(|(n, _)| *n > 0);
         if batch.is_empty() {
             continue;
         }
         let n = batch.len() as i64;
-        match apply(pool, job, &actor, offset, batch, &look, placement, status_new).await? {
+        match apply(pool, job, &actor, offset, batch, &look, placement).await? {
             Step::Go => offset += n,
             Step::Stop => return Ok(()),
         }
@@ -642,8 +635,8 @@ async fn run(pool: &PgPool, job: &Job, max_batches: Option<usize>) -> Result<(),
     Ok(())
 }
 
-/// Applies one batch in one transaction with the job's checkpoint.
-#[allow(clippy::too_many_arguments)]
+/// Applies one batch in one transaction with the job's checkpoint; the
+/// leads are born through `leads::bulk_insert_in`.
 async fn apply(
     pool: &PgPool,
     job: &Job,
@@ -651,9 +644,8 @@ async fn apply(
     offset: i64,
     batch: Vec<(i64, Vec<String>)>,
     look: &Lookups,
-    pipeline: Option<Uuid>,
-    status_new: Option<Uuid>,
-) -> Result<Step, LeadsError> {
+    placement: leads::BulkPlacement,
+) -> Result<Step, ImportError> {
     let mut tx = pool.begin().await?;
     let state = sqlx::query!(
         "select cancel_requested, processed_rows, status from import_jobs where id = $1 for update",
@@ -695,166 +687,36 @@ async fn apply(
         }
     }
     let failed = report.0.len() as i64;
-    let phones: Vec<String> = parsed.iter().filter_map(|(_, p)| p.phone.clone()).collect();
-    let emails: Vec<String> = parsed.iter().filter_map(|(_, p)| p.email.clone()).collect();
-    let mut known: HashMap<String, Uuid> = HashMap::new();
-    // Equality lookups belong on the btree indexes. The phone's trigram
-    // index (for searching by part of a number) also answers `=`, and with
-    // statistics lagging a growing table the planner picked it: 15–65 s a
-    // batch at 100k clients. GIN is only read through bitmap scans, so
-    // these two lookups run without them.
-    sqlx::query("set local enable_bitmapscan = off")
-        .execute(&mut *tx)
-        .await?;
-    for r in sqlx::query!(
-        "select phone, client_id from client_phones where phone = any($1)",
-        &phones
+    let outcome = leads::bulk_insert_in(
+        &mut tx,
+        actor,
+        leads::BulkInput {
+            leads: parsed
+                .into_iter()
+                .map(|(row, p)| leads::BulkLead {
+                    row,
+                    client_name: p.name,
+                    phone: p.phone,
+                    email: p.email,
+                    product_id: p.product,
+                    amount_kopecks: p.amount,
+                    comment: p.comment,
+                    extra: p.extra,
+                    consent: p.consent,
+                })
+                .collect(),
+            on_duplicate: leads::OnDuplicate::parse(&job.on_duplicate).unwrap_or(leads::OnDuplicate::Skip),
+            consent_basis: job.consent_basis.clone(),
+            import_job: Some(job.id),
+            placement,
+        },
     )
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        known.entry(r.phone).or_insert(r.client_id);
-    }
-    for r in sqlx::query!(
-        "select email, client_id from client_emails where email = any($1)",
-        &emails
-    )
-    .fetch_all(&mut *tx)
-    .await?
-    {
-        known.entry(r.email).or_insert(r.client_id);
-    }
-    sqlx::query("set local enable_bitmapscan = on")
-        .execute(&mut *tx)
-        .await?;
-    let (mut c_ids, mut c_names, mut c_consent) = (vec![], vec![], vec![]);
-    let (mut ph_client, mut ph) = (vec![], vec![]);
-    let (mut em_client, mut em) = (vec![], vec![]);
-    let (mut l_client, mut l_product, mut l_amount, mut l_comment) = (vec![], vec![], vec![], vec![]);
-    let mut l_extra: Vec<serde_json::Value> = vec![];
-    let mut updates = vec![];
-    let (mut skipped, mut updated) = (0i64, 0i64);
-    for (row, p) in parsed {
-        let dup = p
-            .phone
-            .as_ref()
-            .and_then(|x| known.get(x))
-            .or_else(|| p.email.as_ref().and_then(|x| known.get(x)))
-            .copied();
-        match (dup, job.on_duplicate.as_str()) {
-            (Some(_), "skip") => {
-                skipped += 1;
-                report.0.push(row + 1);
-                report.1.push("skipped".into());
-                let what = match (&p.phone, &p.email) {
-                    (Some(phone), _) => format!("телефоном {}", crate::types::format_phone(phone)),
-                    (None, Some(email)) => format!("email {email}"),
-                    _ => String::new(),
-                };
-                report
-                    .2
-                    .push(format!("Дубль: клиент с {what} уже есть — строка пропущена"));
-            }
-            (Some(client), "update") => {
-                updated += 1;
-                updates.push((client, p));
-            }
-            _ => {
-                let id = Uuid::new_v4();
-                if let Some(x) = &p.phone {
-                    known.insert(x.clone(), id);
-                    ph_client.push(id);
-                    ph.push(x.clone());
-                }
-                if let Some(x) = &p.email {
-                    known.insert(x.clone(), id);
-                    em_client.push(id);
-                    em.push(x.clone());
-                }
-                c_ids.push(id);
-                c_names.push(p.name);
-                c_consent.push(p.consent);
-                l_client.push(id);
-                l_product.push(p.product);
-                l_amount.push(p.amount);
-                l_comment.push(p.comment);
-                l_extra.push(p.extra);
-            }
-        }
-    }
-    let created = c_ids.len() as i64;
-    // Consent is recorded only where it was given: the row's consent column,
-    // or the basis the importer declared for the file — never by default.
-    let declared = job.consent_basis.as_deref().map(|b| format!("импорт: {b}"));
-    sqlx::query!(
-        "insert into clients (id, full_name, owner_id, team_id, consent_at, consent_method, consent_text_version)
-         select u.id, u.name, $3, $4,
-                case when u.consent or $6::text is not null then now() end,
-                case when u.consent then 'import' else $6 end,
-                case when u.consent then $5 end
-         from unnest($1::uuid[], $2::text[], $7::bool[]) as u(id, name, consent)",
-        &c_ids,
-        &c_names,
-        actor.user_id,
-        actor.team_id,
-        crate::leads::CONSENT_TEXT_VERSION,
-        declared,
-        &c_consent
-    )
-    .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "insert into client_phones (client_id, phone) select * from unnest($1::uuid[], $2::text[]) on conflict do nothing",
-        &ph_client,
-        &ph
-    )
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query!(
-        "insert into client_emails (client_id, email) select * from unnest($1::uuid[], $2::text[]) on conflict do nothing",
-        &em_client,
-        &em
-    )
-    .execute(&mut *tx)
-    .await?;
-    let partner = (actor.role == Role::Partner).then_some(actor.user_id);
-    let franchisee = (actor.role == Role::Franchisee).then_some(actor.user_id);
-    sqlx::query!(
-        "insert into leads (client_id, product_id, amount_kopecks, comment, pipeline_id, unsorted, status_id,
-                            created_by, partner_id, franchisee_id, team_id, import_job_id, extra)
-         select u.c, u.p, u.a, u.m, $5, true, $6, $7, $8, $9, $10, $11, u.x
-         from unnest($1::uuid[], $2::uuid[], $3::int8[], $4::text[], $12::jsonb[]) as u(c, p, a, m, x)",
-        &l_client,
-        &l_product as &[Option<Uuid>],
-        &l_amount as &[Option<i64>],
-        &l_comment,
-        pipeline,
-        status_new,
-        actor.user_id,
-        partner,
-        franchisee,
-        actor.team_id,
-        job.id,
-        &l_extra
-    )
-    .execute(&mut *tx)
-    .await?;
-    for (client, p) in updates {
-        sqlx::query!("update clients set full_name = $2 where id = $1", client, p.name)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query!(
-            "update leads set amount_kopecks = coalesce($2, amount_kopecks), product_id = coalesce($3, product_id),
-                    comment = case when $4 = '' then comment else $4 end, extra = extra || $5
-             where id = (select id from leads where client_id = $1 order by created_at desc limit 1)",
-            client,
-            p.amount,
-            p.product,
-            p.comment,
-            p.extra
-        )
-        .execute(&mut *tx)
-        .await?;
+    let (created, updated, skipped) = (outcome.created, outcome.updated, outcome.skipped.len() as i64);
+    for (row, why) in outcome.skipped {
+        report.0.push(row + 1);
+        report.1.push("skipped".into());
+        report.2.push(why);
     }
     sqlx::query!(
         "insert into import_report_rows (job_id, row_number, outcome, reason)

@@ -128,7 +128,9 @@ api_error_from_domain!(
     domain::accounts::AccountsError,
     domain::rbac::RbacError,
     domain::leads::LeadsError,
-    domain::telegram::TelegramError
+    domain::telegram::TelegramError,
+    domain::imports::ImportError,
+    domain::tasks::TaskError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

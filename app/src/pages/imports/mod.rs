@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -16,16 +16,6 @@ fn job_id(id: &str) -> Result<uuid::Uuid, AppError> {
     id.parse()
         .map_err(|_| AppError::new("not_found", "Импорт не найден").with_status())
 }
-
-#[cfg(feature = "ssr")]
-impl From<domain::leads::LeadsError> for ImportErr {
-    fn from(e: domain::leads::LeadsError) -> Self {
-        ImportErr(e.into())
-    }
-}
-
-#[cfg(feature = "ssr")]
-struct ImportErr(AppError);
 
 #[server]
 pub async fn import_preview(
@@ -40,13 +30,13 @@ pub async fn import_preview(
     let opt = |s: String| if s.is_empty() { None } else { Some(s) };
     let p = domain::imports::preview(&services.pool, &actor, job, opt(encoding), opt(delimiter), opt(sheet))
         .await
-        .map_err(|e| ImportErr::from(e).0)?;
+        .map_err(AppError::from)?;
     let status = domain::imports::status(&services.pool, &actor, job)
         .await
-        .map_err(|e| ImportErr::from(e).0)?;
+        .map_err(AppError::from)?;
     let fields = domain::imports::mappable_fields(&services.pool)
         .await
-        .map_err(|e| ImportErr::from(e).0)?;
+        .map_err(AppError::from)?;
     Ok(ImportPreviewView {
         encoding: p.encoding,
         delimiter: p.delimiter,
@@ -101,7 +91,7 @@ pub async fn start_import(
         },
     )
     .await
-    .map_err(|e| ImportErr::from(e).0)
+    .map_err(AppError::from)
 }
 
 #[server]
@@ -110,7 +100,7 @@ pub async fn cancel_import(id: String) -> Result<(), AppError> {
     let services = crate::session::services()?;
     domain::imports::cancel(&services.pool, &actor, job_id(&id)?)
         .await
-        .map_err(|e| ImportErr::from(e).0)
+        .map_err(AppError::from)
 }
 
 #[server]
@@ -120,10 +110,10 @@ pub async fn import_status(id: String) -> Result<ImportStatusView, AppError> {
     let job = job_id(&id)?;
     let s = domain::imports::status(&services.pool, &actor, job)
         .await
-        .map_err(|e| ImportErr::from(e).0)?;
+        .map_err(AppError::from)?;
     let report = domain::imports::report_rows(&services.pool, &actor, job, 100)
         .await
-        .map_err(|e| ImportErr::from(e).0)?;
+        .map_err(AppError::from)?;
     Ok(ImportStatusView {
         file_name: s.file_name,
         status: s.status,
@@ -182,8 +172,9 @@ pub fn ImportPage() -> impl IntoView {
         move || (id(), encoding.get(), delimiter.get()),
         |(i, e, d)| import_preview(i, e, d, String::new()),
     );
+    let changed = live.watch(move || vec![topic::import(&id())]);
     let status = Resource::new(
-        move || (id(), live.version.get(), start.version().get(), cancel.version().get()),
+        move || (id(), changed.get(), start.version().get(), cancel.version().get()),
         |(i, ..)| import_status(i),
     );
     let mapping = RwSignal::new(Vec::<(String, i64)>::new());
