@@ -132,13 +132,8 @@ fn lang_from_cookie(cookie: &str) -> Lang {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_context(current_lang());
-    let live = provide_live_context();
-    let me = provide_me();
-    Effect::new(move |_| {
-        if let Some(m) = me.get() {
-            live.my_id.set(Some(m.id));
-        }
-    });
+    provide_live_context();
+    provide_me();
     view! {
         <Stylesheet id="leptos" href="/pkg/mak-crm.css"/>
         <Title text="MaK CRM"/>

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::error::AppError;
 use crate::i18n::t;
 use crate::model::Bell;
@@ -46,7 +46,8 @@ pub async fn mark_notifications_read() -> Result<(), AppError> {
 pub fn NotificationBell() -> impl IntoView {
     let live = use_live();
     let mark = ServerAction::<MarkNotificationsRead>::new();
-    let bell = Resource::new(move || (live.version.get(), mark.version().get()), |_| get_bell());
+    let changed = live.watch_fixed(&[topic::BELL]);
+    let bell = Resource::new(move || (changed.get(), mark.version().get()), |_| get_bell());
     let open = RwSignal::new(false);
     view! {
         <div class="bell">

@@ -1,41 +1,113 @@
 //! The realtime channel: one EventSource per open page (`/events`), which
-//! the browser reconnects by itself after a server restart. Pages key their
-//! resources on `LiveContext::version` so they refetch on relevant events.
+//! the browser reconnects by itself after a server restart. The server sends
+//! batches of the topics that changed (coalesced per 250 ms); a page watches
+//! the topics it shows ([`LiveContext::watch`]) and refetches only for them.
 
 use leptos::prelude::*;
 use serde::Deserialize;
 
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-pub struct LiveEvent {
-    #[serde(rename = "type")]
-    pub kind: String,
+/// The topic names the server sends (`domain::realtime::Topic`'s display
+/// form; a test on the server side checks they agree).
+pub mod topic {
+    pub const LEADS: &str = "leads";
+    pub const USERS: &str = "users";
+    pub const ME: &str = "me";
+    pub const BELL: &str = "bell";
+    pub const PIPELINES: &str = "pipelines";
+    pub const FIELDS: &str = "fields";
+    pub const IMPORTS: &str = "imports";
+    pub const BOTS: &str = "bots";
+
+    pub fn lead(id: &str) -> String {
+        format!("lead:{id}")
+    }
+    pub fn import(id: &str) -> String {
+        format!("import:{id}")
+    }
+    pub fn inbox(bot: &str) -> String {
+        format!("inbox:{bot}")
+    }
+    pub fn chat(bot: &str, chat: i64) -> String {
+        format!("chat:{bot}:{chat}")
+    }
+
+    /// Whether a received topic concerns a watched one: the same, its
+    /// family's `family:*`, or `*` (events were lost).
+    pub fn matches(watched: &str, received: &str) -> bool {
+        if received == "*" || received == watched {
+            return true;
+        }
+        match received.strip_suffix(":*") {
+            Some(family) => watched.strip_prefix(family).is_some_and(|rest| rest.starts_with(':')),
+            None => false,
+        }
+    }
+}
+
+/// One message of the stream.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+pub struct LiveBatch {
     #[serde(default)]
-    pub user_id: Option<String>,
+    pub topics: Vec<String>,
+    /// The viewer's sessions were ended (blocked, signed out everywhere).
     #[serde(default)]
-    pub change: Option<String>,
+    pub ended: bool,
 }
 
 #[derive(Clone, Copy)]
 pub struct LiveContext {
-    /// Bumped on every event (and on reconnect).
-    pub version: RwSignal<u64>,
-    pub last: RwSignal<Option<LiveEvent>>,
+    /// The latest batch, numbered so two equal batches still notify.
+    batch: RwSignal<(u64, Vec<String>)>,
     pub connected: RwSignal<bool>,
     /// Bumped when the viewer's own record or the matrix changes.
     pub me_version: RwSignal<u64>,
-    /// The viewer's user id, once known.
-    pub my_id: RwSignal<Option<String>>,
 }
 
 pub type LiveCtx = LiveContext;
 
+impl LiveContext {
+    /// A counter that moves when one of `topics` changed (read it in a
+    /// resource's source to refetch). `topics` is re-read each time, so it
+    /// may follow the route (the lead being shown).
+    pub fn watch(&self, topics: impl Fn() -> Vec<String> + Send + Sync + 'static) -> Signal<u64> {
+        let version = RwSignal::new(0u64);
+        let batch = self.batch;
+        Effect::new(move |prev: Option<u64>| {
+            let (n, received) = batch.get();
+            if prev.is_some_and(|p| p != n) {
+                let watched = topics();
+                if received.iter().any(|r| watched.iter().any(|w| topic::matches(w, r))) {
+                    version.update(|v| *v += 1);
+                }
+            }
+            n
+        });
+        version.into()
+    }
+
+    /// [`watch`](Self::watch) for a fixed list.
+    pub fn watch_fixed(&self, topics: &[&'static str]) -> Signal<u64> {
+        let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();
+        self.watch(move || topics.clone())
+    }
+
+    #[cfg_attr(not(feature = "hydrate"), allow(dead_code))]
+    fn receive(&self, topics: Vec<String>) {
+        if topics.iter().any(|t| topic::matches(topic::ME, t)) {
+            self.me_version.update(|v| *v += 1);
+        }
+        self.batch.update(|(n, b)| {
+            *n += 1;
+            *b = topics;
+        });
+    }
+}
+
 pub fn provide_live_context() -> LiveContext {
     let ctx = LiveContext {
-        version: RwSignal::new(0),
-        last: RwSignal::new(None),
+        batch: RwSignal::new((0, Vec::new())),
         connected: RwSignal::new(false),
         me_version: RwSignal::new(0),
-        my_id: RwSignal::new(None),
     };
     provide_context(ctx);
     #[cfg(feature = "hydrate")]
@@ -60,8 +132,7 @@ fn connect(ctx: LiveContext) {
             ctx.connected.set(true);
             if was_open.get() {
                 // Reconnected: anything may have changed meanwhile.
-                ctx.version.update(|v| *v += 1);
-                ctx.me_version.update(|v| *v += 1);
+                ctx.receive(vec!["*".to_string()]);
             }
             was_open.set(true);
         })
@@ -69,21 +140,16 @@ fn connect(ctx: LiveContext) {
     let on_error = Closure::<dyn FnMut()>::new(move || ctx.connected.set(false));
     let on_message = Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |e: web_sys::MessageEvent| {
         let Some(text) = e.data().as_string() else { return };
-        let Ok(ev) = serde_json::from_str::<LiveEvent>(&text) else {
+        let Ok(batch) = serde_json::from_str::<LiveBatch>(&text) else {
             return;
         };
-        if ev.kind == "sessions_ended" {
+        if batch.ended {
             if let Some(w) = web_sys::window() {
                 let _ = w.location().set_href("/login");
             }
             return;
         }
-        let mine = ev.user_id.is_some() && ev.user_id == ctx.my_id.get_untracked();
-        if ev.kind == "permissions_changed" || mine {
-            ctx.me_version.update(|v| *v += 1);
-        }
-        ctx.last.set(Some(ev));
-        ctx.version.update(|v| *v += 1);
+        ctx.receive(batch.topics);
     });
     es.set_onopen(Some(on_open.as_ref().unchecked_ref()));
     es.set_onerror(Some(on_error.as_ref().unchecked_ref()));
@@ -92,4 +158,20 @@ fn connect(ctx: LiveContext) {
     on_error.forget();
     on_message.forget();
     std::mem::forget(es);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::topic::matches;
+
+    #[test]
+    fn a_watched_topic_matches_itself_its_family_and_everything() {
+        assert!(matches("lead:1", "lead:1"));
+        assert!(matches("lead:1", "lead:*"));
+        assert!(matches("leads", "*"));
+        assert!(!matches("lead:1", "lead:2"));
+        assert!(!matches("leads", "lead:*"));
+        assert!(!matches("lead:1", "leads"));
+        assert!(!matches("chat:b:1", "chats:*"));
+    }
 }

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::forms::{field_error, form_error, Field, FormError};
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -114,10 +114,11 @@ fn FieldsSettings() -> impl IntoView {
     let edit_item = ServerAction::<EditDictionaryItem>::new();
     let add_field = ServerAction::<AddCustomField>::new();
     let edit_field = ServerAction::<EditCustomField>::new();
+    let changed = live.watch_fixed(&[topic::FIELDS]);
     let data = Resource::new(
         move || {
             (
-                live.version.get(),
+                changed.get(),
                 tick.get(),
                 edit_item.version().get(),
                 add_field.version().get(),

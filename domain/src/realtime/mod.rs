@@ -11,6 +11,10 @@ use uuid::Uuid;
 use crate::rbac::{self, Operation, Target};
 use crate::Actor;
 
+mod topics;
+
+pub use topics::{Coalescer, Topic, FAMILY_CAP};
+
 pub const CHANNEL: &str = "mak_events";
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -28,6 +32,8 @@ pub enum Event {
     PermissionsChanged,
     /// A user's sessions were ended (blocked, signed out everywhere).
     SessionsEnded { user_id: Uuid },
+    /// A company setting (the time zone) changed: every instance re-reads it.
+    CompanySettingsChanged,
     /// Pipelines or stages were edited: boards re-read them.
     PipelinesChanged,
     /// Dictionaries or extra lead fields were edited: forms and lists re-read them.
@@ -46,7 +52,8 @@ pub enum Event {
     /// A lead was created, moved, edited or commented.
     LeadChanged {
         lead_id: Uuid,
-        owners: [Option<Uuid>; 4],
+        /// Whoever the lead belongs to (responsible, partner, franchisee, creator).
+        owners: Vec<Uuid>,
         team_id: Option<Uuid>,
         stage_id: Option<Uuid>,
         change: String,
@@ -99,7 +106,9 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::Notification { user_id } | Event::SessionsEnded { user_id } | Event::ImportProgress { user_id, .. } => {
             *user_id == viewer.user_id
         }
-        Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged => true,
+        Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged | Event::CompanySettingsChanged => {
+            true
+        }
         Event::BotsChanged { .. } => rbac::authorize(pool, viewer, Operation::ViewBots, Target::Collection)
             .await
             .is_ok(),
@@ -119,7 +128,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
             viewer,
             Operation::ViewLead,
             Target::Record {
-                owners: *owners,
+                owners: owners.clone(),
                 team: *team_id,
             },
         )
@@ -164,17 +173,27 @@ async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx
     listener.listen(CHANNEL).await?;
     // Changes made while we were not listening are unknown: read afresh.
     rbac::invalidate(pool);
+    crate::company::load_time_zone(pool).await?;
     loop {
         let Some(n) = listener.try_recv().await? else {
             // The connection dropped and is re-established on the next call;
-            // what was sent meanwhile is lost, so the matrix is read afresh.
+            // what was sent meanwhile is lost, so the matrix and the time
+            // zone are read afresh.
             rbac::invalidate(pool);
+            if let Err(e) = crate::company::load_time_zone(pool).await {
+                tracing::warn!(error = %e, "time zone not re-read");
+            }
             continue;
         };
         match serde_json::from_str::<Event>(n.payload()) {
             Ok(ev) => {
                 if ev == Event::PermissionsChanged {
                     rbac::invalidate(pool);
+                }
+                if ev == Event::CompanySettingsChanged {
+                    if let Err(e) = crate::company::load_time_zone(pool).await {
+                        tracing::warn!(error = %e, "time zone not re-read");
+                    }
                 }
                 let _ = tx.send(ev);
             }

@@ -4,6 +4,9 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
@@ -15,7 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tower_sessions::Session;
 
 use app::session::ClientIp;
-use domain::realtime::{visible_to, Event};
+use domain::realtime::{visible_to, Coalescer, Event, Topic};
 
 use crate::metrics::ConnectionGuard;
 use crate::startup::AppState;
@@ -31,37 +34,127 @@ async fn events(State(state): State<AppState>, session: Session, Extension(ip): 
     };
     let rx = state.hub.subscribe();
     let pool = state.services.pool.clone();
-    let stream = make_stream(rx, actor, pool);
+    let stream = make_stream(rx, actor, pool, state.shutdown.clone());
     Sse::new(stream)
         .keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
         .into_response()
+}
+
+/// Bursts are coalesced: the first change is sent at once, what follows
+/// within this window is sent as one batch of distinct topics at its end.
+const WINDOW: Duration = Duration::from_millis(250);
+
+struct Conn {
+    rx: tokio::sync::broadcast::Receiver<Event>,
+    actor: domain::Actor,
+    pool: sqlx::PgPool,
+    _guard: ConnectionGuard,
+    batch: Coalescer,
+    shutdown: CancellationToken,
+    last_sent: Option<Instant>,
+    done: bool,
 }
 
 fn make_stream(
     rx: tokio::sync::broadcast::Receiver<Event>,
     actor: domain::Actor,
     pool: sqlx::PgPool,
+    shutdown: CancellationToken,
 ) -> impl Stream<Item = Result<SseEvent, Infallible>> {
     let hello = stream::once(async { Ok(SseEvent::default().event("hello").data("{}")) });
-    let state = (rx, actor, pool, ConnectionGuard::new(), false);
-    let events = stream::unfold(state, |(mut rx, actor, pool, guard, done)| async move {
-        if done {
+    let conn = Conn {
+        rx,
+        actor,
+        pool,
+        _guard: ConnectionGuard::new(),
+        batch: Coalescer::default(),
+        shutdown,
+        last_sent: None,
+        done: false,
+    };
+    let events = stream::unfold(conn, |mut c| async move {
+        if c.done {
             return None;
         }
         loop {
-            match rx.recv().await {
-                Ok(ev) => {
-                    if !visible_to(&pool, &actor, &ev).await {
-                        continue;
+            let due = match (c.batch.is_empty(), c.last_sent) {
+                (true, _) => None,
+                (false, Some(at)) => Some(at + WINDOW),
+                (false, None) => Some(Instant::now()),
+            };
+            let flush = tokio::select! {
+                r = c.rx.recv() => {
+                    if !c.take(r).await {
+                        return None;
                     }
-                    let ended = matches!(ev, Event::SessionsEnded { user_id } if user_id == actor.user_id);
-                    let data = serde_json::to_string(&ev).unwrap_or_default();
-                    return Some((Ok(SseEvent::default().data(data)), (rx, actor, pool, guard, ended)));
+                    false
                 }
-                Err(RecvError::Lagged(_)) => continue,
-                Err(RecvError::Closed) => return None,
+                _ = tokio::time::sleep_until(due.unwrap_or_else(Instant::now)), if due.is_some() => true,
+                // The server is stopping: the browser reconnects to another
+                // instance (or this one, restarted).
+                _ = c.shutdown.cancelled() => return None,
+            };
+            if c.done {
+                let ended = SseEvent::default().data(r#"{"ended":true}"#);
+                return Some((Ok(ended), c));
+            }
+            let window_over = c.last_sent.is_none_or(|at| at.elapsed() >= WINDOW);
+            if !c.batch.is_empty() && (flush || window_over) {
+                let data = serde_json::json!({ "topics": c.batch.take() }).to_string();
+                c.last_sent = Some(Instant::now());
+                return Some((Ok(SseEvent::default().data(data)), c));
             }
         }
     });
     stream::StreamExt::chain(hello, events)
+}
+
+impl Conn {
+    /// Adds what one received event changed for this viewer; false when the
+    /// hub is gone.
+    async fn take(&mut self, r: Result<Event, RecvError>) -> bool {
+        match r {
+            Ok(Event::SessionsEnded { user_id }) if user_id == self.actor.user_id => self.done = true,
+            Ok(ev) => {
+                if visible_to(&self.pool, &self.actor, &ev).await {
+                    self.batch.add(ev.topics(self.actor.user_id));
+                }
+            }
+            // Events were lost: the page refetches everything it shows.
+            Err(RecvError::Lagged(_)) => self.batch.add([Topic::All]),
+            Err(RecvError::Closed) => return false,
+        }
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::components::live::topic;
+    use domain::realtime::Topic;
+    use uuid::Uuid;
+
+    #[test]
+    fn the_browser_and_the_server_name_topics_alike() {
+        let id = Uuid::new_v4();
+        let s = id.to_string();
+        let pairs = [
+            (Topic::Leads, topic::LEADS.to_string()),
+            (Topic::Lead(id), topic::lead(&s)),
+            (Topic::Users, topic::USERS.to_string()),
+            (Topic::Me, topic::ME.to_string()),
+            (Topic::Bell, topic::BELL.to_string()),
+            (Topic::Pipelines, topic::PIPELINES.to_string()),
+            (Topic::Fields, topic::FIELDS.to_string()),
+            (Topic::Imports, topic::IMPORTS.to_string()),
+            (Topic::Import(id), topic::import(&s)),
+            (Topic::Bots, topic::BOTS.to_string()),
+            (Topic::Inbox(id), topic::inbox(&s)),
+            (Topic::Chat(id, -42), topic::chat(&s, -42)),
+        ];
+        for (server, browser) in pairs {
+            assert_eq!(server.to_string(), browser);
+            assert!(topic::matches(&browser, &format!("{}:*", server.family())) || !browser.contains(':'));
+        }
+    }
 }

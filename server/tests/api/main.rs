@@ -1,5 +1,7 @@
 mod hardening;
 mod helpers;
+mod load;
 mod oauth;
 mod permission_walk;
 mod platform;
+mod realtime;

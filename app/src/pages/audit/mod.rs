@@ -6,7 +6,7 @@ pub mod api;
 use leptos::prelude::*;
 
 use crate::components::empty::Empty;
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
@@ -36,8 +36,18 @@ fn AuditList() -> impl IntoView {
     let filters = RwSignal::new(Filters::default());
     let draft = RwSignal::new(Filters::default());
     let page = RwSignal::new(1i64);
+    // What is audited: everything but conversations.
+    let changed = live.watch_fixed(&[
+        topic::LEADS,
+        topic::USERS,
+        topic::ME,
+        topic::PIPELINES,
+        topic::FIELDS,
+        topic::BOTS,
+        topic::IMPORTS,
+    ]);
     let log = Resource::new(
-        move || (filters.get(), page.get(), live.version.get()),
+        move || (filters.get(), page.get(), changed.get()),
         |(f, p, _)| list_audit(f.actor, f.entity, f.action, f.from, f.to, p),
     );
     let input = move |key: &'static str, label: &'static str, kind: &'static str| {

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::components::forms::{field_error, form_error, Field, FormError};
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -78,10 +78,11 @@ fn Pipelines() -> impl IntoView {
     let rename = ServerAction::<RenameStage>::new();
     let reorder = ServerAction::<ReorderStage>::new();
     let delete = ServerAction::<DeleteStage>::new();
+    let changed = live.watch_fixed(&[topic::PIPELINES, topic::FIELDS]);
     let options = Resource::new(
         move || {
             (
-                live.version.get(),
+                changed.get(),
                 add_p.version().get(),
                 add_s.version().get(),
                 rename.version().get(),
