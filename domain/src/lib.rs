@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod company;
 pub mod crypto;
 pub mod demo;
 pub mod error;
@@ -45,15 +46,38 @@ pub struct Actor {
     pub active: bool,
 }
 
-/// Shared handles the domain needs besides the pool.
+/// Everything the domain works with besides its arguments, built once per
+/// instance (`Services::new`) and handed to pages, server functions, routes
+/// and workers: nothing rebuilds a handle per call.
 #[derive(Clone)]
 pub struct Services {
     pub pool: PgPool,
     pub cipher: crypto::Cipher,
     /// Public base URL, e.g. `http://127.0.0.1:3000`, used in links.
     pub public_url: String,
-    /// Where the Bot API is and whether bots get webhooks.
-    pub telegram: telegram::TelegramSettings,
+    /// The Telegram platform (the Bot API clients cached per bot).
+    pub telegram: telegram::Telegram,
+    /// Lead files; `None` when no S3 endpoint is configured.
+    pub storage: Option<leads::Storage>,
+}
+
+impl Services {
+    pub fn new(
+        pool: PgPool,
+        cipher: crypto::Cipher,
+        public_url: &str,
+        telegram: telegram::TelegramSettings,
+        storage: Option<leads::Storage>,
+    ) -> Self {
+        let public_url = public_url.trim_end_matches('/').to_string();
+        Self {
+            telegram: telegram::Telegram::new(pool.clone(), cipher.clone(), telegram, &public_url),
+            pool,
+            cipher,
+            public_url,
+            storage,
+        }
+    }
 }
 
 /// One page of a list.

@@ -35,10 +35,15 @@ struct World {
 
 async fn world(pool: &PgPool, limits: Limits) -> World {
     let (addr, _) = Mock::new(limits).serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    let mut services = services(pool);
-    services.telegram.api_url = format!("http://{addr}").parse().unwrap();
+    let services = services_with(
+        pool,
+        domain::telegram::TelegramSettings {
+            api_url: format!("http://{addr}").parse().unwrap(),
+            webhook_base: None,
+        },
+    );
     World {
-        tg: Telegram::new(&services),
+        tg: services.telegram,
         pool: pool.clone(),
         mock: format!("http://{addr}"),
         http: reqwest::Client::new(),

@@ -57,7 +57,7 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
-    server::telemetry::init();
+    server::telemetry::init(server::config::log_json());
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::cli::serve().await,

@@ -10,6 +10,7 @@ use leptos_axum::{generate_route_list, LeptosRoutes};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -32,12 +33,10 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub metrics: Metrics,
     pub http: reqwest::Client,
-    /// Lead files; `None` when no S3 endpoint is configured.
-    pub storage: Option<domain::leads::Storage>,
-    /// The Telegram platform (API clients cached per bot).
-    pub telegram: domain::telegram::Telegram,
     /// Slots for uploads in progress.
     pub uploads: routes::guard::UploadSlots,
+    /// Cancelled when the server stops: workers finish, event streams end.
+    pub shutdown: CancellationToken,
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -72,6 +71,8 @@ impl Application {
     /// Like `build`, on an existing pool (tests get theirs from `sqlx::test`).
     pub async fn build_with_pool(config: Config, pool: PgPool) -> Result<Self, Box<dyn std::error::Error>> {
         migrate(&pool).await?;
+        // Times are shown in the company's zone from the first request on.
+        domain::company::load_time_zone(&pool).await?;
         let listener = TcpListener::bind(config.addr).await?;
         let addr = listener.local_addr()?;
         let mut config = config;
@@ -92,13 +93,27 @@ impl Application {
         self.addr
     }
 
+    /// Starts the workers and serves until SIGINT/SIGTERM; then stops
+    /// taking requests, ends the event streams, lets the workers finish the
+    /// work in hand (up to 10 s) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        axum::serve(
+        let token = self.state.shutdown.clone();
+        let workers = crate::workers::Workers::start(&self.state.services, &self.state.config.workers, token.clone());
+        let stop = token.clone();
+        let served = axum::serve(
             self.listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
-        .with_graceful_shutdown(shutdown_signal())
-        .await
+        .with_graceful_shutdown(async move {
+            tokio::select! {
+                _ = shutdown_signal() => stop.cancel(),
+                _ = stop.cancelled() => {}
+            }
+        })
+        .await;
+        workers.stop(std::time::Duration::from_secs(10)).await;
+        tracing::info!("stopped");
+        served
     }
 }
 
@@ -112,21 +127,6 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         .site_addr(addr)
         .env(leptos::config::Env::PROD)
         .build();
-    crate::workers::start(pool.clone());
-    crate::workers::start_imports(pool.clone());
-    crate::workers::start_domain_events(pool.clone());
-    crate::workers::heal_field_indexes(pool.clone());
-    let services = Services {
-        pool: pool.clone(),
-        cipher,
-        public_url: config.public_url.clone(),
-        telegram: domain::telegram::TelegramSettings {
-            api_url: config.telegram_api_url.parse()?,
-            webhook_base: config.telegram_webhooks.then(|| config.public_url.clone()),
-        },
-    };
-    let telegram = domain::telegram::Telegram::new(&services);
-    crate::workers::start_telegram(telegram.clone());
     let http = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .timeout(std::time::Duration::from_secs(15))
@@ -154,10 +154,19 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
             None
         }
     };
+    let services = Services::new(
+        pool.clone(),
+        cipher,
+        &config.public_url,
+        domain::telegram::TelegramSettings {
+            api_url: config.telegram_api_url.parse()?,
+            webhook_base: config.telegram_webhooks.then(|| config.public_url.clone()),
+        },
+        storage,
+    );
     Ok(AppState {
         uploads: Default::default(),
-        telegram,
-        storage,
+        shutdown: CancellationToken::new(),
         leptos_options,
         services,
         hub: Hub::start(pool.clone()),

@@ -1,75 +1,276 @@
-//! Background workers. Each claims its work in PostgreSQL, so any number of
-//! instances can run them and a restart loses nothing.
+//! Background workers, as one table (`table`). Each claims its work in
+//! PostgreSQL, so any number of instances can run them and a restart loses
+//! nothing. They start with the server (`Application::run_until_stopped`)
+//! and stop with it: on shutdown each finishes the unit of work in hand
+//! (a batch commits or rolls back), and what is still running after the
+//! grace period is dropped — its transaction rolls back and is redone.
 
+use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
-use sqlx::PgPool;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 
-/// Starts the import worker: claims queued (or abandoned) imports one by one.
-pub fn start_imports(pool: PgPool) {
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(500));
-        loop {
-            tick.tick().await;
-            loop {
-                match domain::imports::run_once(&pool).await {
-                    Ok(Some(job)) => tracing::info!(%job, "import finished"),
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::warn!(error = ?e, "import worker failed; will retry");
-                        break;
+use domain::Services;
+
+use crate::config::WorkerSettings;
+
+/// One unit of work; how many things it did (0: nothing to do now).
+type RunOnce = Arc<dyn Fn() -> BoxFuture<'static, Result<usize, String>> + Send + Sync>;
+
+enum Run {
+    /// Repeats `once` while it finds work; when idle waits `every` or
+    /// until woken.
+    Loop {
+        copies: usize,
+        every: Duration,
+        wake: Option<&'static Notify>,
+        once: RunOnce,
+    },
+    /// Runs for the life of the server (it has its own loop).
+    Service(BoxFuture<'static, ()>),
+}
+
+struct Worker {
+    name: &'static str,
+    run: Run,
+}
+
+fn once<F, Fut, E>(f: F) -> RunOnce
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<usize, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    Arc::new(move || f().map(|r| r.map_err(|e| e.to_string())).boxed())
+}
+
+/// Every background worker of the server.
+fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
+    use domain::telegram;
+    let pool = services.pool.clone();
+    let tg = services.telegram.clone();
+    let limits = telegram::SendLimits {
+        chat_interval: settings.telegram_chat_interval,
+        bot_rate: settings.telegram_bot_rate,
+    };
+    let buckets = telegram::BotBuckets::default();
+    vec![
+        Worker {
+            name: "task reminders",
+            run: Run::Loop {
+                copies: 1,
+                every: settings.reminder_interval,
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move { domain::tasks::run_due_reminders(&pool).await }
+                    }
+                }),
+            },
+        },
+        Worker {
+            name: "imports",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_millis(500),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move {
+                            let job = domain::imports::run_once(&pool).await?;
+                            if let Some(job) = job {
+                                tracing::info!(%job, "import finished");
+                            }
+                            Ok::<_, domain::imports::ImportError>(usize::from(job.is_some()))
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
+            name: "domain events",
+            run: Run::Service(domain::events::listen_and_dispatch(pool.clone()).boxed()),
+        },
+        Worker {
+            name: "extra field indexes",
+            run: Run::Service(heal_field_indexes(pool.clone()).boxed()),
+        },
+        Worker {
+            name: "telegram updates",
+            run: Run::Loop {
+                copies: settings.telegram_processors,
+                every: Duration::from_millis(100),
+                wake: Some(&TELEGRAM_WAKE),
+                once: once({
+                    let tg = tg.clone();
+                    move || {
+                        let tg = tg.clone();
+                        async move {
+                            let n = telegram::process_pending(&tg, 500).await?;
+                            if n > 0 {
+                                SENDER_WAKE.notify_waiters();
+                            }
+                            Ok::<_, telegram::TelegramError>(n)
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
+            name: "telegram sender",
+            run: Run::Loop {
+                copies: settings.telegram_senders,
+                every: Duration::from_millis(100),
+                wake: Some(&SENDER_WAKE),
+                once: once({
+                    let tg = tg.clone();
+                    move || {
+                        let (tg, limits, buckets) = (tg.clone(), limits.clone(), buckets.clone());
+                        async move {
+                            let r = telegram::send_pending(&tg, 64, &limits, &buckets).await?;
+                            Ok::<_, telegram::TelegramError>(r.sent + r.failed + r.retrying)
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
+            name: "delayed flow steps",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(1),
+                wake: None,
+                once: once({
+                    let tg = tg.clone();
+                    move || {
+                        let tg = tg.clone();
+                        async move {
+                            let n = telegram::resume_due(&tg, 100).await?;
+                            if n > 0 {
+                                SENDER_WAKE.notify_waiters();
+                            }
+                            // Due steps are looked for once a second, not drained.
+                            Ok::<_, telegram::TelegramError>(0)
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
+            name: "telegram pollers",
+            run: Run::Service(pollers(tg, settings.telegram_poll_timeout).boxed()),
+        },
+    ]
+}
+
+/// The running workers.
+pub struct Workers {
+    token: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Starts every worker of the table; they stop when `token` is cancelled.
+    pub fn start(services: &Services, settings: &WorkerSettings, token: CancellationToken) -> Self {
+        let mut tasks = JoinSet::new();
+        for w in table(services, settings) {
+            let name = w.name;
+            match w.run {
+                Run::Service(fut) => {
+                    let token = token.clone();
+                    tasks.spawn(async move {
+                        tokio::select! {
+                            _ = token.cancelled() => {}
+                            _ = fut => tracing::warn!(worker = name, "worker ended"),
+                        }
+                    });
+                }
+                Run::Loop {
+                    copies,
+                    every,
+                    wake,
+                    once,
+                } => {
+                    for _ in 0..copies {
+                        tasks.spawn(run_loop(name, every, wake, once.clone(), token.clone()));
                     }
                 }
             }
         }
-    });
-}
+        Self { token, tasks }
+    }
 
-/// Starts the domain-events dispatcher (Telegram notices and, later, every
-/// other subscriber): woken by each emitted event, and every second.
-pub fn start_domain_events(pool: PgPool) {
-    tokio::spawn(domain::events::listen_and_dispatch(pool));
-}
-
-/// Starts the task-reminder worker (every `REMINDER_INTERVAL_MS`, default 2 s).
-pub fn start(pool: PgPool) {
-    let every = std::env::var("REMINDER_INTERVAL_MS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(Duration::from_millis(every));
-        loop {
-            tick.tick().await;
-            match domain::tasks::run_due_reminders(&pool).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(sent = n, "task reminders sent"),
-                Err(e) => tracing::warn!(error = %e, "task reminders failed; will retry"),
-            }
+    /// Asks every worker to stop and waits up to `grace` for the units of
+    /// work in hand; what is left is dropped (its transaction rolls back).
+    pub async fn stop(mut self, grace: Duration) {
+        self.token.cancel();
+        let all = async { while self.tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all).await.is_err() {
+            tracing::warn!(left = self.tasks.len(), "workers still busy at shutdown; dropping them");
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
         }
-    });
+    }
+}
+
+async fn run_loop(
+    name: &'static str,
+    every: Duration,
+    wake: Option<&'static Notify>,
+    once: RunOnce,
+    token: CancellationToken,
+) {
+    while !token.is_cancelled() {
+        // Registered before the run, so a wake during it is not missed.
+        let woken = wake.map(|n| n.notified());
+        match once().await {
+            Ok(n) if n > 0 => continue,
+            Ok(_) => {}
+            Err(e) => tracing::warn!(worker = name, error = %e, "worker failed; will retry"),
+        }
+        let woken = async move {
+            match woken {
+                Some(w) => w.await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = token.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+            _ = woken => {}
+        }
+    }
 }
 
 /// Rebuilds any extra-field index a crash left missing or invalid (the
 /// build is concurrent, outside a transaction, so it can be interrupted).
-pub fn heal_field_indexes(pool: PgPool) {
-    tokio::spawn(async move {
-        let fields = match domain::leads::custom_fields(&pool).await {
-            Ok(f) => f,
-            Err(e) => {
-                tracing::warn!(error = ?e, "could not read extra fields");
-                return;
-            }
-        };
-        for f in fields {
-            if let Err(e) = domain::leads::ensure_index(&pool, &f.key).await {
-                tracing::warn!(error = ?e, key = %f.key, "extra field index not built");
-            }
+async fn heal_field_indexes(pool: sqlx::PgPool) {
+    let fields = match domain::leads::custom_fields(&pool).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::warn!(error = ?e, "could not read extra fields");
+            return std::future::pending().await;
         }
-    });
+    };
+    for f in fields {
+        if let Err(e) = domain::leads::ensure_index(&pool, &f.key).await {
+            tracing::warn!(error = ?e, key = %f.key, "extra field index not built");
+        }
+    }
+    // Done once; stays "running" so the table does not report it ended.
+    std::future::pending().await
 }
 
-static TELEGRAM_WAKE: std::sync::LazyLock<tokio::sync::Notify> = std::sync::LazyLock::new(tokio::sync::Notify::new);
+static TELEGRAM_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+static SENDER_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
 /// Wakes the update processors at once (a webhook just stored an update);
 /// they also look every 100 ms for updates other instances stored.
@@ -77,94 +278,19 @@ pub fn wake_telegram() {
     TELEGRAM_WAKE.notify_waiters();
 }
 
-fn env_num<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-/// Starts the Telegram workers: update processors (`TELEGRAM_WORKERS`,
-/// default one more than the cores, in parallel across chats), the sender,
-/// delayed steps, and one long poller per enabled bot without a webhook.
-/// More processors than that only compete for the same rows and cores
-/// (measured: 8 on 2 cores gave 2,500 updates/s, 3 gave 2,950–3,100).
-pub fn start_telegram(tg: domain::telegram::Telegram) {
-    use domain::telegram;
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2);
-    let workers: usize = env_num("TELEGRAM_WORKERS", cores + 1);
-    for _ in 0..workers {
-        let tg = tg.clone();
-        tokio::spawn(async move {
-            loop {
-                let wake = TELEGRAM_WAKE.notified();
-                match telegram::process_pending(&tg, 500).await {
-                    Ok(n) if n > 0 => {
-                        wake_sender();
-                        continue;
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "telegram updates: will retry"),
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
-            }
-        });
-    }
-    let limits = telegram::SendLimits {
-        chat_interval: Duration::from_millis(env_num("TELEGRAM_CHAT_INTERVAL_MS", 1000)),
-        bot_rate: env_num("TELEGRAM_BOT_RATE", 30.0),
-    };
-    let senders: usize = env_num("TELEGRAM_SENDERS", 2);
-    let buckets = telegram::BotBuckets::default();
-    for _ in 0..senders {
-        let (tg, limits, buckets) = (tg.clone(), limits.clone(), buckets.clone());
-        tokio::spawn(async move {
-            loop {
-                let wake = SENDER_WAKE.notified();
-                match telegram::send_pending(&tg, 64, &limits, &buckets).await {
-                    Ok(r) if r.sent + r.failed + r.retrying > 0 => continue,
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "telegram sender: will retry"),
-                }
-                let _ = tokio::time::timeout(Duration::from_millis(100), wake).await;
-            }
-        });
-    }
-    {
-        let tg = tg.clone();
-        tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(1));
-            loop {
-                tick.tick().await;
-                match telegram::resume_due(&tg, 100).await {
-                    Ok(n) if n > 0 => wake_sender(),
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "delayed flow steps: will retry"),
-                }
-            }
-        });
-    }
-    tokio::spawn(pollers(tg));
-}
-
-static SENDER_WAKE: std::sync::LazyLock<tokio::sync::Notify> = std::sync::LazyLock::new(tokio::sync::Notify::new);
-
-fn wake_sender() {
-    SENDER_WAKE.notify_waiters();
-}
-
 /// Keeps one long poller per enabled bot without a webhook; a poller stops
 /// when its bot is disabled, deleted or gets a webhook. Across instances a
 /// PostgreSQL advisory lock lets only one of them poll a bot.
-async fn pollers(tg: domain::telegram::Telegram) {
-    use std::collections::HashMap;
-    let timeout: u32 = env_num("TELEGRAM_POLL_TIMEOUT", 25);
-    let mut running: HashMap<uuid::Uuid, tokio::task::JoinHandle<()>> = HashMap::new();
+async fn pollers(tg: domain::telegram::Telegram, timeout: u32) {
+    use std::collections::{HashMap, HashSet};
+    let mut running: HashMap<uuid::Uuid, tokio::task::AbortHandle> = HashMap::new();
+    let mut polls = JoinSet::new();
     let mut tick = tokio::time::interval(Duration::from_secs(1));
     loop {
         tick.tick().await;
-        let wanted = match domain::telegram::bots_to_poll(&tg).await {
-            Ok(w) => w
-                .into_iter()
-                .map(|t| t.bot_id)
-                .collect::<std::collections::HashSet<_>>(),
+        while polls.try_join_next().is_some() {}
+        let wanted: HashSet<uuid::Uuid> = match domain::telegram::bots_to_poll(&tg).await {
+            Ok(w) => w.into_iter().map(|t| t.bot_id).collect(),
             Err(e) => {
                 tracing::warn!(error = %e, "bots to poll: will retry");
                 continue;
@@ -182,16 +308,14 @@ async fn pollers(tg: domain::telegram::Telegram) {
                 continue;
             }
             let tg = tg.clone();
-            running.insert(
-                id,
-                tokio::spawn(async move {
-                    if let Err(e) = domain::telegram::poll_forever(&tg, id, timeout, wake_telegram).await {
-                        tracing::warn!(bot = %id, error = %e, "poller stopped");
-                    }
-                    // Another instance holds the bot, or the poller failed: look again later.
-                    tokio::time::sleep(Duration::from_secs(5)).await;
-                }),
-            );
+            let handle = polls.spawn(async move {
+                if let Err(e) = domain::telegram::poll_forever(&tg, id, timeout, wake_telegram).await {
+                    tracing::warn!(bot = %id, error = %e, "poller stopped");
+                }
+                // Another instance holds the bot, or the poller failed: look again later.
+                tokio::time::sleep(Duration::from_secs(5)).await;
+            });
+            running.insert(id, handle);
         }
     }
 }

@@ -26,7 +26,7 @@ use uuid::Uuid;
 use crate::crypto::Cipher;
 use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
-use crate::{PgPool, Services};
+use crate::PgPool;
 
 pub use api::{CallError, TelegramSettings};
 pub use bots::{
@@ -123,12 +123,13 @@ pub struct Telegram {
 }
 
 impl Telegram {
-    pub fn new(services: &Services) -> Self {
+    /// Built by `Services::new`; everything else takes it from there.
+    pub fn new(pool: PgPool, cipher: Cipher, settings: TelegramSettings, public_url: &str) -> Self {
         Self {
-            pool: services.pool.clone(),
-            cipher: services.cipher.clone(),
-            settings: services.telegram.clone(),
-            public_url: services.public_url.trim_end_matches('/').to_string(),
+            pool,
+            cipher,
+            settings,
+            public_url: public_url.trim_end_matches('/').to_string(),
             clients: Arc::default(),
             intake: Default::default(),
         }

@@ -7,12 +7,17 @@ use domain::{Actor, PgPool, Services};
 use uuid::Uuid;
 
 pub fn services(pool: &PgPool) -> Services {
-    Services {
-        pool: pool.clone(),
-        cipher: Cipher::from_encoded_key(&"11".repeat(32)).unwrap(),
-        public_url: "http://127.0.0.1:3000".into(),
-        telegram: Default::default(),
-    }
+    services_with(pool, Default::default())
+}
+
+pub fn services_with(pool: &PgPool, telegram: domain::telegram::TelegramSettings) -> Services {
+    Services::new(
+        pool.clone(),
+        Cipher::from_encoded_key(&"11".repeat(32)).unwrap(),
+        "http://127.0.0.1:3000",
+        telegram,
+        None,
+    )
 }
 
 pub async fn admin(pool: &PgPool) -> Actor {

@@ -47,7 +47,7 @@ pub async fn form_upload(
         return Ok(
             match domain::leads::attach_file(
                 &st.services.pool,
-                st.storage.as_ref(),
+                st.services.storage.as_ref(),
                 &actor,
                 id,
                 &name,
@@ -94,7 +94,7 @@ pub async fn api_upload(
         .unwrap_or("");
     let file = domain::leads::attach_file(
         &st.services.pool,
-        st.storage.as_ref(),
+        st.services.storage.as_ref(),
         &actor,
         id,
         &q.name,
@@ -138,7 +138,7 @@ pub async fn download(
     ApiActor(actor): ApiActor,
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
-    let (meta, body) = domain::leads::open_file(&st.services.pool, st.storage.as_ref(), &actor, id).await?;
+    let (meta, body) = domain::leads::open_file(&st.services.pool, st.services.storage.as_ref(), &actor, id).await?;
     let stream = futures::stream::unfold(body, |mut b| async move {
         match b.next().await {
             Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(bytes), b)),

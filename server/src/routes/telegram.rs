@@ -32,7 +32,7 @@ pub async fn webhook(
     let secret = headers
         .get("x-telegram-bot-api-secret-token")
         .and_then(|v| v.to_str().ok());
-    match telegram::ingest_webhook(&st.telegram, bot_id, secret, &body).await {
+    match telegram::ingest_webhook(&st.services.telegram, bot_id, secret, &body).await {
         Ok(_) => {
             crate::workers::wake_telegram();
             StatusCode::OK.into_response()
@@ -59,7 +59,7 @@ pub async fn incoming_file(
     let message_id: i64 = message
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Файл не найден"))?;
-    let f = telegram::incoming_file(&st.telegram, &actor, bot_id(&bot)?, message_id).await?;
+    let f = telegram::incoming_file(&st.services.telegram, &actor, bot_id(&bot)?, message_id).await?;
     let (content_type, disposition) = if f.is_photo {
         ("image/jpeg".to_string(), "inline".to_string())
     } else {
@@ -101,7 +101,7 @@ fn bot_id(s: &str) -> Result<Uuid, ApiError> {
 }
 
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
-    Ok(Json(telegram::list_bots(&st.telegram, &actor).await?).into_response())
+    Ok(Json(telegram::list_bots(&st.services.telegram, &actor).await?).into_response())
 }
 
 #[derive(Deserialize)]
@@ -111,35 +111,35 @@ struct ConnectBody {
 
 async fn connect(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<ConnectBody>) -> ApiResult {
     let token = b.token.unwrap_or_default();
-    let bot = telegram::connect_bot(&st.telegram, &actor, &token).await?;
+    let bot = telegram::connect_bot(&st.services.telegram, &actor, &token).await?;
     Ok((StatusCode::CREATED, Json(bot)).into_response())
 }
 
 async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    Ok(Json(telegram::get_bot(&st.telegram, &actor, bot_id(&id)?).await?).into_response())
+    Ok(Json(telegram::get_bot(&st.services.telegram, &actor, bot_id(&id)?).await?).into_response())
 }
 
 async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    telegram::delete_bot(&st.telegram, &actor, bot_id(&id)?).await?;
+    telegram::delete_bot(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn set_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    let url = telegram::setup_webhook(&st.telegram, &actor, bot_id(&id)?).await?;
+    let url = telegram::setup_webhook(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(Json(json!({ "url": url })).into_response())
 }
 
 async fn delete_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    telegram::remove_webhook(&st.telegram, &actor, bot_id(&id)?).await?;
+    telegram::remove_webhook(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
 async fn stats(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    Ok(Json(telegram::bot_stats(&st.telegram, &actor, bot_id(&id)?).await?).into_response())
+    Ok(Json(telegram::bot_stats(&st.services.telegram, &actor, bot_id(&id)?).await?).into_response())
 }
 
 async fn mark_company(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
-    telegram::set_company_bot(&st.telegram, &actor, bot_id(&id)?).await?;
+    telegram::set_company_bot(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
@@ -158,7 +158,7 @@ async fn history(
     let chat_id: i64 = chat_id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Чат не найден"))?;
-    let messages = telegram::chat_history(&st.telegram, &actor, bot_id(&id)?, chat_id, 200).await?;
+    let messages = telegram::chat_history(&st.services.telegram, &actor, bot_id(&id)?, chat_id, 200).await?;
     Ok(Json(messages).into_response())
 }
 
@@ -171,8 +171,14 @@ async fn reply(
     let chat_id: i64 = chat_id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Чат не найден"))?;
-    let message_id =
-        telegram::reply_as_operator(&st.telegram, &actor, bot_id(&id)?, chat_id, &b.text.unwrap_or_default()).await?;
+    let message_id = telegram::reply_as_operator(
+        &st.services.telegram,
+        &actor,
+        bot_id(&id)?,
+        chat_id,
+        &b.text.unwrap_or_default(),
+    )
+    .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(json!({ "message_id": message_id, "status": "queued" })),

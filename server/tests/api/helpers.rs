@@ -16,15 +16,17 @@ pub struct TestApp {
 
 /// The Telegram platform as the app sees it (same key, same mock).
 pub fn telegram(pool: &PgPool, app: &TestApp) -> domain::telegram::Telegram {
-    domain::telegram::Telegram::new(&domain::Services {
-        pool: pool.clone(),
-        cipher: domain::crypto::Cipher::from_encoded_key(&"33".repeat(32)).unwrap(),
-        public_url: app.base.clone(),
-        telegram: domain::telegram::TelegramSettings {
+    domain::Services::new(
+        pool.clone(),
+        domain::crypto::Cipher::from_encoded_key(&"33".repeat(32)).unwrap(),
+        &app.base,
+        domain::telegram::TelegramSettings {
             api_url: app.telegram_mock.parse().unwrap(),
             webhook_base: None,
         },
-    })
+        None,
+    )
+    .telegram
 }
 
 pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
@@ -33,7 +35,6 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         addr: "127.0.0.1:0".parse().unwrap(),
         public_url: "http://127.0.0.1:0".into(),
         secret_key: "33".repeat(32).into(),
-        log_json: false,
         site_root: "target/site".into(),
         output_name: "mak-crm".into(),
         trust_proxy: false,
@@ -42,6 +43,7 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         s3: None,
         telegram_webhooks: false,
         telegram_api_url: "http://127.0.0.1:9".into(),
+        workers: Default::default(),
     }
 }
 

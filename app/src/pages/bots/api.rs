@@ -11,7 +11,7 @@ use crate::session::parse_id as uuid;
 
 #[cfg(feature = "ssr")]
 fn tg() -> Result<domain::telegram::Telegram, AppError> {
-    Ok(domain::telegram::Telegram::new(&crate::session::services()?))
+    Ok(crate::session::services()?.telegram)
 }
 
 #[cfg(feature = "ssr")]
