@@ -64,6 +64,8 @@ pub enum Operation {
     ViewPermissions,
     EditPermissions,
     EditSecurityPolicy,
+    /// Company-wide settings (the time zone).
+    EditCompanySettings,
     ViewAudit,
     ListLeads,
     ViewLead,
@@ -98,10 +100,10 @@ impl Operation {
             ListUsers | ViewUser => (Resource::Users, View),
             ExportUsers => (Resource::Users, Export),
             InviteUser => (Resource::Users, Create),
-            ApproveRegistration | RejectRegistration | ChangeRole | BlockUser | UnblockUser | IssueToken
-            | RevokeToken | EditProfile => (Resource::Users, Edit),
+            ApproveRegistration | RejectRegistration => (Resource::Users, Approve),
+            ChangeRole | BlockUser | UnblockUser | IssueToken | RevokeToken | EditProfile => (Resource::Users, Edit),
             ViewPermissions => (Resource::Settings, View),
-            EditPermissions | EditSecurityPolicy => (Resource::Settings, Edit),
+            EditPermissions | EditSecurityPolicy | EditCompanySettings => (Resource::Settings, Edit),
             ViewAudit => (Resource::Audit, View),
             ListLeads | ViewLead => (Resource::Leads, View),
             CreateLead => (Resource::Leads, Create),
@@ -117,7 +119,7 @@ impl Operation {
             }
             ViewBots => (Resource::Telegram, View),
             ViewChats => (Resource::Inbox, View),
-            ReplyInChat => (Resource::Inbox, Edit),
+            ReplyInChat => (Resource::Inbox, Send),
             ConnectBot => (Resource::Telegram, Create),
             EditBot => (Resource::Telegram, Edit),
             DeleteBot => (Resource::Telegram, Delete),
@@ -130,18 +132,25 @@ impl Operation {
 }
 
 /// What an operation touches, for scope checks.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Target {
     /// A collection: the caller filters by the returned scope.
     Collection,
     /// A record owned by `owner` (for users: the user itself) in `team`.
     Owned { owner: Uuid, team: Option<Uuid> },
     /// A record with several people attached (a lead: responsible, source
-    /// partner, franchisee, creator): any of them counts as its owner.
-    Record {
-        owners: [Option<Uuid>; 4],
-        team: Option<Uuid>,
-    },
+    /// partner, franchisee, creator; later a lot's bidders, a settlement's
+    /// parties): any of them counts as its owner.
+    Record { owners: Vec<Uuid>, team: Option<Uuid> },
+}
+
+impl Target {
+    /// A record owned by whichever of `owners` are set.
+    pub fn record(owners: impl IntoIterator<Item = Option<Uuid>>, team: Option<Uuid>) -> Self {
+        let mut list: Vec<Uuid> = owners.into_iter().flatten().collect();
+        list.dedup();
+        Target::Record { owners: list, team }
+    }
 }
 
 /// Decides whether `actor` may perform `op` on `target`; returns the scope
@@ -154,7 +163,7 @@ pub enum Target {
 /// nothing but look at its own record, whatever the matrix says.
 pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Target) -> Result<Scope, RbacError> {
     if !actor.active {
-        return match permits(actor, op, Scope::None, target) {
+        return match permits(actor, op, Scope::None, &target) {
             true => Ok(Scope::Own),
             false => Err(RbacError::NotAllowed),
         };
@@ -164,7 +173,7 @@ pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Targ
     }
     let (resource, action) = op.permission();
     let scope = scope_for(pool, actor.role, resource, action).await?;
-    if permits(actor, op, scope, target) {
+    if permits(actor, op, scope, &target) {
         Ok(scope)
     } else {
         Err(RbacError::NotAllowed)
@@ -174,27 +183,27 @@ pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Targ
 /// The whole decision for a granted `scope`, without I/O (the permission
 /// walk test asks it too): an inactive account sees only its own record;
 /// otherwise the scope must reach the target.
-pub fn permits(actor: &Actor, op: Operation, scope: Scope, target: Target) -> bool {
+pub fn permits(actor: &Actor, op: Operation, scope: Scope, target: &Target) -> bool {
     if !actor.active {
-        return matches!((op, target), (Operation::ViewUser, Target::Owned { owner, .. }) if owner == actor.user_id);
+        return matches!((op, target), (Operation::ViewUser, Target::Owned { owner, .. }) if *owner == actor.user_id);
     }
     covers(scope, actor, target)
 }
 
 /// True when `scope` granted to `actor` reaches `target`.
-pub fn covers(scope: Scope, actor: &Actor, target: Target) -> bool {
+pub fn covers(scope: Scope, actor: &Actor, target: &Target) -> bool {
     match (scope, target) {
         (Scope::None, _) => false,
         (_, Target::Collection) => true,
         (Scope::All, _) => true,
         (Scope::Team, Target::Owned { owner, team }) => {
-            owner == actor.user_id || (team.is_some() && team == actor.team_id)
+            *owner == actor.user_id || (team.is_some() && *team == actor.team_id)
         }
-        (Scope::Own, Target::Owned { owner, .. }) => owner == actor.user_id,
+        (Scope::Own, Target::Owned { owner, .. }) => *owner == actor.user_id,
         (Scope::Team, Target::Record { owners, team }) => {
-            owners.contains(&Some(actor.user_id)) || (team.is_some() && team == actor.team_id)
+            owners.contains(&actor.user_id) || (team.is_some() && *team == actor.team_id)
         }
-        (Scope::Own, Target::Record { owners, .. }) => owners.contains(&Some(actor.user_id)),
+        (Scope::Own, Target::Record { owners, .. }) => owners.contains(&actor.user_id),
     }
 }
 
@@ -282,11 +291,21 @@ pub fn danger(role: Role, resource: Resource, action: Action, scope: Scope) -> O
     match (resource, action) {
         (Resource::Settings, _) if role != Role::Admin => Some("Даёт менять права, воронки и поля всей CRM"),
         (Resource::Audit, _) if outside => Some("Журнал аудита содержит действия и данные всех пользователей"),
+        (Resource::Users, Action::Approve) if outside => Some("Внешний пользователь сможет одобрять регистрации"),
+        (Resource::Users, Action::Approve) if role == Role::Employee => {
+            Some("Сотрудник сможет одобрять регистрации и выдавать роли (не выше своей)")
+        }
         (Resource::Users, Action::Create | Action::Edit | Action::Delete) if outside && scope != Scope::Own => {
             Some("Внешний пользователь сможет управлять чужими учётными записями")
         }
         (Resource::Users, Action::Create | Action::Edit | Action::Delete) if role == Role::Employee => {
             Some("Сотрудник сможет приглашать, блокировать и менять роли (не выше своей)")
+        }
+        (Resource::Settlements, Action::Settle) if outside => {
+            Some("Внешний пользователь сможет проводить взаиморасчёты и начисления")
+        }
+        (Resource::Auction, Action::Bid) if role == Role::Partner => {
+            Some("Партнёр сможет покупать лиды на аукционе, как франчайзи")
         }
         (Resource::Leads | Resource::Clients, _) if outside && scope == Scope::All => {
             Some("Внешний пользователь увидит лиды и клиентов всей компании")
@@ -359,6 +378,11 @@ pub async fn set_permission(
     scope: Scope,
 ) -> Result<(), RbacError> {
     authorize(pool, actor, Operation::EditPermissions, Target::Collection).await?;
+    if !resource.actions().contains(&action) {
+        return Err(RbacError::Invalid(format!(
+            "у раздела «{resource}» нет права «{action}»"
+        )));
+    }
     if role == Role::Admin && resource == Resource::Settings && scope != Scope::All {
         return Err(RbacError::Invalid(
             "у администратора нельзя отнять право менять настройки".into(),

@@ -308,13 +308,36 @@ string_enum!(
 
 string_enum!(
     /// What a permission is about.
-    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Settings => "settings", Audit => "audit" }
+    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Settlements => "settlements", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Settings => "settings", Audit => "audit" }
 );
 
 string_enum!(
-    /// What is done to a resource.
-    Action { View => "view", Create => "create", Edit => "edit", Delete => "delete", Export => "export", Import => "import" }
+    /// What is done to a resource. Besides the usual five, the acts that
+    /// carry their own weight get their own right rather than meaning
+    /// "edit": approving registrations, sending messages, bidding in the
+    /// auction, settling with partners and franchisees.
+    Action { View => "view", Create => "create", Edit => "edit", Delete => "delete", Export => "export", Import => "import", Approve => "approve", Send => "send", Bid => "bid", Settle => "settle" }
 );
+
+impl Resource {
+    /// The actions the matrix has for this resource (the editor shows
+    /// these; `Operation::permission` only asks for these).
+    pub fn actions(self) -> &'static [Action] {
+        use Action::*;
+        match self {
+            Resource::Users => &[View, Create, Edit, Approve, Export],
+            Resource::Leads => &[View, Create, Edit, Delete, Export, Import],
+            Resource::Clients => &[View, Edit],
+            Resource::Auction => &[View, Bid, Edit],
+            Resource::Settlements => &[View, Settle],
+            Resource::Reports => &[View, Export],
+            Resource::Telegram => &[View, Create, Edit, Delete, Send],
+            Resource::Inbox => &[View, Send],
+            Resource::Settings => &[View, Edit],
+            Resource::Audit => &[View],
+        }
+    }
+}
 
 string_enum!(
     /// How far a permission reaches: nothing, the user's own records, their

@@ -18,13 +18,60 @@ async fn every_guarded_operation_has_a_matrix_entry_for_every_role(pool: PgPool)
             assert!(r.is_ok(), "{op:?} has no matrix entry for {role}: {r:?}");
         }
         for resource in Resource::all() {
-            for action in Action::all() {
+            for &action in resource.actions() {
                 rbac::scope_for(&pool, role, resource, action)
                     .await
                     .unwrap_or_else(|e| panic!("{role}/{resource}/{action}: {e}"));
             }
         }
     }
+    // Every operation asks for a declared cell, and the matrix holds the
+    // declared cells and nothing else.
+    for op in Operation::all() {
+        let (resource, action) = op.permission();
+        assert!(
+            resource.actions().contains(&action),
+            "{op:?} asks for {resource}/{action}"
+        );
+    }
+    let declared: usize = Resource::all().iter().map(|r| r.actions().len()).sum();
+    let rows: i64 = sqlx::query_scalar("select count(*) from permissions")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(rows as usize, declared * Role::all().len());
+    // An undeclared cell can't be set either.
+    let admin = admin(&pool).await;
+    let r = rbac::set_permission(&pool, &admin, Role::Employee, Resource::Audit, Action::Edit, Scope::All).await;
+    assert!(matches!(r, Err(RbacError::Invalid(_))), "{r:?}");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn approving_and_answering_are_rights_of_their_own(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "e@mak.test", Role::Employee).await;
+    // An employee given users:edit still may not approve registrations…
+    rbac::set_permission(&pool, &admin, Role::Employee, Resource::Users, Action::Edit, Scope::All)
+        .await
+        .unwrap();
+    let guest = user_with_role(&pool, &admin, "g@mak.test", Role::Guest).await;
+    let r = domain::accounts::approve_registration(&pool, &employee, guest.user_id, Role::Partner).await;
+    assert!(r.is_err(), "approved with users:edit only");
+    // …until given users:approve.
+    rbac::set_permission(
+        &pool,
+        &admin,
+        Role::Employee,
+        Resource::Users,
+        Action::Approve,
+        Scope::All,
+    )
+    .await
+    .unwrap();
+    domain::accounts::approve_registration(&pool, &employee, guest.user_id, Role::Partner)
+        .await
+        .unwrap();
+    assert_eq!(Operation::ReplyInChat.permission(), (Resource::Inbox, Action::Send));
 }
 
 #[sqlx::test(migrations = "../migrations")]

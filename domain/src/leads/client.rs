@@ -28,11 +28,8 @@ pub async fn get_client(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Client
     .fetch_optional(pool)
     .await?
     .ok_or(LeadsError::NotFound(Missing::Client))?;
-    let target = Target::Record {
-        owners: [c.owner_id, None, None, None],
-        team: c.team_id,
-    };
-    rbac::authorize(pool, actor, Operation::ViewClient, target).await?;
+    let target = Target::record([c.owner_id], c.team_id);
+    rbac::authorize(pool, actor, Operation::ViewClient, target.clone()).await?;
     let may_edit = rbac::authorize(pool, actor, Operation::EditClient, target)
         .await
         .is_ok();
@@ -130,10 +127,7 @@ pub async fn edit_client(pool: &PgPool, actor: &Actor, id: Uuid, input: ClientCo
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(LeadsError::NotFound(Missing::Client))?;
-    let target = Target::Record {
-        owners: [c.owner_id, None, None, None],
-        team: c.team_id,
-    };
+    let target = Target::record([c.owner_id], c.team_id);
     rbac::authorize(pool, actor, Operation::EditClient, target).await?;
     let taken = sqlx::query!(
         r#"select p.phone as "value!", c.full_name from client_phones p join clients c on c.id = p.client_id

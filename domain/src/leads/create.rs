@@ -312,12 +312,10 @@ pub async fn create_lead_in(
 pub(crate) fn lead_event(lead_id: Uuid, owners: LeadOwners, stage_id: Option<Uuid>, change: &str) -> Event {
     Event::LeadChanged {
         lead_id,
-        owners: [
-            owners.responsible_id,
-            owners.partner_id,
-            owners.franchisee_id,
-            owners.created_by,
-        ],
+        owners: match owners.target() {
+            Target::Record { owners, .. } => owners,
+            _ => vec![],
+        },
         team_id: owners.team_id,
         stage_id,
         change: change.to_string(),
@@ -373,10 +371,7 @@ async fn client_visible(
     else {
         return Ok(false);
     };
-    let target = Target::Record {
-        owners: [c.owner_id, None, None, None],
-        team: c.team_id,
-    };
+    let target = Target::record([c.owner_id], c.team_id);
     Ok(rbac::authorize(pool, actor, Operation::ViewClient, target)
         .await
         .is_ok())

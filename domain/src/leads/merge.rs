@@ -33,14 +33,7 @@ async fn target(pool: &PgPool, id: Uuid) -> Result<(Target, String, Option<Strin
     .fetch_optional(pool)
     .await?
     .ok_or(LeadsError::NotFound(Missing::Client))?;
-    Ok((
-        Target::Record {
-            owners: [c.owner_id, None, None, None],
-            team: c.team_id,
-        },
-        c.full_name,
-        c.city,
-    ))
+    Ok((Target::record([c.owner_id], c.team_id), c.full_name, c.city))
 }
 
 /// Clients sharing a phone, an email or the exact name (clients:view).
@@ -66,10 +59,7 @@ pub async fn possible_duplicates(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
     .await?;
     let mut out = vec![];
     for r in rows {
-        let t = Target::Record {
-            owners: [r.owner_id, None, None, None],
-            team: r.team_id,
-        };
+        let t = Target::record([r.owner_id], r.team_id);
         if rbac::authorize(pool, actor, Operation::ViewClient, t).await.is_ok() {
             out.push(PossibleDuplicate {
                 id: r.id,

@@ -2,6 +2,7 @@
 //! creation, the list, the card, stage moves and the kanban board.
 
 mod board;
+mod bulk;
 mod card;
 mod client;
 mod create;
@@ -27,6 +28,7 @@ use crate::types::Money;
 use crate::Actor;
 
 pub use board::{board, Board, BoardColumn};
+pub use bulk::{bulk_insert_in, bulk_placement, BulkInput, BulkLead, BulkOutcome, BulkPlacement, OnDuplicate};
 pub(crate) use card::owners_of;
 pub use card::{
     add_comment, attach_to_deal, delete_lead, get_lead, move_lead_to_stage, move_lead_with_reason, update_lead,
@@ -70,8 +72,6 @@ pub enum LeadsError {
     NotUnsorted,
     #[error("Один из клиентов уже объединён")]
     AlreadyMerged,
-    #[error("Импорт уже запущен")]
-    ImportRunning,
     #[error("Выберите непустой файл")]
     EmptyFile,
     #[error("Файл больше 20 МБ")]
@@ -95,9 +95,7 @@ pub enum Missing {
     DictionaryItem,
     Field,
     View,
-    Task,
     File,
-    Import,
     User,
 }
 
@@ -111,9 +109,7 @@ impl Missing {
             Self::DictionaryItem => "Значение справочника не найдено",
             Self::Field => "Поле не найдено",
             Self::View => "Сохранённый вид не найден",
-            Self::Task => "Задача не найдена",
             Self::File => "Файл не найден",
-            Self::Import => "Импорт не найден",
             Self::User => "Пользователь не найден",
         }
     }
@@ -131,8 +127,7 @@ impl DomainError for LeadsError {
             | Self::OfficeAssigns
             | Self::StageSetByStaff
             | Self::NotUnsorted
-            | Self::AlreadyMerged
-            | Self::ImportRunning => ErrorCode::Conflict,
+            | Self::AlreadyMerged => ErrorCode::Conflict,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Rbac(e) => e.code(),
             Self::Db(_) => ErrorCode::Internal,
@@ -223,14 +218,14 @@ pub(crate) struct LeadOwners {
 
 impl LeadOwners {
     pub fn target(self) -> Target {
-        Target::Record {
-            owners: [
+        Target::record(
+            [
                 self.responsible_id,
                 self.partner_id,
                 self.franchisee_id,
                 self.created_by,
             ],
-            team: self.team_id,
-        }
+            self.team_id,
+        )
     }
 }

@@ -116,7 +116,7 @@ async fn registration_decided(
 /// bell and, when they linked Telegram, from the company bot.
 pub(crate) async fn chats_waiting(tx: &mut Tx<'_>, chat_ids: &[Uuid]) -> Result<(), sqlx::Error> {
     use crate::types::{Action, Resource, Scope};
-    let roles: Vec<String> = crate::rbac::roles_with_in(tx, Resource::Inbox, Action::Edit, Scope::All)
+    let roles: Vec<String> = crate::rbac::roles_with_in(tx, Resource::Inbox, Action::Send, Scope::All)
         .await?
         .into_iter()
         .map(|r| r.as_str().to_string())

@@ -8,7 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::components::empty::Empty;
 use crate::components::forms::{field_error, form_error, Field, FormError};
-use crate::components::live::use_live;
+use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
@@ -27,16 +27,20 @@ pub fn UsersPage() -> impl IntoView {
 #[component]
 fn UsersList() -> impl IntoView {
     // What the viewer may do decides what is shown: no invite form without
-    // users:create, no approve/role/block buttons without users:edit on
-    // others, and only roles not above the viewer's own to grant.
+    // users:create, no approve/reject buttons without users:approve and no
+    // role/block buttons without users:edit on others, and only roles not
+    // above the viewer's own to grant.
     let me = crate::components::shell::use_me();
     let (can_invite, can_manage, own_rank) = me.with_untracked(|m| match m {
         Some(m) => (
             m.can("users", "create"),
-            matches!(m.scope("users", "edit").as_str(), "team" | "all"),
+            Manage {
+                approve: matches!(m.scope("users", "approve").as_str(), "team" | "all"),
+                edit: matches!(m.scope("users", "edit").as_str(), "team" | "all"),
+            },
             role_rank(&m.role),
         ),
-        None => (false, false, 0),
+        None => (false, Manage::default(), 0),
     });
     let live = use_live();
     let q = use_query_map();
@@ -49,13 +53,14 @@ fn UsersList() -> impl IntoView {
     let role = ServerAction::<SetUserRole>::new();
     let invite = ServerAction::<InviteUser>::new();
     let token = ServerAction::<IssueToken>::new();
+    let changed = live.watch_fixed(&[topic::USERS]);
     let users = Resource::new(
         move || {
             (
                 query.get(),
                 status.get(),
                 page.get(),
-                live.version.get(),
+                changed.get(),
                 approve.version().get() + reject.version().get() + block.version().get() + role.version().get(),
             )
         },
@@ -154,8 +159,8 @@ fn UserLine(
     block: ServerAction<SetUserBlocked>,
     role: ServerAction<SetUserRole>,
     token: ServerAction<IssueToken>,
-    /// The viewer may approve, re-role and block other users.
-    manage: bool,
+    /// What the viewer may do to other users.
+    manage: Manage,
     own_rank: u8,
 ) -> impl IntoView {
     let id = u.id.clone();
@@ -179,7 +184,7 @@ fn UserLine(
     };
     let actions = {
         let id = id.clone();
-        if !manage || role_rank(&u.role) > own_rank {
+        if role_rank(&u.role) > own_rank || !(if pending { manage.approve } else { manage.edit }) {
             ().into_any()
         } else if pending {
             let (a, b, c) = (id.clone(), id.clone(), id.clone());
@@ -217,6 +222,15 @@ fn UserLine(
             <td class="actions">{actions}</td>
         </tr>
     }
+}
+
+/// What the viewer may do to other users (their matrix cells).
+#[derive(Clone, Copy, Default)]
+struct Manage {
+    /// Approve or reject registrations (users:approve).
+    approve: bool,
+    /// Re-role, block, issue tokens (users:edit).
+    edit: bool,
 }
 
 /// Seniority of a role, as the domain ranks it (`Role::rank`).
