@@ -1,16 +1,55 @@
 //! The company's clock face. Times are stored in UTC and shown, typed and
-//! grouped by day in the company's zone — Moscow (UTC+3, no daylight saving
-//! since 2014) — everywhere: pages, inbox, audit, exports and bot messages.
+//! grouped by day in the company's time zone — a setting (`company`), by
+//! default Moscow — everywhere: pages, inbox, audit, exports and bot
+//! messages. The zone is held per instance ([`set_zone`]: read at start and
+//! again whenever an admin changes it, on every instance).
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use std::sync::RwLock;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+/// The zones a company can choose: Russia's, west to east (none of them
+/// has daylight saving time).
+pub const ZONES: [(&str, &str); 11] = [
+    ("Europe/Kaliningrad", "Калининград (UTC+2)"),
+    ("Europe/Moscow", "Москва (UTC+3)"),
+    ("Europe/Samara", "Самара (UTC+4)"),
+    ("Asia/Yekaterinburg", "Екатеринбург (UTC+5)"),
+    ("Asia/Omsk", "Омск (UTC+6)"),
+    ("Asia/Krasnoyarsk", "Красноярск (UTC+7)"),
+    ("Asia/Irkutsk", "Иркутск (UTC+8)"),
+    ("Asia/Yakutsk", "Якутск (UTC+9)"),
+    ("Asia/Vladivostok", "Владивосток (UTC+10)"),
+    ("Asia/Magadan", "Магадан (UTC+11)"),
+    ("Asia/Kamchatka", "Камчатка (UTC+12)"),
+];
+
+pub const DEFAULT_ZONE: Tz = Tz::Europe__Moscow;
+
+static ZONE: RwLock<Tz> = RwLock::new(DEFAULT_ZONE);
+
+/// A zone of [`ZONES`] by its name.
+pub fn parse_zone(name: &str) -> Option<Tz> {
+    ZONES
+        .iter()
+        .any(|(n, _)| *n == name)
+        .then(|| name.parse().ok())
+        .flatten()
+}
 
 /// The company's zone.
-pub fn zone() -> FixedOffset {
-    FixedOffset::east_opt(3 * 3600).expect("UTC+3 is a valid offset")
+pub fn zone() -> Tz {
+    *ZONE.read().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Makes `tz` the zone of everything this instance shows from now on.
+pub fn set_zone(tz: Tz) {
+    *ZONE.write().unwrap_or_else(|e| e.into_inner()) = tz;
 }
 
 /// `t` on the company's clock.
-pub fn local(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+pub fn local(t: DateTime<Utc>) -> DateTime<Tz> {
     t.with_timezone(&zone())
 }
 
@@ -36,11 +75,17 @@ pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
 
 /// A wall-clock time typed by a user (company zone) in UTC.
 pub fn local_to_utc(t: NaiveDateTime) -> DateTime<Utc> {
-    zone()
-        .from_local_datetime(&t)
-        .single()
-        .expect("a fixed offset maps every local time once")
-        .with_timezone(&Utc)
+    in_zone(zone(), t)
+}
+
+fn in_zone(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
+    // A time that a clock change skipped is read as an hour later (the
+    // zones offered have no changes; the rule is for history).
+    tz.from_local_datetime(&t)
+        .earliest()
+        .or_else(|| tz.from_local_datetime(&(t + chrono::Duration::hours(1))).earliest())
+        .map(|d| d.with_timezone(&Utc))
+        .unwrap_or_else(|| Utc.from_utc_datetime(&t))
 }
 
 #[cfg(test)]
@@ -48,12 +93,30 @@ mod tests {
     use super::*;
 
     #[test]
-    fn shows_and_reads_moscow_time() {
+    fn shows_and_reads_moscow_time_by_default() {
         let t = Utc.with_ymd_and_hms(2026, 12, 31, 21, 30, 5).unwrap();
         assert_eq!(datetime(t), "01.01.2027 00:30");
         assert_eq!(short(t), "01.01 00:30");
         assert_eq!(datetime_seconds(t), "01.01.2027 00:30:05");
         let d = NaiveDate::from_ymd_opt(2027, 1, 1).unwrap();
         assert_eq!(start_of_day(d), Utc.with_ymd_and_hms(2026, 12, 31, 21, 0, 0).unwrap());
+    }
+
+    #[test]
+    fn every_offered_zone_is_known_and_nothing_else_is_taken() {
+        for (name, _) in ZONES {
+            assert!(parse_zone(name).is_some(), "{name}");
+        }
+        assert_eq!(parse_zone("Asia/Vladivostok"), Some(Tz::Asia__Vladivostok));
+        assert!(parse_zone("America/New_York").is_none());
+        assert!(parse_zone("Mars/Base").is_none());
+        let midnight = NaiveDate::from_ymd_opt(2027, 1, 1)
+            .unwrap()
+            .and_hms_opt(0, 0, 0)
+            .unwrap();
+        assert_eq!(
+            in_zone(Tz::Asia__Vladivostok, midnight),
+            Utc.with_ymd_and_hms(2026, 12, 31, 14, 0, 0).unwrap()
+        );
     }
 }

@@ -95,3 +95,36 @@ test('a user issues a personal API token on the profile page, uses it, and revok
   assert.equal(after.status, 401);
   await ctx.close();
 });
+
+test('the admin sets the company time zone, and times are shown in it', async () => {
+  const ctx = await browser.newContext();
+  const admin = await ctx.newPage();
+  await signIn(admin, server.url, ADMIN.email, ADMIN.password);
+  await admin.waitForURL('**/admin/users');
+  await admin.goto(`${server.url}/admin/permissions`);
+  await hydrated(admin);
+  assert.equal(await admin.inputValue('[data-testid=time-zone]'), 'Europe/Moscow');
+  await admin.selectOption('[data-testid=time-zone]', 'Asia/Vladivostok');
+
+  // The choice is kept…
+  let kept = '';
+  for (let i = 0; i < 50 && kept !== 'Asia/Vladivostok'; i++) {
+    await admin.waitForTimeout(100);
+    await admin.reload();
+    kept = await admin.inputValue('[data-testid=time-zone]');
+  }
+  assert.equal(kept, 'Asia/Vladivostok');
+
+  // …and the audit log (like every page) shows Vladivostok time, UTC+10.
+  await admin.goto(`${server.url}/admin/audit`);
+  await hydrated(admin);
+  const row = await admin.waitForSelector('[data-testid=audit-table] tbody tr[data-entity=app_setting]');
+  const at = (await row.$eval('td', (td) => td.textContent)).trim();
+  const m = at.match(/^(\d\d)\.(\d\d)\.(\d{4}) (\d\d):(\d\d)(?::\d\d)?$/);
+  assert.ok(m, `a date and time: ${at}`);
+  const shown = Date.UTC(+m[3], +m[2] - 1, +m[1], +m[4], +m[5]);
+  const vladivostok = Date.now() + 10 * 3600 * 1000;
+  assert.ok(Math.abs(shown - vladivostok) < 3 * 60 * 1000, `${at} is Vladivostok time now`);
+  assert.match(await row.textContent(), /Asia\/Vladivostok/);
+  await ctx.close();
+});

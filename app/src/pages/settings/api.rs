@@ -10,12 +10,15 @@ use crate::session::{require_actor, services};
 
 #[server]
 pub async fn get_matrix() -> Result<MatrixView, AppError> {
-    use domain::types::{Action, Resource, Role};
+    use domain::types::{Resource, Role};
     let actor = require_actor().await?;
     let services = services()?;
     let cells = domain::rbac::matrix(&services.pool, &actor).await?;
     let policies = domain::rbac::role_policies(&services.pool, &actor).await?;
     let self_registration = domain::rbac::self_registration_enabled(&services.pool).await?;
+    let time_zone = domain::company::time_zone(&services.pool)
+        .await
+        .map_err(|e| crate::error::database(&e))?;
     let dangers = cells
         .iter()
         .filter_map(|c| {
@@ -26,8 +29,14 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
     Ok(MatrixView {
         dangers,
         roles: Role::all().iter().map(|r| r.as_str().to_string()).collect(),
-        resources: Resource::all().iter().map(|r| r.as_str().to_string()).collect(),
-        actions: Action::all().iter().map(|r| r.as_str().to_string()).collect(),
+        rows: Resource::all()
+            .into_iter()
+            .flat_map(|r| {
+                r.actions()
+                    .iter()
+                    .map(move |a| (r.as_str().to_string(), a.as_str().to_string()))
+            })
+            .collect(),
         cells: cells
             .into_iter()
             .map(|c| {
@@ -44,6 +53,11 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
             .map(|p| (p.role.as_str().into(), p.require_2fa))
             .collect(),
         self_registration,
+        time_zone: time_zone.name().to_string(),
+        zones: domain::time::ZONES
+            .iter()
+            .map(|(n, l)| (n.to_string(), l.to_string()))
+            .collect(),
     })
 }
 
@@ -72,6 +86,14 @@ pub async fn set_require_2fa(role: String, require: bool) -> Result<(), AppError
         .parse()
         .map_err(|_| AppError::new("validation", "Неизвестная роль").with_status())?;
     domain::rbac::set_require_2fa(&services.pool, &actor, role, require).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    domain::company::set_time_zone(&services.pool, &actor, &time_zone).await?;
     Ok(())
 }
 

@@ -1,11 +1,12 @@
-//! The permission matrix as an editable grid, 2FA policy per role and the
-//! self-registration switch.
+//! The permission matrix as an editable grid, 2FA policy per role, the
+//! self-registration switch and the company's time zone.
 
 pub mod api;
 
 use leptos::prelude::*;
 
-use crate::components::live::use_live;
+use crate::components::forms::{form_error, FormError};
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::i18n::t;
 use crate::model::role_label;
@@ -26,6 +27,7 @@ fn resource_label(r: &str) -> &'static str {
         "leads" => "res.leads",
         "clients" => "res.clients",
         "auction" => "res.auction",
+        "settlements" => "res.settlements",
         "reports" => "res.reports",
         "telegram" => "res.telegram",
         "inbox" => "res.inbox",
@@ -41,7 +43,11 @@ fn action_label(a: &str) -> &'static str {
         "edit" => "act.edit",
         "delete" => "act.delete",
         "export" => "act.export",
-        _ => "act.import",
+        "import" => "act.import",
+        "approve" => "act.approve",
+        "send" => "act.send",
+        "bid" => "act.bid",
+        _ => "act.settle",
     })
 }
 
@@ -60,13 +66,17 @@ fn Matrix() -> impl IntoView {
     let set = ServerAction::<SetScope>::new();
     let policy = ServerAction::<SetRequire2fa>::new();
     let selfreg = ServerAction::<SetSelfRegistration>::new();
+    let zone = ServerAction::<SetTimeZone>::new();
+    // A matrix change reaches everyone as `me` (their rights changed).
+    let changed = live.watch_fixed(&[topic::ME]);
     let matrix = Resource::new(
         move || {
             (
-                live.version.get(),
+                changed.get(),
                 set.version().get(),
                 policy.version().get(),
                 selfreg.version().get(),
+                zone.version().get(),
             )
         },
         |_| get_matrix(),
@@ -92,7 +102,7 @@ fn Matrix() -> impl IntoView {
                                 <tr><th>{t("perm.cell")}</th>{m.roles.iter().map(|r| view! { <th>{role_label(r)}</th> }).collect_view()}</tr>
                             </thead>
                             <tbody>
-                                {m.resources.iter().flat_map(|res| m.actions.iter().map(move |act| (res.clone(), act.clone()))).map(|(res, act)| {
+                                {m.rows.clone().into_iter().map(|(res, act)| {
                                     view! {
                                         <tr>
                                             <th>{resource_label(&res)} " · " {action_label(&act)}</th>
@@ -143,6 +153,16 @@ fn Matrix() -> impl IntoView {
                             }/>
                             " " {t("perm.self_registration")}
                         </label>
+                        <h2>{t("perm.time_zone")}</h2>
+                        <p class="muted">{t("perm.time_zone_hint")}</p>
+                        <select data-testid="time-zone" on:change=move |ev| {
+                            zone.dispatch(SetTimeZone { time_zone: event_target_value(&ev) });
+                        }>
+                            {m.zones.iter().map(|(name, label)| view! {
+                                <option value=name.clone() selected=*name == m.time_zone>{label.clone()}</option>
+                            }).collect_view()}
+                        </select>
+                        <FormError message=form_error(zone.value())/>
                     }.into_any()
                 })}
             </Transition>
