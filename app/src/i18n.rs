@@ -251,10 +251,13 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("status.active", "Активен", "Active"),
     ("status.pending", "Ожидает одобрения", "Awaiting approval"),
     ("status.rejected", "Отклонён", "Rejected"),
+    ("perm.time_zone", "Часовой пояс компании", "Company time zone"),
+    ("perm.time_zone_hint", "Все даты и время в CRM, выгрузках и сообщениях ботов показываются и вводятся в этом поясе.", "Every date and time in the CRM, exports and bot messages is shown and typed in this zone."),
     ("res.users", "Пользователи", "Users"),
     ("res.leads", "Лиды", "Leads"),
     ("res.clients", "Клиенты", "Clients"),
     ("res.auction", "Аукцион", "Auction"),
+    ("res.settlements", "Взаиморасчёты", "Settlements"),
     ("res.reports", "Отчёты", "Reports"),
     ("res.telegram", "Telegram", "Telegram"),
     ("res.inbox", "Входящие (чаты ботов)", "Inbox (bot chats)"),
@@ -266,6 +269,10 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("act.delete", "удаление", "delete"),
     ("act.export", "экспорт", "export"),
     ("act.import", "импорт", "import"),
+    ("act.approve", "одобрение", "approval"),
+    ("act.send", "отправка", "sending"),
+    ("act.bid", "ставки", "bidding"),
+    ("act.settle", "расчёты", "settling"),
     ("scope.none", "—", "—"),
     ("scope.own", "свои", "own"),
     ("scope.team", "команда", "team"),
@@ -508,6 +515,145 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("common.back_home", "На главную", "Home"),
     ("live.on", "на связи", "live"),
     ("live.off", "нет связи", "offline"),
+    // The bots pages.
+    ("bots.my_bots", "Мои боты", "My bots"),
+    ("bots.connect_a_bot_create", "Подключите бота: создайте его в @BotFather, скопируйте токен и вставьте сюда. Бот сразу отвечает на /start приветствием, которое можно изменить.", "Connect a bot: create it with @BotFather, copy the token and paste it here. It answers /start with an editable greeting right away."),
+    ("bots.connect", "Подключить", "Connect"),
+    ("bots.no_bots_yet", "Ботов пока нет", "No bots yet"),
+    ("bots.bot", "Бот", "Bot"),
+    ("bots.status", "Статус", "Status"),
+    ("bots.users", "Пользователи", "Users"),
+    ("bots.in_out", "Входящие / исходящие", "In / out"),
+    ("bots.owner", "Владелец", "Owner"),
+    ("bots.last_error", "Ошибка", "Last error"),
+    ("bots.company_bot", "бот компании", "company bot"),
+    ("bots.on", "работает", "on"),
+    ("bots.off", "выключен", "off"),
+    ("bots.webhook", "вебхук", "webhook"),
+    ("bots.long_polling", "опрос", "long polling"),
+    ("bots.disable", "Выключить", "Disable"),
+    ("bots.enable", "Включить", "Enable"),
+    ("bots.make_company_bot", "Сделать ботом компании", "Make company bot"),
+    ("bots.delete_the_bot_with", "Удалить бота вместе с диалогами и сценариями?", "Delete the bot with its chats and flows?"),
+    ("bots.delete", "Удалить", "Delete"),
+    ("bots.kind.message", "Сообщение", "Message"),
+    ("bots.kind.question", "Вопрос", "Question"),
+    ("bots.kind.menu", "Меню", "Menu"),
+    ("bots.kind.condition", "Условие", "Condition"),
+    ("bots.kind.set_var", "Переменная", "Set variable"),
+    ("bots.kind.add_tag", "Тег", "Add tag"),
+    ("bots.kind.delay", "Пауза", "Delay"),
+    ("bots.kind.create_lead", "Создать лид", "Create lead"),
+    ("bots.kind.register_partner", "Регистрация партнёра", "Register a partner"),
+    ("bots.kind.handoff", "Оператору", "Hand off"),
+    ("bots.kind.goto_flow", "Другой сценарий", "Go to flow"),
+    ("bots.trigger.command", "Команда", "Command"),
+    ("bots.trigger.keyword", "Ключевое слово", "Keyword"),
+    ("bots.trigger.regex", "Регулярное выражение", "Regex"),
+    ("bots.trigger.button", "Кнопка (данные)", "Button data"),
+    ("bots.trigger.fallback", "Всё остальное", "Anything else"),
+    ("bots.op.eq", "равно", "equals"),
+    ("bots.op.ne", "не равно", "differs"),
+    ("bots.op.contains", "содержит", "contains"),
+    ("bots.op.gt", "больше", "greater"),
+    ("bots.op.lt", "меньше", "less"),
+    ("bots.op.is_set", "заполнена", "is set"),
+    ("bots.op.is_empty", "пустая", "is empty"),
+    ("bots.op.has_tag", "есть тег", "has tag"),
+    ("bots.op.no_tag", "нет тега", "lacks tag"),
+    ("bots.check.text", "Текст", "Text"),
+    ("bots.check.number", "Число", "Number"),
+    ("bots.check.phone", "Телефон", "Phone"),
+    ("bots.check.email", "Email", "Email"),
+    ("bots.check.choice", "Один из вариантов", "One of the choices"),
+    ("bots.check.inn", "ИНН", "Taxpayer number (INN)"),
+    ("bots.flows", "сценарии", "flows"),
+    ("bots.unpublished_changes", "есть неопубликованные изменения", "unpublished changes"),
+    ("bots.has_problems", "есть ошибки", "has problems"),
+    ("bots.new_flow", "Новый сценарий", "New flow"),
+    ("bots.this_flow_has_steps", "Этот сценарий содержит шаги, которые редактор не может показать. Чтобы ничего не потерять, он не открывается для правки — сценарий продолжает работать как опубликован.", "This flow has steps the editor can't show. To lose nothing it isn't opened for editing — the published flow keeps working."),
+    ("bots.draft_saved", "Черновик сохранён", "Draft saved"),
+    ("bots.published_version", "Опубликована версия", "Published version"),
+    ("bots.unsaved", "не сохранено", "unsaved"),
+    ("bots.add_step", "Добавить шаг", "Add step"),
+    ("bots.save_draft", "Сохранить черновик", "Save draft"),
+    ("bots.save_first", "Сначала сохраните", "Save first"),
+    ("bots.publish", "Опубликовать", "Publish"),
+    ("bots.delete_the_flow_conversations", "Удалить сценарий? Диалоги, которые сейчас в нём, остановятся; опубликованная версия тоже удаляется.", "Delete the flow? Conversations in it stop; the published version is deleted too."),
+    ("bots.delete_flow", "Удалить сценарий", "Delete flow"),
+    ("bots.can_t_publish", "Опубликовать нельзя:", "Can't publish:"),
+    ("bots.click_a_step_to", "Выберите шаг на схеме, чтобы изменить его", "Click a step to edit it"),
+    ("bots.starts_on", "Запуск:", "Starts on:"),
+    ("bots.trigger", "+ запуск", "+ trigger"),
+    ("bots.end", "— конец —", "— end —"),
+    ("bots.next", "Дальше", "Next"),
+    ("bots.text_html_variables_like", "Текст (HTML: <b>, <i>, <a>; переменные: {first_name})", "Text (HTML; variables like {first_name})"),
+    ("bots.photo_url_or_file", "Фото (ссылка или file_id)", "Photo (URL or file_id)"),
+    ("bots.document_url_or_file", "Документ (ссылка или file_id)", "Document (URL or file_id)"),
+    ("bots.reply_keyboard_comma_separated", "Клавиатура ответа (через запятую)", "Reply keyboard (comma separated)"),
+    ("bots.remove_keyboard", "Убрать клавиатуру", "Remove keyboard"),
+    ("bots.question", "Вопрос", "Question"),
+    ("bots.store_the_answer_in", "Сохранить ответ в переменную", "Store the answer in"),
+    ("bots.answer_check", "Проверка ответа", "Answer check"),
+    ("bots.choices_comma_separated", "Варианты (через запятую)", "Choices (comma separated)"),
+    ("bots.error_text_optional", "Текст ошибки (необязательно)", "Error text (optional)"),
+    ("bots.menu_text", "Текст меню", "Menu text"),
+    ("bots.variable", "Переменная", "Variable"),
+    ("bots.value_may_use_variables", "Значение (можно {переменные})", "Value (may use {variables})"),
+    ("bots.tag", "Тег", "Tag"),
+    ("bots.delay_seconds", "Пауза, секунд", "Delay, seconds"),
+    ("bots.the_lead_goes_through", "Лид создаётся через проверку дублей; привязанный партнёр становится источником.", "The lead goes through duplicate control; a linked partner becomes its source."),
+    ("bots.name_variable", "Переменная с именем", "Name variable"),
+    ("bots.phone_variable", "Переменная с телефоном", "Phone variable"),
+    ("bots.product_variable", "Переменная с продуктом", "Product variable"),
+    ("bots.amount_variable", "Переменная с суммой", "Amount variable"),
+    ("bots.the_web_registration_questionnaire", "Анкета, как при регистрации на сайте, из переменных role, full_name, phone, email, city, niche, legal_form, inn, company_name, referral_code. Регистрация ждёт одобрения; Telegram привязывается к новому аккаунту. Работает в боте компании.", "The web registration questionnaire, from the variables role, full_name, phone, email, city, niche, legal_form, inn, company_name, referral_code. The registration awaits approval; this Telegram is linked to the new account. Works in the company bot."),
+    ("bots.message_to_the_customer", "Сообщение клиенту", "Message to the customer"),
+    ("bots.flow", "Сценарий", "Flow"),
+    ("bots.step_name_for_the", "Название шага (для схемы и ошибок)", "Step name (for the map and errors)"),
+    ("bots.make_it_the_first", "Сделать первым шагом", "Make it the first step"),
+    ("bots.delete_step", "Удалить шаг", "Delete step"),
+    ("bots.inline_buttons", "Кнопки под сообщением", "Inline buttons"),
+    ("bots.text", "Текст", "Text"),
+    ("bots.next_2", "Далее", "Next"),
+    ("bots.step_button", "+ кнопка-переход", "+ step button"),
+    ("bots.website", "Сайт", "Website"),
+    ("bots.link_button", "+ кнопка-ссылка", "+ link button"),
+    ("bots.menu_items", "Пункты меню", "Menu items"),
+    ("bots.item", "+ пункт", "+ item"),
+    ("bots.rules_the_first_that", "Правила (первое выполненное ведёт дальше)", "Rules (the first that holds wins)"),
+    ("bots.variable_2", "переменная", "variable"),
+    ("bots.value", "значение", "value"),
+    ("bots.rule", "+ правило", "+ rule"),
+    ("bots.otherwise", "Иначе", "Otherwise"),
+    ("bots.try_it", "Проверить", "Try it"),
+    ("bots.restart", "Сначала", "Restart"),
+    ("bots.type_as_a_customer", "Напишите как клиент, например /start", "Type as a customer, e.g. /start"),
+    ("bots.send", "Отправить", "Send"),
+    ("bots.inbox", "Диалоги", "Inbox"),
+    ("bots.all_bots", "Все боты", "All bots"),
+    ("bots.unread", "Непрочитанные", "Unread"),
+    ("bots.waiting_for_an_operator", "Ждут оператора", "Waiting for an operator"),
+    ("bots.search_the_history", "Поиск по переписке", "Search the history"),
+    ("bots.no_conversations", "Диалогов нет", "No conversations"),
+    ("bots.operator", "оператор", "operator"),
+    ("bots.blocked_the_bot", "заблокировал бота", "blocked the bot"),
+    ("bots.pick_a_conversation", "Выберите диалог слева", "Pick a conversation"),
+    ("bots.take_over", "Взять диалог", "Take over"),
+    ("bots.back_to_the_bot", "Вернуть боту", "Back to the bot"),
+    ("bots.lead", "Лид №", "Lead #"),
+    ("bots.lead_2", "№ лида", "Lead #"),
+    ("bots.link_to_a_lead", "Связать с лидом", "Link to a lead"),
+    ("bots.sending", "отправляется…", "sending…"),
+    ("bots.not_delivered", "не доставлено:", "not delivered:"),
+    ("bots.button", "Кнопка: ", "Button: "),
+    ("bots.photo", "Фото", "Photo"),
+    ("bots.reply_as_the_bot", "Ответ от имени бота", "Reply as the bot"),
+    ("bots.caption", "Подпись", "Caption"),
+    ("bots.send_file", "Отправить файл", "Send file"),
+    ("bots.link_telegram_to_hand", "Привяжите Telegram, чтобы передавать заявки через бота компании и получать уведомления о статусах.", "Link Telegram to hand in leads through the company bot and get status notifications."),
+    ("bots.link_telegram", "Привязать Telegram", "Link Telegram"),
+    ("bots.open_in_telegram_valid", "Откройте ссылку в Telegram (действует 30 минут, один раз):", "Open in Telegram (valid 30 minutes, once):"),
 ];
 
 /// The viewer's language, provided at the root.
@@ -550,5 +696,63 @@ mod tests {
         assert_eq!(lookup(Lang::Ru, "nav.signout"), "Выйти");
         assert_eq!(lookup(Lang::En, "nav.signout"), "Sign out");
         assert_eq!(lookup(Lang::En, "no.such.key"), "no.such.key");
+    }
+
+    /// Every key the pages ask for is in the catalog (a missing one would
+    /// show the key itself): `t("…")` calls and the keys in label tables
+    /// (`=> "ns.key"`, `("code", "ns.key")`) of every source file.
+    #[test]
+    fn every_key_used_exists() {
+        fn sources(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+            for e in std::fs::read_dir(dir).unwrap().flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    sources(&p, out);
+                } else if p.extension().is_some_and(|x| x == "rs") {
+                    out.push(p);
+                }
+            }
+        }
+        let namespaces: std::collections::BTreeSet<&str> =
+            CATALOG.iter().filter_map(|(k, _, _)| k.split('.').next()).collect();
+        let mut files = vec![];
+        sources(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src"),
+            &mut files,
+        );
+        let mut missing = vec![];
+        let mut checked = 0;
+        for f in files {
+            if f.ends_with("i18n.rs") {
+                continue; // the catalog and these tests
+            }
+            let text = std::fs::read_to_string(&f).unwrap();
+            for (i, _) in text.match_indices('"') {
+                let rest = &text[i + 1..];
+                let Some(end) = rest.find('"') else { continue };
+                let lit = &rest[..end];
+                let before = text[..i].trim_end();
+                // `t("…")`, not `get("…")` or `set("…")`.
+                let is_call = before
+                    .strip_suffix("t(")
+                    .is_some_and(|b| !b.ends_with(|c: char| c.is_alphanumeric() || c == '_' || c == '.'));
+                let looks_like_key = lit.split_once('.').is_some_and(|(ns, tail)| {
+                    namespaces.contains(ns)
+                        && !tail.is_empty()
+                        && tail
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '.')
+                });
+                let in_table = (before.ends_with("=>") || before.ends_with(',')) && looks_like_key;
+                if is_call || in_table {
+                    checked += 1;
+                    if !CATALOG.iter().any(|(k, _, _)| *k == lit) {
+                        missing.push(format!("{}: {lit}", f.display()));
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "only {checked} keys found: the scan is broken");
+        assert!(missing.is_empty(), "keys missing from the catalog: {missing:#?}");
     }
 }
