@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use domain::telegram::flow::{Check, FlowBody, Step, StepKind, Trigger};
+use domain::telegram::flow_model::{Check, FlowBody, Step, StepKind, Trigger};
 use domain::telegram::{self, BotBuckets, SendLimits, Telegram, TelegramError};
 use domain::types::Role;
 use domain::{Actor, PgPool};

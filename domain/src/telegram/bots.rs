@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::flow::FlowBody;
-use super::{api, Telegram, TelegramError};
+use super::flow_model::FlowBody;
+use super::{bot_api, Telegram, TelegramError};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::types::Scope;
@@ -94,7 +94,7 @@ pub async fn connect_bot(tg: &Telegram, actor: &Actor, token: &str) -> Result<Bo
     if known.is_some() {
         return Err(TelegramError::AlreadyConnected);
     }
-    let me = api::get_me(&tg.settings, token).await?;
+    let me = bot_api::get_me(&tg.settings, token).await?;
     let mut tx = tg.pool.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into bots (owner_id, tg_id, username, first_name, token_enc, token_hash)
@@ -112,7 +112,7 @@ pub async fn connect_bot(tg: &Telegram, actor: &Actor, token: &str) -> Result<Bo
         Some("bots_tg_id_key") | Some("bots_token_hash_key") => TelegramError::AlreadyConnected,
         _ => TelegramError::Db(e),
     })?;
-    super::flows::insert_published_flow(
+    super::flow_store::insert_published_flow(
         &mut tx,
         id,
         "Приветствие",
@@ -296,7 +296,7 @@ pub async fn delete_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<()
     authorize_bot(tg, actor, Operation::DeleteBot, bot_id).await?;
     // Best effort: stop Telegram from calling a webhook that will 404.
     if let Ok(client) = tg.client(bot_id).await {
-        let _ = api::delete_webhook(&client).await;
+        let _ = bot_api::delete_webhook(&client).await;
     }
     let mut tx = tg.pool.begin().await?;
     let username = sqlx::query_scalar!("delete from bots where id = $1 returning username", bot_id)
@@ -337,7 +337,7 @@ pub async fn set_company_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Resu
     if n == 0 {
         return Err(TelegramError::NotFound);
     }
-    super::flows::ensure_company_flows(&mut tx, bot_id, actor.user_id).await?;
+    super::flow_store::ensure_company_flows(&mut tx, bot_id, actor.user_id).await?;
     audit::record(
         &mut tx,
         Some(actor),
@@ -377,7 +377,7 @@ async fn setup_webhook_inner(tg: &Telegram, bot_id: Uuid) -> Result<String, Tele
     let url = format!("{}/telegram/webhook/{bot_id}", base.trim_end_matches('/'));
     let secret = crypto::random_token("").replace(['-', '_'], "");
     let client = tg.client(bot_id).await?;
-    api::set_webhook(&client, &url, &secret).await?;
+    bot_api::set_webhook(&client, &url, &secret).await?;
     sqlx::query!(
         "update bots set webhook_url = $2, webhook_secret_hash = $3, last_error = null where id = $1",
         bot_id,
@@ -397,7 +397,7 @@ pub async fn remove_webhook(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Resul
 
 async fn remove_webhook_inner(tg: &Telegram, bot_id: Uuid) -> Result<(), TelegramError> {
     let client = tg.client(bot_id).await?;
-    api::delete_webhook(&client).await?;
+    bot_api::delete_webhook(&client).await?;
     sqlx::query!(
         "update bots set webhook_url = null, webhook_secret_hash = null where id = $1",
         bot_id

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::bots::authorize_bot;
 use super::engine::OutMessage;
-use super::flow::html_escape;
+use super::flow_model::html_escape;
 use super::{Telegram, TelegramError};
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
@@ -393,7 +393,7 @@ pub async fn incoming_file(
     .ok_or(TelegramError::FileNotFound)?;
     let file_id = row.payload["file_id"].as_str().ok_or(TelegramError::FileNotFound)?;
     let client = tg.client(bot_id).await?;
-    let bytes = super::api::download(&client, file_id).await?;
+    let bytes = super::bot_api::download(&client, file_id).await?;
     Ok(IncomingFile {
         name: row.payload["file_name"].as_str().unwrap_or("file").to_string(),
         is_photo: row.kind == "photo",

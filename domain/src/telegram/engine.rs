@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use uuid::Uuid;
 
-use super::flow::{html_escape, Check, FlowBody, RuleOp, StepKind, Trigger};
+use super::flow_model::{html_escape, Check, FlowBody, RuleOp, StepKind, Trigger};
 use crate::types::{Email, Inn, Phone};
 
 /// What the user did.
@@ -608,7 +608,7 @@ async fn walk<E: Effects>(
 
 #[cfg(test)]
 mod tests {
-    use super::super::flow::{Button, MenuOption, Rule, Step};
+    use super::super::flow_model::{Button, MenuOption, Rule, Step};
     use super::*;
 
     struct NoLeads(Vec<LeadRequest>);

@@ -7,15 +7,15 @@
 //! queued in the same transaction) → [`send_pending`] (the outgoing queue,
 //! paced per chat and per bot, 429/403 handled).
 
-pub mod api;
+pub mod bot_api;
 mod bots;
 mod chats;
 pub mod engine;
-pub mod flow;
-mod flows;
+pub mod flow_model;
+mod flow_store;
 pub(crate) mod notify;
 mod outbox;
-mod queue;
+mod updates;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -28,7 +28,7 @@ use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 use crate::PgPool;
 
-pub use api::{CallError, TelegramSettings};
+pub use bot_api::{CallError, TelegramSettings};
 pub use bots::{
     bot_stats, company_bot_username, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled,
     set_company_bot, setup_webhook, BotStats, BotSummary,
@@ -38,12 +38,12 @@ pub use chats::{
     reply_file_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter, IncomingFile, OperatorFile,
     MAX_UPLOAD_BYTES,
 };
-pub use flows::{
+pub use flow_store::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
 
 pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
-pub use queue::{
+pub use updates::{
     bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,
     WebhookError,
 };
@@ -119,7 +119,7 @@ pub struct Telegram {
     /// The CRM's public base URL, for links the bots send.
     pub(crate) public_url: String,
     clients: Arc<RwLock<HashMap<Uuid, teloxide::Bot>>>,
-    intake: queue::Intake,
+    intake: updates::Intake,
 }
 
 impl Telegram {
@@ -149,7 +149,7 @@ impl Telegram {
             .decrypt(&enc)
             .map_err(|_| TelegramError::Unavailable("токен не расшифровывается: сменился SECRET_KEY".into()))?;
         let token = String::from_utf8(token).map_err(|_| TelegramError::NotFound)?;
-        let bot = api::client(&self.settings, &token);
+        let bot = bot_api::client(&self.settings, &token);
         self.clients.write().await.insert(bot_id, bot.clone());
         Ok(bot)
     }

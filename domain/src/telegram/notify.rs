@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::chats::queue_out;
 use super::engine::OutMessage;
-use super::flow::html_escape;
+use super::flow_model::html_escape;
 
 type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::api::{self, CallError};
+use super::bot_api::{self, CallError};
 use super::engine::OutMessage;
 use super::{chats, Telegram};
 
@@ -125,7 +125,7 @@ pub async fn send_pending(
         };
         buckets.take(r.bot_id, limits.bot_rate).await;
         let result = if r.kind == "callback_answer" {
-            api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
+            bot_api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
             Ok(0)
         } else if let Some(upload) = r.payload["upload_id"].as_str().and_then(|u| u.parse::<Uuid>().ok()) {
             match sqlx::query!("select name, data from bot_uploads where id = $1", upload)
@@ -134,14 +134,14 @@ pub async fn send_pending(
             {
                 Ok(Some(f)) => {
                     let caption = r.payload["caption"].as_str().unwrap_or("");
-                    api::send_upload(&client, r.chat_id, &f.name, f.data, caption).await
+                    bot_api::send_upload(&client, r.chat_id, &f.name, f.data, caption).await
                 }
                 Ok(None) => Err(CallError::Rejected("файл не найден".into())),
                 Err(e) => Err(CallError::Transient(e.to_string())),
             }
         } else {
             let m: OutMessage = serde_json::from_value(r.payload.clone()).unwrap_or_default();
-            api::send(&client, r.chat_id, &m).await
+            bot_api::send(&client, r.chat_id, &m).await
         };
         (r.id, r.bot_id, r.chat_id, r.attempts, result)
     });

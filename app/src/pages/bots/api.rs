@@ -92,7 +92,7 @@ pub async fn bot_flows(bot_id: String) -> Result<BotWithFlows, AppError> {
 }
 
 #[cfg(feature = "ssr")]
-fn body_of(draft: &FlowDraft) -> Result<domain::telegram::flow::FlowBody, AppError> {
+fn body_of(draft: &FlowDraft) -> Result<domain::telegram::flow_model::FlowBody, AppError> {
     serde_json::to_value(draft)
         .and_then(serde_json::from_value)
         .map_err(|e| AppError::new("validation", format!("Сценарий не читается: {e}")).with_status())

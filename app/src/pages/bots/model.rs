@@ -317,7 +317,7 @@ pub struct MessageView {
 #[cfg(all(test, feature = "ssr"))]
 mod round_trip {
     use super::FlowDraft;
-    use domain::telegram::flow::{Button, Check, FlowBody, MenuOption, Rule, RuleOp, Step, StepKind, Trigger};
+    use domain::telegram::flow_model::{Button, Check, FlowBody, MenuOption, Rule, RuleOp, Step, StepKind, Trigger};
 
     fn step(id: &str, kind: StepKind) -> Step {
         Step {

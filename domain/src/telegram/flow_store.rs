@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::bots::authorize_bot;
 use super::engine::{self, Conversation, Effects, FlowRef, Input, LeadRequest, OutMessage};
-use super::flow::{self, html_escape, Check, FlowBody, FlowProblem, Step, StepKind, Trigger};
+use super::flow_model::{self, html_escape, Check, FlowBody, FlowProblem, Step, StepKind, Trigger};
 use super::{Telegram, TelegramError};
 use crate::audit;
 use crate::rbac::Operation;
@@ -31,10 +31,10 @@ pub struct FlowRow {
     pub updated_at: DateTime<Utc>,
 }
 
-/// The bot's flows other than `except`, as [`flow::validate`] compares
+/// The bot's flows other than `except`, as [`flow_model::validate`] compares
 /// with them: every id, and the triggers of the enabled ones (their
 /// published version, or the draft while never published).
-async fn siblings(pool: &sqlx::PgPool, bot_id: Uuid, except: Uuid) -> Result<flow::Siblings, sqlx::Error> {
+async fn siblings(pool: &sqlx::PgPool, bot_id: Uuid, except: Uuid) -> Result<flow_model::Siblings, sqlx::Error> {
     Ok(siblings_of(&bot_triggers(pool, bot_id).await?, except))
 }
 
@@ -42,7 +42,7 @@ async fn siblings(pool: &sqlx::PgPool, bot_id: Uuid, except: Uuid) -> Result<flo
 async fn bot_triggers(
     pool: &sqlx::PgPool,
     bot_id: Uuid,
-) -> Result<Vec<(Uuid, String, Option<Vec<flow::Trigger>>)>, sqlx::Error> {
+) -> Result<Vec<(Uuid, String, Option<Vec<flow_model::Trigger>>)>, sqlx::Error> {
     let rows = sqlx::query!(
         "select id, name, enabled, coalesce(published, draft) as \"body!\" from bot_flows where bot_id = $1",
         bot_id
@@ -61,8 +61,8 @@ async fn bot_triggers(
         .collect())
 }
 
-fn siblings_of(all: &[(Uuid, String, Option<Vec<flow::Trigger>>)], except: Uuid) -> flow::Siblings {
-    flow::Siblings {
+fn siblings_of(all: &[(Uuid, String, Option<Vec<flow_model::Trigger>>)], except: Uuid) -> flow_model::Siblings {
+    flow_model::Siblings {
         ids: all.iter().map(|(id, ..)| *id).collect(),
         triggers: all
             .iter()
@@ -93,7 +93,7 @@ pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Ve
                 bot_id,
                 name: r.name,
                 problems: if r.enabled {
-                    flow::validate(&draft, &others)
+                    flow_model::validate(&draft, &others)
                 } else {
                     vec![]
                 },
@@ -207,7 +207,7 @@ pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result
     .await?;
     let body: FlowBody = serde_json::from_value(row.draft.clone())
         .map_err(|e| TelegramError::InvalidFlow(format!("сценарий не читается: {e}")))?;
-    let problems = flow::validate(&body, &others);
+    let problems = flow_model::validate(&body, &others);
     if !problems.is_empty() {
         return Err(TelegramError::InvalidFlow(
             problems.into_iter().map(|p| p.message).collect::<Vec<_>>().join("; "),
