@@ -540,3 +540,67 @@ async fn an_unsorted_lead_is_attached_to_an_existing_deal(pool: PgPool) {
         Err(LeadsError::Validation(_))
     ));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_quick_search_pages_and_counts_like_any_other_list(pool: PgPool) {
+    let admin = admin(&pool).await;
+    for n in 0..27 {
+        leads::create_lead(
+            &pool,
+            &admin,
+            NewLead {
+                client_name: format!("Петров {n:02}"),
+                phone: format!("+7 916 300 {n:04}"),
+                consent: true,
+                origin: "test".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    // Someone the search does not find.
+    leads::create_lead(
+        &pool,
+        &admin,
+        NewLead {
+            client_name: "Сидоров".into(),
+            phone: "+7 903 000 0000".into(),
+            consent: true,
+            origin: "test".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let page = |query: &str, page: i64, sort: &str| LeadFilter {
+        query: query.into(),
+        page,
+        per_page: 10,
+        sort: leads::LeadSort::parse(sort),
+        ..Default::default()
+    };
+    for sort in ["created_desc", "client_asc"] {
+        let mut seen = vec![];
+        for p in 1..=3 {
+            let got = leads::list_leads(&pool, &admin, page("916 300", p, sort))
+                .await
+                .unwrap();
+            assert_eq!(got.total, 27, "{sort} page {p}");
+            assert_eq!(got.items.len(), if p < 3 { 10 } else { 7 }, "{sort} page {p}");
+            seen.extend(got.items.into_iter().map(|l| l.client_name));
+        }
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), 27, "every hit once across the pages ({sort})");
+        if sort == "client_asc" {
+            assert_eq!(seen, unique, "in the sort's order");
+        }
+        // Past the last page: nothing, and the count still says 27.
+        let past = leads::list_leads(&pool, &admin, page("916 300", 4, sort))
+            .await
+            .unwrap();
+        assert!(past.items.is_empty() && past.total == 27);
+    }
+}

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::fields::is_field_key;
 use super::filter::{resolve_custom, LeadFilter, LeadSort, ResolvedCondition, SortColumn};
 use super::{LeadSummary, LeadsError};
-use crate::rbac::{self, Operation, Target};
+use crate::rbac::{self, LeadOp, Operation, Target};
 use crate::types::{Money, Scope};
 use crate::{Actor, Page};
 
@@ -55,9 +55,10 @@ pub fn count_cap(f: &LeadFilter) -> i64 {
 /// sorted and paginated on the server. Two steps keep it fast at a million
 /// leads: the ids of the page come from an index-friendly query (its ORDER
 /// BY is chosen from a fixed list, hence built with `QueryBuilder`), then
-/// the 50 rows are read by id; the total is counted up to `count_cap + 1`.
+/// the 50 rows are read by id; the total is counted up to `count_cap + 1`
+/// (for a quick search, by the same walk that finds the page).
 pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
-    let scope = rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
+    let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     let custom = if f.custom.is_empty() {
         vec![]
     } else {
@@ -74,17 +75,27 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     ids_q.push(sort_join(&f.sort));
     push_filters(&mut ids_q, actor, scope, &f, &custom);
     ids_q.push(order_by(&f.sort));
-    ids_q
-        .push(" limit ")
-        .push_bind(per_page)
-        .push(" offset ")
-        .push_bind((page - 1) * per_page);
-    let ids: Vec<Uuid> = ids_q.build_query_scalar().fetch_all(pool).await?;
-
-    let mut count_q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from leads l");
-    push_filters(&mut count_q, actor, scope, &f, &custom);
-    count_q.push(" limit ").push_bind(count_cap(&f) + 1).push(") x");
-    let total: i64 = count_q.build_query_scalar().fetch_one(pool).await?;
+    let cap = count_cap(&f);
+    let (ids, total) = if !f.query.trim().is_empty() && page * per_page <= cap + 1 {
+        // A quick search's page lies within its capped count: one walk
+        // gives both (the ids of the first `cap + 1` hits, in order).
+        ids_q.push(" limit ").push_bind(cap + 1);
+        let hits: Vec<Uuid> = ids_q.build_query_scalar().fetch_all(pool).await?;
+        let total = hits.len() as i64;
+        let skip = ((page - 1) * per_page) as usize;
+        (hits.into_iter().skip(skip).take(per_page as usize).collect(), total)
+    } else {
+        ids_q
+            .push(" limit ")
+            .push_bind(per_page)
+            .push(" offset ")
+            .push_bind((page - 1) * per_page);
+        let ids: Vec<Uuid> = ids_q.build_query_scalar().fetch_all(pool).await?;
+        let mut count_q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from leads l");
+        push_filters(&mut count_q, actor, scope, &f, &custom);
+        count_q.push(" limit ").push_bind(cap + 1).push(") x");
+        (ids, count_q.build_query_scalar().fetch_one(pool).await?)
+    };
 
     let mut items = summaries_by_ids(pool, &ids).await?;
     if super::masks_personal_data(pool, actor).await? {
