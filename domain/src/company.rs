@@ -1,19 +1,63 @@
-//! Company-wide settings that are not about access: the time zone every
-//! time is shown and typed in.
+//! Company-wide settings that are not about access rights: the time zone
+//! every time is shown and typed in, and whether partners and franchisees
+//! may register themselves. Each lives in `app_settings` under its key.
 
 use chrono_tz::Tz;
-use sqlx::PgPool;
+use sqlx::{PgExecutor, PgPool};
 
+use crate::rbac::SettingsOp;
 use crate::rbac::{self, Operation, RbacError, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, time, Actor};
 
+async fn setting<'e>(db: impl PgExecutor<'e>, key: &str) -> Result<Option<serde_json::Value>, sqlx::Error> {
+    sqlx::query_scalar!("select value from app_settings where key = $1", key)
+        .fetch_optional(db)
+        .await
+}
+
+/// Stores `value` under `key`, audited with what it was, in one
+/// transaction; `event` (if any) goes out when it commits.
+async fn put_setting(
+    pool: &PgPool,
+    actor: &Actor,
+    key: &str,
+    value: serde_json::Value,
+    event: Option<Event>,
+) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let before = sqlx::query_scalar!("select value from app_settings where key = $1 for update", key)
+        .fetch_optional(&mut *tx)
+        .await?;
+    sqlx::query!(
+        "insert into app_settings (key, value) values ($1, $2)
+         on conflict (key) do update set value = excluded.value",
+        key,
+        value
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "app_setting",
+        key,
+        "update",
+        before.map(|v| serde_json::json!({ "value": v })),
+        Some(serde_json::json!({ "value": value })),
+    )
+    .await?;
+    if let Some(event) = event {
+        realtime::publish(&mut tx, &event).await?;
+    }
+    tx.commit().await
+}
+
 /// The company's time zone as stored (Moscow until an admin changes it).
 pub async fn time_zone(pool: &PgPool) -> Result<Tz, sqlx::Error> {
-    let v = sqlx::query_scalar!("select value from app_settings where key = 'time_zone'")
-        .fetch_optional(pool)
-        .await?;
-    Ok(v.as_ref()
+    Ok(setting(pool, "time_zone")
+        .await?
+        .as_ref()
         .and_then(|v| v.as_str())
         .and_then(time::parse_zone)
         .unwrap_or(time::DEFAULT_ZONE))
@@ -30,30 +74,38 @@ pub async fn load_time_zone(pool: &PgPool) -> Result<Tz, sqlx::Error> {
 /// Sets the company's time zone (one of `time::ZONES`). Needs settings:edit;
 /// audited; every instance switches when it commits.
 pub async fn set_time_zone(pool: &PgPool, actor: &Actor, name: &str) -> Result<(), RbacError> {
-    rbac::authorize(pool, actor, Operation::EditCompanySettings, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditCompany),
+        Target::Collection,
+    )
+    .await?;
     let tz = time::parse_zone(name).ok_or_else(|| RbacError::Invalid(format!("неизвестный часовой пояс «{name}»")))?;
-    let mut tx = pool.begin().await?;
-    let before = sqlx::query_scalar!("select value from app_settings where key = 'time_zone' for update")
-        .fetch_optional(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "insert into app_settings (key, value) values ('time_zone', $1)
-         on conflict (key) do update set value = excluded.value",
-        serde_json::Value::String(tz.name().to_string())
+    let value = serde_json::Value::String(tz.name().to_string());
+    put_setting(pool, actor, "time_zone", value, Some(Event::CompanySettingsChanged)).await?;
+    Ok(())
+}
+
+/// Whether partners and franchisees may register themselves (read on the
+/// pool, or in the caller's transaction: a registration inside the bot's
+/// update needs no second connection).
+pub async fn self_registration_enabled<'e>(db: impl PgExecutor<'e>) -> Result<bool, sqlx::Error> {
+    Ok(setting(db, "self_registration")
+        .await?
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false))
+}
+
+/// Turns self-registration on or off. Needs settings:edit; audited.
+pub async fn set_self_registration(pool: &PgPool, actor: &Actor, enabled: bool) -> Result<(), RbacError> {
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditSecurityPolicy),
+        Target::Collection,
     )
-    .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
-        Some(actor),
-        "app_setting",
-        "time_zone",
-        "update",
-        before.map(|v| serde_json::json!({ "value": v })),
-        Some(serde_json::json!({ "value": tz.name() })),
-    )
-    .await?;
-    realtime::publish(&mut tx, &Event::CompanySettingsChanged).await?;
-    tx.commit().await?;
+    put_setting(pool, actor, "self_registration", serde_json::Value::Bool(enabled), None).await?;
     Ok(())
 }

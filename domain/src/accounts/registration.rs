@@ -7,7 +7,7 @@ use super::{password, AccountsError, FieldError};
 use crate::notifications;
 use crate::realtime::{self, Event};
 use crate::types::{check_text, Email, Inn, LegalForm, Password, Phone, MAX_NAME, MAX_SHORT};
-use crate::{audit, constraint_name, rbac, Actor};
+use crate::{audit, constraint_name, Actor};
 
 /// The partner / franchisee questionnaire.
 #[derive(Debug, Clone, Default)]
@@ -37,19 +37,19 @@ pub struct Registration {
 /// are notified and every users page shows the newcomer at once.
 pub async fn register(pool: &PgPool, input: Registration) -> Result<Uuid, AccountsError> {
     let mut tx = pool.begin().await?;
-    let id = register_in(pool, &mut tx, input).await?;
+    let id = register_in(&mut tx, input).await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// [`register`] inside the caller's transaction (the bot links its chat to
-/// the new account in the same one).
+/// the new account in the same one); every read goes through it, so a
+/// registration holds one connection, never two.
 pub(crate) async fn register_in(
-    pool: &PgPool,
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
     input: Registration,
 ) -> Result<Uuid, AccountsError> {
-    if !rbac::self_registration_enabled(pool).await? {
+    if !crate::company::self_registration_enabled(&mut **tx).await? {
         return Err(AccountsError::RegistrationClosed);
     }
     // Five applications an hour from one address: enough for an office
@@ -123,7 +123,7 @@ pub(crate) async fn register_in(
             "select id from users where referral_code = $1 and blocked_at is null",
             referral
         )
-        .fetch_optional(pool)
+        .fetch_optional(&mut **tx)
         .await?;
         if r.is_none() {
             errors.push(FieldError::new("referral_code", "Реферальный код не найден"));
@@ -132,7 +132,7 @@ pub(crate) async fn register_in(
     };
     if let Some(e) = &email {
         let taken = sqlx::query_scalar!("select 1 as one from users where email = $1", e.as_str())
-            .fetch_optional(pool)
+            .fetch_optional(&mut **tx)
             .await?;
         if taken.is_some() {
             errors.push(FieldError::new("email", "Этот email уже зарегистрирован"));

@@ -209,7 +209,7 @@ async fn callback(
     match domain::accounts::sign_in_with_identity(&state.services.pool, identity).await {
         Ok(signed_in) => start_session(&session, signed_in).await,
         Err(domain::accounts::AccountsError::NoAccountForIdentity)
-            if domain::rbac::self_registration_enabled(&state.services.pool)
+            if domain::company::self_registration_enabled(&state.services.pool)
                 .await
                 .unwrap_or(false) =>
         {

@@ -148,7 +148,9 @@ async fn oauth_without_a_matching_account_is_refused_clearly(pool: PgPool) {
     let (landing, _) = follow(&app, "/auth/oauth/mock/start").await;
     assert_eq!(landing, "/register?email=stranger%40example.ru&notice=no_account");
     // Off: a clear refusal.
-    domain::rbac::set_self_registration(&pool, &admin, false).await.unwrap();
+    domain::company::set_self_registration(&pool, &admin, false)
+        .await
+        .unwrap();
     let (landing, _) = follow(&app, "/auth/oauth/mock/start").await;
     assert!(landing.starts_with("/login?error="), "{landing}");
     let msg = url::form_urlencoded::parse(landing.trim_start_matches("/login?").as_bytes())

@@ -159,7 +159,9 @@ pub async fn registration_bot() -> Result<Option<String>, AppError> {
 #[server]
 pub async fn registration_open() -> Result<bool, AppError> {
     let services = services()?;
-    Ok(domain::rbac::self_registration_enabled(&services.pool).await?)
+    domain::company::self_registration_enabled(&services.pool)
+        .await
+        .map_err(|e| crate::error::database(&e))
 }
 
 #[server]

@@ -64,7 +64,7 @@ impl Effects for CrmEffects<'_, '_> {
         };
         let failed = || "Не удалось принять анкету, попробуйте позже".to_string();
         let mut sp = sqlx::Connection::begin(&mut **self.tx).await.map_err(|_| failed())?;
-        match crate::accounts::register_in(&self.tg.pool, &mut sp, input).await {
+        match crate::accounts::register_in(&mut sp, input).await {
             Ok(user_id) => {
                 let linked = sqlx::query!(
                     "update bot_chats set user_id = $3 where bot_id = $1 and chat_id = $2",
