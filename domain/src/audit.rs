@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
+use crate::rbac::SettingsOp;
 use crate::rbac::{self, Operation, RbacError, Target};
 use crate::{Actor, Page};
 
@@ -214,7 +215,13 @@ pub struct AuditEntry {
 
 /// A page of the audit log, newest first. Needs audit:view.
 pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<Page<AuditEntry>, RbacError> {
-    rbac::authorize(pool, actor, Operation::ViewAudit, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::ViewAudit),
+        Target::Collection,
+    )
+    .await?;
     let per_page = if filter.per_page <= 0 {
         50
     } else {

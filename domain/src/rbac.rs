@@ -45,89 +45,164 @@ impl crate::error::DomainError for RbacError {
     }
 }
 
-/// Every operation that is checked against the matrix. Adding a variant
-/// forces the permission walk test to cover it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+/// Every operation that is checked against the matrix, grouped by the
+/// feature it belongs to (each group decides its cells in one place).
+/// Adding a variant forces the permission walk test to cover it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 pub enum Operation {
-    ListUsers,
-    ViewUser,
-    ExportUsers,
-    InviteUser,
-    ApproveRegistration,
-    RejectRegistration,
+    Users(UserOp),
+    Settings(SettingsOp),
+    Leads(LeadOp),
+    Clients(ClientOp),
+    Bots(BotOp),
+    /// The inbox: conversations of the bots (not the bots' settings).
+    Inbox(InboxOp),
+}
+
+/// People: the list, a record, invitations, approval, roles, blocking,
+/// tokens, the own profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum UserOp {
+    List,
+    View,
+    Export,
+    Invite,
+    Approve,
+    Reject,
     ChangeRole,
-    BlockUser,
-    UnblockUser,
+    Block,
+    Unblock,
     IssueToken,
     RevokeToken,
     EditProfile,
+}
+
+/// The company's settings: the matrix, policies, company settings, the
+/// audit log, pipelines, dictionaries, extra fields, shared views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum SettingsOp {
     ViewPermissions,
     EditPermissions,
     EditSecurityPolicy,
     /// Company-wide settings (the time zone).
-    EditCompanySettings,
+    EditCompany,
     ViewAudit,
-    ListLeads,
-    ViewLead,
-    CreateLead,
-    EditLead,
-    DeleteLead,
-    ViewClient,
-    EditClient,
-    ExportLeads,
-    ImportLeads,
-    MergeClients,
     EditPipelines,
     EditDictionaries,
     EditCustomFields,
     ShareView,
-    ViewBots,
-    /// The inbox: conversations of the bots (not the bots' settings).
-    ViewChats,
-    ConnectBot,
-    EditBot,
-    ReplyInChat,
-    DeleteBot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum LeadOp {
+    List,
+    View,
+    Create,
+    Edit,
+    Delete,
+    Export,
+    Import,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum ClientOp {
+    View,
+    Edit,
+    Merge,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum BotOp {
+    View,
+    Connect,
+    Edit,
+    Delete,
     MarkCompanyBot,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum InboxOp {
+    View,
+    Reply,
 }
 
 impl Operation {
     /// The matrix cell an operation is decided by.
     pub fn permission(self) -> (Resource, Action) {
         use Action::*;
-        use Operation::*;
         match self {
-            ListUsers | ViewUser => (Resource::Users, View),
-            ExportUsers => (Resource::Users, Export),
-            InviteUser => (Resource::Users, Create),
-            ApproveRegistration | RejectRegistration => (Resource::Users, Approve),
-            ChangeRole | BlockUser | UnblockUser | IssueToken | RevokeToken | EditProfile => (Resource::Users, Edit),
-            ViewPermissions => (Resource::Settings, View),
-            EditPermissions | EditSecurityPolicy | EditCompanySettings => (Resource::Settings, Edit),
-            ViewAudit => (Resource::Audit, View),
-            ListLeads | ViewLead => (Resource::Leads, View),
-            CreateLead => (Resource::Leads, Create),
-            EditLead => (Resource::Leads, Edit),
-            DeleteLead => (Resource::Leads, Delete),
-            ViewClient => (Resource::Clients, View),
-            EditClient => (Resource::Clients, Edit),
-            ExportLeads => (Resource::Leads, Export),
-            ImportLeads => (Resource::Leads, Import),
-            MergeClients => (Resource::Clients, Edit),
-            EditPipelines | EditDictionaries | EditCustomFields | ShareView | MarkCompanyBot => {
-                (Resource::Settings, Edit)
-            }
-            ViewBots => (Resource::Telegram, View),
-            ViewChats => (Resource::Inbox, View),
-            ReplyInChat => (Resource::Inbox, Send),
-            ConnectBot => (Resource::Telegram, Create),
-            EditBot => (Resource::Telegram, Edit),
-            DeleteBot => (Resource::Telegram, Delete),
+            Operation::Users(op) => (
+                Resource::Users,
+                match op {
+                    UserOp::List | UserOp::View => View,
+                    UserOp::Export => Export,
+                    UserOp::Invite => Create,
+                    UserOp::Approve | UserOp::Reject => Approve,
+                    UserOp::ChangeRole
+                    | UserOp::Block
+                    | UserOp::Unblock
+                    | UserOp::IssueToken
+                    | UserOp::RevokeToken
+                    | UserOp::EditProfile => Edit,
+                },
+            ),
+            Operation::Settings(op) => match op {
+                SettingsOp::ViewPermissions => (Resource::Settings, View),
+                SettingsOp::ViewAudit => (Resource::Audit, View),
+                SettingsOp::EditPermissions
+                | SettingsOp::EditSecurityPolicy
+                | SettingsOp::EditCompany
+                | SettingsOp::EditPipelines
+                | SettingsOp::EditDictionaries
+                | SettingsOp::EditCustomFields
+                | SettingsOp::ShareView => (Resource::Settings, Edit),
+            },
+            Operation::Leads(op) => (
+                Resource::Leads,
+                match op {
+                    LeadOp::List | LeadOp::View => View,
+                    LeadOp::Create => Create,
+                    LeadOp::Edit => Edit,
+                    LeadOp::Delete => Delete,
+                    LeadOp::Export => Export,
+                    LeadOp::Import => Import,
+                },
+            ),
+            Operation::Clients(op) => (
+                Resource::Clients,
+                match op {
+                    ClientOp::View => View,
+                    ClientOp::Edit | ClientOp::Merge => Edit,
+                },
+            ),
+            Operation::Bots(op) => match op {
+                BotOp::View => (Resource::Telegram, View),
+                BotOp::Connect => (Resource::Telegram, Create),
+                BotOp::Edit => (Resource::Telegram, Edit),
+                BotOp::Delete => (Resource::Telegram, Delete),
+                // Which bot speaks for the company is a company setting.
+                BotOp::MarkCompanyBot => (Resource::Settings, Edit),
+            },
+            Operation::Inbox(op) => (
+                Resource::Inbox,
+                match op {
+                    InboxOp::View => View,
+                    InboxOp::Reply => Send,
+                },
+            ),
         }
     }
 
+    /// Every operation of every feature.
     pub fn all() -> Vec<Operation> {
-        Operation::iter().collect()
+        UserOp::iter()
+            .map(Operation::Users)
+            .chain(SettingsOp::iter().map(Operation::Settings))
+            .chain(LeadOp::iter().map(Operation::Leads))
+            .chain(ClientOp::iter().map(Operation::Clients))
+            .chain(BotOp::iter().map(Operation::Bots))
+            .chain(InboxOp::iter().map(Operation::Inbox))
+            .collect()
     }
 }
 
@@ -185,7 +260,7 @@ pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Targ
 /// otherwise the scope must reach the target.
 pub fn permits(actor: &Actor, op: Operation, scope: Scope, target: &Target) -> bool {
     if !actor.active {
-        return matches!((op, target), (Operation::ViewUser, Target::Owned { owner, .. }) if *owner == actor.user_id);
+        return matches!((op, target), (Operation::Users(UserOp::View), Target::Owned { owner, .. }) if *owner == actor.user_id);
     }
     covers(scope, actor, target)
 }
@@ -331,7 +406,13 @@ pub struct MatrixCell {
 
 /// The whole matrix. Needs settings:view.
 pub async fn matrix(pool: &PgPool, actor: &Actor) -> Result<Vec<MatrixCell>, RbacError> {
-    authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
+    authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::ViewPermissions),
+        Target::Collection,
+    )
+    .await?;
     load_matrix(pool).await
 }
 
@@ -377,7 +458,13 @@ pub async fn set_permission(
     action: Action,
     scope: Scope,
 ) -> Result<(), RbacError> {
-    authorize(pool, actor, Operation::EditPermissions, Target::Collection).await?;
+    authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditPermissions),
+        Target::Collection,
+    )
+    .await?;
     if !resource.actions().contains(&action) {
         return Err(RbacError::Invalid(format!(
             "у раздела «{resource}» нет права «{action}»"
@@ -431,7 +518,13 @@ pub struct RolePolicy {
 
 /// 2FA policy per role. Needs settings:view.
 pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolicy>, RbacError> {
-    authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
+    authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::ViewPermissions),
+        Target::Collection,
+    )
+    .await?;
     let rows = sqlx::query!("select role, require_2fa from role_settings order by role")
         .fetch_all(pool)
         .await?;
@@ -447,7 +540,13 @@ pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolic
 
 /// Requires (or stops requiring) 2FA for a role. Needs settings:edit.
 pub async fn set_require_2fa(pool: &PgPool, actor: &Actor, role: Role, require: bool) -> Result<(), RbacError> {
-    authorize(pool, actor, Operation::EditSecurityPolicy, Target::Collection).await?;
+    authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditSecurityPolicy),
+        Target::Collection,
+    )
+    .await?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query_scalar!("select require_2fa from role_settings where role = $1", role.as_str())
         .fetch_optional(&mut *tx)
@@ -482,42 +581,6 @@ pub async fn role_requires_2fa(pool: &PgPool, role: Role) -> Result<bool, RbacEr
             .await?
             .unwrap_or(false),
     )
-}
-
-/// Whether partners and franchisees may register themselves.
-pub async fn self_registration_enabled(pool: &PgPool) -> Result<bool, RbacError> {
-    let v = sqlx::query_scalar!("select value from app_settings where key = 'self_registration'")
-        .fetch_optional(pool)
-        .await?;
-    Ok(v.and_then(|v| v.as_bool()).unwrap_or(false))
-}
-
-/// Turns self-registration on or off. Needs settings:edit.
-pub async fn set_self_registration(pool: &PgPool, actor: &Actor, enabled: bool) -> Result<(), RbacError> {
-    authorize(pool, actor, Operation::EditSecurityPolicy, Target::Collection).await?;
-    let mut tx = pool.begin().await?;
-    let before = sqlx::query_scalar!("select value from app_settings where key = 'self_registration'")
-        .fetch_optional(&mut *tx)
-        .await?;
-    sqlx::query!(
-        "insert into app_settings (key, value) values ('self_registration', $1)
-         on conflict (key) do update set value = excluded.value",
-        serde_json::Value::Bool(enabled)
-    )
-    .execute(&mut *tx)
-    .await?;
-    audit::record(
-        &mut tx,
-        Some(actor),
-        "app_setting",
-        "self_registration",
-        "update",
-        before.map(|v| serde_json::json!({ "value": v })),
-        Some(serde_json::json!({ "value": enabled })),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
 }
 
 #[cfg(test)]

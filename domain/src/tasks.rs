@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::accounts::FieldError;
 use crate::error::{DomainError, ErrorCode};
 use crate::leads::LeadsError;
+use crate::rbac::LeadOp;
 use crate::rbac::RbacError;
 use crate::rbac::{self, Operation};
 use crate::{audit, notifications, Actor};
@@ -95,7 +96,7 @@ pub async fn create_task(
         ));
     }
     let target = crate::leads::owners_of(pool, lead_id).await?.target();
-    rbac::authorize(pool, actor, Operation::EditLead, target).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), target).await?;
     let mut tx = pool.begin().await?;
     let id = sqlx::query_scalar!(
         "insert into tasks (lead_id, text, due_at, assignee_id, created_by) values ($1, $2, $3, $4, $5) returning id",

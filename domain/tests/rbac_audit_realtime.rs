@@ -5,6 +5,7 @@ use std::time::Duration;
 use common::*;
 use domain::audit::{self, AuditFilter};
 use domain::rbac::{self, Operation, RbacError, Target};
+use domain::rbac::{InboxOp, SettingsOp};
 use domain::realtime::{self, Event, Hub};
 use domain::types::{Action, Resource, Role, Scope};
 use domain::PgPool;
@@ -71,7 +72,10 @@ async fn approving_and_answering_are_rights_of_their_own(pool: PgPool) {
     domain::accounts::approve_registration(&pool, &employee, guest.user_id, Role::Partner)
         .await
         .unwrap();
-    assert_eq!(Operation::ReplyInChat.permission(), (Resource::Inbox, Action::Send));
+    assert_eq!(
+        Operation::Inbox(InboxOp::Reply).permission(),
+        (Resource::Inbox, Action::Send)
+    );
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -81,7 +85,13 @@ async fn a_missing_matrix_entry_denies_instead_of_allowing(pool: PgPool) {
         .execute(&pool)
         .await
         .unwrap();
-    let r = rbac::authorize(&pool, &admin, Operation::ViewAudit, Target::Collection).await;
+    let r = rbac::authorize(
+        &pool,
+        &admin,
+        Operation::Settings(SettingsOp::ViewAudit),
+        Target::Collection,
+    )
+    .await;
     assert!(matches!(r, Err(RbacError::MissingEntry(_))));
 }
 

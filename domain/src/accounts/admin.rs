@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::{parse_role, parse_status, password, AccountsError, UserSummary};
 use crate::events::{self, DomainEvent, Origin};
 use crate::notifications;
+use crate::rbac::UserOp;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::types::{Email, Password, Phone, Role, Scope};
@@ -23,7 +24,7 @@ pub struct UserFilter {
 
 /// Users the actor may see (users:view; own / team / all), newest first.
 pub async fn list_users(pool: &PgPool, actor: &Actor, filter: UserFilter) -> Result<Page<UserSummary>, AccountsError> {
-    let scope = rbac::authorize(pool, actor, Operation::ListUsers, Target::Collection).await?;
+    let scope = rbac::authorize(pool, actor, Operation::Users(UserOp::List), Target::Collection).await?;
     list_users_in_scope(pool, actor, scope, filter).await
 }
 
@@ -189,7 +190,7 @@ pub async fn get_user(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSumm
     let mut tx = pool.begin().await?;
     let user = fetch_user(&mut tx, id, false).await?;
     tx.commit().await?;
-    rbac::authorize(pool, actor, Operation::ViewUser, owned(&user)).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::View), owned(&user)).await?;
     Ok(user)
 }
 
@@ -234,7 +235,7 @@ where
     let mut tx = pool.begin().await?;
     let before = fetch_user(&mut tx, id, true).await?;
     rbac::authorize(pool, actor, op, owned(&before)).await?;
-    if op != Operation::EditProfile {
+    if op != Operation::Users(UserOp::EditProfile) {
         may_manage(actor, &before)?;
     }
     change(&mut tx, &before).await?;
@@ -302,10 +303,10 @@ pub async fn approve_registration(
             "Одобрить можно как партнёра или франчайзи",
         ));
     }
-    rbac::authorize(pool, actor, Operation::ApproveRegistration, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::Approve), Target::Collection).await?;
     may_grant(actor, role)?;
     let by = actor.clone();
-    change_user(pool, actor, Operation::ApproveRegistration, id, "approve", move |tx, before| {
+    change_user(pool, actor, Operation::Users(UserOp::Approve), id, "approve", move |tx, before| {
         Box::pin(async move {
             if before.status != crate::types::UserStatus::Pending {
                 return Err(AccountsError::AlreadyDecided);
@@ -353,7 +354,7 @@ pub async fn reject_registration(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
     change_user(
         pool,
         actor,
-        Operation::RejectRegistration,
+        Operation::Users(UserOp::Reject),
         id,
         "reject",
         move |tx, before| {
@@ -389,12 +390,12 @@ pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> 
     if id == actor.user_id {
         return Err(AccountsError::OwnRole);
     }
-    rbac::authorize(pool, actor, Operation::ChangeRole, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::ChangeRole), Target::Collection).await?;
     may_grant(actor, role)?;
     change_user(
         pool,
         actor,
-        Operation::ChangeRole,
+        Operation::Users(UserOp::ChangeRole),
         id,
         "change_role",
         move |tx, before| {
@@ -425,7 +426,7 @@ pub async fn block_user(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSu
     if id == actor.user_id {
         return Err(AccountsError::SelfBlock);
     }
-    change_user(pool, actor, Operation::BlockUser, id, "block", |tx, before| {
+    change_user(pool, actor, Operation::Users(UserOp::Block), id, "block", |tx, before| {
         Box::pin(async move {
             sqlx::query!(
                 "update users set blocked_at = coalesce(blocked_at, now()), session_epoch = session_epoch + 1 where id = $1",
@@ -442,14 +443,21 @@ pub async fn block_user(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSu
 
 /// Unblocks a user (users:edit).
 pub async fn unblock_user(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<UserSummary, AccountsError> {
-    change_user(pool, actor, Operation::UnblockUser, id, "unblock", |tx, before| {
-        Box::pin(async move {
-            sqlx::query!("update users set blocked_at = null where id = $1", before.id)
-                .execute(&mut **tx)
-                .await?;
-            Ok(())
-        })
-    })
+    change_user(
+        pool,
+        actor,
+        Operation::Users(UserOp::Unblock),
+        id,
+        "unblock",
+        |tx, before| {
+            Box::pin(async move {
+                sqlx::query!("update users set blocked_at = null where id = $1", before.id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            })
+        },
+    )
     .await
 }
 
@@ -495,7 +503,7 @@ pub async fn update_profile(pool: &PgPool, actor: &Actor, input: ProfileInput) -
     change_user(
         pool,
         actor,
-        Operation::EditProfile,
+        Operation::Users(UserOp::EditProfile),
         actor.user_id,
         "update_profile",
         move |tx, before| {

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{password, AccountsError, FieldError, SessionGrant};
 use crate::crypto::{random_token, token_hash};
+use crate::rbac::UserOp;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::types::{Email, Password, Role};
@@ -32,7 +33,7 @@ pub struct InviteLink {
 /// Invites an email with a role (users:create). The link works once and
 /// expires after 7 days.
 pub async fn invite(pool: &PgPool, actor: &Actor, input: InviteInput) -> Result<InviteLink, AccountsError> {
-    rbac::authorize(pool, actor, Operation::InviteUser, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::Invite), Target::Collection).await?;
     let email = Email::parse(&input.email).map_err(|m| AccountsError::field("email", m))?;
     if input.role == Role::Guest {
         return Err(AccountsError::field("role", "Выберите роль"));
@@ -119,7 +120,7 @@ pub struct SentInvitation {
 
 /// The latest invitations (users:create), newest first.
 pub async fn list_invitations(pool: &PgPool, actor: &Actor, limit: i64) -> Result<Vec<SentInvitation>, AccountsError> {
-    rbac::authorize(pool, actor, Operation::InviteUser, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::Invite), Target::Collection).await?;
     let rows = sqlx::query!(
         r#"select i.id, i.email, i.role, u.full_name as "invited_by?",
                   i.created_at as "created_at: DateTime<Utc>", i.expires_at as "expires_at: DateTime<Utc>",
@@ -156,7 +157,7 @@ pub async fn list_invitations(pool: &PgPool, actor: &Actor, limit: i64) -> Resul
 /// Revokes an invitation that is still waiting: its link stops working.
 /// Nobody revokes an invitation to a role above their own.
 pub async fn revoke_invitation(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), AccountsError> {
-    rbac::authorize(pool, actor, Operation::InviteUser, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Users(UserOp::Invite), Target::Collection).await?;
     let mut tx = pool.begin().await?;
     let inv = sqlx::query!(
         "select email, role, accepted_at is not null as \"accepted!\", revoked_at is not null as \"revoked!\"

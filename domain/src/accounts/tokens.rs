@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::AccountsError;
 use crate::crypto::{random_token, token_hash};
+use crate::rbac::UserOp;
 use crate::rbac::{self, Operation, Target};
 use crate::{audit, Actor};
 
@@ -44,7 +45,7 @@ pub async fn issue_token(
     rbac::authorize(
         pool,
         actor,
-        Operation::IssueToken,
+        Operation::Users(UserOp::IssueToken),
         Target::Owned { owner: user_id, team },
     )
     .await?;
@@ -113,7 +114,13 @@ pub async fn list_tokens(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<
         .fetch_optional(pool)
         .await?
         .ok_or(AccountsError::NotFound)?;
-    rbac::authorize(pool, actor, Operation::ViewUser, Target::Owned { owner: user_id, team }).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Users(UserOp::View),
+        Target::Owned { owner: user_id, team },
+    )
+    .await?;
     let rows = sqlx::query!(
         r#"select id, user_id, name, prefix, created_at as "created_at: chrono::DateTime<chrono::Utc>", last_used_at as "last_used_at: chrono::DateTime<chrono::Utc>", revoked_at from api_tokens
          where user_id = $1 order by created_at desc"#,
@@ -149,7 +156,7 @@ pub async fn revoke_token(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Resul
     rbac::authorize(
         pool,
         actor,
-        Operation::RevokeToken,
+        Operation::Users(UserOp::RevokeToken),
         Target::Owned {
             owner: row.user_id,
             team: row.team_id,

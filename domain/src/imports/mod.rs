@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+use crate::rbac::LeadOp;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
@@ -110,13 +111,19 @@ async fn own_job(pool: &PgPool, actor: &Actor, job: Uuid) -> Result<(), ImportEr
         .fetch_optional(pool)
         .await?
         .ok_or(ImportError::NotFound)?;
-    rbac::authorize(pool, actor, Operation::ImportLeads, Target::Owned { owner, team: None }).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Leads(LeadOp::Import),
+        Target::Owned { owner, team: None },
+    )
+    .await?;
     Ok(())
 }
 
 /// Starts an upload (leads:import). Returns the job id.
 pub async fn create_upload(pool: &PgPool, actor: &Actor, file_name: &str) -> Result<Uuid, ImportError> {
-    rbac::authorize(pool, actor, Operation::ImportLeads, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Import), Target::Collection).await?;
     let lower = file_name.to_lowercase();
     let kind = if lower.ends_with(".xlsx") {
         "xlsx"

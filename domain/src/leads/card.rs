@@ -6,6 +6,7 @@ use uuid::Uuid;
 use super::create::lead_event;
 use super::{LeadOwners, LeadSummary, LeadsError, Missing};
 use crate::events::{self, DomainEvent, Origin};
+use crate::rbac::LeadOp;
 use crate::rbac::{self, Operation};
 use crate::realtime;
 use crate::types::{Money, Role};
@@ -111,7 +112,7 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     .await?
     .ok_or(LeadsError::NotFound(Missing::Lead))?;
     let o = owners_of(pool, row.id).await?;
-    rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::View), o.target()).await?;
     let mask = super::masks_personal_data(pool, actor).await?;
     let mut summary = single_summary(pool, row.id).await?;
     if mask {
@@ -133,10 +134,10 @@ pub async fn get_lead(pool: &PgPool, actor: &Actor, number: i64) -> Result<LeadC
     let timeline = timeline(pool, row.id, internal).await?;
     let may_edit = actor.role != Role::Partner
         && actor.role != Role::Guest
-        && rbac::authorize(pool, actor, Operation::EditLead, o.target())
+        && rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target())
             .await
             .is_ok();
-    let may_delete = rbac::authorize(pool, actor, Operation::DeleteLead, o.target())
+    let may_delete = rbac::authorize(pool, actor, Operation::Leads(LeadOp::Delete), o.target())
         .await
         .is_ok();
     Ok(LeadCard {
@@ -283,7 +284,7 @@ async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsErr
 pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, stage_id: Uuid) -> Result<(), LeadsError> {
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     if matches!(actor.role, Role::Partner | Role::Guest) {
         return Err(LeadsError::StageSetByStaff);
     }
@@ -367,7 +368,7 @@ pub async fn move_lead_with_reason(
 pub async fn delete_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid) -> Result<i64, LeadsError> {
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
-    rbac::authorize(pool, actor, Operation::DeleteLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Delete), o.target()).await?;
     let row = sqlx::query!(
         "update leads set deleted_at = now(), deleted_by = $2 where id = $1 returning number, stage_id",
         lead_id,
@@ -490,7 +491,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
     let fields = super::fields::custom_fields(pool).await?;
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     if matches!(actor.role, Role::Partner | Role::Guest) {
         field_rules(actor, &u, None, None)?;
     }
@@ -604,7 +605,7 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
     crate::types::check_text(body, crate::types::MAX_LONG).map_err(|m| LeadsError::field("body", &m))?;
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, false).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     sqlx::query!(
         "insert into lead_comments (lead_id, author_id, body) values ($1, $2, $3)",
         lead_id,
@@ -659,8 +660,8 @@ pub async fn attach_to_deal(pool: &PgPool, actor: &Actor, lead_id: Uuid, deal_nu
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, true).await?;
     let d = owners(&mut tx, deal.id, true).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, d.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), d.target()).await?;
     let lead = sqlx::query!("select number, unsorted, comment from leads where id = $1", lead_id)
         .fetch_one(&mut *tx)
         .await?;

@@ -3,6 +3,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{LeadsError, Missing};
+use crate::rbac::ClientOp;
 use crate::rbac::{self, Operation, Target};
 use crate::Actor;
 
@@ -29,8 +30,8 @@ pub async fn get_client(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Client
     .await?
     .ok_or(LeadsError::NotFound(Missing::Client))?;
     let target = Target::record([c.owner_id], c.team_id);
-    rbac::authorize(pool, actor, Operation::ViewClient, target.clone()).await?;
-    let may_edit = rbac::authorize(pool, actor, Operation::EditClient, target)
+    rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), target.clone()).await?;
+    let may_edit = rbac::authorize(pool, actor, Operation::Clients(ClientOp::Edit), target)
         .await
         .is_ok();
     let phones = sqlx::query_scalar!(
@@ -128,7 +129,7 @@ pub async fn edit_client(pool: &PgPool, actor: &Actor, id: Uuid, input: ClientCo
     .await?
     .ok_or(LeadsError::NotFound(Missing::Client))?;
     let target = Target::record([c.owner_id], c.team_id);
-    rbac::authorize(pool, actor, Operation::EditClient, target).await?;
+    rbac::authorize(pool, actor, Operation::Clients(ClientOp::Edit), target).await?;
     let taken = sqlx::query!(
         r#"select p.phone as "value!", c.full_name from client_phones p join clients c on c.id = p.client_id
            where p.phone = any($1) and p.client_id <> $3 and c.merged_into is null
@@ -228,7 +229,7 @@ pub async fn list_clients(
     query: &str,
     page: i64,
 ) -> Result<crate::Page<ClientRow>, LeadsError> {
-    let scope = rbac::authorize(pool, actor, Operation::ViewClient, Target::Collection).await?;
+    let scope = rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), Target::Collection).await?;
     let per_page = 50i64;
     let page = page.max(1);
     let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(

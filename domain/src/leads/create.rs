@@ -5,6 +5,7 @@ use uuid::Uuid;
 use super::{LeadOwners, LeadsError};
 use crate::accounts::FieldError;
 use crate::rbac::{self, Operation, Target};
+use crate::rbac::{ClientOp, LeadOp};
 use crate::realtime::{self, Event};
 use crate::types::{Email, Money, Phone, Role};
 use crate::{audit, notifications, Actor};
@@ -88,7 +89,7 @@ pub async fn create_lead_in(
     actor: &Actor,
     input: NewLead,
 ) -> Result<CreateOutcome, LeadsError> {
-    rbac::authorize(pool, actor, Operation::CreateLead, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Create), Target::Collection).await?;
     let mut errors = vec![];
     let phone = if input.phone.trim().is_empty() {
         None
@@ -372,7 +373,7 @@ async fn client_visible(
         return Ok(false);
     };
     let target = Target::record([c.owner_id], c.team_id);
-    Ok(rbac::authorize(pool, actor, Operation::ViewClient, target)
+    Ok(rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), target)
         .await
         .is_ok())
 }

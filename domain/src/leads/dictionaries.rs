@@ -3,6 +3,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::LeadsError;
+use crate::rbac::{LeadOp, UserOp};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct DictItem {
@@ -96,7 +97,7 @@ pub async fn pipelines(pool: &PgPool) -> Result<Vec<Pipeline>, LeadsError> {
 pub async fn people_options(pool: &PgPool, actor: &crate::Actor) -> Result<(Vec<DictItem>, Vec<DictItem>), LeadsError> {
     use crate::rbac::{self, Operation, Target};
     // Only someone who may list all users sees who else is here.
-    match rbac::authorize(pool, actor, Operation::ListUsers, Target::Collection).await {
+    match rbac::authorize(pool, actor, Operation::Users(UserOp::List), Target::Collection).await {
         Ok(crate::types::Scope::All) => {}
         _ => return Ok((vec![], vec![])),
     }
@@ -127,12 +128,12 @@ pub async fn people_options(pool: &PgPool, actor: &crate::Actor) -> Result<(Vec<
 /// awaiting approval or a role without lead rights.
 pub async fn may_see_lead_settings(pool: &PgPool, actor: &crate::Actor) -> Result<(), LeadsError> {
     use crate::rbac::{self, Operation, Target};
-    if rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection)
+    if rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection)
         .await
         .is_ok()
     {
         return Ok(());
     }
-    rbac::authorize(pool, actor, Operation::CreateLead, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Create), Target::Collection).await?;
     Ok(())
 }

@@ -6,6 +6,7 @@ use tokio::sync::mpsc;
 use super::fields::{custom_fields, display_value, CustomField};
 use super::filter::{resolve_custom, LeadFilter};
 use super::LeadsError;
+use crate::rbac::LeadOp;
 use crate::rbac::{self, Operation, Target};
 use crate::types::Money;
 use crate::Actor;
@@ -73,7 +74,7 @@ pub async fn export_leads(
     f: LeadFilter,
     out: mpsc::Sender<ExportRow>,
 ) -> Result<u64, LeadsError> {
-    let scope = rbac::authorize(pool, actor, Operation::ExportLeads, Target::Collection).await?;
+    let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::Export), Target::Collection).await?;
     let see_scope = rbac::scope_for(
         pool,
         actor.role,

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{LeadsError, Missing};
+use crate::rbac::SettingsOp;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
@@ -55,7 +56,13 @@ fn duplicate_name(e: sqlx::Error) -> LeadsError {
 
 /// Every item of every dictionary, hidden ones too (settings:view).
 pub async fn dictionary_entries(pool: &PgPool, actor: &Actor) -> Result<Vec<DictionaryEntry>, LeadsError> {
-    rbac::authorize(pool, actor, Operation::ViewPermissions, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::ViewPermissions),
+        Target::Collection,
+    )
+    .await?;
     let rows = sqlx::query_as!(
         DictionaryEntry,
         "select id, kind, name, position, active from dictionary_items order by kind, position, name"
@@ -67,7 +74,13 @@ pub async fn dictionary_entries(pool: &PgPool, actor: &Actor) -> Result<Vec<Dict
 
 /// Adds an item at the end of its dictionary.
 pub async fn add_dictionary_item(pool: &PgPool, actor: &Actor, kind: &str, name: &str) -> Result<Uuid, LeadsError> {
-    rbac::authorize(pool, actor, Operation::EditDictionaries, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditDictionaries),
+        Target::Collection,
+    )
+    .await?;
     check_kind(kind)?;
     let name = check_name(name)?;
     let mut tx = pool.begin().await?;
@@ -107,7 +120,13 @@ pub struct DictionaryEdit {
 /// Renames, hides/shows or moves a dictionary item. Items are never
 /// deleted: leads keep pointing at a hidden one, new leads can't pick it.
 pub async fn edit_dictionary_item(pool: &PgPool, actor: &Actor, id: Uuid, e: DictionaryEdit) -> Result<(), LeadsError> {
-    rbac::authorize(pool, actor, Operation::EditDictionaries, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditDictionaries),
+        Target::Collection,
+    )
+    .await?;
     let name = e.name.as_deref().map(check_name).transpose()?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query!(
@@ -283,7 +302,13 @@ pub async fn add_custom_field(
     kind: &str,
     options: &[String],
 ) -> Result<CustomField, LeadsError> {
-    rbac::authorize(pool, actor, Operation::EditCustomFields, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditCustomFields),
+        Target::Collection,
+    )
+    .await?;
     let label = check_name(label).map_err(|_| LeadsError::field("label", "Укажите название поля"))?;
     let kind = FieldKind::parse(kind).ok_or_else(|| LeadsError::field("kind", "Выберите тип поля"))?;
     let options = clean_options(kind, options)?;
@@ -357,7 +382,13 @@ pub async fn edit_custom_field(
     options: Option<&[String]>,
     active: Option<bool>,
 ) -> Result<(), LeadsError> {
-    rbac::authorize(pool, actor, Operation::EditCustomFields, Target::Collection).await?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Settings(SettingsOp::EditCustomFields),
+        Target::Collection,
+    )
+    .await?;
     let label = label
         .map(|l| check_name(l).map_err(|_| LeadsError::field("label", "Укажите название поля")))
         .transpose()?;

@@ -11,6 +11,7 @@ use uuid::Uuid;
 
 use super::card::owners_of;
 use super::{LeadsError, Missing};
+use crate::rbac::LeadOp;
 use crate::rbac::{self, Operation};
 use crate::realtime;
 use crate::{audit, Actor};
@@ -97,7 +98,7 @@ pub async fn attach_file(
     bytes: Vec<u8>,
 ) -> Result<Uuid, LeadsError> {
     let o = owners_of(pool, lead_id).await?;
-    rbac::authorize(pool, actor, Operation::EditLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     let storage = storage.ok_or_else(|| LeadsError::Unavailable("Хранилище файлов не настроено".into()))?;
     if bytes.is_empty() {
         return Err(LeadsError::EmptyFile);
@@ -205,7 +206,7 @@ pub async fn open_file(
     .await?
     .ok_or(LeadsError::NotFound(Missing::File))?;
     let o = owners_of(pool, row.lead_id).await?;
-    rbac::authorize(pool, actor, Operation::ViewLead, o.target()).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::View), o.target()).await?;
     let storage = storage.ok_or_else(|| LeadsError::Unavailable("Хранилище файлов не настроено".into()))?;
     let obj = storage
         .client

@@ -3,6 +3,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{LeadsError, Missing};
+use crate::rbac::ClientOp;
 use crate::rbac::{self, Operation, Target};
 use crate::{audit, Actor};
 
@@ -39,7 +40,7 @@ async fn target(pool: &PgPool, id: Uuid) -> Result<(Target, String, Option<Strin
 /// Clients sharing a phone, an email or the exact name (clients:view).
 pub async fn possible_duplicates(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Vec<PossibleDuplicate>, LeadsError> {
     let (t, _, _) = target(pool, id).await?;
-    rbac::authorize(pool, actor, Operation::ViewClient, t).await?;
+    rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), t).await?;
     let rows = sqlx::query!(
         r#"select c.id, c.full_name, c.city, c.owner_id, c.team_id,
                   case when exists (select 1 from client_phones a join client_phones b on a.phone = b.phone
@@ -60,7 +61,10 @@ pub async fn possible_duplicates(pool: &PgPool, actor: &Actor, id: Uuid) -> Resu
     let mut out = vec![];
     for r in rows {
         let t = Target::record([r.owner_id], r.team_id);
-        if rbac::authorize(pool, actor, Operation::ViewClient, t).await.is_ok() {
+        if rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), t)
+            .await
+            .is_ok()
+        {
             out.push(PossibleDuplicate {
                 id: r.id,
                 full_name: r.full_name,
@@ -84,8 +88,8 @@ pub async fn merge_clients(pool: &PgPool, actor: &Actor, input: MergeInput) -> R
     }
     let (tm, main_name, main_city) = target(pool, input.main).await?;
     let (to, other_name, other_city) = target(pool, input.other).await?;
-    rbac::authorize(pool, actor, Operation::MergeClients, tm).await?;
-    rbac::authorize(pool, actor, Operation::MergeClients, to).await?;
+    rbac::authorize(pool, actor, Operation::Clients(ClientOp::Merge), tm).await?;
+    rbac::authorize(pool, actor, Operation::Clients(ClientOp::Merge), to).await?;
     let mut tx = pool.begin().await?;
     let locked = sqlx::query_scalar!(
         "select id from clients where id in ($1, $2) and merged_into is null order by id for update",

@@ -11,6 +11,7 @@ use super::fields::is_field_key;
 use super::filter::LeadFilter;
 use super::{LeadsError, Missing};
 use crate::rbac::{self, Operation, Target};
+use crate::rbac::{LeadOp, SettingsOp};
 use crate::{audit, Actor};
 
 /// The list's fixed columns, in their default order; extra fields add `cf_N`.
@@ -54,7 +55,7 @@ pub struct ViewInput {
 
 /// The viewer's own views and every shared one (leads:view).
 pub async fn list_views(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedView>, LeadsError> {
-    rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     let rows = sqlx::query!(
         r#"select v.id, v.name, v.query, v.columns, v.shared, v.owner_id, u.full_name as owner_name
            from saved_views v join users u on u.id = v.owner_id
@@ -81,9 +82,15 @@ pub async fn list_views(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedView>, 
 /// Saves (or overwrites, by name) one of the viewer's views. The query
 /// must parse as a list filter; unknown columns are refused.
 pub async fn save_view(pool: &PgPool, actor: &Actor, v: ViewInput) -> Result<Uuid, LeadsError> {
-    rbac::authorize(pool, actor, Operation::ListLeads, Target::Collection).await?;
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     if v.shared {
-        rbac::authorize(pool, actor, Operation::ShareView, Target::Collection).await?;
+        rbac::authorize(
+            pool,
+            actor,
+            Operation::Settings(SettingsOp::ShareView),
+            Target::Collection,
+        )
+        .await?;
     }
     let name = v.name.trim();
     if name.is_empty() {
@@ -153,7 +160,13 @@ pub async fn delete_view(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), L
         if !v.shared {
             return Err(LeadsError::NotFound(Missing::View));
         }
-        rbac::authorize(pool, actor, Operation::ShareView, Target::Collection).await?;
+        rbac::authorize(
+            pool,
+            actor,
+            Operation::Settings(SettingsOp::ShareView),
+            Target::Collection,
+        )
+        .await?;
     }
     sqlx::query!("delete from saved_views where id = $1", id)
         .execute(&mut *tx)

@@ -9,6 +9,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rbac::{self, Operation, Target};
+use crate::rbac::{BotOp, InboxOp, LeadOp, UserOp};
 use crate::Actor;
 
 mod topics;
@@ -95,7 +96,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::UserChanged { user_id, team_id, .. } => rbac::authorize(
             pool,
             viewer,
-            Operation::ViewUser,
+            Operation::Users(UserOp::View),
             Target::Owned {
                 owner: *user_id,
                 team: *team_id,
@@ -109,13 +110,13 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged | Event::CompanySettingsChanged => {
             true
         }
-        Event::BotsChanged { .. } => rbac::authorize(pool, viewer, Operation::ViewBots, Target::Collection)
+        Event::BotsChanged { .. } => rbac::authorize(pool, viewer, Operation::Bots(BotOp::View), Target::Collection)
             .await
             .is_ok(),
         Event::ChatChanged { owner_id, team_id, .. } => rbac::authorize(
             pool,
             viewer,
-            Operation::ViewChats,
+            Operation::Inbox(InboxOp::View),
             Target::Owned {
                 owner: owner_id.unwrap_or(Uuid::nil()),
                 team: *team_id,
@@ -126,7 +127,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::LeadChanged { owners, team_id, .. } => rbac::authorize(
             pool,
             viewer,
-            Operation::ViewLead,
+            Operation::Leads(LeadOp::View),
             Target::Record {
                 owners: owners.clone(),
                 team: *team_id,

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::flow_model::FlowBody;
 use super::{bot_api, Telegram, TelegramError};
+use crate::rbac::BotOp;
 use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::types::Scope;
@@ -82,7 +83,7 @@ pub(crate) async fn authorize_bot(
 /// checked with getMe and stored encrypted; the bot gets the default
 /// greeting flow and, when `PUBLIC_URL` is set, its webhook.
 pub async fn connect_bot(tg: &Telegram, actor: &Actor, token: &str) -> Result<BotSummary, TelegramError> {
-    rbac::authorize(&tg.pool, actor, Operation::ConnectBot, Target::Collection).await?;
+    rbac::authorize(&tg.pool, actor, Operation::Bots(BotOp::Connect), Target::Collection).await?;
     let token = token.trim();
     if !token_looks_valid(token) {
         return Err(TelegramError::BadToken);
@@ -188,7 +189,7 @@ fn summary(r: SummaryRow) -> BotSummary {
 
 /// "Мои боты": the actor's bots (all of them with scope all).
 pub async fn list_bots(tg: &Telegram, actor: &Actor) -> Result<Vec<BotSummary>, TelegramError> {
-    let scope = rbac::authorize(&tg.pool, actor, Operation::ViewBots, Target::Collection).await?;
+    let scope = rbac::authorize(&tg.pool, actor, Operation::Bots(BotOp::View), Target::Collection).await?;
     let rows: Vec<SummaryRow> = match scope {
         Scope::All => {
             sqlx::query_as(&format!("{SUMMARY_SQL} order by b.created_at"))
@@ -215,7 +216,7 @@ pub async fn list_bots(tg: &Telegram, actor: &Actor) -> Result<Vec<BotSummary>, 
 }
 
 pub async fn get_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<BotSummary, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::View), bot_id).await?;
     let row: SummaryRow = sqlx::query_as(&format!("{SUMMARY_SQL} where b.id = $1"))
         .bind(bot_id)
         .fetch_optional(&tg.pool)
@@ -225,7 +226,7 @@ pub async fn get_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<BotSu
 }
 
 pub async fn bot_stats(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<BotStats, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::View), bot_id).await?;
     let r = sqlx::query!(
         r#"select
             (select count(*) from bot_chats where bot_id = $1) as "users!",
@@ -254,7 +255,7 @@ pub async fn bot_stats(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Bot
 /// Enables or disables a bot (telegram:edit). A disabled bot's poller
 /// stops and its webhook is removed; stored updates wait.
 pub async fn set_bot_enabled(tg: &Telegram, actor: &Actor, bot_id: Uuid, enabled: bool) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     let mut tx = tg.pool.begin().await?;
     let before = sqlx::query_scalar!("select enabled from bots where id = $1 for update", bot_id)
         .fetch_optional(&mut *tx)
@@ -293,7 +294,7 @@ pub async fn set_bot_enabled(tg: &Telegram, actor: &Actor, bot_id: Uuid, enabled
 
 /// Deletes a bot with its chats, history and flows (telegram:delete).
 pub async fn delete_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::DeleteBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Delete), bot_id).await?;
     // Best effort: stop Telegram from calling a webhook that will 404.
     if let Ok(client) = tg.client(bot_id).await {
         let _ = bot_api::delete_webhook(&client).await;
@@ -322,7 +323,13 @@ pub async fn delete_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<()
 /// Marks the company's bot (settings:edit); the previous one loses the mark.
 /// The bot gets the partner lead flow if it has none.
 pub async fn set_company_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<(), TelegramError> {
-    rbac::authorize(&tg.pool, actor, Operation::MarkCompanyBot, Target::Collection).await?;
+    rbac::authorize(
+        &tg.pool,
+        actor,
+        Operation::Bots(BotOp::MarkCompanyBot),
+        Target::Collection,
+    )
+    .await?;
     let mut tx = tg.pool.begin().await?;
     sqlx::query!(
         "update bots set is_company = false where is_company and id <> $1",
@@ -366,7 +373,7 @@ pub(crate) async fn record_error(tg: &Telegram, bot_id: Uuid, message: &str) {
 /// Sets the webhook to `{PUBLIC_URL}/telegram/webhook/{bot id}` with a
 /// fresh secret token (telegram:edit).
 pub async fn setup_webhook(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<String, TelegramError> {
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     setup_webhook_inner(tg, bot_id).await
 }
 
@@ -391,7 +398,7 @@ async fn setup_webhook_inner(tg: &Telegram, bot_id: Uuid) -> Result<String, Tele
 
 /// Removes the webhook: the bot goes back to long polling (telegram:edit).
 pub async fn remove_webhook(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     remove_webhook_inner(tg, bot_id).await
 }
 

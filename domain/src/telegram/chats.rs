@@ -11,6 +11,7 @@ use super::engine::OutMessage;
 use super::flow_model::html_escape;
 use super::{Telegram, TelegramError};
 use crate::rbac::{self, Operation, Target};
+use crate::rbac::{InboxOp, UserOp};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
 
@@ -139,7 +140,7 @@ pub struct ChatRow {
 
 /// All conversations of the bots the actor may see, newest first.
 pub async fn inbox(tg: &Telegram, actor: &Actor, f: InboxFilter) -> Result<Vec<ChatRow>, TelegramError> {
-    let scope = rbac::authorize(&tg.pool, actor, Operation::ViewChats, Target::Collection).await?;
+    let scope = rbac::authorize(&tg.pool, actor, Operation::Inbox(InboxOp::View), Target::Collection).await?;
     let q = f.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let rows = sqlx::query!(
         r#"select c.bot_id, b.username as bot_username, c.chat_id,
@@ -218,7 +219,7 @@ pub async fn chat_history(
     chat_id: i64,
     limit: i64,
 ) -> Result<Vec<ChatMessage>, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::View), bot_id).await?;
     let rows = sqlx::query!(
         r#"select m.id, m.direction, m.kind, m.body, m.payload, m.status, m.error, u.full_name as "sent_by_name?", m.created_at as "created_at: DateTime<Utc>"
            from bot_messages m left join users u on u.id = m.sent_by
@@ -298,7 +299,7 @@ pub async fn reply_as_operator(
     chat_id: i64,
     text: &str,
 ) -> Result<i64, TelegramError> {
-    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::Reply), bot_id).await?;
     chat_exists(tg, bot_id, chat_id).await?;
     let text = text.trim();
     if text.is_empty() {
@@ -332,7 +333,7 @@ pub async fn link_chat_to_lead(
     chat_id: i64,
     number: i64,
 ) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::Reply), bot_id).await?;
     chat_exists(tg, bot_id, chat_id).await?;
     let card = match crate::leads::get_lead(&tg.pool, actor, number).await {
         Ok(c) => c,
@@ -381,7 +382,7 @@ pub async fn incoming_file(
     bot_id: Uuid,
     message_id: i64,
 ) -> Result<IncomingFile, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::View), bot_id).await?;
     let row = sqlx::query!(
         "select kind, payload from bot_messages
          where id = $1 and bot_id = $2 and direction = 'in' and kind in ('photo', 'document')",
@@ -414,7 +415,7 @@ pub async fn reply_file_as_operator(
     chat_id: i64,
     file: OperatorFile,
 ) -> Result<i64, TelegramError> {
-    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::Reply), bot_id).await?;
     chat_exists(tg, bot_id, chat_id).await?;
     if file.bytes.is_empty() {
         return Err(TelegramError::Validation("Файл пустой".into()));
@@ -487,7 +488,7 @@ pub async fn set_operator_mode(
     chat_id: i64,
     on: bool,
 ) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::ReplyInChat, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::Reply), bot_id).await?;
     chat_exists(tg, bot_id, chat_id).await?;
     let mut tx = tg.pool.begin().await?;
     sqlx::query!(
@@ -517,7 +518,7 @@ pub async fn set_operator_mode(
 }
 
 pub async fn mark_read(tg: &Telegram, actor: &Actor, bot_id: Uuid, chat_id: i64) -> Result<(), TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewChats, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Inbox(InboxOp::View), bot_id).await?;
     sqlx::query!(
         "update bot_chats set unread = 0 where bot_id = $1 and chat_id = $2 and unread > 0",
         bot_id,
@@ -536,7 +537,7 @@ pub async fn link_code(tg: &Telegram, actor: &Actor) -> Result<String, TelegramE
     rbac::authorize(
         &tg.pool,
         actor,
-        Operation::EditProfile,
+        Operation::Users(UserOp::EditProfile),
         Target::Owned {
             owner: actor.user_id,
             team: actor.team_id,

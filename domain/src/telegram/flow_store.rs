@@ -10,6 +10,7 @@ use super::engine::{self, Conversation, Effects, FlowRef, Input, LeadRequest, Ou
 use super::flow_model::{self, html_escape, Check, FlowBody, FlowProblem, Step, StepKind, Trigger};
 use super::{Telegram, TelegramError};
 use crate::audit;
+use crate::rbac::BotOp;
 use crate::rbac::Operation;
 use crate::realtime::{self, Event};
 use crate::Actor;
@@ -73,7 +74,7 @@ fn siblings_of(all: &[(Uuid, String, Option<Vec<flow_model::Trigger>>)], except:
 }
 
 pub async fn list_flows(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<FlowRow>, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::View), bot_id).await?;
     let all = bot_triggers(&tg.pool, bot_id).await?;
     let rows = sqlx::query!(
         r#"select id, name, draft, published, version, enabled, updated_at as "updated_at: DateTime<Utc>" from bot_flows
@@ -119,7 +120,7 @@ pub async fn get_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<Flo
 
 /// Names of a bot's flows, for "go to another flow".
 pub async fn flow_names(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<(Uuid, String)>, TelegramError> {
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::View), bot_id).await?;
     Ok(sqlx::query!(
         "select id, name from bot_flows where bot_id = $1 order by position, created_at",
         bot_id
@@ -148,7 +149,7 @@ pub async fn save_draft(
     name: &str,
     body: &FlowBody,
 ) -> Result<Uuid, TelegramError> {
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(TelegramError::Validation(
@@ -196,7 +197,7 @@ pub async fn save_draft(
 /// Publishes the draft as a new version after validating it.
 pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<i32, TelegramError> {
     let bot_id = bot_of_flow(tg, flow_id).await?;
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     let others = siblings(&tg.pool, bot_id, flow_id).await?;
     let mut tx = tg.pool.begin().await?;
     let row = sqlx::query!(
@@ -247,7 +248,7 @@ pub async fn publish_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result
 
 pub async fn delete_flow(tg: &Telegram, actor: &Actor, flow_id: Uuid) -> Result<(), TelegramError> {
     let bot_id = bot_of_flow(tg, flow_id).await?;
-    authorize_bot(tg, actor, Operation::EditBot, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::Edit), bot_id).await?;
     let mut tx = tg.pool.begin().await?;
     let name = sqlx::query_scalar!("delete from bot_flows where id = $1 returning name", flow_id)
         .fetch_one(&mut *tx)
@@ -355,7 +356,7 @@ pub async fn try_flow(tg: &Telegram, actor: &Actor, bot_id: Uuid, t: TryInput) -
         callback,
     } = t;
     let input = text.as_str();
-    authorize_bot(tg, actor, Operation::ViewBots, bot_id).await?;
+    authorize_bot(tg, actor, Operation::Bots(BotOp::View), bot_id).await?;
     let this = flow_id.unwrap_or(Uuid::nil());
     let mut tx = tg.pool.begin().await?;
     let mut flows: Vec<FlowRef> = vec![FlowRef { id: this, body }];

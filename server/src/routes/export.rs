@@ -9,6 +9,7 @@ use bytes::Bytes;
 use tokio::sync::mpsc;
 
 use domain::leads::{spreadsheet_text, ExportRow, LeadFilter};
+use domain::rbac::LeadOp;
 use domain::rbac::{self, Operation, Target};
 
 use super::{ApiActor, ApiError};
@@ -48,7 +49,13 @@ async fn start(
     actor: domain::Actor,
     q: Option<String>,
 ) -> Result<(Vec<String>, mpsc::Receiver<ExportRow>), ApiError> {
-    rbac::authorize(&st.services.pool, &actor, Operation::ExportLeads, Target::Collection).await?;
+    rbac::authorize(
+        &st.services.pool,
+        &actor,
+        Operation::Leads(LeadOp::Export),
+        Target::Collection,
+    )
+    .await?;
     let f = LeadFilter::from_query(q.as_deref().unwrap_or(""))?;
     let header = domain::leads::export_header(&st.services.pool).await?;
     let (tx, rx) = mpsc::channel(1024);

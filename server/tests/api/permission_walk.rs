@@ -4,6 +4,7 @@
 //! and one without a matrix entry fails the first assertion.
 
 use domain::rbac::{self, Operation, Target};
+use domain::rbac::{BotOp, ClientOp, InboxOp, LeadOp, SettingsOp, UserOp};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use reqwest::Method;
@@ -57,14 +58,27 @@ async fn fresh_lead(pool: &PgPool, admin: &Actor, n: &mut u32) -> (uuid::Uuid, i
 }
 
 /// A bot connected by the admin (through the mock), with one chat.
-async fn fresh_bot(tg: &domain::telegram::Telegram, admin: &Actor, n: &mut u32) -> (uuid::Uuid, Target) {
+async fn fresh_bot(pool: &PgPool, tg: &domain::telegram::Telegram, admin: &Actor, n: &mut u32) -> (uuid::Uuid, Target) {
     *n += 1;
     let token = format!("{}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao", 700_000_000 + *n);
     let bot = domain::telegram::connect_bot(tg, admin, &token).await.unwrap();
     let update = json!({ "update_id": 1, "message": { "message_id": 1, "date": 0,
         "chat": { "id": 42, "type": "private" }, "from": { "id": 42, "is_bot": false, "first_name": "А" }, "text": "привет" } });
     domain::telegram::ingest(tg, bot.id, &update).await.unwrap();
-    domain::telegram::process_pending(tg, 10).await.unwrap();
+    // The server's own update workers may have claimed it first: wait until
+    // the chat is there, whoever processed it.
+    for _ in 0..250 {
+        domain::telegram::process_pending(tg, 10).await.unwrap();
+        let chats: i64 = sqlx::query_scalar("select count(*) from bot_chats where bot_id = $1 and chat_id = 42")
+            .bind(bot.id)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if chats == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let target = Target::Owned {
         owner: admin.user_id,
         team: admin.team_id,
@@ -91,13 +105,13 @@ async fn call_for(
         target,
     };
     match op {
-        Operation::ListUsers => c(Method::GET, "/api/v1/users".into(), None, Target::Collection),
-        Operation::ViewUser => {
+        Operation::Users(UserOp::List) => c(Method::GET, "/api/v1/users".into(), None, Target::Collection),
+        Operation::Users(UserOp::View) => {
             let t = fresh_partner(pool, admin, n).await;
             c(Method::GET, format!("/api/v1/users/{}", t.user_id), None, owned(&t))
         }
-        Operation::ExportUsers => c(Method::GET, "/api/v1/users/export.csv".into(), None, Target::Collection),
-        Operation::InviteUser => {
+        Operation::Users(UserOp::Export) => c(Method::GET, "/api/v1/users/export.csv".into(), None, Target::Collection),
+        Operation::Users(UserOp::Invite) => {
             *n += 1;
             c(
                 Method::POST,
@@ -106,7 +120,7 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::ApproveRegistration => {
+        Operation::Users(UserOp::Approve) => {
             let id = fresh_application(pool, n).await;
             c(
                 Method::POST,
@@ -115,7 +129,7 @@ async fn call_for(
                 Target::Owned { owner: id, team: None },
             )
         }
-        Operation::RejectRegistration => {
+        Operation::Users(UserOp::Reject) => {
             let id = fresh_application(pool, n).await;
             c(
                 Method::POST,
@@ -124,7 +138,7 @@ async fn call_for(
                 Target::Owned { owner: id, team: None },
             )
         }
-        Operation::ChangeRole => {
+        Operation::Users(UserOp::ChangeRole) => {
             let t = fresh_partner(pool, admin, n).await;
             c(
                 Method::POST,
@@ -133,7 +147,7 @@ async fn call_for(
                 owned(&t),
             )
         }
-        Operation::BlockUser => {
+        Operation::Users(UserOp::Block) => {
             let t = fresh_partner(pool, admin, n).await;
             c(
                 Method::POST,
@@ -142,7 +156,7 @@ async fn call_for(
                 owned(&t),
             )
         }
-        Operation::UnblockUser => {
+        Operation::Users(UserOp::Unblock) => {
             let t = fresh_partner(pool, admin, n).await;
             domain::accounts::block_user(pool, admin, t.user_id).await.unwrap();
             c(
@@ -152,7 +166,7 @@ async fn call_for(
                 owned(&t),
             )
         }
-        Operation::IssueToken => {
+        Operation::Users(UserOp::IssueToken) => {
             let t = fresh_partner(pool, admin, n).await;
             c(
                 Method::POST,
@@ -161,7 +175,7 @@ async fn call_for(
                 owned(&t),
             )
         }
-        Operation::RevokeToken => {
+        Operation::Users(UserOp::RevokeToken) => {
             let t = fresh_partner(pool, admin, n).await;
             let issued = domain::accounts::issue_token(pool, admin, t.user_id, "victim")
                 .await
@@ -173,39 +187,41 @@ async fn call_for(
                 owned(&t),
             )
         }
-        Operation::EditProfile => c(
+        Operation::Users(UserOp::EditProfile) => c(
             Method::POST,
             "/api/v1/profile".into(),
             Some(json!({"full_name": "Новое Имя", "phone": "+79990001122", "city": "Тверь"})),
             owned(me),
         ),
-        Operation::ViewPermissions => c(Method::GET, "/api/v1/permissions".into(), None, Target::Collection),
-        Operation::EditPermissions => c(
+        Operation::Settings(SettingsOp::ViewPermissions) => {
+            c(Method::GET, "/api/v1/permissions".into(), None, Target::Collection)
+        }
+        Operation::Settings(SettingsOp::EditPermissions) => c(
             Method::PUT,
             "/api/v1/permissions".into(),
             Some(json!({"role": "partner", "resource": "reports", "action": "export", "scope": "none"})),
             Target::Collection,
         ),
-        Operation::EditSecurityPolicy => c(
+        Operation::Settings(SettingsOp::EditSecurityPolicy) => c(
             Method::POST,
             "/api/v1/policies/guest".into(),
             Some(json!({"require_2fa": false})),
             Target::Collection,
         ),
         // The zone stays Moscow: the process's clock is shared by every test.
-        Operation::EditCompanySettings => c(
+        Operation::Settings(SettingsOp::EditCompany) => c(
             Method::PUT,
             "/api/v1/settings/time-zone".into(),
             Some(json!({"time_zone": "Europe/Moscow"})),
             Target::Collection,
         ),
-        Operation::ViewAudit => c(Method::GET, "/api/v1/audit".into(), None, Target::Collection),
-        Operation::ListLeads => c(Method::GET, "/api/v1/leads".into(), None, Target::Collection),
-        Operation::ViewLead => {
+        Operation::Settings(SettingsOp::ViewAudit) => c(Method::GET, "/api/v1/audit".into(), None, Target::Collection),
+        Operation::Leads(LeadOp::List) => c(Method::GET, "/api/v1/leads".into(), None, Target::Collection),
+        Operation::Leads(LeadOp::View) => {
             let (_, number, _, target) = fresh_lead(pool, admin, n).await;
             c(Method::GET, format!("/api/v1/leads/{number}"), None, target)
         }
-        Operation::CreateLead => {
+        Operation::Leads(LeadOp::Create) => {
             *n += 1;
             let phone = format!("+7 912 {:03} {:04}", *n / 10000, *n % 10000);
             c(
@@ -215,11 +231,11 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::DeleteLead => {
+        Operation::Leads(LeadOp::Delete) => {
             let (_, number, _, target) = fresh_lead(pool, admin, n).await;
             c(Method::DELETE, format!("/api/v1/leads/{number}"), None, target)
         }
-        Operation::EditLead => {
+        Operation::Leads(LeadOp::Edit) => {
             let (id, _, _, target) = fresh_lead(pool, admin, n).await;
             let stage: uuid::Uuid = sqlx::query_scalar("select id from stages order by position desc limit 1")
                 .fetch_one(pool)
@@ -232,14 +248,14 @@ async fn call_for(
                 target,
             )
         }
-        Operation::ExportLeads => c(Method::GET, "/api/v1/leads/export.csv".into(), None, Target::Collection),
-        Operation::ImportLeads => c(
+        Operation::Leads(LeadOp::Export) => c(Method::GET, "/api/v1/leads/export.csv".into(), None, Target::Collection),
+        Operation::Leads(LeadOp::Import) => c(
             Method::POST,
             "/api/v1/imports?file_name=walk.csv".into(),
             None,
             Target::Collection,
         ),
-        Operation::MergeClients => {
+        Operation::Clients(ClientOp::Merge) => {
             let (_, _, main, _) = fresh_lead(pool, admin, n).await;
             let (_, _, other, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {
@@ -253,7 +269,7 @@ async fn call_for(
                 target,
             )
         }
-        Operation::EditPipelines => {
+        Operation::Settings(SettingsOp::EditPipelines) => {
             *n += 1;
             c(
                 Method::POST,
@@ -262,7 +278,7 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::EditDictionaries => {
+        Operation::Settings(SettingsOp::EditDictionaries) => {
             *n += 1;
             c(
                 Method::POST,
@@ -271,7 +287,7 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::EditCustomFields => {
+        Operation::Settings(SettingsOp::EditCustomFields) => {
             *n += 1;
             c(
                 Method::POST,
@@ -280,7 +296,7 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::ShareView => {
+        Operation::Settings(SettingsOp::ShareView) => {
             *n += 1;
             c(
                 Method::POST,
@@ -291,8 +307,8 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::ViewBots => c(Method::GET, "/api/bots".into(), None, Target::Collection),
-        Operation::ConnectBot => {
+        Operation::Bots(BotOp::View) => c(Method::GET, "/api/bots".into(), None, Target::Collection),
+        Operation::Bots(BotOp::Connect) => {
             *n += 1;
             c(
                 Method::POST,
@@ -301,16 +317,16 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::EditBot => {
-            let (id, target) = fresh_bot(tg, admin, n).await;
+        Operation::Bots(BotOp::Edit) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
             c(Method::DELETE, format!("/api/bots/{id}/webhook"), None, target)
         }
-        Operation::ViewChats => {
-            let (id, target) = fresh_bot(tg, admin, n).await;
+        Operation::Inbox(InboxOp::View) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
             c(Method::GET, format!("/api/bots/{id}/chats/42/messages"), None, target)
         }
-        Operation::ReplyInChat => {
-            let (id, target) = fresh_bot(tg, admin, n).await;
+        Operation::Inbox(InboxOp::Reply) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
             c(
                 Method::POST,
                 format!("/api/bots/{id}/chats/42/messages"),
@@ -318,12 +334,12 @@ async fn call_for(
                 target,
             )
         }
-        Operation::DeleteBot => {
-            let (id, target) = fresh_bot(tg, admin, n).await;
+        Operation::Bots(BotOp::Delete) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
             c(Method::DELETE, format!("/api/bots/{id}"), None, target)
         }
-        Operation::MarkCompanyBot => {
-            let (id, _) = fresh_bot(tg, admin, n).await;
+        Operation::Bots(BotOp::MarkCompanyBot) => {
+            let (id, _) = fresh_bot(pool, tg, admin, n).await;
             c(
                 Method::POST,
                 format!("/api/bots/{id}/company"),
@@ -331,7 +347,7 @@ async fn call_for(
                 Target::Collection,
             )
         }
-        Operation::ViewClient => {
+        Operation::Clients(ClientOp::View) => {
             let (_, _, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {
                 owners: vec![admin.user_id],
@@ -339,7 +355,7 @@ async fn call_for(
             };
             c(Method::GET, format!("/api/v1/clients/{client_id}"), None, target)
         }
-        Operation::EditClient => {
+        Operation::Clients(ClientOp::Edit) => {
             let (_, number, client_id, _) = fresh_lead(pool, admin, n).await;
             let target = Target::Record {
                 owners: vec![admin.user_id],

@@ -11,6 +11,7 @@ use serde_json::json;
 use super::{parse_id, parse_role, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
+use domain::rbac::UserOp;
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()
@@ -67,7 +68,7 @@ async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> 
     domain::rbac::authorize(
         &st.services.pool,
         &actor,
-        domain::rbac::Operation::ExportUsers,
+        domain::rbac::Operation::Users(UserOp::Export),
         domain::rbac::Target::Collection,
     )
     .await?;
