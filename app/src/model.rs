@@ -96,24 +96,6 @@ pub struct UserPage {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct MatrixView {
-    pub roles: Vec<String>,
-    /// The rows of the editor: (resource, action), as the domain declares them.
-    pub rows: Vec<(String, String)>,
-    /// (role, resource, action, scope)
-    pub cells: Vec<(String, String, String, String)>,
-    /// ("role:resource:action", why granting it is dangerous) for the cells
-    /// granted now that deserve a warning.
-    pub dangers: Vec<(String, String)>,
-    /// (role, require_2fa)
-    pub policies: Vec<(String, bool)>,
-    pub self_registration: bool,
-    /// The company's time zone (IANA name) and the zones offered (name, label).
-    pub time_zone: String,
-    pub zones: Vec<(String, String)>,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditRow {
     pub id: i64,
     pub at: String,

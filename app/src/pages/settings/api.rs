@@ -2,8 +2,8 @@
 
 use leptos::prelude::*;
 
+use super::model::*;
 use crate::error::AppError;
-use crate::model::MatrixView;
 
 #[cfg(feature = "ssr")]
 use crate::session::{require_actor, services};
@@ -15,15 +15,19 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
     let services = services()?;
     let cells = domain::rbac::matrix(&services.pool, &actor).await?;
     let policies = domain::rbac::role_policies(&services.pool, &actor).await?;
-    let self_registration = domain::rbac::self_registration_enabled(&services.pool).await?;
+    let self_registration = domain::company::self_registration_enabled(&services.pool)
+        .await
+        .map_err(|e| crate::error::database(&e))?;
     let time_zone = domain::company::time_zone(&services.pool)
         .await
         .map_err(|e| crate::error::database(&e))?;
     let dangers = cells
         .iter()
         .filter_map(|c| {
-            domain::rbac::danger(c.role, c.resource, c.action, c.scope)
-                .map(|why| (format!("{}:{}:{}", c.role, c.resource, c.action), why.to_string()))
+            domain::rbac::danger(c.role, c.resource, c.action, c.scope).map(|why| Danger {
+                cell: MatrixCell::key(c.role.as_str(), c.resource.as_str(), c.action.as_str()),
+                why: why.to_string(),
+            })
         })
         .collect();
     Ok(MatrixView {
@@ -32,31 +36,36 @@ pub async fn get_matrix() -> Result<MatrixView, AppError> {
         rows: Resource::all()
             .into_iter()
             .flat_map(|r| {
-                r.actions()
-                    .iter()
-                    .map(move |a| (r.as_str().to_string(), a.as_str().to_string()))
+                r.actions().iter().map(move |a| MatrixRow {
+                    resource: r.as_str().to_string(),
+                    action: a.as_str().to_string(),
+                })
             })
             .collect(),
         cells: cells
             .into_iter()
-            .map(|c| {
-                (
-                    c.role.as_str().into(),
-                    c.resource.as_str().into(),
-                    c.action.as_str().into(),
-                    c.scope.as_str().into(),
-                )
+            .map(|c| MatrixCell {
+                role: c.role.as_str().into(),
+                resource: c.resource.as_str().into(),
+                action: c.action.as_str().into(),
+                scope: c.scope.as_str().into(),
             })
             .collect(),
         policies: policies
             .into_iter()
-            .map(|p| (p.role.as_str().into(), p.require_2fa))
+            .map(|p| Policy {
+                role: p.role.as_str().into(),
+                require_2fa: p.require_2fa,
+            })
             .collect(),
         self_registration,
         time_zone: time_zone.name().to_string(),
         zones: domain::time::ZONES
             .iter()
-            .map(|(n, l)| (n.to_string(), l.to_string()))
+            .map(|(n, l)| Zone {
+                name: n.to_string(),
+                label: l.to_string(),
+            })
             .collect(),
     })
 }
@@ -101,6 +110,6 @@ pub async fn set_time_zone(time_zone: String) -> Result<(), AppError> {
 pub async fn set_self_registration(enabled: bool) -> Result<(), AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    domain::rbac::set_self_registration(&services.pool, &actor, enabled).await?;
+    domain::company::set_self_registration(&services.pool, &actor, enabled).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! self-registration switch and the company's time zone.
 
 pub mod api;
+pub mod model;
 
 use leptos::prelude::*;
 
@@ -93,7 +94,7 @@ fn Matrix() -> impl IntoView {
                         Err(e) => return view! { <div class="alert error">{e.message}</div> }.into_any(),
                     };
                     let scope_of = |role: &str, res: &str, act: &str| {
-                        m.cells.iter().find(|c| c.0 == role && c.1 == res && c.2 == act).map(|c| c.3.clone()).unwrap_or_else(|| "none".into())
+                        m.cells.iter().find(|c| c.role == role && c.resource == res && c.action == act).map(|c| c.scope.clone()).unwrap_or_else(|| "none".into())
                     };
                     view! {
                         <div class="table-wrap">
@@ -102,15 +103,15 @@ fn Matrix() -> impl IntoView {
                                 <tr><th>{t("perm.cell")}</th>{m.roles.iter().map(|r| view! { <th>{role_label(r)}</th> }).collect_view()}</tr>
                             </thead>
                             <tbody>
-                                {m.rows.clone().into_iter().map(|(res, act)| {
+                                {m.rows.clone().into_iter().map(|model::MatrixRow { resource: res, action: act }| {
                                     view! {
                                         <tr>
                                             <th>{resource_label(&res)} " · " {action_label(&act)}</th>
                                             {m.roles.iter().map(|role| {
                                                 let current = scope_of(role, &res, &act);
                                                 let (role, res, act) = (role.clone(), res.clone(), act.clone());
-                                                let cell = format!("{role}:{res}:{act}");
-                                                let danger = m.dangers.iter().find(|(k, _)| *k == cell).map(|(_, why)| why.clone());
+                                                let cell = model::MatrixCell::key(&role, &res, &act);
+                                                let danger = m.dangers.iter().find(|d| d.cell == cell).map(|d| d.why.clone());
                                                 let (is_danger, title) = (danger.is_some(), danger.clone().unwrap_or_default());
                                                 view! {
                                                     <td class:danger-cell=is_danger title=title>
@@ -133,8 +134,8 @@ fn Matrix() -> impl IntoView {
                         </div>
                         <h2>{t("perm.require_2fa")}</h2>
                         <div class="policies">
-                            {m.policies.iter().map(|(role, req)| {
-                                let (role, req) = (role.clone(), *req);
+                            {m.policies.iter().map(|p| {
+                                let (role, req) = (p.role.clone(), p.require_2fa);
                                 let r2 = role.clone();
                                 view! {
                                     <label>
@@ -158,8 +159,8 @@ fn Matrix() -> impl IntoView {
                         <select data-testid="time-zone" on:change=move |ev| {
                             zone.dispatch(SetTimeZone { time_zone: event_target_value(&ev) });
                         }>
-                            {m.zones.iter().map(|(name, label)| view! {
-                                <option value=name.clone() selected=*name == m.time_zone>{label.clone()}</option>
+                            {m.zones.iter().map(|z| view! {
+                                <option value=z.name.clone() selected=z.name == m.time_zone>{z.label.clone()}</option>
                             }).collect_view()}
                         </select>
                         <FormError message=form_error(zone.value())/>
