@@ -223,6 +223,7 @@ impl Target {
     /// A record owned by whichever of `owners` are set.
     pub fn record(owners: impl IntoIterator<Item = Option<Uuid>>, team: Option<Uuid>) -> Self {
         let mut list: Vec<Uuid> = owners.into_iter().flatten().collect();
+        list.sort();
         list.dedup();
         Target::Record { owners: list, team }
     }

@@ -32,6 +32,8 @@ enum Run {
     },
     /// Runs for the life of the server (it has its own loop).
     Service(BoxFuture<'static, ()>),
+    /// Runs once at start.
+    Once(BoxFuture<'static, ()>),
 }
 
 struct Worker {
@@ -101,7 +103,7 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
         },
         Worker {
             name: "extra field indexes",
-            run: Run::Service(heal_field_indexes(pool.clone()).boxed()),
+            run: Run::Once(heal_field_indexes(pool.clone()).boxed()),
         },
         Worker {
             name: "telegram updates",
@@ -183,13 +185,15 @@ impl Workers {
         let mut tasks = JoinSet::new();
         for w in table(services, settings) {
             let name = w.name;
+            // A service that returns has stopped working; a one-off is done.
+            let service = matches!(w.run, Run::Service(_));
             match w.run {
-                Run::Service(fut) => {
+                Run::Service(fut) | Run::Once(fut) => {
                     let token = token.clone();
                     tasks.spawn(async move {
                         tokio::select! {
                             _ = token.cancelled() => {}
-                            _ = fut => tracing::warn!(worker = name, "worker ended"),
+                            _ = fut => if service { tracing::warn!(worker = name, "worker ended") },
                         }
                     });
                 }
@@ -257,7 +261,7 @@ async fn heal_field_indexes(pool: sqlx::PgPool) {
         Ok(f) => f,
         Err(e) => {
             tracing::warn!(error = ?e, "could not read extra fields");
-            return std::future::pending().await;
+            return;
         }
     };
     for f in fields {
@@ -265,8 +269,6 @@ async fn heal_field_indexes(pool: sqlx::PgPool) {
             tracing::warn!(error = ?e, key = %f.key, "extra field index not built");
         }
     }
-    // Done once; stays "running" so the table does not report it ended.
-    std::future::pending().await
 }
 
 static TELEGRAM_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);

@@ -313,10 +313,7 @@ pub async fn create_lead_in(
 pub(crate) fn lead_event(lead_id: Uuid, owners: LeadOwners, stage_id: Option<Uuid>, change: &str) -> Event {
     Event::LeadChanged {
         lead_id,
-        owners: match owners.target() {
-            Target::Record { owners, .. } => owners,
-            _ => vec![],
-        },
+        owners: owners.people(),
         team_id: owners.team_id,
         stage_id,
         change: change.to_string(),

@@ -217,15 +217,26 @@ pub(crate) struct LeadOwners {
 }
 
 impl LeadOwners {
+    /// Everyone the lead belongs to, each once.
+    pub fn people(self) -> Vec<Uuid> {
+        let mut list: Vec<Uuid> = [
+            self.responsible_id,
+            self.partner_id,
+            self.franchisee_id,
+            self.created_by,
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        list.sort();
+        list.dedup();
+        list
+    }
+
     pub fn target(self) -> Target {
-        Target::record(
-            [
-                self.responsible_id,
-                self.partner_id,
-                self.franchisee_id,
-                self.created_by,
-            ],
-            self.team_id,
-        )
+        Target::Record {
+            owners: self.people(),
+            team: self.team_id,
+        }
     }
 }
