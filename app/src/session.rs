@@ -98,7 +98,11 @@ pub async fn build_me(services: &Services, actor: &Actor) -> Result<Me, AppError
     let permissions = domain::rbac::role_permissions(&services.pool, actor.role)
         .await?
         .into_iter()
-        .map(|(r, a, s)| (r.as_str().to_string(), a.as_str().to_string(), s.as_str().to_string()))
+        .map(|(r, a, s)| crate::model::Permission {
+            resource: r.as_str().to_string(),
+            action: a.as_str().to_string(),
+            scope: s.as_str().to_string(),
+        })
         .collect();
     Ok(Me {
         id: actor.user_id.to_string(),

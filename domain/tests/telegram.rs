@@ -353,7 +353,9 @@ async fn rate_limits_are_retried_and_a_blocked_user_is_marked(pool: PgPool) {
     // Only the first reply is due (one per chat per claim); it meets the
     // one-second window of the greeting and is put back with retry_after.
     assert_eq!(r.retrying + r.sent, 1, "{r:?}");
-    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, 50).await.unwrap();
+    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, None, 50)
+        .await
+        .unwrap();
     if r.retrying == 1 {
         let first = history.iter().find(|m| m.body == "Первый").unwrap();
         assert_eq!(first.status, "queued");
@@ -383,12 +385,24 @@ async fn rate_limits_are_retried_and_a_blocked_user_is_marked(pool: PgPool) {
         .await
         .unwrap();
     w.pump(bot).await;
-    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, 50).await.unwrap();
+    let history = telegram::chat_history(&w.tg, &admin, bot, 7001, None, 50)
+        .await
+        .unwrap();
     let last = history.last().unwrap();
     assert_eq!(
         (last.status.as_str(), last.error.as_deref()),
         ("failed", Some("Пользователь заблокировал бота"))
     );
+    // An open chat catches up from a message on: that one and what follows.
+    let tail = telegram::chat_history(&w.tg, &admin, bot, 7001, Some(last.id), 50)
+        .await
+        .unwrap();
+    assert_eq!(tail.iter().map(|m| m.id).collect::<Vec<_>>(), vec![last.id]);
+    let before = &history[history.len() - 2];
+    let tail = telegram::chat_history(&w.tg, &admin, bot, 7001, Some(before.id), 50)
+        .await
+        .unwrap();
+    assert_eq!(tail.iter().map(|m| m.id).collect::<Vec<_>>(), vec![before.id, last.id]);
 }
 
 #[sqlx::test(migrations = "../migrations")]
@@ -535,7 +549,9 @@ async fn an_operator_sends_a_file_as_the_bot(pool: PgPool) {
         .expect("a document went out");
     assert_eq!(doc["document"], "upload:dogovor.pdf");
     assert_eq!(doc["text"], "Ваш договор");
-    let history = telegram::chat_history(&w.tg, &admin, bot, 9001, 10).await.unwrap();
+    let history = telegram::chat_history(&w.tg, &admin, bot, 9001, None, 10)
+        .await
+        .unwrap();
     assert_eq!(history.last().unwrap().status, "sent");
 }
 
@@ -729,7 +745,9 @@ async fn photos_and_documents_users_send_are_fetched_from_telegram_for_the_inbox
     )
     .await;
     w.pump(bot).await;
-    let history = telegram::chat_history(&w.tg, &admin, bot, 8201, 50).await.unwrap();
+    let history = telegram::chat_history(&w.tg, &admin, bot, 8201, None, 50)
+        .await
+        .unwrap();
     let photo = history
         .iter()
         .find(|m| m.kind == "photo")

@@ -302,3 +302,38 @@ test('an unsorted lead from a partner is attached to an existing deal from its c
   await ctx.close();
   await p.ctx.close();
 });
+
+test('an open list patches a changed row in place, drops a deleted one and reloads for a new lead', async () => {
+  const made = [];
+  for (const name of ['Патчев Пётр', 'Патчева Полина']) {
+    const r = await api('POST', '/leads', { client_name: name, phone: `+7 916 55${made.length}-00-11`, consent: true });
+    assert.equal(r.status, 201);
+    made.push(r.body.number);
+  }
+  const { ctx, page } = await adminPage(`/leads?q=${encodeURIComponent('Патчев')}`);
+  await page.waitForSelector('[data-testid=live][data-state=on]');
+  await page.waitForSelector(`[data-testid=leads-table] tr[data-lead="${made[1]}"]`);
+  await page.check('[data-testid=columns] input[data-column=amount]');
+  const calls = [];
+  page.on('request', (r) => {
+    const m = new URL(r.url()).pathname.match(/^\/api\/(list_leads|lead_rows)/);
+    if (m) calls.push(m[1]);
+  });
+
+  // An edit of a row on the page re-reads that row only.
+  assert.equal((await api('PATCH', `/leads/${made[0]}`, { amount: '1 500 000,50' })).status, 204);
+  await page.waitForFunction((n) => /1\s500\s000,50/.test(document.querySelector(`tr[data-lead="${n}"]`)?.textContent || ''), made[0], { timeout: 10000 });
+  assert.deepEqual(calls, ['lead_rows'], 'the row was patched, the list was not reloaded');
+
+  // A deleted lead leaves the list and the total.
+  assert.equal((await api('DELETE', `/leads/${made[1]}`)).status, 204);
+  await page.waitForSelector(`tr[data-lead="${made[1]}"]`, { state: 'detached', timeout: 10000 });
+  assert.equal((await page.textContent('[data-testid=leads-total]')).trim(), '1');
+  assert.ok(!calls.includes('list_leads'));
+
+  // A new lead matching the search may belong anywhere: the page reloads.
+  const third = await api('POST', '/leads', { client_name: 'Патчев Павел', phone: '+7 916 559-00-11', consent: true });
+  await page.waitForSelector(`tr[data-lead="${third.body.number}"]`, { timeout: 10000 });
+  assert.ok(calls.includes('list_leads'));
+  await ctx.close();
+});

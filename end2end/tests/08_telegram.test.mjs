@@ -168,6 +168,11 @@ test('a Telegram user goes through the published flow: the lead appears in the C
 
   await page.click('.chat-row[data-chat="5551"]');
   await page.waitForFunction(() => /8 912 555-01-02/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
+  // From here on the open chat only catches up from its tail.
+  const reads = [];
+  page.on('request', (r) => {
+    if (new URL(r.url()).pathname.startsWith('/api/chat_history')) reads.push(r.postData() || '');
+  });
   await page.fill('[data-testid=reply-text]', 'Мария, добрый день! Перезвоним через 5 минут.');
   await page.click('[data-testid=reply-send]');
   await tg.waitFor(BOT, 5551, /Перезвоним через 5 минут/);
@@ -177,6 +182,7 @@ test('a Telegram user goes through the published flow: the lead appears in the C
   // While the operator holds the chat the bot stays quiet; new messages appear live.
   await tg.control(`bots/${BOT}/message`, { chat_id: 5551, text: 'Жду звонка' });
   await page.waitForFunction(() => /Жду звонка/.test(document.querySelector('[data-testid=chat-history]')?.textContent || ''));
+  assert.ok(reads.length > 0 && reads.every((b) => /(^|&)since=\d+/.test(b)), `the chat was patched, not reloaded: ${reads.join(' | ')}`);
   const sent = await tg.sent(BOT, 5551);
   assert.equal(sent.filter(m => m.method === 'sendMessage').length, 4, 'three bot answers and one operator reply');
   // A file as the bot.

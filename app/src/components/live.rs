@@ -85,6 +85,19 @@ impl LiveContext {
         version.into()
     }
 
+    /// Calls `f` with the topics of every batch that arrives after now (for a
+    /// page that patches what it shows instead of refetching all of it).
+    pub fn on_batch(&self, f: impl Fn(&[String]) + 'static) {
+        let batch = self.batch;
+        Effect::new(move |prev: Option<u64>| {
+            let (n, topics) = batch.get();
+            if prev.is_some_and(|p| p != n) {
+                f(&topics);
+            }
+            n
+        });
+    }
+
     /// [`watch`](Self::watch) for a fixed list.
     pub fn watch_fixed(&self, topics: &[&'static str]) -> Signal<u64> {
         let topics: Vec<String> = topics.iter().map(|t| t.to_string()).collect();

@@ -8,7 +8,7 @@ use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::model::{DictEntryView, FieldDef};
+use crate::pages::leads::model::{DictEntryView, FieldDef};
 
 #[cfg(feature = "ssr")]
 use crate::session::parse_id as uuid;

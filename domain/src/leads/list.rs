@@ -109,6 +109,35 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     })
 }
 
+/// The rows among `ids` that the list with filter `f` shows now, for a page
+/// that patches the rows it holds instead of reloading: an id missing from
+/// the answer left the list (deleted, moved out of the filter, out of reach).
+pub async fn list_rows(
+    pool: &PgPool,
+    actor: &Actor,
+    f: &LeadFilter,
+    ids: &[Uuid],
+) -> Result<Vec<LeadSummary>, LeadsError> {
+    let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    let custom = if f.custom.is_empty() {
+        vec![]
+    } else {
+        resolve_custom(&super::fields::custom_fields(pool).await?, f)?
+    };
+    let mut q = QueryBuilder::<Postgres>::new("select l.id from leads l");
+    push_filters(&mut q, actor, scope, f, &custom);
+    q.push(" and l.id = any(").push_bind(ids.to_vec()).push(")");
+    let ids: Vec<Uuid> = q.build_query_scalar().fetch_all(pool).await?;
+    let mut items = summaries_by_ids(pool, &ids).await?;
+    if super::masks_personal_data(pool, actor).await? {
+        items = items.into_iter().map(LeadSummary::masked).collect();
+    }
+    Ok(items)
+}
+
 /// The join a name sort needs (alias `srt`, column `v`); empty for the others.
 pub(crate) fn sort_join(sort: &LeadSort) -> &'static str {
     let LeadSort::Named { column, .. } = sort else {

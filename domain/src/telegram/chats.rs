@@ -211,23 +211,27 @@ pub struct ChatMessage {
     pub created_at: DateTime<Utc>,
 }
 
-/// A chat's history, oldest first (the last `limit` messages).
+/// A chat's history, oldest first: the last `limit` messages, or with
+/// `since` those from that message id on (how an open chat catches up: new
+/// messages, and the status of replies still on their way).
 pub async fn chat_history(
     tg: &Telegram,
     actor: &Actor,
     bot_id: Uuid,
     chat_id: i64,
+    since: Option<i64>,
     limit: i64,
 ) -> Result<Vec<ChatMessage>, TelegramError> {
     authorize_bot(tg, actor, Operation::Inbox(InboxOp::View), bot_id).await?;
     let rows = sqlx::query!(
         r#"select m.id, m.direction, m.kind, m.body, m.payload, m.status, m.error, u.full_name as "sent_by_name?", m.created_at as "created_at: DateTime<Utc>"
            from bot_messages m left join users u on u.id = m.sent_by
-           where m.bot_id = $1 and m.chat_id = $2 and m.kind <> 'callback_answer'
+           where m.bot_id = $1 and m.chat_id = $2 and m.kind <> 'callback_answer' and m.id >= $4
            order by m.id desc limit $3"#,
         bot_id,
         chat_id,
-        limit.clamp(1, 1000)
+        limit.clamp(1, 1000),
+        since.unwrap_or(0)
     )
     .fetch_all(&tg.pool)
     .await?;

@@ -158,7 +158,7 @@ async fn history(
     let chat_id: i64 = chat_id
         .parse()
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Чат не найден"))?;
-    let messages = telegram::chat_history(&st.services.telegram, &actor, bot_id(&id)?, chat_id, 200).await?;
+    let messages = telegram::chat_history(&st.services.telegram, &actor, bot_id(&id)?, chat_id, None, 200).await?;
     Ok(Json(messages).into_response())
 }
 

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::AuditPage;
+use crate::pages::audit::model::AuditPage;
 
 #[cfg(feature = "ssr")]
 use crate::session::{require_actor, services};
@@ -72,7 +72,7 @@ pub async fn list_audit(
         items: p
             .items
             .into_iter()
-            .map(|e| crate::model::AuditRow {
+            .map(|e| crate::pages::audit::model::AuditRow {
                 id: e.id,
                 at: domain::time::datetime_seconds(e.at),
                 actor: e.actor_email.unwrap_or_else(|| "система".into()),

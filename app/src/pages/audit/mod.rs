@@ -2,6 +2,7 @@
 //! pagination.
 
 pub mod api;
+pub mod model;
 
 use leptos::prelude::*;
 

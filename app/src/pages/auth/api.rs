@@ -5,7 +5,8 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{Enrolment, InvitationView, Me, SignInStep, TokenView};
+use crate::model::Me;
+use crate::pages::auth::model::{Enrolment, InvitationView, SignInStep, TokenView};
 
 #[cfg(feature = "ssr")]
 use crate::session::{self, establish, require_actor, services, PENDING_2FA};

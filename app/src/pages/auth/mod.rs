@@ -1,6 +1,7 @@
 //! Sign-in, registration, invitations, the waiting room, profile and 2FA.
 
 pub mod api;
+pub mod model;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
@@ -30,8 +31,8 @@ pub fn LoginPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let needs_code = RwSignal::new(query.get_untracked().get("step").as_deref() == Some("code"));
     Effect::new(move |_| match sign_in.value().get() {
-        Some(Ok(crate::model::SignInStep::Done { redirect })) => go(&redirect),
-        Some(Ok(crate::model::SignInStep::SecondFactor)) => needs_code.set(true),
+        Some(Ok(crate::pages::auth::model::SignInStep::Done { redirect })) => go(&redirect),
+        Some(Ok(crate::pages::auth::model::SignInStep::SecondFactor)) => needs_code.set(true),
         _ => {}
     });
     Effect::new(move |_| {

@@ -169,7 +169,11 @@ pub async fn try_flow(
                     .buttons
                     .into_iter()
                     .flatten()
-                    .map(|b| (b.text, b.url, b.callback))
+                    .map(|b| TryButton {
+                        text: b.text,
+                        url: b.url,
+                        callback: b.callback,
+                    })
                     .collect(),
                 keyboard: m.keyboard.into_iter().flatten().collect(),
             })
@@ -229,28 +233,34 @@ pub async fn inbox(
         .collect())
 }
 
+/// How many messages an open chat shows (and catches up at most at once).
+pub const HISTORY_LIMIT: i64 = 200;
+
+/// The last 200 messages of a chat, or with `since` those from that id on.
 #[server]
-pub async fn chat_history(bot_id: String, chat_id: i64) -> Result<Vec<MessageView>, AppError> {
+pub async fn chat_history(bot_id: String, chat_id: i64, since: Option<i64>) -> Result<Vec<MessageView>, AppError> {
     let actor = crate::session::require_actor().await?;
     let tg = tg()?;
     let bot = uuid(&bot_id)?;
     domain::telegram::mark_read(&tg, &actor, bot, chat_id).await?;
-    Ok(domain::telegram::chat_history(&tg, &actor, bot, chat_id, 200)
-        .await?
-        .into_iter()
-        .map(|m| MessageView {
-            id: m.id,
-            incoming: m.direction == "in",
-            kind: m.kind,
-            body: m.body,
-            file_name: m.file_name,
-            buttons: m.buttons,
-            status: m.status,
-            error: m.error,
-            by: m.sent_by_name,
-            at: domain::time::datetime_seconds(m.created_at),
-        })
-        .collect())
+    Ok(
+        domain::telegram::chat_history(&tg, &actor, bot, chat_id, since, HISTORY_LIMIT)
+            .await?
+            .into_iter()
+            .map(|m| MessageView {
+                id: m.id,
+                incoming: m.direction == "in",
+                kind: m.kind,
+                body: m.body,
+                file_name: m.file_name,
+                buttons: m.buttons,
+                status: m.status,
+                error: m.error,
+                by: m.sent_by_name,
+                at: domain::time::datetime_seconds(m.created_at),
+            })
+            .collect(),
+    )
 }
 
 #[server]

@@ -706,7 +706,7 @@ fn TryPanel(bot_id: String, flow_id: RwSignal<Option<String>>, draft: RwSignal<F
                         <div class="bubble" class:mine=mine class:bot=!mine data-testid=if mine { "try-user" } else { "try-bot" } inner_html=safe_html(&m.text, mine)></div>
                         {(!buttons.is_empty()).then(|| view! {
                             <div class="bubble-buttons">
-                                {buttons.into_iter().map(|(text, url, cb)| {
+                                {buttons.into_iter().map(|TryButton { text, url, callback: cb }| {
                                     let shown = text.clone();
                                     match (url, cb) {
                                         (Some(u), _) => view! { <a class="chat-button" href=u target="_blank">{text}</a> }.into_any(),

@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::api::*;
+use super::model::MessageView;
 use crate::components::forms::{form_error, FormError};
 use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
@@ -112,11 +113,50 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
     let link = ServerAction::<LinkChat>::new();
     let number = RwSignal::new(lead_number.map(|n| n.to_string()).unwrap_or_default());
     let bot = StoredValue::new(bot_id);
-    let changed = live.watch(move || vec![topic::chat(&bot.get_value(), chat_id)]);
+    let reload = RwSignal::new(0u64);
     let history = Resource::new(
-        move || (changed.get(), send.version().get(), operator.version().get()),
-        move |_| chat_history(bot.get_value(), chat_id),
+        move || (reload.get(), operator.version().get()),
+        move |_| chat_history(bot.get_value(), chat_id, None),
     );
+    // Messages read since the history was loaded, merged into it by id: a
+    // new message or a reply's delivery re-reads only the chat's tail.
+    let newer = RwSignal::new(Vec::<MessageView>::new());
+    Effect::new(move |_| {
+        history.track();
+        newer.set(vec![]);
+    });
+    let catch_up = move || {
+        let shown = history
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .map(|base| newer.with_untracked(|n| merge(&base, n)));
+        let Some(shown) = shown else {
+            return reload.update(|v| *v += 1);
+        };
+        let since = tail_start(&shown);
+        leptos::task::spawn_local(async move {
+            match chat_history(bot.get_value(), chat_id, Some(since)).await {
+                Ok(tail) if (tail.len() as i64) < super::api::HISTORY_LIMIT => newer.update(|n| *n = merge(n, &tail)),
+                _ => reload.update(|v| *v += 1),
+            }
+        });
+    };
+    let watched = topic::chat(&bot.get_value(), chat_id);
+    live.on_batch(move |topics| {
+        if topics.iter().any(|t| t == "*") {
+            // Events were lost or the company's settings (time zone) changed.
+            reload.update(|v| *v += 1);
+        } else if topics.iter().any(|t| topic::matches(&watched, t)) {
+            catch_up();
+        }
+    });
+    Effect::new(move |prev: Option<usize>| {
+        let n = send.version().get();
+        if prev.is_some_and(|p| p != n) {
+            catch_up();
+        }
+        n
+    });
     let text = RwSignal::new(String::new());
     view! {
         <div class="chat-actions">
@@ -141,7 +181,7 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
                 {move || Suspend::new(async move {
                     match history.await {
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
-                        Ok(msgs) => msgs.into_iter().map(|m| {
+                        Ok(base) => (move || newer.with(|n| merge(&base, n)).into_iter().map(|m| {
                             let status = match m.status.as_str() {
                                 "queued" | "sending" if m.error.is_some() => Some(m.error.clone().unwrap_or_default()),
                                 "queued" | "sending" => Some(t("bots.sending").to_string()),
@@ -167,7 +207,7 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
                                     {status.map(|s| view! { <div class="send-status" data-testid="send-status">{s}</div> })}
                                 </div>
                             }
-                        }).collect_view().into_any(),
+                        }).collect_view()).into_any(),
                     }
                 })}
             </Transition>
@@ -187,6 +227,30 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
         </form>
         <FileReply bot_id=bot.get_value() chat_id=chat_id/>
     }
+}
+
+/// `base` with the messages of `newer` in place of those with the same id
+/// and the rest appended, in id order.
+fn merge(base: &[MessageView], newer: &[MessageView]) -> Vec<MessageView> {
+    let mut out: Vec<MessageView> = base
+        .iter()
+        .filter(|m| !newer.iter().any(|n| n.id == m.id))
+        .cloned()
+        .chain(newer.iter().cloned())
+        .collect();
+    out.sort_by_key(|m| m.id);
+    out
+}
+
+/// Where a shown chat's catching up starts: at the oldest reply still on
+/// its way (its status will change), else just after the last message.
+fn tail_start(shown: &[MessageView]) -> i64 {
+    shown
+        .iter()
+        .filter(|m| matches!(m.status.as_str(), "queued" | "sending"))
+        .map(|m| m.id)
+        .min()
+        .unwrap_or_else(|| shown.last().map(|m| m.id + 1).unwrap_or(0))
 }
 
 /// A message's text as HTML: what a Telegram user wrote is shown as text;
@@ -263,7 +327,41 @@ fn FileReply(bot_id: String, chat_id: i64) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::safe_html;
+    use super::{merge, safe_html, tail_start};
+    use crate::pages::bots::model::MessageView;
+
+    fn msg(id: i64, status: &str) -> MessageView {
+        MessageView {
+            id,
+            incoming: false,
+            kind: "text".into(),
+            body: format!("m{id}"),
+            file_name: None,
+            buttons: vec![],
+            status: status.into(),
+            error: None,
+            by: None,
+            at: String::new(),
+        }
+    }
+
+    #[test]
+    fn an_open_chat_catches_up_from_its_oldest_reply_on_the_way() {
+        let shown = vec![msg(1, "sent"), msg(2, "queued"), msg(3, "sending"), msg(4, "sent")];
+        assert_eq!(tail_start(&shown), 2);
+        assert_eq!(tail_start(&[msg(1, "sent"), msg(5, "failed")]), 6);
+        assert_eq!(tail_start(&[]), 0);
+        // The tail replaces what it re-read and adds what is new, in order.
+        let merged = merge(
+            &shown,
+            &[msg(2, "sent"), msg(3, "failed"), msg(4, "sent"), msg(6, "queued")],
+        );
+        let got: Vec<(i64, &str)> = merged.iter().map(|m| (m.id, m.status.as_str())).collect();
+        assert_eq!(
+            got,
+            vec![(1, "sent"), (2, "sent"), (3, "failed"), (4, "sent"), (6, "queued")]
+        );
+    }
 
     #[test]
     fn a_users_text_is_shown_as_text() {

@@ -268,9 +268,16 @@ pub struct FlowDraft {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TryMessage {
     pub text: String,
-    /// (text, url, callback data)
-    pub buttons: Vec<(String, Option<String>, Option<String>)>,
+    pub buttons: Vec<TryButton>,
     pub keyboard: Vec<String>,
+}
+
+/// An inline button under a tried message: a link or a callback.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TryButton {
+    pub text: String,
+    pub url: Option<String>,
+    pub callback: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

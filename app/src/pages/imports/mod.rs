@@ -2,6 +2,8 @@
 //! delimiter → column mapping → duplicate policy → a background job with a
 //! live progress bar (cancellable) → a report with row numbers and reasons.
 
+pub mod model;
+
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
@@ -9,7 +11,7 @@ use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::model::{ImportPreviewView, ImportStatusView};
+use crate::pages::imports::model::{ImportPreviewView, ImportStatusView};
 
 #[cfg(feature = "ssr")]
 fn job_id(id: &str) -> Result<uuid::Uuid, AppError> {
@@ -45,12 +47,16 @@ pub async fn import_preview(
         rows: p.rows,
         fields: fields
             .into_iter()
-            .map(|(f, label)| {
-                let col = p.mapping.get(&f).map(|i| *i as i64).unwrap_or(-1);
-                (f, label, col)
+            .map(|(field, label)| {
+                let column = p.mapping.get(&field).map(|i| *i as i64).unwrap_or(-1);
+                model::FieldMapping { field, label, column }
             })
             .collect(),
-        problems: p.problems,
+        problems: p
+            .problems
+            .into_iter()
+            .map(|(row, reason)| model::RowProblem { row, reason })
+            .collect(),
         status: status.status,
     })
 }
@@ -126,7 +132,11 @@ pub async fn import_status(id: String) -> Result<ImportStatusView, AppError> {
         error: s.error.unwrap_or_default(),
         report: report
             .into_iter()
-            .map(|r| (r.row_number, r.outcome, r.reason))
+            .map(|r| model::ReportRow {
+                row: r.row_number,
+                outcome: r.outcome,
+                reason: r.reason,
+            })
             .collect(),
     })
 }
@@ -197,7 +207,7 @@ pub fn ImportPage() -> impl IntoView {
                             let pct = if s.estimated > 0 { (s.processed * 100 / s.estimated).min(100) } else { 0 };
                             let finished = matches!(s.status.as_str(), "done" | "failed" | "cancelled");
                             let report_href = format!("/api/v1/imports/{}/report.csv", id());
-                            let skipped_rows: Vec<i64> = s.report.iter().filter(|r| r.1 == "skipped").map(|r| r.0).collect();
+                            let skipped_rows: Vec<i64> = s.report.iter().filter(|r| r.outcome == "skipped").map(|r| r.row).collect();
                             return view! {
                                 <p>{s.file_name.clone()} " — " <strong data-testid="import-status" data-status=s.status.clone()>{status_label(&s.status)}</strong></p>
                                 <progress data-testid="import-progress" max=if finished { s.processed.max(1) } else { s.estimated.max(1) }
@@ -214,7 +224,7 @@ pub fn ImportPage() -> impl IntoView {
                                     {(!s.error.is_empty()).then(|| view! { <div class="alert error">{s.error.clone()}</div> })}
                                     <p data-testid="skipped-rows">{t("import.skipped_rows")} ": " {skipped_rows.iter().map(|r| r.to_string()).collect::<Vec<_>>().join(", ")}</p>
                                     <ul class="report-rows">
-                                        {s.report.iter().map(|(row, outcome, reason)| view! {
+                                        {s.report.iter().map(|model::ReportRow { row, outcome, reason }| view! {
                                             <li data-row=*row data-outcome=outcome.clone()>{t("import.row")} " " {*row} ": " {reason.clone()}</li>
                                         }).collect_view()}
                                     </ul>
@@ -222,7 +232,7 @@ pub fn ImportPage() -> impl IntoView {
                                 })}
                             }.into_any();
                         }
-                        mapping.set(p.fields.iter().map(|(f, _, c)| (f.clone(), *c)).collect());
+                        mapping.set(p.fields.iter().map(|m| (m.field.clone(), m.column)).collect());
                         let headers = p.headers.clone();
                         view! {
                             <p class="muted" data-testid="detected">
@@ -241,7 +251,7 @@ pub fn ImportPage() -> impl IntoView {
                             </div>
                             <h2>{t("import.mapping")}</h2>
                             <div class="inline-form" data-testid="mapping">
-                                {p.fields.into_iter().map(|(field, label, col)| {
+                                {p.fields.into_iter().map(|model::FieldMapping { field, label, column: col }| {
                                     let f2 = field.clone();
                                     view! {
                                         <div class="field"><label>{label}</label>
@@ -262,7 +272,7 @@ pub fn ImportPage() -> impl IntoView {
                             </table></div>
                             {(!p.problems.is_empty()).then(|| view! {
                                 <div class="alert warn" data-testid="problems"><strong>{t("import.problems")}</strong>
-                                    <ul>{p.problems.iter().map(|(n, r)| view! { <li>{t("import.row")} " " {*n} ": " {r.clone()}</li> }).collect_view()}</ul>
+                                    <ul>{p.problems.iter().map(|pr| view! { <li>{t("import.row")} " " {pr.row} ": " {pr.reason.clone()}</li> }).collect_view()}</ul>
                                 </div>
                             })}
                             <h2>{t("import.duplicates")}</h2>

@@ -3,7 +3,11 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{BoardView, ClientView, CreateLeadResult, LeadCardView, LeadFormOptions, LeadPage, TaskView};
+use crate::pages::leads::model::{
+    BoardView, ClientView, CreateLeadResult, LeadCardView, LeadFormOptions, LeadPage, TaskView,
+};
+#[cfg(feature = "ssr")]
+use crate::pages::leads::model::{Choice, PipelineChoice, StageChoice};
 
 #[cfg(feature = "ssr")]
 use crate::session::{require_actor, services};
@@ -11,7 +15,7 @@ use crate::session::{require_actor, services};
 #[cfg(feature = "ssr")]
 mod conv {
     use crate::error::AppError;
-    use crate::model::LeadRow;
+    use crate::pages::leads::model::{FieldValue, LeadRow};
 
     pub fn row(l: domain::leads::LeadSummary) -> LeadRow {
         row_with(l, &[])
@@ -22,9 +26,10 @@ mod conv {
         let extra = fields
             .iter()
             .filter_map(|f| {
-                l.extra
-                    .get(&f.key)
-                    .map(|v| (f.key.clone(), domain::leads::display_value(f.kind, v)))
+                l.extra.get(&f.key).map(|v| FieldValue {
+                    key: f.key.clone(),
+                    value: domain::leads::display_value(f.kind, v),
+                })
             })
             .collect();
         LeadRow {
@@ -91,6 +96,22 @@ pub async fn list_leads(query: String, page: i64) -> Result<LeadPage, AppError> 
     })
 }
 
+/// The list's rows among `ids` as the list with `query` shows them now (an
+/// id left out has left the list): how an open list patches its rows.
+#[server]
+pub async fn lead_rows(query: String, ids: Vec<String>) -> Result<Vec<crate::pages::leads::model::LeadRow>, AppError> {
+    let actor = require_actor().await?;
+    let services = services()?;
+    let filter = domain::leads::LeadFilter::from_query(&query)?;
+    let ids: Vec<uuid::Uuid> = ids.iter().take(200).filter_map(|i| i.parse().ok()).collect();
+    let fields = domain::leads::custom_fields(&services.pool).await?;
+    Ok(domain::leads::list_rows(&services.pool, &actor, &filter, &ids)
+        .await?
+        .into_iter()
+        .map(|l| conv::row_with(l, &fields))
+        .collect())
+}
+
 #[server]
 pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
     let actor = require_actor().await?;
@@ -100,7 +121,14 @@ pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
     let pipes = domain::leads::pipelines(&services.pool).await?;
     let fields = domain::leads::custom_fields(&services.pool).await?;
     let (staff, partners) = domain::leads::people_options(&services.pool, &actor).await?;
-    let items = |v: Vec<domain::leads::DictItem>| v.into_iter().map(|i| (i.id.to_string(), i.name)).collect();
+    let items = |v: Vec<domain::leads::DictItem>| {
+        v.into_iter()
+            .map(|i| Choice {
+                id: i.id.to_string(),
+                label: i.name,
+            })
+            .collect()
+    };
     Ok(LeadFormOptions {
         products: items(d.products),
         sources: items(d.sources),
@@ -110,21 +138,24 @@ pub async fn lead_options() -> Result<LeadFormOptions, AppError> {
         fields: fields
             .into_iter()
             .filter(|f| f.active)
-            .map(crate::model::FieldDef::from)
+            .map(crate::pages::leads::model::FieldDef::from)
             .collect(),
         staff: items(staff),
         partners: items(partners),
         pipelines: pipes
             .into_iter()
-            .map(|p| {
-                (
-                    p.id.to_string(),
-                    p.name,
-                    p.stages
-                        .into_iter()
-                        .map(|s| (s.id.to_string(), s.name, s.kind))
-                        .collect(),
-                )
+            .map(|p| PipelineChoice {
+                id: p.id.to_string(),
+                name: p.name,
+                stages: p
+                    .stages
+                    .into_iter()
+                    .map(|s| StageChoice {
+                        id: s.id.to_string(),
+                        name: s.name,
+                        kind: s.kind,
+                    })
+                    .collect(),
             })
             .collect(),
     })
@@ -176,7 +207,7 @@ pub async fn create_lead(
         domain::leads::CreateOutcome::SentForReview { number, .. } => CreateLeadResult::SentForReview { number },
         domain::leads::CreateOutcome::Duplicates(m) => CreateLeadResult::Duplicates(
             m.into_iter()
-                .map(|m| crate::model::ClientMatchView {
+                .map(|m| crate::pages::leads::model::ClientMatchView {
                     client_id: m.client_id.to_string(),
                     full_name: m.full_name.unwrap_or_default(),
                     matched_on: m.matched_on,
@@ -202,7 +233,10 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
                 (domain::leads::FieldKind::Date, serde_json::Value::String(d)) => d.clone(),
                 _ => domain::leads::display_value(f.kind, v),
             };
-            Some((f.key.clone(), raw))
+            Some(crate::pages::leads::model::FieldValue {
+                key: f.key.clone(),
+                value: raw,
+            })
         })
         .collect();
     Ok(LeadCardView {
@@ -233,7 +267,7 @@ pub async fn get_lead_card(number: i64) -> Result<LeadCardView, AppError> {
         timeline: c
             .timeline
             .into_iter()
-            .map(|t| crate::model::TimelineView {
+            .map(|t| crate::pages::leads::model::TimelineView {
                 at: domain::time::datetime(t.at),
                 author: t.author.unwrap_or_else(|| "система".into()),
                 kind: t.kind,
@@ -290,13 +324,13 @@ pub async fn update_lead(
 
 /// The viewer's saved views and the shared ones.
 #[server]
-pub async fn list_views() -> Result<Vec<crate::model::ViewDef>, AppError> {
+pub async fn list_views() -> Result<Vec<crate::pages::leads::model::ViewDef>, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
     Ok(domain::leads::list_views(&services.pool, &actor)
         .await?
         .into_iter()
-        .map(|v| crate::model::ViewDef {
+        .map(|v| crate::pages::leads::model::ViewDef {
             id: v.id.to_string(),
             name: v.name,
             query: v.query,
@@ -415,7 +449,7 @@ pub async fn get_board(pipeline_id: String, per_column: i64) -> Result<BoardView
         columns: b
             .columns
             .into_iter()
-            .map(|c| crate::model::BoardColumnView {
+            .map(|c| crate::pages::leads::model::BoardColumnView {
                 stage_id: c.stage.as_ref().map(|s| s.id.to_string()).unwrap_or_default(),
                 name: c
                     .stage
@@ -490,7 +524,12 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
         .await
         .unwrap_or_default()
         .into_iter()
-        .map(|d| (d.id.to_string(), d.full_name, d.city.unwrap_or_default(), d.reason))
+        .map(|d| crate::pages::leads::model::SimilarClient {
+            id: d.id.to_string(),
+            full_name: d.full_name,
+            city: d.city.unwrap_or_default(),
+            reason: d.reason,
+        })
         .collect();
     Ok(ClientView {
         duplicates,
@@ -503,7 +542,10 @@ pub async fn get_client_card(id: String) -> Result<ClientView, AppError> {
         leads: c
             .leads
             .into_iter()
-            .map(|(n, s)| (n, s.unwrap_or_else(|| "Неразобранное".into())))
+            .map(|(number, stage)| crate::pages::leads::model::ClientLead {
+                number,
+                stage: stage.unwrap_or_else(|| "Неразобранное".into()),
+            })
             .collect(),
     })
 }
@@ -578,15 +620,15 @@ pub async fn attach_to_deal(lead_id: String, deal_number: String) -> Result<i64,
 
 /// The viewer's clients (the cabinets' list).
 #[server]
-pub async fn list_my_clients(query: String, page: i64) -> Result<crate::model::ClientPage, AppError> {
+pub async fn list_my_clients(query: String, page: i64) -> Result<crate::pages::leads::model::ClientPage, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
     let p = domain::leads::list_clients(&services.pool, &actor, &query, page).await?;
-    Ok(crate::model::ClientPage {
+    Ok(crate::pages::leads::model::ClientPage {
         items: p
             .items
             .into_iter()
-            .map(|c| crate::model::ClientRowView {
+            .map(|c| crate::pages::leads::model::ClientRowView {
                 id: c.id.to_string(),
                 full_name: c.full_name,
                 city: c.city.unwrap_or_default(),

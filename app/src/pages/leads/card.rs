@@ -10,6 +10,7 @@ use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::{topic, use_live};
 use crate::components::shell::{Forbidden, Guard};
 use crate::i18n::t;
+use crate::pages::leads::model::{Choice, PipelineChoice, StageChoice};
 
 #[component]
 pub fn LeadCardPage() -> impl IntoView {
@@ -116,9 +117,9 @@ pub fn LeadCardPage() -> impl IntoView {
                                             <div class="field">
                                                 <label for="f-stage">{t("leads.stage")}</label>
                                                 <select id="f-stage" name="stage_id">
-                                                    {pipes.into_iter().map(|(_, pname, stages)| view! {
+                                                    {pipes.into_iter().map(|PipelineChoice { name: pname, stages, .. }| view! {
                                                         <optgroup label=pname>
-                                                            {stages.into_iter().map(|(sid, sname, _)| { let selected = sid == current; view! { <option value=sid selected=selected>{sname}</option> } }).collect_view()}
+                                                            {stages.into_iter().map(|StageChoice { id: sid, name: sname, .. }| { let selected = sid == current; view! { <option value=sid selected=selected>{sname}</option> } }).collect_view()}
                                                         </optgroup>
                                                     }).collect_view()}
                                                 </select>
@@ -127,7 +128,7 @@ pub fn LeadCardPage() -> impl IntoView {
                                                 <label for="f-move-loss-reason">{t("leads.loss_reason")}</label>
                                                 <select id="f-move-loss-reason" name="loss_reason_id">
                                                     <option value="">"—"</option>
-                                                    {reasons.into_iter().map(|(v, n)| { let selected = v == reason_now; view! { <option value=v selected=selected>{n}</option> } }).collect_view()}
+                                                    {reasons.into_iter().map(|Choice { id: v, label: n }| { let selected = v == reason_now; view! { <option value=v selected=selected>{n}</option> } }).collect_view()}
                                                 </select>
                                             </div>
                                             {move || field_error(stage_move.value(), "loss_reason_id").get().map(|m| view! { <div class="field-error" data-field="loss_reason_id">{m}</div> })}
@@ -154,7 +155,7 @@ pub fn LeadCardPage() -> impl IntoView {
                                         {(!opts.staff.is_empty()).then(|| dict_select(t("leads.responsible"), "responsible_id", &opts.staff, &c.responsible_id))}
                                         <Field label=t("leads.tags") name="tags" value=c.lead.tags.clone() error=field_error(save.value(), "tags")/>
                                         {opts.fields.iter().map(|f| {
-                                            let current = c.extra_raw.iter().find(|(k, _)| k == &f.key).map(|(_, v)| v.clone()).unwrap_or_default();
+                                            let current = c.extra_raw.iter().find(|x| x.key == f.key).map(|x| x.value.clone()).unwrap_or_default();
                                             field_input(f, current, field_error(save.value(), &f.key))
                                         }).collect_view()}
                                         <Field label=t("leads.amount") name="amount" value=c.amount_raw.clone() error=field_error(save.value(), "amount")/>
@@ -216,21 +217,25 @@ pub fn LeadCardPage() -> impl IntoView {
 }
 
 /// A select over a dictionary, with "—" for none.
-fn dict_select(label: &'static str, name: &'static str, items: &[(String, String)], selected: &str) -> impl IntoView {
+fn dict_select(label: &'static str, name: &'static str, items: &[Choice], selected: &str) -> impl IntoView {
     let id = format!("f-{name}");
     view! {
         <div class="field">
             <label for=id.clone()>{label}</label>
             <select id=id name=name>
                 <option value="">"—"</option>
-                {items.iter().map(|(v, n)| view! { <option value=v.clone() selected=v == selected>{n.clone()}</option> }).collect_view()}
+                {items.iter().map(|c| view! { <option value=c.id.clone() selected=c.id == selected>{c.label.clone()}</option> }).collect_view()}
             </select>
         </div>
     }
 }
 
 /// The input of an extra field, named `extra[cf_N]` (a map in the server function).
-pub fn field_input(f: &crate::model::FieldDef, current: String, error: Signal<Option<String>>) -> impl IntoView {
+pub fn field_input(
+    f: &crate::pages::leads::model::FieldDef,
+    current: String,
+    error: Signal<Option<String>>,
+) -> impl IntoView {
     let name = format!("extra[{}]", f.key);
     let id = format!("f-{}", f.key);
     let input = match f.kind.as_str() {

@@ -9,6 +9,7 @@ use super::go;
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::shell::{Forbidden, Guard};
 use crate::i18n::t;
+use crate::pages::leads::model::SimilarClient;
 
 #[component]
 pub fn ClientPage() -> impl IntoView {
@@ -28,7 +29,7 @@ pub fn ClientPage() -> impl IntoView {
                                 <h1>{c.full_name.clone()}</h1>
                                 <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")} " · " {c.city.clone()}</p>
                                 <h2>{t("leads.title")}</h2>
-                                <ul>{c.leads.into_iter().map(|(n, s)| view! { <li><a href=format!("/leads/{n}")>"№" {n}</a> " · " {s}</li> }).collect_view()}</ul>
+                                <ul>{c.leads.into_iter().map(|l| { let n = l.number; view! { <li><a href=format!("/leads/{n}")>"№" {n}</a> " · " {l.stage}</li> } }).collect_view()}</ul>
                             </section>
                             {c.may_edit.then(|| { let (cid, cname, ccity, cphones, cemails) = (c.id.clone(), c.full_name.clone(), c.city.clone(), c.phones.join("\n"), c.emails.join("\n")); view! {
                                 <section class="card">
@@ -67,7 +68,7 @@ pub fn ClientPage() -> impl IntoView {
 /// The merge screen: pick the other client, which record stays, and which
 /// name and city to keep.
 #[component]
-fn MergePanel(me: (String, String, String), others: Vec<(String, String, String, String)>) -> impl IntoView {
+fn MergePanel(me: (String, String, String), others: Vec<SimilarClient>) -> impl IntoView {
     let merge = ServerAction::<MergeClients>::new();
     Effect::new(move |_| {
         if let Some(Ok(main)) = merge.value().get() {
@@ -79,7 +80,7 @@ fn MergePanel(me: (String, String, String), others: Vec<(String, String, String,
         <section class="card" data-testid="merge">
             <h2>{t("merge.title")}</h2>
             {move || merge.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error" role="alert">{e.message}</div> })}
-            {others.into_iter().map(|(id, name, city, reason)| {
+            {others.into_iter().map(|SimilarClient { id, full_name: name, city, reason }| {
                 let reason_label = match reason.as_str() { "phone" => t("leads.same_phone"), "email" => t("leads.same_email"), _ => t("merge.same_name") };
                 let (mi, mn, mn2, mc, mc2) = (my_id.clone(), my_name.clone(), my_name.clone(), my_city.clone(), my_city.clone());
                 let (n2, c2, id2, id3) = (name.clone(), city.clone(), id.clone(), id.clone());

@@ -8,7 +8,7 @@ use super::go;
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::shell::Guard;
 use crate::i18n::t;
-use crate::model::CreateLeadResult;
+use crate::pages::leads::model::CreateLeadResult;
 
 /// The lead form with duplicate control. `cabinet` keeps the user on the
 /// page after success (the partner cabinet) instead of opening the card.
@@ -40,7 +40,7 @@ pub fn LeadForm(#[prop(default = false)] cabinet: bool) -> impl IntoView {
                     <option value="">"—"</option>
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
-                            options.await.unwrap_or_default().products.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()
+                            options.await.unwrap_or_default().products.into_iter().map(|c| view! { <option value=c.id>{c.label}</option> }).collect_view()
                         })}
                     </Transition>
                 </select>

@@ -39,7 +39,7 @@ fn Kanban() -> impl IntoView {
                         let o = options.await.unwrap_or_default();
                         view! {
                             <select data-testid="pipeline" on:change=move |ev| pipeline.set(event_target_value(&ev))>
-                                {o.pipelines.into_iter().map(|(id, n, _)| view! { <option value=id>{n}</option> }).collect_view()}
+                                {o.pipelines.into_iter().map(|p| view! { <option value=p.id>{p.name}</option> }).collect_view()}
                             </select>
                         }
                     })}

@@ -1,6 +1,8 @@
 //! The leads list: filters kept in the address, quick search, columns,
 //! saved views, export and the «nothing found» state.
 
+use std::collections::HashMap;
+
 use leptos::prelude::*;
 
 use super::api::*;
@@ -9,7 +11,7 @@ use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
-use crate::model::LeadRow;
+use crate::pages::leads::model::{Choice, LeadPage, LeadRow};
 
 #[component]
 pub fn LeadsPage() -> impl IntoView {
@@ -125,11 +127,42 @@ fn LeadsList() -> impl IntoView {
     let settings_changed = live.watch_fixed(&[topic::PIPELINES, topic::FIELDS]);
     let options = Resource::new(move || settings_changed.get(), |_| lead_options());
     let views = Resource::new(move || (save.version().get(), remove.version().get()), |_| list_views());
-    let changed = live.watch_fixed(&[topic::LEADS, topic::PIPELINES, topic::FIELDS]);
+    let changed = live.watch_fixed(&[topic::PIPELINES, topic::FIELDS]);
+    let reload = RwSignal::new(0u64);
     let leads = Resource::new(
-        move || (query.get(), page.get(), changed.get()),
-        |(q, pg, _)| list_leads(q, pg),
+        move || (query.get(), page.get(), changed.get(), reload.get()),
+        |(q, pg, _, _)| list_leads(q, pg),
     );
+    // Rows changed since the page was loaded: id → the row now (`None`: it
+    // left the list). A change to leads on the page re-reads only those rows.
+    let patched = RwSignal::new(HashMap::<String, Option<LeadRow>>::new());
+    Effect::new(move |_| {
+        leads.track();
+        patched.set(HashMap::new());
+    });
+    live.on_batch(move |topics| {
+        let shown = leads
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .map(|p| p.items.into_iter().map(|l| l.id).collect::<Vec<_>>());
+        match plan(topics, shown.as_deref()) {
+            Plan::Nothing => {}
+            Plan::Reload => reload.update(|v| *v += 1),
+            Plan::Patch(ids) => {
+                leptos::task::spawn_local(async move {
+                    match lead_rows(query.get_untracked(), ids.clone()).await {
+                        Ok(rows) => patched.update(|p| {
+                            for id in ids {
+                                let row = rows.iter().find(|r| r.id == id).cloned();
+                                p.insert(id, row);
+                            }
+                        }),
+                        Err(_) => reload.update(|v| *v += 1),
+                    }
+                });
+            }
+        }
+    });
     let get = move |k: String| move || params.with(|p| p.get(&k).cloned().unwrap_or_default());
     let set = move |k: String, v: String| {
         params.update(|p| {
@@ -146,11 +179,11 @@ fn LeadsList() -> impl IntoView {
         let desc = format!("{key}_desc");
         set("sort".into(), if cur == desc { format!("{key}_asc") } else { desc });
     };
-    let select = move |key: &'static str, any: &'static str, items: Vec<(String, String)>| {
+    let select = move |key: &'static str, any: &'static str, items: Vec<Choice>| {
         view! {
             <select data-filter=key prop:value=get(key.into()) on:change=move |ev| set(key.into(), event_target_value(&ev))>
                 <option value="">{t(any)}</option>
-                {items.into_iter().map(|(id, n)| view! { <option value=id>{n}</option> }).collect_view()}
+                {items.into_iter().map(|c| view! { <option value=c.id>{c.label}</option> }).collect_view()}
             </select>
         }
     };
@@ -211,7 +244,7 @@ fn LeadsList() -> impl IntoView {
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         let o = options.await.unwrap_or_default();
-                        let stages: Vec<(String, String)> = o.pipelines.iter().flat_map(|(_, pn, st)| st.iter().map(move |(id, n, _)| (id.clone(), format!("{pn}: {n}")))).collect();
+                        let stages: Vec<Choice> = o.pipelines.iter().flat_map(|p| p.stages.iter().map(move |s| Choice { id: s.id.clone(), label: format!("{}: {}", p.name, s.name) })).collect();
                         let fields = o.fields.clone();
                         let all_columns: Vec<(String, String)> = COLUMNS.iter().map(|(k, l, _)| (k.to_string(), label(l).to_string()))
                             .chain(o.fields.iter().map(|f| (f.key.clone(), f.label.clone()))).collect();
@@ -305,7 +338,8 @@ fn LeadsList() -> impl IntoView {
                                     view! { <th class="sortable" data-column=c.clone() data-sort=sort_key.clone() on:click=move |_| sort_click(sort_key.clone())>{lbl} {arrow}</th> }.into_any()
                                 }
                             }).collect_view();
-                            if p.items.is_empty() {
+                            let LeadPage { items, total, capped_at, page: current, per_page } = p;
+                            if items.is_empty() {
                                 let filtered = params.with(|p| p.keys().any(|k| k != "sort" && k != "page"));
                                 return if filtered {
                                     view! {
@@ -323,19 +357,22 @@ fn LeadsList() -> impl IntoView {
                                 };
                             }
                             view! {
-                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{match p.capped_at {
+                                <p class="muted">{t("users.total")} ": " <span data-testid="leads-total">{move || match capped_at {
                                     Some(cap) => format!("{}+", crate::model::thousands(cap)),
-                                    None => p.total.to_string(),
+                                    None => (total - patched.with(|m| m.values().filter(|r| r.is_none()).count() as i64)).to_string(),
                                 }}</span></p>
                                 <div class="table-wrap">
                                     <table data-testid="leads-table">
                                         <thead><tr>{heads}</tr></thead>
                                         <tbody>
-                                            {p.items.into_iter().map(|l| view! { <LeadLine l=l cols=cols.clone()/> }).collect_view()}
+                                            {move || patched.with(|m| items.iter().filter_map(|l| match m.get(&l.id) {
+                                                Some(now) => now.clone(),
+                                                None => Some(l.clone()),
+                                            }).map(|l| view! { <LeadLine l=l cols=cols.clone()/> }).collect_view())}
                                         </tbody>
                                     </table>
                                 </div>
-                                <Pager page=page current=p.page total=p.total per_page=p.per_page/>
+                                <Pager page=page current=current total=total per_page=per_page/>
                             }.into_any()
                         }
                         Err(e) => view! { <div class="alert error" data-testid="list-error">{e.message}</div> }.into_any(),
@@ -343,6 +380,42 @@ fn LeadsList() -> impl IntoView {
                 })}
             </Transition>
         </section>
+    }
+}
+
+/// What an open list does with a batch of changed topics.
+#[derive(Debug, PartialEq)]
+enum Plan {
+    Nothing,
+    /// Load the page again (new leads, lost events, rows not on the page).
+    Reload,
+    /// Re-read these rows of the page only.
+    Patch(Vec<String>),
+}
+
+/// A change to leads the page shows is patched row by row; anything else
+/// that may change the list (a lead not on the page may have entered it)
+/// reloads it.
+fn plan(topics: &[String], shown: Option<&[String]>) -> Plan {
+    let mut ids = vec![];
+    let mut leads_changed = false;
+    for t in topics {
+        match t.as_str() {
+            "*" | "lead:*" | "leads:*" => return Plan::Reload,
+            topic::LEADS => leads_changed = true,
+            other => {
+                if let Some(id) = other.strip_prefix("lead:") {
+                    ids.push(id.to_string());
+                }
+            }
+        }
+    }
+    if ids.is_empty() {
+        return if leads_changed { Plan::Reload } else { Plan::Nothing };
+    }
+    match shown {
+        Some(shown) if ids.iter().all(|id| shown.contains(id)) => Plan::Patch(ids),
+        _ => Plan::Reload,
     }
 }
 
@@ -383,7 +456,7 @@ fn LeadLine(l: LeadRow, cols: Vec<String>) -> impl IntoView {
                 "tags" => l.tags.clone(),
                 "created" => l.created_at.clone(),
                 "updated" => l.updated_at.clone(),
-                key => l.extra.iter().find(|(k, _)| k == key).map(|(_, v)| v.clone()).unwrap_or_default(),
+                key => l.extra.iter().find(|x| x.key == key).map(|x| x.value.clone()).unwrap_or_default(),
             };
             view! { <td data-column=c>{v}</td> }.into_any()
         })
@@ -393,6 +466,32 @@ fn LeadLine(l: LeadRow, cols: Vec<String>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
+    use super::{plan, Plan};
+
+    fn v(items: &[&str]) -> Vec<String> {
+        items.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn changes_to_rows_on_the_page_are_patched_and_anything_else_reloads() {
+        let shown = v(&["a", "b", "c"]);
+        let shown = Some(shown.as_slice());
+        assert_eq!(
+            plan(&v(&["leads", "lead:a", "lead:c"]), shown),
+            Plan::Patch(v(&["a", "c"]))
+        );
+        // A lead not on the page (a new one, or one entering the filter).
+        assert_eq!(plan(&v(&["leads", "lead:a", "lead:z"]), shown), Plan::Reload);
+        // Too many keys for one batch, or events lost.
+        assert_eq!(plan(&v(&["leads", "lead:*"]), shown), Plan::Reload);
+        assert_eq!(plan(&v(&["*"]), shown), Plan::Reload);
+        assert_eq!(plan(&v(&["leads"]), shown), Plan::Reload);
+        // Nothing about leads.
+        assert_eq!(plan(&v(&["bell", "chat:x:1"]), shown), Plan::Nothing);
+        // The page is still loading.
+        assert_eq!(plan(&v(&["leads", "lead:a"]), None), Plan::Reload);
+    }
+
     #[test]
     fn the_list_state_round_trips_through_a_query_string() {
         assert_eq!(super::encode("+7 (999) ы"), "%2B7%20%28999%29%20%D1%8B");

@@ -9,6 +9,7 @@ mod client;
 mod form;
 mod kanban;
 mod list;
+pub mod model;
 mod tasks;
 
 pub use cabinet::{MyClients, MyLeads};

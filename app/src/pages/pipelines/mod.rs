@@ -8,8 +8,8 @@ use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
-use crate::model::LeadFormOptions;
 use crate::pages::leads::api::lead_options;
+use crate::pages::leads::model::{LeadFormOptions, PipelineChoice, StageChoice};
 
 #[cfg(feature = "ssr")]
 use crate::session::parse_id as uuid;
@@ -111,9 +111,9 @@ fn Pipelines() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let o: LeadFormOptions = options.await.unwrap_or_default();
                     let all_stages: Vec<(String, String)> = o.pipelines.iter()
-                        .flat_map(|(_, pn, st)| st.iter().map(move |(id, n, _)| (id.clone(), format!("{pn}: {n}"))))
+                        .flat_map(|p| p.stages.iter().map(move |s| (s.id.clone(), format!("{}: {}", p.name, s.name))))
                         .collect();
-                    o.pipelines.into_iter().map(|(pid, pname, stages)| {
+                    o.pipelines.into_iter().map(|PipelineChoice { id: pid, name: pname, stages }| {
                         let all = all_stages.clone();
                         let (pid1, pid2, pid3) = (pid.clone(), pid.clone(), pid.clone());
                         view! {
@@ -121,7 +121,7 @@ fn Pipelines() -> impl IntoView {
                                 <h2>{pname}</h2>
                                 <table>
                                     <tbody>
-                                        {stages.into_iter().map(|(sid, sname, kind)| {
+                                        {stages.into_iter().map(|StageChoice { id: sid, name: sname, kind }| {
                                             let (s1, s2, s3, s4) = (sid.clone(), sid.clone(), sid.clone(), sid.clone());
                                             let others: Vec<(String, String)> = all.iter().filter(|(i, _)| *i != sid).cloned().collect();
                                             view! {

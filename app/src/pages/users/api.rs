@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::model::{UserPage, UserRow};
+use crate::pages::users::model::{UserPage, UserRow};
 
 #[cfg(feature = "ssr")]
 use crate::session::{require_actor, services};
@@ -127,13 +127,13 @@ pub async fn invite_user(email: String, role: String) -> Result<String, AppError
 
 /// The latest invitations, newest first.
 #[server]
-pub async fn list_invitations() -> Result<Vec<crate::model::SentInvitationView>, AppError> {
+pub async fn list_invitations() -> Result<Vec<crate::pages::users::model::SentInvitationView>, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
     Ok(domain::accounts::list_invitations(&services.pool, &actor, 50)
         .await?
         .into_iter()
-        .map(|i| crate::model::SentInvitationView {
+        .map(|i| crate::pages::users::model::SentInvitationView {
             id: i.id.to_string(),
             email: i.email,
             role_label: i.role.label_ru().into(),

@@ -2,6 +2,7 @@
 //! blocking, invitations and API tokens — refreshed live.
 
 pub mod api;
+pub mod model;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
@@ -12,7 +13,8 @@ use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
-use crate::model::{status_label, UserRow};
+use crate::model::status_label;
+use crate::pages::users::model::UserRow;
 use api::*;
 
 #[component]
