@@ -207,6 +207,15 @@ pub fn router(state: AppState) -> Router {
         provide_context(providers.clone());
     };
     let leptos_options = state.leptos_options.clone();
+    // Telegram's deliveries are machine to machine, proven by their secret
+    // header, and the busiest route: none of the browser's layers (session,
+    // same-origin, page headers, the signed-in user) apply to them.
+    let telegram = Router::<AppState>::new()
+        .route(
+            "/telegram/webhook/{bot_id}",
+            axum::routing::post(routes::telegram::webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
+        )
+        .layer(axum::middleware::from_fn(crate::metrics::track));
     Router::<AppState>::new()
         .merge(routes::health::router())
         .merge(routes::events::router())
@@ -223,10 +232,6 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(routes::imports::form_upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
         .route(
-            "/telegram/webhook/{bot_id}",
-            axum::routing::post(routes::telegram::webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
-        )
-        .route(
             "/telegram/files/{bot_id}/{message_id}",
             axum::routing::get(routes::telegram::incoming_file),
         )
@@ -239,25 +244,31 @@ pub fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::attach_me))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.services.clone(),
+            routes::attach_me,
+        ))
+        // Each layer gets only the part of the state it reads: a layer
+        // clones its state for every request.
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
             routes::guard::same_origin,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.uploads.clone(),
             routes::guard::body_limits,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
+            state.config.clone(),
             routes::guard::security_headers,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            crate::metrics::track,
-        ))
+        .layer(axum::middleware::from_fn(crate::metrics::track))
         .layer(sessions)
-        .layer(axum::middleware::from_fn_with_state(state.clone(), routes::client_ip))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
+            routes::client_ip,
+        ))
+        .merge(telegram)
         .with_state(state)
 }
 

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use tokio::sync::Semaphore;
 
 use super::ApiError;
-use crate::startup::AppState;
+use crate::config::Config;
 
 /// A JSON body or a form: enough for any of them.
 pub const DEFAULT_BODY_BYTES: usize = 1 << 20;
@@ -63,7 +63,7 @@ fn too_large() -> Response {
 /// Caps the request body by route: a declared length over the limit is
 /// refused at once (413) and a body without one stops at the limit, so no
 /// handler ever buffers more. Uploads also take one of a few slots.
-pub async fn body_limits(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn body_limits(State(uploads): State<UploadSlots>, req: Request, next: Next) -> Response {
     let kind = body_kind(req.method(), req.uri().path());
     let limit = match kind {
         BodyKind::Small => DEFAULT_BODY_BYTES,
@@ -83,7 +83,7 @@ pub async fn body_limits(State(st): State<AppState>, req: Request, next: Next) -
     if kind == BodyKind::Small {
         return next.run(req).await;
     }
-    let slot = match tokio::time::timeout(UPLOAD_WAIT, st.uploads.0.clone().acquire_owned()).await {
+    let slot = match tokio::time::timeout(UPLOAD_WAIT, uploads.0.clone().acquire_owned()).await {
         Ok(Ok(permit)) => permit,
         _ => {
             return ApiError::new(
@@ -104,11 +104,11 @@ pub async fn body_limits(State(st): State<AppState>, req: Request, next: Next) -
 /// must say same-origin, or `Origin` must be this server. Requests with a
 /// bearer token carry no ambient credentials and pass; so do Telegram's
 /// webhook deliveries, which prove themselves with their secret header.
-pub async fn same_origin(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn same_origin(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
     let safe = matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
     let bearer = req.headers().contains_key(header::AUTHORIZATION);
     let webhook = req.uri().path().starts_with("/telegram/webhook/");
-    if safe || bearer || webhook || is_same_origin(&st, &req) {
+    if safe || bearer || webhook || is_same_origin(&config, &req) {
         return next.run(req).await;
     }
     tracing::warn!(path = %req.uri().path(), "cross-origin write refused");
@@ -120,7 +120,7 @@ pub async fn same_origin(State(st): State<AppState>, req: Request, next: Next) -
     .into_response()
 }
 
-fn is_same_origin(st: &AppState, req: &Request) -> bool {
+fn is_same_origin(config: &Config, req: &Request) -> bool {
     let h = req.headers();
     if let Some(site) = h.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
         // "none": typed into the address bar or a bookmark.
@@ -130,7 +130,7 @@ fn is_same_origin(st: &AppState, req: &Request) -> bool {
         // No browser sends a cross-origin POST without either header.
         return true;
     };
-    let own = url::Url::parse(&st.config.public_url)
+    let own = url::Url::parse(&config.public_url)
         .ok()
         .map(|u| u.origin().ascii_serialization());
     let host = h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -140,7 +140,7 @@ fn is_same_origin(st: &AppState, req: &Request) -> bool {
 /// The headers every response carries. Pages set their own
 /// Content-Security-Policy with the render's nonce (see `app::shell`);
 /// everything else gets one that allows nothing to run.
-pub async fn security_headers(State(st): State<AppState>, req: Request, next: Next) -> Response {
+pub async fn security_headers(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -155,7 +155,7 @@ pub async fn security_headers(State(st): State<AppState>, req: Request, next: Ne
             HeaderValue::from_static("default-src 'none'; frame-ancestors 'none'; img-src 'self'; style-src 'self'"),
         );
     }
-    if st.config.cookie_secure() {
+    if config.cookie_secure() {
         h.insert(
             header::STRICT_TRANSPORT_SECURITY,
             HeaderValue::from_static("max-age=31536000; includeSubDomains"),

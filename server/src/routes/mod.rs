@@ -11,6 +11,7 @@ pub mod oauth;
 pub mod telegram;
 
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, FromRequestParts, Request, State};
 use axum::http::request::Parts;
@@ -24,13 +25,13 @@ use tower_sessions::Session;
 use app::session::ClientIp;
 use domain::Actor;
 
+use crate::config::Config;
 use crate::startup::AppState;
 
 /// Puts the client's address into request extensions (the socket address,
 /// or the first `X-Forwarded-For` hop when `TRUST_PROXY=true`).
-pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let forwarded = state
-        .config
+pub async fn client_ip(State(config): State<Arc<Config>>, mut req: Request, next: Next) -> Response {
+    let forwarded = config
         .trust_proxy
         .then(|| {
             req.headers()
@@ -47,7 +48,12 @@ pub async fn client_ip(State(state): State<AppState>, mut req: Request, next: Ne
 
 /// For page requests, resolves the signed-in user once, before rendering,
 /// so that the shell can embed it and route guards never wait.
-pub async fn attach_me(State(state): State<AppState>, session: Session, mut req: Request, next: Next) -> Response {
+pub async fn attach_me(
+    State(services): State<domain::Services>,
+    session: Session,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let path = req.uri().path();
     let is_page = req.method() == axum::http::Method::GET
         && !["/api/", "/pkg/", "/events", "/auth/", "/healthz", "/readyz", "/metrics"]
@@ -55,8 +61,8 @@ pub async fn attach_me(State(state): State<AppState>, session: Session, mut req:
             .any(|p| path.starts_with(p));
     if is_page {
         let ip = req.extensions().get::<ClientIp>().and_then(|c| c.0);
-        let me = match app::session::actor_from_session(&session, &state.services, ip).await {
-            Ok(Some(actor)) => app::session::build_me(&state.services, &actor).await.ok(),
+        let me = match app::session::actor_from_session(&session, &services, ip).await {
+            Ok(Some(actor)) => app::session::build_me(&services, &actor).await.ok(),
             _ => None,
         };
         req.extensions_mut().insert(app::session::MeSnapshot(me));

@@ -21,7 +21,7 @@ use crate::startup::AppState;
 /// unknown bot, 400 for a body that isn't an update, 503 when the database
 /// can't take it (Telegram retries).
 pub async fn webhook(
-    State(st): State<AppState>,
+    State(services): State<domain::Services>,
     Path(bot_id): Path<String>,
     headers: HeaderMap,
     body: Bytes,
@@ -32,7 +32,7 @@ pub async fn webhook(
     let secret = headers
         .get("x-telegram-bot-api-secret-token")
         .and_then(|v| v.to_str().ok());
-    match telegram::ingest_webhook(&st.services.telegram, bot_id, secret, &body).await {
+    match telegram::ingest_webhook(&services.telegram, bot_id, secret, &body).await {
         Ok(_) => {
             crate::workers::wake_telegram();
             StatusCode::OK.into_response()
