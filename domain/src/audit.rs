@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use crate::rbac::SettingsOp;
-use crate::rbac::{self, Operation, RbacError, Target};
+use crate::rbac::{self, RbacError};
 use crate::{Actor, Page};
 
 /// Records one change. `before`/`after` are JSON snapshots of the changed
@@ -215,13 +215,7 @@ pub struct AuditEntry {
 
 /// A page of the audit log, newest first. Needs audit:view.
 pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<Page<AuditEntry>, RbacError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::ViewAudit),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::ViewAudit).await?;
     let per_page = if filter.per_page <= 0 {
         50
     } else {

@@ -6,7 +6,7 @@ use chrono_tz::Tz;
 use sqlx::{PgExecutor, PgPool};
 
 use crate::rbac::SettingsOp;
-use crate::rbac::{self, Operation, RbacError, Target};
+use crate::rbac::{self, RbacError};
 use crate::realtime::{self, Event};
 use crate::{audit, time, Actor};
 
@@ -74,13 +74,7 @@ pub async fn load_time_zone(pool: &PgPool) -> Result<Tz, sqlx::Error> {
 /// Sets the company's time zone (one of `time::ZONES`). Needs settings:edit;
 /// audited; every instance switches when it commits.
 pub async fn set_time_zone(pool: &PgPool, actor: &Actor, name: &str) -> Result<(), RbacError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditCompany),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditCompany).await?;
     let tz = time::parse_zone(name).ok_or_else(|| RbacError::Invalid(format!("неизвестный часовой пояс «{name}»")))?;
     let value = serde_json::Value::String(tz.name().to_string());
     put_setting(pool, actor, "time_zone", value, Some(Event::CompanySettingsChanged)).await?;
@@ -99,13 +93,7 @@ pub async fn self_registration_enabled<'e>(db: impl PgExecutor<'e>) -> Result<bo
 
 /// Turns self-registration on or off. Needs settings:edit; audited.
 pub async fn set_self_registration(pool: &PgPool, actor: &Actor, enabled: bool) -> Result<(), RbacError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditSecurityPolicy),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditSecurityPolicy).await?;
     put_setting(pool, actor, "self_registration", serde_json::Value::Bool(enabled), None).await?;
     Ok(())
 }

@@ -229,6 +229,14 @@ impl Target {
     }
 }
 
+/// [`authorize`] for a company setting: settings have no owner, so the
+/// question is only whether the actor's role may do `op` at all.
+pub async fn authorize_setting(pool: &PgPool, actor: &Actor, op: SettingsOp) -> Result<(), RbacError> {
+    authorize(pool, actor, Operation::Settings(op), Target::Collection)
+        .await
+        .map(|_| ())
+}
+
 /// Decides whether `actor` may perform `op` on `target`; returns the scope
 /// granted. Denies when the matrix has no entry (and says so in the log).
 ///
@@ -407,13 +415,7 @@ pub struct MatrixCell {
 
 /// The whole matrix. Needs settings:view.
 pub async fn matrix(pool: &PgPool, actor: &Actor) -> Result<Vec<MatrixCell>, RbacError> {
-    authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::ViewPermissions),
-        Target::Collection,
-    )
-    .await?;
+    authorize_setting(pool, actor, SettingsOp::ViewPermissions).await?;
     load_matrix(pool).await
 }
 
@@ -459,13 +461,7 @@ pub async fn set_permission(
     action: Action,
     scope: Scope,
 ) -> Result<(), RbacError> {
-    authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPermissions),
-        Target::Collection,
-    )
-    .await?;
+    authorize_setting(pool, actor, SettingsOp::EditPermissions).await?;
     if !resource.actions().contains(&action) {
         return Err(RbacError::Invalid(format!(
             "у раздела «{resource}» нет права «{action}»"
@@ -519,13 +515,7 @@ pub struct RolePolicy {
 
 /// 2FA policy per role. Needs settings:view.
 pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolicy>, RbacError> {
-    authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::ViewPermissions),
-        Target::Collection,
-    )
-    .await?;
+    authorize_setting(pool, actor, SettingsOp::ViewPermissions).await?;
     let rows = sqlx::query!("select role, require_2fa from role_settings order by role")
         .fetch_all(pool)
         .await?;
@@ -541,13 +531,7 @@ pub async fn role_policies(pool: &PgPool, actor: &Actor) -> Result<Vec<RolePolic
 
 /// Requires (or stops requiring) 2FA for a role. Needs settings:edit.
 pub async fn set_require_2fa(pool: &PgPool, actor: &Actor, role: Role, require: bool) -> Result<(), RbacError> {
-    authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditSecurityPolicy),
-        Target::Collection,
-    )
-    .await?;
+    authorize_setting(pool, actor, SettingsOp::EditSecurityPolicy).await?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query_scalar!("select require_2fa from role_settings where role = $1", role.as_str())
         .fetch_optional(&mut *tx)

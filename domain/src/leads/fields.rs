@@ -11,8 +11,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{LeadsError, Missing};
+use crate::rbac;
 use crate::rbac::SettingsOp;
-use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
 
@@ -56,13 +56,7 @@ fn duplicate_name(e: sqlx::Error) -> LeadsError {
 
 /// Every item of every dictionary, hidden ones too (settings:view).
 pub async fn dictionary_entries(pool: &PgPool, actor: &Actor) -> Result<Vec<DictionaryEntry>, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::ViewPermissions),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::ViewPermissions).await?;
     let rows = sqlx::query_as!(
         DictionaryEntry,
         "select id, kind, name, position, active from dictionary_items order by kind, position, name"
@@ -74,13 +68,7 @@ pub async fn dictionary_entries(pool: &PgPool, actor: &Actor) -> Result<Vec<Dict
 
 /// Adds an item at the end of its dictionary.
 pub async fn add_dictionary_item(pool: &PgPool, actor: &Actor, kind: &str, name: &str) -> Result<Uuid, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditDictionaries),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditDictionaries).await?;
     check_kind(kind)?;
     let name = check_name(name)?;
     let mut tx = pool.begin().await?;
@@ -120,13 +108,7 @@ pub struct DictionaryEdit {
 /// Renames, hides/shows or moves a dictionary item. Items are never
 /// deleted: leads keep pointing at a hidden one, new leads can't pick it.
 pub async fn edit_dictionary_item(pool: &PgPool, actor: &Actor, id: Uuid, e: DictionaryEdit) -> Result<(), LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditDictionaries),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditDictionaries).await?;
     let name = e.name.as_deref().map(check_name).transpose()?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query!(
@@ -302,13 +284,7 @@ pub async fn add_custom_field(
     kind: &str,
     options: &[String],
 ) -> Result<CustomField, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditCustomFields),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditCustomFields).await?;
     let label = check_name(label).map_err(|_| LeadsError::field("label", "Укажите название поля"))?;
     let kind = FieldKind::parse(kind).ok_or_else(|| LeadsError::field("kind", "Выберите тип поля"))?;
     let options = clean_options(kind, options)?;
@@ -382,13 +358,7 @@ pub async fn edit_custom_field(
     options: Option<&[String]>,
     active: Option<bool>,
 ) -> Result<(), LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditCustomFields),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditCustomFields).await?;
     let label = label
         .map(|l| check_name(l).map_err(|_| LeadsError::field("label", "Укажите название поля")))
         .transpose()?;

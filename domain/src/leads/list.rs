@@ -97,12 +97,8 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
         (ids, count_q.build_query_scalar().fetch_one(pool).await?)
     };
 
-    let mut items = summaries_by_ids(pool, &ids).await?;
-    if super::masks_personal_data(pool, actor).await? {
-        items = items.into_iter().map(LeadSummary::masked).collect();
-    }
     Ok(Page {
-        items,
+        items: rows_as_seen(pool, actor, &ids).await?,
         total,
         page,
         per_page,
@@ -131,11 +127,18 @@ pub async fn list_rows(
     push_filters(&mut q, actor, scope, f, &custom);
     q.push(" and l.id = any(").push_bind(ids.to_vec()).push(")");
     let ids: Vec<Uuid> = q.build_query_scalar().fetch_all(pool).await?;
-    let mut items = summaries_by_ids(pool, &ids).await?;
-    if super::masks_personal_data(pool, actor).await? {
-        items = items.into_iter().map(LeadSummary::masked).collect();
-    }
-    Ok(items)
+    rows_as_seen(pool, actor, &ids).await
+}
+
+/// The rows of `ids`, in that order, with personal data masked for an
+/// actor who may not see it.
+async fn rows_as_seen(pool: &PgPool, actor: &Actor, ids: &[Uuid]) -> Result<Vec<LeadSummary>, LeadsError> {
+    let items = summaries_by_ids(pool, ids).await?;
+    Ok(if super::masks_personal_data(pool, actor).await? {
+        items.into_iter().map(LeadSummary::masked).collect()
+    } else {
+        items
+    })
 }
 
 /// The join a name sort needs (alias `srt`, column `v`); empty for the others.

@@ -6,8 +6,8 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::{LeadsError, Missing};
+use crate::rbac;
 use crate::rbac::SettingsOp;
-use crate::rbac::{self, Operation, Target};
 use crate::realtime::{self, Event};
 use crate::{audit, Actor};
 
@@ -28,13 +28,7 @@ fn check_stage(name: &str, color: &str) -> Result<(), LeadsError> {
 
 /// A new pipeline with the three stages every pipeline needs.
 pub async fn add_pipeline(pool: &PgPool, actor: &Actor, name: &str) -> Result<Uuid, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPipelines),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditPipelines).await?;
     if name.trim().is_empty() {
         return Err(LeadsError::field("name", "Укажите название воронки"));
     }
@@ -76,13 +70,7 @@ pub async fn add_stage(
     name: &str,
     color: &str,
 ) -> Result<Uuid, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPipelines),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditPipelines).await?;
     check_stage(name, color)?;
     let mut tx = pool.begin().await?;
     let pos = sqlx::query_scalar!(
@@ -134,13 +122,7 @@ pub async fn rename_stage(
     name: &str,
     color: &str,
 ) -> Result<(), LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPipelines),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditPipelines).await?;
     let mut tx = pool.begin().await?;
     let before = sqlx::query!("select name, color from stages where id = $1 for update", stage_id)
         .fetch_optional(&mut *tx)
@@ -174,13 +156,7 @@ pub async fn rename_stage(
 
 /// Moves a stage one place left (`-1`) or right (`+1`) within its pipeline.
 pub async fn reorder_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, step: i32) -> Result<(), LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPipelines),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditPipelines).await?;
     let mut tx = pool.begin().await?;
     let s = sqlx::query!(
         "select pipeline_id, position from stages where id = $1 for update",
@@ -226,13 +202,7 @@ pub async fn reorder_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, step: i
 /// Deletes a stage after moving its leads to `move_to`. The last won or
 /// lost stage of a pipeline can't be deleted.
 pub async fn delete_stage(pool: &PgPool, actor: &Actor, stage_id: Uuid, move_to: Uuid) -> Result<u64, LeadsError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Settings(SettingsOp::EditPipelines),
-        Target::Collection,
-    )
-    .await?;
+    rbac::authorize_setting(pool, actor, SettingsOp::EditPipelines).await?;
     if stage_id == move_to {
         return Err(LeadsError::field("move_to", "Выберите другой этап для лидов"));
     }

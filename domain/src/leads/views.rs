@@ -84,13 +84,7 @@ pub async fn list_views(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedView>, 
 pub async fn save_view(pool: &PgPool, actor: &Actor, v: ViewInput) -> Result<Uuid, LeadsError> {
     rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     if v.shared {
-        rbac::authorize(
-            pool,
-            actor,
-            Operation::Settings(SettingsOp::ShareView),
-            Target::Collection,
-        )
-        .await?;
+        rbac::authorize_setting(pool, actor, SettingsOp::ShareView).await?;
     }
     let name = v.name.trim();
     if name.is_empty() {
@@ -160,13 +154,7 @@ pub async fn delete_view(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), L
         if !v.shared {
             return Err(LeadsError::NotFound(Missing::View));
         }
-        rbac::authorize(
-            pool,
-            actor,
-            Operation::Settings(SettingsOp::ShareView),
-            Target::Collection,
-        )
-        .await?;
+        rbac::authorize_setting(pool, actor, SettingsOp::ShareView).await?;
     }
     sqlx::query!("delete from saved_views where id = $1", id)
         .execute(&mut *tx)
