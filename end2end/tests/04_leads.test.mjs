@@ -50,17 +50,36 @@ test('a card dragged on the kanban moves on a second browser\'s board', async ()
   const a = await adminPage('/kanban');
   const b = await adminPage('/kanban');
   await b.page.waitForSelector('[data-testid=live][data-state=on]');
+  await b.page.waitForSelector(`.lead-card[data-lead="${number}"]`);
   const columns = await a.page.$$eval('.column[data-stage]', (els) => els.map((e) => e.dataset.stage).filter(Boolean));
+  const from = await b.page.$eval(`.lead-card[data-lead="${number}"]`, (e) => e.closest('.column').dataset.stage);
+  const totals = (page) => page.$$eval('.column', (els) => Object.fromEntries(els.map((e) => [e.dataset.stage, Number(e.querySelector('h3 .muted').textContent)])));
+  const before = await totals(b.page);
+  const calls = { a: [], b: [] };
+  for (const [k, p] of Object.entries({ a: a.page, b: b.page })) {
+    p.on('request', (r) => {
+      const m = new URL(r.url()).pathname.match(/^\/api\/(get_board|lead_rows)/);
+      if (m) calls[k].push(m[1]);
+    });
+  }
   const card = a.page.locator(`.lead-card[data-lead="${number}"]`);
   const target = a.page.locator(`.column[data-stage="${columns[1]}"]`);
   await card.dragTo(target);
   await b.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
   const moved = await api('GET', `/leads/${number}`);
   assert.equal(moved.body.lead.stage_id, columns[1]);
-  // The mover's own board refetches on its own event too; let it settle
-  // before using the card again (a re-render replaces the card's menu).
+  // The watching board moved the one card: it re-read that card only, and
+  // the two columns' counts followed.
+  const after = await totals(b.page);
+  assert.equal(after[from], before[from] - 1);
+  assert.equal(after[columns[1]], before[columns[1]] + 1);
+  assert.equal(await b.page.$(`.column[data-stage="${from}"] .lead-card[data-lead="${number}"]`), null);
+  assert.ok(calls.b.length > 0 && calls.b.every((c) => c === 'lead_rows'), `patched, not reloaded: ${calls.b}`);
+  // The mover's own board too (at once, and again on its event); let it
+  // settle before using the card again (a patch replaces the card's menu).
   await a.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${number}"]`);
   await a.page.waitForTimeout(500);
+  assert.ok(!calls.a.includes('get_board'), `the mover's board was not reloaded: ${calls.a}`);
 
   // On a phone there is no dragging: the card's menu moves it.
   await a.page.setViewportSize({ width: 390, height: 800 });

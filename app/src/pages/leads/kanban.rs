@@ -4,9 +4,11 @@
 use leptos::prelude::*;
 
 use super::api::*;
+use super::patch::{apply_to_board, board_ids, plan, Plan};
 use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::i18n::t;
+use crate::pages::leads::model::LeadRow;
 
 #[component]
 pub fn KanbanPage() -> impl IntoView {
@@ -23,11 +25,60 @@ fn Kanban() -> impl IntoView {
     let mv = ServerAction::<MoveLead>::new();
     let pipeline = RwSignal::new(String::new());
     let per_column = RwSignal::new(BOARD_PAGE);
-    let changed = live.watch_fixed(&[topic::LEADS, topic::PIPELINES]);
+    let settings_changed = live.watch_fixed(&[topic::PIPELINES]);
+    let reload = RwSignal::new(0u64);
     let board = Resource::new(
-        move || (pipeline.get(), per_column.get(), changed.get(), mv.version().get()),
+        move || (pipeline.get(), per_column.get(), settings_changed.get(), reload.get()),
         |(p, n, ..)| get_board(p, n),
     );
+    // Cards re-read since the board loaded, in the order read: a change to
+    // a card on the board re-reads that card only and moves it.
+    let patches = RwSignal::new(Vec::<(String, Option<LeadRow>)>::new());
+    Effect::new(move |_| {
+        board.track();
+        patches.set(vec![]);
+    });
+    let shown = move || {
+        board
+            .get_untracked()
+            .and_then(|r| r.ok())
+            .map(|b| apply_to_board(b, &patches.get_untracked()))
+    };
+    let patch = move |ids: Vec<String>| {
+        let Some(b) = shown() else {
+            return reload.update(|v| *v += 1);
+        };
+        leptos::task::spawn_local(async move {
+            match lead_rows(format!("pipeline_id={}", b.pipeline_id), ids.clone()).await {
+                Ok(rows) => patches.update(|p| {
+                    for id in ids {
+                        let row = rows.iter().find(|r| r.id == id).cloned();
+                        p.push((id, row));
+                    }
+                }),
+                Err(_) => reload.update(|v| *v += 1),
+            }
+        });
+    };
+    live.on_batch(
+        move |topics| match plan(topics, shown().map(|b| board_ids(&b)).as_deref()) {
+            Plan::Nothing => {}
+            Plan::Reload => reload.update(|v| *v += 1),
+            Plan::Patch(ids) => patch(ids),
+        },
+    );
+    // The mover's own card moves as soon as the server agreed (its event,
+    // arriving later, re-reads it once more).
+    let moving = RwSignal::new(String::new());
+    Effect::new(move |_| {
+        if let Some(Ok(())) = mv.value().get() {
+            patch(vec![moving.get_untracked()]);
+        }
+    });
+    let dispatch = move |lead_id: String, stage_id: String| {
+        moving.set(lead_id.clone());
+        mv.dispatch(MoveLead { lead_id, stage_id });
+    };
     let options = Resource::new(|| (), |_| lead_options());
     let dragging = RwSignal::new(String::new());
     view! {
@@ -49,7 +100,8 @@ fn Kanban() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match board.await {
-                        Ok(b) => {
+                        Ok(b) => (move || {
+                            let b = apply_to_board(b.clone(), &patches.get());
                             let stages: Vec<(String, String)> = b.columns.iter().filter(|c| !c.stage_id.is_empty()).map(|c| (c.stage_id.clone(), c.name.clone())).collect();
                             view! {
                             <div class="board" data-testid="board">
@@ -65,7 +117,7 @@ fn Kanban() -> impl IntoView {
                                                 ev.prevent_default();
                                                 let id = dragging.get_untracked();
                                                 if droppable && !id.is_empty() {
-                                                    mv.dispatch(MoveLead { lead_id: id, stage_id: stage.clone() });
+                                                    dispatch(id, stage.clone());
                                                 }
                                             }>
                                             <h3 style=format!("border-color:{}", col.color)>{col.name.clone()} " " <span class="muted">{col.total}</span></h3>
@@ -83,7 +135,7 @@ fn Kanban() -> impl IntoView {
                                                         <select class="move-select" aria-label=t("kanban.move_to") data-testid="move-select" on:change=move |ev| {
                                                             let to = event_target_value(&ev);
                                                             if !to.is_empty() {
-                                                                mv.dispatch(MoveLead { lead_id: move_id.clone(), stage_id: to });
+                                                                dispatch(move_id.clone(), to);
                                                             }
                                                         }>
                                                             <option value="">{t("kanban.move_to")}</option>
@@ -101,8 +153,8 @@ fn Kanban() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </div>
-                        }.into_any()
                         }
+                        }).into_any(),
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
                     }
                 })}

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use leptos::prelude::*;
 
 use super::api::*;
+use super::patch::{plan, Plan};
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
@@ -383,42 +384,6 @@ fn LeadsList() -> impl IntoView {
     }
 }
 
-/// What an open list does with a batch of changed topics.
-#[derive(Debug, PartialEq)]
-enum Plan {
-    Nothing,
-    /// Load the page again (new leads, lost events, rows not on the page).
-    Reload,
-    /// Re-read these rows of the page only.
-    Patch(Vec<String>),
-}
-
-/// A change to leads the page shows is patched row by row; anything else
-/// that may change the list (a lead not on the page may have entered it)
-/// reloads it.
-fn plan(topics: &[String], shown: Option<&[String]>) -> Plan {
-    let mut ids = vec![];
-    let mut leads_changed = false;
-    for t in topics {
-        match t.as_str() {
-            "*" | "lead:*" | "leads:*" => return Plan::Reload,
-            topic::LEADS => leads_changed = true,
-            other => {
-                if let Some(id) = other.strip_prefix("lead:") {
-                    ids.push(id.to_string());
-                }
-            }
-        }
-    }
-    if ids.is_empty() {
-        return if leads_changed { Plan::Reload } else { Plan::Nothing };
-    }
-    match shown {
-        Some(shown) if ids.iter().all(|id| shown.contains(id)) => Plan::Patch(ids),
-        _ => Plan::Reload,
-    }
-}
-
 /// Percent-encodes a query value (RFC 3986 unreserved characters stay).
 fn encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -466,32 +431,6 @@ fn LeadLine(l: LeadRow, cols: Vec<String>) -> impl IntoView {
 
 #[cfg(test)]
 mod tests {
-    use super::{plan, Plan};
-
-    fn v(items: &[&str]) -> Vec<String> {
-        items.iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn changes_to_rows_on_the_page_are_patched_and_anything_else_reloads() {
-        let shown = v(&["a", "b", "c"]);
-        let shown = Some(shown.as_slice());
-        assert_eq!(
-            plan(&v(&["leads", "lead:a", "lead:c"]), shown),
-            Plan::Patch(v(&["a", "c"]))
-        );
-        // A lead not on the page (a new one, or one entering the filter).
-        assert_eq!(plan(&v(&["leads", "lead:a", "lead:z"]), shown), Plan::Reload);
-        // Too many keys for one batch, or events lost.
-        assert_eq!(plan(&v(&["leads", "lead:*"]), shown), Plan::Reload);
-        assert_eq!(plan(&v(&["*"]), shown), Plan::Reload);
-        assert_eq!(plan(&v(&["leads"]), shown), Plan::Reload);
-        // Nothing about leads.
-        assert_eq!(plan(&v(&["bell", "chat:x:1"]), shown), Plan::Nothing);
-        // The page is still loading.
-        assert_eq!(plan(&v(&["leads", "lead:a"]), None), Plan::Reload);
-    }
-
     #[test]
     fn the_list_state_round_trips_through_a_query_string() {
         assert_eq!(super::encode("+7 (999) ы"), "%2B7%20%28999%29%20%D1%8B");

@@ -10,6 +10,7 @@ mod form;
 mod kanban;
 mod list;
 pub mod model;
+mod patch;
 mod tasks;
 
 pub use cabinet::{MyClients, MyLeads};
