@@ -512,6 +512,7 @@ async fn the_quick_search_follows_every_change_of_a_clients_name_and_contacts(po
     assert!(found("старое").await.is_empty() && found("999").await.is_empty());
     assert_eq!(found("новое").await, [number]);
     assert_eq!(found("+7 916 555").await, [number]);
+    assert_eq!(found("916").await, [number], "three digits follow the new phone");
     assert_eq!(found("novoe@mail").await, [number]);
     // A lead that moves to another client (a merge) takes that client's contacts.
     let (_, other, main) = created(

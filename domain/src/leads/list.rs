@@ -36,6 +36,13 @@ pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>) {
     (phone_like, text_like)
 }
 
+/// Whether a search pattern is three digits (`%916%`), searched in
+/// `leads.search_digits` (see migration lead_search_digits).
+fn walks_digits(pattern: &str) -> bool {
+    let inner = pattern.trim_matches('%');
+    inner.len() == 3 && inner.bytes().all(|b| b.is_ascii_digit())
+}
+
 /// Counts stop here: a page says "10 000+" rather than scanning a million rows.
 pub const COUNT_CAP: i64 = 10_000;
 /// A quick search counts to here («1 000+»: refine the search): counting
@@ -277,9 +284,12 @@ pub(crate) fn push_filters(
     }
     // `leads.search` holds the client's name, phones and emails (kept by
     // triggers, see migration lead_search) under one trigram index.
+    // Three digits alone match a few percent of all leads: always a walk of
+    // the list, over the narrower digits-only index.
     let (phone_like, text_like) = search_patterns(&f.query);
     if let Some(p) = phone_like.or(text_like) {
-        q.push(" and l.search like ").push_bind(p);
+        let column = if walks_digits(&p) { "search_digits" } else { "search" };
+        q.push(format!(" and l.{column} like ")).push_bind(p);
     }
     let mut eq = |col: &str, v: Option<Uuid>| {
         if let Some(v) = v {
@@ -332,7 +342,7 @@ pub(crate) fn push_filters(
 
 #[cfg(test)]
 mod tests {
-    use super::{count_cap, search_patterns, COUNT_CAP, SEARCH_COUNT_CAP};
+    use super::{count_cap, search_patterns, walks_digits, COUNT_CAP, SEARCH_COUNT_CAP};
     use crate::leads::LeadFilter;
 
     #[test]
@@ -351,5 +361,13 @@ mod tests {
         assert_eq!(search_patterns("91").0, None, "two digits are too few");
         let (phone, text) = search_patterns("Иванов 91");
         assert_eq!((phone, text.as_deref()), (None, Some("%иванов 91%")));
+    }
+
+    #[test]
+    fn only_three_digits_walk_the_digits_index() {
+        assert!(walks_digits("%916%"));
+        assert!(!walks_digits("%9161%"));
+        assert!(!walks_digits("%ива%"));
+        assert!(!walks_digits("%91%"));
     }
 }
