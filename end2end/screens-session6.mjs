@@ -5,22 +5,13 @@
 //   SHOTS_DIR=/tmp/shots TG_MOCK_BIN=… MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens-session6.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { dir, shoot as shootAt } from './shots.mjs';
 import { hydrated, suite } from './tests/helpers.mjs';
 
 const s = suite({ telegram: true });
-const dir = process.env.SHOTS_DIR || '/tmp/shots';
-mkdirSync(dir, { recursive: true });
+const shoot = (page, name) => shootAt(page, name, { phoneFull: true });
 const BOT = 700300401;
 const TOKEN = `${BOT}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlaq`;
-
-async function shoot(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(200);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: true });
-  }
-}
 
 test('pages of the second "Fix first" round', async () => {
   const { ctx, page } = await s.adminPage('/leads');

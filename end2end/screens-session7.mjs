@@ -4,22 +4,12 @@
 // pages, at desktop and phone width, in Russian. Not part of the suite:
 //   SHOTS_DIR=/tmp/shots TG_MOCK_BIN=… MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens-session7.mjs
 import { test } from 'node:test';
-import { mkdirSync } from 'node:fs';
+import { shoot } from './shots.mjs';
 import { hydrated, suite } from './tests/helpers.mjs';
 
 const s = suite({ telegram: true });
-const dir = process.env.SHOTS_DIR || '/tmp/shots';
-mkdirSync(dir, { recursive: true });
 const BOT = 700300402;
 const TOKEN = `${BOT}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlaq`;
-
-async function shoot(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: width < 1000 ? false : true });
-  }
-}
 
 test('pages of the "Before the next floors" round', async () => {
   const { ctx, page } = await s.adminPage('/admin/permissions');

@@ -3,20 +3,10 @@
 // at desktop and phone width, in Russian. Not part of the suite:
 //   SHOTS_DIR=/tmp/shots TG_MOCK_BIN=… MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens-session8.mjs
 import { test } from 'node:test';
-import { mkdirSync } from 'node:fs';
+import { shoot } from './shots.mjs';
 import { suite } from './tests/helpers.mjs';
 
 const s = suite();
-const dir = process.env.SHOTS_DIR || '/tmp/shots';
-mkdirSync(dir, { recursive: true });
-
-async function shoot(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: width < 1000 ? false : true });
-  }
-}
 
 test('the lead list patched live', async () => {
   const made = [];

@@ -4,20 +4,11 @@
 //   SHOTS_DIR=/tmp/shots MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens.mjs
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { shoot as shootAt } from './shots.mjs';
 import { hydrated, suite } from './tests/helpers.mjs';
 
 const s = suite();
-const dir = process.env.SHOTS_DIR || '/tmp/shots';
-mkdirSync(dir, { recursive: true });
-
-async function shoot(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(150);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: true });
-  }
-}
+const shoot = (page, name) => shootAt(page, name, { phoneFull: true });
 
 test('pages of the "Fix first" change', async () => {
   const inv = await s.api('POST', '/invitations', { email: 'partner@example.ru', role: 'partner' });
