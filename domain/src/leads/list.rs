@@ -36,11 +36,17 @@ pub(crate) fn search_patterns(query: &str) -> (Option<String>, Option<String>) {
     (phone_like, text_like)
 }
 
-/// Whether a search pattern is three digits (`%916%`), searched in
-/// `leads.search_digits` (see migration lead_search_digits).
-fn walks_digits(pattern: &str) -> bool {
-    let inner = pattern.trim_matches('%');
-    inner.len() == 3 && inner.bytes().all(|b| b.is_ascii_digit())
+/// The quick search's column and LIKE pattern. `leads.search` holds the
+/// client's name, phones and emails (kept by triggers, see migration
+/// lead_search) under one trigram index; three digits typed as a phone match
+/// a few percent of all leads, so they always walk the list, over the
+/// narrower digits-only copy (migration lead_search_digits).
+fn quick_search(query: &str) -> Option<(&'static str, String)> {
+    match search_patterns(query) {
+        (Some(phone), _) if phone.len() == "%916%".len() => Some(("search_digits", phone)),
+        (Some(phone), _) => Some(("search", phone)),
+        (None, text) => text.map(|t| ("search", t)),
+    }
 }
 
 /// Counts stop here: a page says "10 000+" rather than scanning a million rows.
@@ -66,11 +72,7 @@ pub fn count_cap(f: &LeadFilter) -> i64 {
 /// (for a quick search, by the same walk that finds the page).
 pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<Page<LeadSummary>, LeadsError> {
     let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
-    let custom = if f.custom.is_empty() {
-        vec![]
-    } else {
-        resolve_custom(&super::fields::custom_fields(pool).await?, &f)?
-    };
+    let custom = custom_conditions(pool, &f).await?;
     let per_page = if f.per_page <= 0 { 50 } else { f.per_page.min(200) };
     // Far past any real list, and the offset can't overflow.
     let page = f.page.clamp(1, 10_000_000);
@@ -125,16 +127,20 @@ pub async fn list_rows(
     if ids.is_empty() {
         return Ok(vec![]);
     }
-    let custom = if f.custom.is_empty() {
-        vec![]
-    } else {
-        resolve_custom(&super::fields::custom_fields(pool).await?, f)?
-    };
+    let custom = custom_conditions(pool, f).await?;
     let mut q = QueryBuilder::<Postgres>::new("select l.id from leads l");
     push_filters(&mut q, actor, scope, f, &custom);
     q.push(" and l.id = any(").push_bind(ids.to_vec()).push(")");
     let ids: Vec<Uuid> = q.build_query_scalar().fetch_all(pool).await?;
     rows_as_seen(pool, actor, &ids).await
+}
+
+/// The filter's extra-field conditions (the fields are read only when it has some).
+async fn custom_conditions(pool: &PgPool, f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
+    if f.custom.is_empty() {
+        return Ok(vec![]);
+    }
+    resolve_custom(&super::fields::custom_fields(pool).await?, f)
 }
 
 /// The rows of `ids`, in that order, with personal data masked for an
@@ -282,14 +288,8 @@ pub(crate) fn push_filters(
                 .push(" in (l.responsible_id, l.partner_id, l.franchisee_id, l.created_by)");
         }
     }
-    // `leads.search` holds the client's name, phones and emails (kept by
-    // triggers, see migration lead_search) under one trigram index.
-    // Three digits alone match a few percent of all leads: always a walk of
-    // the list, over the narrower digits-only index.
-    let (phone_like, text_like) = search_patterns(&f.query);
-    if let Some(p) = phone_like.or(text_like) {
-        let column = if walks_digits(&p) { "search_digits" } else { "search" };
-        q.push(format!(" and l.{column} like ")).push_bind(p);
+    if let Some((column, pattern)) = quick_search(&f.query) {
+        q.push(format!(" and l.{column} like ")).push_bind(pattern);
     }
     let mut eq = |col: &str, v: Option<Uuid>| {
         if let Some(v) = v {
@@ -342,7 +342,7 @@ pub(crate) fn push_filters(
 
 #[cfg(test)]
 mod tests {
-    use super::{count_cap, search_patterns, walks_digits, COUNT_CAP, SEARCH_COUNT_CAP};
+    use super::{count_cap, quick_search, search_patterns, COUNT_CAP, SEARCH_COUNT_CAP};
     use crate::leads::LeadFilter;
 
     #[test]
@@ -365,9 +365,9 @@ mod tests {
 
     #[test]
     fn only_three_digits_walk_the_digits_index() {
-        assert!(walks_digits("%916%"));
-        assert!(!walks_digits("%9161%"));
-        assert!(!walks_digits("%ива%"));
-        assert!(!walks_digits("%91%"));
+        assert_eq!(quick_search("916"), Some(("search_digits", "%916%".into())));
+        assert_eq!(quick_search("9161"), Some(("search", "%9161%".into())));
+        assert_eq!(quick_search("ива"), Some(("search", "%ива%".into())));
+        assert_eq!(quick_search("91"), Some(("search", "%91%".into())));
     }
 }

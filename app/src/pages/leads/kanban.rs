@@ -45,11 +45,13 @@ fn Kanban() -> impl IntoView {
             .map(|b| apply_to_board(b, &patches.get_untracked()))
     };
     let patch = move |ids: Vec<String>| {
-        let Some(b) = shown() else {
+        let pipeline =
+            board.with_untracked(|b| b.as_ref().and_then(|r| r.as_ref().ok()).map(|b| b.pipeline_id.clone()));
+        let Some(pipeline) = pipeline else {
             return reload.update(|v| *v += 1);
         };
         leptos::task::spawn_local(async move {
-            match lead_rows(format!("pipeline_id={}", b.pipeline_id), ids.clone()).await {
+            match lead_rows(format!("pipeline_id={pipeline}"), ids.clone()).await {
                 Ok(rows) => patches.update(|p| {
                     for id in ids {
                         let row = rows.iter().find(|r| r.id == id).cloned();
