@@ -87,6 +87,20 @@ test('a card dragged on the kanban moves on a second browser\'s board', async ()
   await menu.waitFor({ state: 'visible' });
   await menu.selectOption(columns[2]);
   await b.page.waitForSelector(`.column[data-stage="${columns[2]}"] .lead-card[data-lead="${number}"]`, { timeout: 10000 });
+
+  // The menu is an action, not a state: after a move from the top of a
+  // column the card that takes its place shows «Перенести в…», not that choice.
+  assert.equal((await api('POST', '/leads', { client_name: 'Меню Михаил', phone: '+7 916 000 11 24', consent: true })).status, 201);
+  const other = (await api('POST', '/leads', { client_name: 'Меню Марина', phone: '+7 916 000 11 23', consent: true })).body.number;
+  const first = a.page.locator(`.column[data-stage="${columns[0]}"] .lead-card`).first();
+  await a.page.waitForSelector(`.lead-card[data-lead="${other}"]`, { timeout: 10000 });
+  await a.page.waitForTimeout(500);
+  assert.equal(await first.getAttribute('data-lead'), String(other));
+  assert.ok((await a.page.$$(`.column[data-stage="${columns[0]}"] .lead-card`)).length > 1, 'another card stays in the column');
+  await a.page.locator(`.lead-card[data-lead="${other}"] [data-testid=move-select]`).selectOption(columns[1]);
+  await a.page.waitForSelector(`.column[data-stage="${columns[1]}"] .lead-card[data-lead="${other}"]`, { timeout: 10000 });
+  await a.page.waitForTimeout(500);
+  assert.deepEqual([...new Set(await a.page.$$eval('[data-testid=move-select]', (s) => s.map((x) => x.value)))], ['']);
   await a.ctx.close();
   await b.ctx.close();
 });

@@ -135,7 +135,12 @@ fn Kanban() -> impl IntoView {
                                                         <div class="muted">{c.product.clone()} " " {c.amount.clone()}</div>
                                                         // Phones can't drag: a menu moves the card there.
                                                         <select class="move-select" aria-label=t("kanban.move_to") data-testid="move-select" on:change=move |ev| {
-                                                            let to = event_target_value(&ev);
+                                                            let menu = event_target::<web_sys::HtmlSelectElement>(&ev);
+                                                            let to = menu.value();
+                                                            // An action, not a state: back to «Перенести в…», or a
+                                                            // re-render that reuses this menu for the next card would
+                                                            // show this choice on it.
+                                                            menu.set_value("");
                                                             if !to.is_empty() {
                                                                 dispatch(move_id.clone(), to);
                                                             }
