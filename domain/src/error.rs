@@ -25,6 +25,14 @@ pub enum ErrorCode {
     /// The record is in a state that doesn't allow it (already decided,
     /// already merged, the last of its kind…).
     Conflict,
+    /// A bid below the lot's current price plus its step.
+    BidTooLow,
+    /// The lot no longer takes bids (sold, unsold, cancelled, or its time is up).
+    LotClosed,
+    /// Not enough money available on the balance.
+    InsufficientFunds,
+    /// A company's daily limit (spend, lots) is reached.
+    LimitReached,
     Throttled,
     InvalidCredentials,
     InvalidCode,
@@ -53,6 +61,10 @@ impl ErrorCode {
             Self::TwoFactorRequired => "two_factor_required",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
+            Self::BidTooLow => "bid_too_low",
+            Self::LotClosed => "lot_closed",
+            Self::InsufficientFunds => "insufficient_funds",
+            Self::LimitReached => "limit_reached",
             Self::Throttled => "throttled",
             Self::InvalidCredentials => "invalid_credentials",
             Self::InvalidCode => "invalid_code",
@@ -83,7 +95,14 @@ impl ErrorCode {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
             Self::Forbidden | Self::TwoFactorRequired | Self::Blocked => 403,
             Self::NotFound => 404,
-            Self::Conflict | Self::InvitationInvalid | Self::InvitationExpired | Self::LinkInvalid => 409,
+            Self::Conflict
+            | Self::BidTooLow
+            | Self::LotClosed
+            | Self::InsufficientFunds
+            | Self::LimitReached
+            | Self::InvitationInvalid
+            | Self::InvitationExpired
+            | Self::LinkInvalid => 409,
             Self::TooLarge => 413,
             Self::Throttled => 429,
             Self::Internal => 500,

@@ -84,7 +84,8 @@ pub async fn account_in(
     .await?;
     Ok(sqlx::query_scalar!(
         "select id from ledger_accounts
-         where kind = $1 and coalesce(owner_id, '00000000-0000-0000-0000-000000000000') = coalesce($2::uuid, '00000000-0000-0000-0000-000000000000')",
+         where kind = $1 and coalesce(owner_id, '00000000-0000-0000-0000-000000000000') = coalesce($2::uuid, '00000000-0000-0000-0000-000000000000')
+           and team_id is null",
         kind,
         owner
     )
@@ -92,14 +93,35 @@ pub async fn account_in(
     .await?)
 }
 
+/// The account of `kind` of a company (a team: a franchisee's office),
+/// opened on first use; it never goes below zero.
+pub async fn team_account_in(tx: &mut Transaction<'_, Postgres>, kind: &str, team: Uuid) -> Result<Uuid, LedgerError> {
+    sqlx::query!(
+        "insert into ledger_accounts (kind, team_id) values ($1, $2) on conflict do nothing",
+        kind,
+        team
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(sqlx::query_scalar!(
+        "select id from ledger_accounts where kind = $1 and team_id = $2 and owner_id is null",
+        kind,
+        team
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// Moves money between accounts in the caller's transaction. `key` names the
 /// business fact («auction:bid:…:won», «payout:…») so the same fact can't be
-/// paid twice, whatever retries or double clicks happen.
+/// paid twice, whatever retries or double clicks happen; `reference` is what
+/// the transfer is about, for people (a lot, a document number).
 pub async fn transfer_in(
     tx: &mut Transaction<'_, Postgres>,
     key: &str,
     kind: &str,
     memo: &str,
+    reference: &str,
     by: Option<Uuid>,
     postings: &[Posting],
 ) -> Result<Transferred, LedgerError> {
@@ -116,12 +138,13 @@ pub async fn transfer_in(
         return Err(LedgerError::Unbalanced("postings don't sum to zero"));
     }
     let id = sqlx::query_scalar!(
-        "insert into ledger_transfers (idempotency_key, kind, memo, created_by) values ($1, $2, $3, $4)
+        "insert into ledger_transfers (idempotency_key, kind, memo, created_by, ref) values ($1, $2, $3, $4, $5)
          on conflict (idempotency_key) do nothing returning id",
         key,
         kind,
         memo,
-        by
+        by,
+        reference
     )
     .fetch_optional(&mut **tx)
     .await?;

@@ -57,6 +57,8 @@ pub enum Operation {
     Bots(BotOp),
     /// The inbox: conversations of the bots (not the bots' settings).
     Inbox(InboxOp),
+    /// The lead auction: lots, bids, balances, returns.
+    Auction(AuctionOp),
 }
 
 /// People: the list, a record, invitations, approval, roles, blocking,
@@ -118,6 +120,23 @@ pub enum BotOp {
     Edit,
     Delete,
     MarkCompanyBot,
+}
+
+/// The lead auction. A franchisee company's balance and bids are the
+/// company's (its team's); lots are seen masked by everyone who may view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum AuctionOp {
+    ViewLots,
+    Bid,
+    /// Put leads up, cancel lots, set the policy and the companies' limits.
+    ManageLots,
+    /// A company's balance and ledger.
+    ViewBalance,
+    /// Deposits and corrections.
+    ManageBalances,
+    /// The buyer asks to return a lead.
+    RequestReturn,
+    ModerateReturns,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
@@ -190,6 +209,13 @@ impl Operation {
                     InboxOp::Reply => Send,
                 },
             ),
+            Operation::Auction(op) => match op {
+                AuctionOp::ViewLots | AuctionOp::ViewBalance => (Resource::Auction, View),
+                AuctionOp::Bid | AuctionOp::RequestReturn => (Resource::Auction, Bid),
+                AuctionOp::ManageLots | AuctionOp::ModerateReturns => (Resource::Auction, Edit),
+                // Money in and out of a company's balance is a settlement.
+                AuctionOp::ManageBalances => (Resource::Settlements, Settle),
+            },
         }
     }
 
@@ -202,6 +228,7 @@ impl Operation {
             .chain(ClientOp::iter().map(Operation::Clients))
             .chain(BotOp::iter().map(Operation::Bots))
             .chain(InboxOp::iter().map(Operation::Inbox))
+            .chain(AuctionOp::iter().map(Operation::Auction))
             .collect()
     }
 }

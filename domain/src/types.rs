@@ -300,6 +300,7 @@ macro_rules! string_enum {
         }
     };
 }
+pub(crate) use string_enum;
 
 string_enum!(
     /// A user's role; the permission matrix is keyed on it.

@@ -46,7 +46,7 @@ async fn pay(
         },
         Posting { account: to, amount },
     ];
-    let r = ledger::transfer_in(&mut tx, key, "test", "", None, &postings).await?;
+    let r = ledger::transfer_in(&mut tx, key, "test", "", "", None, &postings).await?;
     tx.commit().await?;
     Ok(r)
 }
@@ -123,7 +123,7 @@ async fn unbalanced_transfers_and_rewriting_history_are_refused_by_the_database(
         },
     ];
     assert!(matches!(
-        ledger::transfer_in(&mut tx, "x", "test", "", None, &lopsided).await,
+        ledger::transfer_in(&mut tx, "x", "test", "", "", None, &lopsided).await,
         Err(LedgerError::Unbalanced(_))
     ));
     drop(tx);

@@ -329,6 +329,19 @@ pub async fn approve_registration(
             )
             .execute(&mut **tx)
             .await?;
+            // …and a company of the auction, with this person receiving
+            // what it buys until the company names someone else.
+            if role == Role::Franchisee {
+                if let Some(team) = team {
+                    sqlx::query!(
+                        "insert into franchisees (team_id, responsible_id) values ($1, $2) on conflict do nothing",
+                        team,
+                        before.id
+                    )
+                    .execute(&mut **tx)
+                    .await?;
+                }
+            }
             notifications::notify(
                 tx,
                 before.id,

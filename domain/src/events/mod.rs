@@ -31,6 +31,12 @@ pub enum DomainEvent {
     LeadAssigned { lead_id: Uuid, user_id: Uuid },
     /// A pending registration was approved (with the role) or rejected.
     RegistrationDecided { user_id: Uuid, role: Option<Role> },
+    /// A franchisee company lost the lead on a lot to a higher bid.
+    LotOutbid {
+        lot_id: Uuid,
+        team_id: Uuid,
+        price_kopecks: i64,
+    },
 }
 
 impl DomainEvent {
@@ -40,6 +46,7 @@ impl DomainEvent {
             Self::LeadStatusChanged { .. } => "lead_status_changed",
             Self::LeadAssigned { .. } => "lead_assigned",
             Self::RegistrationDecided { .. } => "registration_decided",
+            Self::LotOutbid { .. } => "lot_outbid",
         }
     }
 
@@ -50,6 +57,7 @@ impl DomainEvent {
             | Self::LeadStatusChanged { lead_id, .. }
             | Self::LeadAssigned { lead_id, .. } => *lead_id,
             Self::RegistrationDecided { user_id, .. } => *user_id,
+            Self::LotOutbid { lot_id, .. } => *lot_id,
         }
     }
 }

@@ -519,6 +519,21 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
     .fetch_one(&mut *tx)
     .await?;
     field_rules(actor, &u, b.responsible_id, b.source_id)?;
+    // A lead on an open lot goes to whoever wins it: nobody assigns it
+    // meanwhile, nor takes it off «Аукцион».
+    let assigns =
+        u.responsible_id.is_some_and(|r| r != b.responsible_id) || u.status_id.is_some_and(|s| s != b.status_id);
+    if assigns
+        && sqlx::query_scalar!(
+            "select 1 as one from lots where lead_id = $1 and state = 'open'",
+            lead_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?
+        .is_some()
+    {
+        return Err(LeadsError::OnAuction);
+    }
     let extra = match &u.extra {
         Some(input) => {
             let current = b.extra.as_object().cloned().unwrap_or_default();

@@ -68,6 +68,8 @@ pub enum LeadsError {
     OfficeAssigns,
     #[error("Этап лида меняет менеджер")]
     StageSetByStaff,
+    #[error("Лид на аукционе: ответственного и статус можно менять после торгов или отмены лота")]
+    OnAuction,
     #[error("Прикрепить к сделке можно только лид из «Неразобранного»")]
     NotUnsorted,
     #[error("Один из клиентов уже объединён")]
@@ -127,6 +129,7 @@ impl DomainError for LeadsError {
             | Self::OfficeAssigns
             | Self::StageSetByStaff
             | Self::NotUnsorted
+            | Self::OnAuction
             | Self::AlreadyMerged => ErrorCode::Conflict,
             Self::Unavailable(_) => ErrorCode::Unavailable,
             Self::Rbac(e) => e.code(),

@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rbac::{self, Operation, Target};
-use crate::rbac::{BotOp, InboxOp, LeadOp, UserOp};
+use crate::rbac::{AuctionOp, BotOp, InboxOp, LeadOp, UserOp};
 use crate::Actor;
 
 mod topics;
@@ -59,6 +59,11 @@ pub enum Event {
         stage_id: Option<Uuid>,
         change: String,
     },
+    /// A lot got a bid, was extended, closed or cancelled. Carries nothing
+    /// of the lead: pages re-read the lot through the masked reads.
+    LotChanged { lot_id: Uuid },
+    /// A franchisee company's balance moved.
+    BalanceChanged { team_id: Uuid },
 }
 
 /// Queues `event` for delivery when `tx` commits.
@@ -131,6 +136,25 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
             Target::Record {
                 owners: owners.clone(),
                 team: *team_id,
+            },
+        )
+        .await
+        .is_ok(),
+        Event::LotChanged { .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::Auction(AuctionOp::ViewLots),
+            Target::Collection,
+        )
+        .await
+        .is_ok(),
+        Event::BalanceChanged { team_id } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::Auction(AuctionOp::ViewBalance),
+            Target::Owned {
+                owner: Uuid::nil(),
+                team: Some(*team_id),
             },
         )
         .await

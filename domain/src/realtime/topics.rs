@@ -37,6 +37,12 @@ pub enum Topic {
     Inbox(Uuid),
     /// One conversation.
     Chat(Uuid, i64),
+    /// The auction's lot lists.
+    Lots,
+    /// One lot.
+    Lot(Uuid),
+    /// A franchisee company's balance and ledger.
+    Balance(Uuid),
     /// Everything: sent when events were lost.
     All,
 }
@@ -57,6 +63,9 @@ impl Topic {
             Topic::Bots => "bots",
             Topic::Inbox(_) => "inbox",
             Topic::Chat(..) => "chat",
+            Topic::Lots => "lots",
+            Topic::Lot(_) => "lot",
+            Topic::Balance(_) => "balance",
             Topic::All => "*",
         }
     }
@@ -66,7 +75,9 @@ impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let family = self.family();
         match self {
-            Topic::Lead(id) | Topic::Import(id) | Topic::Inbox(id) => write!(f, "{family}:{id}"),
+            Topic::Lead(id) | Topic::Import(id) | Topic::Inbox(id) | Topic::Lot(id) | Topic::Balance(id) => {
+                write!(f, "{family}:{id}")
+            }
             Topic::Chat(bot, chat) => write!(f, "{family}:{bot}:{chat}"),
             _ => f.write_str(family),
         }
@@ -94,6 +105,8 @@ impl Event {
                 vec![Topic::Bots, Topic::Inbox(*bot_id), Topic::Chat(*bot_id, *chat_id)]
             }
             Event::LeadChanged { lead_id, .. } => vec![Topic::Leads, Topic::Lead(*lead_id)],
+            Event::LotChanged { lot_id } => vec![Topic::Lots, Topic::Lot(*lot_id)],
+            Event::BalanceChanged { team_id } => vec![Topic::Balance(*team_id)],
         }
     }
 }

@@ -23,7 +23,34 @@ pub(crate) async fn on_event(tx: &mut Tx<'_>, event: &crate::events::DomainEvent
         E::LeadStatusChanged { lead_id, status } => lead_status_changed(tx, *lead_id, "статус", status).await,
         E::LeadAssigned { lead_id, user_id } => lead_assigned(tx, *lead_id, *user_id).await,
         E::RegistrationDecided { user_id, role } => registration_decided(tx, *user_id, *role).await,
+        E::LotOutbid {
+            lot_id,
+            team_id,
+            price_kopecks,
+        } => lot_outbid(tx, *lot_id, *team_id, *price_kopecks).await,
     }
+}
+
+/// A franchisee company's leading bid was beaten: its people who linked
+/// Telegram hear of it from the company bot (the bell was rung with the bid).
+async fn lot_outbid(tx: &mut Tx<'_>, lot_id: Uuid, team_id: Uuid, price: i64) -> Result<(), sqlx::Error> {
+    let number = sqlx::query_scalar!("select number from lots where id = $1", lot_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    let people = sqlx::query_scalar!(
+        "select id from users where team_id = $1 and role = 'franchisee' and status = 'active' and blocked_at is null",
+        team_id
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let text = format!(
+        "Вашу ставку на лот №{number} перебили: теперь {}. Сделать новую ставку — в кабинете, раздел «Аукцион».",
+        crate::types::Money::from_kopecks(price).format()
+    );
+    for user in people {
+        notify_user(tx, user, &text).await?;
+    }
+    Ok(())
 }
 
 /// Queues `text` to the user's chat with the company bot; `false` when they
