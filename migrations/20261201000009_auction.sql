@@ -193,3 +193,6 @@ create index lead_returns_team_idx on lead_returns (team_id, created_at desc);
 -- themselves.
 update permissions set scope = 'team'
 where role = 'franchisee' and resource = 'auction' and action in ('view', 'bid');
+
+-- HQ runs the auction; it doesn't buy leads (bidding needs a company).
+update permissions set scope = 'none' where role = 'admin' and resource = 'auction' and action = 'bid';

@@ -120,7 +120,8 @@ mod ssr {
         LeadsError,
         TelegramError,
         domain::imports::ImportError,
-        domain::tasks::TaskError
+        domain::tasks::TaskError,
+        domain::auction::AuctionError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

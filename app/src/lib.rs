@@ -166,6 +166,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots") view=crate::pages::bots::BotsPage/>
                     <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
+                    <Route path=path!("/auction") view=crate::pages::auction::AuctionPage/>
+                    <Route path=path!("/auction/balance") view=crate::pages::auction::BalancePage/>
+                    <Route path=path!("/auction/franchisees") view=crate::pages::auction::CompaniesPage/>
+                    <Route path=path!("/auction/returns") view=crate::pages::auction::ReturnsPage/>
+                    <Route path=path!("/auction/:id") view=crate::pages::auction::LotPage/>
                 </Routes>
             </main>
         </Router>

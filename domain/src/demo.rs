@@ -6,7 +6,7 @@ use serde::Serialize;
 use sqlx::PgPool;
 
 use crate::accounts::{self, AccountsError};
-use crate::types::Role;
+use crate::types::{Money, Role};
 
 #[derive(Debug, Serialize)]
 pub struct DemoSummary {
@@ -22,6 +22,8 @@ pub enum DemoError {
     NotEmpty,
     #[error(transparent)]
     Accounts(#[from] AccountsError),
+    #[error(transparent)]
+    Auction(#[from] crate::auction::AuctionError),
     #[error(transparent)]
     Db(#[from] sqlx::Error),
 }
@@ -163,6 +165,36 @@ pub async fn fill(pool: &PgPool, leads: i64) -> Result<DemoSummary, DemoError> {
     sqlx::query("analyze clients, client_phones, client_emails, leads")
         .execute(pool)
         .await?;
+    // The auction: each franchisee company gets 50 000 ₽ and a few of the
+    // newest HQ leads are up for bidding.
+    let teams = sqlx::query_scalar!("select team_id from franchisees order by team_id")
+        .fetch_all(pool)
+        .await?;
+    for team in teams {
+        crate::auction::deposit(pool, &admin, team, Money::from_kopecks(5_000_000), "ДЕМО-1").await?;
+    }
+    let up = sqlx::query_scalar!(
+        "select id from leads where franchisee_id is null and partner_id is null and deleted_at is null
+         order by created_at desc limit 5"
+    )
+    .fetch_all(pool)
+    .await?;
+    if !up.is_empty() {
+        crate::auction::create_lots(
+            pool,
+            &admin,
+            crate::auction::NewLots {
+                lead_ids: up,
+                start_price: Money::from_kopecks(150_000),
+                step: Money::from_kopecks(10_000),
+                buy_now: Some(Money::from_kopecks(500_000)),
+                reserve: None,
+                ends_at: Some(chrono::Utc::now() + chrono::Duration::hours(24)),
+                regions: vec![],
+            },
+        )
+        .await?;
+    }
     Ok(DemoSummary {
         partners,
         franchisees,

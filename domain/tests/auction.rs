@@ -20,7 +20,7 @@ async fn company(pool: &PgPool, email: &str, deposit: i64) -> (Uuid, Actor) {
             email,
             full_name: "Франчайзи Тестовый",
             company: &format!("Офис {email}"),
-            password_hash: "x".into(),
+            password: "franchisee-password",
             deposit: Some(rub(deposit)),
         },
     )

@@ -29,14 +29,53 @@ pub async fn migrate() -> Res {
     Ok(())
 }
 
+fn generated_password() -> String {
+    const A: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::thread_rng();
+    (0..16).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
+}
+
+/// `create-franchisee`: a franchisee company (a team) with its first user
+/// and, optionally, a deposit recorded in the ledger.
+pub async fn create_franchisee(
+    email: &str,
+    company: &str,
+    name: &str,
+    password: Option<String>,
+    deposit: Option<&str>,
+) -> Res {
+    let pool = pool().await?;
+    let deposit = match deposit {
+        Some(d) => Some(domain::auction::parse_amount("deposit", d)?),
+        None => None,
+    };
+    let generated = password.is_none();
+    let password = password.unwrap_or_else(generated_password);
+    let (team, _) = domain::auction::create_franchisee(
+        &pool,
+        domain::auction::NewFranchisee {
+            email,
+            full_name: name,
+            company,
+            password: &password,
+            deposit,
+        },
+    )
+    .await?;
+    println!("franchisee created: {email} ({company}, id {team})");
+    if generated {
+        println!("password (shown once): {password}");
+    }
+    if let Some(d) = deposit {
+        println!("deposit: {}", d.format());
+    }
+    Ok(())
+}
+
 pub async fn create_admin(email: &str, password: Option<String>, name: &str, if_none: bool) -> Res {
     let pool = pool().await?;
     let generated = password.is_none();
-    let password = password.unwrap_or_else(|| {
-        const A: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
-        let mut rng = rand::thread_rng();
-        (0..16).map(|_| A[rng.gen_range(0..A.len())] as char).collect()
-    });
+    let password = password.unwrap_or_else(generated_password);
     if if_none {
         if domain::accounts::ensure_first_admin(&pool, email, &password).await? {
             println!("first admin created: {email}");

@@ -45,6 +45,22 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         leads: i64,
     },
+    /// Create a franchisee company with its first user (and a deposit).
+    CreateFranchisee {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        company: String,
+        /// The person's name.
+        #[arg(long, default_value = "Франчайзи")]
+        name: String,
+        /// Generated and printed once when omitted.
+        #[arg(long)]
+        password: Option<String>,
+        /// An initial deposit in rubles.
+        #[arg(long)]
+        deposit: Option<String>,
+    },
     /// Issue a personal API token for a user; printed once.
     CreateToken {
         #[arg(long)]
@@ -70,6 +86,13 @@ async fn main() -> std::process::ExitCode {
         } => server::cli::create_admin(&email, password, &name, if_none).await,
         Command::CreateToken { email, name } => server::cli::create_token(&email, &name).await,
         Command::DemoData { leads } => server::cli::demo_data(leads).await,
+        Command::CreateFranchisee {
+            email,
+            company,
+            name,
+            password,
+            deposit,
+        } => server::cli::create_franchisee(&email, &company, &name, password, deposit.as_deref()).await,
         Command::Import {
             what,
             file,

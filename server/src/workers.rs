@@ -98,6 +98,24 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // Due lots, each closed in one transaction (claimed with SKIP
+            // LOCKED): exactly once across instances and restarts. A lot's
+            // countdown ends on a second, so it is looked for every 500 ms.
+            name: "auction closing",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_millis(500),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move { domain::auction::close_due(&pool).await }
+                    }
+                }),
+            },
+        },
+        Worker {
             name: "domain events",
             run: Run::Service(domain::events::listen_and_dispatch(pool.clone()).boxed()),
         },

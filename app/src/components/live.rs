@@ -17,6 +17,7 @@ pub mod topic {
     pub const FIELDS: &str = "fields";
     pub const IMPORTS: &str = "imports";
     pub const BOTS: &str = "bots";
+    pub const LOTS: &str = "lots";
 
     pub fn lead(id: &str) -> String {
         format!("lead:{id}")
@@ -26,6 +27,12 @@ pub mod topic {
     }
     pub fn inbox(bot: &str) -> String {
         format!("inbox:{bot}")
+    }
+    pub fn lot(id: &str) -> String {
+        format!("lot:{id}")
+    }
+    pub fn balance(team: &str) -> String {
+        format!("balance:{team}")
     }
     pub fn chat(bot: &str, chat: i64) -> String {
         format!("chat:{bot}:{chat}")

@@ -142,6 +142,18 @@ pub fn Header() -> impl IntoView {
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));
                                 }
+                                if me.can("auction", "view") {
+                                    links.push(("/auction", "nav.auction"));
+                                }
+                                if me.role == "franchisee" && me.can("auction", "view") {
+                                    links.push(("/auction/balance", "nav.balance"));
+                                }
+                                if me.can("auction", "edit") {
+                                    links.push(("/auction/franchisees", "nav.franchisees"));
+                                }
+                                if me.can("auction", "view") && (me.can("auction", "edit") || me.role == "franchisee") {
+                                    links.push(("/auction/returns", "nav.returns"));
+                                }
                                 if me.role == "partner" {
                                     links.push(("/partner", "nav.partner"));
                                 }

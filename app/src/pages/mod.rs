@@ -1,3 +1,4 @@
+pub mod auction;
 pub mod audit;
 pub mod auth;
 pub mod bots;

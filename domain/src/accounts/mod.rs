@@ -5,6 +5,7 @@ mod admin;
 mod invitations;
 mod links;
 mod password;
+pub(crate) use password::hash as hash_password;
 mod registration;
 mod signin;
 mod tokens;

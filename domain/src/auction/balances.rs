@@ -285,8 +285,8 @@ async fn lines(
            limit $5 offset $6"#,
         team,
         q.kind.map(|k| k.as_str()),
-        from,
-        to,
+        from as _,
+        to as _,
         limit,
         offset
     )
@@ -329,8 +329,8 @@ pub async fn ledger_page(
              and ($4::timestamptz is null or t.created_at < $4)"#,
         team,
         q.kind.map(|k| k.as_str()),
-        from,
-        to
+        from as _,
+        to as _
     )
     .fetch_one(pool)
     .await?;

@@ -152,7 +152,7 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
             r#"select count(*) as "won!", coalesce(sum(price_kopecks), 0)::bigint as "spent!"
                from lots where leader_team_id = $1 and state = 'sold' and closed_at >= $2"#,
             team,
-            today_start()
+            today_start() as _
         )
         .fetch_one(&mut *tx)
         .await?;

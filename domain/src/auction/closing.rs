@@ -293,7 +293,7 @@ async fn redistribute(tx: &mut Transaction<'_, Postgres>, lot_id: Uuid) -> Resul
                limit 1 for update of f"#,
             &lot.regions,
             lot.product_id,
-            today_start()
+            today_start() as _
         )
         .fetch_optional(&mut **tx)
         .await?;

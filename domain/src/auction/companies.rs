@@ -161,7 +161,7 @@ pub async fn companies(pool: &PgPool, actor: &Actor) -> Result<Vec<Company>, Auc
            where $1::uuid is null or f.team_id = $1
            order by t.name"#,
         only,
-        day_start
+        day_start as _
     )
     .fetch_all(pool)
     .await?;
@@ -286,7 +286,7 @@ pub struct NewFranchisee<'a> {
     pub email: &'a str,
     pub full_name: &'a str,
     pub company: &'a str,
-    pub password_hash: String,
+    pub password: &'a str,
     pub deposit: Option<Money>,
 }
 
@@ -299,6 +299,8 @@ pub async fn create_franchisee(pool: &PgPool, f: NewFranchisee<'_>) -> Result<(U
     if company.is_empty() {
         return Err(invalid("company", "Укажите название компании"));
     }
+    let password = crate::types::Password::parse(f.password).map_err(|m| invalid("password", m))?;
+    let password_hash = crate::accounts::hash_password(password.expose().to_string()).await;
     let mut tx = pool.begin().await?;
     let team = sqlx::query_scalar!("insert into teams (name) values ($1) returning id", company)
         .fetch_one(&mut *tx)
@@ -307,7 +309,7 @@ pub async fn create_franchisee(pool: &PgPool, f: NewFranchisee<'_>) -> Result<(U
         "insert into users (email, password_hash, full_name, role, status, team_id, company_name)
          values ($1, $2, $3, $4, 'active', $5, $6) returning id",
         email.as_str(),
-        f.password_hash,
+        password_hash,
         f.full_name,
         Role::Franchisee.as_str(),
         team,

@@ -151,6 +151,9 @@ mod tests {
             (Topic::Bots, topic::BOTS.to_string()),
             (Topic::Inbox(id), topic::inbox(&s)),
             (Topic::Chat(id, -42), topic::chat(&s, -42)),
+            (Topic::Lots, topic::LOTS.to_string()),
+            (Topic::Lot(id), topic::lot(&s)),
+            (Topic::Balance(id), topic::balance(&s)),
         ];
         for (server, browser) in pairs {
             assert_eq!(server.to_string(), browser);

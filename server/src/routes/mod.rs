@@ -136,7 +136,8 @@ api_error_from_domain!(
     domain::leads::LeadsError,
     domain::telegram::TelegramError,
     domain::imports::ImportError,
-    domain::tasks::TaskError
+    domain::tasks::TaskError,
+    domain::auction::AuctionError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

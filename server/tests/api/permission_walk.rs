@@ -4,7 +4,7 @@
 //! and one without a matrix entry fails the first assertion.
 
 use domain::rbac::{self, Operation, Target};
-use domain::rbac::{BotOp, ClientOp, InboxOp, LeadOp, SettingsOp, UserOp};
+use domain::rbac::{AuctionOp, BotOp, ClientOp, InboxOp, LeadOp, SettingsOp, UserOp};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use reqwest::Method;
@@ -84,6 +84,91 @@ async fn fresh_bot(pool: &PgPool, tg: &domain::telegram::Telegram, admin: &Actor
         team: admin.team_id,
     };
     (bot.id, target)
+}
+
+/// A lot on a fresh lead of the admin's.
+async fn fresh_lot(pool: &PgPool, admin: &Actor, n: &mut u32) -> (uuid::Uuid, uuid::Uuid) {
+    let (lead, ..) = fresh_lead(pool, admin, n).await;
+    let lots = domain::auction::create_lots(
+        pool,
+        admin,
+        domain::auction::NewLots {
+            lead_ids: vec![lead],
+            start_price: domain::types::Money::from_kopecks(100_000),
+            step: domain::types::Money::from_kopecks(10_000),
+            buy_now: None,
+            reserve: None,
+            ends_at: None,
+            regions: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    (lots[0], lead)
+}
+
+/// The actor's franchisee company with money on it, or a fresh company
+/// (with its first user) when the actor has none.
+async fn company_with_money(pool: &PgPool, admin: &Actor, me: &Actor, n: &mut u32) -> (uuid::Uuid, Actor) {
+    let (team, buyer) = match me.team_id {
+        Some(team) if me.role == Role::Franchisee => (team, me.clone()),
+        _ => {
+            *n += 1;
+            let (team, user) = domain::auction::create_franchisee(
+                pool,
+                domain::auction::NewFranchisee {
+                    email: &format!("office{n}@example.ru"),
+                    full_name: "Франчайзи",
+                    company: &format!("Офис {n}"),
+                    password: "office-password",
+                    deposit: None,
+                },
+            )
+            .await
+            .unwrap();
+            (team, actor(pool, user).await)
+        }
+    };
+    *n += 1;
+    domain::auction::deposit(
+        pool,
+        admin,
+        team,
+        domain::types::Money::from_kopecks(1_000_000),
+        &format!("ПП-{n}"),
+    )
+    .await
+    .unwrap();
+    (team, buyer)
+}
+
+/// A lead the company of `buyer` bought at auction.
+async fn bought_lead(pool: &PgPool, admin: &Actor, buyer: &Actor, n: &mut u32) -> uuid::Uuid {
+    let (lot, lead) = fresh_lot(pool, admin, n).await;
+    domain::auction::place_bid(pool, buyer, lot, domain::types::Money::from_kopecks(100_000))
+        .await
+        .unwrap();
+    sqlx::query(
+        "update lots set ends_at = now() - interval '1 second', starts_at = now() - interval '1 hour' where id = $1",
+    )
+    .bind(lot)
+    .execute(pool)
+    .await
+    .unwrap();
+    // Closed by this call or by the server's own worker, whichever comes first.
+    for _ in 0..250 {
+        domain::auction::close_due(pool).await.unwrap();
+        let state: String = sqlx::query_scalar("select state from lots where id = $1")
+            .bind(lot)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        if state == "sold" {
+            return lead;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("the lot was not sold")
 }
 
 async fn call_for(
@@ -304,6 +389,71 @@ async fn call_for(
                 Some(
                     json!({"name": format!("Вид {n}"), "query": "sort=amount_desc", "columns": ["number", "amount"], "shared": true}),
                 ),
+                Target::Collection,
+            )
+        }
+        Operation::Auction(AuctionOp::ViewLots) => c(Method::GET, "/api/v1/lots".into(), None, Target::Collection),
+        Operation::Auction(AuctionOp::ManageLots) => {
+            let (lead, ..) = fresh_lead(pool, admin, n).await;
+            c(
+                Method::POST,
+                "/api/v1/lots".into(),
+                Some(json!({"lead_ids": [lead], "start_price": 1000, "step": 100})),
+                Target::Collection,
+            )
+        }
+        Operation::Auction(AuctionOp::Bid) => {
+            let (lot, _) = fresh_lot(pool, admin, n).await;
+            company_with_money(pool, admin, me, n).await;
+            c(
+                Method::POST,
+                format!("/api/v1/lots/{lot}/bids"),
+                Some(json!({"amount": 1000})),
+                Target::Collection,
+            )
+        }
+        Operation::Auction(AuctionOp::ViewBalance) => {
+            let (team, _) = company_with_money(pool, admin, me, n).await;
+            c(
+                Method::GET,
+                format!("/api/v1/franchisees/{team}/balance"),
+                None,
+                Target::Owned {
+                    owner: uuid::Uuid::nil(),
+                    team: Some(team),
+                },
+            )
+        }
+        Operation::Auction(AuctionOp::ManageBalances) => {
+            let (team, _) = company_with_money(pool, admin, admin, n).await;
+            *n += 1;
+            c(
+                Method::POST,
+                format!("/api/v1/franchisees/{team}/deposits"),
+                Some(json!({"amount": "1 500,50", "document": format!("ПП-{n}")})),
+                Target::Collection,
+            )
+        }
+        Operation::Auction(AuctionOp::RequestReturn) => {
+            let (_, buyer) = company_with_money(pool, admin, me, n).await;
+            let lead = bought_lead(pool, admin, &buyer, n).await;
+            c(
+                Method::POST,
+                format!("/api/v1/leads/{lead}/return"),
+                Some(json!({"reason": "wrong_number", "comment": "Номер не обслуживается"})),
+                Target::Collection,
+            )
+        }
+        Operation::Auction(AuctionOp::ModerateReturns) => {
+            let (_, buyer) = company_with_money(pool, admin, admin, n).await;
+            let lead = bought_lead(pool, admin, &buyer, n).await;
+            let id = domain::auction::request_return(pool, &buyer, lead, domain::auction::ReturnReason::Duplicate, "")
+                .await
+                .unwrap();
+            c(
+                Method::POST,
+                format!("/api/v1/returns/{id}/approve"),
+                None,
                 Target::Collection,
             )
         }

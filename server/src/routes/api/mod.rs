@@ -2,9 +2,11 @@
 //! domain functions and permission matrix as the UI, JSON errors with codes.
 //! One router per feature: `users` (people, invitations, tokens, profile),
 //! `settings` (the matrix, policies, the time zone, the audit log), `leads`
-//! (leads, clients, pipelines, dictionaries, fields, views), and the
+//! (leads, clients, pipelines, dictionaries, fields, views), `auction` (lots,
+//! bids, balances, deposits, returns), and the
 //! imports, exports and files next door.
 
+mod auction;
 mod leads;
 mod settings;
 mod users;
@@ -23,6 +25,7 @@ pub fn router() -> Router<AppState> {
         .merge(users::router())
         .merge(settings::router())
         .merge(leads::router())
+        .merge(auction::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))

@@ -1,0 +1,375 @@
+//! Server functions of the auction pages: the actor from the session, one
+//! domain call, the result formatted for the page.
+
+use leptos::prelude::*;
+
+use super::model::*;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+use crate::session::parse_id as uuid;
+
+#[cfg(feature = "ssr")]
+mod view {
+    use super::*;
+    use domain::auction as a;
+    use domain::types::Money;
+
+    fn age(t: chrono::DateTime<chrono::Utc>) -> String {
+        let h = (chrono::Utc::now() - t).num_hours().max(0);
+        match h {
+            0 => "меньше часа".into(),
+            1..=47 => format!("{h} ч"),
+            _ => format!("{} дн", h / 24),
+        }
+    }
+
+    pub fn lot(l: a::LotView) -> LotCard {
+        LotCard {
+            id: l.id.to_string(),
+            number: l.number,
+            state: l.state.as_str().into(),
+            state_label: l.state.label_ru().into(),
+            price: l.price.format(),
+            start_price: l.start_price.format(),
+            step: l.step.format(),
+            buy_now: l.buy_now.map(Money::format),
+            min_bid: l.min_bid.to_input(),
+            min_bid_text: l.min_bid.format(),
+            bids_count: l.bids_count,
+            leading: l.leading,
+            ends_at_ms: l.ends_at.timestamp_millis(),
+            ends_at: domain::time::datetime_seconds(l.ends_at),
+            product: l.product.unwrap_or_default(),
+            lead_amount: l.lead_amount.map(Money::format).unwrap_or_default(),
+            city: l.city.unwrap_or_default(),
+            source: l.source.unwrap_or_default(),
+            age: age(l.lead_created_at),
+            client: l.client,
+            phone: l.phone.unwrap_or_default(),
+            extra: l.extra,
+            lead_number: l.lead_number,
+            reserve: l.reserve.map(Money::format),
+            winner: l.winner,
+            may_bid: l.may_bid,
+            round: l.round,
+        }
+    }
+
+    pub fn balance(c: &a::Company, b: a::Balance) -> BalanceView {
+        BalanceView {
+            team: c.id.to_string(),
+            name: c.name.clone(),
+            balance: b.balance.format(),
+            held: b.held.format(),
+            available: b.available.format(),
+            ledger_sum: b.ledger_sum.format(),
+        }
+    }
+
+    pub fn signed(m: Money) -> String {
+        if m.kopecks() > 0 {
+            format!("+{}", m.format())
+        } else if m.kopecks() == 0 {
+            "—".into()
+        } else {
+            m.format()
+        }
+    }
+}
+
+#[server]
+pub async fn auction_lots(filter: String) -> Result<LotsView, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let q = match filter.as_str() {
+        "mine" => domain::auction::LotQuery::Mine,
+        "won" => domain::auction::LotQuery::Won,
+        "closed" => domain::auction::LotQuery::Closed,
+        _ => domain::auction::LotQuery::Open,
+    };
+    let list = domain::auction::list_lots(&pool, &actor, q).await?;
+    let balance = match list.company {
+        Some(team) => {
+            let c = domain::auction::company_of(&pool, &actor, team).await?;
+            let b = domain::auction::balance(&pool, &actor, team).await?;
+            Some(view::balance(&c, b))
+        }
+        None => None,
+    };
+    Ok(LotsView {
+        lots: list.lots.into_iter().map(view::lot).collect(),
+        manage: list.manage,
+        balance,
+    })
+}
+
+#[server]
+pub async fn auction_lot(id: String) -> Result<LotPageView, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let d = domain::auction::get_lot(&pool, &actor, uuid(&id)?).await?;
+    Ok(LotPageView {
+        lot: view::lot(d.lot),
+        bids: d
+            .bids
+            .into_iter()
+            .map(|b| BidRow {
+                amount: b.amount.format(),
+                who: b.who,
+                mine: b.mine,
+                buy_now: b.buy_now,
+                at: domain::time::datetime_seconds(b.at),
+            })
+            .collect(),
+        manage: d.may_manage,
+    })
+}
+
+#[server]
+pub async fn place_bid(id: String, amount: String) -> Result<String, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let amount = domain::auction::parse_amount("amount", &amount)?;
+    let out = domain::auction::place_bid(&pool, &actor, uuid(&id)?, amount).await?;
+    Ok(out.price.format())
+}
+
+#[server]
+pub async fn buy_lot_now(id: String) -> Result<String, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let out = domain::auction::buy_now(&pool, &actor, uuid(&id)?).await?;
+    Ok(out.price.format())
+}
+
+#[server]
+pub async fn cancel_lot(id: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    domain::auction::cancel_lot(&pool, &actor, uuid(&id)?).await?;
+    Ok(())
+}
+
+/// Puts leads up by their numbers («101, 102 105»).
+#[server]
+pub async fn put_up_lots(
+    numbers: String,
+    start_price: String,
+    step: String,
+    buy_now: String,
+    minutes: String,
+    regions: String,
+) -> Result<usize, AppError> {
+    use domain::auction::{parse_amount, AuctionError};
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let field =
+        |f: &str, m: &str| AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(f, m)]));
+    let mut lead_ids = vec![];
+    for part in numbers
+        .split(|c: char| c == ',' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let n: i64 = part
+            .trim_start_matches('№')
+            .parse()
+            .map_err(|_| field("numbers", "Номера лидов — числа через запятую"))?;
+        let id = domain::leads::lead_id_by_number(&pool, n)
+            .await?
+            .ok_or_else(|| field("numbers", &format!("Лид №{n} не найден")))?;
+        lead_ids.push(id);
+    }
+    let ends_at = match minutes.trim() {
+        "" => None,
+        m => {
+            let m: i64 = m
+                .parse()
+                .ok()
+                .filter(|m| (1..=43200).contains(m))
+                .ok_or_else(|| field("minutes", "Длительность — от 1 минуты до 30 дней"))?;
+            Some(chrono::Utc::now() + chrono::Duration::minutes(m))
+        }
+    };
+    let ids = domain::auction::create_lots(
+        &pool,
+        &actor,
+        domain::auction::NewLots {
+            lead_ids,
+            start_price: parse_amount("start_price", &start_price)?,
+            step: parse_amount("step", &step)?,
+            buy_now: match buy_now.trim() {
+                "" => None,
+                b => Some(parse_amount("buy_now", b)?),
+            },
+            reserve: None,
+            ends_at,
+            regions: regions.split(',').map(str::to_string).collect(),
+        },
+    )
+    .await?;
+    Ok(ids.len())
+}
+
+/// A company's balance and ledger: `team` empty for one's own.
+#[server]
+pub async fn company_ledger(team: String, kind: String, page: i64) -> Result<LedgerView, AppError> {
+    use domain::auction::AuctionError;
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let team = match team.as_str() {
+        "" => actor.team_id.ok_or(AuctionError::NoCompany)?,
+        t => uuid(t)?,
+    };
+    let c = domain::auction::company_of(&pool, &actor, team).await?;
+    let b = domain::auction::balance(&pool, &actor, team).await?;
+    let q = domain::auction::LedgerQuery {
+        kind: kind.parse().ok(),
+        page: page.max(1),
+        ..Default::default()
+    };
+    let p = domain::auction::ledger_page(&pool, &actor, team, q).await?;
+    let may_settle = domain::rbac::authorize(
+        &pool,
+        &actor,
+        domain::rbac::Operation::Auction(domain::rbac::AuctionOp::ManageBalances),
+        domain::rbac::Target::Collection,
+    )
+    .await
+    .is_ok();
+    Ok(LedgerView {
+        balance: view::balance(&c, b),
+        rows: p
+            .items
+            .into_iter()
+            .map(|l| LedgerRowView {
+                at: domain::time::datetime(l.at),
+                kind: l
+                    .kind
+                    .parse::<domain::auction::LedgerKind>()
+                    .map(|k| k.label_ru().to_string())
+                    .unwrap_or(l.kind),
+                balance_change: view::signed(l.balance_change),
+                available_change: view::signed(l.available_change),
+                held_change: view::signed(l.held_change),
+                memo: l.memo,
+                by: l.by.unwrap_or_default(),
+            })
+            .collect(),
+        total: p.total,
+        page: p.page,
+        pages: ((p.total + p.per_page - 1) / p.per_page).max(1),
+        may_settle,
+    })
+}
+
+#[server]
+pub async fn record_deposit(team: String, amount: String, document: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let amount = domain::auction::parse_amount("amount", &amount)?;
+    domain::auction::deposit(&pool, &actor, uuid(&team)?, amount, &document).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn record_correction(team: String, amount: String, reason: String) -> Result<(), AppError> {
+    use domain::auction::AuctionError;
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let amount = domain::types::Money::parse_signed(&amount).map_err(|m| {
+        AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(
+            "amount", m,
+        )]))
+    })?;
+    domain::auction::correct_balance(&pool, &actor, uuid(&team)?, amount, &reason).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn auction_companies() -> Result<Vec<CompanyRow>, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    Ok(domain::auction::companies(&pool, &actor)
+        .await?
+        .into_iter()
+        .map(|c| CompanyRow {
+            id: c.id.to_string(),
+            name: c.name,
+            balance: c.balance.format(),
+            held: c.held.format(),
+            available: c.available.format(),
+            won_today: c.won_today,
+            spent_today: c.spent_today.format(),
+        })
+        .collect())
+}
+
+#[server]
+pub async fn auction_returns() -> Result<ReturnsView, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let rows = domain::auction::list_returns(&pool, &actor).await?;
+    let rates = domain::auction::return_rates(&pool, &actor).await;
+    let moderate = rates.is_ok();
+    Ok(ReturnsView {
+        rows: rows
+            .into_iter()
+            .map(|r| ReturnRow {
+                id: r.id.to_string(),
+                number: r.number,
+                lot_number: r.lot_number,
+                lead_number: r.lead_number,
+                company: r.company,
+                amount: r.amount.format(),
+                reason: r.reason.label_ru().into(),
+                comment: r.comment,
+                state: r.state,
+                decision_comment: r.decision_comment,
+                created_at: domain::time::datetime(r.created_at),
+            })
+            .collect(),
+        moderate,
+        rates: rates
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| RateRow {
+                percent: if r.sold == 0 {
+                    "—".into()
+                } else {
+                    format!("{:.1} %", r.returned as f64 * 100.0 / r.sold as f64).replace('.', ",")
+                },
+                by: r.by,
+                name: r.name,
+                sold: r.sold,
+                returned: r.returned,
+            })
+            .collect(),
+    })
+}
+
+#[server]
+pub async fn request_lead_return(lead_number: i64, reason: String, comment: String) -> Result<(), AppError> {
+    use domain::auction::AuctionError;
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let reason = reason.parse().map_err(|_| {
+        AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(
+            "reason",
+            "Выберите причину возврата",
+        )]))
+    })?;
+    let lead = domain::leads::lead_id_by_number(&pool, lead_number)
+        .await?
+        .ok_or(AuctionError::NotFound(domain::auction::Missing::Lead))?;
+    domain::auction::request_return(&pool, &actor, lead, reason, &comment).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn decide_lead_return(id: String, approve: bool, comment: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    domain::auction::decide_return(&pool, &actor, uuid(&id)?, approve, &comment).await?;
+    Ok(())
+}

@@ -1,0 +1,135 @@
+//! Wire types of the auction pages. Money arrives formatted by the server
+//! («1 500 ₽»); inputs get amounts as typed («1500»).
+
+use serde::{Deserialize, Serialize};
+
+/// A lot as its card shows it: only the masked copy of the lead.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotCard {
+    pub id: String,
+    pub number: i64,
+    pub state: String,
+    pub state_label: String,
+    pub price: String,
+    pub start_price: String,
+    pub step: String,
+    pub buy_now: Option<String>,
+    /// The least next bid, as an input value.
+    pub min_bid: String,
+    pub min_bid_text: String,
+    pub bids_count: i32,
+    pub leading: bool,
+    /// When bidding ends, as Unix milliseconds (the countdown) and as text.
+    pub ends_at_ms: i64,
+    pub ends_at: String,
+    pub product: String,
+    pub lead_amount: String,
+    pub city: String,
+    pub source: String,
+    pub age: String,
+    pub client: String,
+    pub phone: String,
+    pub extra: Vec<(String, String)>,
+    pub lead_number: Option<i64>,
+    pub reserve: Option<String>,
+    pub winner: Option<String>,
+    pub may_bid: bool,
+    pub round: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BalanceView {
+    pub team: String,
+    pub name: String,
+    pub balance: String,
+    pub held: String,
+    pub available: String,
+    pub ledger_sum: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotsView {
+    pub lots: Vec<LotCard>,
+    pub manage: bool,
+    pub balance: Option<BalanceView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BidRow {
+    pub amount: String,
+    pub who: String,
+    pub mine: bool,
+    pub buy_now: bool,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LotPageView {
+    pub lot: LotCard,
+    pub bids: Vec<BidRow>,
+    pub manage: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerRowView {
+    pub at: String,
+    pub kind: String,
+    pub balance_change: String,
+    pub available_change: String,
+    pub held_change: String,
+    pub memo: String,
+    pub by: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerView {
+    pub balance: BalanceView,
+    pub rows: Vec<LedgerRowView>,
+    pub total: i64,
+    pub page: i64,
+    pub pages: i64,
+    /// HQ may record deposits and corrections.
+    pub may_settle: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompanyRow {
+    pub id: String,
+    pub name: String,
+    pub balance: String,
+    pub held: String,
+    pub available: String,
+    pub won_today: i64,
+    pub spent_today: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnRow {
+    pub id: String,
+    pub number: i64,
+    pub lot_number: i64,
+    pub lead_number: i64,
+    pub company: String,
+    pub amount: String,
+    pub reason: String,
+    pub comment: String,
+    pub state: String,
+    pub decision_comment: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RateRow {
+    pub by: String,
+    pub name: String,
+    pub sold: i64,
+    pub returned: i64,
+    pub percent: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReturnsView {
+    pub rows: Vec<ReturnRow>,
+    pub moderate: bool,
+    pub rates: Vec<RateRow>,
+}
