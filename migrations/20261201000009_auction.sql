@@ -196,3 +196,26 @@ where role = 'franchisee' and resource = 'auction' and action in ('view', 'bid')
 
 -- HQ runs the auction; it doesn't buy leads (bidding needs a company).
 update permissions set scope = 'none' where role = 'admin' and resource = 'auction' and action = 'bid';
+
+-- Rules that put arriving leads up by themselves (e.g. every lead from
+-- source X in city Y). A lead is put up once: a lead that has ever been on
+-- a lot, or is someone's already, is left alone.
+create table auction_rules (
+    id uuid primary key default gen_random_uuid(),
+    name text not null,
+    source_id uuid references dictionary_items (id) on delete cascade,
+    product_id uuid references dictionary_items (id) on delete cascade,
+    city text,
+    start_price_kopecks bigint not null,
+    step_kopecks bigint not null,
+    buy_now_kopecks bigint,
+    duration_minutes integer not null default 60,
+    active boolean not null default true,
+    created_by uuid references users (id) on delete set null,
+    created_at timestamptz not null default now(),
+    updated_at timestamptz not null default now(),
+    constraint auction_rules_prices check (start_price_kopecks > 0 and step_kopecks > 0
+        and (buy_now_kopecks is null or buy_now_kopecks >= start_price_kopecks)),
+    constraint auction_rules_duration check (duration_minutes between 1 and 43200)
+);
+create trigger auction_rules_updated_at before update on auction_rules for each row execute function set_updated_at();

@@ -352,3 +352,112 @@ async fn deposits_count_once_and_corrections_never_overdraw(pool: PgPool) {
     assert_eq!(auction::balance(&pool, &a, team).await.unwrap().available, rub(4_000));
     money_adds_up(&pool).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_rule_puts_arriving_leads_up_once_and_a_filter_puts_up_what_it_matches(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let source: Uuid =
+        sqlx::query_scalar("select id from dictionary_items where kind = 'source' and name = 'Лидогенерация'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    let r = auction::save_rule(
+        &pool,
+        &admin,
+        auction::Rule {
+            id: None,
+            name: "Всё из лидогенерации".into(),
+            source_id: None,
+            product_id: None,
+            city: None,
+            start_price: rub(500),
+            step: rub(50),
+            buy_now: None,
+            duration_minutes: 30,
+            active: true,
+        },
+    )
+    .await;
+    assert!(
+        matches!(r, Err(AuctionError::Validation(_))),
+        "a rule for every lead is refused: {r:?}"
+    );
+    auction::save_rule(
+        &pool,
+        &admin,
+        auction::Rule {
+            id: None,
+            name: "Всё из лидогенерации".into(),
+            source_id: Some(source),
+            product_id: None,
+            city: None,
+            start_price: rub(500),
+            step: rub(50),
+            buy_now: None,
+            duration_minutes: 30,
+            active: true,
+        },
+    )
+    .await
+    .unwrap();
+    let (matching, ..) = created(
+        domain::leads::create_lead(&pool, &admin, lead("Лидген Первый", "+79160000001"))
+            .await
+            .unwrap(),
+    );
+    let (other, ..) = created(
+        domain::leads::create_lead(&pool, &admin, lead("Другой Источник", "+79160000002"))
+            .await
+            .unwrap(),
+    );
+    sqlx::query("update leads set source_id = $1 where id = $2")
+        .bind(source)
+        .bind(matching)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(auction::apply_rules(&pool).await.unwrap(), 1);
+    assert_eq!(auction::apply_rules(&pool).await.unwrap(), 0, "once");
+    let on_lot: Vec<Uuid> = sqlx::query_scalar("select lead_id from lots")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(on_lot, vec![matching]);
+    // A cancelled lot's lead is not put up again by the rule.
+    let lot: Uuid = sqlx::query_scalar("select id from lots")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    auction::cancel_lot(&pool, &admin, lot).await.unwrap();
+    assert_eq!(auction::apply_rules(&pool).await.unwrap(), 0);
+
+    // Everything a filter matches (here: a quick search).
+    let f = domain::leads::LeadFilter::from_query("q=Другой").unwrap();
+    let ids = auction::create_lots_for_filter(
+        &pool,
+        &admin,
+        &f,
+        NewLots {
+            lead_ids: vec![],
+            start_price: rub(700),
+            step: rub(70),
+            buy_now: None,
+            reserve: None,
+            ends_at: None,
+            regions: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(ids.len(), 1);
+    let lead_of: Uuid = sqlx::query_scalar("select lead_id from lots where id = $1")
+        .bind(ids[0])
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(lead_of, other);
+    let s = auction::summary(&pool, &admin, chrono::Utc::now() - chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!((s.open, s.cancelled), (1, 1));
+}

@@ -116,6 +116,22 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // Rules that put arriving leads up by themselves.
+            name: "auction rules",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(5),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move { domain::auction::apply_rules(&pool).await }
+                    }
+                }),
+            },
+        },
+        Worker {
             name: "domain events",
             run: Run::Service(domain::events::listen_and_dispatch(pool.clone()).boxed()),
         },

@@ -371,3 +371,24 @@ pub async fn create_franchisee(pool: &PgPool, f: NewFranchisee<'_>) -> Result<(U
 pub(crate) fn today_start() -> DateTime<Utc> {
     crate::time::start_of_day(crate::time::local(Utc::now()).date_naive())
 }
+
+/// The people of a company (for choosing who receives what it buys).
+pub async fn company_people(pool: &PgPool, actor: &Actor, team: Uuid) -> Result<Vec<(Uuid, String)>, AuctionError> {
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Auction(AuctionOp::ViewBalance),
+        Target::Owned {
+            owner: Uuid::nil(),
+            team: Some(team),
+        },
+    )
+    .await?;
+    let rows = sqlx::query!(
+        "select id, full_name from users where team_id = $1 and status = 'active' and blocked_at is null order by full_name",
+        team
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r.full_name)).collect())
+}

@@ -520,6 +520,31 @@ pub async fn create_lots(pool: &PgPool, actor: &Actor, n: NewLots) -> Result<Vec
     Ok(ids)
 }
 
+/// Puts up everything the lead list's filter matches for the actor (at
+/// most 1,000 leads; auction:edit), like [`create_lots`].
+pub async fn create_lots_for_filter(
+    pool: &PgPool,
+    actor: &Actor,
+    filter: &crate::leads::LeadFilter,
+    mut n: NewLots,
+) -> Result<Vec<Uuid>, AuctionError> {
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Auction(AuctionOp::ManageLots),
+        Target::Collection,
+    )
+    .await?;
+    n.lead_ids = crate::leads::matching_ids(pool, actor, filter, 1000)
+        .await
+        .map_err(|e| match e {
+            crate::leads::LeadsError::Db(e) => AuctionError::Db(e),
+            crate::leads::LeadsError::Rbac(e) => AuctionError::Rbac(e),
+            other => super::invalid("filter", &other.to_string()),
+        })?;
+    create_lots(pool, actor, n).await
+}
+
 pub(crate) struct Listing {
     pub start_price: Money,
     pub step: Money,

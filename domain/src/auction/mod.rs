@@ -22,6 +22,8 @@ mod closing;
 mod companies;
 mod lots;
 mod returns;
+mod rules;
+mod summary;
 
 use serde::Serialize;
 use sqlx::{Postgres, Transaction};
@@ -40,14 +42,16 @@ pub use balances::{
 pub use bidding::{buy_now, place_bid, BidOutcome};
 pub use closing::{close_due, Closed};
 pub use companies::{
-    auction_settings, companies, company_of, create_franchisee, edit_company, set_auction_settings, AuctionSettings,
-    Company, CompanyLimits, NewFranchisee,
+    auction_settings, companies, company_of, company_people, create_franchisee, edit_company, set_auction_settings,
+    AuctionSettings, Company, CompanyLimits, NewFranchisee,
 };
 pub use lots::{
-    cancel_lot, create_lots, get_lot, list_lots, mask_lot_name, mask_lot_phone, BidView, LotDetail, LotList, LotQuery,
-    LotState, LotView, NewLots,
+    cancel_lot, create_lots, create_lots_for_filter, get_lot, list_lots, mask_lot_name, mask_lot_phone, BidView,
+    LotDetail, LotList, LotQuery, LotState, LotView, NewLots,
 };
 pub use returns::{decide_return, list_returns, request_return, return_rates, ReturnRate, ReturnReason, ReturnView};
+pub use rules::{apply_rules, delete_rule, rules, save_rule, Rule};
+pub use summary::{summary, Summary};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AuctionError {
@@ -105,6 +109,7 @@ pub enum Missing {
     Lead,
     Company,
     Return,
+    Rule,
     User,
 }
 
@@ -115,6 +120,7 @@ impl Missing {
             Self::Lead => "Лид не найден",
             Self::Company => "Компания-франчайзи не найдена",
             Self::Return => "Возврат не найден",
+            Self::Rule => "Правило не найдено",
             Self::User => "Пользователь не найден",
         }
     }

@@ -114,6 +114,22 @@ pub async fn list_leads(pool: &PgPool, actor: &Actor, f: LeadFilter) -> Result<P
     })
 }
 
+/// The ids of the leads the list with filter `f` shows the actor, in its
+/// order, at most `cap` (acting on «everything this filter matches»).
+pub async fn matching_ids(pool: &PgPool, actor: &Actor, f: &LeadFilter, cap: i64) -> Result<Vec<Uuid>, LeadsError> {
+    let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
+    let custom = custom_conditions(pool, f).await?;
+    let mut q = QueryBuilder::<Postgres>::new("select l.id from leads l");
+    if matches!(f.sort, LeadSort::ClientAsc | LeadSort::ClientDesc) {
+        q.push(" join clients c on c.id = l.client_id");
+    }
+    q.push(sort_join(&f.sort));
+    push_filters(&mut q, actor, scope, f, &custom);
+    q.push(order_by(&f.sort));
+    q.push(" limit ").push_bind(cap);
+    Ok(q.build_query_scalar().fetch_all(pool).await?)
+}
+
 /// The rows among `ids` that the list with filter `f` shows now, for a page
 /// that patches the rows it holds instead of reloading: an id missing from
 /// the answer left the list (deleted, moved out of the filter, out of reach).

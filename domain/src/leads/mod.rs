@@ -47,7 +47,7 @@ pub use fields::{
 };
 pub use files::{attach_file, lead_files, lead_id_by_number, open_file, LeadFile, Storage, MAX_FILE_BYTES};
 pub use filter::{CustomCondition, LeadFilter, LeadSort};
-pub use list::{count_cap, list_leads, list_rows, COUNT_CAP, SEARCH_COUNT_CAP};
+pub use list::{count_cap, list_leads, list_rows, matching_ids, COUNT_CAP, SEARCH_COUNT_CAP};
 pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
 pub use stages::{add_pipeline, add_stage, delete_stage, rename_stage, reorder_stage};
 pub use views::{delete_view, list_views, save_view, SavedView, ViewInput, LIST_COLUMNS};

@@ -160,12 +160,14 @@ pub async fn put_up_lots(
     buy_now: String,
     minutes: String,
     regions: String,
+    filter: Option<String>,
 ) -> Result<usize, AppError> {
     use domain::auction::{parse_amount, AuctionError};
     let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
     let field =
         |f: &str, m: &str| AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(f, m)]));
+    let filter = filter.unwrap_or_default();
     let mut lead_ids = vec![];
     for part in numbers
         .split(|c: char| c == ',' || c.is_whitespace())
@@ -191,23 +193,24 @@ pub async fn put_up_lots(
             Some(chrono::Utc::now() + chrono::Duration::minutes(m))
         }
     };
-    let ids = domain::auction::create_lots(
-        &pool,
-        &actor,
-        domain::auction::NewLots {
-            lead_ids,
-            start_price: parse_amount("start_price", &start_price)?,
-            step: parse_amount("step", &step)?,
-            buy_now: match buy_now.trim() {
-                "" => None,
-                b => Some(parse_amount("buy_now", b)?),
-            },
-            reserve: None,
-            ends_at,
-            regions: regions.split(',').map(str::to_string).collect(),
+    let lots = domain::auction::NewLots {
+        lead_ids,
+        start_price: parse_amount("start_price", &start_price)?,
+        step: parse_amount("step", &step)?,
+        buy_now: match buy_now.trim() {
+            "" => None,
+            b => Some(parse_amount("buy_now", b)?),
         },
-    )
-    .await?;
+        reserve: None,
+        ends_at,
+        regions: regions.split(',').map(str::to_string).collect(),
+    };
+    let ids = if filter.trim().is_empty() {
+        domain::auction::create_lots(&pool, &actor, lots).await?
+    } else {
+        let f = domain::leads::LeadFilter::from_query(&filter)?;
+        domain::auction::create_lots_for_filter(&pool, &actor, &f, lots).await?
+    };
     Ok(ids.len())
 }
 
@@ -237,7 +240,43 @@ pub async fn company_ledger(team: String, kind: String, page: i64) -> Result<Led
     )
     .await
     .is_ok();
+    let limits = if domain::rbac::authorize(
+        &pool,
+        &actor,
+        domain::rbac::Operation::Auction(domain::rbac::AuctionOp::ManageLots),
+        domain::rbac::Target::Collection,
+    )
+    .await
+    .is_ok()
+    {
+        let people = domain::auction::company_people(&pool, &actor, team).await?;
+        let d = domain::leads::dictionaries(&pool).await?;
+        Some(LimitsView {
+            daily_spend_cap: c.limits.daily_spend_cap.map(|m| m.to_input()).unwrap_or_default(),
+            daily_lots_cap: c.limits.daily_lots_cap.map(|n| n.to_string()).unwrap_or_default(),
+            regions: c.limits.regions.join(", "),
+            product_names: d
+                .products
+                .iter()
+                .filter(|i| c.limits.product_ids.contains(&i.id))
+                .map(|i| i.name.clone())
+                .collect::<Vec<_>>()
+                .join(", "),
+            all_products: d.products.iter().map(|i| i.name.clone()).collect::<Vec<_>>().join(", "),
+            responsible_id: c.limits.responsible_id.map(|p| p.to_string()).unwrap_or_default(),
+            people: people
+                .into_iter()
+                .map(|(id, name)| Choice {
+                    id: id.to_string(),
+                    name,
+                })
+                .collect(),
+        })
+    } else {
+        None
+    };
     Ok(LedgerView {
+        limits,
         balance: view::balance(&c, b),
         rows: p
             .items
@@ -371,5 +410,216 @@ pub async fn decide_lead_return(id: String, approve: bool, comment: String) -> R
     let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
     domain::auction::decide_return(&pool, &actor, uuid(&id)?, approve, &comment).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn auction_hq() -> Result<HqView, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let s = domain::auction::summary(&pool, &actor, chrono::Utc::now() - chrono::Duration::days(30)).await?;
+    let p = domain::auction::auction_settings(&pool, &actor).await?;
+    let d = domain::leads::dictionaries(&pool).await?;
+    let name_of = |list: &[domain::leads::DictItem], id: Option<domain::Uuid>| {
+        id.and_then(|id| list.iter().find(|i| i.id == id).map(|i| i.name.clone()))
+    };
+    let rules = domain::auction::rules(&pool, &actor).await?;
+    Ok(HqView {
+        summary: SummaryView {
+            open: s.open,
+            sold: s.sold,
+            unsold: s.unsold,
+            cancelled: s.cancelled,
+            revenue: s.revenue.format(),
+            average_price: s.average_price.format(),
+            average_start: s.average_start.format(),
+            unsold_share: format!("{:.0} %", s.unsold_share),
+            returns_pending: s.returns_pending,
+            returns_approved: s.returns_approved,
+            refunded: s.refunded.format(),
+        },
+        policy: PolicyView {
+            soft_close_minutes: p.soft_close_minutes,
+            default_duration_minutes: p.default_duration_minutes,
+            relist_times: p.relist_times,
+            relist_discount_percent: p.relist_discount_percent,
+            after_relisting: p.after_relisting,
+            return_window_hours: p.return_window_hours,
+        },
+        rules: rules
+            .into_iter()
+            .map(|r| RuleView {
+                id: r.id.map(|i| i.to_string()).unwrap_or_default(),
+                condition: [
+                    name_of(&d.sources, r.source_id).map(|n| format!("источник «{n}»")),
+                    name_of(&d.products, r.product_id).map(|n| format!("продукт «{n}»")),
+                    r.city.clone().map(|c| format!("город «{c}»")),
+                ]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", "),
+                name: r.name,
+                start_price: r.start_price.format(),
+                step: r.step.format(),
+                buy_now: r.buy_now.map(domain::types::Money::format).unwrap_or_default(),
+                duration_minutes: r.duration_minutes,
+                active: r.active,
+            })
+            .collect(),
+        sources: d
+            .sources
+            .iter()
+            .map(|i| Choice {
+                id: i.id.to_string(),
+                name: i.name.clone(),
+            })
+            .collect(),
+        products: d
+            .products
+            .iter()
+            .map(|i| Choice {
+                id: i.id.to_string(),
+                name: i.name.clone(),
+            })
+            .collect(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn number_field(field: &str, raw: &str) -> Result<i32, AppError> {
+    raw.trim().parse().map_err(|_| {
+        AppError::from(domain::auction::AuctionError::Validation(vec![
+            domain::accounts::FieldError::new(field, "Введите целое число"),
+        ]))
+    })
+}
+
+#[server]
+pub async fn save_auction_policy(
+    soft_close_minutes: String,
+    default_duration_minutes: String,
+    relist_times: String,
+    relist_discount_percent: String,
+    after_relisting: String,
+    return_window_hours: String,
+) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    domain::auction::set_auction_settings(
+        &pool,
+        &actor,
+        domain::auction::AuctionSettings {
+            soft_close_minutes: number_field("soft_close_minutes", &soft_close_minutes)?,
+            default_duration_minutes: number_field("default_duration_minutes", &default_duration_minutes)?,
+            relist_times: number_field("relist_times", &relist_times)?,
+            relist_discount_percent: number_field("relist_discount_percent", &relist_discount_percent)?,
+            after_relisting,
+            return_window_hours: number_field("return_window_hours", &return_window_hours)?,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn save_auction_rule(rule: RuleForm) -> Result<(), AppError> {
+    let RuleForm {
+        name,
+        source_id,
+        product_id,
+        city,
+        start_price,
+        step,
+        buy_now,
+        duration_minutes,
+    } = rule;
+    use domain::auction::parse_amount;
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let opt_id = |s: &str| -> Result<Option<domain::Uuid>, AppError> {
+        match s.trim() {
+            "" => Ok(None),
+            s => uuid(s).map(Some),
+        }
+    };
+    domain::auction::save_rule(
+        &pool,
+        &actor,
+        domain::auction::Rule {
+            id: None,
+            name,
+            source_id: opt_id(&source_id)?,
+            product_id: opt_id(&product_id)?,
+            city: Some(city).filter(|c| !c.trim().is_empty()),
+            start_price: parse_amount("start_price", &start_price)?,
+            step: parse_amount("step", &step)?,
+            buy_now: match buy_now.trim() {
+                "" => None,
+                b => Some(parse_amount("buy_now", b)?),
+            },
+            duration_minutes: number_field("duration_minutes", &duration_minutes)?,
+            active: true,
+        },
+    )
+    .await?;
+    Ok(())
+}
+
+#[server]
+pub async fn delete_auction_rule(id: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    domain::auction::delete_rule(&pool, &actor, uuid(&id)?).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn save_company_limits(
+    team: String,
+    daily_spend_cap: String,
+    daily_lots_cap: String,
+    regions: String,
+    responsible_id: String,
+    products: String,
+) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    let known = domain::leads::dictionaries(&pool).await?.products;
+    let mut product_ids = vec![];
+    for name in products.split(',').map(str::trim).filter(|n| !n.is_empty()) {
+        let item = known
+            .iter()
+            .find(|i| i.name.to_lowercase() == name.to_lowercase())
+            .ok_or_else(|| {
+                AppError::from(domain::auction::AuctionError::Validation(vec![
+                    domain::accounts::FieldError::new("products", &format!("Нет продукта «{name}»")),
+                ]))
+            })?;
+        product_ids.push(item.id);
+    }
+    let products = product_ids;
+    domain::auction::edit_company(
+        &pool,
+        &actor,
+        uuid(&team)?,
+        domain::auction::CompanyLimits {
+            daily_spend_cap: match daily_spend_cap.trim() {
+                "" => None,
+                s => Some(domain::auction::parse_amount("daily_spend_cap", s)?),
+            },
+            daily_lots_cap: match daily_lots_cap.trim() {
+                "" => None,
+                s => Some(number_field("daily_lots_cap", s)?),
+            },
+            regions: regions.split(',').map(str::to_string).collect(),
+            product_ids: products,
+            responsible_id: match responsible_id.trim() {
+                "" => None,
+                s => Some(uuid(s)?),
+            },
+        },
+    )
+    .await?;
     Ok(())
 }

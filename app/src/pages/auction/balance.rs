@@ -29,6 +29,7 @@ fn Ledger() -> impl IntoView {
     let live = use_live();
     let deposit = ServerAction::<RecordDeposit>::new();
     let correct = ServerAction::<RecordCorrection>::new();
+    let limits = ServerAction::<SaveCompanyLimits>::new();
     let seen_team = RwSignal::new(String::new());
     let changed = live.watch(move || vec![topic::balance(&seen_team.get()), topic::LOTS.to_string()]);
     let ledger = Resource::new(
@@ -93,6 +94,25 @@ fn Ledger() -> impl IntoView {
                                         <FormError message=form_error(correct.value())/>
                                     </div>
                                 })}
+                                {v.limits.clone().map(|l| { let team_id = b.team.clone(); view! {
+                                    <details class="put-up">
+                                        <summary data-testid="limits-open">{t("auction.limits")}</summary>
+                                        <ActionForm action=limits attr:class="lot-form" attr:data-testid="limits-form">
+                                            <input type="hidden" name="team" value=team_id/>
+                                            <label>{t("auction.spend_cap")}<input name="daily_spend_cap" inputmode="decimal" value=l.daily_spend_cap.clone()/></label>
+                                            <label>{t("auction.lots_cap")}<input name="daily_lots_cap" inputmode="numeric" value=l.daily_lots_cap.clone()/></label>
+                                            <label>{t("auction.company_regions")}<input name="regions" value=l.regions.clone()/></label>
+                                            <label>{t("auction.receiver")}
+                                                <select name="responsible_id">
+                                                    {l.people.iter().map(|p| view! { <option value=p.id.clone() selected=p.id == l.responsible_id>{p.name.clone()}</option> }).collect_view()}
+                                                </select>
+                                            </label>
+                                            <label>{t("auction.company_products")}<input name="products" value=l.product_names.clone() placeholder=l.all_products.clone()/></label>
+                                            <button type="submit" class="primary" data-testid="limits-save">{t("auction.save")}</button>
+                                            <FormError message=form_error(limits.value())/>
+                                        </ActionForm>
+                                    </details>
+                                }})}
                                 <div class="toolbar">
                                     <select aria-label=t("auction.operation") data-testid="ledger-kind" on:change=move |ev| { kind.set(event_target_value(&ev)); page.set(1); }>
                                         {kinds.into_iter().map(|(v, k)| view! { <option value=v selected=move || kind.get() == v>{t(k)}</option> }).collect_view()}

@@ -117,7 +117,7 @@ fn Lots() -> impl IntoView {
                                     on:click=move |_| tab.set(k.to_string())>{t(label)}</button>
                             }).collect_view()}
                         </div>
-                        {manage.then(|| view! { <PutUp action=put_up/> })}
+                        {manage.then(|| view! { <super::hq::HqPanel/> <PutUp action=put_up/> })}
                     }.into_any()
                 })}
             </Transition>
@@ -224,11 +224,25 @@ fn LotBox(
 #[component]
 fn PutUp(action: ServerAction<PutUpLots>) -> impl IntoView {
     let done = move || matches!(action.value().get(), Some(Ok(_)));
+    // Arriving from a lead card (`?put=N`) or the lead list (`?filter=…`).
+    let query = leptos_router::hooks::use_query_map();
+    let put = query.with_untracked(|q| q.get("put").unwrap_or_default());
+    let filter = query.with_untracked(|q| q.get("filter").unwrap_or_default());
+    let open = !put.is_empty() || !filter.is_empty();
+    let by_filter = !filter.is_empty();
     view! {
-        <details class="put-up">
+        <details class="put-up" open=open>
             <summary data-testid="put-up-open">{t("auction.put_up")}</summary>
             <ActionForm action=action attr:class="lot-form" attr:data-testid="put-up">
-                <label>{t("auction.lead_numbers")}<input name="numbers" data-testid="put-numbers" required/></label>
+                <input type="hidden" name="filter" value=filter.clone()/>
+                {if by_filter {
+                    view! {
+                        <input type="hidden" name="numbers" value=""/>
+                        <p class="muted" data-testid="put-filter">{t("auction.by_filter")} " " <code>{filter.clone()}</code></p>
+                    }.into_any()
+                } else {
+                    view! { <label>{t("auction.lead_numbers")}<input name="numbers" data-testid="put-numbers" value=put.clone() required/></label> }.into_any()
+                }}
                 <FormError message=field_error(action.value(), "numbers")/>
                 <label>{t("auction.start_price")}<input name="start_price" inputmode="decimal" data-testid="put-start" required/></label>
                 <FormError message=field_error(action.value(), "start_price")/>

@@ -90,6 +90,8 @@ pub struct LedgerView {
     pub pages: i64,
     /// HQ may record deposits and corrections.
     pub may_settle: bool,
+    /// HQ may set the company's limits (then they are here).
+    pub limits: Option<LimitsView>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -132,4 +134,82 @@ pub struct ReturnsView {
     pub rows: Vec<ReturnRow>,
     pub moderate: bool,
     pub rates: Vec<RateRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SummaryView {
+    pub open: i64,
+    pub sold: i64,
+    pub unsold: i64,
+    pub cancelled: i64,
+    pub revenue: String,
+    pub average_price: String,
+    pub average_start: String,
+    pub unsold_share: String,
+    pub returns_pending: i64,
+    pub returns_approved: i64,
+    pub refunded: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyView {
+    pub soft_close_minutes: i32,
+    pub default_duration_minutes: i32,
+    pub relist_times: i32,
+    pub relist_discount_percent: i32,
+    pub after_relisting: String,
+    pub return_window_hours: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleView {
+    pub id: String,
+    pub name: String,
+    pub condition: String,
+    pub start_price: String,
+    pub step: String,
+    pub buy_now: String,
+    pub duration_minutes: i32,
+    pub active: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Choice {
+    pub id: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HqView {
+    pub summary: SummaryView,
+    pub policy: PolicyView,
+    pub rules: Vec<RuleView>,
+    pub sources: Vec<Choice>,
+    pub products: Vec<Choice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LimitsView {
+    pub daily_spend_cap: String,
+    pub daily_lots_cap: String,
+    pub regions: String,
+    /// The products it buys, by name, comma-separated (empty: all).
+    pub product_names: String,
+    /// Every product's name, as the field's hint.
+    pub all_products: String,
+    pub responsible_id: String,
+    pub people: Vec<Choice>,
+}
+
+/// The new-rule form, as typed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RuleForm {
+    pub name: String,
+    pub source_id: String,
+    pub product_id: String,
+    pub city: String,
+    pub start_price: String,
+    pub step: String,
+    pub buy_now: String,
+    pub duration_minutes: String,
 }

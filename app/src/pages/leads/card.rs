@@ -70,6 +70,7 @@ pub fn LeadCardPage() -> impl IntoView {
         }
     });
     let options = Resource::new(|| (), |_| lead_options());
+    let me = crate::components::shell::use_me();
     let query = leptos_router::hooks::use_query_map();
     let file_error = move || {
         query.with(|q| q.get("file_error")).map(|code| {
@@ -97,6 +98,9 @@ pub fn LeadCardPage() -> impl IntoView {
                                        " " <span class="muted">{c.lead.created_at.clone()}</span></p>
                                     <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")}</p>
                                     <p class="muted">{t("leads.consent_label")} ": " {c.consent.clone()}</p>
+                                    {me.with_untracked(|m| m.as_ref().is_some_and(|m| m.can("auction", "edit"))).then(|| view! {
+                                        <p><a class="button" data-testid="to-auction" href=format!("/auction?put={}", c.lead.number)>{t("auction.put_this_up")}</a></p>
+                                    })}
                                     {c.may_delete.then(|| { let lid = id.clone(); view! {
                                         <div class="danger-zone" data-testid="delete-lead">
                                             <FormError message=form_error(remove.value())/>

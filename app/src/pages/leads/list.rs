@@ -235,6 +235,9 @@ fn LeadsList() -> impl IntoView {
                         }
                     })}
                 </Transition>
+                {move || can("auction", "edit").then(|| view! {
+                    <a class="button" data-testid="filter-to-auction" href=move || format!("/auction?filter={}", crate::pages::auction::url_encode(&query.get()))>{t("auction.put_filter_up")}</a>
+                })}
                 {move || can("leads", "export").then(|| view! {
                     <a class="button" rel="external" download data-testid="export-csv" href=move || format!("/api/v1/leads/export.csv?{}", query.get())>"CSV"</a>
                     <a class="button" rel="external" download data-testid="export-xlsx" href=move || format!("/api/v1/leads/export.xlsx?{}", query.get())>"XLSX"</a>
