@@ -274,6 +274,14 @@ fn timeline_label(kind: &str) -> &'static str {
         "attach_to_deal" => "timeline.attach",
         "merge" => "timeline.merge",
         "file" => "timeline.file",
+        "auction_listed" => "timeline.auction_listed",
+        "auction_cancelled" => "timeline.auction_cancelled",
+        "auction_sold" => "timeline.auction_sold",
+        "auction_assigned" => "timeline.auction_assigned",
+        "auction_to_call_centre" => "timeline.auction_to_call_centre",
+        "return_requested" => "timeline.return_requested",
+        "return_approved" => "timeline.return_approved",
+        "return_rejected" => "timeline.return_rejected",
         _ => "timeline.other",
     })
 }
