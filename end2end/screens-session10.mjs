@@ -35,12 +35,12 @@ test('the auction, as its users see it', async () => {
   await page.waitForURL('**/franchisee');
   await page.goto(`${s.server.url}/auction`);
   await hydrated(page);
-  await page.locator('[data-testid=bid]').first().click();
+  await page.locator(`[data-testid=lot]:has(a[href="/auction/${lots[0].id}"]) [data-testid=bid]`).click();
   await page.waitForSelector('[data-testid=leading]');
   await shoot(page, 'auction-lots');
   await page.goto(`${s.server.url}/auction/${lots[0].id}`);
   await hydrated(page);
-  await page.waitForSelector('[data-testid=bid-history]');
+  await page.waitForSelector('[data-testid=bid-history] tbody tr');
   await shoot(page, 'auction-lot');
   await page.goto(`${s.server.url}/auction/balance`);
   await hydrated(page);

@@ -216,7 +216,13 @@ pub async fn put_up_lots(
 
 /// A company's balance and ledger: `team` empty for one's own.
 #[server]
-pub async fn company_ledger(team: String, kind: String, page: i64) -> Result<LedgerView, AppError> {
+pub async fn company_ledger(
+    team: String,
+    kind: String,
+    from: String,
+    to: String,
+    page: i64,
+) -> Result<LedgerView, AppError> {
     use domain::auction::AuctionError;
     let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
@@ -226,10 +232,12 @@ pub async fn company_ledger(team: String, kind: String, page: i64) -> Result<Led
     };
     let c = domain::auction::company_of(&pool, &actor, team).await?;
     let b = domain::auction::balance(&pool, &actor, team).await?;
+    let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let q = domain::auction::LedgerQuery {
         kind: kind.parse().ok(),
+        from: date(&from),
+        to: date(&to),
         page: page.max(1),
-        ..Default::default()
     };
     let p = domain::auction::ledger_page(&pool, &actor, team, q).await?;
     let may_settle = domain::rbac::authorize(

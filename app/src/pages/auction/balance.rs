@@ -25,6 +25,8 @@ fn Ledger() -> impl IntoView {
     let query = use_query_map();
     let team = move || query.with(|q| q.get("team").unwrap_or_default());
     let kind = RwSignal::new(String::new());
+    let from = RwSignal::new(String::new());
+    let to = RwSignal::new(String::new());
     let page = RwSignal::new(1i64);
     let live = use_live();
     let deposit = ServerAction::<RecordDeposit>::new();
@@ -37,13 +39,15 @@ fn Ledger() -> impl IntoView {
             (
                 team(),
                 kind.get(),
+                from.get(),
+                to.get(),
                 page.get(),
                 changed.get(),
                 deposit.version().get(),
                 correct.version().get(),
             )
         },
-        |(team, kind, page, ..)| company_ledger(team, kind, page),
+        |(team, kind, from, to, page, ..)| company_ledger(team, kind, from, to, page),
     );
     let kinds = [
         ("", "auction.k_all"),
@@ -64,7 +68,8 @@ fn Ledger() -> impl IntoView {
                             seen_team.set(v.balance.team.clone());
                             let b = v.balance.clone();
                             let export = |ext: &str| format!(
-                                "/api/v1/franchisees/{}/ledger.{ext}?kind={}", b.team, kind.get_untracked()
+                                "/api/v1/franchisees/{}/ledger.{ext}?kind={}&from={}&to={}", b.team, kind.get_untracked(),
+                                from.get_untracked(), to.get_untracked()
                             );
                             let team_id = b.team.clone();
                             let team_id2 = b.team.clone();
@@ -117,6 +122,10 @@ fn Ledger() -> impl IntoView {
                                     <select aria-label=t("auction.operation") data-testid="ledger-kind" on:change=move |ev| { kind.set(event_target_value(&ev)); page.set(1); }>
                                         {kinds.into_iter().map(|(v, k)| view! { <option value=v selected=move || kind.get() == v>{t(k)}</option> }).collect_view()}
                                     </select>
+                                    <label>{t("auction.from")} <input type="date" data-testid="ledger-from" prop:value=move || from.get()
+                                        on:change=move |ev| { from.set(event_target_value(&ev)); page.set(1); }/></label>
+                                    <label>{t("auction.to")} <input type="date" data-testid="ledger-to" prop:value=move || to.get()
+                                        on:change=move |ev| { to.set(event_target_value(&ev)); page.set(1); }/></label>
                                     <a href=export("csv") data-testid="ledger-csv" rel="external">"CSV"</a>
                                     <a href=export("xlsx") data-testid="ledger-xlsx" rel="external">"XLSX"</a>
                                 </div>
@@ -133,7 +142,7 @@ fn Ledger() -> impl IntoView {
                                                 <td data-label=t("auction.balance")>{r.balance_change}</td>
                                                 <td data-label=t("auction.available")>{r.available_change}</td>
                                                 <td data-label=t("auction.held")>{r.held_change}</td>
-                                                <td data-label=t("auction.memo")>{r.memo} <span class="muted">{r.by}</span></td>
+                                                <td data-label=t("auction.memo")>{r.memo} <div class="muted">{r.by}</div></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>

@@ -41,7 +41,7 @@ pub fn HqPanel() -> impl IntoView {
                         <div><span class="muted">{t("auction.sum_avg")}</span><b>{s.average_price}</b>
                             <span class="muted">{t("auction.sum_vs_start")} " " {s.average_start}</span></div>
                         <div><span class="muted">{t("auction.sum_unsold")}</span><b>{s.unsold_share}</b>
-                            <span class="muted">{s.unsold} " / " {s.cancelled} " " {t("auction.sum_cancelled")}</span></div>
+                            <span class="muted">{s.unsold} " " {t("auction.pcs")} ", " {t("auction.sum_cancelled")} " " {s.cancelled}</span></div>
                         <div><span class="muted">{t("auction.sum_returns")}</span><b>{s.returns_approved}</b>
                             <span class="muted">{s.refunded} " · " {t("auction.sum_pending")} " " {s.returns_pending}</span></div>
                     </div>

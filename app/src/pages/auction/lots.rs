@@ -42,6 +42,15 @@ fn use_clock() -> RwSignal<i64> {
     now
 }
 
+/// An empty fact reads «—».
+fn dash(s: &str) -> String {
+    if s.trim().is_empty() {
+        "—".into()
+    } else {
+        s.to_string()
+    }
+}
+
 fn left(ends_ms: i64, now: i64) -> String {
     let s = ((ends_ms - now) / 1000).max(0);
     if s == 0 {
@@ -171,9 +180,10 @@ fn LotBox(
                 {lot.leading.then(|| view! { <span class="pill ok" data-testid="leading">{t("auction.you_lead")}</span> })}
             </header>
             <dl class="lot-facts">
-                <dt>{t("auction.product")}</dt><dd>{lot.product.clone()} " " {lot.lead_amount.clone()}</dd>
-                <dt>{t("auction.city")}</dt><dd>{lot.city.clone()}</dd>
-                <dt>{t("auction.source")}</dt><dd>{lot.source.clone()}</dd>
+                <dt>{t("auction.product")}</dt><dd>{dash(&lot.product)}</dd>
+                <dt>{t("auction.amount")}</dt><dd>{dash(&lot.lead_amount)}</dd>
+                <dt>{t("auction.city")}</dt><dd>{dash(&lot.city)}</dd>
+                <dt>{t("auction.source")}</dt><dd>{dash(&lot.source)}</dd>
                 <dt>{t("auction.age")}</dt><dd>{lot.age.clone()}</dd>
                 <dt>{t("auction.client")}</dt><dd data-testid="lot-client">{lot.client.clone()}</dd>
                 <dt>{t("auction.phone")}</dt><dd data-testid="lot-phone">{lot.phone.clone()}</dd>
@@ -332,6 +342,7 @@ fn OneLot() -> impl IntoView {
                         Ok(v) => view! {
                             <LotBox lot=v.lot now=now bid=bid buy=buy cancel=cancel manage=v.manage/>
                             <h2>{t("auction.history")}</h2>
+                            {v.bids.is_empty().then(|| view! { <p class="muted" data-testid="no-bids">{t("auction.no_bids")}</p> })}
                             <table class="stack" data-testid="bid-history">
                                 <thead><tr><th>{t("auction.when")}</th><th>{t("auction.who")}</th><th>{t("auction.amount")}</th></tr></thead>
                                 <tbody>
