@@ -96,6 +96,16 @@ pub async fn account_in(
 /// The account of `kind` of a company (a team: a franchisee's office),
 /// opened on first use; it never goes below zero.
 pub async fn team_account_in(tx: &mut Transaction<'_, Postgres>, kind: &str, team: Uuid) -> Result<Uuid, LedgerError> {
+    let known = sqlx::query_scalar!(
+        "select id from ledger_accounts where kind = $1 and team_id = $2 and owner_id is null",
+        kind,
+        team
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some(id) = known {
+        return Ok(id);
+    }
     sqlx::query!(
         "insert into ledger_accounts (kind, team_id) values ($1, $2) on conflict do nothing",
         kind,

@@ -461,3 +461,40 @@ async fn a_rule_puts_arriving_leads_up_once_and_a_filter_puts_up_what_it_matches
         .unwrap();
     assert_eq!((s.open, s.cancelled), (1, 1));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn three_closers_at_once_close_every_lot_exactly_once(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, a) = company(&pool, "a@mak.test", 1_000_000).await;
+    let mut lots = vec![];
+    for i in 0..30 {
+        let (lot, _, _) = lead_on_lot(&pool, &admin, &format!("+7916777{i:04}"), 100, 10).await;
+        auction::place_bid(&pool, &a, lot, rub(100)).await.unwrap();
+        lots.push(lot);
+    }
+    sqlx::query("update lots set starts_at = now() - interval '1 hour', ends_at = now() - interval '1 second'")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let mut closers = tokio::task::JoinSet::new();
+    for _ in 0..3 {
+        let pool = pool.clone();
+        closers.spawn(async move { auction::close_due(&pool).await.unwrap() });
+    }
+    let mut closed = 0;
+    while let Some(n) = closers.join_next().await {
+        closed += n.unwrap();
+    }
+    assert_eq!(closed, 30, "each lot closed by exactly one closer");
+    let captures: i64 = sqlx::query_scalar("select count(*) from ledger_transfers where kind = 'capture'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(captures, 30);
+    let sold: i64 = sqlx::query_scalar("select count(*) from lots where state = 'sold'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(sold, 30);
+    money_adds_up(&pool).await;
+}

@@ -203,11 +203,20 @@ pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) ->
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
+    // «Last used» is kept to the minute: a token making many requests a
+    // second writes (and waits for a commit to disk) once a minute, not on
+    // every request.
     let row = sqlx::query!(
-        r#"update api_tokens t set last_used_at = now()
-           from users u
-           where t.token_hash = $1 and t.revoked_at is null and u.id = t.user_id and u.blocked_at is null
-           returning u.id, u.email, u.full_name, u.role, u.team_id, u.status"#,
+        r#"with t as (
+               select t.id as token_id, t.last_used_at, u.id, u.email, u.full_name, u.role, u.team_id, u.status
+               from api_tokens t join users u on u.id = t.user_id
+               where t.token_hash = $1 and t.revoked_at is null and u.blocked_at is null
+           ), touched as (
+               update api_tokens set last_used_at = now()
+               where id = (select token_id from t)
+                 and (last_used_at is null or last_used_at < now() - interval '1 minute')
+           )
+           select id as "id!", email as "email!", full_name as "full_name!", role as "role!", team_id, status as "status!" from t"#,
         token_hash(secret)
     )
     .fetch_optional(pool)

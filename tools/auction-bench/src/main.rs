@@ -1,12 +1,13 @@
 //! The auction's benchmark, end to end over REST:
 //!
-//!   auction-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--bidders 200] [--seconds 30]
+//!   auction-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--bidders 200] [--seconds 30] [--think-ms 0]
 //!   auction-bench --bin target/release/mak-crm --pg … --kill [--lots 200]
 //!
 //! Bidding: a fresh database, a release `mak-crm serve`, N franchisee
 //! companies with money and a token each, one lot. Every company runs a
 //! loop for the given time: read the lot (`GET /api/v1/lots/{id}`), bid its
-//! minimum (`POST …/bids`). Prints bids accepted/s and p50/p99 of a bid
+//! minimum (`POST …/bids`), then waits a random 0..2×`--think-ms` (0: no
+//! pause — every bidder hammers). Prints bids accepted/s and p50/p99 of a bid
 //! (accepted or refused), then checks in the database that the history
 //! only goes up, one leader holds exactly its bid, every balance equals its
 //! ledger sum and none is negative.
@@ -278,6 +279,7 @@ async fn main() {
 
     let n: usize = arg("--bidders").and_then(|v| v.parse().ok()).unwrap_or(200);
     let seconds: u64 = arg("--seconds").and_then(|v| v.parse().ok()).unwrap_or(30);
+    let think_ms: u64 = arg("--think-ms").and_then(|v| v.parse().ok()).unwrap_or(0);
     let bidders = companies(&pool, n).await;
     let lot = lots(&pool, &admin, 1, chrono::Utc::now() + chrono::Duration::hours(2)).await[0];
     let mut server = start_server(&bin, &db, port);
@@ -324,6 +326,16 @@ async fn main() {
                     _ => errors += 1,
                 }
                 lat.push(ms);
+                if think_ms > 0 {
+                    // A cheap spread without a random-number crate: the
+                    // sub-millisecond part of the clock.
+                    let jitter = (std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map(|d| d.subsec_nanos())
+                        .unwrap_or(0) as u64)
+                        % (2 * think_ms);
+                    tokio::time::sleep(Duration::from_millis(jitter)).await;
+                }
             }
             (lat, accepted, refused, errors)
         });
@@ -358,7 +370,7 @@ async fn main() {
     );
     let (off, held_wrong) = money_check(&db);
     println!(
-        "{n} bidders, {seconds} s: {} bids sent, {accepted} accepted ({:.0}/s), {refused} refused (409), {errors} errors; \
+        "{n} bidders, {seconds} s, think {think_ms} ms: {} bids sent, {accepted} accepted ({:.0}/s), {refused} refused (409), {errors} errors; \
          bid latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
         lat.len(),
         accepted as f64 / seconds as f64,
