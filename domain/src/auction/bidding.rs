@@ -74,6 +74,10 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
 
     let mut tx = pool.begin().await?;
     let team = actor_company(&mut tx, actor).await?;
+    // What doesn't depend on the lot's state is read before its lock is
+    // taken: bids on one lot queue for that lock, so it is held briefly.
+    let me = wallet(&mut tx, team).await?;
+    let soft = settings_in(&mut *tx).await?.soft_close_minutes;
     let lot = sqlx::query!(
         r#"select l.state, l.ends_at > now() as "running!", l.price_kopecks, l.step_kopecks, l.bids_count,
                   l.buy_now_kopecks, l.leader_team_id, l.leader_bid_id, l.number, l.ends_at as "ends_at: DateTime<Utc>",
@@ -119,7 +123,6 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
 
     // Both companies' accounts in one order before any money moves, so two
     // bids on two lots by the same two companies queue instead of deadlocking.
-    let me = wallet(&mut tx, team).await?;
     let mut accounts = vec![me.available, me.held];
     if let Some((t, _)) = previous.filter(|(t, _)| *t != team) {
         let w = wallet(&mut tx, t).await?;
@@ -224,7 +227,6 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
         }
         r => r?,
     };
-    let soft = settings_in(&mut *tx).await?.soft_close_minutes;
     let moved = sqlx::query!(
         r#"update lots set price_kopecks = $2, leader_team_id = $3, leader_bid_id = $4, bids_count = bids_count + 1,
                   ends_at = greatest(ends_at, now() + make_interval(mins => $5))

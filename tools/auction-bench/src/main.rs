@@ -1,7 +1,7 @@
 //! The auction's benchmark, end to end over REST:
 //!
 //!   auction-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--bidders 200] [--seconds 30] [--think-ms 0]
-//!   auction-bench --bin target/release/mak-crm --pg … --kill [--lots 200]
+//!   auction-bench --bin target/release/mak-crm --pg … --kill [--lots 200] [--kill-after 50]
 //!
 //! Bidding: a fresh database, a release `mak-crm serve`, N franchisee
 //! companies with money and a token each, one lot. Every company runs a
@@ -207,6 +207,7 @@ async fn main() {
 
     if kill {
         let n: usize = arg("--lots").and_then(|v| v.parse().ok()).unwrap_or(200);
+        let kill_after: usize = arg("--kill-after").and_then(|v| v.parse().ok()).unwrap_or(n / 4);
         let bidders = companies(&pool, 20).await;
         let ends = chrono::Utc::now() + chrono::Duration::seconds(20 + n as i64 / 10);
         let ids = lots(&pool, &admin, n, ends).await;
@@ -222,13 +223,13 @@ async fn main() {
         wait_ready(&http, &base).await;
         let wait = (ends - chrono::Utc::now()).to_std().unwrap_or_default();
         tokio::time::sleep(wait).await;
-        // Kill it mid-close: once some (not all) lots are closed.
+        // Kill it mid-close: once `kill_after` (not all) lots are closed.
         let started = Instant::now();
         let closed = loop {
             let closed: usize = psql(&db, "select count(*) from lots where state <> 'open'")
                 .parse()
                 .unwrap_or(0);
-            if closed > 0 || started.elapsed() > Duration::from_secs(10) {
+            if closed >= kill_after.max(1) || started.elapsed() > Duration::from_secs(10) {
                 break closed;
             }
             tokio::time::sleep(Duration::from_millis(5)).await;
