@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::FromRef;
+use axum::serve::ListenerExt;
 use axum::Router;
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -100,8 +101,15 @@ impl Application {
         let token = self.state.shutdown.clone();
         let workers = crate::workers::Workers::start(&self.state.services, &self.state.config.workers, token.clone());
         let stop = token.clone();
+        // Responses go out as soon as they are written (no Nagle delay
+        // waiting for the client's delayed ACK).
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::warn!(error = %e, "TCP_NODELAY not set");
+            }
+        });
         let served = axum::serve(
-            self.listener,
+            listener,
             self.router.into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(async move {
