@@ -295,6 +295,7 @@ async fn main() {
         let deadline = deadline.clone();
         tasks.spawn(async move {
             let mut lat = vec![];
+            let mut won = vec![];
             let (mut accepted, mut refused, mut errors) = (0u64, 0u64, 0u64);
             barrier.wait().await;
             let end = *deadline.get_or_init(|| Instant::now() + Duration::from_secs(seconds));
@@ -322,7 +323,10 @@ async fn main() {
                     .await;
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
                 match r.map(|r| r.status().as_u16()) {
-                    Ok(201) => accepted += 1,
+                    Ok(201) => {
+                        accepted += 1;
+                        won.push(ms);
+                    }
                     Ok(409) => refused += 1,
                     _ => errors += 1,
                 }
@@ -338,14 +342,16 @@ async fn main() {
                     tokio::time::sleep(Duration::from_millis(jitter)).await;
                 }
             }
-            (lat, accepted, refused, errors)
+            (lat, won, accepted, refused, errors)
         });
     }
     let mut lat = vec![];
+    let mut won = vec![];
     let (mut accepted, mut refused, mut errors) = (0, 0, 0);
     while let Some(r) = tasks.join_next().await {
-        let (l, a, r, e) = r.expect("bidder");
+        let (l, w, a, r, e) = r.expect("bidder");
         lat.extend(l);
+        won.extend(w);
         accepted += a;
         refused += r;
         errors += e;
@@ -353,6 +359,7 @@ async fn main() {
     let _ = server.kill();
     let _ = server.wait();
     lat.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    won.sort_by(|a, b| a.partial_cmp(b).unwrap());
     let history_ok = psql(
         &db,
         &format!(
@@ -372,12 +379,14 @@ async fn main() {
     let (off, held_wrong) = money_check(&db);
     println!(
         "{n} bidders, {seconds} s, think {think_ms} ms: {} bids sent, {accepted} accepted ({:.0}/s), {refused} refused (409), {errors} errors; \
-         bid latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+         bid latency p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms (accepted bids alone: p50 {:.1} ms, p99 {:.1} ms)",
         lat.len(),
         accepted as f64 / seconds as f64,
         pct(&lat, 0.5),
         pct(&lat, 0.99),
-        lat.last().copied().unwrap_or(0.0)
+        lat.last().copied().unwrap_or(0.0),
+        pct(&won, 0.5),
+        pct(&won, 0.99)
     );
     println!(
         "history only goes up: {history_ok}; {leader}; accounts off their ledger or negative: {off}; \
