@@ -498,3 +498,67 @@ async fn three_closers_at_once_close_every_lot_exactly_once(pool: PgPool) {
     assert_eq!(sold, 30);
     money_adds_up(&pool).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn limits_regions_and_cancelling_hold_the_line(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (team, a) = company(&pool, "a@mak.test", 100_000).await;
+    let limits = |spend: Option<i64>, lots: Option<i32>, regions: Vec<&str>| auction::CompanyLimits {
+        daily_spend_cap: spend.map(rub),
+        daily_lots_cap: lots,
+        regions: regions.into_iter().map(str::to_string).collect(),
+        product_ids: vec![],
+        responsible_id: None,
+    };
+    // A spend cap counts what the company holds too.
+    auction::edit_company(&pool, &admin, team, limits(Some(1_500), None, vec![]))
+        .await
+        .unwrap();
+    let (first, ..) = lead_on_lot(&pool, &admin, "+79168880001", 1_000, 100).await;
+    let (second, ..) = lead_on_lot(&pool, &admin, "+79168880002", 1_000, 100).await;
+    auction::place_bid(&pool, &a, first, rub(1_000)).await.unwrap();
+    let r = auction::place_bid(&pool, &a, second, rub(1_000)).await;
+    assert!(matches!(r, Err(AuctionError::SpendCapReached)), "{r:?}");
+    // Raising one's own bid counts the new amount, not both.
+    auction::place_bid(&pool, &a, first, rub(1_500)).await.unwrap();
+    // A lots cap of one: leading one lot, a second bid is refused.
+    auction::edit_company(&pool, &admin, team, limits(None, Some(1), vec![]))
+        .await
+        .unwrap();
+    let r = auction::place_bid(&pool, &a, second, rub(1_000)).await;
+    assert!(matches!(r, Err(AuctionError::LotsCapReached)), "{r:?}");
+    // Cancelling the lot gives the held money back.
+    auction::cancel_lot(&pool, &admin, first).await.unwrap();
+    let b = auction::balance(&pool, &a, team).await.unwrap();
+    assert_eq!((b.available, b.held), (rub(100_000), Money::ZERO));
+    auction::place_bid(&pool, &a, second, rub(1_000)).await.unwrap();
+    // A lot for Kazan only is neither shown to nor biddable by a Moscow office.
+    auction::edit_company(&pool, &admin, team, limits(None, None, vec!["Москва"]))
+        .await
+        .unwrap();
+    let (lead, ..) = created(
+        domain::leads::create_lead(&pool, &admin, lead("Казанский Клиент", "+79168880003"))
+            .await
+            .unwrap(),
+    );
+    let kazan = auction::create_lots(
+        &pool,
+        &admin,
+        NewLots {
+            lead_ids: vec![lead],
+            start_price: rub(500),
+            step: rub(50),
+            buy_now: None,
+            reserve: None,
+            ends_at: None,
+            regions: vec!["Казань".into()],
+        },
+    )
+    .await
+    .unwrap()[0];
+    let open = auction::list_lots(&pool, &a, LotQuery::Open).await.unwrap();
+    assert!(open.lots.iter().all(|l| l.id != kazan), "not shown");
+    let r = auction::place_bid(&pool, &a, kazan, rub(500)).await;
+    assert!(matches!(r, Err(AuctionError::NotForYou)), "{r:?}");
+    money_adds_up(&pool).await;
+}

@@ -318,6 +318,24 @@ async fn demo_data_fills_an_empty_database_with_duplicates_and_refuses_a_full_on
     .await
     .unwrap();
     assert!(shared > 0);
+    // The auction: franchisee companies with money, a few open lots.
+    let (companies, funded): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where exists (select 1 from ledger_accounts a
+                                   where a.team_id = f.team_id and a.kind = 'franchisee_available' and a.balance_kopecks > 0))
+         from franchisees f",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert!(
+        companies >= 2 && funded == companies,
+        "{companies} companies, {funded} with money"
+    );
+    let open: i64 = sqlx::query_scalar("select count(*) from lots where state = 'open'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(open, 5);
     assert!(matches!(
         domain::demo::fill(&pool, 10).await,
         Err(domain::demo::DemoError::NotEmpty)

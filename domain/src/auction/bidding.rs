@@ -10,12 +10,12 @@ use uuid::Uuid;
 
 use super::companies::{settings_in, today_start};
 use super::lots::release_hold;
-use super::{actor_company, wallet, AuctionError, Missing};
+use super::{actor_company, tell_company, wallet, AuctionError, Missing};
 use crate::events::{self, DomainEvent, Origin};
 use crate::ledger::{self, Posting};
 use crate::rbac::{self, AuctionOp, Operation, Target};
 use crate::types::Money;
-use crate::{notifications, realtime, Actor};
+use crate::{realtime, Actor};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct BidOutcome {
@@ -244,22 +244,14 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
     realtime::publish(&mut tx, &realtime::Event::LotChanged { lot_id }).await?;
     realtime::publish(&mut tx, &realtime::Event::BalanceChanged { team_id: team }).await?;
     if let Some((t, _)) = previous.filter(|(t, _)| *t != team) {
-        let people = sqlx::query_scalar!(
-            "select id from users where team_id = $1 and role = 'franchisee' and status = 'active' and blocked_at is null",
-            t
+        tell_company(
+            &mut tx,
+            t,
+            "Вашу ставку перебили",
+            &format!("Лот №{}: новая цена {}", lot.number, amount_m.format()),
+            &format!("/auction/{lot_id}"),
         )
-        .fetch_all(&mut *tx)
         .await?;
-        for user in people {
-            notifications::notify(
-                &mut tx,
-                user,
-                "Вашу ставку перебили",
-                &format!("Лот №{}: новая цена {}", lot.number, amount_m.format()),
-                Some(&format!("/auction/{lot_id}")),
-            )
-            .await?;
-        }
         events::emit(
             &mut tx,
             Some(actor),

@@ -13,11 +13,11 @@ use uuid::Uuid;
 
 use super::companies::{settings_in, today_start};
 use super::lots::{list_lead, release_hold, set_status, Listing};
-use super::{wallet, AuctionError, LotState, REVENUE};
+use super::{tell_company, wallet, AuctionError, LotState, REVENUE};
 use crate::events::{self, DomainEvent, Origin};
 use crate::ledger::{self, Posting};
 use crate::types::Money;
-use crate::{audit, notifications, realtime, Actor};
+use crate::{audit, realtime, Actor};
 
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct Closed {
@@ -158,25 +158,6 @@ pub(crate) async fn publish_lead(tx: &mut Transaction<'_, Postgres>, lead: Uuid)
         },
     )
     .await
-}
-
-async fn tell_company(
-    tx: &mut Transaction<'_, Postgres>,
-    team: Uuid,
-    title: &str,
-    body: &str,
-    link: &str,
-) -> Result<(), sqlx::Error> {
-    let people = sqlx::query_scalar!(
-        "select id from users where team_id = $1 and role = 'franchisee' and status = 'active' and blocked_at is null",
-        team
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    for user in people {
-        notifications::notify(tx, user, title, body, Some(link)).await?;
-    }
-    Ok(())
 }
 
 async fn sell(

@@ -198,6 +198,26 @@ pub(crate) async fn actor_company(tx: &mut Transaction<'_, Postgres>, actor: &Ac
     known.ok_or(AuctionError::NoCompany)
 }
 
+/// Rings the bell of every active person of a company.
+pub(crate) async fn tell_company(
+    tx: &mut Transaction<'_, Postgres>,
+    team: Uuid,
+    title: &str,
+    body: &str,
+    link: &str,
+) -> Result<(), sqlx::Error> {
+    let people = sqlx::query_scalar!(
+        "select id from users where team_id = $1 and role = 'franchisee' and status = 'active' and blocked_at is null",
+        team
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for user in people {
+        crate::notifications::notify(tx, user, title, body, Some(link)).await?;
+    }
+    Ok(())
+}
+
 /// Money as the API speaks it: rubles, with kopecks as the fraction.
 pub fn rubles(m: Money) -> f64 {
     m.kopecks() as f64 / 100.0

@@ -13,7 +13,7 @@ use strum::{EnumIter, IntoEnumIterator};
 
 use super::closing::publish_lead;
 use super::companies::settings_in;
-use super::{actor_company, invalid, wallet, AuctionError, Missing, REVENUE};
+use super::{actor_company, invalid, tell_company, wallet, AuctionError, Missing, REVENUE};
 use crate::ledger::{self, Posting};
 use crate::rbac::{self, AuctionOp, Operation, Target};
 use crate::types::{check_text, Money, Scope, MAX_LONG};
@@ -228,12 +228,6 @@ pub async fn decide_return(
         Some(serde_json::json!({ "Возврат": format!("№{}", r.number), "Комментарий": comment })),
     )
     .await?;
-    let people = sqlx::query_scalar!(
-        "select id from users where team_id = $1 and role = 'franchisee' and status = 'active' and blocked_at is null",
-        r.team_id
-    )
-    .fetch_all(&mut *tx)
-    .await?;
     let (title, body) = if approve {
         (
             "Возврат одобрен",
@@ -242,9 +236,7 @@ pub async fn decide_return(
     } else {
         ("Возврат отклонён", format!("Лид №{}: {comment}", r.lead_number))
     };
-    for user in people {
-        notifications::notify(&mut tx, user, title, &body, Some("/auction/returns")).await?;
-    }
+    tell_company(&mut tx, r.team_id, title, &body, "/auction/returns").await?;
     publish_lead(&mut tx, r.lead_id).await?;
     realtime::publish(&mut tx, &realtime::Event::LotChanged { lot_id: r.lot_id }).await?;
     tx.commit().await?;
