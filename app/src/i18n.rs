@@ -702,6 +702,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("auction.no_companies", "Компаний-франчайзи пока нет", "No franchisee companies yet"),
     ("auction.no_lots", "Лотов нет", "No lots"),
     ("auction.no_bids", "Ставок пока нет", "No bids yet"),
+    ("fields.on_lots", "Показывать на аукционе", "Show on auction lots"),
+    ("fields.off_lots", "Скрыть с аукциона", "Hide from auction lots"),
     ("auction.from", "с", "from"),
     ("auction.pcs", "шт.", "pcs"),
     ("auction.to", "по", "to"),

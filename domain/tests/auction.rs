@@ -562,3 +562,47 @@ async fn limits_regions_and_cancelling_hold_the_line(pool: PgPool) {
     assert!(matches!(r, Err(AuctionError::NotForYou)), "{r:?}");
     money_adds_up(&pool).await;
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_extra_field_marked_public_shows_on_the_lot_and_others_do_not(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let (_, a) = company(&pool, "a@mak.test", 1_000).await;
+    let public = domain::leads::add_custom_field(&pool, &admin, "Стаж, лет", "number", &[])
+        .await
+        .unwrap();
+    let private = domain::leads::add_custom_field(&pool, &admin, "Паспорт", "text", &[])
+        .await
+        .unwrap();
+    domain::leads::set_field_public_on_lots(&pool, &admin, public.id, true)
+        .await
+        .unwrap();
+    assert!(
+        domain::leads::set_field_public_on_lots(&pool, &a, private.id, true)
+            .await
+            .is_err(),
+        "franchisees don't choose"
+    );
+    let mut new = lead("Полевой Пётр", "+79169990001");
+    new.extra.insert(public.key.clone(), "12".into());
+    new.extra.insert(private.key.clone(), "4510 123456".into());
+    let (id, ..) = created(domain::leads::create_lead(&pool, &admin, new).await.unwrap());
+    auction::create_lots(
+        &pool,
+        &admin,
+        NewLots {
+            lead_ids: vec![id],
+            start_price: rub(100),
+            step: rub(10),
+            buy_now: None,
+            reserve: None,
+            ends_at: None,
+            regions: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    let lots = auction::list_lots(&pool, &a, LotQuery::Open).await.unwrap();
+    assert_eq!(lots.lots[0].extra, vec![("Стаж, лет".to_string(), "12".to_string())]);
+    let json = serde_json::to_string(&lots).unwrap();
+    assert!(!json.contains("4510"), "{json}");
+}

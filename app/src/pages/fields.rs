@@ -98,6 +98,14 @@ pub async fn edit_custom_field(
     Ok(())
 }
 
+#[server]
+pub async fn set_field_on_lots(id: String, public: bool) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let services = crate::session::services()?;
+    domain::leads::set_field_public_on_lots(&services.pool, &actor, uuid(&id)?, public).await?;
+    Ok(())
+}
+
 #[component]
 pub fn FieldsPage() -> impl IntoView {
     view! {
@@ -114,6 +122,7 @@ fn FieldsSettings() -> impl IntoView {
     let edit_item = ServerAction::<EditDictionaryItem>::new();
     let add_field = ServerAction::<AddCustomField>::new();
     let edit_field = ServerAction::<EditCustomField>::new();
+    let on_lots = ServerAction::<SetFieldOnLots>::new();
     let changed = live.watch_fixed(&[topic::FIELDS]);
     let data = Resource::new(
         move || {
@@ -123,6 +132,7 @@ fn FieldsSettings() -> impl IntoView {
                 edit_item.version().get(),
                 add_field.version().get(),
                 edit_field.version().get(),
+                on_lots.version().get(),
             )
         },
         |_| async move { (dictionary_entries().await, all_custom_fields().await) },
@@ -153,8 +163,9 @@ fn FieldsSettings() -> impl IntoView {
                             <thead><tr><th>{t("fields.label")}</th><th>{t("fields.kind")}</th><th>{t("fields.options")}</th><th></th></tr></thead>
                             <tbody>
                                 {fields.into_iter().map(|f| {
-                                    let (id, id2) = (f.id.clone(), f.id.clone());
+                                    let (id, id2, id3) = (f.id.clone(), f.id.clone(), f.id.clone());
                                     let active = f.active;
+                                    let public = f.public_on_lots;
                                     let label = RwSignal::new(f.label.clone());
                                     view! {
                                         <tr data-field=f.key.clone() class:inactive=!active>
@@ -172,6 +183,9 @@ fn FieldsSettings() -> impl IntoView {
                                             <td>
                                                 <button class="small" on:click=move |_| { edit_field.dispatch(EditCustomField { id: id2.clone(), label: None, options: None, active: Some(!active) }); }>
                                                     {if active { t("fields.hide") } else { t("fields.show") }}
+                                                </button>
+                                                " " <button class="small" data-testid="field-on-lots" on:click=move |_| { on_lots.dispatch(SetFieldOnLots { id: id3.clone(), public: !public }); }>
+                                                    {if public { t("fields.off_lots") } else { t("fields.on_lots") }}
                                                 </button>
                                             </td>
                                         </tr>

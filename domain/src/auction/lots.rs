@@ -581,15 +581,16 @@ pub(crate) async fn list_lead(
     if row.franchisee_id.is_some() {
         return Err(AuctionError::AlreadyAssigned(row.number));
     }
-    let public =
-        sqlx::query!("select key, label from custom_fields where public_on_lots and active order by position, label")
-            .fetch_all(&mut **tx)
-            .await?;
+    let public = sqlx::query!(
+        "select key, label, kind from custom_fields where public_on_lots and active order by position, label"
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     let mut extra = serde_json::Map::new();
     for f in public {
         if let Some(v) = row.extra.get(&f.key).filter(|v| !v.is_null()) {
-            let text = v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
-            extra.insert(f.label, serde_json::Value::String(text));
+            let kind = crate::leads::FieldKind::parse(&f.kind).unwrap_or(crate::leads::FieldKind::Text);
+            extra.insert(f.label, serde_json::Value::String(crate::leads::display_value(kind, v)));
         }
     }
     let price = l.start_price.kopecks();

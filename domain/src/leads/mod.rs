@@ -43,7 +43,8 @@ pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone,
 pub(crate) use fields::field_value;
 pub use fields::{
     add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
-    edit_dictionary_item, ensure_index, CustomField, DictionaryEdit, DictionaryEntry, FieldKind, DICTIONARY_KINDS,
+    edit_dictionary_item, ensure_index, set_field_public_on_lots, CustomField, DictionaryEdit, DictionaryEntry,
+    FieldKind, DICTIONARY_KINDS,
 };
 pub use files::{attach_file, lead_files, lead_id_by_number, open_file, LeadFile, Storage, MAX_FILE_BYTES};
 pub use filter::{CustomCondition, LeadFilter, LeadSort};

@@ -95,6 +95,8 @@ pub struct FieldDef {
     pub kind: String,
     pub options: Vec<String>,
     pub active: bool,
+    /// Shown on auction lots before the sale.
+    pub public_on_lots: bool,
 }
 
 #[cfg(feature = "ssr")]
@@ -107,6 +109,7 @@ impl From<domain::leads::CustomField> for FieldDef {
             kind: f.kind.as_str().into(),
             options: f.options,
             active: f.active,
+            public_on_lots: f.public_on_lots,
         }
     }
 }
