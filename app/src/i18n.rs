@@ -702,6 +702,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("auction.no_companies", "Компаний-франчайзи пока нет", "No franchisee companies yet"),
     ("auction.no_lots", "Лотов нет", "No lots"),
     ("auction.no_bids", "Ставок пока нет", "No bids yet"),
+    ("auction.evidence_hint", "Доказательство (запись звонка, скриншот) прикрепите файлом в карточке лида — последний файл приложится к запросу.", "Attach the evidence (a call recording, a screenshot) as a file on the lead card: the latest one goes with the request."),
     ("fields.on_lots", "Показывать на аукционе", "Show on auction lots"),
     ("fields.off_lots", "Скрыть с аукциона", "Hide from auction lots"),
     ("auction.from", "с", "from"),

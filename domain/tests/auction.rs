@@ -182,7 +182,16 @@ async fn bids_hold_and_release_and_the_winner_gets_the_lead(pool: PgPool) {
     assert_eq!(kinds, ["capture", "hold", "release", "hold", "deposit"]);
     money_adds_up(&pool).await;
 
-    // A return within the window, approved: the price comes back.
+    // A return within the window, with the file the buyer put on the card
+    // as its evidence, approved: the price comes back.
+    sqlx::query(
+        "insert into lead_files (lead_id, name, size_bytes, storage_key, uploaded_by) values ($1, 'звонок.mp3', 10, 'k1', $2)",
+    )
+    .bind(lead)
+    .bind(a.user_id)
+    .execute(&pool)
+    .await
+    .unwrap();
     let ret = auction::request_return(&pool, &a, lead, ReturnReason::WrongNumber, "Номер не существует")
         .await
         .unwrap();
@@ -191,6 +200,13 @@ async fn bids_hold_and_release_and_the_winner_gets_the_lead(pool: PgPool) {
     assert!(
         auction::decide_return(&pool, &a, ret, true, "").await.is_err(),
         "buyers don't moderate"
+    );
+    let listed = auction::list_returns(&pool, &admin).await.unwrap();
+    assert_eq!(listed[0].file.as_ref().map(|f| f.1.as_str()), Some("звонок.mp3"));
+    assert_eq!(
+        auction::list_returns(&pool, &b).await.unwrap().len(),
+        0,
+        "another company's returns stay hidden"
     );
     auction::decide_return(&pool, &admin, ret, true, "").await.unwrap();
     let r = auction::decide_return(&pool, &admin, ret, true, "").await;

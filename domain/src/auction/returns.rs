@@ -52,6 +52,8 @@ pub struct ReturnView {
     pub decision_comment: String,
     pub created_at: DateTime<Utc>,
     pub decided_at: Option<DateTime<Utc>>,
+    /// The evidence file, if one was attached: (id, name).
+    pub file: Option<(Uuid, String)>,
 }
 
 /// The buyer asks to return a lead it bought (auction:bid, within the
@@ -92,16 +94,23 @@ pub async fn request_return(
     if lot.closed_at + Duration::hours(window as i64) < Utc::now() {
         return Err(AuctionError::ReturnWindowOver);
     }
+    // The evidence: the latest file the company attached to the lead's card
+    // since it bought it (a recording, a screenshot).
     let id = sqlx::query_scalar!(
-        "insert into lead_returns (lot_id, lead_id, team_id, amount_kopecks, reason, comment, requested_by)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        "insert into lead_returns (lot_id, lead_id, team_id, amount_kopecks, reason, comment, requested_by, file_id)
+         values ($1, $2, $3, $4, $5, $6, $7,
+                 (select f.id from lead_files f join users u on u.id = f.uploaded_by
+                  where f.lead_id = $2 and u.team_id = $3 and f.created_at >= $8
+                  order by f.created_at desc limit 1))
+         returning id",
         lot.id,
         lead,
         team,
         lot.price_kopecks,
         reason.as_str(),
         comment,
-        actor.user_id
+        actor.user_id,
+        lot.closed_at as _
     )
     .fetch_one(&mut *tx)
     .await
@@ -253,9 +262,10 @@ pub async fn list_returns(pool: &PgPool, actor: &Actor) -> Result<Vec<ReturnView
     let rows = sqlx::query!(
         r#"select r.id, r.number, l.number as lot_number, ld.number as lead_number, r.team_id, t.name, r.amount_kopecks,
                   r.reason, r.comment, r.state, r.decision_comment, r.created_at as "created_at: DateTime<Utc>",
-                  r.decided_at as "decided_at: DateTime<Utc>"
+                  r.decided_at as "decided_at: DateTime<Utc>", f.id as "file_id?", f.name as "file_name?"
            from lead_returns r join lots l on l.id = r.lot_id join leads ld on ld.id = r.lead_id
            join teams t on t.id = r.team_id
+           left join lead_files f on f.id = r.file_id
            where $1::uuid is null or r.team_id = $1
            order by (r.state = 'pending') desc, r.created_at desc limit 500"#,
         only
@@ -278,6 +288,7 @@ pub async fn list_returns(pool: &PgPool, actor: &Actor) -> Result<Vec<ReturnView
             decision_comment: r.decision_comment,
             created_at: r.created_at,
             decided_at: r.decided_at,
+            file: r.file_id.zip(r.file_name),
         })
         .collect())
 }

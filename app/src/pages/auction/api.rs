@@ -374,6 +374,7 @@ pub async fn auction_returns() -> Result<ReturnsView, AppError> {
                 state: r.state,
                 decision_comment: r.decision_comment,
                 created_at: domain::time::datetime(r.created_at),
+                file: r.file.map(|(id, name)| (format!("/files/{id}"), name)),
             })
             .collect(),
         moderate,

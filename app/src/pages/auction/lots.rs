@@ -291,6 +291,7 @@ fn ReturnForm(action: ServerAction<RequestLeadReturn>) -> impl IntoView {
                     </select>
                 </label>
                 <label>{t("auction.comment")}<textarea name="comment" data-testid="return-comment"></textarea></label>
+                <p class="muted">{t("auction.evidence_hint")}</p>
                 <FormError message=field_error(action.value(), "comment")/>
                 <button type="submit" class="primary" data-testid="return-submit">{t("auction.send_return")}</button>
                 {move || matches!(action.value().get(), Some(Ok(_))).then(|| view! { <p class="ok" data-testid="return-done">{t("auction.return_sent")}</p> })}

@@ -118,6 +118,8 @@ pub struct ReturnRow {
     pub state: String,
     pub decision_comment: String,
     pub created_at: String,
+    /// The evidence file: (download link, name).
+    pub file: Option<(String, String)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

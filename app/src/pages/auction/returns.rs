@@ -58,7 +58,8 @@ fn Returns() -> impl IntoView {
                                                         <div class="muted">{t("auction.lot")} " №" {r.lot_number} ", " {r.created_at}</div></td>
                                                     <td data-label=t("auction.company")>{r.company}</td>
                                                     <td data-label=t("auction.amount")>{r.amount}</td>
-                                                    <td data-label=t("auction.reason")>{r.reason} <div class="muted">{r.comment}</div></td>
+                                                    <td data-label=t("auction.reason")>{r.reason} <div class="muted">{r.comment}</div>
+                                                        {r.file.clone().map(|(href, name)| view! { <a rel="external" download href=href data-testid="return-file">{name}</a> })}</td>
                                                     <td data-label=t("auction.state")>{state} <div class="muted" data-testid="decision">{r.decision_comment}</div></td>
                                                     <td class="actions">
                                                         {(moderate && pending).then(|| view! {
