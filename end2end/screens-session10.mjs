@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import { execFileSync } from 'node:child_process';
 import { shoot } from './shots.mjs';
-import { hydrated, signIn, suite } from './tests/helpers.mjs';
+import { apiToken, hydrated, signIn, suite } from './tests/helpers.mjs';
 
 const s = suite();
 
@@ -46,6 +46,15 @@ test('the auction, as its users see it', async () => {
   await hydrated(page);
   await page.waitForSelector('[data-testid=ledger]');
   await shoot(page, 'auction-balance');
+  // A lot bought at once and sent back, for the returns page.
+  const token = await apiToken(s.db.url, 'kazan@mak.test');
+  const asKazan = (method, path, body) => fetch(`${s.server.url}/api/v1${path}`, {
+    method, headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: body && JSON.stringify(body),
+  });
+  await asKazan('POST', `/lots/${lots[1].id}/buy-now`);
+  const bought = (await (await asKazan('GET', `/lots/${lots[1].id}`)).json()).lead_number;
+  const leadId = ids.find((l) => l.number === bought).id;
+  await asKazan('POST', `/leads/${leadId}/return`, { reason: 'not_reachable', comment: 'Пять звонков за два дня, трубку не берут' });
   const admin = await s.adminPage('/auction');
   await admin.page.waitForSelector('[data-testid=auction-summary]');
   await shoot(admin.page, 'auction-hq');
