@@ -133,31 +133,8 @@ async fn hand_over(
         )
         .await?;
     }
-    publish_lead(tx, lead).await?;
+    crate::leads::announce_change(tx, lead, "auction").await?;
     Ok(person)
-}
-
-pub(crate) async fn publish_lead(tx: &mut Transaction<'_, Postgres>, lead: Uuid) -> Result<(), sqlx::Error> {
-    let o = sqlx::query!(
-        "select responsible_id, partner_id, franchisee_id, created_by, team_id, stage_id from leads where id = $1",
-        lead
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    realtime::publish(
-        tx,
-        &realtime::Event::LeadChanged {
-            lead_id: lead,
-            owners: [o.responsible_id, o.partner_id, o.franchisee_id, o.created_by]
-                .into_iter()
-                .flatten()
-                .collect(),
-            team_id: o.team_id,
-            stage_id: o.stage_id,
-            change: "auction".into(),
-        },
-    )
-    .await
 }
 
 async fn sell(
@@ -330,6 +307,6 @@ async fn redistribute(tx: &mut Transaction<'_, Postgres>, lot_id: Uuid) -> Resul
         Some(serde_json::json!({ "Лот": format!("№{}", lot.number) })),
     )
     .await?;
-    publish_lead(tx, lot.lead_id).await?;
+    crate::leads::announce_change(tx, lot.lead_id, "auction").await?;
     Ok(())
 }

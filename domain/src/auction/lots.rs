@@ -565,7 +565,7 @@ pub(crate) async fn list_lead(
 ) -> Result<Uuid, AuctionError> {
     let row = sqlx::query!(
         r#"select l.number, l.franchisee_id, l.product_id, l.amount_kopecks, l.status_id, l.extra,
-                  l.created_at as "created_at: DateTime<Utc>", l.responsible_id, l.partner_id, l.created_by, l.team_id,
+                  l.created_at as "created_at: DateTime<Utc>",
                   c.full_name, c.city, p.name as "product?", s.name as "source?",
                   (select phone from client_phones cp where cp.client_id = c.id order by position, phone limit 1) as phone
            from leads l join clients c on c.id = l.client_id
@@ -653,20 +653,7 @@ pub(crate) async fn list_lead(
     )
     .await?;
     realtime::publish(tx, &realtime::Event::LotChanged { lot_id: id }).await?;
-    realtime::publish(
-        tx,
-        &realtime::Event::LeadChanged {
-            lead_id: lead,
-            owners: [row.responsible_id, row.partner_id, row.franchisee_id, row.created_by]
-                .into_iter()
-                .flatten()
-                .collect(),
-            team_id: row.team_id,
-            stage_id: None,
-            change: "auction".into(),
-        },
-    )
-    .await?;
+    crate::leads::announce_change(tx, lead, "auction").await?;
     Ok(id)
 }
 

@@ -11,7 +11,6 @@ use std::fmt;
 use std::str::FromStr;
 use strum::{EnumIter, IntoEnumIterator};
 
-use super::closing::publish_lead;
 use super::companies::settings_in;
 use super::{actor_company, invalid, tell_company, wallet, AuctionError, Missing, REVENUE};
 use crate::ledger::{self, Posting};
@@ -246,7 +245,7 @@ pub async fn decide_return(
         ("Возврат отклонён", format!("Лид №{}: {comment}", r.lead_number))
     };
     tell_company(&mut tx, r.team_id, title, &body, "/auction/returns").await?;
-    publish_lead(&mut tx, r.lead_id).await?;
+    crate::leads::announce_change(&mut tx, r.lead_id, "auction").await?;
     realtime::publish(&mut tx, &realtime::Event::LotChanged { lot_id: r.lot_id }).await?;
     tx.commit().await?;
     Ok(())

@@ -310,6 +310,30 @@ pub async fn create_lead_in(
     })
 }
 
+/// Tells open pages that a lead changed (another feature's write in the
+/// caller's transaction: the auction listing, selling or returning it),
+/// with whoever the lead belongs to now.
+pub(crate) async fn announce_change(
+    tx: &mut Transaction<'_, Postgres>,
+    lead_id: Uuid,
+    change: &str,
+) -> Result<(), sqlx::Error> {
+    let row = sqlx::query!(
+        "select responsible_id, partner_id, franchisee_id, created_by, team_id, stage_id from leads where id = $1",
+        lead_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let owners = LeadOwners {
+        responsible_id: row.responsible_id,
+        partner_id: row.partner_id,
+        franchisee_id: row.franchisee_id,
+        created_by: row.created_by,
+        team_id: row.team_id,
+    };
+    crate::realtime::publish(tx, &lead_event(lead_id, owners, row.stage_id, change)).await
+}
+
 pub(crate) fn lead_event(lead_id: Uuid, owners: LeadOwners, stage_id: Option<Uuid>, change: &str) -> Event {
     Event::LeadChanged {
         lead_id,

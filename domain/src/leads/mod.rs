@@ -35,6 +35,7 @@ pub use card::{
     LeadCard, LeadUpdate, TimelineItem,
 };
 pub use client::{edit_client, get_client, list_clients, ClientCard, ClientContacts, ClientRow};
+pub(crate) use create::announce_change;
 pub use create::{create_lead, create_lead_in, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{
     dictionaries, may_see_lead_settings, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage,
