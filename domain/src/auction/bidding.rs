@@ -124,10 +124,14 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
     // Both companies' accounts in one order before any money moves, so two
     // bids on two lots by the same two companies queue instead of deadlocking.
     let mut accounts = vec![me.available, me.held];
-    if let Some((t, _)) = previous.filter(|(t, _)| *t != team) {
-        let w = wallet(&mut tx, t).await?;
-        accounts.extend([w.available, w.held]);
-    }
+    let previous_wallet = match previous {
+        Some((t, _)) if t != team => {
+            let w = wallet(&mut tx, t).await?;
+            accounts.extend([w.available, w.held]);
+            w
+        }
+        _ => me,
+    };
     accounts.sort();
     let balances = sqlx::query!(
         "select id, balance_kopecks from ledger_accounts where id = any($1) order by id for update",
@@ -182,7 +186,7 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
         release_hold(
             &mut tx,
             lot_id,
-            t,
+            (t, previous_wallet),
             b,
             Money::from_kopecks(lot.price_kopecks),
             &format!("ставку на лот №{} перебили", lot.number),

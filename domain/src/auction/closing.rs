@@ -72,7 +72,8 @@ pub(crate) async fn finish(
         }
         (leader, bid) => {
             if let (Some(team), Some(bid)) = (leader, bid) {
-                release_hold(tx, lot_id, team, bid, price, "ниже резервной цены").await?;
+                let w = wallet(tx, team).await?;
+                release_hold(tx, lot_id, (team, w), bid, price, "ниже резервной цены").await?;
             }
             sqlx::query!(
                 "update lots set state = 'unsold', closed_at = now() where id = $1",

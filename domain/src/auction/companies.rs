@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::{invalid, wallet, AuctionError, Missing};
+use super::{authorize_manage, invalid, wallet, AuctionError, Missing};
 use crate::ledger::{self, Posting};
 use crate::rbac::{self, AuctionOp, Operation, Target};
 use crate::types::{Email, Money, Role};
@@ -43,13 +43,7 @@ pub async fn auction_settings(pool: &PgPool, actor: &Actor) -> Result<AuctionSet
 
 /// Sets the policy (auction:edit); audited.
 pub async fn set_auction_settings(pool: &PgPool, actor: &Actor, s: AuctionSettings) -> Result<(), AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let mut errors = Vec::new();
     let mut check = |ok: bool, field: &str, msg: &str| {
         if !ok {
@@ -148,6 +142,11 @@ pub async fn companies(pool: &PgPool, actor: &Actor) -> Result<Vec<Company>, Auc
     } else {
         Some(actor.team_id.unwrap_or(Uuid::nil()))
     };
+    company_rows(pool, only).await
+}
+
+/// The companies (`only` one, or all) with their money and today's buys.
+async fn company_rows(pool: &PgPool, only: Option<Uuid>) -> Result<Vec<Company>, AuctionError> {
     let day_start = today_start();
     let rows = sqlx::query!(
         r#"select f.team_id, t.name, f.responsible_id, u.full_name as "responsible_name?",
@@ -200,22 +199,16 @@ pub async fn company_of(pool: &PgPool, actor: &Actor, team: Uuid) -> Result<Comp
         },
     )
     .await?;
-    companies(pool, actor)
+    company_rows(pool, Some(team))
         .await?
         .into_iter()
-        .find(|c| c.id == team)
+        .next()
         .ok_or(AuctionError::NotFound(Missing::Company))
 }
 
 /// Sets what a company buys and its limits (auction:edit); audited.
 pub async fn edit_company(pool: &PgPool, actor: &Actor, team: Uuid, l: CompanyLimits) -> Result<(), AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     if l.daily_spend_cap.is_some_and(|m| m.kopecks() <= 0) {
         return Err(invalid("daily_spend_cap", "Лимит должен быть больше нуля"));
     }

@@ -9,7 +9,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::companies::settings_in;
-use super::{wallet, AuctionError, Missing};
+use super::{authorize_manage, wallet, AuctionError, Missing, Wallet};
 use crate::ledger::{self, Posting};
 use crate::rbac::{self, AuctionOp, Operation, Target};
 use crate::types::{Money, Scope};
@@ -423,13 +423,7 @@ pub struct NewLots {
 /// transaction: all or none. A lead already given to a franchisee, already
 /// on an open lot, or deleted is refused with its number.
 pub async fn create_lots(pool: &PgPool, actor: &Actor, n: NewLots) -> Result<Vec<Uuid>, AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let mut errors = Vec::new();
     if n.lead_ids.is_empty() {
         errors.push(crate::accounts::FieldError::new(
@@ -528,13 +522,7 @@ pub async fn create_lots_for_filter(
     filter: &crate::leads::LeadFilter,
     mut n: NewLots,
 ) -> Result<Vec<Uuid>, AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     n.lead_ids = crate::leads::matching_ids(pool, actor, filter, 1000)
         .await
         .map_err(|e| match e {
@@ -673,13 +661,7 @@ pub(crate) async fn set_status(tx: &mut Transaction<'_, Postgres>, lead: Uuid, n
 /// Cancels an open lot (auction:edit): the leader's hold is released, the
 /// lead gets its status back. Audited.
 pub async fn cancel_lot(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let mut tx = pool.begin().await?;
     let lot = sqlx::query!(
         "select state, lead_id, leader_team_id, leader_bid_id, price_kopecks, prev_status_id, number
@@ -693,10 +675,11 @@ pub async fn cancel_lot(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), Au
         return Err(AuctionError::LotClosed);
     }
     if let (Some(team), Some(bid)) = (lot.leader_team_id, lot.leader_bid_id) {
+        let w = wallet(&mut tx, team).await?;
         release_hold(
             &mut tx,
             id,
-            team,
+            (team, w),
             bid,
             Money::from_kopecks(lot.price_kopecks),
             "отмена лота",
@@ -731,16 +714,16 @@ pub async fn cancel_lot(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), Au
     Ok(())
 }
 
-/// Gives a company back the money held for its bid `bid` on `lot`.
+/// Gives company `team` (its accounts `w`) back the money held for its bid
+/// `bid` on `lot`.
 pub(crate) async fn release_hold(
     tx: &mut Transaction<'_, Postgres>,
     lot: Uuid,
-    team: Uuid,
+    (team, w): (Uuid, Wallet),
     bid: i64,
     amount: Money,
     why: &str,
 ) -> Result<(), AuctionError> {
-    let w = wallet(tx, team).await?;
     ledger::transfer_in(
         tx,
         &format!("auction:release:{bid}"),

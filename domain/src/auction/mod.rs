@@ -163,6 +163,19 @@ impl DomainError for AuctionError {
     }
 }
 
+/// HQ's right over the auction (auction:edit): lots, the policy, rules,
+/// companies' limits.
+async fn authorize_manage(pool: &sqlx::PgPool, actor: &Actor) -> Result<(), AuctionError> {
+    crate::rbac::authorize(
+        pool,
+        actor,
+        crate::rbac::Operation::Auction(crate::rbac::AuctionOp::ManageLots),
+        crate::rbac::Target::Collection,
+    )
+    .await?;
+    Ok(())
+}
+
 fn invalid(field: &str, message: &str) -> AuctionError {
     AuctionError::Validation(vec![FieldError::new(field, message)])
 }

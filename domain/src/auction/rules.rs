@@ -9,8 +9,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::lots::{list_lead, Listing};
-use super::{invalid, AuctionError, Missing};
-use crate::rbac::{self, AuctionOp, Operation, Target};
+use super::{authorize_manage, invalid, AuctionError, Missing};
 use crate::types::{check_text, Money, MAX_NAME};
 use crate::{audit, Actor};
 
@@ -30,13 +29,7 @@ pub struct Rule {
 
 /// The rules (auction:edit).
 pub async fn rules(pool: &PgPool, actor: &Actor) -> Result<Vec<Rule>, AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let rows = sqlx::query!(
         "select id, name, source_id, product_id, city, start_price_kopecks, step_kopecks, buy_now_kopecks,
                 duration_minutes, active
@@ -64,13 +57,7 @@ pub async fn rules(pool: &PgPool, actor: &Actor) -> Result<Vec<Rule>, AuctionErr
 /// Creates or updates a rule (auction:edit); audited. A rule applies to
 /// leads that arrive after it is made.
 pub async fn save_rule(pool: &PgPool, actor: &Actor, r: Rule) -> Result<Uuid, AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let name = r.name.trim();
     if name.is_empty() {
         return Err(invalid("name", "Назовите правило"));
@@ -159,13 +146,7 @@ pub async fn save_rule(pool: &PgPool, actor: &Actor, r: Rule) -> Result<Uuid, Au
 
 /// Removes a rule (auction:edit); lots it made stay.
 pub async fn delete_rule(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let mut tx = pool.begin().await?;
     let gone = sqlx::query!("delete from auction_rules where id = $1", id)
         .execute(&mut *tx)

@@ -5,8 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 use sqlx::PgPool;
 
-use super::AuctionError;
-use crate::rbac::{self, AuctionOp, Operation, Target};
+use super::{authorize_manage, AuctionError};
 use crate::types::Money;
 use crate::Actor;
 
@@ -28,13 +27,7 @@ pub struct Summary {
 
 /// Since `since` (auction:edit).
 pub async fn summary(pool: &PgPool, actor: &Actor, since: DateTime<Utc>) -> Result<Summary, AuctionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Auction(AuctionOp::ManageLots),
-        Target::Collection,
-    )
-    .await?;
+    authorize_manage(pool, actor).await?;
     let r = sqlx::query!(
         r#"select count(*) filter (where state = 'open') as "open!",
                   count(*) filter (where state = 'sold' and closed_at >= $1) as "sold!",

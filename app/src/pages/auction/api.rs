@@ -56,14 +56,13 @@ mod view {
         }
     }
 
-    pub fn balance(c: &a::Company, b: a::Balance) -> BalanceView {
+    pub fn balance(c: &a::Company) -> BalanceView {
         BalanceView {
             team: c.id.to_string(),
             name: c.name.clone(),
-            balance: b.balance.format(),
-            held: b.held.format(),
-            available: b.available.format(),
-            ledger_sum: b.ledger_sum.format(),
+            balance: c.balance.format(),
+            held: c.held.format(),
+            available: c.available.format(),
         }
     }
 
@@ -90,11 +89,7 @@ pub async fn auction_lots(filter: String) -> Result<LotsView, AppError> {
     };
     let list = domain::auction::list_lots(&pool, &actor, q).await?;
     let balance = match list.company {
-        Some(team) => {
-            let c = domain::auction::company_of(&pool, &actor, team).await?;
-            let b = domain::auction::balance(&pool, &actor, team).await?;
-            Some(view::balance(&c, b))
-        }
+        Some(team) => Some(view::balance(&domain::auction::company_of(&pool, &actor, team).await?)),
         None => None,
     };
     Ok(LotsView {
@@ -231,7 +226,6 @@ pub async fn company_ledger(
         t => uuid(t)?,
     };
     let c = domain::auction::company_of(&pool, &actor, team).await?;
-    let b = domain::auction::balance(&pool, &actor, team).await?;
     let date = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
     let q = domain::auction::LedgerQuery {
         kind: kind.parse().ok(),
@@ -285,7 +279,7 @@ pub async fn company_ledger(
     };
     Ok(LedgerView {
         limits,
-        balance: view::balance(&c, b),
+        balance: view::balance(&c),
         rows: p
             .items
             .into_iter()

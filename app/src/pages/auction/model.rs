@@ -44,7 +44,6 @@ pub struct BalanceView {
     pub balance: String,
     pub held: String,
     pub available: String,
-    pub ledger_sum: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
