@@ -66,6 +66,16 @@ test('two franchisees bid live: each sees the other, the outbid one is told, a l
     assert.ok(!text.includes(PHONE_DIGITS.slice(3)) && !text.includes('Сергеевич'), `${path} leaks: ${text.slice(0, 200)}`);
   }
 
+  // Bad input gets a Russian message and changes nothing.
+  await lotBox(a.page, lot).locator('[data-testid=bid-amount]').fill('тысяча');
+  await lotBox(a.page, lot).locator('[data-testid=bid]').click();
+  await a.page.waitForSelector('[role=alert]:has-text("Сумма — число рублей")');
+  await lotBox(a.page, lot).locator('[data-testid=bid-amount]').fill('500');
+  await lotBox(a.page, lot).locator('[data-testid=bid]').click();
+  await a.page.waitForSelector('[role=alert]:has-text("Ставка должна быть не меньше 1")');
+  assert.equal(await lotBox(a.page, lot).locator('[data-testid=lot-bids]').textContent(), '0');
+  await lotBox(a.page, lot).locator('[data-testid=bid-amount]').fill('1000');
+
   // North bids the start price; South sees it at once and outbids.
   await lotBox(a.page, lot).locator('[data-testid=bid]').click();
   await lotBox(a.page, lot).locator('[data-testid=leading]').waitFor();

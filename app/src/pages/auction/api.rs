@@ -79,8 +79,8 @@ mod view {
 
 #[server]
 pub async fn auction_lots(filter: String) -> Result<LotsView, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let q = match filter.as_str() {
         "mine" => domain::auction::LotQuery::Mine,
         "won" => domain::auction::LotQuery::Won,
@@ -101,8 +101,8 @@ pub async fn auction_lots(filter: String) -> Result<LotsView, AppError> {
 
 #[server]
 pub async fn auction_lot(id: String) -> Result<LotPageView, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let d = domain::auction::get_lot(&pool, &actor, uuid(&id)?).await?;
     Ok(LotPageView {
         lot: view::lot(d.lot),
@@ -123,8 +123,8 @@ pub async fn auction_lot(id: String) -> Result<LotPageView, AppError> {
 
 #[server]
 pub async fn place_bid(id: String, amount: String) -> Result<String, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let amount = domain::auction::parse_amount("amount", &amount)?;
     let out = domain::auction::place_bid(&pool, &actor, uuid(&id)?, amount).await?;
     Ok(out.price.format())
@@ -132,16 +132,16 @@ pub async fn place_bid(id: String, amount: String) -> Result<String, AppError> {
 
 #[server]
 pub async fn buy_lot_now(id: String) -> Result<String, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let out = domain::auction::buy_now(&pool, &actor, uuid(&id)?).await?;
     Ok(out.price.format())
 }
 
 #[server]
 pub async fn cancel_lot(id: String) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     domain::auction::cancel_lot(&pool, &actor, uuid(&id)?).await?;
     Ok(())
 }
@@ -158,8 +158,8 @@ pub async fn put_up_lots(
     filter: Option<String>,
 ) -> Result<usize, AppError> {
     use domain::auction::{parse_amount, AuctionError};
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let field =
         |f: &str, m: &str| AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(f, m)]));
     let filter = filter.unwrap_or_default();
@@ -219,8 +219,8 @@ pub async fn company_ledger(
     page: i64,
 ) -> Result<LedgerView, AppError> {
     use domain::auction::AuctionError;
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let team = match team.as_str() {
         "" => actor.team_id.ok_or(AuctionError::NoCompany)?,
         t => uuid(t)?,
@@ -306,8 +306,8 @@ pub async fn company_ledger(
 
 #[server]
 pub async fn record_deposit(team: String, amount: String, document: String) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let amount = domain::auction::parse_amount("amount", &amount)?;
     domain::auction::deposit(&pool, &actor, uuid(&team)?, amount, &document).await?;
     Ok(())
@@ -316,8 +316,8 @@ pub async fn record_deposit(team: String, amount: String, document: String) -> R
 #[server]
 pub async fn record_correction(team: String, amount: String, reason: String) -> Result<(), AppError> {
     use domain::auction::AuctionError;
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let amount = domain::types::Money::parse_signed(&amount).map_err(|m| {
         AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(
             "amount", m,
@@ -329,8 +329,8 @@ pub async fn record_correction(team: String, amount: String, reason: String) -> 
 
 #[server]
 pub async fn auction_companies() -> Result<Vec<CompanyRow>, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     Ok(domain::auction::companies(&pool, &actor)
         .await?
         .into_iter()
@@ -348,8 +348,8 @@ pub async fn auction_companies() -> Result<Vec<CompanyRow>, AppError> {
 
 #[server]
 pub async fn auction_returns() -> Result<ReturnsView, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let rows = domain::auction::list_returns(&pool, &actor).await?;
     let rates = domain::auction::return_rates(&pool, &actor).await;
     let moderate = rates.is_ok();
@@ -393,8 +393,8 @@ pub async fn auction_returns() -> Result<ReturnsView, AppError> {
 #[server]
 pub async fn request_lead_return(lead_number: i64, reason: String, comment: String) -> Result<(), AppError> {
     use domain::auction::AuctionError;
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let reason = reason.parse().map_err(|_| {
         AppError::from(AuctionError::Validation(vec![domain::accounts::FieldError::new(
             "reason",
@@ -410,16 +410,16 @@ pub async fn request_lead_return(lead_number: i64, reason: String, comment: Stri
 
 #[server]
 pub async fn decide_lead_return(id: String, approve: bool, comment: String) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     domain::auction::decide_return(&pool, &actor, uuid(&id)?, approve, &comment).await?;
     Ok(())
 }
 
 #[server]
 pub async fn auction_hq() -> Result<HqView, AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let s = domain::auction::summary(&pool, &actor, chrono::Utc::now() - chrono::Duration::days(30)).await?;
     let p = domain::auction::auction_settings(&pool, &actor).await?;
     let d = domain::leads::dictionaries(&pool).await?;
@@ -507,8 +507,8 @@ pub async fn save_auction_policy(
     after_relisting: String,
     return_window_hours: String,
 ) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     domain::auction::set_auction_settings(
         &pool,
         &actor,
@@ -538,8 +538,8 @@ pub async fn save_auction_rule(rule: RuleForm) -> Result<(), AppError> {
         duration_minutes,
     } = rule;
     use domain::auction::parse_amount;
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let opt_id = |s: &str| -> Result<Option<domain::Uuid>, AppError> {
         match s.trim() {
             "" => Ok(None),
@@ -571,8 +571,8 @@ pub async fn save_auction_rule(rule: RuleForm) -> Result<(), AppError> {
 
 #[server]
 pub async fn delete_auction_rule(id: String) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     domain::auction::delete_rule(&pool, &actor, uuid(&id)?).await?;
     Ok(())
 }
@@ -586,8 +586,8 @@ pub async fn save_company_limits(
     responsible_id: String,
     products: String,
 ) -> Result<(), AppError> {
-    let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
+    let actor = crate::session::require_actor().await?;
     let known = domain::leads::dictionaries(&pool).await?.products;
     let mut product_ids = vec![];
     for name in products.split(',').map(str::trim).filter(|n| !n.is_empty()) {

@@ -98,6 +98,8 @@ fn Lots() -> impl IntoView {
         |(tab, ..)| auction_lots(tab),
     );
     let now = use_clock();
+    let me = crate::components::shell::use_me();
+    let manage_right = move || me.with(|m| m.as_ref().is_some_and(|m| m.can("auction", "edit")));
     let tabs = [
         ("open", "auction.tab_open"),
         ("mine", "auction.tab_mine"),
@@ -126,11 +128,16 @@ fn Lots() -> impl IntoView {
                                     on:click=move |_| tab.set(k.to_string())>{t(label)}</button>
                             }).collect_view()}
                         </div>
-                        {manage.then(|| view! { <super::hq::HqPanel/> <PutUp action=put_up/> })}
+
                     }.into_any()
                 })}
             </Transition>
+            // HQ's panel and put-up form hang on the signed-in user's rights,
+            // not inside the lots' suspense (a resource made inside another
+            // resource's suspense ran without the request's context).
+            {move || manage_right().then(|| view! { <super::hq::HqPanel/> <PutUp action=put_up/> })}
             <FormError message=form_error(bid.value())/>
+            <FormError message=field_error(bid.value(), "amount")/>
             <FormError message=form_error(buy.value())/>
             <FormError message=form_error(cancel.value())/>
             <FormError message=form_error(ask_return.value())/>
@@ -335,6 +342,7 @@ fn OneLot() -> impl IntoView {
         <section class="card wide">
             <p><a href="/auction">{t("auction.back")}</a></p>
             <FormError message=form_error(bid.value())/>
+            <FormError message=field_error(bid.value(), "amount")/>
             <FormError message=form_error(buy.value())/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
