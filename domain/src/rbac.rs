@@ -325,7 +325,7 @@ type Cells = HashMap<(Role, Resource, Action), Scope>;
 static CACHE: LazyLock<RwLock<HashMap<String, Arc<Cells>>>> = LazyLock::new(Default::default);
 static GENERATION: AtomicU64 = AtomicU64::new(0);
 
-fn cache_key(pool: &PgPool) -> String {
+pub(crate) fn cache_key(pool: &PgPool) -> String {
     let o = pool.connect_options();
     format!("{}:{}/{}", o.get_host(), o.get_port(), o.get_database().unwrap_or(""))
 }

@@ -529,3 +529,56 @@ async fn sent_invitations_are_listed_and_a_revoked_link_no_longer_opens(pool: Pg
             .unwrap();
     assert_eq!(audited, 1);
 }
+
+/// Tokens are remembered for a few seconds, so a change made behind the
+/// app's back (an operator's SQL, another instance) must still end a token
+/// at once: the database announces it and every instance forgets.
+#[sqlx::test(migrations = "../migrations")]
+async fn a_token_blocked_or_revoked_behind_the_apps_back_stops_at_once(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
+    let _hub = domain::realtime::Hub::start(pool.clone());
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the listener connects
+    let first = accounts::issue_token(&pool, &admin, partner.user_id, "раз")
+        .await
+        .unwrap();
+    let second = accounts::issue_token(&pool, &admin, admin.user_id, "два")
+        .await
+        .unwrap();
+
+    async fn refused_soon(pool: &PgPool, secret: &str) -> bool {
+        for _ in 0..30 {
+            if accounts::actor_for_token(pool, secret, None).await.unwrap().is_none() {
+                return true;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        false
+    }
+
+    for secret in [&first.secret, &second.secret] {
+        assert!(accounts::actor_for_token(&pool, secret, None).await.unwrap().is_some());
+    }
+    sqlx::query("update users set blocked_at = now() where id = $1")
+        .bind(partner.user_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        refused_soon(&pool, &first.secret).await,
+        "a blocked user's token ends within 3 s"
+    );
+    assert!(accounts::actor_for_token(&pool, &second.secret, None)
+        .await
+        .unwrap()
+        .is_some());
+    sqlx::query("update api_tokens set revoked_at = now() where id = $1")
+        .bind(second.token.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert!(
+        refused_soon(&pool, &second.secret).await,
+        "a revoked token ends within 3 s"
+    );
+}

@@ -260,6 +260,7 @@ where
     )
     .await?;
     tx.commit().await?;
+    super::forget_tokens();
     Ok(after)
 }
 
@@ -569,6 +570,7 @@ pub async fn change_password(pool: &PgPool, actor: &Actor, current: &str, new: &
     )
     .await?;
     tx.commit().await?;
+    super::forget_tokens();
     Ok(epoch)
 }
 

@@ -38,7 +38,8 @@ pub use signin::{
     Credentials, Identity, SessionGrant, SignIn,
 };
 pub use tokens::{
-    actor_for_token, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken, IssuedToken,
+    actor_for_token, forget_tokens, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken,
+    IssuedToken,
 };
 pub use totp::{begin_totp_enrolment, confirm_totp_enrolment, disable_totp, TotpEnrolment};
 

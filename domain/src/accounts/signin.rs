@@ -294,6 +294,7 @@ pub async fn sign_out_everywhere(pool: &PgPool, actor: &Actor) -> Result<i32, Ac
     .await?;
     realtime::publish(&mut tx, &Event::SessionsEnded { user_id: actor.user_id }).await?;
     tx.commit().await?;
+    super::forget_tokens();
     Ok(epoch)
 }
 

@@ -1,4 +1,8 @@
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -12,6 +16,29 @@ use crate::rbac::{self, Operation, Target};
 use crate::{audit, Actor};
 
 const PREFIX: &str = "mak_";
+
+/// How long a token, once read, is taken on trust. A revoked token or a
+/// changed user is dropped sooner: the database announces it
+/// (`credentials_changed`, see the migration) and every instance forgets
+/// what it holds; this is only the backstop.
+const REMEMBER: Duration = Duration::from_secs(10);
+const REMEMBER_AT_MOST: usize = 10_000;
+
+/// Tokens read lately, by database and token hash: a client making many
+/// requests a second costs one lookup every few seconds, not one per request.
+static SEEN: LazyLock<Mutex<HashMap<SeenKey, (Instant, Actor)>>> = LazyLock::new(Default::default);
+/// (database, token hash).
+type SeenKey = (String, String);
+/// Bumped on every forget: a lookup that started before it must not put
+/// back what it read.
+static FORGOTTEN: AtomicU64 = AtomicU64::new(0);
+
+/// Drops every remembered token (a token was revoked, a user changed, or
+/// this instance may have missed such news).
+pub fn forget_tokens() {
+    FORGOTTEN.fetch_add(1, Ordering::SeqCst);
+    SEEN.lock().unwrap_or_else(|p| p.into_inner()).clear();
+}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ApiToken {
@@ -179,6 +206,7 @@ pub async fn revoke_token(pool: &PgPool, actor: &Actor, token_id: Uuid) -> Resul
         .await?;
     }
     tx.commit().await?;
+    forget_tokens();
     Ok(())
 }
 
@@ -203,6 +231,31 @@ pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) ->
     if !secret.starts_with(PREFIX) {
         return Ok(None);
     }
+    let key = (rbac::cache_key(pool), token_hash(secret));
+    if let Some((at, actor)) = SEEN.lock().unwrap_or_else(|p| p.into_inner()).get(&key) {
+        if at.elapsed() < REMEMBER {
+            return Ok(Some(Actor { ip, ..actor.clone() }));
+        }
+    }
+    let generation = FORGOTTEN.load(Ordering::SeqCst);
+    let actor = read_token(pool, &key.1, ip).await?;
+    let mut seen = SEEN.lock().unwrap_or_else(|p| p.into_inner());
+    // Only valid tokens are remembered: guesses must not fill the memory.
+    if actor.is_some() && FORGOTTEN.load(Ordering::SeqCst) == generation {
+        if seen.len() >= REMEMBER_AT_MOST {
+            seen.retain(|_, (at, _)| at.elapsed() < REMEMBER);
+        }
+        if seen.len() >= REMEMBER_AT_MOST {
+            seen.clear();
+        }
+        if let Some(a) = &actor {
+            seen.insert(key, (Instant::now(), a.clone()));
+        }
+    }
+    Ok(actor)
+}
+
+async fn read_token(pool: &PgPool, hash: &str, ip: Option<IpAddr>) -> Result<Option<Actor>, AccountsError> {
     // «Last used» is kept to the minute: a token making many requests a
     // second writes (and waits for a commit to disk) once a minute, not on
     // every request.
@@ -217,7 +270,7 @@ pub async fn actor_for_token(pool: &PgPool, secret: &str, ip: Option<IpAddr>) ->
                  and (last_used_at is null or last_used_at < now() - interval '1 minute')
            )
            select id as "id!", email as "email!", full_name as "full_name!", role as "role!", team_id, status as "status!" from t"#,
-        token_hash(secret)
+        hash
     )
     .fetch_optional(pool)
     .await?;

@@ -1,7 +1,9 @@
 //! Bidding: an English auction with a soft close. A bid is taken under the
 //! lot's row lock, so bids on one lot queue and the history only goes up;
 //! the new leader's hold and the previous leader's release are written in
-//! the same transaction as the bid.
+//! the same transaction as the bid. In front of that lock, bids on one lot
+//! take turns in this process ([`super::gate`]), so a rush of bids at one
+//! price costs the database one bid, not hundreds.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,6 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::companies::{settings_in, today_start};
+use super::gate;
 use super::lots::release_hold;
 use super::{actor_company, tell_company, wallet, AuctionError, Missing};
 use crate::events::{self, DomainEvent, Origin};
@@ -46,6 +49,43 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
     if amount.is_some_and(|a| a.kopecks() <= 0) {
         return Err(super::invalid("amount", "Ставка должна быть больше нуля"));
     }
+    let turn = gate::turn(lot_id);
+    let mut known = turn.lock().await;
+    if known.closed {
+        return Err(AuctionError::LotClosed);
+    }
+    if let (Some(a), Some(least)) = (amount, known.least) {
+        if a.kopecks() < least {
+            return Err(AuctionError::BidTooLow {
+                minimum: Money::from_kopecks(least),
+            });
+        }
+    }
+    let result = bid_in_turn(pool, actor, lot_id, amount).await;
+    // Only what holds for every company is remembered: the lot's minimum
+    // and its end, never a company's money or limits.
+    match &result {
+        Ok((o, _)) if o.bought => known.closed = true,
+        Ok((_, next)) => known.least = Some(*next),
+        Err(AuctionError::BidTooLow { minimum }) => known.least = Some(known.least.unwrap_or(0).max(minimum.kopecks())),
+        Err(AuctionError::LotClosed) => known.closed = true,
+        Err(_) => {}
+    }
+    if known.closed {
+        drop(known);
+        gate::forget(lot_id);
+    }
+    result.map(|(o, _)| o)
+}
+
+/// The bid itself, once its turn in this process has come; also returns
+/// the least next bid after it.
+async fn bid_in_turn(
+    pool: &PgPool,
+    actor: &Actor,
+    lot_id: Uuid,
+    amount: Option<Money>,
+) -> Result<(BidOutcome, i64), AuctionError> {
     // A bid that is already too low is refused without queueing for the
     // lot's lock (under a rush most are).
     let peek = sqlx::query!(
@@ -272,11 +312,14 @@ async fn bid(pool: &PgPool, actor: &Actor, lot_id: Uuid, amount: Option<Money>) 
         super::closing::finish(&mut tx, lot_id, Some(actor)).await?;
     }
     tx.commit().await?;
-    Ok(BidOutcome {
-        lot_id,
-        price: amount_m,
-        ends_at: moved.ends_at,
-        bought,
-        extended,
-    })
+    Ok((
+        BidOutcome {
+            lot_id,
+            price: amount_m,
+            ends_at: moved.ends_at,
+            bought,
+            extended,
+        },
+        amount.saturating_add(lot.step_kopecks),
+    ))
 }

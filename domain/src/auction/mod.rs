@@ -20,6 +20,7 @@ mod balances;
 mod bidding;
 mod closing;
 mod companies;
+mod gate;
 mod lots;
 mod returns;
 mod rules;

@@ -64,6 +64,10 @@ pub enum Event {
     LotChanged { lot_id: Uuid },
     /// A franchisee company's balance moved.
     BalanceChanged { team_id: Uuid },
+    /// An API token was revoked or a user's role, status or block changed.
+    /// Sent by the database's own triggers; pages never see it, instances
+    /// drop the tokens they remember.
+    CredentialsChanged,
 }
 
 /// Queues `event` for delivery when `tx` commits.
@@ -115,6 +119,7 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         Event::PermissionsChanged | Event::PipelinesChanged | Event::FieldsChanged | Event::CompanySettingsChanged => {
             true
         }
+        Event::CredentialsChanged => false,
         Event::BotsChanged { .. } => rbac::authorize(pool, viewer, Operation::Bots(BotOp::View), Target::Collection)
             .await
             .is_ok(),
@@ -198,6 +203,7 @@ async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx
     listener.listen(CHANNEL).await?;
     // Changes made while we were not listening are unknown: read afresh.
     rbac::invalidate(pool);
+    crate::accounts::forget_tokens();
     crate::company::load_time_zone(pool).await?;
     loop {
         let Some(n) = listener.try_recv().await? else {
@@ -205,6 +211,7 @@ async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx
             // what was sent meanwhile is lost, so the matrix and the time
             // zone are read afresh.
             rbac::invalidate(pool);
+            crate::accounts::forget_tokens();
             if let Err(e) = crate::company::load_time_zone(pool).await {
                 tracing::warn!(error = %e, "time zone not re-read");
             }
@@ -214,6 +221,9 @@ async fn listen(pool: &PgPool, tx: &broadcast::Sender<Event>) -> Result<(), sqlx
             Ok(ev) => {
                 if ev == Event::PermissionsChanged {
                     rbac::invalidate(pool);
+                }
+                if ev == Event::CredentialsChanged {
+                    crate::accounts::forget_tokens();
                 }
                 if ev == Event::CompanySettingsChanged {
                     if let Err(e) = crate::company::load_time_zone(pool).await {

@@ -96,7 +96,7 @@ impl Event {
             Event::PermissionsChanged => vec![Topic::Me],
             // Every time shown changes: what is open refetches.
             Event::CompanySettingsChanged => vec![Topic::All],
-            Event::SessionsEnded { .. } => vec![],
+            Event::SessionsEnded { .. } | Event::CredentialsChanged => vec![],
             Event::PipelinesChanged => vec![Topic::Pipelines],
             Event::FieldsChanged => vec![Topic::Fields],
             Event::ImportProgress { job_id, .. } => vec![Topic::Imports, Topic::Import(*job_id)],

@@ -1,13 +1,15 @@
 //! The auction's benchmark, end to end over REST:
 //!
-//!   auction-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--bidders 200] [--seconds 30] [--think-ms 0]
+//!   auction-bench --bin target/release/mak-crm --pg postgres://postgres@127.0.0.1:5432 [--bidders 200] [--seconds 30] [--think-ms 0] [--read-first]
 //!   auction-bench --bin target/release/mak-crm --pg … --kill [--lots 200] [--kill-after 50]
 //!
 //! Bidding: a fresh database, a release `mak-crm serve`, N franchisee
 //! companies with money and a token each, one lot. Every company runs a
-//! loop for the given time: read the lot (`GET /api/v1/lots/{id}`), bid its
-//! minimum (`POST …/bids`), then waits a random 0..2×`--think-ms` (0: no
-//! pause — every bidder hammers). Prints bids accepted/s and p50/p99 of a bid
+//! loop for the given time: bid the least the lot takes (`POST …/bids`; a
+//! refusal as too low says the new minimum, otherwise the lot is read first
+//! with `GET /api/v1/lots/{id}`), then waits a random 0..2×`--think-ms` (0:
+//! no pause — every bidder hammers). `--read-first` reads the lot before
+//! every bid instead. Prints bids accepted/s and p50/p99 of a bid
 //! (accepted or refused), then checks in the database that the history
 //! only goes up, one leader holds exactly its bid, every balance equals its
 //! ledger sum and none is negative.
@@ -281,6 +283,7 @@ async fn main() {
     let n: usize = arg("--bidders").and_then(|v| v.parse().ok()).unwrap_or(200);
     let seconds: u64 = arg("--seconds").and_then(|v| v.parse().ok()).unwrap_or(30);
     let think_ms: u64 = arg("--think-ms").and_then(|v| v.parse().ok()).unwrap_or(0);
+    let read_first = std::env::args().any(|a| a == "--read-first");
     let bidders = companies(&pool, n).await;
     let lot = lots(&pool, &admin, 1, chrono::Utc::now() + chrono::Duration::hours(2)).await[0];
     let mut server = start_server(&bin, &db, port);
@@ -299,20 +302,27 @@ async fn main() {
             let (mut accepted, mut refused, mut errors) = (0u64, 0u64, 0u64);
             barrier.wait().await;
             let end = *deadline.get_or_init(|| Instant::now() + Duration::from_secs(seconds));
+            let mut next: Option<f64> = None;
             while Instant::now() < end {
-                let Ok(r) = http
-                    .get(format!("{base}/api/v1/lots/{lot}"))
-                    .bearer_auth(&token)
-                    .send()
-                    .await
-                else {
-                    errors += 1;
-                    continue;
-                };
-                let v: Value = r.json().await.unwrap_or_default();
-                let Some(min) = v["min_bid"].as_f64() else {
-                    errors += 1;
-                    continue;
+                let min = match next.take() {
+                    Some(m) => m,
+                    None => {
+                        let Ok(r) = http
+                            .get(format!("{base}/api/v1/lots/{lot}"))
+                            .bearer_auth(&token)
+                            .send()
+                            .await
+                        else {
+                            errors += 1;
+                            continue;
+                        };
+                        let v: Value = r.json().await.unwrap_or_default();
+                        let Some(min) = v["min_bid"].as_f64() else {
+                            errors += 1;
+                            continue;
+                        };
+                        min
+                    }
                 };
                 let t = Instant::now();
                 let r = http
@@ -321,13 +331,24 @@ async fn main() {
                     .json(&json!({ "amount": min }))
                     .send()
                     .await;
+                let status = match r {
+                    Ok(r) => {
+                        let status = r.status().as_u16();
+                        let v: Value = r.json().await.unwrap_or_default();
+                        if status == 409 && !read_first {
+                            next = v["minimum"].as_f64();
+                        }
+                        status
+                    }
+                    Err(_) => 0,
+                };
                 let ms = t.elapsed().as_secs_f64() * 1000.0;
-                match r.map(|r| r.status().as_u16()) {
-                    Ok(201) => {
+                match status {
+                    201 => {
                         accepted += 1;
                         won.push(ms);
                     }
-                    Ok(409) => refused += 1,
+                    409 => refused += 1,
                     _ => errors += 1,
                 }
                 lat.push(ms);

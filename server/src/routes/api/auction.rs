@@ -191,7 +191,19 @@ async fn place_bid(
 ) -> ApiResult {
     let id = parse_id(&id)?;
     let a = amount("amount", &b.amount, false)?;
-    Ok(outcome(auction::place_bid(&st.services.pool, &actor, id, a).await?))
+    match auction::place_bid(&st.services.pool, &actor, id, a).await {
+        // A bidding client needs the least bid the lot takes now, as a
+        // number, to try again without reading the lot first.
+        Err(e @ auction::AuctionError::BidTooLow { minimum }) => {
+            let body = ApiError::from(e);
+            Ok((
+                body.status,
+                Json(json!({ "code": body.code, "message": body.message, "minimum": rubles(minimum) })),
+            )
+                .into_response())
+        }
+        r => Ok(outcome(r?)),
+    }
 }
 
 async fn buy_now(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
