@@ -121,7 +121,8 @@ mod ssr {
         TelegramError,
         domain::imports::ImportError,
         domain::tasks::TaskError,
-        domain::auction::AuctionError
+        domain::auction::AuctionError,
+        domain::counterparties::CounterpartyError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

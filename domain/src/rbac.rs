@@ -59,6 +59,8 @@ pub enum Operation {
     Inbox(InboxOp),
     /// The lead auction: lots, bids, balances, returns.
     Auction(AuctionOp),
+    /// Counterparties' company cards (partners and franchisee offices).
+    Companies(CompanyOp),
 }
 
 /// People: the list, a record, invitations, approval, roles, blocking,
@@ -120,6 +122,16 @@ pub enum BotOp {
     Edit,
     Delete,
     MarkCompanyBot,
+}
+
+/// A counterparty's company card belongs to its people, so it follows the
+/// rights over them: seeing the person's record shows the card, editing it
+/// edits the card.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum CompanyOp {
+    List,
+    View,
+    Edit,
 }
 
 /// The lead auction. A franchisee company's balance and bids are the
@@ -216,6 +228,13 @@ impl Operation {
                 // Money in and out of a company's balance is a settlement.
                 AuctionOp::ManageBalances => (Resource::Settlements, Settle),
             },
+            Operation::Companies(op) => (
+                Resource::Users,
+                match op {
+                    CompanyOp::List | CompanyOp::View => View,
+                    CompanyOp::Edit => Edit,
+                },
+            ),
         }
     }
 
@@ -229,6 +248,7 @@ impl Operation {
             .chain(BotOp::iter().map(Operation::Bots))
             .chain(InboxOp::iter().map(Operation::Inbox))
             .chain(AuctionOp::iter().map(Operation::Auction))
+            .chain(CompanyOp::iter().map(Operation::Companies))
             .collect()
     }
 }

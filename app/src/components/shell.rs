@@ -142,6 +142,12 @@ pub fn Header() -> impl IntoView {
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));
                                 }
+                                if matches!(me.role.as_str(), "partner" | "franchisee") {
+                                    links.push(("/company", "nav.company"));
+                                }
+                                if me.scope("users", "view") == "all" {
+                                    links.push(("/companies", "nav.companies"));
+                                }
                                 if me.can("auction", "view") {
                                     links.push(("/auction", "nav.auction"));
                                 }

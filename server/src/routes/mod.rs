@@ -137,7 +137,8 @@ api_error_from_domain!(
     domain::telegram::TelegramError,
     domain::imports::ImportError,
     domain::tasks::TaskError,
-    domain::auction::AuctionError
+    domain::auction::AuctionError,
+    domain::counterparties::CounterpartyError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

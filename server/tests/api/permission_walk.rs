@@ -4,7 +4,7 @@
 //! and one without a matrix entry fails the first assertion.
 
 use domain::rbac::{self, Operation, Target};
-use domain::rbac::{AuctionOp, BotOp, ClientOp, InboxOp, LeadOp, SettingsOp, UserOp};
+use domain::rbac::{AuctionOp, BotOp, ClientOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use reqwest::Method;
@@ -455,6 +455,23 @@ async fn call_for(
                 format!("/api/v1/returns/{id}/approve"),
                 None,
                 Target::Collection,
+            )
+        }
+        Operation::Companies(CompanyOp::List) => c(Method::GET, "/api/v1/companies".into(), None, Target::Collection),
+        Operation::Companies(CompanyOp::View) => {
+            let t = fresh_partner(pool, admin, n).await;
+            let card = domain::counterparties::own_card(pool, &t).await.unwrap();
+            c(Method::GET, format!("/api/v1/companies/{}", card.id), None, owned(&t))
+        }
+        Operation::Companies(CompanyOp::Edit) => {
+            let t = fresh_partner(pool, admin, n).await;
+            let card = domain::counterparties::own_card(pool, &t).await.unwrap();
+            let body = json!({"legal_form": "individual", "name": "Партнёр Обходной", "tax_regime": "none"});
+            c(
+                Method::PUT,
+                format!("/api/v1/companies/{}", card.id),
+                Some(body),
+                owned(&t),
             )
         }
         Operation::Bots(BotOp::View) => c(Method::GET, "/api/bots".into(), None, Target::Collection),

@@ -3,10 +3,11 @@
 //! One router per feature: `users` (people, invitations, tokens, profile),
 //! `settings` (the matrix, policies, the time zone, the audit log), `leads`
 //! (leads, clients, pipelines, dictionaries, fields, views), `auction` (lots,
-//! bids, balances, deposits, returns), and the
+//! bids, balances, deposits, returns), `companies` (company cards), and the
 //! imports, exports and files next door.
 
 mod auction;
+mod companies;
 mod leads;
 mod settings;
 mod users;
@@ -26,6 +27,7 @@ pub fn router() -> Router<AppState> {
         .merge(settings::router())
         .merge(leads::router())
         .merge(auction::router())
+        .merge(companies::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))
