@@ -26,6 +26,14 @@ impl AppError {
     pub fn forbidden() -> Self {
         Self::new("forbidden", "Нет доступа")
     }
+    /// A form's input is wrong in one field.
+    pub fn invalid_field(name: &str, message: &str) -> Self {
+        Self {
+            code: "validation".into(),
+            message: "Проверьте поля формы".into(),
+            fields: vec![(name.into(), message.into())],
+        }
+    }
     pub fn field(&self, name: &str) -> Option<String> {
         self.fields.iter().find(|(f, _)| f == name).map(|(_, m)| m.clone())
     }
@@ -122,7 +130,8 @@ mod ssr {
         domain::imports::ImportError,
         domain::tasks::TaskError,
         domain::auction::AuctionError,
-        domain::counterparties::CounterpartyError
+        domain::counterparties::CounterpartyError,
+        domain::commissions::CommissionError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

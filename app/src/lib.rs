@@ -166,6 +166,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots") view=crate::pages::bots::BotsPage/>
                     <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
+                    <Route path=path!("/settings/grades") view=crate::pages::commissions::GradesPage/>
                     <Route path=path!("/company") view=crate::pages::companies::OwnCompanyPage/>
                     <Route path=path!("/companies") view=crate::pages::companies::CompaniesPage/>
                     <Route path=path!("/companies/:id") view=crate::pages::companies::CompanyPage/>

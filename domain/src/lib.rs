@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auction;
 pub mod audit;
+pub mod commissions;
 pub mod company;
 pub mod counterparties;
 pub mod crypto;

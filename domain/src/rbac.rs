@@ -61,6 +61,8 @@ pub enum Operation {
     Auction(AuctionOp),
     /// Counterparties' company cards (partners and franchisee offices).
     Companies(CompanyOp),
+    /// Grades, commissions, deal issues and accruals.
+    Commissions(CommissionOp),
 }
 
 /// People: the list, a record, invitations, approval, roles, blocking,
@@ -132,6 +134,17 @@ pub enum CompanyOp {
     List,
     View,
     Edit,
+}
+
+/// Partners' grades and commissions. Seeing the grades, the table and
+/// one's own accruals is a settlement view; changing the table, recording a
+/// deal's issue (which accrues money) and recomputing grades is settling.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum CommissionOp {
+    ViewGrades,
+    ViewAccruals,
+    ManageGrades,
+    RecordIssue,
 }
 
 /// The lead auction. A franchisee company's balance and bids are the
@@ -228,6 +241,13 @@ impl Operation {
                 // Money in and out of a company's balance is a settlement.
                 AuctionOp::ManageBalances => (Resource::Settlements, Settle),
             },
+            Operation::Commissions(op) => (
+                Resource::Settlements,
+                match op {
+                    CommissionOp::ViewGrades | CommissionOp::ViewAccruals => View,
+                    CommissionOp::ManageGrades | CommissionOp::RecordIssue => Settle,
+                },
+            ),
             Operation::Companies(op) => (
                 Resource::Users,
                 match op {
@@ -249,6 +269,7 @@ impl Operation {
             .chain(InboxOp::iter().map(Operation::Inbox))
             .chain(AuctionOp::iter().map(Operation::Auction))
             .chain(CompanyOp::iter().map(Operation::Companies))
+            .chain(CommissionOp::iter().map(Operation::Commissions))
             .collect()
     }
 }

@@ -132,6 +132,27 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // Month-end grades: the first run in a month recomputes them
+            // (once across instances: the month's row commits with them).
+            name: "grades month-end",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(600),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move {
+                            domain::commissions::run_monthly(&pool)
+                                .await
+                                .map(|r| usize::from(r.is_some()))
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
             name: "domain events",
             run: Run::Service(domain::events::listen_and_dispatch(pool.clone()).boxed()),
         },

@@ -3,6 +3,7 @@ pub mod audit;
 pub mod auth;
 pub mod bots;
 pub mod cabinet;
+pub mod commissions;
 pub mod companies;
 pub mod fields;
 pub mod imports;

@@ -37,6 +37,8 @@ pub enum DomainEvent {
         team_id: Uuid,
         price_kopecks: i64,
     },
+    /// A partner's grade changed (month-end or HQ's recomputation).
+    GradeChanged { user_id: Uuid, grade: String, raised: bool },
 }
 
 impl DomainEvent {
@@ -47,6 +49,7 @@ impl DomainEvent {
             Self::LeadAssigned { .. } => "lead_assigned",
             Self::RegistrationDecided { .. } => "registration_decided",
             Self::LotOutbid { .. } => "lot_outbid",
+            Self::GradeChanged { .. } => "grade_changed",
         }
     }
 
@@ -58,6 +61,7 @@ impl DomainEvent {
             | Self::LeadAssigned { lead_id, .. } => *lead_id,
             Self::RegistrationDecided { user_id, .. } => *user_id,
             Self::LotOutbid { lot_id, .. } => *lot_id,
+            Self::GradeChanged { user_id, .. } => *user_id,
         }
     }
 }

@@ -28,6 +28,20 @@ pub(crate) async fn on_event(tx: &mut Tx<'_>, event: &crate::events::DomainEvent
             team_id,
             price_kopecks,
         } => lot_outbid(tx, *lot_id, *team_id, *price_kopecks).await,
+        E::GradeChanged { user_id, grade, raised } => {
+            let text = if *raised {
+                format!(
+                    "Поздравляем! Ваш грейд повышен: теперь «{}». Новые ставки — в кабинете.",
+                    html_escape(grade)
+                )
+            } else {
+                format!(
+                    "Ваш грейд изменён: теперь «{}». Подробности — в кабинете.",
+                    html_escape(grade)
+                )
+            };
+            notify_user(tx, *user_id, &text).await.map(|_| ())
+        }
     }
 }
 

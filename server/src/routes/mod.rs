@@ -138,7 +138,8 @@ api_error_from_domain!(
     domain::imports::ImportError,
     domain::tasks::TaskError,
     domain::auction::AuctionError,
-    domain::counterparties::CounterpartyError
+    domain::counterparties::CounterpartyError,
+    domain::commissions::CommissionError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

@@ -4,7 +4,7 @@
 //! and one without a matrix entry fails the first assertion.
 
 use domain::rbac::{self, Operation, Target};
-use domain::rbac::{AuctionOp, BotOp, ClientOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp};
+use domain::rbac::{AuctionOp, BotOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use reqwest::Method;
@@ -454,6 +454,32 @@ async fn call_for(
                 Method::POST,
                 format!("/api/v1/returns/{id}/approve"),
                 None,
+                Target::Collection,
+            )
+        }
+        Operation::Commissions(CommissionOp::ViewGrades) => {
+            c(Method::GET, "/api/v1/grades".into(), None, Target::Collection)
+        }
+        Operation::Commissions(CommissionOp::ViewAccruals) => {
+            c(Method::GET, "/api/v1/accruals".into(), None, Target::Collection)
+        }
+        Operation::Commissions(CommissionOp::ManageGrades) => c(
+            Method::POST,
+            "/api/v1/grades/recompute".into(),
+            None,
+            Target::Collection,
+        ),
+        Operation::Commissions(CommissionOp::RecordIssue) => {
+            let (lead, ..) = fresh_lead(pool, admin, n).await;
+            sqlx::query("update leads set stage_id = (select id from stages where kind = 'won' order by position limit 1) where id = $1")
+                .bind(lead)
+                .execute(pool)
+                .await
+                .unwrap();
+            c(
+                Method::POST,
+                format!("/api/v1/leads/{lead}/issue"),
+                Some(json!({"issued_on": "2026-11-30", "bank": "ПАО Сбербанк", "amount": 1000000})),
                 Target::Collection,
             )
         }

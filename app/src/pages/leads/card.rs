@@ -101,6 +101,9 @@ pub fn LeadCardPage() -> impl IntoView {
                                     {me.with_untracked(|m| m.as_ref().is_some_and(|m| m.can("auction", "edit"))).then(|| view! {
                                         <p><a class="button" data-testid="to-auction" href=format!("/auction?put={}", c.lead.number)>{t("auction.put_this_up")}</a></p>
                                     })}
+                                    {me.with_untracked(|m| m.as_ref().is_some_and(|m| m.scope("settlements", "settle") == "all")).then(|| view! {
+                                        <crate::pages::commissions::IssuePanel lead_id=id.clone()/>
+                                    })}
                                     {c.may_delete.then(|| { let lid = id.clone(); view! {
                                         <div class="danger-zone" data-testid="delete-lead">
                                             <FormError message=form_error(remove.value())/>

@@ -3,10 +3,12 @@
 //! One router per feature: `users` (people, invitations, tokens, profile),
 //! `settings` (the matrix, policies, the time zone, the audit log), `leads`
 //! (leads, clients, pipelines, dictionaries, fields, views), `auction` (lots,
-//! bids, balances, deposits, returns), `companies` (company cards), and the
+//! bids, balances, deposits, returns), `companies` (company cards), `commissions`
+//! (grades, the calculator, deal issues, accruals), and the
 //! imports, exports and files next door.
 
 mod auction;
+mod commissions;
 mod companies;
 mod leads;
 mod settings;
@@ -28,6 +30,7 @@ pub fn router() -> Router<AppState> {
         .merge(leads::router())
         .merge(auction::router())
         .merge(companies::router())
+        .merge(commissions::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))

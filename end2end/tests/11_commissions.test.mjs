@@ -1,0 +1,100 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { apiToken, hydrated, suite } from './helpers.mjs';
+
+const s = suite();
+const { api } = s;
+const flat = (t) => (t || '').replace(/\s/g, '');
+
+function sql(query) {
+  return execFileSync('psql', [s.db.url, '-qtAc', query]).toString().trim();
+}
+
+async function partnerCabinet(email, name) {
+  const inv = await api('POST', '/invitations', { email, role: 'partner' });
+  assert.equal(inv.status, 201, JSON.stringify(inv.body));
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error('pageerror:', e.message));
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', name);
+  await page.fill('[data-testid=invite-form] input[name=password]', 'partner-pass-1');
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL('**/partner');
+  await hydrated(page);
+  return { ctx, page };
+}
+
+/// A lead the partner hands in (through the API with their token), made a
+/// won mortgage deal.
+async function wonDeal(token, phone) {
+  const r = await fetch(`${s.server.url}/api/v1/leads`, {
+    method: 'POST', headers: { Authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ client_name: 'Клиент Партнёра', phone, consent: true }),
+  });
+  const lead = await r.json();
+  assert.equal(r.status, 201, JSON.stringify(lead));
+  sql(`update leads set product_id = (select id from dictionary_items where kind = 'product' and name = 'Ипотека'),
+       stage_id = (select id from stages where kind = 'won' order by position limit 1) where id = '${lead.id}'`);
+  return lead;
+}
+
+test('a partner sees the grade and calculates; HQ records an issue and the accrual appears; a recomputation promotes', async () => {
+  const { ctx, page } = await partnerCabinet('sidorov@mak.test', 'Сидоров Семён');
+  assert.equal(await page.textContent('[data-testid=grade-name]'), 'Старт');
+
+  // The calculator: bad input is named, a good one shows both grades.
+  await page.fill('[data-testid=calc-amount]', 'много');
+  await page.click('[data-testid=calc-go]');
+  await page.waitForSelector('[data-field=product]');
+  await page.selectOption('[data-testid=calc-product]', { label: 'Ипотека' });
+  await page.fill('[data-testid=calc-amount]', '1 000 000');
+  await page.click('[data-testid=calc-go]');
+  await page.waitForSelector('[data-testid=calc-now]');
+  assert.equal(flat(await page.textContent('[data-testid=calc-now]')), '5000₽');
+  assert.equal(flat(await page.textContent('[data-testid=calc-next]')), '7500₽');
+
+  // HQ records the loan issue on the lead card.
+  const token = await apiToken(s.db.url, 'sidorov@mak.test');
+  const deal = await wonDeal(token, '+7 916 700 00 01');
+  const hq = await s.adminPage(`/leads/${deal.number}`);
+  await hq.page.waitForSelector('[data-testid=issue-form]');
+  await hq.page.fill('[data-testid=issue-bank]', 'ПАО Сбербанк');
+  await hq.page.fill('[data-testid=issue-amount]', 'миллион');
+  await hq.page.click('[data-testid=issue-save]');
+  await hq.page.waitForSelector('[data-field=amount]');
+  await hq.page.fill('[data-testid=issue-amount]', '1 000 000');
+  await hq.page.click('[data-testid=issue-save]');
+  await hq.page.waitForSelector('[data-testid=issue-recorded]');
+  assert.match(flat(await hq.page.textContent('[data-testid=issue-accruals]')), /Своясделка.*0,5%5000₽/);
+  const again = await api('POST', `/leads/${deal.id}/issue`, { issued_on: '2026-11-30', bank: 'Банк', amount: 5 });
+  assert.equal(again.status, 409, 'an issue is recorded once');
+
+  await page.reload();
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=accrual]');
+  assert.match(flat(await page.textContent('[data-testid=accrual]')), /5000₽/);
+  assert.equal(flat(await page.textContent('[data-testid=earned]')), '5000₽');
+
+  // Two more deals reach «Серебро» (3 deals, 3 000 000 ₽); HQ recomputes.
+  for (const phone of ['+7 916 700 00 02', '+7 916 700 00 03']) {
+    const d = await wonDeal(token, phone);
+    const r = await api('POST', `/leads/${d.id}/issue`, { issued_on: '2026-11-30', bank: 'ВТБ', amount: 1000000 });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+  }
+  await hq.page.goto(`${s.server.url}/settings/grades`);
+  await hydrated(hq.page);
+  await hq.page.click('[data-testid=recompute]');
+  await hq.page.waitForSelector('[data-testid=recomputed]');
+  assert.match(await hq.page.textContent('[data-testid=recomputed]'), /1/);
+  await hq.page.waitForSelector('[data-testid=grade-changes]:has-text("Старт → Серебро")');
+  await hq.ctx.close();
+
+  await page.reload();
+  await hydrated(page);
+  assert.equal(await page.textContent('[data-testid=grade-name]'), 'Серебро');
+  await page.waitForSelector('[data-testid=grade-history]:has-text("Пересчёт по запросу")');
+  await ctx.close();
+});
