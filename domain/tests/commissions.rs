@@ -124,6 +124,13 @@ async fn an_issue_accrues_the_partners_commission_and_two_referral_levels_once(p
     assert_eq!(mine[0].percent, "0,5 %");
     let all = commissions::accruals(&pool, &admin, None).await.unwrap();
     assert_eq!(all.len(), 3);
+
+    // The top partner sees both levels, with what each brought them.
+    let tree = commissions::referrals(&pool, &top).await.unwrap();
+    let seen: Vec<_> = tree.iter().map(|r| (r.level, r.leads, r.earned)).collect();
+    assert_eq!(seen, [(1, 0, rub(0)), (2, 2, rub(250))]);
+    assert_eq!(tree[1].issued_volume, rub(1_000_000));
+    assert!(commissions::referrals(&pool, &me).await.unwrap().is_empty());
 }
 
 #[sqlx::test(migrations = "../migrations")]

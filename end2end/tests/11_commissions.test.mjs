@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { apiToken, hydrated, suite } from './helpers.mjs';
+import { apiToken, hydrated, signIn, suite } from './helpers.mjs';
 
 const s = suite();
 const { api } = s;
@@ -96,5 +96,55 @@ test('a partner sees the grade and calculates; HQ records an issue and the accru
   await hydrated(page);
   assert.equal(await page.textContent('[data-testid=grade-name]'), 'Серебро');
   await page.waitForSelector('[data-testid=grade-history]:has-text("Пересчёт по запросу")');
+  await ctx.close();
+});
+
+/// Registers through `/register?ref=CODE` in a fresh browser and is approved as a partner.
+async function registerThrough(code, email, name) {
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  await page.goto(`${s.server.url}/register?ref=${code}`);
+  await hydrated(page);
+  assert.equal(await page.inputValue('[data-testid=register-form] input[name=referral_code]'), code);
+  const fields = { full_name: name, email, password: 'partner-pass-1', phone: '8 (999) 555-44-3' + email.length % 10,
+    city: 'Казань', niche: 'Ипотека', inn: '500100732259', company_name: name };
+  for (const [k, v] of Object.entries(fields)) await page.fill(`[data-testid=register-form] input[name=${k}]`, v);
+  await page.click('[data-testid=register-form] button[type=submit]');
+  await page.waitForURL('**/pending');
+  await ctx.close();
+  const id = sql(`select id from users where email = '${email}'`);
+  const ok = await api('POST', `/users/${id}/approve`, { role: 'partner' });
+  assert.equal(ok.status, 200, JSON.stringify(ok.body));
+  return id;
+}
+
+test('referrals registered through the link show on two levels and the level-2 share is accrued', async () => {
+  const code = sql("select referral_code from users where email = 'sidorov@mak.test'");
+  assert.ok(code, 'the partner has a referral code');
+  await registerThrough(code, 'first@mak.test', 'Первый Уровень');
+  const firstCode = sql("select referral_code from users where email = 'first@mak.test'");
+  await registerThrough(firstCode, 'second@mak.test', 'Второй Уровень');
+
+  // The level-2 partner's deal is issued: 0.5 % of 2 000 000 = 10 000 ₽; level 2 gets 5 % of it.
+  const token = await apiToken(s.db.url, 'second@mak.test');
+  const deal = await wonDeal(token, '+7 916 700 00 09');
+  const r = await api('POST', `/leads/${deal.id}/issue`, { issued_on: '2026-11-30', bank: 'Альфа-Банк', amount: '2 000 000' });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.deepEqual(r.body.accruals.map((a) => [a.level, a.amount]), [[0, 10000], [1, 1000], [2, 500]]);
+
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  await signIn(page, s.server.url, 'sidorov@mak.test', 'partner-pass-1');
+  await page.waitForURL('**/partner');
+  await hydrated(page);
+  assert.match(await page.textContent('[data-testid=referral-link]'), new RegExp(`/register\\?ref=${code}$`));
+  const rows = await page.$$eval('[data-testid=referral]', (rs) => rs.map((r) => [r.dataset.level, r.textContent.replace(/\s/g, '')]));
+  assert.equal(rows.length, 2, JSON.stringify(rows));
+  assert.equal(rows[0][0], '1');
+  assert.match(rows[0][1], /ПервыйУровень.*Активен/);
+  assert.equal(rows[1][0], '2');
+  assert.match(rows[1][1], /ВторойУровень.*2000000₽500₽$/);
+  assert.ok(!(await page.content()).includes('+7 916 700 00 09') && !(await page.content()).includes('Клиент Партнёра'),
+    'no client personal data of referrals');
   await ctx.close();
 });

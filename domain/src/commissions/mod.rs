@@ -12,6 +12,7 @@
 
 mod grades;
 mod issues;
+mod referrals;
 
 use crate::accounts::FieldError;
 use crate::error::{DomainError, ErrorCode};
@@ -24,6 +25,7 @@ pub use grades::{
     standing, Calculation, Grade, GradeChange, GradeInput, GradePolicy, Grades, Rate, Standing,
 };
 pub use issues::{accruals, issue_state, record_issue, AccrualView, IssueInput, IssueState};
+pub use referrals::{referral_code, referrals, Referral};
 
 #[derive(Debug, thiserror::Error)]
 pub enum CommissionError {

@@ -101,6 +101,8 @@ pub fn RegisterPage() -> impl IntoView {
     let query = leptos_router::hooks::use_query_map();
     let email = query.get_untracked().get("email").unwrap_or_default();
     let no_account = query.get_untracked().get("notice").as_deref() == Some("no_account");
+    // A partner's referral link: /register?ref=CODE.
+    let referral = query.get_untracked().get("ref").unwrap_or_default();
     view! {
         <section class="card">
             <h1>{t("reg.title")}</h1>
@@ -144,7 +146,7 @@ pub fn RegisterPage() -> impl IntoView {
                 </div>
                 <Field label=t("reg.inn") name="inn" error=field_error(v, "inn")/>
                 <Field label=t("reg.company") name="company_name" error=field_error(v, "company_name")/>
-                <Field label=t("reg.referral") name="referral_code" error=field_error(v, "referral_code")/>
+                <Field label=t("reg.referral") name="referral_code" value=referral.clone() error=field_error(v, "referral_code")/>
                 <button type="submit" class="primary" disabled=move || register.pending().get()>{t("reg.submit")}</button>
             </ActionForm>
         </section>

@@ -68,9 +68,12 @@ mod view {
 #[server]
 pub async fn my_earnings() -> Result<StandingView, AppError> {
     use domain::commissions as c;
-    let pool = crate::session::services()?.pool;
+    let services = crate::session::services()?;
+    let pool = services.pool.clone();
     let actor = crate::session::require_actor().await?;
     let s = c::standing(&pool, &actor).await?;
+    let code = c::referral_code(&pool, &actor).await?;
+    let referrals = c::referrals(&pool, &actor).await?;
     let g = c::grades(&pool, &actor).await?;
     let accruals = c::accruals(&pool, &actor, None).await?;
     let earned = accruals
@@ -112,6 +115,19 @@ pub async fn my_earnings() -> Result<StandingView, AppError> {
             .collect(),
         accruals: accruals.into_iter().map(view::accrual).collect(),
         earned: earned.format(),
+        referral_link: code.map(|c| format!("{}/register?ref={c}", services.public_url.trim_end_matches('/'))),
+        referrals: referrals
+            .into_iter()
+            .map(|r| ReferralLine {
+                level: r.level,
+                name: r.name,
+                registered: domain::time::datetime(r.registered_at),
+                status: r.status,
+                leads: r.leads,
+                volume: r.issued_volume.format(),
+                earned: r.earned.format(),
+            })
+            .collect(),
     })
 }
 

@@ -89,6 +89,36 @@ pub fn PartnerEarnings() -> impl IntoView {
                             })}
                         </section>
                         <Calculator products=s.products.clone()/>
+                        <section class="card" data-testid="referrals">
+                            <h2>{t("earn.referrals")}</h2>
+                            {s.referral_link.clone().map(|l| view! {
+                                <p>{t("earn.ref_link")} ": " <code data-testid="referral-link">{l}</code></p>
+                            })}
+                            <p class="muted">{t("earn.ref_text")}</p>
+                            {if s.referrals.is_empty() {
+                                view! { <p class="muted">{t("earn.no_referrals")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="stack" data-testid="referral-list">
+                                        <thead><tr><th>{t("earn.ref_level")}</th><th>{t("earn.ref_name")}</th><th>{t("earn.ref_since")}</th>
+                                            <th>{t("earn.state")}</th><th>{t("earn.ref_leads")}</th><th>{t("earn.issued")}</th><th>{t("earn.ref_earned")}</th></tr></thead>
+                                        <tbody>
+                                            {s.referrals.clone().into_iter().map(|r| view! {
+                                                <tr data-testid="referral" data-level=r.level>
+                                                    <td data-label=t("earn.ref_level")>{r.level}</td>
+                                                    <td data-label=t("earn.ref_name")>{r.name}</td>
+                                                    <td data-label=t("earn.ref_since")>{r.registered}</td>
+                                                    <td data-label=t("earn.state")>{r.status}</td>
+                                                    <td data-label=t("earn.ref_leads")>{r.leads}</td>
+                                                    <td data-label=t("earn.issued")>{r.volume}</td>
+                                                    <td data-label=t("earn.ref_earned")>{r.earned}</td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section>
                         <section class="card" data-testid="accruals">
                             <h2>{t("earn.accruals")} " · " <span data-testid="earned">{s.earned.clone()}</span></h2>
                             {if s.accruals.is_empty() {

@@ -39,6 +39,20 @@ pub struct StandingView {
     pub history: Vec<(String, String, String)>,
     pub accruals: Vec<AccrualLine>,
     pub earned: String,
+    /// The full referral link, when the partner has a code.
+    pub referral_link: Option<String>,
+    pub referrals: Vec<ReferralLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferralLine {
+    pub level: i16,
+    pub name: String,
+    pub registered: String,
+    pub status: String,
+    pub leads: i64,
+    pub volume: String,
+    pub earned: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -24,6 +24,7 @@ pub(super) fn router() -> Router<AppState> {
         .route("/calculator", get(calculator))
         .route("/leads/{id}/issue", post(issue))
         .route("/accruals", get(accruals))
+        .route("/referrals", get(referrals))
 }
 
 fn accrual(a: AccrualView) -> serde_json::Value {
@@ -130,4 +131,15 @@ async fn accruals(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q
     let card = q.company.as_deref().map(parse_id).transpose()?;
     let list = commissions::accruals(&st.services.pool, &actor, card).await?;
     Ok(Json(json!({ "accruals": list.into_iter().map(accrual).collect::<Vec<_>>() })).into_response())
+}
+
+async fn referrals(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    let list = commissions::referrals(&st.services.pool, &actor).await?;
+    Ok(Json(json!({
+        "referrals": list.into_iter().map(|r| json!({
+            "level": r.level, "name": r.name, "registered_at": r.registered_at, "status": r.status,
+            "leads": r.leads, "issued_volume": rubles(r.issued_volume), "earned": rubles(r.earned),
+        })).collect::<Vec<_>>()
+    }))
+    .into_response())
 }
