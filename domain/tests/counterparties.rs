@@ -172,3 +172,14 @@ async fn nobody_reads_or_edits_someone_elses_card(pool: PgPool) {
         .await
         .is_ok());
 }
+
+#[test]
+fn a_card_read_from_the_api_can_be_sent_back_with_its_nulls() {
+    let input: CardInput = serde_json::from_value(
+        serde_json::json!({ "legal_form": "individual", "name": "Пётр", "inn": null, "kpp": null }),
+    )
+    .unwrap();
+    assert_eq!(input.inn, "");
+    assert_eq!(input.name, "Пётр");
+    assert_eq!(input.tax_regime, "", "absent fields are empty");
+}

@@ -16,26 +16,49 @@ use crate::types::LegalForm;
 use crate::types::Scope;
 use crate::{audit, notifications, Actor, Page};
 
+/// A JSON `null` reads as an empty field, so a card read from the API
+/// (where absent values are `null`) can be sent back as it is.
+fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Option::<String>::deserialize(d)?.unwrap_or_default())
+}
+
 /// The card as typed in a form or sent as JSON (every field a string).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct CardInput {
+    #[serde(deserialize_with = "null_as_empty")]
     pub legal_form: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub name: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub inn: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub ogrn: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub kpp: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub legal_address: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub postal_address: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub bank_name: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub bik: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub settlement_account: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub correspondent_account: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub signatory: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub signatory_basis: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub attorney: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub tax_regime: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub contact_phone: String,
+    #[serde(deserialize_with = "null_as_empty")]
     pub contact_email: String,
 }
 
