@@ -582,3 +582,32 @@ async fn a_token_blocked_or_revoked_behind_the_apps_back_stops_at_once(pool: PgP
         "a revoked token ends within 3 s"
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_invited_or_re_roled_partner_gets_a_referral_code(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let link = accounts::invite(
+        &pool,
+        &admin,
+        accounts::InviteInput {
+            email: "invited@example.ru".into(),
+            role: Role::Partner,
+        },
+    )
+    .await
+    .unwrap();
+    let token = link.path.trim_start_matches("/invite/");
+    let grant = accounts::accept_invitation(&pool, token, "Приглашённый Партнёр", "partner-password", None)
+        .await
+        .unwrap();
+    let staff = user_with_role(&pool, &admin, "staff@example.ru", Role::Employee).await;
+    accounts::change_role(&pool, &admin, staff.user_id, Role::Partner).await.unwrap();
+    for id in [grant.user_id, staff.user_id] {
+        let code: Option<String> = sqlx::query_scalar("select referral_code from users where id = $1")
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert_eq!(code.map(|c| c.len()), Some(8));
+    }
+}

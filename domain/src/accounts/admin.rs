@@ -282,7 +282,8 @@ pub(crate) fn may_grant(actor: &Actor, role: Role) -> Result<(), AccountsError> 
     Ok(())
 }
 
-fn new_referral_code() -> String {
+/// A partner's referral code: 8 characters without look-alikes.
+pub(crate) fn new_referral_code() -> String {
     const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::thread_rng();
     (0..8)
@@ -419,11 +420,16 @@ pub async fn change_role(pool: &PgPool, actor: &Actor, id: Uuid, role: Role) -> 
                 } else {
                     "active"
                 };
+                // Whoever becomes a partner gets a referral code to invite others.
+                let code = (role == Role::Partner).then(new_referral_code);
                 sqlx::query!(
-                    "update users set role = $2, status = $3, session_epoch = session_epoch + 1 where id = $1",
+                    "update users set role = $2, status = $3, session_epoch = session_epoch + 1,
+                                      referral_code = coalesce(referral_code, $4)
+                     where id = $1",
                     before.id,
                     role.as_str(),
-                    status
+                    status,
+                    code
                 )
                 .execute(&mut **tx)
                 .await?;

@@ -259,11 +259,14 @@ pub async fn accept_invitation(
         return Err(AccountsError::InvitationExpired);
     }
     let user_id = sqlx::query_scalar!(
-        "insert into users (email, password_hash, full_name, role, status) values ($1, $2, $3, $4, 'active') returning id",
+        "insert into users (email, password_hash, full_name, role, status, referral_code)
+         values ($1, $2, $3, $4, 'active', $5) returning id",
         inv.email,
         hash,
         full_name.trim(),
-        inv.role
+        inv.role,
+        // An invited partner can invite others too.
+        (inv.role == "partner").then(super::admin::new_referral_code)
     )
     .fetch_one(&mut *tx)
     .await
