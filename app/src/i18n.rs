@@ -212,6 +212,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("timeline.auction_listed", "Выставлен на аукцион:", "Put up for auction:"),
     ("timeline.auction_cancelled", "Лот отменён:", "Lot cancelled:"),
     ("timeline.auction_sold", "Продан на аукционе:", "Sold at auction:"),
+    ("timeline.issue", "Выдача кредита записана:", "Loan issue recorded:"),
     ("timeline.auction_assigned", "Не выкуплен, передан франчайзи по очереди:", "Unsold, handed to a franchisee in turn:"),
     ("timeline.auction_to_call_centre", "Не выкуплен, передан в колл-центр:", "Unsold, handed to the call centre:"),
     ("timeline.return_requested", "Запрошен возврат:", "Return requested:"),

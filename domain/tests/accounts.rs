@@ -601,7 +601,9 @@ async fn an_invited_or_re_roled_partner_gets_a_referral_code(pool: PgPool) {
         .await
         .unwrap();
     let staff = user_with_role(&pool, &admin, "staff@example.ru", Role::Employee).await;
-    accounts::change_role(&pool, &admin, staff.user_id, Role::Partner).await.unwrap();
+    accounts::change_role(&pool, &admin, staff.user_id, Role::Partner)
+        .await
+        .unwrap();
     for id in [grant.user_id, staff.user_id] {
         let code: Option<String> = sqlx::query_scalar("select referral_code from users where id = $1")
             .bind(id)

@@ -564,10 +564,10 @@ async fn recompute_in(
             continue;
         }
         let why = format!(
-            "{reason}: за {} мес. выдано {} в {} сделк.",
+            "{reason}: за {} мес. выдано {} — {}",
             policy.period_months,
             volume.format(),
-            deals
+            deals_ru(deals)
         );
         let c = sqlx::query!(
             "update company_cards set grade_id = $2 where id = $1 returning user_id, public_id, name",
@@ -631,6 +631,16 @@ async fn recompute_in(
         });
     }
     Ok(changed)
+}
+
+/// «1 сделка», «3 сделки», «5 сделок».
+fn deals_ru(n: i64) -> String {
+    let word = match (n % 10, n % 100) {
+        (1, r) if r != 11 => "сделка",
+        (2..=4, r) if !(12..=14).contains(&r) => "сделки",
+        _ => "сделок",
+    };
+    format!("{n} {word}")
 }
 
 /// HQ recomputes every partner's grade now (settlements:settle).
@@ -699,6 +709,15 @@ mod tests {
         );
         assert_eq!(commission(rub(10_000), 100, Some(rub(500)), None), rub(500));
         assert_eq!(commission(rub(10_000_000), 100, None, Some(rub(50_000))), rub(50_000));
+    }
+
+    #[test]
+    fn deals_agree_with_their_number() {
+        assert_eq!(deals_ru(1), "1 сделка");
+        assert_eq!(deals_ru(3), "3 сделки");
+        assert_eq!(deals_ru(11), "11 сделок");
+        assert_eq!(deals_ru(22), "22 сделки");
+        assert_eq!(deals_ru(0), "0 сделок");
     }
 
     #[test]

@@ -248,7 +248,10 @@ pub async fn record_issue(
         &lead.to_string(),
         "issue",
         None,
-        Some(serde_json::json!({ "issued_on": day, "bank": bank, "amount": amount })),
+        // Shown in the lead's history as it is.
+        Some(serde_json::json!({
+            "Дата выдачи": day.format("%d.%m.%Y").to_string(), "Банк": bank, "Сумма": amount.format(),
+        })),
     )
     .await?;
     let period = NaiveDate::from_ymd_opt(chrono::Datelike::year(&day), chrono::Datelike::month(&day), 1).unwrap_or(day);

@@ -285,6 +285,7 @@ fn timeline_label(kind: &str) -> &'static str {
         "return_requested" => "timeline.return_requested",
         "return_approved" => "timeline.return_approved",
         "return_rejected" => "timeline.return_rejected",
+        "issue" => "timeline.issue",
         _ => "timeline.other",
     })
 }
