@@ -1,24 +1,11 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { hydrated, suite } from './helpers.mjs';
+import { hydrated, invitedPartner, suite } from './helpers.mjs';
 
 const s = suite();
 const { api } = s;
 
-async function partner(email, name) {
-  const inv = await api('POST', '/invitations', { email, role: 'partner' });
-  assert.equal(inv.status, 201, JSON.stringify(inv.body));
-  const ctx = await s.browser.newContext();
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error('pageerror:', e.message));
-  await page.goto(inv.body.url);
-  await hydrated(page);
-  await page.fill('[data-testid=invite-form] input[name=full_name]', name);
-  await page.fill('[data-testid=invite-form] input[name=password]', 'partner-pass-1');
-  await page.click('[data-testid=invite-form] button[type=submit]');
-  await page.waitForURL('**/partner');
-  return { ctx, page };
-}
+const partner = (email, name) => invitedPartner(s, email, name);
 
 const fill = async (page, values) => {
   for (const [field, value] of Object.entries(values)) {

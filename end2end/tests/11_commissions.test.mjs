@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { apiToken, hydrated, signIn, suite } from './helpers.mjs';
+import { apiToken, hydrated, invitedPartner, signIn, suite } from './helpers.mjs';
 
 const s = suite();
 const { api } = s;
@@ -11,21 +11,7 @@ function sql(query) {
   return execFileSync('psql', [s.db.url, '-qtAc', query]).toString().trim();
 }
 
-async function partnerCabinet(email, name) {
-  const inv = await api('POST', '/invitations', { email, role: 'partner' });
-  assert.equal(inv.status, 201, JSON.stringify(inv.body));
-  const ctx = await s.browser.newContext();
-  const page = await ctx.newPage();
-  page.on('pageerror', (e) => console.error('pageerror:', e.message));
-  await page.goto(inv.body.url);
-  await hydrated(page);
-  await page.fill('[data-testid=invite-form] input[name=full_name]', name);
-  await page.fill('[data-testid=invite-form] input[name=password]', 'partner-pass-1');
-  await page.click('[data-testid=invite-form] button[type=submit]');
-  await page.waitForURL('**/partner');
-  await hydrated(page);
-  return { ctx, page };
-}
+const partnerCabinet = (email, name) => invitedPartner(s, email, name);
 
 /// A lead the partner hands in (through the API with their token), made a
 /// won mortgage deal.

@@ -174,3 +174,21 @@ export function suite({ telegram = false } = {}) {
   };
   return s;
 }
+
+/// A partner invited by HQ who accepted in a fresh browser context: the
+/// page is signed in, on the partner cabinet.
+export async function invitedPartner(s, email, name, password = 'partner-pass-1') {
+  const inv = await s.api('POST', '/invitations', { email, role: 'partner' });
+  if (inv.status !== 201) throw new Error(`invitation refused: ${JSON.stringify(inv.body)}`);
+  const ctx = await s.browser.newContext();
+  const page = await ctx.newPage();
+  page.on('pageerror', (e) => console.error('pageerror:', e.message));
+  await page.goto(inv.body.url);
+  await hydrated(page);
+  await page.fill('[data-testid=invite-form] input[name=full_name]', name);
+  await page.fill('[data-testid=invite-form] input[name=password]', password);
+  await page.click('[data-testid=invite-form] button[type=submit]');
+  await page.waitForURL('**/partner');
+  await hydrated(page);
+  return { ctx, page };
+}
