@@ -134,7 +134,7 @@ pub fn PartnerEarnings() -> impl IntoView {
                                                     <td data-label=t("earn.period")>{a.period}</td>
                                                     <td data-label=t("earn.deal")>"№" {a.lead_number} " · " {a.product}</td>
                                                     <td data-label=t("earn.kind")>{a.level}</td>
-                                                    <td data-label=t("earn.issued")><span>{a.base} <span class="muted">"· " {a.issued_on} " · " {a.bank}</span></span></td>
+                                                    <td data-label=t("earn.issued")><span>{a.base} " " <span class="muted">"· " {a.issued_on} " · " {a.bank}</span></span></td>
                                                     <td data-label=t("earn.rate")>{a.percent}</td>
                                                     <td data-label=t("earn.accrued")><strong>{a.amount}</strong></td>
                                                     <td data-label=t("earn.state")>{a.state}</td>

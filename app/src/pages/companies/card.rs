@@ -193,7 +193,7 @@ pub fn CompaniesPage() -> impl IntoView {
                                         {l.rows.into_iter().map(|r| view! {
                                             <tr>
                                                 <td data-label=t("company.public_id")><a href=format!("/companies/{}", r.id)>{r.public_id}</a></td>
-                                                <td data-label=t("company.name")><span>{r.name} <span class="muted">"· " {r.legal_form}</span></span></td>
+                                                <td data-label=t("company.name")><span>{r.name} " " <span class="muted">"· " {r.legal_form}</span></span></td>
                                                 <td data-label=t("company.kind")>{r.kind}</td>
                                                 <td data-label=t("company.inn")>{r.inn}</td>
                                                 <td data-label=t("company.requisites")>{if r.complete { t("company.complete_short") } else { t("company.incomplete_short") }}</td>
