@@ -86,32 +86,6 @@ async fn bid_in_turn(
     lot_id: Uuid,
     amount: Option<Money>,
 ) -> Result<(BidOutcome, i64), AuctionError> {
-    // A bid that is already too low is refused without queueing for the
-    // lot's lock (under a rush most are).
-    let peek = sqlx::query!(
-        r#"select state, ends_at > now() as "running!", price_kopecks, step_kopecks, bids_count
-           from lots where id = $1"#,
-        lot_id
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(AuctionError::NotFound(Missing::Lot))?;
-    if peek.state != "open" || !peek.running {
-        return Err(AuctionError::LotClosed);
-    }
-    if let Some(a) = amount {
-        let least = if peek.bids_count == 0 {
-            peek.price_kopecks
-        } else {
-            peek.price_kopecks.saturating_add(peek.step_kopecks)
-        };
-        if a.kopecks() < least {
-            return Err(AuctionError::BidTooLow {
-                minimum: Money::from_kopecks(least),
-            });
-        }
-    }
-
     let mut tx = pool.begin().await?;
     let team = actor_company(&mut tx, actor).await?;
     // What doesn't depend on the lot's state is read before its lock is
