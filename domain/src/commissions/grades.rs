@@ -401,24 +401,19 @@ async fn results(
         .collect())
 }
 
-/// The actor's standing (a partner: settlements:view on themselves).
-pub async fn standing(pool: &PgPool, actor: &Actor) -> Result<Standing, CommissionError> {
-    authorize(pool, actor, CommissionOp::ViewGrades).await?;
-    let mut tx = pool.begin().await?;
+/// A partner's card, grade and the grade above it.
+async fn partner_grades(
+    tx: &mut Transaction<'_, Postgres>,
+    actor: &Actor,
+) -> Result<(Uuid, Grade, Option<Grade>), CommissionError> {
     let card = sqlx::query!(
         "select id, grade_id from company_cards where user_id = $1 and kind = 'partner'",
         actor.user_id
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(CommissionError::NotFound("Грейды есть только у партнёров"))?;
-    let policy = policy_in(&mut *tx).await?;
-    let grades = all_grades(&mut *tx).await?;
-    let (_, volume, deals) = results(&mut tx, Some(actor.user_id), period_start(policy.period_months))
-        .await?
-        .into_iter()
-        .next()
-        .unwrap_or((card.id, Money::from_kopecks(0), 0));
+    let grades = all_grades(&mut **tx).await?;
     let grade = grades
         .iter()
         .find(|g| Some(g.id) == card.grade_id)
@@ -426,6 +421,20 @@ pub async fn standing(pool: &PgPool, actor: &Actor) -> Result<Standing, Commissi
         .cloned()
         .ok_or(CommissionError::NotFound("Грейды не заданы"))?;
     let next = grades.iter().find(|g| g.position > grade.position).cloned();
+    Ok((card.id, grade, next))
+}
+
+/// The actor's standing (a partner: settlements:view on themselves).
+pub async fn standing(pool: &PgPool, actor: &Actor) -> Result<Standing, CommissionError> {
+    authorize(pool, actor, CommissionOp::ViewGrades).await?;
+    let mut tx = pool.begin().await?;
+    let (card, grade, next) = partner_grades(&mut tx, actor).await?;
+    let policy = policy_in(&mut *tx).await?;
+    let (_, volume, deals) = results(&mut tx, Some(actor.user_id), period_start(policy.period_months))
+        .await?
+        .into_iter()
+        .next()
+        .unwrap_or((card, Money::from_kopecks(0), 0));
     let rates = sqlx::query!(
         r#"select p.name, cur.percent_bp as "cur?", nxt.percent_bp as "nxt?"
            from dictionary_items p
@@ -440,10 +449,10 @@ pub async fn standing(pool: &PgPool, actor: &Actor) -> Result<Standing, Commissi
     .into_iter()
     .map(|r| (r.name, format_percent(r.cur.unwrap_or(0)), r.nxt.map(format_percent)))
     .collect();
-    let history = changes(&mut tx, Some(card.id), 10).await?;
+    let history = changes(&mut tx, Some(card), 10).await?;
     tx.commit().await?;
     Ok(Standing {
-        card_id: card.id,
+        card_id: card,
         grade,
         next,
         period_months: policy.period_months,
@@ -506,7 +515,10 @@ pub async fn calculate(
     if amount.kopecks() <= 0 {
         return Err(invalid("amount", "Сумма должна быть больше нуля"));
     }
-    let s = standing(pool, actor).await?;
+    authorize(pool, actor, CommissionOp::ViewGrades).await?;
+    let mut tx = pool.begin().await?;
+    let (_, grade, next_grade) = partner_grades(&mut tx, actor).await?;
+    tx.commit().await?;
     let rate = |grade: Uuid| {
         sqlx::query!(
             "select percent_bp, min_kopecks, max_kopecks from commission_rates where grade_id = $1 and product_id = $2",
@@ -515,19 +527,19 @@ pub async fn calculate(
         )
         .fetch_optional(pool)
     };
-    let cur = rate(s.grade.id)
+    let cur = rate(grade.id)
         .await?
         .ok_or_else(|| invalid("product", "Выберите продукт"))?;
-    let next = match &s.next {
+    let next = match &next_grade {
         Some(g) => rate(g.id).await?,
         None => None,
     };
     let money = |k: Option<i64>| k.map(Money::from_kopecks);
     Ok(Calculation {
-        grade: s.grade.name.clone(),
+        grade: grade.name.clone(),
         commission: commission(amount, cur.percent_bp, money(cur.min_kopecks), money(cur.max_kopecks)),
         percent: format_percent(cur.percent_bp),
-        next_grade: s.next.as_ref().map(|g| g.name.clone()),
+        next_grade: next_grade.as_ref().map(|g| g.name.clone()),
         next_commission: next.map(|r| commission(amount, r.percent_bp, money(r.min_kopecks), money(r.max_kopecks))),
     })
 }
