@@ -77,6 +77,9 @@ pub fn GradesPage() -> impl IntoView {
 
                                     <h2>{t("grades.table")}</h2>
                                     <FormError message=form_error(rate.value())/>
+                                    {move || ["percent", "min", "max"].into_iter()
+                                        .filter_map(|f| field_error(rate.value(), f).get()).next()
+                                        .map(|m| view! { <div class="field-error" data-field="rate">{m}</div> })}
                                     <div class="table-scroll">
                                     <table data-testid="rates">
                                         <thead><tr><th>{t("earn.product")}</th>
