@@ -209,37 +209,26 @@ impl Row {
     }
 }
 
-/// Reads one card, locking it when `lock` (to edit it).
+/// Reads one card, locking it first when `lock` (to edit it).
 async fn read(tx: &mut Transaction<'_, Postgres>, id: Uuid, lock: bool) -> Result<Row, CounterpartyError> {
-    // Two statements rather than a conditional lock: the plan is the same.
-    let row = if lock {
-        sqlx::query_as!(
-            Row,
-            r#"select c.id, c.public_id, c.kind, c.user_id, c.team_id, u.team_id as owner_team, c.legal_form, c.name,
-                      c.inn, c.ogrn, c.kpp, c.legal_address, c.postal_address, c.bank_name, c.bik,
-                      c.settlement_account, c.correspondent_account, c.signatory, c.signatory_basis, c.attorney,
-                      c.tax_regime, c.contact_phone, c.contact_email, c.updated_at as "updated_at: DateTime<Utc>"
-               from company_cards c left join users u on u.id = c.user_id
-               where c.id = $1 for update of c"#,
-            id
-        )
-        .fetch_optional(&mut **tx)
-        .await?
-    } else {
-        sqlx::query_as!(
-            Row,
-            r#"select c.id, c.public_id, c.kind, c.user_id, c.team_id, u.team_id as owner_team, c.legal_form, c.name,
-                      c.inn, c.ogrn, c.kpp, c.legal_address, c.postal_address, c.bank_name, c.bik,
-                      c.settlement_account, c.correspondent_account, c.signatory, c.signatory_basis, c.attorney,
-                      c.tax_regime, c.contact_phone, c.contact_email, c.updated_at as "updated_at: DateTime<Utc>"
-               from company_cards c left join users u on u.id = c.user_id
-               where c.id = $1"#,
-            id
-        )
-        .fetch_optional(&mut **tx)
-        .await?
-    };
-    row.ok_or(CounterpartyError::NotFound)
+    if lock {
+        sqlx::query!("select id from company_cards where id = $1 for update", id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    }
+    sqlx::query_as!(
+        Row,
+        r#"select c.id, c.public_id, c.kind, c.user_id, c.team_id, u.team_id as owner_team, c.legal_form, c.name,
+                  c.inn, c.ogrn, c.kpp, c.legal_address, c.postal_address, c.bank_name, c.bik,
+                  c.settlement_account, c.correspondent_account, c.signatory, c.signatory_basis, c.attorney,
+                  c.tax_regime, c.contact_phone, c.contact_email, c.updated_at as "updated_at: DateTime<Utc>"
+           from company_cards c left join users u on u.id = c.user_id
+           where c.id = $1"#,
+        id
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(CounterpartyError::NotFound)
 }
 
 /// Whom a card belongs to, as the matrix sees it: a partner's card is the
