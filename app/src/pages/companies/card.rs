@@ -128,10 +128,10 @@ fn show(card: Result<CardView, AppError>) -> AnyView {
     }
 }
 
-/// The partner's or the office's own card.
+/// The card with `id` (the actor's own when empty), behind the guard.
 #[component]
-pub fn OwnCompanyPage() -> impl IntoView {
-    let card = Resource::new(|| (), |_| company_card(String::new()));
+fn CardLoader(#[prop(into)] id: Signal<String>) -> impl IntoView {
+    let card = Resource::new(move || id.get(), company_card);
     view! {
         <Guard resource="users" action="view">
             <Transition fallback=|| ()>
@@ -141,18 +141,17 @@ pub fn OwnCompanyPage() -> impl IntoView {
     }
 }
 
+/// The partner's or the office's own card.
+#[component]
+pub fn OwnCompanyPage() -> impl IntoView {
+    view! { <CardLoader id=String::new()/> }
+}
+
 /// Any card, by id (HQ, or its owner).
 #[component]
 pub fn CompanyPage() -> impl IntoView {
     let params = use_params_map();
-    let card = Resource::new(move || params.with(|p| p.get("id").unwrap_or_default()), company_card);
-    view! {
-        <Guard resource="users" action="view">
-            <Transition fallback=|| ()>
-                {move || Suspend::new(async move { show(card.await) })}
-            </Transition>
-        </Guard>
-    }
+    view! { <CardLoader id=Signal::derive(move || params.with(|p| p.get("id").unwrap_or_default()))/> }
 }
 
 /// HQ's list of counterparties with their public IDs.
