@@ -82,7 +82,7 @@ pub fn commission(amount: Money, percent_bp: i32, min: Option<Money>, max: Optio
     Money::from_kopecks(k)
 }
 
-async fn authorize(pool: &PgPool, actor: &Actor, op: CommissionOp) -> Result<(), CommissionError> {
+pub(super) async fn authorize(pool: &PgPool, actor: &Actor, op: CommissionOp) -> Result<(), CommissionError> {
     rbac::authorize(pool, actor, Operation::Commissions(op), Target::Collection).await?;
     Ok(())
 }

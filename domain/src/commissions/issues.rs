@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
-use super::grades::{commission, policy_in};
+use super::grades::{authorize, commission, policy_in};
 use super::{format_percent, invalid, CommissionError};
 use crate::accounts::FieldError;
 use crate::ledger::{self, Posting};
@@ -204,13 +204,7 @@ pub async fn record_issue(
     lead: Uuid,
     input: &IssueInput,
 ) -> Result<Vec<AccrualView>, CommissionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Commissions(CommissionOp::RecordIssue),
-        Target::Collection,
-    )
-    .await?;
+    authorize(pool, actor, CommissionOp::RecordIssue).await?;
     let (day, bank, amount) = validate(input)?;
     let mut tx = pool.begin().await?;
     let l = sqlx::query!(
@@ -430,13 +424,7 @@ pub struct IssueState {
 
 /// The issue of a lead and what it accrued (settlements:settle).
 pub async fn issue_state(pool: &PgPool, actor: &Actor, lead: Uuid) -> Result<IssueState, CommissionError> {
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Commissions(CommissionOp::RecordIssue),
-        Target::Collection,
-    )
-    .await?;
+    authorize(pool, actor, CommissionOp::RecordIssue).await?;
     let row = sqlx::query!(
         r#"select s.kind as "stage_kind?", d.issued_on as "issued_on?: NaiveDate", d.bank as "bank?", d.amount_kopecks as "amount?"
            from leads l left join stages s on s.id = l.stage_id left join deal_issues d on d.lead_id = l.id
