@@ -10,6 +10,7 @@ pub mod company;
 pub mod counterparties;
 pub mod crypto;
 pub mod demo;
+pub mod documents;
 pub mod error;
 pub mod events;
 pub mod imports;
@@ -19,10 +20,13 @@ pub mod notifications;
 pub mod rbac;
 pub mod realtime;
 pub mod requisites;
+pub mod settlements;
+pub mod storage;
 pub mod tasks;
 pub mod telegram;
 pub mod time;
 pub mod types;
+pub mod words;
 
 use std::net::IpAddr;
 
@@ -61,8 +65,10 @@ pub struct Services {
     pub public_url: String,
     /// The Telegram platform (the Bot API clients cached per bot).
     pub telegram: telegram::Telegram,
-    /// Lead files; `None` when no S3 endpoint is configured.
+    /// Lead files and documents; `None` when no S3 endpoint is configured.
     pub storage: Option<leads::Storage>,
+    /// Renders generated documents to PDF; set by `with_renderer`.
+    pub renderer: Option<std::sync::Arc<dyn documents::Render>>,
 }
 
 impl Services {
@@ -80,7 +86,14 @@ impl Services {
             cipher,
             public_url,
             storage,
+            renderer: None,
         }
+    }
+
+    /// The PDF renderer of acts and contracts (the server's `render` crate).
+    pub fn with_renderer(mut self, renderer: std::sync::Arc<dyn documents::Render>) -> Self {
+        self.renderer = Some(renderer);
+        self
     }
 }
 

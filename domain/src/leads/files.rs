@@ -2,7 +2,6 @@
 //! needs leads:edit on the lead, downloading leads:view: the bytes always
 //! pass through the server, so the same check guards every download.
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -14,50 +13,11 @@ use super::{LeadsError, Missing};
 use crate::rbac::LeadOp;
 use crate::rbac::{self, Operation};
 use crate::realtime;
+pub use crate::storage::Storage;
 use crate::{audit, Actor};
 
 /// Largest file a lead accepts.
 pub const MAX_FILE_BYTES: usize = 20 * 1024 * 1024;
-
-/// Where lead files live. Built from `S3_ENDPOINT`, `S3_BUCKET`,
-/// `S3_ACCESS_KEY`, `S3_SECRET_KEY` and `S3_REGION` (default us-east-1);
-/// path-style addressing, so MinIO and other S3-compatible servers work.
-#[derive(Clone)]
-pub struct Storage {
-    client: aws_sdk_s3::Client,
-    bucket: String,
-}
-
-impl Storage {
-    pub fn new(endpoint: &str, region: &str, access_key: &str, secret_key: &str, bucket: &str) -> Self {
-        let creds = Credentials::new(access_key, secret_key, None, None, "mak-crm");
-        let conf = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .region(Region::new(region.to_string()))
-            .endpoint_url(endpoint)
-            .credentials_provider(creds)
-            .force_path_style(true)
-            .build();
-        Self {
-            client: aws_sdk_s3::Client::from_conf(conf),
-            bucket: bucket.to_string(),
-        }
-    }
-
-    /// Creates the bucket when it is missing (first start).
-    pub async fn ensure_bucket(&self) -> Result<(), String> {
-        if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
-            return Ok(());
-        }
-        self.client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
-    }
-}
 
 #[derive(Debug, Clone, Serialize)]
 pub struct LeadFile {
