@@ -97,6 +97,8 @@ pub enum SettingsOp {
     EditDictionaries,
     EditCustomFields,
     ShareView,
+    /// Document templates (acts, contracts).
+    EditTemplates,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
@@ -145,6 +147,12 @@ pub enum CommissionOp {
     ViewAccruals,
     ManageGrades,
     RecordIssue,
+    /// Settlement periods, their acts, payments and documents.
+    ViewSettlements,
+    /// Uploading the signed scan of an act: the partner (their own) or HQ.
+    SignAct,
+    IssueAct,
+    RecordPayment,
 }
 
 /// The lead auction. A franchisee company's balance and bids are the
@@ -199,7 +207,8 @@ impl Operation {
                 | SettingsOp::EditPipelines
                 | SettingsOp::EditDictionaries
                 | SettingsOp::EditCustomFields
-                | SettingsOp::ShareView => (Resource::Settings, Edit),
+                | SettingsOp::ShareView
+                | SettingsOp::EditTemplates => (Resource::Settings, Edit),
             },
             Operation::Leads(op) => (
                 Resource::Leads,
@@ -244,8 +253,14 @@ impl Operation {
             Operation::Commissions(op) => (
                 Resource::Settlements,
                 match op {
-                    CommissionOp::ViewGrades | CommissionOp::ViewAccruals => View,
-                    CommissionOp::ManageGrades | CommissionOp::RecordIssue => Settle,
+                    CommissionOp::ViewGrades
+                    | CommissionOp::ViewAccruals
+                    | CommissionOp::ViewSettlements
+                    | CommissionOp::SignAct => View,
+                    CommissionOp::ManageGrades
+                    | CommissionOp::RecordIssue
+                    | CommissionOp::IssueAct
+                    | CommissionOp::RecordPayment => Settle,
                 },
             ),
             Operation::Companies(op) => (

@@ -24,6 +24,7 @@ pub use grades::{
     calculate, commission, grades, recent_changes, recompute_grades, run_monthly, save_grade, save_rate, set_policy,
     standing, Calculation, Grade, GradeChange, GradeInput, GradePolicy, Grades, Rate, Standing,
 };
+pub(crate) use issues::PAYABLE;
 pub use issues::{accruals, issue_state, record_issue, AccrualView, IssueInput, IssueState};
 pub use referrals::{referral_code, referrals, Referral};
 

@@ -438,3 +438,17 @@ pub async fn may_edit(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<bool, Co
             .is_ok(),
     )
 }
+
+/// Whom the card `id` belongs to as the matrix sees it (for the features
+/// whose records hang off a card: settlements, documents); `None` when
+/// there is no such card.
+pub(crate) async fn card_target(pool: &PgPool, id: Uuid) -> Result<Option<Target>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let target = match read(&mut tx, id, false).await {
+        Ok(row) => Some(target(&mut tx, &row).await?),
+        Err(CounterpartyError::Db(e)) => return Err(e),
+        Err(_) => None,
+    };
+    tx.commit().await?;
+    Ok(target)
+}

@@ -13,6 +13,7 @@ use crate::accounts::FieldError;
 use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 
+pub(crate) use card::card_target;
 pub use card::{card, list_cards, may_edit, own_card, update_card, CardInput, CardQuery, CardRow, CompanyCard};
 pub use validate::{validate_card, SigningBasis, TaxRegime, ValidCard};
 

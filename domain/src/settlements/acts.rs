@@ -1,0 +1,387 @@
+//! Acts of settlement periods: rendered from the act template with both
+//! parties' requisites and the period's deals, numbered per year, stored in
+//! S3 with their SHA-256. An issued act never changes; a correction is a
+//! new act that replaces it (the old one is kept, marked replaced).
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::{PgPool, Postgres, Transaction};
+use std::sync::Arc;
+use uuid::Uuid;
+
+use super::periods::target_of;
+use super::{document_amount, month_name, SettlementError};
+use crate::commissions::format_percent;
+use crate::documents::{self, current_in, Render, TemplateKind};
+use crate::rbac::{self, CommissionOp, Operation};
+use crate::storage::Storage;
+use crate::types::Money;
+use crate::{audit, notifications, Actor};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ActView {
+    pub id: Uuid,
+    pub number: i32,
+    pub year: i32,
+    pub issued_on: NaiveDate,
+    pub total: Money,
+    pub vat: Money,
+    pub document_id: Uuid,
+    pub sha256: String,
+    pub replaces: Option<String>,
+    pub superseded: bool,
+    pub signed_document_id: Option<Uuid>,
+    pub signed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+pub(super) async fn acts_of(pool: &PgPool, settlement: Uuid) -> Result<Vec<ActView>, sqlx::Error> {
+    Ok(sqlx::query!(
+        r#"select a.id, a.number, a.year, a.issued_on as "issued_on: NaiveDate", a.total_kopecks, a.vat_kopecks,
+                  a.document_id, d.sha256, r.number as "r_number?", r.issued_on as "r_issued_on?: NaiveDate",
+                  a.superseded, a.signed_document_id, a.signed_at as "signed_at: DateTime<Utc>",
+                  a.created_at as "created_at: DateTime<Utc>"
+           from acts a join documents d on d.id = a.document_id left join acts r on r.id = a.replaces_id
+           where a.settlement_id = $1 order by a.created_at desc"#,
+        settlement
+    )
+    .fetch_all(pool)
+    .await?
+    .into_iter()
+    .map(|r| ActView {
+        id: r.id,
+        number: r.number,
+        year: r.year,
+        issued_on: r.issued_on,
+        total: Money::from_kopecks(r.total_kopecks),
+        vat: Money::from_kopecks(r.vat_kopecks),
+        document_id: r.document_id,
+        sha256: r.sha256,
+        replaces: match (r.r_number, r.r_issued_on) {
+            (Some(n), Some(d)) => Some(format!("{n} от {}", d.format("%d.%m.%Y"))),
+            _ => None,
+        },
+        superseded: r.superseded,
+        signed_document_id: r.signed_document_id,
+        signed_at: r.signed_at,
+        created_at: r.created_at,
+    })
+    .collect())
+}
+
+/// A party of the act as the template sees it, or what its card lacks.
+async fn party(
+    tx: &mut Transaction<'_, Postgres>,
+    card: Uuid,
+) -> Result<(serde_json::Value, String, Vec<&'static str>), sqlx::Error> {
+    let c = sqlx::query!(
+        "select public_id, legal_form, name, inn, ogrn, kpp, legal_address, postal_address, bank_name, bik,
+                settlement_account, correspondent_account, signatory, signatory_basis, attorney, tax_regime
+         from company_cards where id = $1",
+        card
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let mut missing = vec![];
+    if c.name.trim().is_empty() {
+        missing.push("наименование");
+    }
+    if c.inn.is_none() {
+        missing.push("ИНН");
+    }
+    if matches!(c.legal_form.as_str(), "ooo" | "ip") && c.ogrn.is_none() {
+        missing.push(if c.legal_form == "ip" {
+            "ОГРНИП"
+        } else {
+            "ОГРН"
+        });
+    }
+    if c.legal_form == "ooo" && c.kpp.is_none() {
+        missing.push("КПП");
+    }
+    if c.settlement_account.is_none() || c.bik.is_none() {
+        missing.push("банковские реквизиты");
+    }
+    if c.legal_form == "ooo" && c.signatory.trim().is_empty() {
+        missing.push("подписант");
+    }
+    let basis = match (c.legal_form.as_str(), c.signatory_basis.as_str()) {
+        ("ooo", "power_of_attorney") => format!("доверенности {}", c.attorney.trim()),
+        ("ooo", _) => "Устава".to_string(),
+        _ => String::new(),
+    };
+    let signatory = if c.signatory.trim().is_empty() {
+        c.name.clone()
+    } else {
+        c.signatory.clone()
+    };
+    Ok((
+        serde_json::json!({
+            "name": c.name, "inn": c.inn.unwrap_or_default(), "kpp": c.kpp.unwrap_or_default(),
+            "ogrn": c.ogrn.unwrap_or_default(),
+            "ogrn_label": if c.legal_form == "ip" { "ОГРНИП" } else { "ОГРН" },
+            "legal_address": c.legal_address, "postal_address": c.postal_address, "bank_name": c.bank_name,
+            "bik": c.bik.unwrap_or_default(), "account": c.settlement_account.unwrap_or_default(),
+            "corr_account": c.correspondent_account.unwrap_or_default(), "signatory": signatory,
+            "basis": basis, "public_id": c.public_id,
+        }),
+        c.tax_regime,
+        missing,
+    ))
+}
+
+/// The VAT included in `total` under the executor's tax regime, and the
+/// line the act prints about it (22 % from 2026, 20 % before).
+fn vat(regime: &str, total: Money, on: NaiveDate) -> (Money, String) {
+    match regime {
+        "vat" => {
+            let rate = if on.year() >= 2026 { 22 } else { 20 };
+            let k = total.kopecks();
+            let vat = Money::from_kopecks((k * rate + (100 + rate) / 2) / (100 + rate));
+            (vat, format!("В том числе НДС {rate} %: {} руб.", document_amount(vat)))
+        }
+        "usn" => (Money::ZERO, "Без НДС (упрощённая система налогообложения)".into()),
+        "npd" => (Money::ZERO, "Без НДС (налог на профессиональный доход)".into()),
+        _ => (Money::ZERO, "Без НДС".into()),
+    }
+}
+
+/// Issues the act of a period (settlements:settle): every accrual of the
+/// period, both parties' requisites (a card that lacks them is named), the
+/// total in figures and words. `correction` replaces the act in force; an
+/// act is otherwise issued once. The PDF is stored before the act's row
+/// commits and removed if it doesn't, so nothing is half-written.
+pub async fn issue_act(
+    pool: &PgPool,
+    storage: Option<&Storage>,
+    renderer: Option<&Arc<dyn Render>>,
+    actor: &Actor,
+    settlement: Uuid,
+    correction: bool,
+) -> Result<ActView, SettlementError> {
+    let (card, target) = target_of(pool, settlement).await?;
+    rbac::authorize(pool, actor, Operation::Commissions(CommissionOp::IssueAct), target).await?;
+    let storage = storage.ok_or_else(|| documents::DocumentError::Unavailable("S3 is not configured".into()))?;
+    let renderer = renderer.ok_or_else(|| documents::DocumentError::Unavailable("no renderer".into()))?;
+
+    let mut tx = pool.begin().await?;
+    let s = sqlx::query!(
+        r#"select period as "period: NaiveDate" from settlements where id = $1 for update"#,
+        settlement
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let current = sqlx::query!(
+        r#"select id, number, issued_on as "issued_on: NaiveDate" from acts where settlement_id = $1 and not superseded"#,
+        settlement
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    if current.is_some() && !correction {
+        return Err(SettlementError::Conflict(
+            "Акт за этот период уже выставлен. Чтобы изменить его, выставьте исправленный акт".into(),
+        ));
+    }
+    let rows = sqlx::query!(
+        r#"select l.number, a.level, p.name as "product?", d.bank, d.issued_on as "issued_on: NaiveDate",
+                  a.base_kopecks, a.percent_bp, a.amount_kopecks
+           from accruals a join leads l on l.id = a.lead_id join deal_issues d on d.lead_id = a.lead_id
+           left join dictionary_items p on p.id = a.product_id
+           where a.settlement_id = $1 and a.amount_kopecks > 0 order by d.issued_on, l.number, a.level"#,
+        settlement
+    )
+    .fetch_all(&mut *tx)
+    .await?;
+    let total = rows
+        .iter()
+        .try_fold(Money::ZERO, |acc, r| {
+            acc.checked_add(Money::from_kopecks(r.amount_kopecks))
+        })
+        .unwrap_or(Money::ZERO);
+    if total.kopecks() <= 0 {
+        return Err(SettlementError::Conflict(
+            "В периоде нет начислений: акт выставлять не на что".into(),
+        ));
+    }
+    let paid: i64 = sqlx::query_scalar!(
+        r#"select coalesce(sum(amount_kopecks), 0)::bigint as "paid!" from settlement_payments where settlement_id = $1"#,
+        settlement
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if total.kopecks() < paid {
+        return Err(SettlementError::Conflict(format!(
+            "По периоду уже оплачено {}, больше суммы нового акта",
+            Money::from_kopecks(paid).format()
+        )));
+    }
+    let hq = sqlx::query_scalar!("select id from company_cards where kind = 'hq'")
+        .fetch_one(&mut *tx)
+        .await?;
+    let (executor, regime, missing) = party(&mut tx, card).await?;
+    if !missing.is_empty() {
+        return Err(SettlementError::Conflict(format!(
+            "В карточке партнёра {} не заполнено: {}",
+            executor["public_id"].as_str().unwrap_or(""),
+            missing.join(", ")
+        )));
+    }
+    let (customer, _, missing) = party(&mut tx, hq).await?;
+    if !missing.is_empty() {
+        return Err(SettlementError::Conflict(format!(
+            "В реквизитах компании не заполнено: {} (Настройки → Реквизиты компании)",
+            missing.join(", ")
+        )));
+    }
+    let today = crate::time::local(Utc::now()).date_naive();
+    let year = today.year();
+    let number = sqlx::query_scalar!(
+        "insert into document_numbers (kind, year, last) values ('act', $1, 1)
+         on conflict (kind, year) do update set last = document_numbers.last + 1 returning last",
+        year
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    let (vat_amount, vat_line) = vat(&regime, total, today);
+    let data = serde_json::json!({
+        "number": number.to_string(),
+        "date": today.format("%d.%m.%Y").to_string(),
+        "period": month_name(s.period),
+        "replaces": current.as_ref().map(|c| serde_json::json!({
+            "number": c.number.to_string(), "date": c.issued_on.format("%d.%m.%Y").to_string(),
+        })),
+        "executor": executor,
+        "customer": customer,
+        "rows": rows.iter().enumerate().map(|(i, r)| serde_json::json!({
+            "n": i + 1,
+            "deal": format!("№ {}", r.number),
+            "product": r.product.clone().unwrap_or_default(),
+            "level": match r.level { 0 => String::new(), l => format!("реферал {l}-го уровня") },
+            "bank": r.bank,
+            "issued_on": r.issued_on.format("%d.%m.%Y").to_string(),
+            "base": document_amount(Money::from_kopecks(r.base_kopecks)),
+            "percent": format_percent(r.percent_bp),
+            "amount": document_amount(Money::from_kopecks(r.amount_kopecks)),
+        })).collect::<Vec<_>>(),
+        "count": rows.len(),
+        "total": document_amount(total),
+        "total_words": crate::words::rubles(total),
+        "vat": document_amount(vat_amount),
+        "vat_line": vat_line,
+    });
+    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
+    let pdf = documents::render(renderer, template, data).await?;
+    let stored = documents::put(storage, "application/pdf", pdf).await?;
+    let written = async {
+        let file_name = format!("Акт {number} от {}.pdf", today.format("%d.%m.%Y"));
+        let title = format!(
+            "Акт № {number} от {} за {}",
+            today.format("%d.%m.%Y"),
+            month_name(s.period)
+        );
+        documents::insert_in(
+            &mut tx,
+            &stored,
+            "act",
+            card,
+            &title,
+            &file_name,
+            "application/pdf",
+            actor.user_id,
+        )
+        .await?;
+        if let Some(c) = &current {
+            sqlx::query!("update acts set superseded = true where id = $1", c.id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        let id = sqlx::query_scalar!(
+            "insert into acts (settlement_id, year, number, issued_on, total_kopecks, vat_kopecks, document_id,
+                               template_version, replaces_id, created_by)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+            settlement,
+            year,
+            number,
+            today as _,
+            total.kopecks(),
+            vat_amount.kopecks(),
+            stored.id,
+            version,
+            current.as_ref().map(|c| c.id),
+            actor.user_id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "update accruals set act_id = $2, state = case when state = 'paid' then state else 'act_issued' end
+             where settlement_id = $1",
+            settlement,
+            id
+        )
+        .execute(&mut *tx)
+        .await?;
+        audit::record(
+            &mut tx,
+            Some(actor),
+            "settlement",
+            &settlement.to_string(),
+            "act",
+            None,
+            Some(serde_json::json!({
+                "Акт": format!("№ {number} от {}", today.format("%d.%m.%Y")),
+                "Сумма": total.format(),
+                "SHA-256": stored.sha256,
+            })),
+        )
+        .await?;
+        if let Some(owner) = sqlx::query_scalar!("select user_id from company_cards where id = $1", card)
+            .fetch_one(&mut *tx)
+            .await?
+        {
+            notifications::notify(
+                &mut tx,
+                owner,
+                "Выставлен акт",
+                &format!("{title}: {}. Подпишите и загрузите скан в кабинете", total.format()),
+                Some("/partner"),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok::<_, sqlx::Error>(())
+    }
+    .await;
+    if let Err(e) = written {
+        stored.undo(storage).await;
+        return Err(e.into());
+    }
+    acts_of(pool, settlement)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(SettlementError::NotFound("Акт не найден"))
+}
+
+#[cfg(test)]
+// Kopecks written as rubles_kopecks on purpose.
+#[allow(clippy::inconsistent_digit_grouping)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vat_follows_the_regime_and_the_year() {
+        let d26 = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
+        let d25 = NaiveDate::from_ymd_opt(2025, 12, 1).unwrap();
+        assert_eq!(
+            vat("vat", Money::from_kopecks(12_200_00), d26).0,
+            Money::from_kopecks(2_200_00)
+        );
+        assert_eq!(
+            vat("vat", Money::from_kopecks(12_000_00), d25).0,
+            Money::from_kopecks(2_000_00)
+        );
+        assert!(vat("vat", Money::from_kopecks(12_200_00), d26).1.contains("22 %"));
+        assert_eq!(vat("usn", Money::from_kopecks(100), d26).0, Money::ZERO);
+        assert!(vat("npd", Money::from_kopecks(100), d26).1.contains("профессиональный"));
+    }
+}
