@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod documents;
 pub mod metrics;
 pub mod routes;
 pub mod startup;

@@ -171,7 +171,8 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
             webhook_base: config.telegram_webhooks.then(|| config.public_url.clone()),
         },
         storage,
-    );
+    )
+    .with_renderer(std::sync::Arc::new(crate::documents::Typst::new()));
     Ok(AppState {
         uploads: Default::default(),
         shutdown: CancellationToken::new(),
@@ -235,6 +236,16 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route("/files/{id}", axum::routing::get(routes::files::download))
+        .route(
+            "/acts/{id}/signed",
+            axum::routing::post(routes::documents::signed_form).layer(axum::extract::DefaultBodyLimit::max(
+                domain::documents::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
+            "/settings/templates/{kind}/preview",
+            axum::routing::post(routes::documents::preview),
+        )
         .route(
             "/imports/upload",
             axum::routing::post(routes::imports::form_upload).layer(axum::extract::DefaultBodyLimit::max(1 << 30)),

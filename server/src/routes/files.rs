@@ -139,22 +139,26 @@ pub async fn download(
     Path(id): Path<Uuid>,
 ) -> Result<Response, ApiError> {
     let (meta, body) = domain::leads::open_file(&st.services.pool, st.services.storage.as_ref(), &actor, id).await?;
-    let stream = futures::stream::unfold(body, |mut b| async move {
-        match b.next().await {
-            Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(bytes), b)),
-            Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), b)),
-            None => None,
-        }
-    });
     Ok((
         [
             (header::CONTENT_TYPE, meta.content_type.clone()),
             (header::CONTENT_DISPOSITION, disposition(&meta.name)),
             (header::CONTENT_LENGTH, meta.size_bytes.to_string()),
         ],
-        Body::from_stream(stream),
+        streamed(body),
     )
         .into_response())
+}
+
+/// An object from storage as a response body, streamed.
+pub(crate) fn streamed(body: domain::storage::ByteStream) -> Body {
+    Body::from_stream(futures::stream::unfold(body, |mut b| async move {
+        match b.next().await {
+            Some(Ok(bytes)) => Some((Ok::<_, std::io::Error>(bytes), b)),
+            Some(Err(e)) => Some((Err(std::io::Error::other(e.to_string())), b)),
+            None => None,
+        }
+    }))
 }
 
 #[cfg(test)]

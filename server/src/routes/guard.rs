@@ -51,6 +51,7 @@ fn body_kind(method: &Method, path: &str) -> BodyKind {
     match segments.as_slice() {
         ["imports", "upload"] | ["api", "v1", "imports"] => BodyKind::Import,
         ["leads", _, "files"] | ["api", "v1", "leads", _, "files"] => BodyKind::File,
+        ["acts", _, "signed"] | ["api", "v1", "acts", _, "signed"] => BodyKind::File,
         [api, name] if *api == "api" && name.starts_with("reply_file") => BodyKind::File,
         _ => BodyKind::Small,
     }
@@ -144,7 +145,10 @@ pub async fn security_headers(State(config): State<Arc<Config>>, req: Request, n
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    // The template editor's preview frames itself (SAMEORIGIN); nothing else may be framed.
+    if !h.contains_key(header::X_FRAME_OPTIONS) {
+        h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
     h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("strict-origin-when-cross-origin"),
@@ -177,6 +181,8 @@ mod tests {
         assert_eq!(body_kind(&post, "/api/v1/leads/abc/files"), BodyKind::File);
         assert_eq!(body_kind(&post, "/api/reply_file12345"), BodyKind::File);
         assert_eq!(body_kind(&post, "/api/v1/leads"), BodyKind::Small);
+        assert_eq!(body_kind(&post, "/acts/abc/signed"), BodyKind::File);
+        assert_eq!(body_kind(&post, "/api/v1/acts/abc/signed"), BodyKind::File);
         assert_eq!(body_kind(&post, "/api/v1/imports/x/start"), BodyKind::Small);
         assert_eq!(body_kind(&Method::GET, "/imports/upload"), BodyKind::Small);
     }

@@ -1,6 +1,7 @@
 //! Axum routes outside Leptos: health, realtime events, OAuth2, REST API.
 
 pub mod api;
+pub mod documents;
 pub mod events;
 pub mod export;
 pub mod files;
@@ -139,7 +140,9 @@ api_error_from_domain!(
     domain::tasks::TaskError,
     domain::auction::AuctionError,
     domain::counterparties::CounterpartyError,
-    domain::commissions::CommissionError
+    domain::commissions::CommissionError,
+    domain::settlements::SettlementError,
+    domain::documents::DocumentError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

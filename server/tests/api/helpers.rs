@@ -40,7 +40,17 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         trust_proxy: false,
         db_max_connections: 10,
         oauth,
-        s3: None,
+        // The S3-compatible server scripts/test starts, when there is one:
+        // documents (acts) need it.
+        s3: std::env::var("S3_ENDPOINT")
+            .ok()
+            .map(|endpoint| server::config::S3Config {
+                endpoint,
+                region: "us-east-1".into(),
+                bucket: std::env::var("S3_BUCKET").unwrap_or_else(|_| "mak-crm".into()),
+                access_key: std::env::var("S3_ACCESS_KEY").unwrap_or_default(),
+                secret_key: std::env::var("S3_SECRET_KEY").unwrap_or_default().into(),
+            }),
         telegram_webhooks: false,
         telegram_api_url: "http://127.0.0.1:9".into(),
         workers: Default::default(),

@@ -171,6 +171,112 @@ async fn bought_lead(pool: &PgPool, admin: &Actor, buyer: &Actor, n: &mut u32) -
     panic!("the lot was not sold")
 }
 
+/// A fresh partner with complete requisites and an issued deal: its
+/// settlement period (with an act when `with_act`), owned by the partner.
+async fn fresh_settlement(pool: &PgPool, admin: &Actor, n: &mut u32, with_act: bool) -> (uuid::Uuid, Target) {
+    let t = fresh_partner(pool, admin, n).await;
+    let card = domain::counterparties::own_card(pool, &t).await.unwrap();
+    let requisites = domain::counterparties::CardInput {
+        legal_form: "ip".into(),
+        name: "ИП Обходной".into(),
+        inn: "500100732259".into(),
+        ogrn: "304500116000157".into(),
+        legal_address: "г. Казань, ул. Баумана, д. 1".into(),
+        bank_name: "ПАО Сбербанк".into(),
+        correspondent_account: "30101810400000000225".into(),
+        bik: "044525225".into(),
+        settlement_account: "40702810938000000001".into(),
+        tax_regime: "usn".into(),
+        ..Default::default()
+    };
+    domain::counterparties::update_card(pool, admin, card.id, &requisites)
+        .await
+        .unwrap();
+    let hq: uuid::Uuid = sqlx::query_scalar("select id from company_cards where kind = 'hq'")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    let hq_requisites = domain::counterparties::CardInput {
+        legal_form: "ooo".into(),
+        name: "ООО «МаК»".into(),
+        inn: "7707083893".into(),
+        ogrn: "1027700132195".into(),
+        kpp: "773601001".into(),
+        signatory: "Директор".into(),
+        signatory_basis: "charter".into(),
+        tax_regime: "vat".into(),
+        ..requisites
+    };
+    domain::counterparties::update_card(pool, admin, hq, &hq_requisites)
+        .await
+        .unwrap();
+    *n += 1;
+    let lead = domain::leads::create_lead(
+        pool,
+        &t,
+        domain::leads::NewLead {
+            client_name: format!("Клиент {n}"),
+            phone: format!("+7 998 {:03} {:04}", *n / 10000, *n % 10000),
+            consent: true,
+            origin: "test".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let domain::leads::CreateOutcome::Created { id: lead, .. } = lead else {
+        panic!("duplicate in the walk")
+    };
+    sqlx::query(
+        "update leads set product_id = (select id from dictionary_items where kind = 'product' order by name limit 1),
+                          stage_id = (select id from stages where kind = 'won' order by position limit 1) where id = $1",
+    )
+    .bind(lead)
+    .execute(pool)
+    .await
+    .unwrap();
+    domain::commissions::record_issue(
+        pool,
+        admin,
+        lead,
+        &domain::commissions::IssueInput {
+            issued_on: "2026-11-30".into(),
+            bank: "ПАО Сбербанк".into(),
+            amount: "1000000".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let settlement: uuid::Uuid =
+        sqlx::query_scalar("select settlement_id from accruals where lead_id = $1 and level = 0")
+            .bind(lead)
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    if with_act {
+        let st = domain::storage::Storage::new(
+            &std::env::var("S3_ENDPOINT").expect("scripts/test starts S3"),
+            "us-east-1",
+            &std::env::var("S3_ACCESS_KEY").unwrap_or_default(),
+            &std::env::var("S3_SECRET_KEY").unwrap_or_default(),
+            &std::env::var("S3_BUCKET").unwrap_or_else(|_| "mak-crm".into()),
+        );
+        st.ensure_bucket().await.unwrap();
+        let renderer: std::sync::Arc<dyn domain::documents::Render> =
+            std::sync::Arc::new(server::documents::Typst::new());
+        domain::settlements::issue_act(pool, Some(&st), Some(&renderer), admin, settlement, false)
+            .await
+            .unwrap();
+    }
+    (
+        settlement,
+        Target::Owned {
+            owner: t.user_id,
+            team: t.team_id,
+        },
+    )
+}
+
 async fn call_for(
     op: Operation,
     pool: &PgPool,
@@ -482,6 +588,48 @@ async fn call_for(
                 Some(json!({"issued_on": "2026-11-30", "bank": "ПАО Сбербанк", "amount": 1000000})),
                 Target::Collection,
             )
+        }
+        Operation::Commissions(CommissionOp::ViewSettlements) => {
+            c(Method::GET, "/api/v1/settlements".into(), None, Target::Collection)
+        }
+        Operation::Commissions(CommissionOp::IssueAct) => {
+            let (settlement, target) = fresh_settlement(pool, admin, n, false).await;
+            c(
+                Method::POST,
+                format!("/api/v1/settlements/{settlement}/act"),
+                None,
+                target,
+            )
+        }
+        Operation::Commissions(CommissionOp::RecordPayment) => {
+            let (settlement, target) = fresh_settlement(pool, admin, n, true).await;
+            *n += 1;
+            c(
+                Method::POST,
+                format!("/api/v1/settlements/{settlement}/payments"),
+                Some(json!({
+                    "paid_on": domain::time::local(chrono::Utc::now()).date_naive().to_string(),
+                    "amount": 1, "key": format!("walk-{n}"),
+                })),
+                target,
+            )
+        }
+        Operation::Commissions(CommissionOp::SignAct) => {
+            let (settlement, target) = fresh_settlement(pool, admin, n, true).await;
+            let act: uuid::Uuid = sqlx::query_scalar("select id from acts where settlement_id = $1")
+                .bind(settlement)
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            c(
+                Method::POST,
+                format!("/api/v1/acts/{act}/signed?name=scan.pdf"),
+                Some(json!("%PDF-1.4 scan")),
+                target,
+            )
+        }
+        Operation::Settings(SettingsOp::EditTemplates) => {
+            c(Method::GET, "/api/v1/templates/act".into(), None, Target::Collection)
         }
         Operation::Companies(CompanyOp::List) => c(Method::GET, "/api/v1/companies".into(), None, Target::Collection),
         Operation::Companies(CompanyOp::View) => {

@@ -4,7 +4,8 @@
 //! `settings` (the matrix, policies, the time zone, the audit log), `leads`
 //! (leads, clients, pipelines, dictionaries, fields, views), `auction` (lots,
 //! bids, balances, deposits, returns), `companies` (company cards), `commissions`
-//! (grades, the calculator, deal issues, accruals), and the
+//! (grades, the calculator, deal issues, accruals), `settlements`
+//! (periods, acts, payments, signed scans, documents, the register), and the
 //! imports, exports and files next door.
 
 mod auction;
@@ -12,6 +13,7 @@ mod commissions;
 mod companies;
 mod leads;
 mod settings;
+mod settlements;
 mod users;
 
 use axum::http::StatusCode;
@@ -31,6 +33,7 @@ pub fn router() -> Router<AppState> {
         .merge(auction::router())
         .merge(companies::router())
         .merge(commissions::router())
+        .merge(settlements::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))
