@@ -131,7 +131,9 @@ mod ssr {
         domain::tasks::TaskError,
         domain::auction::AuctionError,
         domain::counterparties::CounterpartyError,
-        domain::commissions::CommissionError
+        domain::commissions::CommissionError,
+        domain::settlements::SettlementError,
+        domain::documents::DocumentError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

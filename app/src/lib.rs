@@ -167,6 +167,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
                     <Route path=path!("/settings/grades") view=crate::pages::commissions::GradesPage/>
+                    <Route path=path!("/settings/templates") view=crate::pages::settlements::TemplatesPage/>
+                    <Route path=path!("/settlements") view=crate::pages::settlements::SettlementsPage/>
+                    <Route path=path!("/settlements/:id") view=crate::pages::settlements::SettlementPage/>
                     <Route path=path!("/company") view=crate::pages::companies::OwnCompanyPage/>
                     <Route path=path!("/companies") view=crate::pages::companies::CompaniesPage/>
                     <Route path=path!("/companies/:id") view=crate::pages::companies::CompanyPage/>

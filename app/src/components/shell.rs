@@ -148,6 +148,9 @@ pub fn Header() -> impl IntoView {
                                 if me.scope("users", "view") == "all" {
                                     links.push(("/companies", "nav.companies"));
                                 }
+                                if me.scope("settlements", "view") == "all" {
+                                    links.push(("/settlements", "nav.settlements"));
+                                }
                                 if me.scope("settlements", "settle") == "all" {
                                     links.push(("/settings/grades", "nav.grades"));
                                 }

@@ -10,6 +10,7 @@ pub mod imports;
 pub mod leads;
 pub mod pipelines;
 pub mod settings;
+pub mod settlements;
 pub mod users;
 
 use leptos::prelude::*;

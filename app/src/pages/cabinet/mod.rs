@@ -24,6 +24,7 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
                             <crate::pages::commissions::PartnerEarnings/>
+                            <crate::pages::settlements::PartnerSettlements/>
                             <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>
                         }.into_any(),
