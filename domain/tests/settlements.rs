@@ -439,3 +439,40 @@ async fn a_template_that_does_not_compile_is_never_saved(pool: PgPool) {
         .unwrap();
     assert!(pdf_text(&pdf).contains("Тридцать три тысячи рублей"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn month_end_issues_every_due_act_once_and_names_the_incomplete(pool: PgPool) {
+    let st = storage();
+    st.ensure_bucket().await.unwrap();
+    let r = renderer();
+    let admin = admin(&pool).await;
+    let ready = user_with_role(&pool, &admin, "ready@example.ru", Role::Partner).await;
+    let bare = user_with_role(&pool, &admin, "bare@example.ru", Role::Partner).await;
+    counterparties::update_card(&pool, &ready, card_of(&pool, ready.user_id).await, &ip_card())
+        .await
+        .unwrap();
+    counterparties::update_card(&pool, &admin, hq(&pool).await, &hq_card())
+        .await
+        .unwrap();
+    issued_deal(&pool, &admin, &ready, "+7 916 200 00 04", "1000000").await;
+    issued_deal(&pool, &admin, &bare, "+7 916 200 00 05", "1000000").await;
+    let month = domain::time::local(chrono::Utc::now()).format("%Y-%m").to_string();
+    assert!(matches!(
+        settlements::issue_month_acts(&pool, Some(&st), Some(&r), &ready, &month).await,
+        Err(SettlementError::Rbac(_))
+    ));
+    let done = settlements::issue_month_acts(&pool, Some(&st), Some(&r), &admin, &month)
+        .await
+        .unwrap();
+    assert_eq!(done.issued, 1);
+    assert_eq!(done.skipped.len(), 1);
+    assert!(done.skipped[0].1.contains("ОГРНИП"), "{:?}", done.skipped);
+    let again = settlements::issue_month_acts(&pool, Some(&st), Some(&r), &admin, &month)
+        .await
+        .unwrap();
+    assert_eq!(
+        (again.issued, again.skipped.len()),
+        (0, 1),
+        "issued acts are not issued again"
+    );
+}

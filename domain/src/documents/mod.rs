@@ -18,7 +18,7 @@ use crate::rbac::RbacError;
 pub use store::{card_documents, open_document, DocumentView, MAX_UPLOAD_BYTES};
 pub(crate) use store::{insert_in, put};
 pub(crate) use templates::current_in;
-pub use templates::{preview, save_template, template, TemplateKind, TemplateView, Variable};
+pub use templates::{preview, sample_data, save_template, template, TemplateKind, TemplateView, Variable};
 
 /// A template's compile error: what is wrong, on which line of its text.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -129,8 +129,12 @@ fn sample_party(name: &str, inn: &str, signatory: &str) -> serde_json::Value {
     })
 }
 
-/// Data of the kind's shape for the preview.
-pub(crate) fn sample(kind: TemplateKind) -> serde_json::Value {
+/// Data of the kind's shape for the preview (and the benchmark).
+pub fn sample_data(kind: TemplateKind) -> serde_json::Value {
+    sample(kind)
+}
+
+fn sample(kind: TemplateKind) -> serde_json::Value {
     match kind {
         TemplateKind::Act => serde_json::json!({
             "number": "17", "date": "01.12.2026", "period": "ноябрь 2026", "replaces": null,

@@ -163,7 +163,81 @@ pub async fn issue_act(
     rbac::authorize(pool, actor, Operation::Commissions(CommissionOp::IssueAct), target).await?;
     let storage = storage.ok_or_else(|| documents::DocumentError::Unavailable("S3 is not configured".into()))?;
     let renderer = renderer.ok_or_else(|| documents::DocumentError::Unavailable("no renderer".into()))?;
+    issue(pool, storage, renderer, actor, settlement, card, correction).await
+}
 
+/// What a month's batch of acts did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MonthActs {
+    pub issued: usize,
+    /// (the partner's public ID, why its act was not issued).
+    pub skipped: Vec<(String, String)>,
+}
+
+/// Issues the acts of every period of `period`'s month that has accruals
+/// and no act yet (settlements:settle on all partners): month-end in one
+/// go. A period that can't have its act (missing requisites) is skipped
+/// and named; the others are issued, a few at a time.
+pub async fn issue_month_acts(
+    pool: &PgPool,
+    storage: Option<&Storage>,
+    renderer: Option<&Arc<dyn Render>>,
+    actor: &Actor,
+    period: &str,
+) -> Result<MonthActs, SettlementError> {
+    use futures::StreamExt;
+    let scope = rbac::authorize(
+        pool,
+        actor,
+        Operation::Commissions(CommissionOp::IssueAct),
+        rbac::Target::Collection,
+    )
+    .await?;
+    if scope != crate::types::Scope::All {
+        return Err(rbac::RbacError::NotAllowed.into());
+    }
+    let month = super::periods::parse_period(period).ok_or_else(|| super::invalid("period", "Месяц — ГГГГ-ММ"))?;
+    let storage = storage.ok_or_else(|| documents::DocumentError::Unavailable("S3 is not configured".into()))?;
+    let renderer = renderer.ok_or_else(|| documents::DocumentError::Unavailable("no renderer".into()))?;
+    let due = sqlx::query!(
+        "select s.id, s.card_id, c.public_id from settlements s join company_cards c on c.id = s.card_id
+         where s.period = $1
+           and not exists (select 1 from acts a where a.settlement_id = s.id and not a.superseded)
+           and exists (select 1 from accruals x where x.settlement_id = s.id and x.amount_kopecks > 0)
+         order by c.public_id",
+        month as _
+    )
+    .fetch_all(pool)
+    .await?;
+    let results: Vec<_> = futures::stream::iter(due)
+        .map(|s| async move {
+            let r = issue(pool, storage, renderer, actor, s.id, s.card_id, false).await;
+            (s.public_id, r)
+        })
+        .buffer_unordered(4)
+        .collect()
+        .await;
+    let mut out = MonthActs::default();
+    for (who, r) in results {
+        match r {
+            Ok(_) => out.issued += 1,
+            Err(SettlementError::Conflict(why)) => out.skipped.push((who, why)),
+            Err(e) => return Err(e),
+        }
+    }
+    out.skipped.sort();
+    Ok(out)
+}
+
+async fn issue(
+    pool: &PgPool,
+    storage: &Storage,
+    renderer: &Arc<dyn Render>,
+    actor: &Actor,
+    settlement: Uuid,
+    card: Uuid,
+    correction: bool,
+) -> Result<ActView, SettlementError> {
     let mut tx = pool.begin().await?;
     let s = sqlx::query!(
         r#"select period as "period: NaiveDate" from settlements where id = $1 for update"#,

@@ -22,7 +22,7 @@ use crate::ledger::LedgerError;
 use crate::rbac::RbacError;
 use crate::types::Money;
 
-pub use acts::{issue_act, ActView};
+pub use acts::{issue_act, issue_month_acts, ActView, MonthActs};
 pub use payments::{attach_signed, record_payment, PaymentInput, PaymentView};
 pub use periods::{
     register, settlement, settlements, SettlementAccrual, SettlementQuery, SettlementRow, SettlementState,
