@@ -240,3 +240,21 @@ pub async fn save_document_template(kind: String, body: String, reset: Option<St
     let v = d::save_template(&services.pool, services.renderer.as_ref(), &actor, kind, body).await?;
     Ok(v.version)
 }
+
+#[server]
+pub async fn issue_month_acts(period: String) -> Result<(usize, Vec<String>), AppError> {
+    let services = crate::session::services()?;
+    let actor = crate::session::require_actor().await?;
+    let done = domain::settlements::issue_month_acts(
+        &services.pool,
+        services.storage.as_ref(),
+        services.renderer.as_ref(),
+        &actor,
+        &period,
+    )
+    .await?;
+    Ok((
+        done.issued,
+        done.skipped.into_iter().map(|(c, why)| format!("{c}: {why}")).collect(),
+    ))
+}

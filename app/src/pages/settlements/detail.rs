@@ -51,13 +51,13 @@ pub fn SettlementPage() -> impl IntoView {
                                 <p><a href=if v.can_settle { "/settlements" } else { "/partner" }>{t("settle.back")}</a></p>
                                 <h1>{t("settle.period_of")} " " {l.period.clone()}</h1>
                                 <p class="muted"><a href=format!("/companies/{}", l.company_id)>{l.company.clone()} " · " {l.partner.clone()}</a></p>
-                                <dl class="summary" data-testid="settlement-summary">
-                                    <div><dt>{t("settle.state")}</dt><dd><span class=format!("badge state-{}", l.state) data-testid="settlement-state">{l.state_label.clone()}</span></dd></div>
-                                    <div><dt>{t("settle.accrued")}</dt><dd>{l.accrued.clone()}</dd></div>
-                                    <div><dt>{t("settle.act_total")}</dt><dd>{l.act_total.clone().unwrap_or_else(|| "—".into())}</dd></div>
-                                    <div><dt>{t("settle.paid")}</dt><dd data-testid="settlement-paid">{l.paid.clone()}</dd></div>
-                                    <div><dt>{t("settle.due")}</dt><dd data-testid="settlement-due">{l.due.clone()}</dd></div>
-                                </dl>
+                                <div class="summary" data-testid="settlement-summary">
+                                    <div><span class="muted">{t("settle.state")}</span><b><span class=format!("tag state-{}", l.state) data-testid="settlement-state">{l.state_label.clone()}</span></b></div>
+                                    <div><span class="muted">{t("settle.accrued")}</span><b>{l.accrued.clone()}</b></div>
+                                    <div><span class="muted">{t("settle.act_total")}</span><b>{l.act_total.clone().unwrap_or_else(|| "—".into())}</b></div>
+                                    <div><span class="muted">{t("settle.paid")}</span><b data-testid="settlement-paid">{l.paid.clone()}</b></div>
+                                    <div><span class="muted">{t("settle.due")}</span><b data-testid="settlement-due">{l.due.clone()}</b></div>
+                                </div>
                                 {(l.unbilled > 0 && current.is_some()).then(|| view! { <div class="alert">{t("settle.unbilled")}</div> })}
 
                                 <h2>{t("settle.deals_title")}</h2>
@@ -72,7 +72,7 @@ pub fn SettlementPage() -> impl IntoView {
                                                 <td data-label=t("settle.issued")>{a.issued_on}</td>
                                                 <td data-label=t("settle.base")>{a.base}</td>
                                                 <td data-label=t("settle.rate")>{a.percent}</td>
-                                                <td data-label=t("settle.amount")><strong>{a.amount}</strong>{(!a.in_act).then(|| view! { " " <span class="badge">{t("settle.not_in_act")}</span> })}</td>
+                                                <td data-label=t("settle.amount")><strong>{a.amount}</strong>{(!a.in_act).then(|| view! { " " <span class="tag">{t("settle.not_in_act")}</span> })}</td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -89,7 +89,7 @@ pub fn SettlementPage() -> impl IntoView {
                                                     <a href=format!("/api/v1/documents/{}", a.document) rel="external" target="_blank" data-testid="act-pdf">{a.title.clone()} " (PDF)"</a>
                                                     " · " {a.total.clone()}
                                                     {a.replaces.clone().map(|r| view! { " · " {t("settle.replaces")} " " {r} })}
-                                                    {a.superseded.then(|| view! { " · " <span class="badge">{t("settle.superseded")}</span> })}
+                                                    {a.superseded.then(|| view! { " · " <span class="tag">{t("settle.superseded")}</span> })}
                                                     {a.signed_document.clone().map(|d| view! {
                                                         " · " <a href=format!("/api/v1/documents/{d}") rel="external" target="_blank" data-testid="signed-scan">{t("settle.signed_scan")}</a>
                                                         " " <span class="muted">{a.signed_at.clone().unwrap_or_default()}</span>

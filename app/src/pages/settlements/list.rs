@@ -10,7 +10,7 @@ use crate::components::shell::Guard;
 use crate::i18n::t;
 
 fn state_badge(state: String, label: String) -> impl IntoView {
-    view! { <span class=format!("badge state-{state}") data-testid="settlement-state">{label}</span> }
+    view! { <span class=format!("tag state-{state}") data-testid="settlement-state">{label}</span> }
 }
 
 #[component]
@@ -20,8 +20,17 @@ pub fn SettlementsPage() -> impl IntoView {
     let q = RwSignal::new(String::new());
     let page = RwSignal::new(1i64);
     let issue = ServerAction::<IssueAct>::new();
+    let month = ServerAction::<IssueMonthActs>::new();
     let data = Resource::new(
-        move || (period.get(), state.get(), q.get(), page.get(), issue.version().get()),
+        move || {
+            (
+                period.get(),
+                state.get(),
+                q.get(),
+                page.get(),
+                issue.version().get() + month.version().get(),
+            )
+        },
         |(p, s, q, n, _)| settlement_list(p, s, q, n),
     );
     view! {
@@ -47,6 +56,16 @@ pub fn SettlementsPage() -> impl IntoView {
                         on:change=move |ev| { page.set(1); q.set(event_target_value(&ev)); }/>
                 </div>
                 <FormError message=form_error(issue.value())/>
+                <FormError message=form_error(month.value())/>
+                {move || month.value().get().and_then(|r| r.ok()).map(|(n, skipped)| view! {
+                    <div class="alert ok" data-testid="month-acts">
+                        {t("settle.month_issued")} " " {n}
+                        {(!skipped.is_empty()).then(|| view! {
+                            <div>{t("settle.month_skipped")}</div>
+                            <ul>{skipped.into_iter().map(|s| view! { <li>{s}</li> }).collect_view()}</ul>
+                        })}
+                    </div>
+                })}
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
                         match data.await {
@@ -58,6 +77,12 @@ pub fn SettlementsPage() -> impl IntoView {
                                         <a href=v.export_url.clone() class="button" data-testid="settle-export" rel="external" download>{t("settle.export")}</a>
                                         {v.hq_card.clone().map(|id| view! { <a href=format!("/companies/{id}") class="button" data-testid="hq-requisites">{t("settle.requisites")}</a> })}
                                         {v.can_settle.then(|| view! { <a href="/settings/templates" class="button">{t("settle.templates")}</a> })}
+                                        {(v.can_settle && !period.get_untracked().is_empty()).then(|| view! {
+                                            <ActionForm action=month attr:class="inline-form">
+                                                <input type="hidden" name="period" value=period.get_untracked()/>
+                                                <button type="submit" class="primary" data-testid="issue-month">{t("settle.issue_month")}</button>
+                                            </ActionForm>
+                                        })}
                                     </p>
                                     {if v.rows.is_empty() {
                                         view! { <Empty message=t("settle.empty")/> }.into_any()
@@ -77,13 +102,13 @@ pub fn SettlementsPage() -> impl IntoView {
                                                             <tr data-testid="settlement-row" data-company=r.company.clone()>
                                                                 <td><a href=format!("/settlements/{}", r.id)>{r.company.clone()} " · " {r.partner.clone()}</a></td>
                                                                 <td data-label=t("settle.period")>{r.period.clone()}</td>
-                                                                <td data-label=t("settle.accrued")>{r.accrued.clone()} " · " {r.deals} " " {t("settle.deals")}</td>
+                                                                <td data-label=t("settle.accrued")>{r.accrued.clone()} " · " {t("settle.deals")} " " {r.deals}</td>
                                                                 <td data-label=t("settle.state")>{state_badge(r.state.clone(), r.state_label.clone())}</td>
                                                                 <td data-label=t("settle.act")>{match (r.act.clone(), r.act_document.clone()) {
                                                                     (Some(a), Some(d)) => view! { <a href=format!("/api/v1/documents/{d}") rel="external" target="_blank">{a}</a> }.into_any(),
                                                                     _ => "—".into_any(),
                                                                 }}</td>
-                                                                <td data-label=t("settle.due")>{r.due.clone()}</td>
+                                                                <td data-label=t("settle.due")>{if r.act.is_some() { r.due.clone() } else { "—".into() }}</td>
                                                                 <td>{(can && accrued).then(|| view! {
                                                                     <ActionForm action=issue>
                                                                         <input type="hidden" name="id" value=id.clone()/>

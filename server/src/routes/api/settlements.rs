@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/settlements", get(list))
         .route("/settlements/register.xlsx", get(register))
+        .route("/settlements/acts", post(month_acts))
         .route("/settlements/{id}", get(one))
         .route("/settlements/{id}/act", post(act))
         .route("/settlements/{id}/payments", post(payment))
@@ -109,6 +110,28 @@ async fn act(
     )
     .await?;
     Ok((StatusCode::CREATED, Json(act_json(&a))).into_response())
+}
+
+#[derive(Deserialize)]
+struct MonthBody {
+    period: String,
+}
+
+/// `POST /api/v1/settlements/acts` with `{"period": "2026-11"}`: the acts of
+/// every period of the month that has none yet.
+async fn month_acts(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(b): ApiJson<MonthBody>,
+) -> ApiResult {
+    let s = &st.services;
+    let done =
+        settlements::issue_month_acts(&s.pool, s.storage.as_ref(), s.renderer.as_ref(), &actor, &b.period).await?;
+    Ok(Json(json!({
+        "issued": done.issued,
+        "skipped": done.skipped.iter().map(|(c, why)| json!({"company": c, "reason": why})).collect::<Vec<_>>(),
+    }))
+    .into_response())
 }
 
 #[derive(Deserialize)]
