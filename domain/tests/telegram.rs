@@ -874,3 +874,46 @@ async fn a_chat_handed_to_an_operator_rings_the_operators_bells(pool: PgPool) {
     );
     assert_eq!(bells(partner.user_id).await, 0);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_referral_link_to_the_company_bot_registers_the_referee(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let referrer = user_with_role(&pool, &admin, "referrer@mak.test", Role::Partner).await;
+    let code: String = sqlx::query_scalar("select referral_code from users where id = $1")
+        .bind(referrer.user_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    let w = world(&pool, chatty()).await;
+    let bot = connect(&w, &admin).await;
+    telegram::set_company_bot(&w.tg, &admin, bot).await.unwrap();
+    let chat = 8201;
+    // `t.me/<bot>?start=ref_CODE` opens the questionnaire; «нет» keeps the link's code.
+    for answer in [
+        format!("/start ref_{code}").as_str(),
+        "Партнёр",
+        "Рефералов Роман",
+        "8 912 000-11-44",
+        "referee@mak.test",
+        "Казань",
+        "Ипотека",
+        "ИП",
+        "500100732259",
+        "ИП Рефералов",
+        "нет",
+    ] {
+        w.say(chat, answer).await;
+        w.pump(bot).await;
+    }
+    let sent = w.sent(chat).await;
+    assert!(
+        sent[0]["text"].as_str().unwrap().starts_with("Регистрация в MaK CRM"),
+        "{sent:?}"
+    );
+    let referred_by: Option<Uuid> =
+        sqlx::query_scalar("select referred_by from users where email = 'referee@mak.test'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(referred_by, Some(referrer.user_id), "level 1 of the link's owner");
+}

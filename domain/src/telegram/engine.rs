@@ -146,7 +146,18 @@ impl RegistrationAnswers {
             legal_form: v("legal_form"),
             inn: v("inn"),
             company_name: v("company_name"),
-            referral_code: v("referral_code"),
+            referral_code: {
+                // «нет» to the question keeps the code the referral link brought.
+                let typed = v("referral_code");
+                let none = matches!(
+                    typed.trim().to_lowercase().as_str(),
+                    "" | "нет" | "-" | "no" | "не знаю"
+                );
+                match v("start_payload").strip_prefix("ref_") {
+                    Some(code) if none && !code.is_empty() => code.to_string(),
+                    _ => typed,
+                }
+            },
         }
     }
 }
@@ -196,6 +207,18 @@ fn route(flows: &[FlowRef], conv: &mut Conversation, input: &Input, out: &mut Ou
     let start_of = |f: &FlowRef| (f.id, f.body.start.clone());
     match input {
         Input::Command { name, payload } => {
+            let start = name.eq_ignore_ascii_case("start");
+            if start && !payload.is_empty() {
+                // Kept for the flows (and segments): where the user came from.
+                conv.vars.insert("start_payload".into(), Value::String(payload.clone()));
+            }
+            // A partner's referral link (`?start=ref_CODE`) opens the
+            // registration; the code is taken from `start_payload` there.
+            let payload = if start && payload.starts_with("ref_") {
+                "register"
+            } else {
+                payload.as_str()
+            };
             let exact = flows.iter().find(|f| {
                 f.body.triggers.iter().any(|t| {
                     matches!(t, Trigger::Command { command, payload: p }
@@ -834,6 +857,22 @@ mod tests {
         let o = run(&flows, &mut conv, Input::Callback(cb), now, &mut fx).await;
         assert!(o.handoff);
         assert_eq!(o.messages[0].text, "Зову оператора");
+    }
+
+    #[test]
+    fn a_referral_link_opens_the_registration_and_keeps_its_code() {
+        let vars = |pairs: &[(&str, &str)]| {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), Value::String(v.to_string())))
+                .collect::<Map<String, Value>>()
+        };
+        let a = RegistrationAnswers::from_vars(&vars(&[("start_payload", "ref_AB12CD"), ("referral_code", "нет")]));
+        assert_eq!(a.referral_code, "AB12CD");
+        let a = RegistrationAnswers::from_vars(&vars(&[("start_payload", "ref_AB12CD"), ("referral_code", "ZZ99")]));
+        assert_eq!(a.referral_code, "ZZ99", "a code typed in the chat wins");
+        let a = RegistrationAnswers::from_vars(&vars(&[("start_payload", "vip"), ("referral_code", "нет")]));
+        assert_eq!(a.referral_code, "нет");
     }
 
     #[test]
