@@ -971,6 +971,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("settle.issue_month", "Выставить акты за месяц", "Issue the month's acts"),
     ("settle.month_issued", "Выставлено актов:", "Acts issued:"),
     ("settle.month_skipped", "Не выставлены (заполните реквизиты):", "Not issued (fill in the requisites):"),
+    ("earn.ref_bot_link", "Ссылка на бота компании", "Company bot link"),
     ("tpl.title", "Шаблон акта", "Act template"),
     ("tpl.intro", "Текст в разметке Typst. Данные документа — в переменной d (список ниже). Предпросмотр строится на примерных данных; шаблон с ошибкой не сохранится. Изменение шаблона не меняет уже выставленные акты.", "Typst markup. The document's data is in d (listed below). The preview uses sample data; a template with an error is not saved. Changing it never alters issued acts."),
     ("tpl.saved", "Шаблон сохранён, версия", "Template saved, version"),

@@ -115,6 +115,13 @@ pub async fn my_earnings() -> Result<StandingView, AppError> {
             .collect(),
         accruals: accruals.into_iter().map(view::accrual).collect(),
         earned: earned.format(),
+        referral_bot_link: match (
+            &code,
+            domain::telegram::company_bot_username(&pool).await.ok().flatten(),
+        ) {
+            (Some(c), Some(bot)) => Some(format!("https://t.me/{bot}?start=ref_{c}")),
+            _ => None,
+        },
         referral_link: code.map(|c| format!("{}/register?ref={c}", services.public_url.trim_end_matches('/'))),
         referrals: referrals
             .into_iter()

@@ -94,6 +94,9 @@ pub fn PartnerEarnings() -> impl IntoView {
                             {s.referral_link.clone().map(|l| view! {
                                 <p>{t("earn.ref_link")} ": " <code data-testid="referral-link">{l}</code></p>
                             })}
+                            {s.referral_bot_link.clone().map(|l| view! {
+                                <p>{t("earn.ref_bot_link")} ": " <code data-testid="referral-bot-link">{l}</code></p>
+                            })}
                             <p class="muted">{t("earn.ref_text")}</p>
                             {if s.referrals.is_empty() {
                                 view! { <p class="muted">{t("earn.no_referrals")}</p> }.into_any()

@@ -41,6 +41,8 @@ pub struct StandingView {
     pub earned: String,
     /// The full referral link, when the partner has a code.
     pub referral_link: Option<String>,
+    /// `https://t.me/<company bot>?start=ref_CODE`, when the company bot is connected.
+    pub referral_bot_link: Option<String>,
     pub referrals: Vec<ReferralLine>,
 }
 
