@@ -297,14 +297,18 @@ pub async fn list_cards(pool: &PgPool, actor: &Actor, q: &CardQuery) -> Result<P
                 .replace('_', "\\_")
         )
     });
-    let kind = q.kind.as_deref().filter(|k| matches!(*k, "partner" | "franchisee"));
+    // The company's own card («hq») only when asked for by kind.
+    let kind = q
+        .kind
+        .as_deref()
+        .filter(|k| matches!(*k, "partner" | "franchisee" | "hq"));
     let rows = sqlx::query!(
         r#"select id, public_id, kind, name, legal_form, inn, ogrn, kpp, signatory, settlement_account,
                   updated_at as "updated_at: DateTime<Utc>", count(*) over () as "total!"
            from company_cards
            where ($1 or user_id = $2 or (team_id = $3 and $3 is not null))
              and ($4::text is null or lower(name) like $4 or lower(public_id) like $4 or inn like $4)
-             and ($5::text is null or kind = $5)
+             and (($5::text is null and kind <> 'hq') or kind = $5)
            order by public_id
            limit $6 offset $7"#,
         all,
