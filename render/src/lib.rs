@@ -13,6 +13,9 @@ use typst::syntax::{DiagSpanKind, Source};
 use typst::text::Font;
 use typst_as_lib::{TypstAsLibError, TypstEngine};
 
+/// Renders a memoised result may stay unused before Typst drops it.
+const EVICT_AFTER: usize = 8;
+
 /// The line every template starts with, before the admin's text.
 const PRELUDE: &str = "#let d = json(bytes(sys.inputs.data))\n";
 
@@ -51,6 +54,10 @@ impl Renderer {
         let engine = TypstEngine::builder()
             .main_file(main.as_str())
             .fonts(self.fonts.iter().cloned())
+            // Keep what Typst memoised for a few renders (the same template
+            // renders the next act much faster); older entries are evicted,
+            // so memory stays bounded however many acts are rendered.
+            .comemo_evict_max_age(Some(EVICT_AFTER))
             .build();
         let mut input = Dict::new();
         input.insert("data".into(), Value::Str(data.to_string().as_str().into()));

@@ -307,8 +307,11 @@ async fn issue(
             missing.join(", ")
         )));
     }
+    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
     let today = crate::time::local(Utc::now()).date_naive();
     let year = today.year();
+    // The year's counter stays locked from here to the commit: keep this
+    // stretch short (everything read above, only render, store and write below).
     let number = sqlx::query_scalar!(
         "insert into document_numbers (kind, year, last) values ('act', $1, 1)
          on conflict (kind, year) do update set last = document_numbers.last + 1 returning last",
@@ -343,7 +346,6 @@ async fn issue(
         "vat": document_amount(vat_amount),
         "vat_line": vat_line,
     });
-    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
     let pdf = documents::render(renderer, template, data).await?;
     let stored = documents::put(storage, "application/pdf", pdf).await?;
     let written = async {
