@@ -54,9 +54,10 @@ impl Renderer {
         let engine = TypstEngine::builder()
             .main_file(main.as_str())
             .fonts(self.fonts.iter().cloned())
-            // Keep what Typst memoised for a few renders (the same template
-            // renders the next act much faster); older entries are evicted,
-            // so memory stays bounded however many acts are rendered.
+            // Keep what Typst memoised for a few renders (the next act reuses
+            // the parsed template; its page, with other data, is laid out
+            // anew); older entries are evicted, so memory stays bounded
+            // however many acts are rendered.
             .comemo_evict_max_age(Some(EVICT_AFTER))
             .build();
         let mut input = Dict::new();
