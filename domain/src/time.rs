@@ -88,6 +88,34 @@ fn in_zone(tz: Tz, t: NaiveDateTime) -> DateTime<Utc> {
         .unwrap_or_else(|| Utc.from_utc_datetime(&t))
 }
 
+/// A date as people type it: «2026-11-30» (a date input) or «30.11.2026».
+pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    let s = raw.trim();
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
+        .ok()
+}
+
+/// A month as documents and pages name it: «ноябрь 2026».
+pub fn month_name(day: NaiveDate) -> String {
+    use chrono::Datelike;
+    const MONTHS: [&str; 12] = [
+        "январь",
+        "февраль",
+        "март",
+        "апрель",
+        "май",
+        "июнь",
+        "июль",
+        "август",
+        "сентябрь",
+        "октябрь",
+        "ноябрь",
+        "декабрь",
+    ];
+    format!("{} {}", MONTHS[day.month0() as usize], day.year())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

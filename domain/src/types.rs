@@ -195,23 +195,30 @@ impl Money {
     pub fn format(self) -> String {
         let abs = self.0.unsigned_abs();
         let (rub, kop) = (abs / 100, abs % 100);
-        let digits = rub.to_string();
         let mut out = String::new();
         if self.0 < 0 {
             out.push('−');
         }
-        for (i, c) in digits.chars().enumerate() {
-            if i > 0 && (digits.len() - i).is_multiple_of(3) {
-                out.push('\u{a0}');
-            }
-            out.push(c);
-        }
+        out.push_str(&group_digits(rub));
         if kop != 0 {
             out.push_str(&format!(",{kop:02}"));
         }
         out.push_str("\u{a0}₽");
         out
     }
+}
+
+/// «1 234 567»: thousands apart by non-breaking spaces, as amounts print.
+pub fn group_digits(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// A stored phone as people read it: `+79161234567` → `+7 (916) 123-45-67`.

@@ -6,22 +6,6 @@ use domain::counterparties::{self, CardInput, CardQuery, CounterpartyError};
 use domain::types::Role;
 use domain::PgPool;
 
-fn ip_card() -> CardInput {
-    CardInput {
-        legal_form: "ip".into(),
-        name: "ИП Петров Пётр Петрович".into(),
-        inn: "500100732259".into(),
-        ogrn: "304500116000157".into(),
-        legal_address: "г. Казань, ул. Баумана, д. 1".into(),
-        bank_name: "ПАО Сбербанк".into(),
-        bik: "044525225".into(),
-        settlement_account: "40702810938000000001".into(),
-        correspondent_account: "30101810400000000225".into(),
-        tax_regime: "usn".into(),
-        ..Default::default()
-    }
-}
-
 #[sqlx::test(migrations = "../migrations")]
 async fn every_partner_and_office_has_a_card_with_a_public_id(pool: PgPool) {
     let admin = admin(&pool).await;

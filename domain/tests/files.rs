@@ -9,20 +9,6 @@ use domain::rbac::RbacError;
 use domain::types::Role;
 use domain::PgPool;
 
-fn storage() -> Storage {
-    let var = |k: &str| {
-        std::env::var(k)
-            .unwrap_or_else(|_| panic!("{k} is not set: run the tests through scripts/test, which starts s3s-fs"))
-    };
-    Storage::new(
-        &var("S3_ENDPOINT"),
-        "us-east-1",
-        &var("S3_ACCESS_KEY"),
-        &var("S3_SECRET_KEY"),
-        &var("S3_BUCKET"),
-    )
-}
-
 async fn body(s: aws_sdk_s3::primitives::ByteStream) -> Vec<u8> {
     s.collect().await.unwrap().into_bytes().to_vec()
 }

@@ -15,7 +15,6 @@ use domain::counterparties::{self, CardInput};
 use domain::documents::{self, Render, TemplateError};
 use domain::rbac::RbacError;
 use domain::settlements::{self, PaymentInput, SettlementError, SettlementQuery, SettlementState};
-use domain::storage::Storage;
 use domain::types::Role;
 use domain::{Actor, PgPool, Uuid};
 
@@ -37,20 +36,6 @@ fn renderer() -> Arc<dyn Render> {
     Arc::new(Typst(render::Renderer::new()))
 }
 
-fn storage() -> Storage {
-    let var = |k: &str| {
-        std::env::var(k)
-            .unwrap_or_else(|_| panic!("{k} is not set: run the tests through scripts/test, which starts s3s-fs"))
-    };
-    Storage::new(
-        &var("S3_ENDPOINT"),
-        "us-east-1",
-        &var("S3_ACCESS_KEY"),
-        &var("S3_SECRET_KEY"),
-        &var("S3_BUCKET"),
-    )
-}
-
 async fn bytes(s: aws_sdk_s3::primitives::ByteStream) -> Vec<u8> {
     s.collect().await.unwrap().into_bytes().to_vec()
 }
@@ -65,22 +50,6 @@ fn pdf_text(pdf: &[u8]) -> String {
         .output()
         .expect("pdftotext (poppler-utils) is installed by scripts/test");
     String::from_utf8(out.stdout).unwrap()
-}
-
-fn ip_card() -> CardInput {
-    CardInput {
-        legal_form: "ip".into(),
-        name: "ИП Петров Пётр Петрович".into(),
-        inn: "500100732259".into(),
-        ogrn: "304500116000157".into(),
-        legal_address: "г. Казань, ул. Баумана, д. 1".into(),
-        bank_name: "ПАО Сбербанк".into(),
-        bik: "044525225".into(),
-        settlement_account: "40702810938000000001".into(),
-        correspondent_account: "30101810400000000225".into(),
-        tax_regime: "usn".into(),
-        ..Default::default()
-    }
 }
 
 fn hq_card() -> CardInput {

@@ -53,17 +53,10 @@ pub struct AccrualView {
     pub created_at: DateTime<Utc>,
 }
 
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let s = raw.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
-        .ok()
-}
-
 fn validate(input: &IssueInput) -> Result<(NaiveDate, String, Money), CommissionError> {
     let mut errors = vec![];
     let today = crate::time::local(Utc::now()).date_naive();
-    let date = match parse_date(&input.issued_on) {
+    let date = match crate::time::parse_date(&input.issued_on) {
         None => {
             errors.push(FieldError::new("issued_on", "Дата выдачи — ДД.ММ.ГГГГ"));
             None

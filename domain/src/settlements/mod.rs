@@ -102,40 +102,11 @@ fn invalid(field: &str, message: impl Into<String>) -> SettlementError {
 /// «1 234 567,00» — an amount as documents print it (no currency sign).
 pub fn document_amount(m: Money) -> String {
     let abs = m.kopecks().unsigned_abs();
-    let digits = (abs / 100).to_string();
-    let mut out = String::new();
-    if m.kopecks() < 0 {
-        out.push('-');
-    }
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push('\u{a0}');
-        }
-        out.push(c);
-    }
-    out.push_str(&format!(",{:02}", abs % 100));
-    out
+    let sign = if m.kopecks() < 0 { "-" } else { "" };
+    format!("{sign}{},{:02}", crate::types::group_digits(abs / 100), abs % 100)
 }
 
-/// «ноябрь 2026».
-pub fn month_name(period: chrono::NaiveDate) -> String {
-    use chrono::Datelike;
-    const MONTHS: [&str; 12] = [
-        "январь",
-        "февраль",
-        "март",
-        "апрель",
-        "май",
-        "июнь",
-        "июль",
-        "август",
-        "сентябрь",
-        "октябрь",
-        "ноябрь",
-        "декабрь",
-    ];
-    format!("{} {}", MONTHS[period.month0() as usize], period.year())
-}
+pub use crate::time::month_name;
 
 #[cfg(test)]
 // Kopecks written as rubles_kopecks on purpose.

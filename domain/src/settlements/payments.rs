@@ -61,13 +61,6 @@ pub(super) async fn payments_of(pool: &PgPool, settlement: Uuid) -> Result<Vec<P
     .collect())
 }
 
-fn parse_date(raw: &str) -> Option<NaiveDate> {
-    let s = raw.trim();
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
-        .ok()
-}
-
 /// Records a payment of a period's act (settlements:settle): at most what
 /// is left to pay, on or after the act's date and not in the future. The
 /// partner's commission account goes down by the amount on the ledger, in
@@ -86,7 +79,7 @@ pub async fn record_payment(
     }
     let mut errors = vec![];
     let today = crate::time::local(Utc::now()).date_naive();
-    let day = match parse_date(&input.paid_on) {
+    let day = match crate::time::parse_date(&input.paid_on) {
         Some(d) if d > today => {
             errors.push(FieldError::new("paid_on", "Дата оплаты не может быть в будущем"));
             None

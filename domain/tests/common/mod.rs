@@ -130,3 +130,35 @@ pub fn created(o: domain::leads::CreateOutcome) -> (Uuid, i64, Uuid) {
         other => panic!("expected a created lead, got {other:?}"),
     }
 }
+
+/// The S3-compatible server scripts/test starts (s3s-fs, which checks SigV4).
+pub fn storage() -> domain::storage::Storage {
+    let var = |k: &str| {
+        std::env::var(k)
+            .unwrap_or_else(|_| panic!("{k} is not set: run the tests through scripts/test, which starts s3s-fs"))
+    };
+    domain::storage::Storage::new(
+        &var("S3_ENDPOINT"),
+        "us-east-1",
+        &var("S3_ACCESS_KEY"),
+        &var("S3_SECRET_KEY"),
+        &var("S3_BUCKET"),
+    )
+}
+
+/// A sole trader's complete company card (requisites that pass every check).
+pub fn ip_card() -> domain::counterparties::CardInput {
+    domain::counterparties::CardInput {
+        legal_form: "ip".into(),
+        name: "ИП Петров Пётр Петрович".into(),
+        inn: "500100732259".into(),
+        ogrn: "304500116000157".into(),
+        legal_address: "г. Казань, ул. Баумана, д. 1".into(),
+        bank_name: "ПАО Сбербанк".into(),
+        bik: "044525225".into(),
+        settlement_account: "40702810938000000001".into(),
+        correspondent_account: "30101810400000000225".into(),
+        tax_regime: "usn".into(),
+        ..Default::default()
+    }
+}

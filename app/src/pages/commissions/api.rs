@@ -12,28 +12,6 @@ mod view {
     use domain::commissions as c;
     use domain::types::Money;
 
-    pub fn month(d: chrono::NaiveDate) -> String {
-        const M: [&str; 12] = [
-            "январь",
-            "февраль",
-            "март",
-            "апрель",
-            "май",
-            "июнь",
-            "июль",
-            "август",
-            "сентябрь",
-            "октябрь",
-            "ноябрь",
-            "декабрь",
-        ];
-        format!(
-            "{} {}",
-            M[chrono::Datelike::month0(&d) as usize],
-            chrono::Datelike::year(&d)
-        )
-    }
-
     pub fn accrual(a: c::AccrualView) -> AccrualLine {
         AccrualLine {
             lead_number: a.lead_number,
@@ -47,7 +25,7 @@ mod view {
             base: a.base.format(),
             percent: a.percent,
             amount: a.amount.format(),
-            period: month(a.period),
+            period: domain::time::month_name(a.period),
             state: match a.state.as_str() {
                 "accrued" => "Начислено",
                 "act_issued" => "Акт выставлен",
