@@ -114,7 +114,7 @@ impl Inn {
 /// checked arithmetic — an overflow is an error, never a wrap. Typed amounts
 /// (`parse`) are "1 500 000", "1500000,50", "1 500 000 ₽", "1.5"; never
 /// floats inside.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Money(i64);
 
 impl Money {

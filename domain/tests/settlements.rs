@@ -7,50 +7,14 @@
 
 mod common;
 
-use std::sync::Arc;
-
 use common::*;
 use domain::commissions::{self, IssueInput};
 use domain::counterparties::{self, CardInput};
-use domain::documents::{self, Render, TemplateError};
+use domain::documents;
 use domain::rbac::RbacError;
 use domain::settlements::{self, PaymentInput, SettlementError, SettlementQuery, SettlementState};
 use domain::types::Role;
 use domain::{Actor, PgPool, Uuid};
-
-struct Typst(render::Renderer);
-
-impl Render for Typst {
-    fn pdf(&self, template: &str, data: &serde_json::Value) -> Result<Vec<u8>, TemplateError> {
-        self.0.pdf(template, data).map_err(|e| match e {
-            render::RenderError::Template { line, message } => TemplateError { line, message },
-            other => TemplateError {
-                line: 0,
-                message: other.to_string(),
-            },
-        })
-    }
-}
-
-fn renderer() -> Arc<dyn Render> {
-    Arc::new(Typst(render::Renderer::new()))
-}
-
-async fn bytes(s: aws_sdk_s3::primitives::ByteStream) -> Vec<u8> {
-    s.collect().await.unwrap().into_bytes().to_vec()
-}
-
-fn pdf_text(pdf: &[u8]) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("act.pdf");
-    std::fs::write(&path, pdf).unwrap();
-    let out = std::process::Command::new("pdftotext")
-        .arg(&path)
-        .arg("-")
-        .output()
-        .expect("pdftotext (poppler-utils) is installed by scripts/test");
-    String::from_utf8(out.stdout).unwrap()
-}
 
 fn hq_card() -> CardInput {
     CardInput {

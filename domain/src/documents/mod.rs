@@ -8,6 +8,7 @@
 //! `Render` the server provides (the `render` crate), so the domain does
 //! not compile Typst.
 
+mod party;
 mod store;
 mod templates;
 
@@ -15,10 +16,18 @@ use crate::accounts::FieldError;
 use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 
+pub(crate) use party::{party_in, Party};
+pub(crate) use store::{authorize_client, insert_in, put, NewDocument};
 pub use store::{card_documents, open_document, DocumentView, MAX_UPLOAD_BYTES};
-pub(crate) use store::{insert_in, put};
 pub(crate) use templates::current_in;
 pub use templates::{preview, sample_data, save_template, template, TemplateKind, TemplateView, Variable};
+
+/// «1 234 567,00» — an amount as documents print it (no currency sign).
+pub fn document_amount(m: crate::types::Money) -> String {
+    let abs = m.kopecks().unsigned_abs();
+    let sign = if m.kopecks() < 0 { "-" } else { "" };
+    format!("{sign}{},{:02}", crate::types::group_digits(abs / 100), abs % 100)
+}
 
 /// A template's compile error: what is wrong, on which line of its text.
 #[derive(Debug, Clone, PartialEq, Eq)]

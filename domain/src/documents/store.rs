@@ -8,7 +8,7 @@ use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::DocumentError;
-use crate::rbac::{self, CommissionOp, Operation};
+use crate::rbac::{self, ClientOp, CommissionOp, Operation, Target};
 use crate::storage::Storage;
 use crate::Actor;
 
@@ -61,31 +61,42 @@ pub(crate) async fn put(storage: &Storage, content_type: &str, bytes: Vec<u8>) -
     Ok(Stored { id, key, sha256, size })
 }
 
+/// What a new document's row says besides its bytes.
+pub(crate) struct NewDocument<'a> {
+    /// act | signed_act | contract | signed_contract | upload.
+    pub kind: &'a str,
+    /// The company card it belongs to (a client's document: the executor's).
+    pub card: Option<Uuid>,
+    /// The client it belongs to, for a client's document.
+    pub client: Option<Uuid>,
+    pub title: &'a str,
+    pub file_name: &'a str,
+    pub content_type: &'a str,
+    /// None: made by a worker.
+    pub by: Option<Uuid>,
+}
+
 /// The row of a stored document, in the caller's transaction.
-#[allow(clippy::too_many_arguments)]
 pub(crate) async fn insert_in(
     tx: &mut Transaction<'_, Postgres>,
     stored: &Stored,
-    kind: &str,
-    card: Uuid,
-    title: &str,
-    file_name: &str,
-    content_type: &str,
-    by: Uuid,
+    d: NewDocument<'_>,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "insert into documents (id, kind, card_id, title, file_name, content_type, size_bytes, sha256, storage_key, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "insert into documents (id, kind, card_id, client_id, title, file_name, content_type, size_bytes, sha256,
+                                storage_key, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
         stored.id,
-        kind,
-        card,
-        title,
-        file_name,
-        content_type,
+        d.kind,
+        d.card,
+        d.client,
+        d.title,
+        d.file_name,
+        d.content_type,
         stored.size,
         stored.sha256,
         stored.key,
-        by
+        d.by
     )
     .execute(&mut **tx)
     .await?;
@@ -106,6 +117,27 @@ async fn authorize_card(pool: &PgPool, actor: &Actor, card: Uuid) -> Result<(), 
     Ok(())
 }
 
+/// Clients:`op` on a client (its owner, their team, or all).
+pub(crate) async fn authorize_client(
+    pool: &PgPool,
+    actor: &Actor,
+    client: Uuid,
+    op: ClientOp,
+) -> Result<(), DocumentError> {
+    let c = sqlx::query!("select owner_id, team_id from clients where id = $1", client)
+        .fetch_optional(pool)
+        .await?
+        .ok_or(DocumentError::NotFound)?;
+    rbac::authorize(
+        pool,
+        actor,
+        Operation::Clients(op),
+        Target::record([c.owner_id], c.team_id),
+    )
+    .await?;
+    Ok(())
+}
+
 /// A document and its bytes (settlements:view on its card's owner).
 pub async fn open_document(
     pool: &PgPool,
@@ -114,7 +146,7 @@ pub async fn open_document(
     id: Uuid,
 ) -> Result<(DocumentView, ByteStream), DocumentError> {
     let row = sqlx::query!(
-        r#"select id, kind, card_id, title, file_name, content_type, size_bytes, sha256, storage_key,
+        r#"select id, kind, card_id, client_id, title, file_name, content_type, size_bytes, sha256, storage_key,
                   created_at as "created_at: DateTime<Utc>"
            from documents where id = $1"#,
         id
@@ -122,9 +154,12 @@ pub async fn open_document(
     .fetch_optional(pool)
     .await?
     .ok_or(DocumentError::NotFound)?;
-    match row.card_id {
-        Some(card) => authorize_card(pool, actor, card).await?,
-        None => return Err(DocumentError::NotFound),
+    // A client's document is the client's (clients:view); the others are
+    // their card's.
+    match (row.client_id, row.card_id) {
+        (Some(client), _) => authorize_client(pool, actor, client, ClientOp::View).await?,
+        (None, Some(card)) => authorize_card(pool, actor, card).await?,
+        (None, None) => return Err(DocumentError::NotFound),
     }
     let storage = storage.ok_or_else(|| DocumentError::Unavailable("S3 is not configured".into()))?;
     let body = storage
@@ -146,13 +181,14 @@ pub async fn open_document(
     ))
 }
 
-/// A card's documents, newest first (settlements:view on its owner).
+/// A card's documents, newest first (settlements:view on its owner); a
+/// client's documents are not among them.
 pub async fn card_documents(pool: &PgPool, actor: &Actor, card: Uuid) -> Result<Vec<DocumentView>, DocumentError> {
     authorize_card(pool, actor, card).await?;
     Ok(sqlx::query_as!(
         DocumentView,
         r#"select id, kind, title, file_name, content_type, size_bytes, sha256, created_at as "created_at: DateTime<Utc>"
-           from documents where card_id = $1 order by created_at desc limit 500"#,
+           from documents where card_id = $1 and client_id is null order by created_at desc limit 500"#,
         card
     )
     .fetch_all(pool)

@@ -19,28 +19,46 @@ use crate::{audit, Actor};
 pub enum TemplateKind {
     /// «Акт об оказании услуг» of a settlement period.
     Act,
+    /// The partner's agreement with the company.
+    PartnerContract,
+    /// A regional office's agreement with the company.
+    FranchiseeContract,
+    /// An office's (or HQ's) contract with its client.
+    ClientContract,
 }
 
 impl TemplateKind {
+    pub const ALL: [Self; 4] = [
+        Self::Act,
+        Self::PartnerContract,
+        Self::FranchiseeContract,
+        Self::ClientContract,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Act => "act",
+            Self::PartnerContract => "partner_contract",
+            Self::FranchiseeContract => "franchisee_contract",
+            Self::ClientContract => "client_contract",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "act" => Some(Self::Act),
-            _ => None,
-        }
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
     pub fn title(self) -> &'static str {
         match self {
             Self::Act => "Акт об оказании услуг",
+            Self::PartnerContract => "Договор с партнёром",
+            Self::FranchiseeContract => "Договор с франчайзи",
+            Self::ClientContract => "Договор с клиентом",
         }
     }
     fn builtin(self) -> &'static str {
         match self {
             Self::Act => include_str!("act.typ"),
+            Self::PartnerContract => include_str!("partner_contract.typ"),
+            Self::FranchiseeContract => include_str!("franchisee_contract.typ"),
+            Self::ClientContract => include_str!("client_contract.typ"),
         }
     }
 }
@@ -80,6 +98,9 @@ fn party_vars(prefix: &str, who: &str) -> Vec<Variable> {
         ("signatory", "подписант"),
         ("basis", "основание: «Устава» или «доверенности № …»"),
         ("public_id", "номер в системе (P-000123)"),
+        ("legal_form", "форма: «индивидуальный предприниматель», …"),
+        ("phone", "телефон"),
+        ("email", "email"),
     ]
     .into_iter()
     .map(|(k, about)| Variable {
@@ -89,8 +110,51 @@ fn party_vars(prefix: &str, who: &str) -> Vec<Variable> {
     .collect()
 }
 
+fn vars(list: &[(&str, &str)]) -> Vec<Variable> {
+    list.iter()
+        .map(|(n, a)| Variable {
+            name: (*n).into(),
+            about: (*a).into(),
+        })
+        .collect()
+}
+
+const CONTRACT_VARS: [(&str, &str); 4] = [
+    ("d.number", "номер договора (сквозной в пределах года)"),
+    ("d.date", "дата договора, ДД.ММ.ГГГГ"),
+    ("d.city", "место заключения: «г. Москва»"),
+    ("d.replaces", "договор, вместо которого этот: none или (number, date)"),
+];
+
 fn variables(kind: TemplateKind) -> Vec<Variable> {
     match kind {
+        TemplateKind::PartnerContract => {
+            let mut v = vars(&CONTRACT_VARS);
+            v.extend(vars(&[("d.grade", "грейд партнёра на дату договора")]));
+            v.extend(party_vars("partner", "Партнёр"));
+            v.extend(party_vars("company", "Компания"));
+            v
+        }
+        TemplateKind::FranchiseeContract => {
+            let mut v = vars(&CONTRACT_VARS);
+            v.extend(vars(&[("d.region", "город или регион офиса")]));
+            v.extend(party_vars("franchisee", "Офис"));
+            v.extend(party_vars("company", "Компания"));
+            v
+        }
+        TemplateKind::ClientContract => {
+            let mut v = vars(&CONTRACT_VARS[..3]);
+            v.extend(vars(&[
+                ("d.client.name", "Клиент: ФИО"),
+                ("d.client.phone", "Клиент: телефон"),
+                ("d.client.email", "Клиент: email"),
+                ("d.client.city", "Клиент: город"),
+                ("d.deal", "сделка: none или (number, product, amount)"),
+                ("d.fee", "стоимость услуг, «15 000,00» (пусто — не указана)"),
+            ]));
+            v.extend(party_vars("executor", "Исполнитель (офис или компания)"));
+            v
+        }
         TemplateKind::Act => {
             let mut v: Vec<Variable> = [
                 ("d.number", "номер акта (сквозной в пределах года)"),
@@ -126,6 +190,7 @@ fn sample_party(name: &str, inn: &str, signatory: &str) -> serde_json::Value {
         "legal_address": "125009, г. Москва, ул. Тверская, д. 1", "postal_address": "125009, г. Москва, ул. Тверская, д. 1",
         "bank_name": "ПАО Сбербанк", "bik": "044525225", "account": "40702810938000000001",
         "corr_account": "30101810400000000225", "signatory": signatory, "basis": "Устава", "public_id": "P-000001",
+        "legal_form": "общество с ограниченной ответственностью", "phone": "+7 900 000-00-00", "email": "office@example.ru",
     })
 }
 
@@ -148,6 +213,22 @@ fn sample(kind: TemplateKind) -> serde_json::Value {
             ],
             "count": 2, "total": "33 000,00", "total_words": "Тридцать три тысячи рублей 00 копеек",
             "vat": "0,00", "vat_line": "Без НДС (упрощённая система налогообложения)",
+        }),
+        TemplateKind::PartnerContract => serde_json::json!({
+            "number": "42", "date": "01.12.2026", "city": "г. Москва", "replaces": null, "grade": "Старт",
+            "partner": sample_party("ООО «Ромашка»", "7707083893", "Генеральный директор Петров П. П."),
+            "company": sample_party("ООО «МаК»", "7736207543", "Генеральный директор Иванов И. И."),
+        }),
+        TemplateKind::FranchiseeContract => serde_json::json!({
+            "number": "43", "date": "01.12.2026", "city": "г. Москва", "replaces": null, "region": "Казань",
+            "franchisee": sample_party("ООО «МаК Казань»", "1655000000", "Директор Сидоров С. С."),
+            "company": sample_party("ООО «МаК»", "7736207543", "Генеральный директор Иванов И. И."),
+        }),
+        TemplateKind::ClientContract => serde_json::json!({
+            "number": "44", "date": "01.12.2026", "city": "г. Казань", "fee": "15 000,00",
+            "client": {"name": "Смирнова Анна Петровна", "phone": "+7 900 123-45-67", "email": "anna@example.ru", "city": "Казань"},
+            "deal": {"number": "1024", "product": "Ипотека", "amount": "3 000 000,00"},
+            "executor": sample_party("ООО «МаК Казань»", "1655000000", "Директор Сидоров С. С."),
         }),
     }
 }

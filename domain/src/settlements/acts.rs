@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::PgPool;
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -67,67 +67,6 @@ pub(super) async fn acts_of(pool: &PgPool, settlement: Uuid) -> Result<Vec<ActVi
         created_at: r.created_at,
     })
     .collect())
-}
-
-/// A party of the act as the template sees it, or what its card lacks.
-async fn party(
-    tx: &mut Transaction<'_, Postgres>,
-    card: Uuid,
-) -> Result<(serde_json::Value, String, Vec<&'static str>), sqlx::Error> {
-    let c = sqlx::query!(
-        "select public_id, legal_form, name, inn, ogrn, kpp, legal_address, postal_address, bank_name, bik,
-                settlement_account, correspondent_account, signatory, signatory_basis, attorney, tax_regime
-         from company_cards where id = $1",
-        card
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let mut missing = vec![];
-    if c.name.trim().is_empty() {
-        missing.push("наименование");
-    }
-    if c.inn.is_none() {
-        missing.push("ИНН");
-    }
-    if matches!(c.legal_form.as_str(), "ooo" | "ip") && c.ogrn.is_none() {
-        missing.push(if c.legal_form == "ip" {
-            "ОГРНИП"
-        } else {
-            "ОГРН"
-        });
-    }
-    if c.legal_form == "ooo" && c.kpp.is_none() {
-        missing.push("КПП");
-    }
-    if c.settlement_account.is_none() || c.bik.is_none() {
-        missing.push("банковские реквизиты");
-    }
-    if c.legal_form == "ooo" && c.signatory.trim().is_empty() {
-        missing.push("подписант");
-    }
-    let basis = match (c.legal_form.as_str(), c.signatory_basis.as_str()) {
-        ("ooo", "power_of_attorney") => format!("доверенности {}", c.attorney.trim()),
-        ("ooo", _) => "Устава".to_string(),
-        _ => String::new(),
-    };
-    let signatory = if c.signatory.trim().is_empty() {
-        c.name.clone()
-    } else {
-        c.signatory.clone()
-    };
-    Ok((
-        serde_json::json!({
-            "name": c.name, "inn": c.inn.unwrap_or_default(), "kpp": c.kpp.unwrap_or_default(),
-            "ogrn": c.ogrn.unwrap_or_default(),
-            "ogrn_label": if c.legal_form == "ip" { "ОГРНИП" } else { "ОГРН" },
-            "legal_address": c.legal_address, "postal_address": c.postal_address, "bank_name": c.bank_name,
-            "bik": c.bik.unwrap_or_default(), "account": c.settlement_account.unwrap_or_default(),
-            "corr_account": c.correspondent_account.unwrap_or_default(), "signatory": signatory,
-            "basis": basis, "public_id": c.public_id,
-        }),
-        c.tax_regime,
-        missing,
-    ))
 }
 
 /// The VAT included in `total` under the executor's tax regime, and the
@@ -292,7 +231,11 @@ async fn issue(
     let hq = sqlx::query_scalar!("select id from company_cards where kind = 'hq'")
         .fetch_one(&mut *tx)
         .await?;
-    let (executor, regime, missing) = party(&mut tx, card).await?;
+    let documents::Party {
+        data: executor,
+        tax_regime: regime,
+        missing,
+    } = documents::party_in(&mut tx, card).await?;
     if !missing.is_empty() {
         return Err(SettlementError::Conflict(format!(
             "В карточке партнёра {} не заполнено: {}",
@@ -300,7 +243,11 @@ async fn issue(
             missing.join(", ")
         )));
     }
-    let (customer, _, missing) = party(&mut tx, hq).await?;
+    let documents::Party {
+        data: customer,
+        missing,
+        ..
+    } = documents::party_in(&mut tx, hq).await?;
     if !missing.is_empty() {
         return Err(SettlementError::Conflict(format!(
             "В реквизитах компании не заполнено: {} (Настройки → Реквизиты компании)",
@@ -358,12 +305,15 @@ async fn issue(
         documents::insert_in(
             &mut tx,
             &stored,
-            "act",
-            card,
-            &title,
-            &file_name,
-            "application/pdf",
-            actor.user_id,
+            documents::NewDocument {
+                kind: "act",
+                card: Some(card),
+                client: None,
+                title: &title,
+                file_name: &file_name,
+                content_type: "application/pdf",
+                by: Some(actor.user_id),
+            },
         )
         .await?;
         if let Some(c) = &current {

@@ -20,7 +20,6 @@ use crate::documents::DocumentError;
 use crate::error::{DomainError, ErrorCode};
 use crate::ledger::LedgerError;
 use crate::rbac::RbacError;
-use crate::types::Money;
 
 pub use acts::{issue_act, issue_month_acts, ActView, MonthActs};
 pub use payments::{attach_signed, record_payment, PaymentInput, PaymentView};
@@ -99,12 +98,7 @@ fn invalid(field: &str, message: impl Into<String>) -> SettlementError {
     SettlementError::Validation(vec![FieldError::new(field, &message.into())])
 }
 
-/// «1 234 567,00» — an amount as documents print it (no currency sign).
-pub fn document_amount(m: Money) -> String {
-    let abs = m.kopecks().unsigned_abs();
-    let sign = if m.kopecks() < 0 { "-" } else { "" };
-    format!("{sign}{},{:02}", crate::types::group_digits(abs / 100), abs % 100)
-}
+pub use crate::documents::document_amount;
 
 pub use crate::time::month_name;
 
@@ -113,6 +107,7 @@ pub use crate::time::month_name;
 #[allow(clippy::inconsistent_digit_grouping)]
 mod tests {
     use super::*;
+    use crate::types::Money;
 
     #[test]
     fn amounts_and_months_print_as_on_paper() {

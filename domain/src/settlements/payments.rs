@@ -274,12 +274,15 @@ pub async fn attach_signed(
         documents::insert_in(
             &mut tx,
             &stored,
-            "signed_act",
-            card,
-            &title,
-            &format!("Акт {} подписанный.{ext}", a.number),
-            &content_type,
-            actor.user_id,
+            documents::NewDocument {
+                kind: "signed_act",
+                card: Some(card),
+                client: None,
+                title: &title,
+                file_name: &format!("Акт {} подписанный.{ext}", a.number),
+                content_type: &content_type,
+                by: Some(actor.user_id),
+            },
         )
         .await?;
         let updated = sqlx::query!(

@@ -162,3 +162,39 @@ pub fn ip_card() -> domain::counterparties::CardInput {
         ..Default::default()
     }
 }
+
+/// The real Typst renderer behind the domain's `Render`.
+struct Typst(render::Renderer);
+
+impl domain::documents::Render for Typst {
+    fn pdf(&self, template: &str, data: &serde_json::Value) -> Result<Vec<u8>, domain::documents::TemplateError> {
+        self.0.pdf(template, data).map_err(|e| match e {
+            render::RenderError::Template { line, message } => domain::documents::TemplateError { line, message },
+            other => domain::documents::TemplateError {
+                line: 0,
+                message: other.to_string(),
+            },
+        })
+    }
+}
+
+pub fn renderer() -> std::sync::Arc<dyn domain::documents::Render> {
+    std::sync::Arc::new(Typst(render::Renderer::new()))
+}
+
+pub async fn bytes(s: aws_sdk_s3::primitives::ByteStream) -> Vec<u8> {
+    s.collect().await.unwrap().into_bytes().to_vec()
+}
+
+/// The text of a PDF, read with pdftotext (poppler-utils).
+pub fn pdf_text(pdf: &[u8]) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("doc.pdf");
+    std::fs::write(&path, pdf).unwrap();
+    let out = std::process::Command::new("pdftotext")
+        .arg(&path)
+        .arg("-")
+        .output()
+        .expect("pdftotext (poppler-utils) is installed by scripts/test");
+    String::from_utf8(out.stdout).unwrap()
+}
