@@ -5,8 +5,10 @@
 pub mod accounts;
 pub mod auction;
 pub mod audit;
+pub mod cabinet;
 pub mod commissions;
 pub mod company;
+pub mod contracts;
 pub mod counterparties;
 pub mod crypto;
 pub mod demo;

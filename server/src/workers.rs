@@ -153,6 +153,26 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // The agreement of every approved partner and office that has
+            // none yet (claimed card by card, so instances share the work).
+            name: "agreements",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(2),
+                wake: None,
+                once: once({
+                    let (pool, storage, renderer) = (pool.clone(), services.storage.clone(), services.renderer.clone());
+                    move || {
+                        let (pool, storage, renderer) = (pool.clone(), storage.clone(), renderer.clone());
+                        async move {
+                            domain::contracts::issue_missing_agreements(&pool, storage.as_ref(), renderer.as_ref())
+                                .await
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
             name: "domain events",
             run: Run::Service(domain::events::listen_and_dispatch(pool.clone()).boxed()),
         },

@@ -142,7 +142,8 @@ api_error_from_domain!(
     domain::counterparties::CounterpartyError,
     domain::commissions::CommissionError,
     domain::settlements::SettlementError,
-    domain::documents::DocumentError
+    domain::documents::DocumentError,
+    domain::contracts::ContractError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.
