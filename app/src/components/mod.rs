@@ -1,4 +1,5 @@
 pub mod bell;
+pub mod charts;
 pub mod empty;
 pub mod forms;
 pub mod live;

@@ -1,6 +1,8 @@
 //! Partner and franchisee cabinets (their content grows with later
 //! features; the guard and landing are here).
 
+mod analytics;
+
 use leptos::prelude::*;
 
 use crate::components::shell::{use_me, Forbidden, Guard};
@@ -23,8 +25,11 @@ pub fn PartnerCabinet() -> impl IntoView {
                                 })}
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
+                            <analytics::CabinetAnalytics/>
                             <crate::pages::commissions::PartnerEarnings/>
                             <crate::pages::settlements::PartnerSettlements/>
+                            <analytics::CabinetAnalytics/>
+                            <crate::pages::contracts::Agreements/>
                             <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>
                         }.into_any(),
@@ -48,6 +53,8 @@ pub fn FranchiseeCabinet() -> impl IntoView {
                                 <p>{t("cab.welcome")} ", " {m.full_name.clone()}</p>
                                 <p class="muted">{m.company_name.clone().unwrap_or_default()}</p>
                             </section>
+                            <analytics::CabinetAnalytics/>
+                            <crate::pages::contracts::Agreements/>
                             <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>
                         }.into_any(),
