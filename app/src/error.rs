@@ -133,7 +133,8 @@ mod ssr {
         domain::counterparties::CounterpartyError,
         domain::commissions::CommissionError,
         domain::settlements::SettlementError,
-        domain::documents::DocumentError
+        domain::documents::DocumentError,
+        domain::contracts::ContractError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

@@ -243,6 +243,12 @@ pub fn router(state: AppState) -> Router {
             )),
         )
         .route(
+            "/clients/{id}/documents",
+            axum::routing::post(routes::documents::client_upload_form).layer(axum::extract::DefaultBodyLimit::max(
+                domain::documents::MAX_UPLOAD_BYTES + 64 * 1024,
+            )),
+        )
+        .route(
             "/settings/templates/{kind}/preview",
             axum::routing::post(routes::documents::preview),
         )

@@ -5,6 +5,7 @@ pub mod bots;
 pub mod cabinet;
 pub mod commissions;
 pub mod companies;
+pub mod contracts;
 pub mod fields;
 pub mod imports;
 pub mod leads;

@@ -5,6 +5,7 @@ mod board;
 mod bulk;
 mod card;
 mod client;
+mod client_panel;
 mod create;
 mod dictionaries;
 mod export;
@@ -35,6 +36,7 @@ pub use card::{
     LeadCard, LeadUpdate, TimelineItem,
 };
 pub use client::{edit_client, get_client, list_clients, ClientCard, ClientContacts, ClientRow};
+pub use client_panel::{client_panel, ClientDeal, ClientEvent, ClientPanel, ClientStats};
 pub(crate) use create::announce_change;
 pub use create::{create_lead, create_lead_in, ClientMatch, CreateOutcome, NewLead, CONSENT_TEXT_VERSION};
 pub use dictionaries::{

@@ -69,6 +69,54 @@ pub async fn signed_form(
     Ok(Redirect::to(&format!("{back}?signed={code}")).into_response())
 }
 
+/// `POST /clients/{id}/documents` from the client's page: stores the file
+/// (a contract when `contract` is ticked) and goes back to the client with
+/// `?doc=<code>`.
+pub async fn client_upload_form(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<uuid::Uuid>,
+    mut form: Multipart,
+) -> Result<Response, ApiError> {
+    use domain::contracts::{ContractError, Upload};
+    use domain::documents::DocumentError;
+    let back = format!("/clients/{id}");
+    let mut upload = Upload::default();
+    let mut got_file = false;
+    while let Ok(Some(field)) = form.next_field().await {
+        match field.name() {
+            Some("title") => upload.title = field.text().await.unwrap_or_default(),
+            Some("contract") => upload.contract = !field.text().await.unwrap_or_default().is_empty(),
+            Some("file") => {
+                upload.file_name = field.file_name().unwrap_or("").to_string();
+                upload.content_type = field.content_type().unwrap_or("").to_string();
+                match field.bytes().await {
+                    Ok(b) => {
+                        got_file = !b.is_empty();
+                        upload.bytes = b.to_vec();
+                    }
+                    Err(_) => return Ok(Redirect::to(&format!("{back}?doc=too_large")).into_response()),
+                }
+            }
+            _ => {}
+        }
+    }
+    if !got_file {
+        return Ok(Redirect::to(&format!("{back}?doc=empty")).into_response());
+    }
+    let s = &st.services;
+    let code = match domain::contracts::upload_client_document(&s.pool, s.storage.as_ref(), &actor, id, upload).await {
+        Ok(_) => "ok",
+        Err(ContractError::Validation(f)) if f.iter().any(|f| f.field == "title") => "title",
+        Err(ContractError::Validation(_)) => "type",
+        Err(ContractError::Document(DocumentError::EmptyFile)) => "empty",
+        Err(ContractError::Document(DocumentError::TooLarge)) => "too_large",
+        Err(ContractError::Document(DocumentError::Unavailable(_))) => "storage",
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Redirect::to(&format!("{back}?doc={code}")).into_response())
+}
+
 #[derive(Deserialize)]
 pub struct PreviewForm {
     body: String,

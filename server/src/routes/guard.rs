@@ -52,6 +52,7 @@ fn body_kind(method: &Method, path: &str) -> BodyKind {
         ["imports", "upload"] | ["api", "v1", "imports"] => BodyKind::Import,
         ["leads", _, "files"] | ["api", "v1", "leads", _, "files"] => BodyKind::File,
         ["acts", _, "signed"] | ["api", "v1", "acts", _, "signed"] => BodyKind::File,
+        ["clients", _, "documents"] => BodyKind::File,
         [api, name] if *api == "api" && name.starts_with("reply_file") => BodyKind::File,
         _ => BodyKind::Small,
     }

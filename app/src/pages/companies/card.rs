@@ -123,7 +123,10 @@ fn CardEditor(card: CardView) -> impl IntoView {
 
 fn show(card: Result<CardView, AppError>) -> AnyView {
     match card {
-        Ok(c) => view! { <CardEditor card=c/> }.into_any(),
+        Ok(c) => {
+            let id = c.id.clone();
+            view! { <CardEditor card=c/> <crate::pages::contracts::Agreements card=id/> }.into_any()
+        }
         Err(e) => view! { <section class="card"><div class="alert error" data-testid="company-error">{e.message}</div></section> }.into_any(),
     }
 }

@@ -642,3 +642,56 @@ pub async fn list_my_clients(query: String, page: i64) -> Result<crate::pages::l
         per_page: p.per_page,
     })
 }
+
+/// The client's deals, history and numbers.
+#[server]
+pub async fn client_work(id: String) -> Result<crate::pages::leads::model::ClientWorkView, AppError> {
+    use crate::pages::leads::model::{ClientDealRow, ClientEventRow, ClientWorkView};
+    let actor = require_actor().await?;
+    let services = services()?;
+    let id = conv::id(&id, "id")?.ok_or_else(|| AppError::new("not_found", "Клиент не найден").with_status())?;
+    let p = domain::leads::client_panel(&services.pool, &actor, id).await?;
+    let day = |t: chrono::DateTime<chrono::Utc>| domain::time::local(t).format("%d.%m.%Y").to_string();
+    Ok(ClientWorkView {
+        deals: p
+            .deals
+            .into_iter()
+            .map(|d| ClientDealRow {
+                number: d.number,
+                product: d.product.unwrap_or_default(),
+                stage: d.stage.unwrap_or_else(|| "Неразобранное".into()),
+                stage_kind: d.stage_kind,
+                status: d.status.unwrap_or_default(),
+                amount: d.amount.map(|m| m.format()).unwrap_or_default(),
+                issued: d
+                    .issued
+                    .map(|(on, bank, m)| format!("{} · {bank} · {}", m.format(), on.format("%d.%m.%Y")))
+                    .unwrap_or_default(),
+                responsible: d.responsible.unwrap_or_default(),
+                created: day(d.created_at),
+            })
+            .collect(),
+        history: p
+            .history
+            .into_iter()
+            .map(|e| ClientEventRow {
+                at: domain::time::datetime(e.at),
+                who: e.who.unwrap_or_default(),
+                lead: e.lead,
+                what: e.what,
+            })
+            .collect(),
+        deals_count: p.stats.deals,
+        open: p.stats.open,
+        won: p.stats.won,
+        lost: p.stats.lost,
+        conversion: p
+            .stats
+            .conversion
+            .map(|c| format!("{c} %"))
+            .unwrap_or_else(|| "—".into()),
+        requested: p.stats.requested.format(),
+        issued: p.stats.issued.format(),
+        since: p.stats.first_at.map(day).unwrap_or_default(),
+    })
+}

@@ -1,5 +1,6 @@
-//! The client card: contacts (edited with duplicate control), leads, and
-//! the merge of two clients.
+//! The client card: contacts (edited with duplicate control), the deals
+//! with stages and amounts, the client's numbers, contracts and documents,
+//! the history, and the merge of two clients.
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
@@ -28,9 +29,9 @@ pub fn ClientPage() -> impl IntoView {
                             <section class="card" data-testid="client-card">
                                 <h1>{c.full_name.clone()}</h1>
                                 <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")} " · " {c.city.clone()}</p>
-                                <h2>{t("leads.title")}</h2>
-                                <ul>{c.leads.into_iter().map(|l| { let n = l.number; view! { <li><a href=format!("/leads/{n}")>"№" {n}</a> " · " {l.stage}</li> } }).collect_view()}</ul>
                             </section>
+                            <ClientWork id=c.id.clone()/>
+                            <crate::pages::contracts::ClientPapers client=c.id.clone()/>
                             {c.may_edit.then(|| { let (cid, cname, ccity, cphones, cemails) = (c.id.clone(), c.full_name.clone(), c.city.clone(), c.phones.join("\n"), c.emails.join("\n")); view! {
                                 <section class="card">
                                     <h2>{t("clients.edit")}</h2>
@@ -62,6 +63,77 @@ pub fn ClientPage() -> impl IntoView {
                 })}
             </Transition>
         </Guard>
+    }
+}
+
+/// The client's numbers, deals and history.
+#[component]
+fn ClientWork(id: String) -> impl IntoView {
+    let data = Resource::new(move || id.clone(), client_work);
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                match data.await {
+                    Err(e) => view! { <section class="card"><div class="alert error">{e.message}</div></section> }.into_any(),
+                    Ok(w) => view! {
+                        <section class="card" data-testid="client-stats">
+                            <h2>{t("client.numbers")}</h2>
+                            <div class="tiles">
+                                <div class="tile"><div class="muted small">{t("client.deals")}</div><strong data-testid="stat-deals">{w.deals_count}</strong>
+                                    <div class="muted small">{t("client.open")} " " {w.open} " · " {t("client.won")} " " {w.won} " · " {t("client.lost")} " " {w.lost}</div></div>
+                                <div class="tile"><div class="muted small">{t("client.conversion")}</div><strong data-testid="stat-conversion">{w.conversion.clone()}</strong></div>
+                                <div class="tile"><div class="muted small">{t("client.requested")}</div><strong>{w.requested.clone()}</strong></div>
+                                <div class="tile"><div class="muted small">{t("client.issued")}</div><strong data-testid="stat-issued">{w.issued.clone()}</strong></div>
+                            </div>
+                            {(!w.since.is_empty()).then(|| view! { <p class="muted small">{t("client.since")} " " {w.since.clone()}</p> })}
+                        </section>
+                        <section class="card" data-testid="client-deals">
+                            <h2>{t("client.deals_title")}</h2>
+                            {if w.deals.is_empty() {
+                                view! { <p class="muted">{t("client.no_deals")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="stack">
+                                        <thead><tr><th>"№"</th><th>{t("leads.product")}</th><th>{t("leads.stage")}</th><th>{t("client.status")}</th><th>{t("client.amount")}</th><th>{t("client.issue")}</th><th>{t("client.responsible")}</th></tr></thead>
+                                        <tbody>
+                                            {w.deals.into_iter().map(|d| { let n = d.number; view! {
+                                                <tr data-testid="client-deal">
+                                                    <td><a href=format!("/leads/{n}")>"№ " {n}</a><div class="muted small">{d.created}</div></td>
+                                                    <td data-label=t("leads.product")>{d.product}</td>
+                                                    <td data-label=t("leads.stage")><span class=format!("tag stage-{}", d.stage_kind)>{d.stage}</span></td>
+                                                    <td data-label=t("client.status")>{d.status}</td>
+                                                    <td data-label=t("client.amount")>{d.amount}</td>
+                                                    <td data-label=t("client.issue")>{d.issued}</td>
+                                                    <td data-label=t("client.responsible")>{d.responsible}</td>
+                                                </tr>
+                                            } }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
+                        </section>
+                        <section class="card" data-testid="client-history">
+                            <h2>{t("client.history")}</h2>
+                            {if w.history.is_empty() {
+                                view! { <p class="muted">{t("client.no_history")}</p> }.into_any()
+                            } else {
+                                view! {
+                                    <ul class="timeline">
+                                        {w.history.into_iter().map(|e| view! {
+                                            <li>
+                                                <span class="muted small">{e.at} " · " {e.who}</span>
+                                                {e.lead.map(|n| view! { " · " <a href=format!("/leads/{n}")>"№ " {n}</a> })}
+                                                <div>{e.what}</div>
+                                            </li>
+                                        }).collect_view()}
+                                    </ul>
+                                }.into_any()
+                            }}
+                        </section>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }
 

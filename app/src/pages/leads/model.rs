@@ -267,3 +267,45 @@ pub struct ClientPage {
     pub page: i64,
     pub per_page: i64,
 }
+
+/// A deal on the client's page.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientDealRow {
+    pub number: i64,
+    pub product: String,
+    pub stage: String,
+    /// open | won | lost.
+    pub stage_kind: String,
+    pub status: String,
+    pub amount: String,
+    /// «1 500 000,00 ₽ · ВТБ · 15.11.2026», or empty.
+    pub issued: String,
+    pub responsible: String,
+    pub created: String,
+}
+
+/// A line of the client's history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientEventRow {
+    pub at: String,
+    pub who: String,
+    pub lead: Option<i64>,
+    pub what: String,
+}
+
+/// The client's deals, history and numbers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClientWorkView {
+    pub deals: Vec<ClientDealRow>,
+    pub history: Vec<ClientEventRow>,
+    pub deals_count: i64,
+    pub open: i64,
+    pub won: i64,
+    pub lost: i64,
+    /// «50 %», or «—» while nothing is closed.
+    pub conversion: String,
+    pub requested: String,
+    pub issued: String,
+    /// «с 01.11.2026».
+    pub since: String,
+}

@@ -1,9 +1,11 @@
-//! The act template's editor: Typst text with the variables listed, a live
-//! preview on sample data in a frame, save (refused while it does not
-//! compile) and back to the built-in text.
+//! The document templates' editor (the act, the partner's, the office's
+//! and the client's contract — one tab each, `?kind=`): Typst text with the
+//! variables listed, a live preview on sample data in a frame, save
+//! (refused while it does not compile) and back to the built-in text.
 
 use leptos::html;
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
 
 use super::api::*;
 use crate::components::forms::{form_error, FormError};
@@ -13,7 +15,12 @@ use crate::i18n::t;
 #[component]
 pub fn TemplatesPage() -> impl IntoView {
     let save = ServerAction::<SaveDocumentTemplate>::new();
-    let data = Resource::new(move || save.version().get(), |_| document_template("act".into()));
+    let query = use_query_map();
+    let kind = Memo::new(move |_| query.with(|q| q.get("kind")).unwrap_or_else(|| "act".into()));
+    let data = Resource::new(
+        move || (kind.get(), save.version().get()),
+        |(k, _)| document_template(k),
+    );
     let body = RwSignal::new(String::new());
     let preview_form = NodeRef::<html::Form>::new();
     let typed = RwSignal::new(0u64);
@@ -36,6 +43,12 @@ pub fn TemplatesPage() -> impl IntoView {
         <Guard resource="settings" action="edit">
             <section class="card wide">
                 <h1>{t("tpl.title")}</h1>
+                <nav class="tabs" data-testid="template-kinds">
+                    {[("act", "tpl.kind_act"), ("partner_contract", "tpl.kind_partner"), ("franchisee_contract", "tpl.kind_franchisee"), ("client_contract", "tpl.kind_client")]
+                        .into_iter().map(|(k, label)| view! {
+                            <a href=format!("/settings/templates?kind={k}") class:active=move || kind.get() == k>{t(label)}</a>
+                        }).collect_view()}
+                </nav>
                 <p class="muted">{t("tpl.intro")}</p>
                 <FormError message=form_error(save.value())/>
                 {move || save.value().get().and_then(|r| r.ok()).map(|v| view! {
