@@ -17,7 +17,7 @@ use crate::error::{DomainError, ErrorCode};
 use crate::rbac::RbacError;
 
 pub(crate) use party::{party_in, Party};
-pub(crate) use store::{authorize_client, insert_in, put, NewDocument};
+pub(crate) use store::{authorize_client, insert_in, put, NewDocument, Stored};
 pub use store::{card_documents, open_document, DocumentView, MAX_UPLOAD_BYTES};
 pub(crate) use templates::current_in;
 pub use templates::{preview, sample_data, save_template, template, TemplateKind, TemplateView, Variable};

@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use std::sync::Arc;
 use uuid::Uuid;
 
@@ -116,7 +116,8 @@ pub struct MonthActs {
 /// Issues the acts of every period of `period`'s month that has accruals
 /// and no act yet (settlements:settle on all partners): month-end in one
 /// go. A period that can't have its act (missing requisites) is skipped
-/// and named; the others are issued, a few at a time.
+/// and named; the others are issued in chunks, each numbered in a row and
+/// written in one transaction while its acts render on every core.
 pub async fn issue_month_acts(
     pool: &PgPool,
     storage: Option<&Storage>,
@@ -124,7 +125,6 @@ pub async fn issue_month_acts(
     actor: &Actor,
     period: &str,
 ) -> Result<MonthActs, SettlementError> {
-    use futures::StreamExt;
     let scope = rbac::authorize(
         pool,
         actor,
@@ -148,47 +148,56 @@ pub async fn issue_month_acts(
     )
     .fetch_all(pool)
     .await?;
-    let results: Vec<_> = futures::stream::iter(due)
-        .map(|s| async move {
-            let r = issue(pool, storage, renderer, actor, s.id, s.card_id, false).await;
-            (s.public_id, r)
-        })
-        .buffer_unordered(4)
-        .collect()
-        .await;
     let mut out = MonthActs::default();
-    for (who, r) in results {
-        match r {
-            Ok(_) => out.issued += 1,
-            Err(SettlementError::Conflict(why)) => out.skipped.push((who, why)),
-            Err(e) => return Err(e),
-        }
+    for chunk in due.chunks(MONTH_CHUNK) {
+        let batch: Vec<(Uuid, Uuid, String)> = chunk.iter().map(|s| (s.id, s.card_id, s.public_id.clone())).collect();
+        let (issued, skipped) = issue_batch(pool, storage, renderer, actor, &batch).await?;
+        out.issued += issued;
+        out.skipped.extend(skipped);
     }
     out.skipped.sort();
     Ok(out)
 }
 
-async fn issue(
-    pool: &PgPool,
-    storage: &Storage,
-    renderer: &Arc<dyn Render>,
-    actor: &Actor,
+/// Acts numbered, rendered and written per transaction at month-end: the
+/// year's counter is held for one chunk, whose acts render on every core.
+const MONTH_CHUNK: usize = 100;
+
+/// An act ready for its number: everything read, checked and formatted.
+struct Draft {
+    settlement: Uuid,
+    card: Uuid,
+    period: NaiveDate,
+    /// The act it corrects: (id, number, date).
+    current: Option<(Uuid, i32, NaiveDate)>,
+    total: Money,
+    vat: Money,
+    /// The template's data without the number.
+    data: serde_json::Value,
+    owner: Option<Uuid>,
+}
+
+/// Reads and checks a period's act in the caller's transaction (the period
+/// row stays locked to its end). A period that can't have its act is a
+/// `Conflict` that says why; nothing is written.
+async fn draft_in(
+    tx: &mut Transaction<'_, Postgres>,
     settlement: Uuid,
     card: Uuid,
     correction: bool,
-) -> Result<ActView, SettlementError> {
-    let mut tx = pool.begin().await?;
+    today: NaiveDate,
+) -> Result<Draft, SettlementError> {
     let s = sqlx::query!(
         r#"select period as "period: NaiveDate" from settlements where id = $1 for update"#,
         settlement
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     let current = sqlx::query!(
         r#"select id, number, issued_on as "issued_on: NaiveDate" from acts where settlement_id = $1 and not superseded"#,
         settlement
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     if current.is_some() && !correction {
         return Err(SettlementError::Conflict(
@@ -203,7 +212,7 @@ async fn issue(
            where a.settlement_id = $1 and a.amount_kopecks > 0 order by d.issued_on, l.number, a.level"#,
         settlement
     )
-    .fetch_all(&mut *tx)
+    .fetch_all(&mut **tx)
     .await?;
     let total = rows
         .iter()
@@ -220,7 +229,7 @@ async fn issue(
         r#"select coalesce(sum(amount_kopecks), 0)::bigint as "paid!" from settlement_payments where settlement_id = $1"#,
         settlement
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     if total.kopecks() < paid {
         return Err(SettlementError::Conflict(format!(
@@ -229,13 +238,13 @@ async fn issue(
         )));
     }
     let hq = sqlx::query_scalar!("select id from company_cards where kind = 'hq'")
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
     let documents::Party {
         data: executor,
         tax_regime: regime,
         missing,
-    } = documents::party_in(&mut tx, card).await?;
+    } = documents::party_in(tx, card).await?;
     if !missing.is_empty() {
         return Err(SettlementError::Conflict(format!(
             "В карточке партнёра {} не заполнено: {}",
@@ -247,28 +256,18 @@ async fn issue(
         data: customer,
         missing,
         ..
-    } = documents::party_in(&mut tx, hq).await?;
+    } = documents::party_in(tx, hq).await?;
     if !missing.is_empty() {
         return Err(SettlementError::Conflict(format!(
             "В реквизитах компании не заполнено: {} (Настройки → Реквизиты компании)",
             missing.join(", ")
         )));
     }
-    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
-    let today = crate::time::local(Utc::now()).date_naive();
-    let year = today.year();
-    // The year's counter stays locked from here to the commit: keep this
-    // stretch short (everything read above, only render, store and write below).
-    let number = sqlx::query_scalar!(
-        "insert into document_numbers (kind, year, last) values ('act', $1, 1)
-         on conflict (kind, year) do update set last = document_numbers.last + 1 returning last",
-        year
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let owner = sqlx::query_scalar!("select user_id from company_cards where id = $1", card)
+        .fetch_one(&mut **tx)
+        .await?;
     let (vat_amount, vat_line) = vat(&regime, total, today);
     let data = serde_json::json!({
-        "number": number.to_string(),
         "date": today.format("%d.%m.%Y").to_string(),
         "period": month_name(s.period),
         "replaces": current.as_ref().map(|c| serde_json::json!({
@@ -293,88 +292,144 @@ async fn issue(
         "vat": document_amount(vat_amount),
         "vat_line": vat_line,
     });
-    let pdf = documents::render(renderer, template, data).await?;
+    Ok(Draft {
+        settlement,
+        card,
+        period: s.period,
+        current: current.map(|c| (c.id, c.number, c.issued_on)),
+        total,
+        vat: vat_amount,
+        data,
+        owner,
+    })
+}
+
+/// Takes `n` consecutive numbers of the year's acts; the first of them.
+/// The counter's row stays locked to the transaction's end (gapless).
+async fn take_numbers(tx: &mut Transaction<'_, Postgres>, year: i32, n: i32) -> Result<i32, sqlx::Error> {
+    let last = sqlx::query_scalar!(
+        "insert into document_numbers (kind, year, last) values ('act', $1, $2)
+         on conflict (kind, year) do update set last = document_numbers.last + $2 returning last",
+        year,
+        n
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(last - n + 1)
+}
+
+/// Writes an act's rows (document, act, accruals, audit, bell) in the
+/// caller's transaction once its PDF is stored.
+#[allow(clippy::too_many_arguments)]
+async fn record_in(
+    tx: &mut Transaction<'_, Postgres>,
+    d: &Draft,
+    number: i32,
+    today: NaiveDate,
+    version: i32,
+    stored: &documents::Stored,
+    actor: &Actor,
+) -> Result<(), sqlx::Error> {
+    let file_name = format!("Акт {number} от {}.pdf", today.format("%d.%m.%Y"));
+    let title = format!(
+        "Акт № {number} от {} за {}",
+        today.format("%d.%m.%Y"),
+        month_name(d.period)
+    );
+    documents::insert_in(
+        tx,
+        stored,
+        documents::NewDocument {
+            kind: "act",
+            card: Some(d.card),
+            client: None,
+            title: &title,
+            file_name: &file_name,
+            content_type: "application/pdf",
+            by: Some(actor.user_id),
+        },
+    )
+    .await?;
+    if let Some((id, ..)) = d.current {
+        sqlx::query!("update acts set superseded = true where id = $1", id)
+            .execute(&mut **tx)
+            .await?;
+    }
+    let id = sqlx::query_scalar!(
+        "insert into acts (settlement_id, year, number, issued_on, total_kopecks, vat_kopecks, document_id,
+                           template_version, replaces_id, created_by)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
+        d.settlement,
+        today.year(),
+        number,
+        today as _,
+        d.total.kopecks(),
+        d.vat.kopecks(),
+        stored.id,
+        version,
+        d.current.map(|c| c.0),
+        actor.user_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "update accruals set act_id = $2, state = case when state = 'paid' then state else 'act_issued' end
+         where settlement_id = $1",
+        d.settlement,
+        id
+    )
+    .execute(&mut **tx)
+    .await?;
+    audit::record(
+        tx,
+        Some(actor),
+        "settlement",
+        &d.settlement.to_string(),
+        "act",
+        None,
+        Some(serde_json::json!({
+            "Акт": format!("№ {number} от {}", today.format("%d.%m.%Y")),
+            "Сумма": d.total.format(),
+            "SHA-256": stored.sha256,
+        })),
+    )
+    .await?;
+    if let Some(owner) = d.owner {
+        notifications::notify(
+            tx,
+            owner,
+            "Выставлен акт",
+            &format!("{title}: {}. Подпишите и загрузите скан в кабинете", d.total.format()),
+            Some("/partner"),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Issues one act in its own transaction.
+async fn issue(
+    pool: &PgPool,
+    storage: &Storage,
+    renderer: &Arc<dyn Render>,
+    actor: &Actor,
+    settlement: Uuid,
+    card: Uuid,
+    correction: bool,
+) -> Result<ActView, SettlementError> {
+    let today = crate::time::local(Utc::now()).date_naive();
+    let mut tx = pool.begin().await?;
+    let mut draft = draft_in(&mut tx, settlement, card, correction, today).await?;
+    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
+    // The year's counter stays locked from here to the commit: only
+    // render, store and write below.
+    let number = take_numbers(&mut tx, today.year(), 1).await?;
+    draft.data["number"] = number.to_string().into();
+    let pdf = documents::render(renderer, template, draft.data.clone()).await?;
     let stored = documents::put(storage, "application/pdf", pdf).await?;
     let written = async {
-        let file_name = format!("Акт {number} от {}.pdf", today.format("%d.%m.%Y"));
-        let title = format!(
-            "Акт № {number} от {} за {}",
-            today.format("%d.%m.%Y"),
-            month_name(s.period)
-        );
-        documents::insert_in(
-            &mut tx,
-            &stored,
-            documents::NewDocument {
-                kind: "act",
-                card: Some(card),
-                client: None,
-                title: &title,
-                file_name: &file_name,
-                content_type: "application/pdf",
-                by: Some(actor.user_id),
-            },
-        )
-        .await?;
-        if let Some(c) = &current {
-            sqlx::query!("update acts set superseded = true where id = $1", c.id)
-                .execute(&mut *tx)
-                .await?;
-        }
-        let id = sqlx::query_scalar!(
-            "insert into acts (settlement_id, year, number, issued_on, total_kopecks, vat_kopecks, document_id,
-                               template_version, replaces_id, created_by)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) returning id",
-            settlement,
-            year,
-            number,
-            today as _,
-            total.kopecks(),
-            vat_amount.kopecks(),
-            stored.id,
-            version,
-            current.as_ref().map(|c| c.id),
-            actor.user_id
-        )
-        .fetch_one(&mut *tx)
-        .await?;
-        sqlx::query!(
-            "update accruals set act_id = $2, state = case when state = 'paid' then state else 'act_issued' end
-             where settlement_id = $1",
-            settlement,
-            id
-        )
-        .execute(&mut *tx)
-        .await?;
-        audit::record(
-            &mut tx,
-            Some(actor),
-            "settlement",
-            &settlement.to_string(),
-            "act",
-            None,
-            Some(serde_json::json!({
-                "Акт": format!("№ {number} от {}", today.format("%d.%m.%Y")),
-                "Сумма": total.format(),
-                "SHA-256": stored.sha256,
-            })),
-        )
-        .await?;
-        if let Some(owner) = sqlx::query_scalar!("select user_id from company_cards where id = $1", card)
-            .fetch_one(&mut *tx)
-            .await?
-        {
-            notifications::notify(
-                &mut tx,
-                owner,
-                "Выставлен акт",
-                &format!("{title}: {}. Подпишите и загрузите скан в кабинете", total.format()),
-                Some("/partner"),
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok::<_, sqlx::Error>(())
+        record_in(&mut tx, &draft, number, today, version, &stored, actor).await?;
+        tx.commit().await
     }
     .await;
     if let Err(e) = written {
@@ -386,6 +441,82 @@ async fn issue(
         .into_iter()
         .next()
         .ok_or(SettlementError::NotFound("Акт не найден"))
+}
+
+/// Issues the acts of `batch` (settlement, card, public ID) in one
+/// transaction: the periods that can't have theirs are skipped with the
+/// reason, the rest numbered in a row, rendered on every core, stored and
+/// written; a failure undoes the whole batch (no number is lost).
+async fn issue_batch(
+    pool: &PgPool,
+    storage: &Storage,
+    renderer: &Arc<dyn Render>,
+    actor: &Actor,
+    batch: &[(Uuid, Uuid, String)],
+) -> Result<(usize, Vec<(String, String)>), SettlementError> {
+    use futures::StreamExt;
+    let today = crate::time::local(Utc::now()).date_naive();
+    let mut tx = pool.begin().await?;
+    let mut drafts = vec![];
+    let mut skipped = vec![];
+    for (settlement, card, who) in batch {
+        match draft_in(&mut tx, *settlement, *card, false, today).await {
+            Ok(d) => drafts.push(d),
+            Err(SettlementError::Conflict(why)) => skipped.push((who.clone(), why)),
+            Err(e) => return Err(e),
+        }
+    }
+    if drafts.is_empty() {
+        return Ok((0, skipped));
+    }
+    let (template, version) = current_in(&mut tx, TemplateKind::Act).await?;
+    let first = take_numbers(&mut tx, today.year(), drafts.len() as i32).await?;
+    for (i, d) in drafts.iter_mut().enumerate() {
+        d.data["number"] = (first + i as i32).to_string().into();
+    }
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    // Two at a time per core: one renders while the other is stored.
+    let results: Vec<Result<documents::Stored, documents::DocumentError>> = futures::stream::iter(drafts.iter())
+        .map(|d| {
+            let (template, data) = (template.clone(), d.data.clone());
+            async move {
+                let pdf = documents::render(renderer, template, data).await?;
+                documents::put(storage, "application/pdf", pdf).await
+            }
+        })
+        .buffered(cores * 2)
+        .collect()
+        .await;
+    let mut stored = Vec::with_capacity(results.len());
+    let mut failed = None;
+    for r in results {
+        match r {
+            Ok(s) => stored.push(s),
+            Err(e) => {
+                failed.get_or_insert(e);
+            }
+        }
+    }
+    if let Some(e) = failed {
+        for s in &stored {
+            s.undo(storage).await;
+        }
+        return Err(e.into());
+    }
+    let written = async {
+        for (i, (d, s)) in drafts.iter().zip(&stored).enumerate() {
+            record_in(&mut tx, d, first + i as i32, today, version, s, actor).await?;
+        }
+        tx.commit().await
+    }
+    .await;
+    if let Err(e) = written {
+        for s in &stored {
+            s.undo(storage).await;
+        }
+        return Err(e.into());
+    }
+    Ok((drafts.len(), skipped))
 }
 
 #[cfg(test)]
