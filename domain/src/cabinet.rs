@@ -9,7 +9,7 @@ use chrono::{Datelike, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 
-use crate::rbac::RbacError;
+use crate::rbac::{self, LeadOp, Operation, RbacError, Target};
 use crate::types::{Money, Role};
 use crate::Actor;
 
@@ -76,9 +76,8 @@ pub async fn cabinet_analytics(pool: &PgPool, actor: &Actor, months: u32) -> Res
         (Role::Franchisee, Some(team)) => (None, Some(team)),
         _ => return Err(RbacError::NotAllowed),
     };
-    if !actor.active {
-        return Err(RbacError::NotAllowed);
-    }
+    // The matrix still decides: a cabinet shows the leads its owner may see.
+    rbac::authorize(pool, actor, Operation::Leads(LeadOp::View), Target::Collection).await?;
     let months = months.clamp(1, 24);
     let today = crate::time::local(Utc::now()).date_naive();
     let this_month = today.with_day(1).unwrap_or(today);

@@ -394,10 +394,28 @@ async fn month_end_issues_every_due_act_once_and_names_the_incomplete(pool: PgPo
         settlements::issue_month_acts(&pool, Some(&st), Some(&r), &ready, &month).await,
         Err(SettlementError::Rbac(_))
     ));
+    // S3 refusing every write undoes the whole chunk: no act, no number used.
+    assert!(
+        settlements::issue_month_acts(&pool, Some(&broken_storage()), Some(&r), &admin, &month)
+            .await
+            .is_err()
+    );
+    let (acts, numbers): (i64, i64) = sqlx::query_as(
+        "select (select count(*) from acts), (select count(*) from document_numbers where kind = 'act')",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((acts, numbers), (0, 0));
     let done = settlements::issue_month_acts(&pool, Some(&st), Some(&r), &admin, &month)
         .await
         .unwrap();
     assert_eq!(done.issued, 1);
+    let first: i32 = sqlx::query_scalar("select number from acts")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(first, 1, "the failed run used no number");
     assert_eq!(done.skipped.len(), 1);
     assert!(done.skipped[0].1.contains("ОГРНИП"), "{:?}", done.skipped);
     let again = settlements::issue_month_acts(&pool, Some(&st), Some(&r), &admin, &month)

@@ -476,9 +476,10 @@ async fn issue_batch(
     }
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     // Two at a time per core: one renders while the other is stored.
-    let results: Vec<Result<documents::Stored, documents::DocumentError>> = futures::stream::iter(drafts.iter())
-        .map(|d| {
-            let (template, data) = (template.clone(), d.data.clone());
+    let data: Vec<serde_json::Value> = drafts.iter().map(|d| d.data.clone()).collect();
+    let results: Vec<Result<documents::Stored, documents::DocumentError>> = futures::stream::iter(data)
+        .map(|data| {
+            let template = template.clone();
             async move {
                 let pdf = documents::render(renderer, template, data).await?;
                 documents::put(storage, "application/pdf", pdf).await

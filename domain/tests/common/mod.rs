@@ -146,6 +146,18 @@ pub fn storage() -> domain::storage::Storage {
     )
 }
 
+/// The same server with a wrong secret key: every write is refused.
+pub fn broken_storage() -> domain::storage::Storage {
+    let var = |k: &str| std::env::var(k).unwrap_or_default();
+    domain::storage::Storage::new(
+        &var("S3_ENDPOINT"),
+        "us-east-1",
+        &var("S3_ACCESS_KEY"),
+        "not-the-secret-key",
+        &var("S3_BUCKET"),
+    )
+}
+
 /// A sole trader's complete company card (requisites that pass every check).
 pub fn ip_card() -> domain::counterparties::CardInput {
     domain::counterparties::CardInput {

@@ -22,12 +22,31 @@ pub struct AnalyticsView {
     pub earned: Vec<f64>,
     pub paid: Vec<f64>,
     pub spent: Vec<f64>,
-    /// (label key, value, testid).
-    pub tiles: Vec<(Tile, String)>,
-    /// (status, count, share of the largest in %).
-    pub statuses: Vec<(String, i64, i64)>,
-    /// (product, leads, won, issued).
-    pub products: Vec<(String, i64, i64, String)>,
+    pub tiles: Vec<TileValue>,
+    pub statuses: Vec<StatusBar>,
+    pub products: Vec<ProductLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TileValue {
+    pub tile: Tile,
+    pub value: String,
+}
+
+/// Leads in a status now, with its bar's length (% of the largest).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusBar {
+    pub status: String,
+    pub leads: i64,
+    pub share: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductLine {
+    pub product: String,
+    pub leads: i64,
+    pub won: i64,
+    pub issued: String,
 }
 
 /// A tile of the totals.
@@ -89,6 +108,10 @@ pub async fn cabinet_analytics() -> Result<AnalyticsView, AppError> {
         tiles.push((Tile::Bought, a.bought.to_string()));
         tiles.push((Tile::Spent, a.spent.format()));
     }
+    let tiles = tiles
+        .into_iter()
+        .map(|(tile, value)| TileValue { tile, value })
+        .collect();
     let top = a.statuses.first().map(|s| s.1).unwrap_or(1).max(1);
     Ok(AnalyticsView {
         partner,
@@ -112,11 +135,24 @@ pub async fn cabinet_analytics() -> Result<AnalyticsView, AppError> {
         paid: col(&|m| rub(m.paid)),
         spent: col(&|m| rub(m.spent)),
         tiles,
-        statuses: a.statuses.into_iter().map(|(s, n)| (s, n, n * 100 / top)).collect(),
+        statuses: a
+            .statuses
+            .into_iter()
+            .map(|(status, leads)| StatusBar {
+                status,
+                leads,
+                share: leads * 100 / top,
+            })
+            .collect(),
         products: a
             .products
             .into_iter()
-            .map(|p| (p.product, p.leads, p.won, p.issued.format()))
+            .map(|p| ProductLine {
+                product: p.product,
+                leads: p.leads,
+                won: p.won,
+                issued: p.issued.format(),
+            })
             .collect(),
     })
 }
@@ -141,8 +177,8 @@ pub fn CabinetAnalytics() -> impl IntoView {
                         <section class="card" data-testid="cabinet-analytics">
                             <h2>{t("an.title")}</h2>
                             <div class="tiles">
-                                {v.tiles.iter().map(|(k, val)| view! {
-                                    <div class="tile"><div class="muted small">{t(k.key())}</div><strong data-testid=k.testid()>{val.clone()}</strong></div>
+                                {v.tiles.iter().map(|x| view! {
+                                    <div class="tile"><div class="muted small">{t(x.tile.key())}</div><strong data-testid=x.tile.testid()>{x.value.clone()}</strong></div>
                                 }).collect_view()}
                             </div>
                             <p class="muted small">{t("an.totals_hint")}</p>
@@ -167,8 +203,8 @@ pub fn CabinetAnalytics() -> impl IntoView {
                                 <div>
                                     <h3>{t("an.by_status")}</h3>
                                     {if v.statuses.is_empty() { view! { <p class="muted">{t("an.none")}</p> }.into_any() } else {
-                                        v.statuses.iter().map(|(s, n, share)| view! {
-                                            <div class="hbar"><span>{s.clone()}</span><div class="track"><div style=format!("width:{share}%")></div></div><b>{*n}</b></div>
+                                        v.statuses.iter().map(|s| view! {
+                                            <div class="hbar"><span>{s.status.clone()}</span><div class="track"><div style=format!("width:{}%", s.share)></div></div><b>{s.leads}</b></div>
                                         }).collect_view().into_any()
                                     }}
                                 </div>
@@ -179,8 +215,8 @@ pub fn CabinetAnalytics() -> impl IntoView {
                                             <table class="stack compact" data-testid="top-products">
                                                 <thead><tr><th>{t("leads.product")}</th><th>{t("an.leads")}</th><th>{t("an.won")}</th><th>{t("an.issued")}</th></tr></thead>
                                                 <tbody>
-                                                    {v.products.iter().map(|(p, l, w, i)| view! {
-                                                        <tr><td>{p.clone()}</td><td data-label=t("an.leads")>{*l}</td><td data-label=t("an.won")>{*w}</td><td data-label=t("an.issued")>{i.clone()}</td></tr>
+                                                    {v.products.iter().map(|p| view! {
+                                                        <tr><td>{p.product.clone()}</td><td data-label=t("an.leads")>{p.leads}</td><td data-label=t("an.won")>{p.won}</td><td data-label=t("an.issued")>{p.issued.clone()}</td></tr>
                                                     }).collect_view()}
                                                 </tbody>
                                             </table>

@@ -102,7 +102,10 @@ pub async fn client_papers(client: String) -> Result<ClientPapersView, AppError>
                 Some(p) => format!("№ {} · {p}", d.number),
                 None => format!("№ {}", d.number),
             };
-            (d.number, label)
+            DealChoice {
+                number: d.number,
+                label,
+            }
         })
         .collect();
     let mut documents: Vec<DocRow> = p

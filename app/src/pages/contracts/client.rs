@@ -54,7 +54,7 @@ pub fn ClientPapers(#[prop(into)] client: Signal<String>) -> impl IntoView {
                                             <label for="contract-lead">{t("contract.deal")}</label>
                                             <select id="contract-lead" name="lead">
                                                 <option value="">{t("contract.no_deal")}</option>
-                                                {v.deals.iter().map(|(n, label)| view! { <option value=n.to_string()>{label.clone()}</option> }).collect_view()}
+                                                {v.deals.iter().map(|d| view! { <option value=d.number.to_string()>{d.label.clone()}</option> }).collect_view()}
                                             </select>
                                         </div>
                                         <div class="field">

@@ -36,6 +36,13 @@ pub struct ClientPapersView {
     pub contracts: Vec<ContractRow>,
     pub documents: Vec<DocRow>,
     pub may_edit: bool,
-    /// The client's deals, for the contract form: (number, «№ 12 · Ипотека»).
-    pub deals: Vec<(i64, String)>,
+    /// The client's deals, for the contract form.
+    pub deals: Vec<DealChoice>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DealChoice {
+    pub number: i64,
+    /// «№ 12 · Ипотека».
+    pub label: String,
 }
