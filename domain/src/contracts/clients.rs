@@ -74,6 +74,18 @@ pub async fn client_papers(pool: &PgPool, actor: &Actor, client: Uuid) -> Result
     })
 }
 
+/// The card a client's contracts are made by: its office's, or HQ's when
+/// the client belongs to no office.
+async fn executor_in(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, team: Option<Uuid>) -> Result<Uuid, sqlx::Error> {
+    sqlx::query_scalar!(
+        "select id from company_cards where (kind = 'franchisee' and team_id = $1) or kind = 'hq'
+         order by (kind = 'hq') limit 1",
+        team
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
 /// What the client contract is generated with.
 #[derive(Debug, Clone, Default)]
 pub struct ClientContractInput {
@@ -131,13 +143,7 @@ pub async fn issue_client_contract(
             .ok_or_else(|| invalid("lead", "У этого клиента нет такой заявки"))?,
         ),
     };
-    let executor = sqlx::query_scalar!(
-        "select id from company_cards where (kind = 'franchisee' and team_id = $1) or kind = 'hq'
-         order by (kind = 'hq') limit 1",
-        c.team_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
+    let executor = executor_in(&mut tx, c.team_id).await?;
     let party = documents::party_in(&mut tx, executor).await?.data;
     let (template, version) = current_in(&mut tx, TemplateKind::ClientContract).await?;
     let today = crate::time::local(Utc::now()).date_naive();
@@ -277,13 +283,7 @@ pub async fn upload_client_document(
     let stored = documents::put(storage, &content_type, u.bytes).await?;
     let written = async {
         let mut tx = pool.begin().await?;
-        let executor = sqlx::query_scalar!(
-            "select id from company_cards where (kind = 'franchisee' and team_id = $1) or kind = 'hq'
-             order by (kind = 'hq') limit 1",
-            team
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let executor = executor_in(&mut tx, team).await?;
         documents::insert_in(
             &mut tx,
             &stored,

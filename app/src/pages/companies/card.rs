@@ -123,10 +123,7 @@ fn CardEditor(card: CardView) -> impl IntoView {
 
 fn show(card: Result<CardView, AppError>) -> AnyView {
     match card {
-        Ok(c) => {
-            let id = c.id.clone();
-            view! { <CardEditor card=c/> <crate::pages::contracts::Agreements card=id/> }.into_any()
-        }
+        Ok(c) => view! { <CardEditor card=c/> }.into_any(),
         Err(e) => view! { <section class="card"><div class="alert error" data-testid="company-error">{e.message}</div></section> }.into_any(),
     }
 }
@@ -140,6 +137,8 @@ fn CardLoader(#[prop(into)] id: Signal<String>) -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move { show(card.await) })}
             </Transition>
+            // Outside the card's Suspend, so its data hydrates in a fixed order.
+            <crate::pages::contracts::Agreements card=id/>
         </Guard>
     }
 }

@@ -6,7 +6,9 @@ use leptos_router::hooks::use_query_map;
 
 use super::agreements::contract_line;
 use super::api::*;
+use super::model::ClientPapersView;
 use crate::components::forms::{field_error, form_error, FormError};
+use crate::error::AppError;
 use crate::i18n::t;
 
 fn upload_message(code: &str) -> Option<(&'static str, &'static str)> {
@@ -21,13 +23,29 @@ fn upload_message(code: &str) -> Option<(&'static str, &'static str)> {
     })
 }
 
-#[component]
-pub fn ClientPapers(#[prop(into)] client: Signal<String>) -> impl IntoView {
+/// The client's papers and the action that adds a contract: made by the
+/// page at its top, so they hydrate in a fixed order.
+#[allow(clippy::type_complexity)]
+pub fn use_client_papers(
+    client: Signal<String>,
+) -> (
+    Resource<Result<ClientPapersView, AppError>>,
+    ServerAction<GenerateClientContract>,
+) {
     let generate = ServerAction::<GenerateClientContract>::new();
     let data = Resource::new(
         move || (client.get(), generate.version().get()),
         |(c, _)| client_papers(c),
     );
+    (data, generate)
+}
+
+#[component]
+pub fn ClientPapers(
+    #[prop(into)] client: Signal<String>,
+    data: Resource<Result<ClientPapersView, AppError>>,
+    generate: ServerAction<GenerateClientContract>,
+) -> impl IntoView {
     let query = use_query_map();
     let uploaded = move || query.with(|q| q.get("doc")).and_then(|c| upload_message(&c));
     view! {

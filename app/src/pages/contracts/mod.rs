@@ -9,4 +9,6 @@ mod client;
 mod model;
 
 pub use agreements::Agreements;
-pub use client::ClientPapers;
+pub use api::GenerateClientContract;
+pub use client::{use_client_papers, ClientPapers};
+pub use model::ClientPapersView;

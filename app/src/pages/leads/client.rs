@@ -10,16 +10,18 @@ use super::go;
 use crate::components::forms::{field_error, form_error, Field, FormError};
 use crate::components::shell::{Forbidden, Guard};
 use crate::i18n::t;
-use crate::pages::leads::model::SimilarClient;
+use crate::pages::leads::model::{ClientWorkView, SimilarClient};
 
 #[component]
 pub fn ClientPage() -> impl IntoView {
     let params = use_params_map();
     let edit = ServerAction::<EditClient>::new();
-    let client = Resource::new(
-        move || (params.get().get("id").unwrap_or_default(), edit.version().get()),
-        |(id, _)| get_client_card(id),
-    );
+    let id = Signal::derive(move || params.get().get("id").unwrap_or_default());
+    let client = Resource::new(move || (id.get(), edit.version().get()), |(id, _)| get_client_card(id));
+    // Every resource of the page is made here, outside the Suspend below,
+    // so server and browser create them in the same order.
+    let work = Resource::new(move || id.get(), client_work);
+    let (papers, generate) = crate::pages::contracts::use_client_papers(id);
     view! {
         <Guard resource="clients" action="view">
             <Transition fallback=|| ()>
@@ -30,8 +32,8 @@ pub fn ClientPage() -> impl IntoView {
                                 <h1>{c.full_name.clone()}</h1>
                                 <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")} " · " {c.city.clone()}</p>
                             </section>
-                            <ClientWork id=c.id.clone()/>
-                            <crate::pages::contracts::ClientPapers client=c.id.clone()/>
+                            <ClientWork data=work/>
+                            <crate::pages::contracts::ClientPapers client=id data=papers generate=generate/>
                             {c.may_edit.then(|| { let (cid, cname, ccity, cphones, cemails) = (c.id.clone(), c.full_name.clone(), c.city.clone(), c.phones.join("\n"), c.emails.join("\n")); view! {
                                 <section class="card">
                                     <h2>{t("clients.edit")}</h2>
@@ -68,8 +70,7 @@ pub fn ClientPage() -> impl IntoView {
 
 /// The client's numbers, deals and history.
 #[component]
-fn ClientWork(id: String) -> impl IntoView {
-    let data = Resource::new(move || id.clone(), client_work);
+fn ClientWork(data: Resource<Result<ClientWorkView, crate::error::AppError>>) -> impl IntoView {
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
