@@ -41,20 +41,28 @@ fn nice_top(max: f64) -> f64 {
         .unwrap_or(10.0 * p)
 }
 
-const W: f64 = 640.0;
-const H: f64 = 220.0;
-const LEFT: f64 = 52.0;
-const BOTTOM: f64 = 24.0;
+// About the size a chart takes in a card, so its text reads at ~12 px.
+const W: f64 = 420.0;
+const H: f64 = 200.0;
+const LEFT: f64 = 44.0;
+const BOTTOM: f64 = 22.0;
 const TOP: f64 = 10.0;
 
+/// The axis' top for counts: a multiple of four, so every line is whole.
+fn whole_top(max: f64) -> f64 {
+    ((max / 4.0).ceil().max(1.0)) * 4.0
+}
+
 /// Bars per label; `stacked` piles the series, otherwise they stand side by
-/// side. `unit` follows each value in the tooltip («₽», «лидов»).
+/// side; `whole` keeps the axis on whole numbers (counts). `unit` follows
+/// each value in the tooltip («₽», «лидов»).
 #[component]
 pub fn BarChart(
     title: String,
     labels: Vec<String>,
     series: Vec<Series>,
     #[prop(optional)] stacked: bool,
+    #[prop(optional)] whole: bool,
     #[prop(into)] unit: String,
     #[prop(optional, into)] testid: String,
 ) -> impl IntoView {
@@ -69,7 +77,8 @@ pub fn BarChart(
             }
         })
         .collect();
-    let top = nice_top(totals.iter().copied().fold(0.0, f64::max));
+    let max = totals.iter().copied().fold(0.0, f64::max);
+    let top = if whole { whole_top(max) } else { nice_top(max) };
     let plot_h = H - BOTTOM - TOP;
     let slot = (W - LEFT) / n as f64;
     let group_w = slot * 0.7;
@@ -155,5 +164,8 @@ mod tests {
         assert_eq!(compact(1_500_000.0), "1,5 млн");
         assert_eq!(compact(15_000.0), "15 тыс");
         assert_eq!(compact(320.0), "320");
+        assert_eq!(whole_top(3.0), 4.0);
+        assert_eq!(whole_top(0.0), 4.0);
+        assert_eq!(whole_top(9.0), 12.0);
     }
 }

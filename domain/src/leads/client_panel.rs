@@ -122,28 +122,44 @@ pub async fn client_panel(pool: &PgPool, actor: &Actor, client: Uuid) -> Result<
     .fetch_all(pool)
     .await?
     .into_iter()
-    .map(|r| {
-        let changes = audit::describe_changes(&r.diff);
-        let label = match r.action.as_str() {
-            "issue" => "выдача кредита".to_string(),
-            "contract" => "договор".to_string(),
-            "document" => "документ".to_string(),
-            a => audit::action_label(a),
-        };
-        ClientEvent {
-            at: r.at,
-            who: r.who,
-            lead: r.lead,
-            what: if changes.is_empty() {
-                label
-            } else {
-                format!("{label}: {changes}")
-            },
-        }
+    .map(|r| ClientEvent {
+        at: r.at,
+        who: r.who,
+        lead: r.lead,
+        what: describe(&r.action, &r.diff),
     })
     .collect();
     let stats = stats(&deals);
     Ok(ClientPanel { deals, history, stats })
+}
+
+/// An entry of the history as a person reads it: what happened and the
+/// changes that matter — no checksums, flags or internal keys.
+fn describe(action: &str, diff: &serde_json::Value) -> String {
+    let to = |key: &str| {
+        diff.pointer(&format!("/{key}/to"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    };
+    match action {
+        "create" => "заявка создана".into(),
+        "contract" => format!("договор: {}", to("Договор").unwrap_or_default()),
+        "document" => format!("документ: {}", to("Документ").unwrap_or_default()),
+        a => {
+            let label = match a {
+                "issue" => "выдача кредита".to_string(),
+                a => audit::action_label(a),
+            };
+            let mut shown = diff.clone();
+            if let Some(m) = shown.as_object_mut() {
+                m.retain(|k, _| !k.is_ascii() || k == "stage" || k == "status");
+            }
+            match audit::describe_changes(&shown) {
+                c if c.is_empty() => label,
+                c => format!("{label}: {c}"),
+            }
+        }
+    }
 }
 
 fn stats(deals: &[ClientDeal]) -> ClientStats {
@@ -193,6 +209,26 @@ mod tests {
             responsible: None,
             created_at: Utc::now(),
         }
+    }
+
+    #[test]
+    fn history_reads_without_internal_keys() {
+        let d = serde_json::json!({
+            "Договор": {"from": null, "to": "Договор № 4/2026 от 02.12.2026"},
+            "SHA-256": {"from": null, "to": "0d9f"},
+        });
+        assert_eq!(describe("contract", &d), "договор: Договор № 4/2026 от 02.12.2026");
+        let moved =
+            serde_json::json!({"stage": {"from": "Новая", "to": "Выдан"}, "unsorted": {"from": true, "to": false}});
+        let text = describe("move", &moved);
+        assert!(
+            text.starts_with("перенос по этапам") && text.contains("Выдан") && !text.contains("unsorted"),
+            "{text}"
+        );
+        assert_eq!(
+            describe("create", &serde_json::json!({"attached": {"from": null, "to": false}})),
+            "заявка создана"
+        );
     }
 
     #[test]

@@ -183,7 +183,7 @@ pub fn CabinetAnalytics() -> impl IntoView {
                             </div>
                             <p class="muted small">{t("an.totals_hint")}</p>
                             <div class="charts">
-                                <BarChart title=t("an.leads_by_month").to_string() labels=v.labels.clone() stacked=true unit=t("an.unit_leads") testid="chart-leads"
+                                <BarChart title=t("an.leads_by_month").to_string() labels=v.labels.clone() stacked=true whole=true unit=t("an.unit_leads") testid="chart-leads"
                                     series=vec![series("an.won", "#2e9e5b", v.won.clone()), series("an.open", "#9aa7b8", v.open.clone()), series("an.lost", "#d9534f", v.lost.clone())]/>
                                 <BarChart title=t("an.issued_by_month").to_string() labels=v.labels.clone() unit="₽" testid="chart-issued"
                                     series=vec![series("an.issued", "#1f6feb", v.issued.clone())]/>

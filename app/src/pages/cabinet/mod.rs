@@ -28,7 +28,6 @@ pub fn PartnerCabinet() -> impl IntoView {
                             <analytics::CabinetAnalytics/>
                             <crate::pages::commissions::PartnerEarnings/>
                             <crate::pages::settlements::PartnerSettlements/>
-                            <analytics::CabinetAnalytics/>
                             <crate::pages::contracts::Agreements/>
                             <crate::pages::bots::TelegramLink/>
                             <CabinetWork/>

@@ -30,7 +30,7 @@ pub fn ClientPage() -> impl IntoView {
                         Ok(c) => view! {
                             <section class="card" data-testid="client-card">
                                 <h1>{c.full_name.clone()}</h1>
-                                <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")} " · " {c.city.clone()}</p>
+                                <p>{t("reg.phone")} ": " {c.phones.join(", ")} " · Email: " {c.emails.join(", ")} {(!c.city.is_empty()).then(|| format!(" · {}", c.city))}</p>
                             </section>
                             <ClientWork data=work/>
                             <crate::pages::contracts::ClientPapers client=id data=papers generate=generate/>
