@@ -44,7 +44,7 @@ fn nice_top(max: f64) -> f64 {
 // About the size a chart takes in a card, so its text reads at ~12 px.
 const W: f64 = 420.0;
 const H: f64 = 200.0;
-const LEFT: f64 = 44.0;
+const LEFT: f64 = 58.0;
 const BOTTOM: f64 = 22.0;
 const TOP: f64 = 10.0;
 
@@ -126,9 +126,12 @@ pub fn BarChart(
             }
         })
         .collect_view();
+    // Many bars: every other label, counted from the last (the current month).
+    let step = if n > 8 { 2 } else { 1 };
     let xlabels = labels
         .iter()
         .enumerate()
+        .filter(|(i, _)| (n - 1 - i).is_multiple_of(step))
         .map(|(i, l)| {
             let x = LEFT + slot * (i as f64 + 0.5);
             view! { <text x=format!("{x:.1}") y=(H - 6.0).to_string() text-anchor="middle" class="axis">{l.clone()}</text> }
