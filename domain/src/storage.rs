@@ -29,18 +29,23 @@ impl Storage {
         }
     }
 
-    /// Creates the bucket when it is missing (first start).
+    /// Creates the bucket when it is missing (first start). Two instances
+    /// (or tests) starting at once may race to create it: the one that
+    /// loses finds it there, which is all it wanted.
     pub async fn ensure_bucket(&self) -> Result<(), String> {
         if self.client.head_bucket().bucket(&self.bucket).send().await.is_ok() {
             return Ok(());
         }
-        self.client
-            .create_bucket()
-            .bucket(&self.bucket)
-            .send()
-            .await
-            .map(|_| ())
-            .map_err(|e| format!("{}", aws_sdk_s3::error::DisplayErrorContext(e)))
+        match self.client.create_bucket().bucket(&self.bucket).send().await {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_bucket_already_exists() || s.is_bucket_already_owned_by_you()) =>
+            {
+                Ok(())
+            }
+            Err(e) => Err(format!("{}", aws_sdk_s3::error::DisplayErrorContext(e))),
+        }
     }
 }
 
