@@ -28,8 +28,16 @@ pub fn SettlementPage() -> impl IntoView {
     let id = move || params.read().get("id").unwrap_or_default();
     let issue = ServerAction::<IssueAct>::new();
     let pay = ServerAction::<RecordPayment>::new();
+    // Reload after a recorded payment only: a refused one keeps the form as
+    // typed (a reload would put the amount back while the user corrects it).
+    let paid = RwSignal::new(0u32);
+    Effect::new(move |_| {
+        if let Some(Ok(_)) = pay.value().get() {
+            paid.update(|n| *n += 1);
+        }
+    });
     let data = Resource::new(
-        move || (id(), issue.version().get(), pay.version().get()),
+        move || (id(), issue.version().get(), paid.get()),
         |(id, _, _)| settlement_detail(id),
     );
     let pay_value = pay.value();
