@@ -134,7 +134,8 @@ mod ssr {
         domain::commissions::CommissionError,
         domain::settlements::SettlementError,
         domain::documents::DocumentError,
-        domain::contracts::ContractError
+        domain::contracts::ContractError,
+        domain::broadcasts::BroadcastError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

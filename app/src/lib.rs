@@ -165,6 +165,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/clients/:id") view=ClientPage/>
                     <Route path=path!("/bots") view=crate::pages::bots::BotsPage/>
                     <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
+                    <Route path=path!("/bots/:id/broadcasts") view=crate::pages::broadcasts::BroadcastsPage/>
+                    <Route path=path!("/broadcasts/:id") view=crate::pages::broadcasts::BroadcastPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
                     <Route path=path!("/settings/grades") view=crate::pages::commissions::GradesPage/>
                     <Route path=path!("/settings/templates") view=crate::pages::settlements::TemplatesPage/>

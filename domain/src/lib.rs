@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auction;
 pub mod audit;
+pub mod broadcasts;
 pub mod cabinet;
 pub mod commissions;
 pub mod company;

@@ -101,3 +101,25 @@ pub async fn mark_all_read(pool: &PgPool, actor: &Actor) -> Result<(), sqlx::Err
     .await?;
     Ok(())
 }
+
+/// Notifies every active, unblocked user whose role may approve broadcasts
+/// of every bot (`broadcasts:approve` with scope `all`).
+pub async fn notify_broadcast_approvers(
+    tx: &mut Transaction<'_, Postgres>,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    let ids = sqlx::query_scalar!(
+        "select u.id from users u
+         join permissions p on p.role = u.role and p.resource = 'broadcasts' and p.action = 'approve'
+                            and p.scope = 'all'
+         where u.status = 'active' and u.blocked_at is null"
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    for id in ids {
+        notify(tx, id, title, body, link).await?;
+    }
+    Ok(())
+}

@@ -63,6 +63,8 @@ pub enum Operation {
     Companies(CompanyOp),
     /// Grades, commissions, deal issues and accruals.
     Commissions(CommissionOp),
+    /// A bot's broadcasts, segments and contact imports.
+    Broadcasts(BroadcastOp),
 }
 
 /// People: the list, a record, invitations, approval, roles, blocking,
@@ -172,6 +174,18 @@ pub enum AuctionOp {
     ModerateReturns,
 }
 
+/// Broadcasts of a bot, checked against the bot's owner. Drafting and
+/// scheduling is `create`; starting, pausing and cancelling is `send`; a
+/// broadcast over the company's threshold needs `approve`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum BroadcastOp {
+    View,
+    Create,
+    Send,
+    Approve,
+    Export,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
 pub enum InboxOp {
     View,
@@ -263,6 +277,16 @@ impl Operation {
                     | CommissionOp::RecordPayment => Settle,
                 },
             ),
+            Operation::Broadcasts(op) => (
+                Resource::Broadcasts,
+                match op {
+                    BroadcastOp::View => View,
+                    BroadcastOp::Create => Create,
+                    BroadcastOp::Send => Send,
+                    BroadcastOp::Approve => Approve,
+                    BroadcastOp::Export => Export,
+                },
+            ),
             Operation::Companies(op) => (
                 Resource::Users,
                 match op {
@@ -285,6 +309,7 @@ impl Operation {
             .chain(AuctionOp::iter().map(Operation::Auction))
             .chain(CompanyOp::iter().map(Operation::Companies))
             .chain(CommissionOp::iter().map(Operation::Commissions))
+            .chain(BroadcastOp::iter().map(Operation::Broadcasts))
             .collect()
     }
 }

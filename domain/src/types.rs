@@ -316,7 +316,7 @@ string_enum!(
 
 string_enum!(
     /// What a permission is about.
-    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Settlements => "settlements", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Settings => "settings", Audit => "audit" }
+    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Settlements => "settlements", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Broadcasts => "broadcasts", Settings => "settings", Audit => "audit" }
 );
 
 string_enum!(
@@ -341,6 +341,7 @@ impl Resource {
             Resource::Reports => &[View, Export],
             Resource::Telegram => &[View, Create, Edit, Delete, Send],
             Resource::Inbox => &[View, Send],
+            Resource::Broadcasts => &[View, Create, Send, Approve, Export],
             Resource::Settings => &[View, Edit],
             Resource::Audit => &[View],
         }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::*;
 use domain::telegram::flow_model::{Check, FlowBody, Step, StepKind, Trigger};
-use domain::telegram::{self, BotBuckets, SendLimits, Telegram, TelegramError};
+use domain::telegram::{self, Pacer, SendLimits, Telegram, TelegramError};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use serde_json::{json, Value};
@@ -89,7 +89,7 @@ impl World {
             // The domain-events worker: notices of changes made meanwhile.
             domain::events::dispatch_once(&self.pool).await.unwrap();
             let processed = telegram::process_pending(&self.tg, 100).await.unwrap();
-            let r = telegram::send_pending(&self.tg, 100, &limits, &BotBuckets::default())
+            let r = telegram::send_pending(&self.tg, 100, &limits, &Pacer::default())
                 .await
                 .unwrap();
             if processed == 0 && r.sent + r.retrying + r.failed == 0 {
@@ -348,7 +348,7 @@ async fn rate_limits_are_retried_and_a_blocked_user_is_marked(pool: PgPool) {
         chat_interval: Duration::ZERO,
         bot_rate: 0.0,
     };
-    let buckets = BotBuckets::default();
+    let buckets = Pacer::default();
     let r = telegram::send_pending(&w.tg, 10, &fast, &buckets).await.unwrap();
     // Only the first reply is due (one per chat per claim); it meets the
     // one-second window of the greeting and is put back with retry_after.

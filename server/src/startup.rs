@@ -237,6 +237,14 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/files/{id}", axum::routing::get(routes::files::download))
         .route(
+            "/broadcasts/{id}/export.csv",
+            axum::routing::get(routes::broadcasts::csv),
+        )
+        .route(
+            "/broadcasts/{id}/export.xlsx",
+            axum::routing::get(routes::broadcasts::xlsx),
+        )
+        .route(
             "/acts/{id}/signed",
             axum::routing::post(routes::documents::signed_form).layer(axum::extract::DefaultBodyLimit::max(
                 domain::documents::MAX_UPLOAD_BYTES + 64 * 1024,

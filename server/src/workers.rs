@@ -59,7 +59,8 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
         chat_interval: settings.telegram_chat_interval,
         bot_rate: settings.telegram_bot_rate,
     };
-    let buckets = telegram::BotBuckets::default();
+    let buckets = telegram::Pacer::default();
+    let pacer = buckets.clone();
     vec![
         Worker {
             name: "task reminders",
@@ -240,6 +241,14 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
                     }
                 }),
             },
+        },
+        Worker {
+            // Fires due broadcasts and runs a delivery lane per bot whose
+            // lease this instance holds.
+            name: "broadcasts",
+            run: Run::Service(
+                domain::broadcasts::run_lanes(tg.clone(), pacer, domain::broadcasts::LaneSettings::default()).boxed(),
+            ),
         },
         Worker {
             name: "telegram pollers",

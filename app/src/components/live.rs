@@ -34,6 +34,12 @@ pub mod topic {
     pub fn balance(team: &str) -> String {
         format!("balance:{team}")
     }
+    pub fn broadcasts(bot: &str) -> String {
+        format!("broadcasts:{bot}")
+    }
+    pub fn broadcast(id: &str) -> String {
+        format!("broadcast:{id}")
+    }
     pub fn chat(bot: &str, chat: i64) -> String {
         format!("chat:{bot}:{chat}")
     }

@@ -2,6 +2,7 @@ pub mod auction;
 pub mod audit;
 pub mod auth;
 pub mod bots;
+pub mod broadcasts;
 pub mod cabinet;
 pub mod commissions;
 pub mod companies;

@@ -5,7 +5,7 @@
 //! committed batch: nothing is lost and nothing is imported twice.
 
 mod error;
-mod parse;
+pub(crate) mod parse;
 mod process;
 
 use std::collections::HashMap;

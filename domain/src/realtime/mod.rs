@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rbac::{self, Operation, Target};
-use crate::rbac::{AuctionOp, BotOp, InboxOp, LeadOp, UserOp};
+use crate::rbac::{AuctionOp, BotOp, BroadcastOp, InboxOp, LeadOp, UserOp};
 use crate::Actor;
 
 mod topics;
@@ -64,6 +64,13 @@ pub enum Event {
     LotChanged { lot_id: Uuid },
     /// A franchisee company's balance moved.
     BalanceChanged { team_id: Uuid },
+    /// A broadcast was edited, started, advanced, paused or finished.
+    BroadcastChanged {
+        broadcast_id: Uuid,
+        bot_id: Uuid,
+        owner_id: Option<Uuid>,
+        team_id: Option<Uuid>,
+    },
     /// An API token was revoked or a user's role, status or block changed.
     /// Sent by the database's own triggers; pages never see it, instances
     /// drop the tokens they remember.
@@ -150,6 +157,17 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
             viewer,
             Operation::Auction(AuctionOp::ViewLots),
             Target::Collection,
+        )
+        .await
+        .is_ok(),
+        Event::BroadcastChanged { owner_id, team_id, .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::Broadcasts(BroadcastOp::View),
+            Target::Owned {
+                owner: owner_id.unwrap_or(Uuid::nil()),
+                team: *team_id,
+            },
         )
         .await
         .is_ok(),

@@ -43,6 +43,10 @@ pub enum Topic {
     Lot(Uuid),
     /// A franchisee company's balance and ledger.
     Balance(Uuid),
+    /// One bot's broadcasts list.
+    Broadcasts(Uuid),
+    /// One broadcast's page.
+    Broadcast(Uuid),
     /// Everything: sent when events were lost.
     All,
 }
@@ -66,6 +70,8 @@ impl Topic {
             Topic::Lots => "lots",
             Topic::Lot(_) => "lot",
             Topic::Balance(_) => "balance",
+            Topic::Broadcasts(_) => "broadcasts",
+            Topic::Broadcast(_) => "broadcast",
             Topic::All => "*",
         }
     }
@@ -75,7 +81,13 @@ impl fmt::Display for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let family = self.family();
         match self {
-            Topic::Lead(id) | Topic::Import(id) | Topic::Inbox(id) | Topic::Lot(id) | Topic::Balance(id) => {
+            Topic::Lead(id)
+            | Topic::Import(id)
+            | Topic::Inbox(id)
+            | Topic::Lot(id)
+            | Topic::Balance(id)
+            | Topic::Broadcasts(id)
+            | Topic::Broadcast(id) => {
                 write!(f, "{family}:{id}")
             }
             Topic::Chat(bot, chat) => write!(f, "{family}:{bot}:{chat}"),
@@ -107,6 +119,11 @@ impl Event {
             Event::LeadChanged { lead_id, .. } => vec![Topic::Leads, Topic::Lead(*lead_id)],
             Event::LotChanged { lot_id } => vec![Topic::Lots, Topic::Lot(*lot_id)],
             Event::BalanceChanged { team_id } => vec![Topic::Balance(*team_id)],
+            Event::BroadcastChanged {
+                broadcast_id, bot_id, ..
+            } => {
+                vec![Topic::Broadcasts(*bot_id), Topic::Broadcast(*broadcast_id)]
+            }
         }
     }
 }

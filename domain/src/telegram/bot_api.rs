@@ -250,3 +250,44 @@ pub async fn answer_callback(bot: &Bot, id: &str) {
         .answer_callback_query(teloxide::types::CallbackQueryId(id.to_string()))
         .await;
 }
+
+/// Sends a photo or document from its bytes with an HTML caption and the
+/// message's buttons; returns Telegram's message id and the file's id,
+/// which later sends reuse instead of uploading again.
+pub async fn send_new_media(
+    bot: &Bot,
+    chat_id: i64,
+    photo: bool,
+    name: &str,
+    bytes: Vec<u8>,
+    m: &OutMessage,
+) -> Result<(i64, Option<String>), CallError> {
+    let file = InputFile::memory(bytes).file_name(name.to_string());
+    let chat = ChatId(chat_id);
+    let sent = if photo {
+        let mut r = bot.send_photo(chat, file);
+        if !m.text.is_empty() {
+            r = r.caption(m.text.clone()).parse_mode(ParseMode::Html);
+        }
+        if let Some(k) = markup(m) {
+            r = r.reply_markup(k);
+        }
+        r.await
+    } else {
+        let mut r = bot.send_document(chat, file);
+        if !m.text.is_empty() {
+            r = r.caption(m.text.clone()).parse_mode(ParseMode::Html);
+        }
+        if let Some(k) = markup(m) {
+            r = r.reply_markup(k);
+        }
+        r.await
+    };
+    let msg = sent.map_err(classify)?;
+    let file_id = msg
+        .photo()
+        .and_then(|p| p.last())
+        .map(|p| p.file.id.0.clone())
+        .or_else(|| msg.document().map(|d| d.file.id.0.clone()));
+    Ok((msg.id.0 as i64, file_id))
+}

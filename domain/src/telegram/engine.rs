@@ -241,6 +241,11 @@ fn route(flows: &[FlowRef], conv: &mut Conversation, input: &Input, out: &mut Ou
         Input::Callback(data) => {
             let mut parts = data.splitn(4, ':');
             match (parts.next(), parts.next(), parts.next(), parts.next()) {
+                // Start a flow from its beginning (a broadcast's button).
+                (Some("f"), Some(flow), None, None) => {
+                    let f = find(flow.parse().ok()?)?;
+                    Some(start_of(f))
+                }
                 (Some("g"), Some(flow), Some(step), None) => {
                     let f = find(flow.parse().ok()?)?;
                     f.body.step(step)?;

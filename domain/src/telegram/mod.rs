@@ -15,6 +15,7 @@ pub mod flow_model;
 mod flow_store;
 pub(crate) mod notify;
 mod outbox;
+mod pace;
 mod updates;
 
 use std::collections::HashMap;
@@ -29,6 +30,7 @@ use crate::rbac::RbacError;
 use crate::PgPool;
 
 pub use bot_api::{CallError, TelegramSettings};
+pub(crate) use bots::bot_target;
 pub use bots::{
     bot_stats, company_bot_username, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled,
     set_company_bot, setup_webhook, BotStats, BotSummary,
@@ -38,11 +40,13 @@ pub use chats::{
     reply_file_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter, IncomingFile, OperatorFile,
     MAX_UPLOAD_BYTES,
 };
+pub(crate) use chats::{find_bot_owner, queue_out};
 pub use flow_store::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
 
-pub use outbox::{send_pending, BotBuckets, SendLimits, SendReport};
+pub use outbox::{send_pending, SendLimits, SendReport};
+pub use pace::{Lane, Pacer, Slot};
 pub use updates::{
     bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,
     WebhookError,

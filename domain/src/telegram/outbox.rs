@@ -1,18 +1,19 @@
 //! The outgoing queue: claims queued messages (the oldest per chat, so a
 //! chat's messages go out in order), sends them through the Bot API, and
 //! records the outcome. Telegram's limits are kept: one message per second
-//! per chat (the next one waits), a per-bot rate in this process, and a 429
-//! puts the message back with `retry_after`. A 403 marks the user blocked.
+//! per chat (the next one waits), a per-bot rate in this process (the
+//! [`Pacer`], shared with broadcasts, which give way), and a 429 puts the
+//! message back with `retry_after` and holds the bot. A 403 marks the user
+//! blocked.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde::Serialize;
 use uuid::Uuid;
 
 use super::bot_api::{self, CallError};
 use super::engine::OutMessage;
+use super::pace::{Lane, Pacer};
 use super::{chats, Telegram};
 
 #[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
@@ -40,38 +41,6 @@ impl Default for SendLimits {
     }
 }
 
-/// A token bucket per bot, shared by the sender's tasks.
-#[derive(Clone, Default)]
-pub struct BotBuckets(Arc<Mutex<HashMap<Uuid, (f64, Instant)>>>);
-
-impl BotBuckets {
-    /// Waits until the bot may send one more message.
-    async fn take(&self, bot: Uuid, rate: f64) {
-        if rate <= 0.0 {
-            return;
-        }
-        loop {
-            let wait = {
-                let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
-                let now = Instant::now();
-                let (tokens, at) = map.entry(bot).or_insert((rate, now));
-                *tokens = (*tokens + now.duration_since(*at).as_secs_f64() * rate).min(rate);
-                *at = now;
-                if *tokens >= 1.0 {
-                    *tokens -= 1.0;
-                    None
-                } else {
-                    Some(Duration::from_secs_f64((1.0 - *tokens) / rate))
-                }
-            };
-            match wait {
-                None => return,
-                Some(d) => tokio::time::sleep(d).await,
-            }
-        }
-    }
-}
-
 const MAX_TRANSIENT_ATTEMPTS: i32 = 6;
 
 /// Claims up to `batch` due messages and sends them concurrently.
@@ -79,7 +48,7 @@ pub async fn send_pending(
     tg: &Telegram,
     batch: i64,
     limits: &SendLimits,
-    buckets: &BotBuckets,
+    pacer: &Pacer,
 ) -> Result<SendReport, super::TelegramError> {
     // A sender that died mid-send leaves `sending` rows: after a minute they
     // go out again (the Bot API has no idempotency key, so a message that
@@ -123,7 +92,7 @@ pub async fn send_pending(
                 )
             }
         };
-        buckets.take(r.bot_id, limits.bot_rate).await;
+        let slot = pacer.take(r.bot_id, limits.bot_rate, Lane::Conversation).await;
         let result = if r.kind == "callback_answer" {
             bot_api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
             Ok(0)
@@ -143,6 +112,10 @@ pub async fn send_pending(
             let m: OutMessage = serde_json::from_value(r.payload.clone()).unwrap_or_default();
             bot_api::send(&client, r.chat_id, &m).await
         };
+        if let Err(CallError::RetryAfter(s)) = &result {
+            pacer.hold(r.bot_id, *s);
+        }
+        drop(slot);
         (r.id, r.bot_id, r.chat_id, r.attempts, result)
     });
     let results = futures::future::join_all(sends).await;

@@ -53,7 +53,15 @@ fn body_kind(method: &Method, path: &str) -> BodyKind {
         ["leads", _, "files"] | ["api", "v1", "leads", _, "files"] => BodyKind::File,
         ["acts", _, "signed"] | ["api", "v1", "acts", _, "signed"] => BodyKind::File,
         ["clients", _, "documents"] => BodyKind::File,
-        [api, name] if *api == "api" && name.starts_with("reply_file") => BodyKind::File,
+        ["api", "v1", "bots", _, "contacts", "import"] => BodyKind::File,
+        [api, name]
+            if *api == "api"
+                && (name.starts_with("reply_file")
+                    || name.starts_with("upload_broadcast_media")
+                    || name.starts_with("upload_contacts")) =>
+        {
+            BodyKind::File
+        }
         _ => BodyKind::Small,
     }
 }

@@ -1,6 +1,7 @@
 //! Axum routes outside Leptos: health, realtime events, OAuth2, REST API.
 
 pub mod api;
+pub mod broadcasts;
 pub mod documents;
 pub mod events;
 pub mod export;
@@ -143,7 +144,8 @@ api_error_from_domain!(
     domain::commissions::CommissionError,
     domain::settlements::SettlementError,
     domain::documents::DocumentError,
-    domain::contracts::ContractError
+    domain::contracts::ContractError,
+    domain::broadcasts::BroadcastError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

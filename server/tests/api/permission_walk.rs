@@ -4,7 +4,9 @@
 //! and one without a matrix entry fails the first assertion.
 
 use domain::rbac::{self, Operation, Target};
-use domain::rbac::{AuctionOp, BotOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp};
+use domain::rbac::{
+    AuctionOp, BotOp, BroadcastOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp,
+};
 use domain::types::Role;
 use domain::{Actor, PgPool};
 use reqwest::Method;
@@ -84,6 +86,35 @@ async fn fresh_bot(pool: &PgPool, tg: &domain::telegram::Telegram, admin: &Actor
         team: admin.team_id,
     };
     (bot.id, target)
+}
+
+/// A draft broadcast of a fresh bot of the admin's; `state` is forced.
+async fn fresh_broadcast(
+    pool: &PgPool,
+    tg: &domain::telegram::Telegram,
+    admin: &Actor,
+    n: &mut u32,
+    state: &str,
+) -> (uuid::Uuid, Target) {
+    let (bot, target) = fresh_bot(pool, tg, admin, n).await;
+    let b = domain::broadcasts::create_broadcast(
+        tg,
+        admin,
+        bot,
+        domain::broadcasts::BroadcastInput {
+            text: "Новость".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("update broadcasts set state = $2 where id = $1")
+        .bind(b.id)
+        .bind(state)
+        .execute(pool)
+        .await
+        .unwrap();
+    (b.id, target)
 }
 
 /// A lot on a fresh lead of the admin's.
@@ -647,6 +678,31 @@ async fn call_for(
                 Some(body),
                 owned(&t),
             )
+        }
+        Operation::Broadcasts(BroadcastOp::View) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
+            c(Method::GET, format!("/api/v1/bots/{id}/broadcasts"), None, target)
+        }
+        Operation::Broadcasts(BroadcastOp::Create) => {
+            let (id, target) = fresh_bot(pool, tg, admin, n).await;
+            c(
+                Method::POST,
+                format!("/api/v1/bots/{id}/broadcasts"),
+                Some(json!({"text": "Здравствуйте"})),
+                target,
+            )
+        }
+        Operation::Broadcasts(BroadcastOp::Send) => {
+            let (id, target) = fresh_broadcast(pool, tg, admin, n, "sending").await;
+            c(Method::POST, format!("/api/v1/broadcasts/{id}/pause"), None, target)
+        }
+        Operation::Broadcasts(BroadcastOp::Approve) => {
+            let (id, target) = fresh_broadcast(pool, tg, admin, n, "awaiting_approval").await;
+            c(Method::POST, format!("/api/v1/broadcasts/{id}/approve"), None, target)
+        }
+        Operation::Broadcasts(BroadcastOp::Export) => {
+            let (id, target) = fresh_broadcast(pool, tg, admin, n, "done").await;
+            c(Method::GET, format!("/broadcasts/{id}/export.csv"), None, target)
         }
         Operation::Bots(BotOp::View) => c(Method::GET, "/api/bots".into(), None, Target::Collection),
         Operation::Bots(BotOp::Connect) => {

@@ -39,6 +39,7 @@ fn BotFlowsView() -> impl IntoView {
                         view! {
                             <section class="card wide">
                                 <h1>"@" {d.bot.username.clone()} " — " {t("bots.flows")}</h1>
+                                <p><a href=format!("/bots/{}/broadcasts", d.bot.id) data-testid="to-broadcasts">{t("bc.title")} " →"</a></p>
                                 <ul class="flow-list" data-testid="flows">
                                     {flows.into_iter().map(|f| {
                                         let f2 = f.clone();

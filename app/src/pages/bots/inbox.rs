@@ -255,7 +255,7 @@ fn tail_start(shown: &[MessageView]) -> i64 {
 
 /// A message's text as HTML: what a Telegram user wrote is shown as text;
 /// the bot's messages keep Telegram's simple formatting tags, nothing else.
-pub(super) fn safe_html(body: &str, incoming: bool) -> String {
+pub(crate) fn safe_html(body: &str, incoming: bool) -> String {
     let escaped = body.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
     let mut html = if incoming {
         escaped

@@ -72,6 +72,7 @@ fn BotsList() -> impl IntoView {
                                                 <td>
                                                     <a href=format!("/bots/{}", b.id) data-testid="bot-link">"@" {b.username.clone()}</a>
                                                     <div class="muted">{b.first_name.clone()}</div>
+                                                    <a class="small" href=format!("/bots/{}/broadcasts", b.id) data-testid="bot-broadcasts">{t("bc.title")}</a>
                                                     {b.is_company.then(|| view! { <span class="pill" data-testid="company-badge">{t("bots.company_bot")}</span> })}
                                                 </td>
                                                 <td data-testid="bot-status" data-label=t("bots.status")>

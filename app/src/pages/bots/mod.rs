@@ -2,7 +2,7 @@
 
 pub mod api;
 mod editor;
-mod inbox;
+pub(crate) mod inbox;
 mod link;
 mod list;
 pub mod model;
@@ -12,7 +12,7 @@ pub use inbox::InboxPage;
 pub use link::TelegramLink;
 pub use list::BotsPage;
 
-fn confirm(text: &str) -> bool {
+pub(crate) fn confirm(text: &str) -> bool {
     #[cfg(feature = "hydrate")]
     {
         web_sys::window()

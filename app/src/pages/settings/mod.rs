@@ -32,6 +32,7 @@ fn resource_label(r: &str) -> &'static str {
         "reports" => "res.reports",
         "telegram" => "res.telegram",
         "inbox" => "res.inbox",
+        "broadcasts" => "res.broadcasts",
         "settings" => "res.settings",
         _ => "res.audit",
     })

@@ -9,6 +9,7 @@ use serde::Serialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::broadcasts::Reaction;
 use crate::realtime;
 use crate::telegram::engine::{self, Conversation, Input, OutMessage};
 use crate::telegram::{chats, Telegram, TelegramError};
@@ -295,11 +296,15 @@ pub(super) async fn handle(
     let input = match parsed {
         Parsed::Membership { blocked } => {
             chat.blocked = Some(blocked);
+            if blocked {
+                writes.react(bot_id, chat_id, Reaction::Blocked);
+            }
             return Ok(());
         }
         Parsed::Ignored => return Ok(()),
         Parsed::Button { data, callback_id } => {
             writes.incoming(row, "button", &data, json!({}), None);
+            writes.react(bot_id, chat_id, Reaction::Engaged);
             // The spinner on the button stops when the answer goes out.
             writes.outgoing(
                 bot_id,
@@ -308,7 +313,16 @@ pub(super) async fn handle(
                 &OutMessage::default(),
                 json!({ "callback_id": callback_id }),
             );
-            Input::Callback(data)
+            // A broadcast's button: counted, and its flow (if any) starts.
+            match broadcast_button(&data) {
+                Some((recipient, button)) => {
+                    match crate::broadcasts::record_click(tx, bot_id, chat_id, recipient, button).await? {
+                        Some(flow) => Input::Callback(format!("f:{flow}")),
+                        None => return Ok(()),
+                    }
+                }
+                None => Input::Callback(data),
+            }
         }
         Parsed::Message {
             kind,
@@ -320,6 +334,20 @@ pub(super) async fn handle(
         } => {
             chat.phone = phone;
             writes.incoming(row, kind, &body, media, tg_message_id);
+            match &input {
+                // Out of broadcasts until /start.
+                Input::Command { name, .. } if name == "stop" => {
+                    writes.chat(bot_id, chat_id).opted_out = Some(true);
+                    writes.react(bot_id, chat_id, Reaction::OptedOut);
+                    writes.outgoing(bot_id, chat_id, "text", &OutMessage::text(OPTED_OUT), json!({}));
+                    return Ok(());
+                }
+                Input::Command { name, .. } if name == "start" => {
+                    writes.chat(bot_id, chat_id).opted_out = Some(false);
+                }
+                _ => {}
+            }
+            writes.react(bot_id, chat_id, Reaction::Engaged);
             input
         }
     };
@@ -353,10 +381,23 @@ pub(super) async fn handle(
     Ok(())
 }
 
+/// The answer to /stop.
+const OPTED_OUT: &str = "Вы отписались от рассылок этого бота. Чтобы снова их получать, отправьте /start";
+
+/// `bc:<recipient>:<button>`: a button of a broadcast.
+fn broadcast_button(data: &str) -> Option<(i64, i32)> {
+    let mut parts = data.strip_prefix("bc:")?.split(':');
+    let recipient = parts.next()?.parse().ok()?;
+    let button = parts.next()?.parse().ok()?;
+    Some((recipient, button))
+}
+
 /// What a batch writes: messages in order and one change per chat.
 #[derive(Default)]
 pub(super) struct Writes {
     messages: Vec<NewMessage>,
+    /// What users did after broadcasts reached them.
+    reactions: Vec<(Uuid, i64, Reaction)>,
     /// By (bot, chat); each chat is [`Writes::track`]ed with its row id first.
     chats: HashMap<(Uuid, i64), ChatWrite>,
 }
@@ -383,6 +424,7 @@ pub(super) struct ChatWrite {
     preview: Option<String>,
     phone: Option<String>,
     blocked: Option<bool>,
+    opted_out: Option<bool>,
     set_state: bool,
     flow_id: Option<Uuid>,
     step_id: Option<String>,
@@ -404,6 +446,10 @@ impl Writes {
 
     fn chat(&mut self, bot_id: Uuid, chat_id: i64) -> &mut ChatWrite {
         self.chats.entry((bot_id, chat_id)).or_default()
+    }
+
+    fn react(&mut self, bot_id: Uuid, chat_id: i64, r: Reaction) {
+        self.reactions.push((bot_id, chat_id, r));
     }
 
     fn incoming(&mut self, row: &Claimed, kind: &str, body: &str, payload: Value, tg_message_id: Option<i64>) {
@@ -474,6 +520,12 @@ impl Writes {
 
     /// Two statements for the whole batch.
     async fn flush(self, tx: &mut Tx<'_>) -> Result<(), sqlx::Error> {
+        let mut reactions = self.reactions.clone();
+        reactions.sort_by_key(|(b, c, r)| (*b, *r as u8, *c));
+        for group in reactions.chunk_by(|a, b| a.0 == b.0 && a.2 == b.2) {
+            let chats: Vec<i64> = group.iter().map(|(_, c, _)| *c).collect();
+            crate::broadcasts::recipients_reacted(tx, group[0].0, &chats, group[0].2).await?;
+        }
         let handed: Vec<Uuid> = self.chats.values().filter(|c| c.handoff).map(|c| c.id).collect();
         if !handed.is_empty() {
             crate::telegram::notify::chats_waiting(tx, &handed).await?;
@@ -507,6 +559,9 @@ impl Writes {
                     phone = coalesce(v.phone, c.phone),
                     blocked = coalesce(v.blocked, c.blocked),
                     blocked_at = case when v.blocked is null then c.blocked_at when v.blocked then now() end,
+                    opted_out = coalesce(v.opted_out, c.opted_out),
+                    opted_out_at = case when v.opted_out is null then c.opted_out_at
+                                        when v.opted_out then coalesce(c.opted_out_at, now()) end,
                     flow_id = case when v.set_state then v.flow_id else c.flow_id end,
                     step_id = case when v.set_state then v.step_id else c.step_id end,
                     resume_at = case when v.set_state then v.resume_at else c.resume_at end,
@@ -515,7 +570,8 @@ impl Writes {
                     operator_mode = c.operator_mode or v.handoff,
                     lead_id = coalesce(v.lead_id, c.lead_id)
                  from jsonb_to_recordset($1) as v(id uuid, unread int, preview text,
-                                                  phone text, blocked boolean, set_state boolean, flow_id uuid,
+                                                  phone text, blocked boolean, opted_out boolean,
+                                                  set_state boolean, flow_id uuid,
                                                   step_id text, resume_at timestamptz, vars jsonb, tags text[],
                                                   handoff boolean, lead_id uuid)
                  where c.id = any($2) and c.id = v.id",

@@ -5,10 +5,12 @@
 //! (leads, clients, pipelines, dictionaries, fields, views), `auction` (lots,
 //! bids, balances, deposits, returns), `companies` (company cards), `commissions`
 //! (grades, the calculator, deal issues, accruals), `settlements`
-//! (periods, acts, payments, signed scans, documents, the register), and the
+//! (periods, acts, payments, signed scans, documents, the register),
+//! `broadcasts` (segments, contact import, broadcasts and their statistics), and the
 //! imports, exports and files next door.
 
 mod auction;
+mod broadcasts;
 mod commissions;
 mod companies;
 mod leads;
@@ -34,6 +36,7 @@ pub fn router() -> Router<AppState> {
         .merge(companies::router())
         .merge(commissions::router())
         .merge(settlements::router())
+        .merge(broadcasts::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))

@@ -1,0 +1,106 @@
+//! What users did after a broadcast reached them, recorded by the update
+//! processing in its own transaction: pressed a button, wrote to the bot,
+//! blocked it, sent /stop — each counted for broadcasts delivered to them
+//! within the last 24 hours.
+
+use uuid::Uuid;
+
+type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Reaction {
+    /// Wrote to the bot or pressed a button.
+    Engaged,
+    /// `my_chat_member` "kicked".
+    Blocked,
+    /// `/stop`.
+    OptedOut,
+}
+
+/// Marks the recent broadcasts of these chats.
+pub(crate) async fn recipients_reacted(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chats: &[i64],
+    reaction: Reaction,
+) -> Result<(), sqlx::Error> {
+    if chats.is_empty() {
+        return Ok(());
+    }
+    match reaction {
+        Reaction::Engaged => {
+            sqlx::query!(
+                "update broadcast_recipients set engaged_at = now()
+             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+               and status = 'delivered' and engaged_at is null",
+                bot_id,
+                chats
+            )
+            .execute(&mut **tx)
+            .await?
+        }
+        Reaction::Blocked => {
+            sqlx::query!(
+                "update broadcast_recipients set blocked_at = now()
+             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+               and status = 'delivered' and blocked_at is null",
+                bot_id,
+                chats
+            )
+            .execute(&mut **tx)
+            .await?
+        }
+        Reaction::OptedOut => {
+            sqlx::query!(
+                "update broadcast_recipients set opted_out_at = now()
+             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+               and status = 'delivered' and opted_out_at is null",
+                bot_id,
+                chats
+            )
+            .execute(&mut **tx)
+            .await?
+        }
+    };
+    Ok(())
+}
+
+/// A broadcast's flow button was pressed (`bc:<recipient>:<button>`): the
+/// click is counted once per recipient and button, the recipient engaged.
+/// Returns the flow to start, when the press is from the recipient's own
+/// chat and the button starts one.
+pub(crate) async fn record_click(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chat_id: i64,
+    recipient: i64,
+    button: i32,
+) -> Result<Option<Uuid>, sqlx::Error> {
+    let row = sqlx::query!(
+        "select b.buttons from broadcast_recipients r join broadcasts b on b.id = r.broadcast_id
+         where r.id = $1 and r.bot_id = $2 and r.chat_id = $3",
+        recipient,
+        bot_id,
+        chat_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let Some(b) = row.buttons.get(button as usize) else {
+        return Ok(None);
+    };
+    sqlx::query!(
+        "insert into broadcast_clicks (recipient_id, button) values ($1, $2) on conflict do nothing",
+        recipient,
+        button
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query!(
+        "update broadcast_recipients set engaged_at = coalesce(engaged_at, now()) where id = $1",
+        recipient
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(b["flow_id"].as_str().and_then(|f| f.parse().ok()))
+}

@@ -1,0 +1,166 @@
+//! `/api/v1`: a bot's segments, contact import and broadcasts; a
+//! broadcast's start, pause, resume, cancel, approval and statistics.
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use domain::broadcasts::{self, BroadcastInput, BroadcastView, Filter, SegmentInput, State as BState};
+
+use super::{parse_id, ApiResult};
+use crate::routes::{ApiActor, ApiJson};
+use crate::startup::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/bots/{id}/segments", get(segments).post(save_segment))
+        .route("/bots/{id}/audience/count", post(count))
+        .route("/bots/{id}/contacts/import", post(import))
+        .route("/bots/{id}/broadcasts", get(list).post(create))
+        .route("/broadcasts/{id}", get(one))
+        .route("/broadcasts/{id}/start", post(start))
+        .route("/broadcasts/{id}/pause", post(pause))
+        .route("/broadcasts/{id}/resume", post(resume))
+        .route("/broadcasts/{id}/cancel", post(cancel))
+        .route("/broadcasts/{id}/approve", post(approve))
+        .route("/broadcasts/{id}/statistics", get(statistics))
+}
+
+/// A broadcast as the API shows it: the state and the figures that add up.
+pub(crate) fn broadcast_json(b: &BroadcastView) -> serde_json::Value {
+    let c = &b.counts;
+    json!({
+        "id": b.id, "bot_id": b.bot_id, "title": b.title, "text": b.text, "buttons": b.buttons,
+        "segment_id": b.segment_id, "tags": b.tags, "state": b.state, "send_at": b.send_at,
+        "repeat": b.repeat, "parent_id": b.parent_id, "created_at": b.created_at,
+        "started_at": b.started_at, "finished_at": b.finished_at,
+        "total": b.total, "sent": c.sent, "delivered": c.delivered, "failed": c.failed,
+        "blocked": c.blocked, "engaged": c.engaged, "opted_out": c.opted_out, "waiting": c.waiting,
+    })
+}
+
+async fn segments(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let list = broadcasts::list_segments(&st.services.telegram, &actor, parse_id(&id)?).await?;
+    Ok(Json(json!({ "items": list })).into_response())
+}
+
+async fn save_segment(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<SegmentInput>,
+) -> ApiResult {
+    let created = input.id.is_none();
+    let s = broadcasts::save_segment(&st.services.telegram, &actor, parse_id(&id)?, input).await?;
+    let status = if created { StatusCode::CREATED } else { StatusCode::OK };
+    Ok((status, Json(json!(s))).into_response())
+}
+
+async fn count(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(filter): ApiJson<Filter>,
+) -> ApiResult {
+    let c = broadcasts::audience_count(&st.services.telegram, &actor, parse_id(&id)?, &filter).await?;
+    Ok(Json(json!(c)).into_response())
+}
+
+#[derive(Deserialize)]
+struct ImportQuery {
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /api/v1/bots/{id}/contacts/import?name=list.csv` with the file as
+/// the body (CSV or XLSX).
+async fn import(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    Query(q): Query<ImportQuery>,
+    body: axum::body::Bytes,
+) -> ApiResult {
+    let name = if q.name.is_empty() { "contacts.csv" } else { &q.name };
+    let r = broadcasts::import_contacts(&st.services.telegram, &actor, parse_id(&id)?, name, &body).await?;
+    Ok(Json(json!(r)).into_response())
+}
+
+async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let list = broadcasts::list_broadcasts(&st.services.telegram, &actor, parse_id(&id)?).await?;
+    Ok(Json(json!({ "items": list.iter().map(broadcast_json).collect::<Vec<_>>() })).into_response())
+}
+
+#[derive(Deserialize)]
+struct CreateBody {
+    #[serde(flatten)]
+    input: BroadcastInput,
+    /// Start (or schedule) right away.
+    #[serde(default)]
+    start: bool,
+}
+
+async fn create(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<CreateBody>,
+) -> ApiResult {
+    let tg = &st.services.telegram;
+    let b = broadcasts::create_broadcast(tg, &actor, parse_id(&id)?, body.input).await?;
+    let b = if body.start {
+        broadcasts::start(tg, &actor, b.id).await?;
+        broadcasts::get_broadcast(tg, &actor, b.id).await?
+    } else {
+        b
+    };
+    Ok((StatusCode::CREATED, Json(broadcast_json(&b))).into_response())
+}
+
+async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let b = broadcasts::get_broadcast(&st.services.telegram, &actor, parse_id(&id)?).await?;
+    Ok(Json(broadcast_json(&b)).into_response())
+}
+
+fn state(s: BState) -> Response {
+    Json(json!({ "state": s })).into_response()
+}
+
+async fn start(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(state(
+        broadcasts::start(&st.services.telegram, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+async fn pause(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(state(
+        broadcasts::pause(&st.services.telegram, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+async fn resume(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(state(
+        broadcasts::resume(&st.services.telegram, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+async fn cancel(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(state(
+        broadcasts::cancel(&st.services.telegram, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+async fn approve(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(state(
+        broadcasts::approve(&st.services.telegram, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+async fn statistics(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let s = broadcasts::statistics(&st.services.telegram, &actor, parse_id(&id)?).await?;
+    Ok(Json(json!(s)).into_response())
+}
