@@ -1175,6 +1175,8 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("bc.export_csv", "Выгрузить CSV", "Export CSV"),
     ("bc.export_xlsx", "Выгрузить XLSX", "Export XLSX"),
     ("res.broadcasts", "Рассылки", "Broadcasts"),
+    ("bc.threshold", "Порог одобрения рассылок", "Broadcast approval threshold"),
+    ("bc.threshold_hint", "Рассылку на большее число получателей менеджер не отправит сам: её одобрит тот, у кого есть право «одобрять» рассылки.", "A manager can't send a broadcast to more recipients alone: someone with the right to approve broadcasts does."),
 ];
 
 /// The viewer's language, provided at the root.

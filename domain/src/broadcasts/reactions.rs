@@ -27,41 +27,55 @@ pub(crate) async fn recipients_reacted(
     if chats.is_empty() {
         return Ok(());
     }
-    match reaction {
+    // One statement per reaction: the column differs, the rule doesn't.
+    let touched = match reaction {
         Reaction::Engaged => {
-            sqlx::query!(
+            sqlx::query_scalar!(
                 "update broadcast_recipients set engaged_at = now()
-             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-               and status = 'delivered' and engaged_at is null",
+                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+                   and status = 'delivered' and engaged_at is null
+                 returning broadcast_id",
                 bot_id,
                 chats
             )
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await?
         }
         Reaction::Blocked => {
-            sqlx::query!(
+            sqlx::query_scalar!(
                 "update broadcast_recipients set blocked_at = now()
-             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-               and status = 'delivered' and blocked_at is null",
+                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+                   and status = 'delivered' and blocked_at is null
+                 returning broadcast_id",
                 bot_id,
                 chats
             )
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await?
         }
         Reaction::OptedOut => {
-            sqlx::query!(
+            sqlx::query_scalar!(
                 "update broadcast_recipients set opted_out_at = now()
-             where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-               and status = 'delivered' and opted_out_at is null",
+                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+                   and status = 'delivered' and opted_out_at is null
+                 returning broadcast_id",
                 bot_id,
                 chats
             )
-            .execute(&mut **tx)
+            .fetch_all(&mut **tx)
             .await?
         }
     };
+    announce(tx, bot_id, touched).await
+}
+
+/// Open pages of these broadcasts refetch their statistics.
+async fn announce(tx: &mut Tx<'_>, bot_id: Uuid, mut ids: Vec<Uuid>) -> Result<(), sqlx::Error> {
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        super::changed(tx, id, bot_id).await?;
+    }
     Ok(())
 }
 
@@ -77,7 +91,7 @@ pub(crate) async fn record_click(
     button: i32,
 ) -> Result<Option<Uuid>, sqlx::Error> {
     let row = sqlx::query!(
-        "select b.buttons from broadcast_recipients r join broadcasts b on b.id = r.broadcast_id
+        "select b.id, b.buttons from broadcast_recipients r join broadcasts b on b.id = r.broadcast_id
          where r.id = $1 and r.bot_id = $2 and r.chat_id = $3",
         recipient,
         bot_id,
@@ -102,5 +116,7 @@ pub(crate) async fn record_click(
     )
     .execute(&mut **tx)
     .await?;
-    Ok(b["flow_id"].as_str().and_then(|f| f.parse().ok()))
+    let flow = b["flow_id"].as_str().and_then(|f| f.parse().ok());
+    announce(tx, bot_id, vec![row.id]).await?;
+    Ok(flow)
 }

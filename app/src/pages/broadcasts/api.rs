@@ -256,7 +256,7 @@ pub async fn compose_audience(bot_id: String, segment_id: String, tags: String) 
 }
 
 /// The segment editor's live count.
-#[server]
+#[server(input = server_fn::codec::Json)]
 pub async fn segment_count(bot_id: String, filter: FilterWire) -> Result<AudienceWire, AppError> {
     let actor = crate::session::require_actor().await?;
     let f = filter_from_wire(filter)?;
@@ -265,7 +265,7 @@ pub async fn segment_count(bot_id: String, filter: FilterWire) -> Result<Audienc
     ))
 }
 
-#[server]
+#[server(input = server_fn::codec::Json)]
 pub async fn save_segment(
     bot_id: String,
     segment_id: String,
@@ -296,7 +296,7 @@ pub async fn delete_segment(segment_id: String) -> Result<(), AppError> {
 
 /// Saves the composer (a new draft or changes to one) and, with `start`,
 /// starts it. Returns the broadcast's id.
-#[server]
+#[server(input = server_fn::codec::Json)]
 pub async fn save_broadcast(
     bot_id: String,
     broadcast_id: String,
@@ -398,6 +398,18 @@ pub async fn save_broadcast_settings(bot_id: String, rate: String, footer: Strin
         domain::broadcasts::BotBroadcastSettings { rate, footer },
     )
     .await?;
+    Ok(())
+}
+
+/// The company's approval threshold (settings:edit).
+#[server]
+pub async fn save_approval_threshold(threshold: String) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let n: i64 = threshold
+        .trim()
+        .parse()
+        .map_err(|_| AppError::new("validation", "Порог — целое число от 0").with_status())?;
+    domain::broadcasts::set_approval_threshold(&crate::session::services()?.pool, &actor, n).await?;
     Ok(())
 }
 

@@ -56,40 +56,56 @@ fn BroadcastsView() -> impl IntoView {
     let live = use_live();
     let changed = live.watch(move || vec![topic::broadcasts(&bot_id())]);
     let tick = RwSignal::new(0u64);
-    let home = Resource::new(
+    // The bot's settings and segments change when edited here; the list
+    // follows the broadcasts live. Two resources, so progress events don't
+    // reset an open editor.
+    let home = Resource::new(move || (bot_id(), tick.get()), |(id, _)| bot_broadcasts(id));
+    let list = Resource::new(
         move || (bot_id(), changed.get(), tick.get()),
         |(id, _, _)| bot_broadcasts(id),
     );
     let composing = RwSignal::new(false);
+    let me = crate::components::shell::use_me();
+    let may = move |action: &str| me.get().is_some_and(|m| m.can("broadcasts", action));
     view! {
-        <Transition fallback=|| view! { <section class="card wide"><p class="muted">{t("common.loading")}</p></section> }>
-            {move || Suspend::new(async move {
-                match home.await {
-                    Err(e) => view! { <section class="card wide"><div class="alert error">{e.message}</div></section> }.into_any(),
-                    Ok(h) => {
-                        let h2 = h.clone();
-                        let h3 = h.clone();
-                        let h4 = h.clone();
-                        view! {
-                            <section class="card wide">
-                                <h1>{t("bc.title")} " · @" {h.bot_username.clone()}</h1>
-                                <p class="muted">{t("bc.intro")}</p>
-                                {h.may_create.then(|| view! {
-                                    <button class="primary" data-testid="new-broadcast" on:click=move |_| composing.set(true)>{t("bc.new")}</button>
-                                })}
-                                <BroadcastList list=h.broadcasts.clone()/>
-                            </section>
-                            {move || composing.get().then(|| view! {
-                                <Composer home=h2.clone() existing=None on_close=Callback::new(move |_| composing.set(false))/>
+        <section class="card wide">
+            <Transition fallback=|| view! { <p class="muted">{t("common.loading")}</p> }>
+                {move || Suspend::new(async move {
+                    match list.await {
+                        Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
+                        Ok(h) => view! {
+                            <h1>{t("bc.title")} " · @" {h.bot_username.clone()}</h1>
+                            <p class="muted">{t("bc.intro")}</p>
+                            {h.may_create.then(|| view! {
+                                <button class="primary" data-testid="new-broadcast" on:click=move |_| composing.set(true)>{t("bc.new")}</button>
                             })}
-                            <Segments home=h3.clone() on_saved=Callback::new(move |_| tick.update(|t| *t += 1))/>
-                            {h4.may_create.then(|| view! { <ContactImport bot_id=h4.bot_id.clone() on_done=Callback::new(move |_| tick.update(|t| *t += 1))/> })}
-                            {h4.may_edit_bot.then(|| view! { <BotSettings home=h4.clone()/> })}
-                        }.into_any()
+                            <BroadcastList list=h.broadcasts.clone()/>
+                        }.into_any(),
                     }
-                }
+                })}
+            </Transition>
+        </section>
+        {move || composing.get().then(|| {
+            home.get().and_then(|r| r.ok()).map(|h| view! {
+                <Composer home=h existing=None on_close=Callback::new(move |_| composing.set(false))/>
+            })
+        })}
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                home.await.ok().map(|h| {
+                    let h2 = h.clone();
+                    view! {
+                        <Segments home=h.clone() on_saved=Callback::new(move |_| tick.update(|t| *t += 1))/>
+                        {h2.may_edit_bot.then(|| view! { <BotSettings home=h2.clone()/> })}
+                        <Threshold threshold=h2.threshold/>
+                    }
+                })
             })}
         </Transition>
+        // Outside the lists: refreshing them after an import keeps the report.
+        {move || may("create").then(|| view! {
+            <ContactImport bot_id=bot_id() on_done=Callback::new(move |_| tick.update(|t| *t += 1))/>
+        })}
     }
 }
 
@@ -172,5 +188,27 @@ fn BotSettings(home: BroadcastHome) -> impl IntoView {
             </ActionForm>
             <FormError message=form_error(save.value())/>
         </section>
+    }
+}
+
+/// The company's approval threshold, for those who edit company settings.
+#[component]
+fn Threshold(threshold: i64) -> impl IntoView {
+    let me = crate::components::shell::use_me();
+    let save = ServerAction::<SaveApprovalThreshold>::new();
+    let saved = move || save.value().get().is_some_and(|r| r.is_ok());
+    move || {
+        me.get().is_some_and(|m| m.can("settings", "edit")).then(|| view! {
+            <section class="card wide">
+                <h2>{t("bc.threshold")}</h2>
+                <ActionForm action=save attr:class="inline-form" attr:data-testid="bc-threshold">
+                    <input name="threshold" type="number" min="0" value=threshold.to_string() prop:value=threshold.to_string()/>
+                    <button type="submit">{t("bc.save")}</button>
+                    {move || saved().then(|| view! { <span class="pill ok">{t("bc.saved")}</span> })}
+                </ActionForm>
+                <p class="muted small">{t("bc.threshold_hint")}</p>
+                <FormError message=form_error(save.value())/>
+            </section>
+        })
     }
 }
