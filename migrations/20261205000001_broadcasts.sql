@@ -124,3 +124,8 @@ where resource = 'broadcasts' and role = 'employee' and action in ('view', 'crea
 
 insert into app_settings (key, value) values ('broadcast_approval_threshold', '1000'::jsonb)
 on conflict (key) do nothing;
+
+-- Link buttons go through the CRM (`/b/<recipient>/<button>/<signature>`)
+-- when it has a public address, so their presses are counted too; the
+-- signature is keyed by this per-broadcast secret.
+alter table broadcasts add column link_secret text not null default gen_random_uuid()::text;

@@ -1169,7 +1169,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("bc.button", "Кнопка", "Button"),
     ("bc.kind", "Тип", "Kind"),
     ("bc.clicks_n", "Нажатий", "Presses"),
-    ("bc.link_not_counted", "не считается: Telegram открывает ссылку без бота", "not counted: Telegram opens links without the bot"),
+    ("bc.link_not_counted", "не считается: без публичного адреса CRM Telegram открывает ссылку напрямую", "not counted: without the CRM's public address Telegram opens the link directly"),
     ("bc.failures", "Ошибки по причинам", "Failures by reason"),
     ("bc.count", "Сколько", "Count"),
     ("bc.export_csv", "Выгрузить CSV", "Export CSV"),

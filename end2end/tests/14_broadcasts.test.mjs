@@ -101,6 +101,9 @@ test('contacts, a segment, a live broadcast with pause, blocked and engaged user
   await page.fill('[data-testid=bc-button-text]', 'Подробнее');
   await page.selectOption('[data-testid=bc-button-kind]', 'flow');
   await page.selectOption('[data-testid=bc-button-flow]', { label: 'Приветствие' });
+  await page.click('[data-testid=bc-add-button]');
+  await page.fill('[data-testid=bc-button] >> nth=1 >> [data-testid=bc-button-text]', 'Сайт');
+  await page.fill('[data-testid=bc-button] >> nth=1 >> [data-testid=bc-button-url]', 'https://example.ru/dec');
   await page.waitForSelector('[data-testid=bc-count][data-reachable="6"]');
   assert.match(await page.textContent('[data-testid=bc-preview]'), /Привет, Иван! У нас новость\./);
   assert.match(await page.textContent('[data-testid=bc-preview]'), /\/stop/);
@@ -138,8 +141,18 @@ test('contacts, a segment, a live broadcast with pause, blocked and engaged user
   const markup = typeof msg.reply_markup === 'string' ? JSON.parse(msg.reply_markup) : msg.reply_markup;
   await s.telegram.control(`bots/${BOT}/callback`, { chat_id: 5001, data: markup.inline_keyboard[0][0].callback_data });
   await page.waitForFunction(() => document.querySelector('[data-testid=st-engaged]')?.textContent.trim() === '1', null, { timeout: 15000 });
+  // Борис follows the link button: it goes through the CRM, is counted and leads on.
+  const boris = (await s.telegram.sent(BOT, 5002)).find(m => /^Привет, Борис!/.test(m.text || ''));
+  const borisMarkup = typeof boris.reply_markup === 'string' ? JSON.parse(boris.reply_markup) : boris.reply_markup;
+  const link = borisMarkup.inline_keyboard[1][0].url;
+  assert.ok(link.startsWith(s.server.url + '/b/'), link);
+  const followed = await fetch(link, { redirect: 'manual' });
+  assert.equal(followed.headers.get('location'), 'https://example.ru/dec');
+  assert.equal((await fetch(link.slice(0, -2) + '00', { redirect: 'manual' })).status, 404, 'a forged link is not counted');
+  await page.waitForFunction(() => document.querySelector('[data-testid=st-engaged]')?.textContent.trim() === '2', null, { timeout: 15000 });
   await page.waitForSelector('[data-testid=bc-clicks]');
   assert.match(await page.textContent('[data-testid=bc-clicks]'), /Подробнее\s*сценарий\s*1/);
+  assert.match(await page.textContent('[data-testid=bc-clicks]'), /Сайт\s*ссылка\s*1/);
   const csvExport = await page.evaluate(async (id) => (await fetch(`/broadcasts/${id}/export.csv`)).text(), broadcastId);
   assert.match(csvExport, /5006;.*заблокировал бота/);
 

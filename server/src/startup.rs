@@ -224,6 +224,11 @@ pub fn router(state: AppState) -> Router {
             "/telegram/webhook/{bot_id}",
             axum::routing::post(routes::telegram::webhook).layer(axum::extract::DefaultBodyLimit::max(1 << 20)),
         )
+        // A broadcast's link button, pressed in Telegram: no session, no page.
+        .route(
+            "/b/{recipient}/{button}/{signature}",
+            axum::routing::get(routes::broadcasts::follow),
+        )
         .layer(axum::middleware::from_fn(crate::metrics::track));
     Router::<AppState>::new()
         .merge(routes::health::router())

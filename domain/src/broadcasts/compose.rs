@@ -144,8 +144,28 @@ pub fn render_text(text: &str, vars: &Map<String, Value>, footer: &str) -> Strin
     }
 }
 
-/// The message as one user gets it; flow buttons carry the recipient row.
-pub(super) fn message_for(text: String, buttons: &[ButtonInput], recipient: i64) -> OutMessage {
+/// Where link buttons are counted: the CRM's public address and the
+/// broadcast's secret.
+pub(super) struct LinkTracking<'a> {
+    pub base: &'a str,
+    pub secret: &'a str,
+}
+
+/// The signature of a tracked link (so nobody counts presses by guessing).
+pub(super) fn link_signature(secret: &str, recipient: i64, button: usize) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{secret}:{recipient}:{button}").as_bytes());
+    hex::encode(&digest[..10])
+}
+
+/// The message as one user gets it; flow buttons carry the recipient row,
+/// link buttons go through the CRM when it has a public address.
+pub(super) fn message_for(
+    text: String,
+    buttons: &[ButtonInput],
+    recipient: i64,
+    links: Option<&LinkTracking>,
+) -> OutMessage {
     let rows = buttons
         .iter()
         .enumerate()
@@ -153,7 +173,14 @@ pub(super) fn message_for(text: String, buttons: &[ButtonInput], recipient: i64)
             vec![match (&b.url, b.flow_id) {
                 (Some(u), _) => OutButton {
                     text: b.text.clone(),
-                    url: Some(u.clone()),
+                    url: Some(match links {
+                        Some(l) => format!(
+                            "{}/b/{recipient}/{i}/{}",
+                            l.base,
+                            link_signature(l.secret, recipient, i)
+                        ),
+                        None => u.clone(),
+                    }),
                     callback: None,
                 },
                 _ => OutButton {
@@ -538,7 +565,7 @@ pub async fn send_test(tg: &Telegram, actor: &Actor, id: Uuid) -> Result<(), Bro
     let vars = super::delivery::vars_of(chat.vars, &chat.first_name, &chat.last_name, chat.username.as_deref());
     let buttons: Vec<ButtonInput> = serde_json::from_value(r.buttons).unwrap_or_default();
     // A test's flow buttons point at no recipient: they open the flow.
-    let mut m = message_for(render_text(&r.text, &vars, &r.broadcast_footer), &buttons, 0);
+    let mut m = message_for(render_text(&r.text, &vars, &r.broadcast_footer), &buttons, 0, None);
     for (row, b) in m.buttons.iter_mut().zip(&buttons) {
         if let (Some(cell), Some(flow)) = (row.first_mut(), b.flow_id) {
             cell.callback = Some(format!("f:{flow}"));

@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
-use super::compose::{message_for, render_text, ButtonInput, MediaInput};
+use super::compose::{message_for, render_text, ButtonInput, LinkTracking, MediaInput};
 use super::{control, BroadcastError};
 use crate::telegram::bot_api::{self, CallError};
 use crate::telegram::engine::OutMessage;
@@ -140,6 +140,7 @@ struct Content {
     media: Option<MediaInput>,
     file_id: Option<String>,
     footer: String,
+    link_secret: String,
 }
 
 struct Claimed {
@@ -251,7 +252,12 @@ async fn lane(
             for r in batch {
                 let vars = people.get(&r.chat_id).cloned().unwrap_or_default();
                 let text = render_text(&content.text, &vars, &content.footer);
-                let mut m = message_for(text.clone(), &content.buttons, r.id);
+                // Link presses are counted when Telegram users can reach us.
+                let links = tg.settings.webhook_base.as_ref().map(|_| LinkTracking {
+                    base: &tg.public_url,
+                    secret: &content.link_secret,
+                });
+                let mut m = message_for(text.clone(), &content.buttons, r.id, links.as_ref());
                 let slot = pacer.take(bot_id, rate as f64, Lane::Broadcast).await;
                 if let (Some(media), None) = (&content.media, &content.file_id) {
                     // The first send uploads the file; the rest reuse its id.
@@ -341,13 +347,14 @@ async fn claim(tg: &Telegram, broadcast: Uuid, n: i64) -> Result<Vec<Claimed>, s
 
 async fn content_of(tg: &Telegram, id: Uuid) -> Result<Content, sqlx::Error> {
     let r = sqlx::query!(
-        "select b.text, b.buttons, b.media, b.file_id, bot.broadcast_footer from broadcasts b
+        "select b.text, b.buttons, b.media, b.file_id, b.link_secret, bot.broadcast_footer from broadcasts b
          join bots bot on bot.id = b.bot_id where b.id = $1",
         id
     )
     .fetch_one(tg.pool())
     .await?;
     Ok(Content {
+        link_secret: r.link_secret,
         text: r.text,
         buttons: serde_json::from_value(r.buttons).unwrap_or_default(),
         media: r.media.and_then(|m| serde_json::from_value(m).ok()),

@@ -44,6 +44,7 @@ pub use control::{
     BotBroadcastSettings,
 };
 pub use delivery::{run_lanes, LaneSettings};
+pub use reactions::follow_link;
 pub(crate) use reactions::{recipients_reacted, record_click, Reaction};
 pub use stats::{export_rows, statistics, ButtonClicks, ExportRow, Failure, Statistics, TimelinePoint};
 

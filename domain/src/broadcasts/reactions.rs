@@ -120,3 +120,50 @@ pub(crate) async fn record_click(
     announce(tx, bot_id, vec![row.id]).await?;
     Ok(flow)
 }
+
+/// A tracked link button was followed (`/b/<recipient>/<button>/<sig>`):
+/// the press is counted once and the recipient engaged. Returns where the
+/// button leads; `None` for a link that isn't one of ours.
+pub async fn follow_link(
+    pool: &crate::PgPool,
+    recipient: i64,
+    button: i32,
+    signature: &str,
+) -> Result<Option<String>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let row = sqlx::query!(
+        "select b.id, b.bot_id, b.buttons, b.link_secret from broadcast_recipients r
+         join broadcasts b on b.id = r.broadcast_id where r.id = $1",
+        recipient
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    if button < 0 || super::compose::link_signature(&row.link_secret, recipient, button as usize) != signature {
+        return Ok(None);
+    }
+    let Some(url) = row
+        .buttons
+        .get(button as usize)
+        .and_then(|b| b["url"].as_str())
+        .map(str::to_string)
+    else {
+        return Ok(None);
+    };
+    sqlx::query!(
+        "insert into broadcast_clicks (recipient_id, button) values ($1, $2) on conflict do nothing",
+        recipient,
+        button
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update broadcast_recipients set engaged_at = coalesce(engaged_at, now()) where id = $1",
+        recipient
+    )
+    .execute(&mut *tx)
+    .await?;
+    announce(&mut tx, row.bot_id, vec![row.id]).await?;
+    tx.commit().await?;
+    Ok(Some(url))
+}

@@ -93,8 +93,9 @@ pub struct Statistics {
     pub rate: f64,
     /// Seconds left at that rate (while sending).
     pub eta_seconds: Option<i64>,
-    /// Whether URL buttons are counted (they are not: Telegram opens a
-    /// link without telling the bot).
+    /// Whether link buttons are counted: they go through the CRM when it
+    /// has a public address (`PUBLIC_URL`); otherwise Telegram opens them
+    /// without telling anyone.
     pub links_counted: bool,
 }
 
@@ -167,7 +168,7 @@ pub async fn statistics(tg: &Telegram, actor: &Actor, id: Uuid) -> Result<Statis
         timeline: timeline(pool, id).await?,
         rate,
         eta_seconds,
-        links_counted: false,
+        links_counted: tg.settings.webhook_base.is_some(),
     })
 }
 

@@ -10,7 +10,8 @@
 //! `rate` of them.
 //!
 //! Conversations go first: while a conversation reply waits for a slot, a
-//! broadcast doesn't take one. A 429 stops every send of the bot for its
+//! broadcast doesn't take one. Broadcasts are also spread evenly over the
+//! second rather than sent as a burst. A 429 stops every send of the bot for its
 //! `retry_after`.
 
 use std::collections::{HashMap, VecDeque};
@@ -37,6 +38,9 @@ struct BotPace {
     in_flight: usize,
     conversations_waiting: usize,
     paused_until: Option<Instant>,
+    /// Broadcasts go evenly, one every 1/rate s (a burst of a whole
+    /// second's worth would leave that many unrecorded at a crash).
+    next_broadcast: Option<Instant>,
 }
 
 impl BotPace {
@@ -54,8 +58,13 @@ impl BotPace {
             }
             self.paused_until = None;
         }
-        if lane == Lane::Broadcast && self.conversations_waiting > 0 {
-            return Some(Duration::from_millis(5));
+        if lane == Lane::Broadcast {
+            if self.conversations_waiting > 0 {
+                return Some(Duration::from_millis(5));
+            }
+            if let Some(next) = self.next_broadcast.filter(|n| *n > now) {
+                return Some(next - now);
+            }
         }
         self.forget_old(now);
         if self.done.len() + self.in_flight < rate.max(1) {
@@ -112,6 +121,16 @@ impl Pacer {
                     None => {
                         if counted {
                             p.conversations_waiting -= 1;
+                        }
+                        if lane == Lane::Broadcast && rate != usize::MAX {
+                            // Evenly, but a lane that fell a little behind
+                            // (claiming its next batch) may catch up.
+                            let step = WINDOW / rate as u32;
+                            let now = Instant::now();
+                            let from = p
+                                .next_broadcast
+                                .map_or(now, |n| n.max(now.checked_sub(step * 4).unwrap_or(now)));
+                            p.next_broadcast = Some(from + step);
                         }
                         p.in_flight += 1;
                         return Slot {

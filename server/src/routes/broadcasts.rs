@@ -116,3 +116,20 @@ pub async fn xlsx(
     )
         .into_response())
 }
+
+/// `GET /b/{recipient}/{button}/{signature}`: a broadcast's link button,
+/// counted, then on to where it leads. Telegram users come here without a
+/// session; the signature is what proves the link is ours.
+pub async fn follow(
+    State(st): State<AppState>,
+    Path((recipient, button, signature)): Path<(i64, i32, String)>,
+) -> Response {
+    match domain::broadcasts::follow_link(&st.services.pool, recipient, button, &signature).await {
+        Ok(Some(url)) => axum::response::Redirect::to(&url).into_response(),
+        Ok(None) => (axum::http::StatusCode::NOT_FOUND, "Ссылка не найдена").into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "following a broadcast link");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, "Повторите через минуту").into_response()
+        }
+    }
+}

@@ -60,6 +60,9 @@ struct BotState {
     blocked: HashSet<i64>,
     bot_window: VecDeque<Instant>,
     chat_windows: HashMap<i64, VecDeque<Instant>>,
+    /// Messages accepted and 429s given, for this bot.
+    accepted: u64,
+    limited: u64,
 }
 
 #[derive(Default)]
@@ -472,6 +475,7 @@ async fn api(
                 let chat_wait = over(b.chat_windows.entry(chat_id).or_default(), limits.per_chat_per_sec, now);
                 let bot_wait = over(&mut b.bot_window, limits.per_bot_per_sec, now);
                 if let Some(retry) = chat_wait.max(bot_wait) {
+                    b.limited += 1;
                     inner.rate_limited += 1;
                     return (
                         StatusCode::TOO_MANY_REQUESTS,
@@ -527,6 +531,7 @@ async fn api(
                 "reply_markup": p.get("reply_markup"),
                 "at_ms": millis_now() as u64,
             }));
+            b.accepted += 1;
             inner.sent_total += 1;
             ok(message)
         }
@@ -878,8 +883,9 @@ async fn fail(State(mock): State<Mock>, Json(f): Json<Fail>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
-/// Counters, cheap to poll: messages accepted, 429s given, and the number
-/// of distinct chats each bot has written to.
+/// Counters, cheap to poll: messages accepted, 429s given, the number of
+/// distinct chats each bot has written to, and per bot its messages and
+/// 429s.
 async fn stats(State(mock): State<Mock>) -> Response {
     let inner = mock.inner.lock().await;
     let chats: Map<String, Value> = inner
@@ -887,6 +893,14 @@ async fn stats(State(mock): State<Mock>) -> Response {
         .iter()
         .map(|(id, b)| (id.to_string(), json!(b.chat_windows.len())))
         .collect();
-    Json(json!({ "sent_total": inner.sent_total, "rate_limited": inner.rate_limited, "chats_written": chats }))
-        .into_response()
+    let bots: Map<String, Value> = inner
+        .bots
+        .iter()
+        .map(|(id, b)| (id.to_string(), json!({ "sent": b.accepted, "rate_limited": b.limited })))
+        .collect();
+    Json(
+        json!({ "sent_total": inner.sent_total, "rate_limited": inner.rate_limited, "chats_written": chats,
+                 "bots": bots }),
+    )
+    .into_response()
 }

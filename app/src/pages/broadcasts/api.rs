@@ -358,6 +358,7 @@ pub async fn broadcast_details(broadcast_id: String) -> Result<BroadcastPageData
                 .collect(),
             rate: s.rate,
             eta_seconds: s.eta_seconds,
+            links_counted: s.links_counted,
         },
         broadcast: broadcast(view, ctx.threshold),
         threshold: ctx.threshold,

@@ -253,7 +253,7 @@ pub fn Composer(home: BroadcastHome, existing: Option<BroadcastWire>, on_close: 
                 </div>
             </div>
             {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error" role="alert" data-testid="bc-error">{e.message}</div> })}
-            <div class="actions">
+            <div class="actions-row">
                 <button type="button" data-testid="bc-save" disabled=move || save.pending().get()
                     on:click=move |_| submit(false)>{t("bc.save_draft")}</button>
                 {may_send.then(|| view! {

@@ -94,6 +94,7 @@ fn Body(d: BroadcastPageData, act: ServerAction<BroadcastAction>, editing: RwSig
     };
     let live_state = matches!(state.as_str(), "sending" | "paused");
     let started = !b.started_at.is_empty();
+    let links_counted = s.links_counted;
     view! {
         <section class="card wide" data-testid="broadcast" data-state=state.clone()>
             <p class="muted small"><a href=format!("/bots/{}/broadcasts", b.bot_id)>{t("bc.title")} " · @" {b.bot_username.clone()}</a></p>
@@ -127,7 +128,7 @@ fn Body(d: BroadcastPageData, act: ServerAction<BroadcastAction>, editing: RwSig
             })}
             {move || act.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error" role="alert" data-testid="bc-action-error">{e.message}</div> })}
             {move || act.value().get().is_some_and(|r| r.is_ok()).then(|| view! { <span class="muted small" data-testid="bc-action-ok">{t("bc.done_ok")}</span> })}
-            <div class="actions">
+            <div class="actions-row">
                 {(state == "draft" && b.may_edit).then(|| view! {
                     <button data-testid="bc-edit" on:click=move |_| editing.set(true)>{t("bc.edit")}</button>
                 })}
@@ -184,7 +185,7 @@ fn Body(d: BroadcastPageData, act: ServerAction<BroadcastAction>, editing: RwSig
                     <tbody>
                         {s.clicks.iter().map(|k| view! {
                             <tr><td>{k.text.clone()}</td><td data-label=t("bc.kind")>{k.kind.clone()}</td>
-                                <td data-label=t("bc.clicks_n")>{if k.kind == "ссылка" { t("bc.link_not_counted").to_string() } else { k.clicks.to_string() }}</td></tr>
+                                <td data-label=t("bc.clicks_n")>{if k.kind == "ссылка" && !links_counted { t("bc.link_not_counted").to_string() } else { k.clicks.to_string() }}</td></tr>
                         }).collect_view()}
                     </tbody>
                 </table>
@@ -199,7 +200,7 @@ fn Body(d: BroadcastPageData, act: ServerAction<BroadcastAction>, editing: RwSig
                 </table>
             })}
             {(d.may_export && started).then(|| view! {
-                <p class="actions">
+                <p class="actions-row">
                     <a class="button" href=format!("/broadcasts/{}/export.csv", b.id) data-testid="bc-export-csv">{t("bc.export_csv")}</a>
                     <a class="button" href=format!("/broadcasts/{}/export.xlsx", b.id) data-testid="bc-export-xlsx">{t("bc.export_xlsx")}</a>
                 </p>

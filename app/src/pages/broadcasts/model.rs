@@ -169,6 +169,7 @@ pub struct StatsWire {
     pub timeline: Vec<PointWire>,
     pub rate: f64,
     pub eta_seconds: Option<i64>,
+    pub links_counted: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]

@@ -268,7 +268,7 @@ fn SegmentEditor(
                 })}
             </Transition>
             {move || save.value().get().and_then(|r| r.err()).map(|e| view! { <div class="alert error">{e.message}</div> })}
-            <div class="actions">
+            <div class="actions-row">
                 <button class="primary" data-testid="save-segment" on:click=move |_| {
                     save.dispatch(SaveSegment {
                         bot_id: bot_id.clone(),
