@@ -46,10 +46,35 @@ pub async fn notify_user_managers(
     body: &str,
     link: Option<&str>,
 ) -> Result<(), sqlx::Error> {
+    notify_holders(tx, "users", "edit", title, body, link).await
+}
+
+/// Notifies every active, unblocked user whose role may approve broadcasts
+/// of every bot (`broadcasts:approve` with scope `all`).
+pub async fn notify_broadcast_approvers(
+    tx: &mut Transaction<'_, Postgres>,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    notify_holders(tx, "broadcasts", "approve", title, body, link).await
+}
+
+/// Everyone active whose role holds `resource:action` with scope `all`.
+async fn notify_holders(
+    tx: &mut Transaction<'_, Postgres>,
+    resource: &str,
+    action: &str,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), sqlx::Error> {
     let ids = sqlx::query_scalar!(
         "select u.id from users u
-         join permissions p on p.role = u.role and p.resource = 'users' and p.action = 'edit' and p.scope = 'all'
-         where u.status = 'active' and u.blocked_at is null"
+         join permissions p on p.role = u.role and p.resource = $1 and p.action = $2 and p.scope = 'all'
+         where u.status = 'active' and u.blocked_at is null",
+        resource,
+        action
     )
     .fetch_all(&mut **tx)
     .await?;
@@ -99,27 +124,5 @@ pub async fn mark_all_read(pool: &PgPool, actor: &Actor) -> Result<(), sqlx::Err
     )
     .execute(pool)
     .await?;
-    Ok(())
-}
-
-/// Notifies every active, unblocked user whose role may approve broadcasts
-/// of every bot (`broadcasts:approve` with scope `all`).
-pub async fn notify_broadcast_approvers(
-    tx: &mut Transaction<'_, Postgres>,
-    title: &str,
-    body: &str,
-    link: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    let ids = sqlx::query_scalar!(
-        "select u.id from users u
-         join permissions p on p.role = u.role and p.resource = 'broadcasts' and p.action = 'approve'
-                            and p.scope = 'all'
-         where u.status = 'active' and u.blocked_at is null"
-    )
-    .fetch_all(&mut **tx)
-    .await?;
-    for id in ids {
-        notify(tx, id, title, body, link).await?;
-    }
     Ok(())
 }

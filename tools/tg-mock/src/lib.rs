@@ -17,6 +17,8 @@
 //! queued for getUpdates), block the bot, read what the bot sent, change
 //! the limits, make the next requests fail.
 
+pub mod bench;
+
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::sync::Arc;

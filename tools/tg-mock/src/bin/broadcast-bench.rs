@@ -20,67 +20,15 @@
 //!    broadcast's statistics must add up.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
+use tg_mock::bench::{arg, free_port, psql, run, start_server, wait_ready};
 use tg_mock::{Limits, Mock};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
 
 fn num(name: &str, default: usize) -> usize {
     arg(name).and_then(|v| v.parse().ok()).unwrap_or(default)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("command runs");
-    if !out.status.success() {
-        panic!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
-    }
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn psql(url: &str, sql: &str) -> String {
-    run(Command::new("psql").args([url, "-qtAc", sql]))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
-}
-
-fn start_server(bin: &str, db: &str, port: u16, mock: &str) -> Child {
-    Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", db)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("TELEGRAM_API_URL", mock)
-        .env("SECRET_KEY", "44".repeat(32))
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts")
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..600 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server did not become ready");
 }
 
 /// The server's resident and peak memory, MB.
@@ -239,7 +187,7 @@ async fn main() {
     // The admin approves their own broadcasts whatever their size.
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut server = start_server(&bin, &db, port, &mock);
+    let mut server = start_server(&bin, &db, port, &mock, &[]);
     let http = reqwest::Client::new();
     wait_ready(&http, &base).await;
     let b = Bench {
@@ -302,7 +250,7 @@ async fn main() {
         let _ = server.wait();
         let at_kill = b.mock_bot(tg).await.0;
         println!("killed the server with SIGKILL after {at_kill} of {kill} sent; restarting");
-        server = start_server(&bin, &db, port, &b.mock);
+        server = start_server(&bin, &db, port, &b.mock, &[]);
         wait_ready(&b.http, &b.base).await;
         let t = Instant::now();
         loop {

@@ -16,65 +16,23 @@
 //! answered, and the number answered twice is printed.
 
 use std::collections::HashMap;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{json, Value};
+use tg_mock::bench::{arg, free_port, psql, run, start_server, wait_ready};
 use tg_mock::{Limits, Mock};
 use tokio::sync::Semaphore;
 
 const BOT: i64 = 7_000_000_001;
 const TOKEN: &str = "7000000001:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlao";
 
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
-
 fn now_ms() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64() * 1000.0)
         .unwrap_or(0.0)
-}
-
-fn run(cmd: &mut Command) -> String {
-    let out = cmd.output().expect("command runs");
-    if !out.status.success() {
-        panic!("{:?} failed: {}", cmd, String::from_utf8_lossy(&out.stderr));
-    }
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
-
-fn start_server(bin: &str, db: &str, port: u16, mock: &str) -> Child {
-    Command::new(bin)
-        .arg("serve")
-        .env("DATABASE_URL", db)
-        .env("PORT", port.to_string())
-        .env("HOST", "127.0.0.1")
-        .env("PUBLIC_URL", format!("http://127.0.0.1:{port}"))
-        .env("TELEGRAM_API_URL", mock)
-        .env("SECRET_KEY", "44".repeat(32))
-        .env("TELEGRAM_BOT_RATE", "0")
-        .env("RUST_LOG", "error")
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("server starts")
-}
-
-async fn wait_ready(http: &reqwest::Client, base: &str) {
-    for _ in 0..300 {
-        if let Ok(r) = http.get(format!("{base}/readyz")).send().await {
-            if r.status().is_success() {
-                return;
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("server did not become ready");
 }
 
 async fn get_json(http: &reqwest::Client, url: &str) -> Value {
@@ -85,18 +43,6 @@ async fn get_json(http: &reqwest::Client, url: &str) -> Value {
         .json()
         .await
         .expect("JSON from the mock")
-}
-
-/// Runs one statement with psql and returns what it printed.
-fn psql(url: &str, sql: &str) -> String {
-    run(Command::new("psql").args([url, "-qtAc", sql]))
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
 }
 
 #[tokio::main]
@@ -136,7 +82,7 @@ async fn main() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder().pool_max_idle_per_host(256).build().unwrap();
-    let mut server = start_server(&bin, &db, port, &mock);
+    let mut server = start_server(&bin, &db, port, &mock, &[("TELEGRAM_BOT_RATE", "0")]);
     wait_ready(&http, &base).await;
     let bot: Value = http
         .post(format!("{base}/api/bots"))
@@ -166,7 +112,7 @@ async fn main() {
             let _ = server.wait();
             eprintln!("killed the server after {i} updates posted; restarting");
             sem.add_permits(concurrency);
-            server = start_server(&bin, &db, port, &mock);
+            server = start_server(&bin, &db, port, &mock, &[("TELEGRAM_BOT_RATE", "0")]);
             wait_ready(&http, &base).await;
         }
         let permit = sem.clone().acquire_owned().await.unwrap();
