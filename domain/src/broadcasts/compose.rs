@@ -522,20 +522,62 @@ pub async fn get_broadcast(tg: &Telegram, actor: &Actor, id: Uuid) -> Result<Bro
     })
 }
 
-/// A line of the bot's broadcast list.
-pub async fn list_broadcasts(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<BroadcastView>, BroadcastError> {
+/// A line of the bot's broadcast list: read in two statements whatever its
+/// length (the list refetches on every progress event).
+#[derive(Debug, Clone, Serialize)]
+pub struct BroadcastLine {
+    pub id: Uuid,
+    pub bot_id: Uuid,
+    pub title: String,
+    pub text: String,
+    pub state: State,
+    pub send_at: Option<DateTime<Utc>>,
+    pub repeat: Option<Repeat>,
+    pub segment_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Recipients once started (0 before).
+    pub total: i64,
+    pub counts: Counts,
+}
+
+pub async fn list_broadcasts(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<Vec<BroadcastLine>, BroadcastError> {
     authorize_bot(tg, actor, BroadcastOp::View, bot_id).await?;
-    let ids = sqlx::query_scalar!(
-        "select id from broadcasts where bot_id = $1 order by created_at desc limit 100",
+    let rows = sqlx::query!(
+        r#"select b.id, b.title, b.text, b.state, b.send_at as "send_at: DateTime<Utc>", b.repeat, b.segment_id,
+                  b.audience, coalesce(u.full_name, '') as "created_by!", b.created_at as "created_at: DateTime<Utc>",
+                  b.started_at as "started_at: DateTime<Utc>", b.finished_at as "finished_at: DateTime<Utc>", b.total
+           from broadcasts b left join users u on u.id = b.created_by
+           where b.bot_id = $1 order by b.created_at desc limit 100"#,
         bot_id
     )
     .fetch_all(tg.pool())
     .await?;
-    let mut out = Vec::with_capacity(ids.len());
-    for id in ids {
-        out.push(get_broadcast(tg, actor, id).await?);
-    }
-    Ok(out)
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut counts = stats::counts_of(tg.pool(), &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| BroadcastLine {
+            id: r.id,
+            bot_id,
+            title: r.title,
+            text: r.text,
+            state: State::parse(&r.state),
+            send_at: r.send_at,
+            repeat: Repeat::parse(r.repeat.as_deref()),
+            segment_id: r.segment_id,
+            tags: serde_json::from_value(r.audience["tags"].clone()).unwrap_or_default(),
+            created_by: r.created_by,
+            created_at: r.created_at,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            total: r.total as i64,
+            counts: counts.remove(&r.id).unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// «Отправить себе»: the message, as the sender's linked Telegram chat with

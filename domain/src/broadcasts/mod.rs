@@ -35,7 +35,7 @@ pub use audience::{
 };
 pub use compose::{
     create_broadcast, get_broadcast, list_broadcasts, render_text, send_test, update_broadcast, BroadcastInput,
-    BroadcastView, ButtonInput, MediaInput, Repeat,
+    BroadcastLine, BroadcastView, ButtonInput, MediaInput, Repeat,
 };
 pub use contacts::{import_contacts, ContactReport, UnmatchedRow};
 pub use context::{broadcast_context, upload_media, BroadcastContext};

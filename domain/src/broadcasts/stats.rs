@@ -2,6 +2,8 @@
 //! figures add up — recipients = waiting + delivered + failed + blocked.
 //! Telegram tells a bot nothing about reading, so there is no "read".
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use uuid::Uuid;
@@ -32,30 +34,42 @@ pub struct Counts {
 }
 
 pub(super) async fn counts(pool: &PgPool, id: Uuid) -> Result<Counts, sqlx::Error> {
-    let r = sqlx::query!(
-        r#"select count(*) as "total!",
+    Ok(counts_of(pool, &[id]).await?.remove(&id).unwrap_or_default())
+}
+
+/// The counts of several broadcasts in one statement.
+pub(super) async fn counts_of(pool: &PgPool, ids: &[Uuid]) -> Result<HashMap<Uuid, Counts>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select broadcast_id, count(*) as "total!",
                   count(*) filter (where status in ('queued', 'sending')) as "waiting!",
                   count(*) filter (where status = 'delivered') as "delivered!",
                   count(*) filter (where status = 'failed') as "failed!",
                   count(*) filter (where status = 'blocked' or blocked_at is not null) as "blocked!",
                   count(*) filter (where opted_out_at is not null) as "opted_out!",
                   count(*) filter (where engaged_at is not null) as "engaged!"
-           from broadcast_recipients where broadcast_id = $1"#,
-        id
+           from broadcast_recipients where broadcast_id = any($1) group by broadcast_id"#,
+        ids
     )
-    .fetch_one(pool)
+    .fetch_all(pool)
     .await?;
-    let blocked_at_send = r.total - r.waiting - r.delivered - r.failed;
-    Ok(Counts {
-        total: r.total,
-        waiting: r.waiting,
-        sent: r.delivered + r.failed + blocked_at_send,
-        delivered: r.delivered,
-        failed: r.failed,
-        blocked: r.blocked,
-        opted_out: r.opted_out,
-        engaged: r.engaged,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            // Neither waiting, delivered nor failed: blocked at the send.
+            let blocked_at_send = r.total - r.waiting - r.delivered - r.failed;
+            let c = Counts {
+                total: r.total,
+                waiting: r.waiting,
+                sent: r.delivered + r.failed + blocked_at_send,
+                delivered: r.delivered,
+                failed: r.failed,
+                blocked: r.blocked,
+                opted_out: r.opted_out,
+                engaged: r.engaged,
+            };
+            (r.broadcast_id, c)
+        })
+        .collect())
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -147,6 +147,25 @@ mod convert {
         }
     }
 
+    pub fn line(b: b::BroadcastLine) -> LineWire {
+        let when = b.started_at.or(b.send_at).unwrap_or(b.created_at);
+        LineWire {
+            id: b.id.to_string(),
+            name: if b.title.is_empty() {
+                crate::pages::broadcasts::home::short(&b.text)
+            } else {
+                b.title
+            },
+            state: b.state.as_str().into(),
+            state_label: b.state.russian().into(),
+            repeat: b.repeat.map(|r| r.as_str().to_string()),
+            sent: b.counts.sent,
+            total: b.total,
+            when: domain::time::datetime(when),
+            author: b.created_by,
+        }
+    }
+
     pub fn input(f: ComposeWire) -> Result<b::BroadcastInput, AppError> {
         let bad = |m: &str| AppError::new("validation", m).with_status();
         let (send_at, repeat) = match f.when.as_str() {
@@ -218,7 +237,6 @@ pub async fn bot_broadcasts(bot_id: String) -> Result<BroadcastHome, AppError> {
     let bot = id(&bot_id)?;
     let ctx = domain::broadcasts::broadcast_context(&tg, &actor, bot).await?;
     let segments = domain::broadcasts::list_segments(&tg, &actor, bot).await?;
-    let list = domain::broadcasts::list_broadcasts(&tg, &actor, bot).await?;
     let choice = |(id, name): (domain::Uuid, String)| Choice {
         id: id.to_string(),
         name,
@@ -229,7 +247,6 @@ pub async fn bot_broadcasts(bot_id: String) -> Result<BroadcastHome, AppError> {
         flows: ctx.flows.into_iter().map(choice).collect(),
         stages: ctx.stages.into_iter().map(choice).collect(),
         segments: segments.into_iter().map(segment).collect(),
-        broadcasts: list.into_iter().map(|v| broadcast(v, ctx.threshold)).collect(),
         rate: ctx.rate,
         footer: ctx.footer,
         threshold: ctx.threshold,
@@ -238,6 +255,21 @@ pub async fn bot_broadcasts(bot_id: String) -> Result<BroadcastHome, AppError> {
         may_send: ctx.may_send,
         may_export: ctx.may_export,
         may_edit_bot: ctx.may_edit_bot,
+    })
+}
+
+/// The list of a bot's broadcasts with their progress.
+#[server]
+pub async fn broadcast_lines(bot_id: String) -> Result<LinesWire, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let tg = tg()?;
+    let bot = id(&bot_id)?;
+    let ctx = domain::broadcasts::broadcast_context(&tg, &actor, bot).await?;
+    let list = domain::broadcasts::list_broadcasts(&tg, &actor, bot).await?;
+    Ok(LinesWire {
+        bot_username: ctx.bot_username,
+        may_create: ctx.may_create,
+        lines: list.into_iter().map(line).collect(),
     })
 }
 

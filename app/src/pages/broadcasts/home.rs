@@ -62,7 +62,7 @@ fn BroadcastsView() -> impl IntoView {
     let home = Resource::new(move || (bot_id(), tick.get()), |(id, _)| bot_broadcasts(id));
     let list = Resource::new(
         move || (bot_id(), changed.get(), tick.get()),
-        |(id, _, _)| bot_broadcasts(id),
+        |(id, _, _)| broadcast_lines(id),
     );
     let composing = RwSignal::new(false);
     let me = crate::components::shell::use_me();
@@ -79,7 +79,7 @@ fn BroadcastsView() -> impl IntoView {
                             {h.may_create.then(|| view! {
                                 <button class="primary" data-testid="new-broadcast" on:click=move |_| composing.set(true)>{t("bc.new")}</button>
                             })}
-                            <BroadcastList list=h.broadcasts.clone()/>
+                            <BroadcastList list=h.lines.clone()/>
                         }.into_any(),
                     }
                 })}
@@ -110,7 +110,7 @@ fn BroadcastsView() -> impl IntoView {
 }
 
 #[component]
-fn BroadcastList(list: Vec<BroadcastWire>) -> impl IntoView {
+fn BroadcastList(list: Vec<LineWire>) -> impl IntoView {
     if list.is_empty() {
         return view! { <p class="muted" data-testid="no-broadcasts">{t("bc.none")}</p> }.into_any();
     }
@@ -121,23 +121,21 @@ fn BroadcastList(list: Vec<BroadcastWire>) -> impl IntoView {
                 <th>{t("bc.when")}</th><th>{t("bc.author")}</th>
             </tr></thead>
             <tbody>
-                {list.into_iter().map(|b| {
-                    let name = if b.title.is_empty() { short(&b.text) } else { b.title.clone() };
-                    let when = if !b.started_at.is_empty() { b.started_at.clone() } else if !b.send_at.is_empty() { b.send_at.clone() } else { b.created_at.clone() };
-                    view! {
-                        <tr data-broadcast=b.id.clone()>
-                            <td><a href=format!("/broadcasts/{}", b.id) data-testid="broadcast-link">{name}</a>
-                                {b.repeat.as_ref().map(|r| view! { <span class="muted small">" · " {if r == "daily" { t("bc.daily") } else { t("bc.weekly") }}</span> })}
-                            </td>
-                            <td data-label=t("bc.state")>{state_tag(&b.state, b.state_label.clone())}</td>
-                            <td data-label=t("bc.progress")>
-                                <span class="small">{b.counts.sent} " / " {b.total}</span>
-                                {progress(b.counts.sent, b.total)}
-                            </td>
-                            <td data-label=t("bc.when")>{when}</td>
-                            <td data-label=t("bc.author")>{b.created_by.clone()}</td>
-                        </tr>
-                    }
+                {list.into_iter().map(|b| view! {
+                    <tr data-broadcast=b.id.clone()>
+                        <td><a href=format!("/broadcasts/{}", b.id) data-testid="broadcast-link">{b.name.clone()}</a>
+                            {b.repeat.as_ref().map(|r| view! { <span class="muted small">" · " {if r == "daily" { t("bc.daily") } else { t("bc.weekly") }}</span> })}
+                        </td>
+                        <td data-label=t("bc.state")>{state_tag(&b.state, b.state_label.clone())}</td>
+                        <td data-label=t("bc.progress")>
+                            {(b.total > 0).then(|| view! {
+                                <span class="small">{b.sent} " / " {b.total}</span>
+                                {progress(b.sent, b.total)}
+                            })}
+                        </td>
+                        <td data-label=t("bc.when")>{b.when.clone()}</td>
+                        <td data-label=t("bc.author")>{b.author.clone()}</td>
+                    </tr>
                 }).collect_view()}
             </tbody>
         </table>

@@ -81,7 +81,6 @@ pub struct BroadcastHome {
     pub flows: Vec<Choice>,
     pub stages: Vec<Choice>,
     pub segments: Vec<SegmentWire>,
-    pub broadcasts: Vec<BroadcastWire>,
     pub rate: i32,
     pub footer: String,
     pub threshold: i64,
@@ -90,6 +89,28 @@ pub struct BroadcastHome {
     pub may_send: bool,
     pub may_export: bool,
     pub may_edit_bot: bool,
+}
+
+/// A line of the list (read cheaply: it refetches on every progress event).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LineWire {
+    pub id: String,
+    pub name: String,
+    pub state: String,
+    pub state_label: String,
+    pub repeat: Option<String>,
+    pub sent: i64,
+    /// 0 before it starts.
+    pub total: i64,
+    pub when: String,
+    pub author: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LinesWire {
+    pub bot_username: String,
+    pub may_create: bool,
+    pub lines: Vec<LineWire>,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Default)]

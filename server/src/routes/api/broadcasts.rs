@@ -9,7 +9,7 @@ use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
 
-use domain::broadcasts::{self, BroadcastInput, BroadcastView, Filter, SegmentInput, State as BState};
+use domain::broadcasts::{self, BroadcastInput, BroadcastLine, BroadcastView, Filter, SegmentInput, State as BState};
 
 use super::{parse_id, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
@@ -38,6 +38,17 @@ pub(crate) fn broadcast_json(b: &BroadcastView) -> serde_json::Value {
         "segment_id": b.segment_id, "tags": b.tags, "state": b.state, "send_at": b.send_at,
         "repeat": b.repeat, "parent_id": b.parent_id, "created_at": b.created_at,
         "started_at": b.started_at, "finished_at": b.finished_at,
+        "total": b.total, "sent": c.sent, "delivered": c.delivered, "failed": c.failed,
+        "blocked": c.blocked, "engaged": c.engaged, "opted_out": c.opted_out, "waiting": c.waiting,
+    })
+}
+
+fn line_json(b: &BroadcastLine) -> serde_json::Value {
+    let c = &b.counts;
+    json!({
+        "id": b.id, "bot_id": b.bot_id, "title": b.title, "text": b.text, "segment_id": b.segment_id,
+        "tags": b.tags, "state": b.state, "send_at": b.send_at, "repeat": b.repeat,
+        "created_at": b.created_at, "started_at": b.started_at, "finished_at": b.finished_at,
         "total": b.total, "sent": c.sent, "delivered": c.delivered, "failed": c.failed,
         "blocked": c.blocked, "engaged": c.engaged, "opted_out": c.opted_out, "waiting": c.waiting,
     })
@@ -92,7 +103,7 @@ async fn import(
 
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     let list = broadcasts::list_broadcasts(&st.services.telegram, &actor, parse_id(&id)?).await?;
-    Ok(Json(json!({ "items": list.iter().map(broadcast_json).collect::<Vec<_>>() })).into_response())
+    Ok(Json(json!({ "items": list.iter().map(line_json).collect::<Vec<_>>() })).into_response())
 }
 
 #[derive(Deserialize)]
