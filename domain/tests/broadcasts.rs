@@ -495,3 +495,76 @@ async fn a_send_lost_with_its_process_goes_out_again(pool: PgPool) {
         1
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_photo_is_uploaded_once_and_a_test_goes_to_the_senders_telegram(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let w = world(&pool, &admin).await;
+    for chat in 4001..=4003 {
+        w.say(chat, "/start").await;
+    }
+    w.pump().await;
+    let b = broadcasts::create_broadcast(&w.tg, &admin, w.bot, text("Проверка"))
+        .await
+        .unwrap();
+    let err = broadcasts::send_test(&w.tg, &admin, b.id).await.unwrap_err();
+    assert!(err.to_string().contains("не связан"), "{err}");
+
+    let media = broadcasts::upload_media(
+        &w.tg,
+        &admin,
+        w.bot,
+        "акция.jpg",
+        "image/jpeg",
+        vec![0xFF, 0xD8, 0xFF, 1, 2, 3],
+    )
+    .await
+    .unwrap();
+    assert_eq!(media.kind, "photo");
+    let b = broadcasts::create_broadcast(
+        &w.tg,
+        &admin,
+        w.bot,
+        BroadcastInput {
+            text: "Скидки для {first_name}".into(),
+            media: Some(media),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    // The admin's Telegram is linked with the bot: «Отправить себе» reaches it.
+    sqlx::query("update bot_chats set user_id = $1 where chat_id = 4001")
+        .bind(admin.user_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    broadcasts::send_test(&w.tg, &admin, b.id).await.unwrap();
+    w.pump().await;
+    assert!(w
+        .sent(4001)
+        .await
+        .iter()
+        .any(|m| m["text"].as_str().unwrap_or("").contains("📎 акция.jpg")
+            && m["text"].as_str().unwrap_or("").contains("Скидки для Олег")));
+
+    broadcasts::start(&w.tg, &admin, b.id).await.unwrap();
+    let done = w.deliver(&admin, b.id).await;
+    assert_eq!(done.counts.delivered, 3);
+    let mut photos = vec![];
+    for chat in 4001..=4003 {
+        photos.extend(w.sent(chat).await.into_iter().filter(|m| m["method"] == "sendPhoto"));
+    }
+    assert_eq!(photos.len(), 3);
+    let uploads = photos
+        .iter()
+        .filter(|m| !m["photo"].as_str().unwrap_or("").starts_with("photo-"))
+        .count();
+    assert_eq!(
+        uploads, 1,
+        "the file goes to Telegram once, then by its file_id: {photos:?}"
+    );
+    assert!(photos
+        .iter()
+        .all(|m| m["text"].as_str().unwrap_or("").starts_with("Скидки для Олег")));
+}

@@ -614,12 +614,14 @@ pub async fn send_test(tg: &Telegram, actor: &Actor, id: Uuid) -> Result<(), Bro
         }
     }
     let media: Option<MediaInput> = r.media.and_then(|v| serde_json::from_value(v).ok());
-    let mut extra = json!({ "broadcast_id": id, "test": true });
+    let extra = json!({ "broadcast_id": id, "test": true });
     if let Some(media) = &media {
         match &r.file_id {
             Some(f) if media.kind == "photo" => m.photo = Some(f.clone()),
             Some(f) => m.document = Some(f.clone()),
-            None => extra["upload_id"] = json!(media.upload_id),
+            // Not uploaded to Telegram yet (the broadcast's first send
+            // does it): the test names the file instead.
+            None => m.text = format!("📎 {}\n\n{}", html_escape(&media.name), m.text),
         }
     }
     let mut tx = tg.pool().begin().await?;

@@ -240,7 +240,7 @@ async fn lane(
                 tokio::time::sleep(Duration::from_millis(200)).await;
                 continue;
             }
-            let content = match contents.get(&current) {
+            let mut content = match contents.get(&current) {
                 Some(c) => c.clone(),
                 None => {
                     let c = Arc::new(content_of(tg, current).await?);
@@ -270,7 +270,11 @@ async fn lane(
                         sqlx::query!("update broadcasts set file_id = $2 where id = $1", current, f)
                             .execute(tg.pool())
                             .await?;
-                        contents.remove(&current);
+                        // The rest go out with the file's id.
+                        let mut with_id = content_of(tg, current).await?;
+                        with_id.file_id = Some(f);
+                        content = Arc::new(with_id);
+                        contents.insert(current, content.clone());
                     }
                     let outcome = outcome_of(result, r.attempts);
                     let _ = tx.send(Done {
@@ -279,8 +283,7 @@ async fn lane(
                         text,
                         outcome,
                     });
-                    // The rest of the batch goes out with the file's id.
-                    break;
+                    continue;
                 }
                 if let Some(media) = &content.media {
                     if media.kind == "photo" {
