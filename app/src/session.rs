@@ -120,3 +120,50 @@ pub async fn build_me(services: &Services, actor: &Actor) -> Result<Me, AppError
         permissions,
     })
 }
+
+/// Reads a multipart upload: its text fields and one file (`file`), read
+/// in chunks and refused at `max_bytes` — a huge upload isn't held in
+/// memory to be refused afterwards. The file is `(name, content type, bytes)`.
+pub async fn read_upload(
+    data: server_fn::codec::MultipartData,
+    max_bytes: usize,
+    too_large: &str,
+) -> Result<
+    (
+        std::collections::HashMap<String, String>,
+        Option<(String, String, Vec<u8>)>,
+    ),
+    AppError,
+> {
+    let bad = |m: &str| AppError::new("validation", m).with_status();
+    let mut data = data.into_inner().ok_or_else(|| bad("Выберите файл"))?;
+    let mut fields = std::collections::HashMap::new();
+    let mut file = None;
+    while let Ok(Some(mut field)) = data.next_field().await {
+        let name = field.name().unwrap_or("").to_string();
+        if name == "file" {
+            let file_name = field.file_name().unwrap_or("file").to_string();
+            let content_type = field
+                .content_type()
+                .map(|m| m.to_string())
+                .unwrap_or_else(|| "application/octet-stream".into());
+            let mut bytes = Vec::new();
+            loop {
+                match field.chunk().await {
+                    Ok(Some(chunk)) => {
+                        if bytes.len() + chunk.len() > max_bytes {
+                            return Err(bad(too_large));
+                        }
+                        bytes.extend_from_slice(&chunk);
+                    }
+                    Ok(None) => break,
+                    Err(_) => return Err(bad("Файл не дошёл целиком, повторите")),
+                }
+            }
+            file = Some((file_name, content_type, bytes));
+        } else {
+            fields.insert(name, field.text().await.unwrap_or_default());
+        }
+    }
+    Ok((fields, file.filter(|f| !f.2.is_empty())))
+}

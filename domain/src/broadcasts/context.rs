@@ -1,7 +1,8 @@
 //! What the broadcast pages of a bot need around the broadcasts: the bot,
-//! its published flows (for buttons), the pipelines' stages (for
-//! segments), the bot's rate and footer, the approval threshold and what
-//! the viewer may do; and the upload of a broadcast's photo or document.
+//! its rate and footer, the approval threshold and what the viewer may do
+//! (cheap: the live pages read it on every progress event); the composer's
+//! choices — published flows for buttons, stages for segments — apart; and
+//! the upload of a broadcast's photo or document.
 
 use serde::Serialize;
 use uuid::Uuid;
@@ -16,9 +17,6 @@ use crate::Actor;
 pub struct BroadcastContext {
     pub bot_id: Uuid,
     pub bot_username: String,
-    pub flows: Vec<(Uuid, String)>,
-    /// "Pipeline · stage".
-    pub stages: Vec<(Uuid, String)>,
     pub rate: i32,
     pub footer: String,
     pub threshold: i64,
@@ -38,6 +36,33 @@ pub async fn broadcast_context(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Re
     )
     .fetch_one(tg.pool())
     .await?;
+    let target = crate::telegram::bot_target(tg, bot_id).await?;
+    Ok(BroadcastContext {
+        bot_id,
+        bot_username: bot.username,
+        rate: bot.broadcast_rate,
+        footer: bot.broadcast_footer,
+        threshold: super::approval_threshold(tg.pool()).await?,
+        may_create: may(tg, actor, BroadcastOp::Create, bot_id).await,
+        may_send: may(tg, actor, BroadcastOp::Send, bot_id).await,
+        may_approve: may(tg, actor, BroadcastOp::Approve, bot_id).await,
+        may_export: may(tg, actor, BroadcastOp::Export, bot_id).await,
+        may_edit_bot: rbac::authorize(tg.pool(), actor, Operation::Bots(BotOp::Edit), target)
+            .await
+            .is_ok(),
+    })
+}
+
+/// What the composer offers: the bot's published flows (for buttons) and
+/// the pipelines' stages as «Pipeline · stage» (for segments).
+#[derive(Debug, Clone, Serialize)]
+pub struct ComposerChoices {
+    pub flows: Vec<(Uuid, String)>,
+    pub stages: Vec<(Uuid, String)>,
+}
+
+pub async fn composer_choices(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Result<ComposerChoices, BroadcastError> {
+    authorize_bot(tg, actor, BroadcastOp::View, bot_id).await?;
     let flows = sqlx::query!(
         "select id, name from bot_flows where bot_id = $1 and published is not null and enabled
          order by position, created_at",
@@ -58,23 +83,7 @@ pub async fn broadcast_context(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Re
                 .map(move |s| (s.id, format!("{} · {}", p.name, s.name)))
         })
         .collect();
-    let target = crate::telegram::bot_target(tg, bot_id).await?;
-    Ok(BroadcastContext {
-        bot_id,
-        bot_username: bot.username,
-        flows,
-        stages,
-        rate: bot.broadcast_rate,
-        footer: bot.broadcast_footer,
-        threshold: super::approval_threshold(tg.pool()).await?,
-        may_create: may(tg, actor, BroadcastOp::Create, bot_id).await,
-        may_send: may(tg, actor, BroadcastOp::Send, bot_id).await,
-        may_approve: may(tg, actor, BroadcastOp::Approve, bot_id).await,
-        may_export: may(tg, actor, BroadcastOp::Export, bot_id).await,
-        may_edit_bot: rbac::authorize(tg.pool(), actor, Operation::Bots(BotOp::Edit), target)
-            .await
-            .is_ok(),
-    })
+    Ok(ComposerChoices { flows, stages })
 }
 
 /// Telegram takes photos up to 10 MB and documents up to 50 MB from a bot;

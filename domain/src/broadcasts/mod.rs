@@ -38,7 +38,7 @@ pub use compose::{
     BroadcastLine, BroadcastView, ButtonInput, MediaInput, Repeat,
 };
 pub use contacts::{import_contacts, ContactReport, UnmatchedRow};
-pub use context::{broadcast_context, upload_media, BroadcastContext};
+pub use context::{broadcast_context, composer_choices, upload_media, BroadcastContext, ComposerChoices};
 pub use control::{
     approval_threshold, approve, cancel, fire_due, pause, resume, set_approval_threshold, set_bot_settings, start,
     BotBroadcastSettings,

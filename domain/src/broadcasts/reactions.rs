@@ -27,45 +27,29 @@ pub(crate) async fn recipients_reacted(
     if chats.is_empty() {
         return Ok(());
     }
-    // One statement per reaction: the column differs, the rule doesn't.
-    let touched = match reaction {
-        Reaction::Engaged => {
-            sqlx::query_scalar!(
-                "update broadcast_recipients set engaged_at = now()
-                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-                   and status = 'delivered' and engaged_at is null
-                 returning broadcast_id",
-                bot_id,
-                chats
-            )
-            .fetch_all(&mut **tx)
-            .await?
-        }
-        Reaction::Blocked => {
-            sqlx::query_scalar!(
-                "update broadcast_recipients set blocked_at = now()
-                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-                   and status = 'delivered' and blocked_at is null
-                 returning broadcast_id",
-                bot_id,
-                chats
-            )
-            .fetch_all(&mut **tx)
-            .await?
-        }
-        Reaction::OptedOut => {
-            sqlx::query_scalar!(
-                "update broadcast_recipients set opted_out_at = now()
-                 where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
-                   and status = 'delivered' and opted_out_at is null
-                 returning broadcast_id",
-                bot_id,
-                chats
-            )
-            .fetch_all(&mut **tx)
-            .await?
-        }
-    };
+    // One rule for every reaction; only the column it stamps differs.
+    let (engaged, blocked, opted_out) = (
+        reaction == Reaction::Engaged,
+        reaction == Reaction::Blocked,
+        reaction == Reaction::OptedOut,
+    );
+    let touched = sqlx::query_scalar!(
+        "update broadcast_recipients set
+            engaged_at = case when $3 then now() else engaged_at end,
+            blocked_at = case when $4 then now() else blocked_at end,
+            opted_out_at = case when $5 then now() else opted_out_at end
+         where bot_id = $1 and chat_id = any($2) and sent_at > now() - interval '24 hours'
+           and status = 'delivered'
+           and ((not $3 or engaged_at is null) and (not $4 or blocked_at is null) and (not $5 or opted_out_at is null))
+         returning broadcast_id",
+        bot_id,
+        chats,
+        engaged,
+        blocked,
+        opted_out
+    )
+    .fetch_all(&mut **tx)
+    .await?;
     announce(tx, bot_id, touched).await
 }
 

@@ -282,40 +282,15 @@ pub async fn set_operator(bot_id: String, chat_id: i64, on: bool) -> Result<(), 
 pub async fn reply_file(data: server_fn::codec::MultipartData) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;
     let bad = |m: &str| AppError::new("validation", m).with_status();
-    let mut data = data.into_inner().ok_or_else(|| bad("Выберите файл"))?;
-    let (mut bot_id, mut chat_id, mut caption, mut file) = (String::new(), String::new(), String::new(), None);
-    while let Ok(Some(mut field)) = data.next_field().await {
-        match field.name().unwrap_or("") {
-            "file" => {
-                let name = field.file_name().unwrap_or("file").to_string();
-                let content_type = field
-                    .content_type()
-                    .map(|m| m.to_string())
-                    .unwrap_or_else(|| "application/octet-stream".into());
-                // Read in chunks and stop at the limit: a huge upload isn't
-                // held in memory to be refused afterwards.
-                let mut bytes = Vec::new();
-                loop {
-                    match field.chunk().await {
-                        Ok(Some(chunk)) => {
-                            if bytes.len() + chunk.len() > domain::telegram::MAX_UPLOAD_BYTES {
-                                return Err(bad("Файл больше 20 МБ: Telegram-бот не отправит такой"));
-                            }
-                            bytes.extend_from_slice(&chunk);
-                        }
-                        Ok(None) => break,
-                        Err(_) => return Err(bad("Файл не дошёл целиком, повторите")),
-                    }
-                }
-                file = Some((name, content_type, bytes));
-            }
-            "bot_id" => bot_id = field.text().await.unwrap_or_default(),
-            "chat_id" => chat_id = field.text().await.unwrap_or_default(),
-            "caption" => caption = field.text().await.unwrap_or_default(),
-            _ => {}
-        }
-    }
-    let Some((name, content_type, bytes)) = file.filter(|f| !f.2.is_empty()) else {
+    let (fields, file) = crate::session::read_upload(
+        data,
+        domain::telegram::MAX_UPLOAD_BYTES,
+        "Файл больше 20 МБ: Telegram-бот не отправит такой",
+    )
+    .await?;
+    let field = |k: &str| fields.get(k).cloned().unwrap_or_default();
+    let (bot_id, chat_id, caption) = (field("bot_id"), field("chat_id"), field("caption"));
+    let Some((name, content_type, bytes)) = file else {
         return Err(bad("Выберите файл"));
     };
     let chat_id: i64 = chat_id.parse().map_err(|_| bad("Чат не найден"))?;

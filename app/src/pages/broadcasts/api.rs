@@ -236,6 +236,7 @@ pub async fn bot_broadcasts(bot_id: String) -> Result<BroadcastHome, AppError> {
     let tg = tg()?;
     let bot = id(&bot_id)?;
     let ctx = domain::broadcasts::broadcast_context(&tg, &actor, bot).await?;
+    let choices = domain::broadcasts::composer_choices(&tg, &actor, bot).await?;
     let segments = domain::broadcasts::list_segments(&tg, &actor, bot).await?;
     let choice = |(id, name): (domain::Uuid, String)| Choice {
         id: id.to_string(),
@@ -244,8 +245,8 @@ pub async fn bot_broadcasts(bot_id: String) -> Result<BroadcastHome, AppError> {
     Ok(BroadcastHome {
         bot_id,
         bot_username: ctx.bot_username,
-        flows: ctx.flows.into_iter().map(choice).collect(),
-        stages: ctx.stages.into_iter().map(choice).collect(),
+        flows: choices.flows.into_iter().map(choice).collect(),
+        stages: choices.stages.into_iter().map(choice).collect(),
         segments: segments.into_iter().map(segment).collect(),
         rate: ctx.rate,
         footer: ctx.footer,
@@ -446,55 +447,11 @@ pub async fn save_approval_threshold(threshold: String) -> Result<(), AppError> 
     Ok(())
 }
 
-/// Reads a multipart upload: the text fields and one file (capped).
-#[cfg(feature = "ssr")]
-async fn read_upload(
-    data: server_fn::codec::MultipartData,
-) -> Result<
-    (
-        std::collections::HashMap<String, String>,
-        Option<(String, String, Vec<u8>)>,
-    ),
-    AppError,
-> {
-    let bad = |m: &str| AppError::new("validation", m).with_status();
-    let mut data = data.into_inner().ok_or_else(|| bad("Выберите файл"))?;
-    let mut fields = std::collections::HashMap::new();
-    let mut file = None;
-    while let Ok(Some(mut field)) = data.next_field().await {
-        let name = field.name().unwrap_or("").to_string();
-        if name == "file" {
-            let file_name = field.file_name().unwrap_or("file").to_string();
-            let content_type = field
-                .content_type()
-                .map(|m| m.to_string())
-                .unwrap_or_else(|| "application/octet-stream".into());
-            let mut bytes = Vec::new();
-            loop {
-                match field.chunk().await {
-                    Ok(Some(chunk)) => {
-                        if bytes.len() + chunk.len() > 20 * 1024 * 1024 {
-                            return Err(bad("Файл больше 20 МБ"));
-                        }
-                        bytes.extend_from_slice(&chunk);
-                    }
-                    Ok(None) => break,
-                    Err(_) => return Err(bad("Файл не дошёл целиком, повторите")),
-                }
-            }
-            file = Some((file_name, content_type, bytes));
-        } else {
-            fields.insert(name, field.text().await.unwrap_or_default());
-        }
-    }
-    Ok((fields, file.filter(|f| !f.2.is_empty())))
-}
-
 /// A broadcast's photo or document (multipart: `bot_id`, `file`).
 #[server(input = server_fn::codec::MultipartFormData)]
 pub async fn upload_broadcast_media(data: server_fn::codec::MultipartData) -> Result<MediaWire, AppError> {
     let actor = crate::session::require_actor().await?;
-    let (fields, file) = read_upload(data).await?;
+    let (fields, file) = crate::session::read_upload(data, 20 * 1024 * 1024, "Файл больше 20 МБ").await?;
     let (name, content_type, bytes) = file.ok_or_else(|| AppError::new("validation", "Выберите файл").with_status())?;
     let bot = id(fields.get("bot_id").map(String::as_str).unwrap_or(""))?;
     let m = domain::broadcasts::upload_media(&tg()?, &actor, bot, &name, &content_type, bytes).await?;
@@ -509,7 +466,7 @@ pub async fn upload_broadcast_media(data: server_fn::codec::MultipartData) -> Re
 #[server(input = server_fn::codec::MultipartFormData)]
 pub async fn upload_contacts(data: server_fn::codec::MultipartData) -> Result<ContactReportWire, AppError> {
     let actor = crate::session::require_actor().await?;
-    let (fields, file) = read_upload(data).await?;
+    let (fields, file) = crate::session::read_upload(data, 20 * 1024 * 1024, "Файл больше 20 МБ").await?;
     let (name, _, bytes) = file.ok_or_else(|| AppError::new("validation", "Выберите файл").with_status())?;
     let bot = id(fields.get("bot_id").map(String::as_str).unwrap_or(""))?;
     let r = domain::broadcasts::import_contacts(&tg()?, &actor, bot, &name, &bytes).await?;
