@@ -22,6 +22,7 @@ pub mod ledger;
 pub mod notifications;
 pub mod rbac;
 pub mod realtime;
+pub mod reports;
 pub mod requisites;
 pub mod settlements;
 pub mod storage;

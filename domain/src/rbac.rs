@@ -65,6 +65,8 @@ pub enum Operation {
     Commissions(CommissionOp),
     /// A bot's broadcasts, segments and contact imports.
     Broadcasts(BroadcastOp),
+    /// Reports and dashboards (what they count is the lead list's scope).
+    Reports(ReportOp),
 }
 
 /// People: the list, a record, invitations, approval, roles, blocking,
@@ -186,6 +188,15 @@ pub enum BroadcastOp {
     Export,
 }
 
+/// Reports: running one (and saving it for oneself) is `view`; sharing a
+/// saved report with roles publishes it (`create`); files are `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum ReportOp {
+    View,
+    Share,
+    Export,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
 pub enum InboxOp {
     View,
@@ -287,6 +298,14 @@ impl Operation {
                     BroadcastOp::Export => Export,
                 },
             ),
+            Operation::Reports(op) => (
+                Resource::Reports,
+                match op {
+                    ReportOp::View => View,
+                    ReportOp::Share => Create,
+                    ReportOp::Export => Export,
+                },
+            ),
             Operation::Companies(op) => (
                 Resource::Users,
                 match op {
@@ -310,6 +329,7 @@ impl Operation {
             .chain(CompanyOp::iter().map(Operation::Companies))
             .chain(CommissionOp::iter().map(Operation::Commissions))
             .chain(BroadcastOp::iter().map(Operation::Broadcasts))
+            .chain(ReportOp::iter().map(Operation::Reports))
             .collect()
     }
 }

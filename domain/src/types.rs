@@ -338,7 +338,7 @@ impl Resource {
             Resource::Clients => &[View, Edit],
             Resource::Auction => &[View, Bid, Edit],
             Resource::Settlements => &[View, Settle],
-            Resource::Reports => &[View, Export],
+            Resource::Reports => &[View, Create, Export],
             Resource::Telegram => &[View, Create, Edit, Delete, Send],
             Resource::Inbox => &[View, Send],
             Resource::Broadcasts => &[View, Create, Send, Approve, Export],

@@ -5,8 +5,11 @@
 //! Keys: `q`, `pipeline_id`, `stage_id`, `product_id`, `source_id`,
 //! `method_id`, `status_id`, `responsible_id`, `partner_id`, `tag`,
 //! `unsorted` (1/0), `amount_from`, `amount_to` (rubles), `created_from`,
-//! `created_to` (dates, both inclusive, Moscow time), `sort`, and per extra
-//! field `cf_N` (equals), `cf_N_from`, `cf_N_to` (ranges).
+//! `created_to`, `closed_from`, `closed_to` (dates, both inclusive, the
+//! company's zone), `team_id` (a franchisee office), `city` (the client's),
+//! `sort`, and per extra field `cf_N` (equals), `cf_N_from`, `cf_N_to`
+//! (ranges). An id key given `none` asks for leads without one (a report's
+//! «Не указано» cell drills down to them).
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
@@ -104,6 +107,50 @@ impl LeadSort {
     }
 }
 
+/// A lead column an id key may ask to be empty (`source_id=none`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Missing {
+    Product,
+    Source,
+    Method,
+    Status,
+    Stage,
+    Pipeline,
+    Responsible,
+    Partner,
+    Team,
+}
+
+impl Missing {
+    fn of_key(key: &str) -> Option<Self> {
+        Some(match key {
+            "product_id" => Self::Product,
+            "source_id" => Self::Source,
+            "method_id" => Self::Method,
+            "status_id" => Self::Status,
+            "stage_id" => Self::Stage,
+            "pipeline_id" => Self::Pipeline,
+            "responsible_id" => Self::Responsible,
+            "partner_id" => Self::Partner,
+            "team_id" => Self::Team,
+            _ => return None,
+        })
+    }
+    pub(crate) fn column(self) -> &'static str {
+        match self {
+            Self::Product => "product_id",
+            Self::Source => "source_id",
+            Self::Method => "method_id",
+            Self::Status => "status_id",
+            Self::Stage => "stage_id",
+            Self::Pipeline => "pipeline_id",
+            Self::Responsible => "responsible_id",
+            Self::Partner => "partner_id",
+            Self::Team => "team_id",
+        }
+    }
+}
+
 /// A condition on an extra field, as typed (checked against the field's
 /// kind when the list runs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -126,12 +173,20 @@ pub struct LeadFilter {
     pub status_id: Option<Uuid>,
     pub responsible_id: Option<Uuid>,
     pub partner_id: Option<Uuid>,
+    /// The franchisee office's team.
+    pub team_id: Option<Uuid>,
+    /// Id columns asked to be empty.
+    pub missing: Vec<Missing>,
+    /// The client's city (any case).
+    pub city: Option<String>,
     pub tag: Option<String>,
     pub unsorted: Option<bool>,
     pub amount_from: Option<Money>,
     pub amount_to: Option<Money>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,
+    pub closed_from: Option<DateTime<Utc>>,
+    pub closed_to: Option<DateTime<Utc>>,
     pub custom: Vec<CustomCondition>,
     pub sort: LeadSort,
     pub page: i64,
@@ -165,8 +220,18 @@ impl LeadFilter {
             let id = |bad: &mut dyn FnMut(&str, &str)| -> Option<Uuid> {
                 v.parse().map_err(|_| bad(key, "Некорректное значение")).ok()
             };
+            if v == "none" {
+                if let Some(m) = Missing::of_key(key) {
+                    if !f.missing.contains(&m) {
+                        f.missing.push(m);
+                    }
+                    continue;
+                }
+            }
             match key.as_str() {
                 "q" => f.query = v.to_string(),
+                "team_id" => f.team_id = id(&mut bad),
+                "city" => f.city = Some(v.to_string()),
                 "pipeline_id" => f.pipeline_id = id(&mut bad),
                 "stage_id" => f.stage_id = id(&mut bad),
                 "product_id" => f.product_id = id(&mut bad),
@@ -188,6 +253,14 @@ impl LeadFilter {
                 },
                 "created_to" => match parse_date(v).and_then(|d| d.succ_opt()) {
                     Some(d) => f.created_to = Some(crate::time::start_of_day(d)),
+                    None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
+                },
+                "closed_from" => match parse_date(v) {
+                    Some(d) => f.closed_from = Some(crate::time::start_of_day(d)),
+                    None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
+                },
+                "closed_to" => match parse_date(v).and_then(|d| d.succ_opt()) {
+                    Some(d) => f.closed_to = Some(crate::time::start_of_day(d)),
                     None => bad(key, "Дата в формате ДД.ММ.ГГГГ"),
                 },
                 "sort" => f.sort = LeadSort::parse(v),
@@ -313,6 +386,19 @@ mod tests {
         };
         let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(keys, ["stage_id", "created_from", "amount_to"]);
+    }
+
+    #[test]
+    fn none_asks_for_an_empty_column_and_offices_and_cities_filter() {
+        let f = LeadFilter::from_query(
+            "source_id=none&team_id=00000000-0000-0000-0000-000000000001&city=Казань&closed_from=2026-11-01",
+        )
+        .unwrap();
+        assert_eq!(f.missing, [Missing::Source]);
+        assert_eq!(f.source_id, None);
+        assert!(f.team_id.is_some());
+        assert_eq!(f.city.as_deref(), Some("Казань"));
+        assert!(f.closed_from.is_some());
     }
 
     #[test]

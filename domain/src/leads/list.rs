@@ -152,7 +152,7 @@ pub async fn list_rows(
 }
 
 /// The filter's extra-field conditions (the fields are read only when it has some).
-async fn custom_conditions(pool: &PgPool, f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
+pub(crate) async fn custom_conditions(pool: &PgPool, f: &LeadFilter) -> Result<Vec<ResolvedCondition>, LeadsError> {
     if f.custom.is_empty() {
         return Ok(vec![]);
     }
@@ -320,6 +320,21 @@ pub(crate) fn push_filters(
     eq("status_id", f.status_id);
     eq("responsible_id", f.responsible_id);
     eq("partner_id", f.partner_id);
+    eq("team_id", f.team_id);
+    for col in &f.missing {
+        q.push(format!(" and l.{} is null", col.column()));
+    }
+    if let Some(city) = &f.city {
+        q.push(" and exists (select 1 from clients cc where cc.id = l.client_id and lower(cc.city) = lower(")
+            .push_bind(city.clone())
+            .push("))");
+    }
+    if let Some(t) = f.closed_from {
+        q.push(" and l.closed_at >= ").push_bind(t);
+    }
+    if let Some(t) = f.closed_to {
+        q.push(" and l.closed_at < ").push_bind(t);
+    }
     if let Some(tag) = &f.tag {
         q.push(" and l.tags @> array[").push_bind(tag.clone()).push("]::text[]");
     }

@@ -43,15 +43,16 @@ pub use dictionaries::{
     dictionaries, may_see_lead_settings, people_options, pipelines, DictItem, Dictionaries, Pipeline, Stage,
 };
 pub use export::{export_header, export_leads, mask_email, mask_name, mask_phone, spreadsheet_text, ExportRow};
-pub(crate) use fields::field_value;
 pub use fields::{
     add_custom_field, add_dictionary_item, custom_fields, dictionary_entries, display_value, edit_custom_field,
     edit_dictionary_item, ensure_index, set_field_public_on_lots, CustomField, DictionaryEdit, DictionaryEntry,
     FieldKind, DICTIONARY_KINDS,
 };
+pub(crate) use fields::{field_value, is_field_key};
 pub use files::{attach_file, lead_files, lead_id_by_number, open_file, LeadFile, Storage, MAX_FILE_BYTES};
 pub use filter::{CustomCondition, LeadFilter, LeadSort};
 pub use list::{count_cap, list_leads, list_rows, matching_ids, COUNT_CAP, SEARCH_COUNT_CAP};
+pub(crate) use list::{custom_conditions, push_filters};
 pub use merge::{merge_clients, possible_duplicates, MergeInput, PossibleDuplicate};
 pub use stages::{add_pipeline, add_stage, delete_stage, rename_stage, reorder_stage};
 pub use views::{delete_view, list_views, save_view, SavedView, ViewInput, LIST_COLUMNS};

@@ -92,6 +92,50 @@ pub(crate) async fn notify_user(tx: &mut Tx<'_>, user_id: Uuid, text: &str) -> R
     Ok(true)
 }
 
+/// Queues a file to the user's chat with the company bot (kept in
+/// `bot_uploads` until it is sent); `false` when they have no chat.
+pub(crate) async fn send_file_to_user(
+    tx: &mut Tx<'_>,
+    user_id: Uuid,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    caption: &str,
+) -> Result<bool, sqlx::Error> {
+    let chat = sqlx::query!(
+        "select c.bot_id, c.chat_id from bot_chats c join bots b on b.id = c.bot_id
+         where b.is_company and b.enabled and c.user_id = $1 and not c.blocked
+         order by c.last_seen_at desc limit 1",
+        user_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(c) = chat else { return Ok(false) };
+    let upload = sqlx::query_scalar!(
+        "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+        c.bot_id,
+        name,
+        content_type,
+        bytes.len() as i32,
+        bytes,
+        user_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    queue_out(
+        tx,
+        c.bot_id,
+        c.chat_id,
+        "document",
+        &OutMessage::text(html_escape(&format!("Файл: {name} — {caption}"))),
+        json!({ "upload_id": upload, "file_name": name, "caption": caption, "notification": true }),
+        None,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// A lead's stage or status changed: its partner is told.
 async fn lead_status_changed(tx: &mut Tx<'_>, lead_id: Uuid, what: &str, value: &str) -> Result<(), sqlx::Error> {
     let lead = sqlx::query!(

@@ -1,0 +1,320 @@
+//! A definition as one SQL statement over the leads the reader may see:
+//! every dimension a grouping column, every set of totals a grouping set
+//! (cells, row totals, subtotals, column totals and the grand total come
+//! from one scan), every measure an aggregate. The lead list's filter and
+//! scope (`leads::push_filters`) decide which leads count, so a report and
+//! its drill-down can't disagree.
+
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use uuid::Uuid;
+
+use super::definition::{Aggregate, Base, ConversionTo, DateField, Definition, Dimension, Period};
+use super::ReportError;
+use crate::accounts::FieldError;
+use crate::leads::{self, LeadFilter};
+use crate::rbac::{self, LeadOp, Operation, ReportOp, Target};
+use crate::Actor;
+
+/// More groups than this and the report is refused as too detailed.
+pub const MAX_GROUPS: usize = 20_000;
+
+/// One group the statement returned: which dimensions it is cut by (the
+/// others are totalled), their values, and the base measures' values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    /// Per dimension (rows then columns): cut by it or totalled over it.
+    pub present: Vec<bool>,
+    /// The dimension's value (an id, a date `YYYY-MM-DD`, a text), `None`
+    /// for «not set» — and for a totalled dimension.
+    pub keys: Vec<Option<String>>,
+    /// Per base measure of [`Plan::bases`].
+    pub values: Vec<Option<f64>>,
+}
+
+/// The base measures a definition needs computed, each once.
+pub fn bases(def: &Definition) -> Vec<Base> {
+    let mut out = vec![Base::Count];
+    for m in &def.measures {
+        if !out.contains(&m.base()) {
+            out.push(m.base());
+        }
+    }
+    out
+}
+
+/// The stages a measure counts with, read once per run.
+struct Stages {
+    won: Vec<Uuid>,
+    /// Per stage asked for: the stages that mean «reached it».
+    reached: Vec<(Uuid, Vec<Uuid>)>,
+}
+
+async fn stages_for(pool: &PgPool, bases: &[Base]) -> Result<Stages, ReportError> {
+    let won = sqlx::query_scalar!("select id from stages where kind = 'won'")
+        .fetch_all(pool)
+        .await?;
+    let mut reached = vec![];
+    let mut errors = vec![];
+    for b in bases {
+        let asked: Vec<Uuid> = match b {
+            Base::Conversion(ConversionTo::Stage(s)) => vec![*s],
+            Base::Days(a, b) => vec![*a, *b],
+            _ => vec![],
+        };
+        for stage in asked {
+            let later = sqlx::query_scalar!(
+                "select s2.id from stages s1
+                 join stages s2 on s2.pipeline_id = s1.pipeline_id and s2.position >= s1.position and s2.kind <> 'lost'
+                 where s1.id = $1",
+                stage
+            )
+            .fetch_all(pool)
+            .await?;
+            if later.is_empty() {
+                errors.push(FieldError::new("measures", "Такого этапа нет"));
+            }
+            reached.push((stage, later));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(ReportError::Validation(errors));
+    }
+    Ok(Stages { won, reached })
+}
+
+/// The lead filter a definition runs with: its query string narrowed to the
+/// period (on the creation date).
+pub fn lead_filter(def: &Definition, period: Option<Period>) -> Result<LeadFilter, ReportError> {
+    let mut f = LeadFilter::from_query(&def.filter).map_err(ReportError::Filter)?;
+    if let Some(p) = period {
+        let from = crate::time::start_of_day(p.from);
+        let to = crate::time::start_of_day(p.to.succ_opt().unwrap_or(p.to));
+        f.created_from = Some(f.created_from.map_or(from, |t| t.max(from)));
+        f.created_to = Some(f.created_to.map_or(to, |t| t.min(to)));
+    }
+    Ok(f)
+}
+
+/// The SQL of a dimension (a grouping column). Dates are cut in the
+/// company's zone — a name from the fixed list of zones, written in, so the
+/// same expression appears identically in the select and the group by —
+/// and shifted by `shift_days` (the previous period compared as this one).
+fn dimension_sql(d: &Dimension, shift_days: i64) -> String {
+    match d {
+        Dimension::Product => "l.product_id".into(),
+        Dimension::Source => "l.source_id".into(),
+        Dimension::Method => "l.method_id".into(),
+        Dimension::Status => "l.status_id".into(),
+        Dimension::Stage => "l.stage_id".into(),
+        Dimension::Pipeline => "l.pipeline_id".into(),
+        Dimension::Responsible => "l.responsible_id".into(),
+        Dimension::Partner => "l.partner_id".into(),
+        Dimension::Franchisee => "l.team_id".into(),
+        Dimension::LossReason => "l.loss_reason_id".into(),
+        Dimension::City => "nullif(btrim(cl.city), '')".into(),
+        Dimension::Tag => "tg.tag".into(),
+        // The key is checked by `Dimension::parse` (`cf_` and digits).
+        Dimension::Extra(key) if leads::is_field_key(key) => format!("(l.extra ->> '{key}')"),
+        Dimension::Extra(_) => "null::text".into(),
+        Dimension::Date(field, bucket) => {
+            let zone = crate::time::zone().name();
+            let col = field.column();
+            let shifted = if shift_days == 0 {
+                col.to_string()
+            } else {
+                format!("({col} + interval '{shift_days} days')")
+            };
+            format!("date_trunc('{}', {shifted} at time zone '{zone}')", bucket.as_str())
+        }
+    }
+}
+
+/// The value a dimension's column is read as.
+fn dimension_select(d: &Dimension, expr: &str) -> String {
+    match d {
+        Dimension::Date(..) => format!("to_char({expr}, 'YYYY-MM-DD')"),
+        _ => format!("{expr}::text"),
+    }
+}
+
+/// Runs the definition's aggregation for `actor` over `period` (the
+/// definition's own, or the previous one for a comparison, with dates
+/// shifted by `shift_days` so its buckets line up with this period's).
+pub(crate) async fn aggregate(
+    pool: &PgPool,
+    actor: &Actor,
+    def: &Definition,
+    period: Option<Period>,
+    shift_days: i64,
+) -> Result<Vec<Group>, ReportError> {
+    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
+    // Which leads count is the lead list's business: its scope and filter.
+    let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
+    let filter = lead_filter(def, period)?;
+    let custom = leads::custom_conditions(pool, &filter)
+        .await
+        .map_err(ReportError::Filter)?;
+    let bases = bases(def);
+    let stages = stages_for(pool, &bases).await?;
+
+    let dims: Vec<&Dimension> = def.dimensions().collect();
+    let exprs: Vec<String> = dims.iter().map(|d| dimension_sql(d, shift_days)).collect();
+    let has_tag = dims.contains(&&Dimension::Tag);
+    let tag_idx = dims.iter().position(|d| **d == Dimension::Tag);
+
+    let mut q = QueryBuilder::<Postgres>::new("select ");
+    if exprs.is_empty() {
+        q.push("0");
+    } else {
+        q.push(format!("grouping({})", exprs.join(", ")));
+    }
+    for (d, e) in dims.iter().zip(&exprs) {
+        q.push(", ").push(dimension_select(d, e));
+    }
+    // With tags a lead stands once per tag: a total over tags must count it
+    // once (its first tag's row), a cell by tag every time.
+    let tag_expr = tag_idx.map(|i| exprs[i].clone());
+    let once = |agg: &dyn Fn(bool) -> String| -> String {
+        match &tag_expr {
+            Some(t) => format!("case when grouping({t}) = 1 then {} else {} end", agg(true), agg(false)),
+            None => agg(false),
+        }
+    };
+    let filter_sql = |first_only: bool, cond: &str| -> String {
+        match (first_only, cond.is_empty()) {
+            (false, true) => String::new(),
+            (false, false) => format!(" filter (where {cond})"),
+            (true, true) => " filter (where tg.n = 1)".into(),
+            (true, false) => format!(" filter (where tg.n = 1 and {cond})"),
+        }
+    };
+    let mut days_joins = vec![];
+    for b in &bases {
+        let sql = match *b {
+            Base::Count => once(&|first| format!("count(*){}::float8", filter_sql(first, ""))),
+            Base::Amount(agg) => {
+                let f = match agg {
+                    Aggregate::Sum => "sum(l.amount_kopecks)",
+                    Aggregate::Avg => "avg(l.amount_kopecks)",
+                    Aggregate::Min => "min(l.amount_kopecks)",
+                    Aggregate::Max => "max(l.amount_kopecks)",
+                    Aggregate::Median => "percentile_cont(0.5) within group (order by l.amount_kopecks)",
+                };
+                once(&|first| format!("({f}{})::float8 / 100.0", filter_sql(first, "")))
+            }
+            Base::Conversion(to) => {
+                // Stage ids from our own table, written in as a literal array.
+                let cond = match to {
+                    ConversionTo::Won => format!("l.stage_id = any('{}'::uuid[])", uuid_array(&stages.won)),
+                    ConversionTo::Stage(stage) => format!(
+                        "exists (select 1 from lead_stage_moves m where m.lead_id = l.id and m.stage_id = any('{}'::uuid[]))",
+                        uuid_array(&reached_of(&stages, stage))
+                    ),
+                };
+                once(&|first| format!("count(*){}::float8", filter_sql(first, &cond)))
+            }
+            Base::Days(a, b) => {
+                let n = days_joins.len();
+                days_joins.push((a, b));
+                let cond = format!("d{n}b.t >= d{n}a.t");
+                once(&|first| {
+                    format!(
+                        "avg(extract(epoch from (d{n}b.t - d{n}a.t)) / 86400.0){}::float8",
+                        filter_sql(first, &cond)
+                    )
+                })
+            }
+        };
+        q.push(", ").push(sql);
+    }
+    q.push(" from leads l");
+    if dims.contains(&&Dimension::City) {
+        q.push(" left join clients cl on cl.id = l.client_id");
+    }
+    if has_tag {
+        q.push(
+            " cross join lateral unnest(case when cardinality(l.tags) = 0 then array[null::text] else l.tags end)
+              with ordinality tg(tag, n)",
+        );
+    }
+    for (n, (a, b)) in days_joins.iter().enumerate() {
+        q.push(format!(
+            " left join lateral (select min(entered_at) t from lead_stage_moves where lead_id = l.id and stage_id = '{a}') d{n}a on true
+              left join lateral (select min(entered_at) t from lead_stage_moves where lead_id = l.id and stage_id = '{b}') d{n}b on true"
+        ));
+    }
+    leads::push_filters(&mut q, actor, scope, &filter, &custom);
+    if dims.iter().any(|d| matches!(d, Dimension::Date(DateField::Closed, _))) {
+        // Leads not closed have no closing date to be cut by.
+        q.push(" and l.closed_at is not null");
+    }
+    if !exprs.is_empty() {
+        q.push(" group by grouping sets (");
+        q.push(
+            grouping_sets(def.rows.len(), def.columns.len())
+                .iter()
+                .map(|set| {
+                    format!(
+                        "({})",
+                        set.iter().map(|i| exprs[*i].as_str()).collect::<Vec<_>>().join(", ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        q.push(")");
+    }
+    q.push(format!(" limit {}", MAX_GROUPS + 1));
+
+    let rows = q.build().fetch_all(pool).await?;
+    if rows.len() > MAX_GROUPS {
+        return Err(ReportError::TooDetailed);
+    }
+    let n = dims.len();
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let mask = r.try_get::<i32, _>(0).unwrap_or(0);
+            let present = (0..n).map(|i| mask & (1 << (n - 1 - i)) == 0).collect();
+            let keys = (0..n)
+                .map(|i| r.try_get::<Option<String>, _>(1 + i).ok().flatten())
+                .collect();
+            let values = (0..bases.len())
+                .map(|i| r.try_get::<Option<f64>, _>(1 + n + i).ok().flatten())
+                .collect();
+            Group { present, keys, values }
+        })
+        .collect())
+}
+
+fn reached_of(stages: &Stages, stage: Uuid) -> Vec<Uuid> {
+    stages
+        .reached
+        .iter()
+        .find(|(s, _)| *s == stage)
+        .map(|(_, r)| r.clone())
+        .unwrap_or_default()
+}
+
+/// `{id,id}` — ids from our own tables, safe to write into the statement.
+fn uuid_array(ids: &[Uuid]) -> String {
+    format!("{{{}}}", ids.iter().map(Uuid::to_string).collect::<Vec<_>>().join(","))
+}
+
+/// The grouping sets of `rows` row and `columns` column dimensions (indexes
+/// into rows ++ columns): for each depth of rows from all to none, the rows
+/// with the columns (cells, subtotals by column, column totals) and the rows
+/// alone (row totals, subtotals, the grand total).
+pub fn grouping_sets(rows: usize, columns: usize) -> Vec<Vec<usize>> {
+    let cols: Vec<usize> = (rows..rows + columns).collect();
+    let mut out = vec![];
+    for depth in (0..=rows).rev() {
+        let prefix: Vec<usize> = (0..depth).collect();
+        let with_cols: Vec<usize> = prefix.iter().chain(&cols).copied().collect();
+        out.push(with_cols);
+        if columns > 0 {
+            out.push(prefix);
+        }
+    }
+    out
+}

@@ -1,0 +1,363 @@
+//! Reports against real PostgreSQL: the pivot's cells, totals and measures
+//! agree with the leads behind them (each cell's drill-down lists exactly
+//! its count), a partner's report covers only their own leads, saved
+//! reports are private until shared, scheduled ones are sent once, and the
+//! dashboards answer each role with its own numbers.
+
+mod common;
+
+use common::*;
+use domain::leads::{self, LeadFilter, LeadUpdate};
+use domain::reports::{self, DefinitionInput, ReportError, SavedReportInput, Schedule};
+use domain::types::Role;
+use domain::{Actor, PgPool};
+use uuid::Uuid;
+
+async fn dict(pool: &PgPool, kind: &str, name: &str) -> Uuid {
+    sqlx::query_scalar("select id from dictionary_items where kind = $1 and name = $2")
+        .bind(kind)
+        .bind(name)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn stage(pool: &PgPool, position: i32) -> Uuid {
+    sqlx::query_scalar(
+        "select s.id from stages s join pipelines p on p.id = s.pipeline_id order by p.position, p.created_at, s.position offset $1 limit 1",
+    )
+    .bind(position as i64)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+}
+
+async fn won_stage(pool: &PgPool) -> Uuid {
+    sqlx::query_scalar("select id from stages where kind = 'won' order by position limit 1")
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+async fn new_lead(pool: &PgPool, actor: &Actor, phone: &str, source: Uuid, amount: &str) -> Uuid {
+    let mut l = lead("Клиент Отчёта", phone);
+    l.source_id = Some(source);
+    l.amount = amount.into();
+    created(leads::create_lead(pool, actor, l).await.unwrap()).0
+}
+
+fn input(rows: &[&str], columns: &[&str], measures: &[&str]) -> DefinitionInput {
+    DefinitionInput {
+        subject: "leads".into(),
+        rows: rows.iter().map(|s| s.to_string()).collect(),
+        columns: columns.iter().map(|s| s.to_string()).collect(),
+        measures: measures.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
+    }
+}
+
+async fn listed(pool: &PgPool, actor: &Actor, qs: &str) -> i64 {
+    leads::list_leads(pool, actor, LeadFilter::from_query(qs).unwrap())
+        .await
+        .unwrap()
+        .total
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_pivot_counts_sums_converts_and_drills_to_exactly_its_leads(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "partner@example.ru", Role::Partner).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    let avito = dict(&pool, "source", "Холодная база").await;
+    let a1 = new_lead(&pool, &admin, "+7 916 500 00 01", site, "100000").await;
+    new_lead(&pool, &admin, "+7 916 500 00 02", site, "300000").await;
+    new_lead(&pool, &admin, "+7 916 500 00 03", avito, "50000").await;
+    new_lead(&pool, &admin, "+7 916 500 00 04", avito, "").await;
+    let mut mine = lead("Клиент Партнёра", "+7 916 500 00 05");
+    mine.source_id = Some(avito);
+    mine.amount = "70000".into();
+    leads::create_lead(&pool, &partner, mine).await.unwrap();
+    leads::move_lead_to_stage(&pool, &admin, a1, won_stage(&pool).await)
+        .await
+        .unwrap();
+
+    let r = reports::run_report(
+        &pool,
+        &admin,
+        &input(
+            &["source"],
+            &["created_at:month"],
+            &["count", "sum:amount", "conversion:won", "share"],
+        ),
+    )
+    .await
+    .unwrap();
+    let row_of = |name: &str| r.rows.iter().position(|h| h.labels[0] == name).unwrap();
+    assert_eq!(r.rows.len(), 2);
+    assert_eq!(r.columns.len(), 1, "everything is this month");
+    let site_row = &r.row_totals[row_of("Лидогенерация")];
+    assert_eq!(site_row.values[0], Some(2.0));
+    assert_eq!(site_row.values[1], Some(400_000.0), "rubles");
+    assert_eq!(site_row.values[2], Some(50.0), "one of two won");
+    assert_eq!(r.totals.values[0], Some(5.0));
+    assert_eq!(r.totals.values[1], Some(520_000.0));
+    assert_eq!(r.totals.values[3], Some(100.0));
+    assert_eq!(
+        r.row_totals[row_of("Холодная база")].values[3],
+        Some(60.0),
+        "3 of 5 from the cold base"
+    );
+    // Every cell drills down to exactly its leads in the list.
+    for c in &r.cells {
+        let qs = c
+            .drill
+            .as_deref()
+            .expect("a source and a month can be asked of the list");
+        assert_eq!(listed(&pool, &admin, qs).await as f64, c.values[0].unwrap(), "{qs}");
+    }
+
+    // The partner's report covers their own lead only.
+    let theirs = reports::run_report(&pool, &partner, &input(&["source"], &[], &["count", "sum:amount"]))
+        .await
+        .unwrap();
+    assert_eq!(theirs.rows.len(), 1);
+    assert_eq!(theirs.totals.values, [Some(1.0), Some(70_000.0)]);
+
+    // Bad input is named, not run.
+    let Err(ReportError::Validation(f)) = reports::run_report(&pool, &admin, &input(&["phone"], &[], &["count"])).await
+    else {
+        panic!("a personal field is no dimension")
+    };
+    assert_eq!(f[0].field, "rows");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn tags_stages_and_time_between_them_are_measured_from_the_history(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    let a = new_lead(&pool, &admin, "+7 916 510 00 01", site, "1000").await;
+    let b = new_lead(&pool, &admin, "+7 916 510 00 02", site, "3000").await;
+    new_lead(&pool, &admin, "+7 916 510 00 03", site, "5000").await;
+    for (id, tags) in [(a, vec!["vip", "ипотека"]), (b, vec!["vip"])] {
+        leads::update_lead(
+            &pool,
+            &admin,
+            id,
+            LeadUpdate {
+                tags: Some(tags.into_iter().map(String::from).collect()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let r = reports::run_report(&pool, &admin, &input(&["tag"], &[], &["count", "sum:amount"]))
+        .await
+        .unwrap();
+    let rows: Vec<_> = r
+        .rows
+        .iter()
+        .zip(&r.row_totals)
+        .map(|(h, t)| (h.labels[0].clone(), t.values[0].unwrap(), t.values[1].unwrap()))
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("vip".to_string(), 2.0, 4000.0),
+            ("ипотека".to_string(), 1.0, 1000.0),
+            ("Без тегов".to_string(), 1.0, 5000.0)
+        ]
+    );
+    assert!(r.tags_note);
+    assert_eq!(
+        r.totals.values,
+        [Some(3.0), Some(9000.0)],
+        "a lead counts once in the total"
+    );
+
+    // Through the stages: a reaches the third, b the second.
+    let (s1, s2, s3) = (stage(&pool, 0).await, stage(&pool, 1).await, stage(&pool, 2).await);
+    leads::move_lead_to_stage(&pool, &admin, a, s2).await.unwrap();
+    leads::move_lead_to_stage(&pool, &admin, a, s3).await.unwrap();
+    leads::move_lead_to_stage(&pool, &admin, b, s2).await.unwrap();
+    sqlx::query(
+        "update lead_stage_moves set entered_at = entered_at + interval '2 days' where lead_id = $1 and stage_id = $2",
+    )
+    .bind(a)
+    .bind(s3)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let r = reports::run_report(
+        &pool,
+        &admin,
+        &input(
+            &[],
+            &[],
+            &[
+                &format!("conversion:{s2}"),
+                &format!("conversion:{s3}"),
+                &format!("days:{s1}:{s3}"),
+            ],
+        ),
+    )
+    .await
+    .unwrap();
+    let v = &r.totals.values;
+    assert!(
+        (v[0].unwrap() - 200.0 / 3.0).abs() < 0.01,
+        "2 of 3 reached the second stage: {v:?}"
+    );
+    assert!((v[1].unwrap() - 100.0 / 3.0).abs() < 0.01);
+    assert!(
+        (v[2].unwrap() - 2.0).abs() < 0.01,
+        "two days from the first to the third"
+    );
+    assert!(r.measures[0].label.starts_with("Конверсия в «"));
+
+    let admin_funnel = reports::funnel(&pool, &admin, stage_pipeline(&pool, s1).await, None)
+        .await
+        .unwrap();
+    let counts: Vec<i64> = admin_funnel.iter().map(|s| s.2).take(3).collect();
+    assert_eq!(counts, [3, 2, 1]);
+}
+
+async fn stage_pipeline(pool: &PgPool, stage: Uuid) -> Uuid {
+    sqlx::query_scalar("select pipeline_id from stages where id = $1")
+        .bind(stage)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn saved_reports_are_private_until_shared_and_scheduled_ones_go_once(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "employee@example.ru", Role::Employee).await;
+    let partner = user_with_role(&pool, &admin, "partner@example.ru", Role::Partner).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    new_lead(&pool, &admin, "+7 916 520 00 01", site, "1000").await;
+    let def = input(&["source"], &[], &["count"]);
+    let private = reports::save_report(
+        &pool,
+        &admin,
+        None,
+        &SavedReportInput {
+            name: "Источники".into(),
+            definition: def.clone(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert!(matches!(
+        reports::get_report(&pool, &employee, private.id).await,
+        Err(ReportError::NotFound)
+    ));
+    let shared = reports::save_report(
+        &pool,
+        &admin,
+        Some(private.id),
+        &SavedReportInput {
+            name: "Источники для отдела".into(),
+            definition: def.clone(),
+            shared_roles: vec!["employee".into()],
+            schedule: Schedule::Daily,
+        },
+    )
+    .await
+    .unwrap();
+    assert!(shared.next_send_at.is_some());
+    let seen = reports::get_report(&pool, &employee, shared.id).await.unwrap();
+    assert!(!seen.mine);
+    assert_eq!(reports::list_reports(&pool, &employee).await.unwrap().len(), 1);
+    assert!(matches!(
+        reports::delete_report(&pool, &employee, shared.id).await,
+        Err(ReportError::NotFound)
+    ));
+    // A partner may save for themselves but not publish to roles.
+    let err = reports::save_report(
+        &pool,
+        &partner,
+        None,
+        &SavedReportInput {
+            name: "Моё".into(),
+            definition: def.clone(),
+            shared_roles: vec!["partner".into()],
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, ReportError::Rbac(_)), "{err:?}");
+
+    // Due: sent once, the bell rung, the next sending a day on.
+    sqlx::query("update saved_reports set next_send_at = now() - interval '1 minute' where id = $1")
+        .bind(shared.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(reports::send_due(&pool).await.unwrap(), 1);
+    assert_eq!(reports::send_due(&pool).await.unwrap(), 0, "not twice");
+    let bell: i64 = sqlx::query_scalar("select count(*) from notifications where user_id = $1 and title like 'Отчёт%'")
+        .bind(admin.user_id)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(bell, 1);
+    let after = reports::get_report(&pool, &admin, shared.id).await.unwrap();
+    assert!(after.last_sent_at.is_some());
+    assert!(after.next_send_at.unwrap() > chrono::Utc::now());
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn each_role_gets_its_own_dashboard_with_its_own_numbers(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "partner@example.ru", Role::Partner).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    let lead_id = new_lead(&pool, &admin, "+7 916 530 00 01", site, "1000").await;
+    leads::create_lead(&pool, &partner, lead("Клиент Партнёра", "+7 916 530 00 02"))
+        .await
+        .unwrap();
+    let d = reports::dashboard(&pool, &admin, Role::Admin).await.unwrap();
+    let keys: Vec<_> = d.cards.iter().map(|c| c.key.as_str()).collect();
+    for k in [
+        "month",
+        "money",
+        "funnel",
+        "sources",
+        "products",
+        "kpi",
+        "partners",
+        "auction",
+        "broadcasts",
+    ] {
+        assert!(keys.contains(&k), "{k} in {keys:?}");
+    }
+    let month = &d.cards[0];
+    assert_eq!(month.figures[0].value, 2.0);
+    let funnel = d.cards.iter().find(|c| c.key == "funnel").unwrap();
+    let before = funnel.series[0].values.clone();
+    leads::move_lead_to_stage(&pool, &admin, lead_id, won_stage(&pool).await)
+        .await
+        .unwrap();
+    let d = reports::dashboard(&pool, &admin, Role::Admin).await.unwrap();
+    let funnel = d.cards.iter().find(|c| c.key == "funnel").unwrap();
+    assert_eq!(
+        funnel.series[0].values.last().copied().unwrap() - before.last().copied().unwrap(),
+        1.0,
+        "the won lead reached the last stage"
+    );
+
+    let p = reports::dashboard(&pool, &partner, Role::Partner).await.unwrap();
+    let statuses = p.cards.iter().find(|c| c.key == "statuses").unwrap();
+    assert_eq!(statuses.series[0].values.iter().sum::<f64>(), 1.0, "their one lead");
+    assert!(reports::dashboard(&pool, &partner, Role::Admin).await.is_err());
+
+    let card = reports::dashboard_card(&pool, &admin, "sources").await.unwrap();
+    let xlsx = reports::card_xlsx(&card).unwrap();
+    assert!(xlsx.starts_with(b"PK"), "a zip");
+    let csv = String::from_utf8(reports::card_csv(&card)).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    assert!(csv.contains("Лиды по источникам"));
+}
