@@ -154,6 +154,23 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // Saved reports sent on a schedule: each due one goes once
+            // (claimed with SKIP LOCKED, moved on in the same transaction).
+            name: "scheduled reports",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(60),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move { domain::reports::send_due(&pool).await }
+                    }
+                }),
+            },
+        },
+        Worker {
             // The agreement of every approved partner and office that has
             // none yet (claimed card by card, so instances share the work).
             name: "agreements",

@@ -145,7 +145,8 @@ api_error_from_domain!(
     domain::settlements::SettlementError,
     domain::documents::DocumentError,
     domain::contracts::ContractError,
-    domain::broadcasts::BroadcastError
+    domain::broadcasts::BroadcastError,
+    domain::reports::ReportError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

@@ -5,7 +5,7 @@
 
 use domain::rbac::{self, Operation, Target};
 use domain::rbac::{
-    AuctionOp, BotOp, BroadcastOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, SettingsOp, UserOp,
+    AuctionOp, BotOp, BroadcastOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, ReportOp, SettingsOp, UserOp,
 };
 use domain::types::Role;
 use domain::{Actor, PgPool};
@@ -704,6 +704,24 @@ async fn call_for(
             let (id, target) = fresh_broadcast(pool, tg, admin, n, "done").await;
             c(Method::GET, format!("/broadcasts/{id}/export.csv"), None, target)
         }
+        Operation::Reports(ReportOp::View) => c(Method::GET, "/api/v1/reports".into(), None, Target::Collection),
+        Operation::Reports(ReportOp::Share) => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/reports".into(),
+                Some(
+                    json!({"name": format!("Общий отчёт {n}"), "definition": {"rows": ["source"]}, "shared_roles": ["employee"]}),
+                ),
+                Target::Collection,
+            )
+        }
+        Operation::Reports(ReportOp::Export) => c(
+            Method::GET,
+            "/api/v1/reports/export.csv?definition=%7B%22rows%22%3A%5B%22source%22%5D%7D".into(),
+            None,
+            Target::Collection,
+        ),
         Operation::Bots(BotOp::View) => c(Method::GET, "/api/bots".into(), None, Target::Collection),
         Operation::Bots(BotOp::Connect) => {
             *n += 1;

@@ -6,7 +6,8 @@
 //! bids, balances, deposits, returns), `companies` (company cards), `commissions`
 //! (grades, the calculator, deal issues, accruals), `settlements`
 //! (periods, acts, payments, signed scans, documents, the register),
-//! `broadcasts` (segments, contact import, broadcasts and their statistics), and the
+//! `broadcasts` (segments, contact import, broadcasts and their statistics),
+//! `reports` (run, saved reports, their files, dashboards), and the
 //! imports, exports and files next door.
 
 mod auction;
@@ -14,6 +15,7 @@ mod broadcasts;
 mod commissions;
 mod companies;
 mod leads;
+mod reports;
 mod settings;
 mod settlements;
 mod users;
@@ -37,6 +39,7 @@ pub fn router() -> Router<AppState> {
         .merge(commissions::router())
         .merge(settlements::router())
         .merge(broadcasts::router())
+        .merge(reports::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))

@@ -1,0 +1,274 @@
+//! `/api/v1`: reports and dashboards — run a definition, saved reports,
+//! their files, each role's dashboard and its cards' files. Amounts are in
+//! rubles, dimension values by their readable names.
+
+use axum::extract::{Path, Query, State};
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Map, Value};
+
+use domain::reports::{self, DefinitionInput, ReportResult, SavedReport, SavedReportInput, Values};
+
+use super::{bad, parse_id, parse_role, ApiResult};
+use crate::routes::{ApiActor, ApiError, ApiJson};
+use crate::startup::AppState;
+
+pub(super) fn router() -> Router<AppState> {
+    Router::new()
+        .route("/reports/run", axum::routing::post(run))
+        .route("/reports", get(list).post(create))
+        .route("/reports/export.csv", get(adhoc_csv))
+        .route("/reports/export.xlsx", get(adhoc_xlsx))
+        .route("/reports/{id}", get(one).put(update).delete(remove))
+        .route("/reports/{id}/run", get(run_saved))
+        .route("/reports/{id}/export.csv", get(saved_csv))
+        .route("/reports/{id}/export.xlsx", get(saved_xlsx))
+        .route("/dashboards/{role}", get(dashboard))
+        .route("/dashboards/{role}/cards/{key}/export.csv", get(card_csv))
+        .route("/dashboards/{role}/cards/{key}/export.xlsx", get(card_xlsx))
+}
+
+fn values_json(r: &ReportResult, values: &Values) -> Value {
+    let mut m = Map::new();
+    for (info, v) in r.measures.iter().zip(values) {
+        m.insert(
+            info.key.clone(),
+            v.map_or(Value::Null, |v| json!((v * 100.0).round() / 100.0)),
+        );
+    }
+    Value::Object(m)
+}
+
+/// A run as the API shows it: rows and columns by their names, cells with
+/// their values keyed by measure, totals.
+pub(crate) fn result_json(r: &ReportResult) -> Value {
+    let header = |h: &reports::Header| {
+        if h.labels.len() == 1 {
+            json!(h.labels[0])
+        } else {
+            json!(h.labels)
+        }
+    };
+    json!({
+        "definition": r.definition,
+        "chart": r.chart,
+        "measures": r.measures,
+        "row_dimensions": r.row_dimensions,
+        "column_dimensions": r.column_dimensions,
+        "rows": r.rows.iter().map(header).collect::<Vec<_>>(),
+        "columns": r.columns.iter().map(header).collect::<Vec<_>>(),
+        "cells": r.cells.iter().map(|c| json!({
+            "row": c.row, "column": c.column, "values": values_json(r, &c.values), "drill": c.drill,
+        })).collect::<Vec<_>>(),
+        "row_totals": r.row_totals.iter().enumerate().map(|(i, t)| json!({
+            "row": i, "values": values_json(r, &t.values), "drill": t.drill,
+        })).collect::<Vec<_>>(),
+        "column_totals": r.column_totals.iter().enumerate().map(|(i, t)| json!({
+            "column": i, "values": values_json(r, &t.values), "drill": t.drill,
+        })).collect::<Vec<_>>(),
+        "subtotals": r.subtotals.iter().map(|s| json!({
+            "labels": s.labels, "after_row": s.after_row, "values": values_json(r, &s.values),
+        })).collect::<Vec<_>>(),
+        "totals": values_json(r, &r.totals.values),
+        "previous_period": r.previous,
+    })
+}
+
+async fn run(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(def): ApiJson<DefinitionInput>,
+) -> ApiResult {
+    let r = reports::run_report(&st.services.pool, &actor, &def).await?;
+    Ok(Json(result_json(&r)).into_response())
+}
+
+async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    Ok(Json(json!({ "items": reports::list_reports(&st.services.pool, &actor).await? })).into_response())
+}
+
+async fn create(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiJson(input): ApiJson<SavedReportInput>,
+) -> ApiResult {
+    let r = reports::save_report(&st.services.pool, &actor, None, &input).await?;
+    Ok((StatusCode::CREATED, Json(r)).into_response())
+}
+
+async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(reports::get_report(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
+}
+
+async fn update(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiJson(input): ApiJson<SavedReportInput>,
+) -> ApiResult {
+    let r = reports::save_report(&st.services.pool, &actor, Some(parse_id(&id)?), &input).await?;
+    Ok(Json(r).into_response())
+}
+
+async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    reports::delete_report(&st.services.pool, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+async fn saved(st: &AppState, actor: &domain::Actor, id: &str) -> Result<(SavedReport, ReportResult), ApiError> {
+    let saved = reports::get_report(&st.services.pool, actor, parse_id(id)?).await?;
+    let r = reports::run_report(&st.services.pool, actor, &saved.definition).await?;
+    Ok((saved, r))
+}
+
+async fn run_saved(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    let (_, r) = saved(&st, &actor, &id).await?;
+    Ok(Json(result_json(&r)).into_response())
+}
+
+#[derive(Deserialize)]
+struct AdHoc {
+    /// The definition as JSON.
+    definition: String,
+    #[serde(default)]
+    title: Option<String>,
+}
+
+async fn adhoc(st: &AppState, actor: &domain::Actor, q: &AdHoc) -> Result<(String, ReportResult), ApiError> {
+    let def: DefinitionInput =
+        serde_json::from_str(&q.definition).map_err(|e| bad(&format!("Некорректное описание отчёта: {e}")))?;
+    let r = reports::run_report(&st.services.pool, actor, &def).await?;
+    Ok((q.title.clone().unwrap_or_else(|| "Отчёт".into()), r))
+}
+
+fn export_allowed(st: &AppState, actor: &domain::Actor) -> impl std::future::Future<Output = Result<(), ApiError>> {
+    let pool = st.services.pool.clone();
+    let actor = actor.clone();
+    async move {
+        domain::rbac::authorize(
+            &pool,
+            &actor,
+            domain::rbac::Operation::Reports(domain::rbac::ReportOp::Export),
+            domain::rbac::Target::Collection,
+        )
+        .await?;
+        Ok(())
+    }
+}
+
+fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, disposition(name, "csv")),
+        ],
+        bytes,
+    )
+        .into_response()
+}
+
+fn xlsx_response(name: &str, bytes: Result<Vec<u8>, String>) -> ApiResult {
+    let bytes = bytes.map_err(|e| {
+        tracing::error!(error = %e, "report export failed");
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Не удалось сформировать файл",
+        )
+    })?;
+    Ok((
+        [
+            (
+                header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (header::CONTENT_DISPOSITION, disposition(name, "xlsx")),
+        ],
+        bytes,
+    )
+        .into_response())
+}
+
+/// `attachment` with an ASCII fallback and the real (Cyrillic) name in RFC 5987 form.
+fn disposition(name: &str, ext: &str) -> String {
+    let encoded: String = url::form_urlencoded::byte_serialize(format!("{name}.{ext}").as_bytes()).collect();
+    format!(
+        "attachment; filename=\"report.{ext}\"; filename*=UTF-8''{}",
+        encoded.replace('+', "%20")
+    )
+}
+
+async fn adhoc_csv(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AdHoc>) -> ApiResult {
+    export_allowed(&st, &actor).await?;
+    let (title, r) = adhoc(&st, &actor, &q).await?;
+    Ok(csv_response(&title, reports::report_csv(&title, &r)))
+}
+
+async fn adhoc_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AdHoc>) -> ApiResult {
+    export_allowed(&st, &actor).await?;
+    let (title, r) = adhoc(&st, &actor, &q).await?;
+    let bytes = tokio::task::spawn_blocking(move || reports::report_xlsx(&title.clone(), &r).map(|b| (title, b)))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|x| x);
+    match bytes {
+        Ok((title, b)) => xlsx_response(&title, Ok(b)),
+        Err(e) => xlsx_response("report", Err(e)),
+    }
+}
+
+async fn saved_csv(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    export_allowed(&st, &actor).await?;
+    let (s, r) = saved(&st, &actor, &id).await?;
+    Ok(csv_response(&s.name, reports::report_csv(&s.name, &r)))
+}
+
+async fn saved_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    export_allowed(&st, &actor).await?;
+    let (s, r) = saved(&st, &actor, &id).await?;
+    let name = s.name.clone();
+    let bytes = tokio::task::spawn_blocking(move || reports::report_xlsx(&s.name, &r))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|x| x);
+    xlsx_response(&name, bytes)
+}
+
+async fn dashboard(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(role): Path<String>) -> ApiResult {
+    let role = parse_role(&role)?;
+    Ok(Json(reports::dashboard(&st.services.pool, &actor, role).await?).into_response())
+}
+
+async fn card(st: &AppState, actor: &domain::Actor, role: &str, key: &str) -> Result<reports::Card, ApiError> {
+    if parse_role(role)? != actor.role {
+        return Err(domain::rbac::RbacError::NotAllowed.into());
+    }
+    export_allowed(st, actor).await?;
+    Ok(reports::dashboard_card(&st.services.pool, actor, key).await?)
+}
+
+async fn card_csv(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((role, key)): Path<(String, String)>,
+) -> ApiResult {
+    let c = card(&st, &actor, &role, &key).await?;
+    Ok(csv_response(&c.title, reports::card_csv(&c)))
+}
+
+async fn card_xlsx(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path((role, key)): Path<(String, String)>,
+) -> ApiResult {
+    let c = card(&st, &actor, &role, &key).await?;
+    let title = c.title.clone();
+    let bytes = tokio::task::spawn_blocking(move || reports::card_xlsx(&c))
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|x| x);
+    xlsx_response(&title, bytes)
+}
