@@ -135,7 +135,8 @@ mod ssr {
         domain::settlements::SettlementError,
         domain::documents::DocumentError,
         domain::contracts::ContractError,
-        domain::broadcasts::BroadcastError
+        domain::broadcasts::BroadcastError,
+        domain::reports::ReportError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

@@ -168,6 +168,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots/:id/broadcasts") view=crate::pages::broadcasts::BroadcastsPage/>
                     <Route path=path!("/broadcasts/:id") view=crate::pages::broadcasts::BroadcastPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
+                    <Route path=path!("/dashboard") view=crate::pages::reports::DashboardPage/>
+                    <Route path=path!("/reports") view=crate::pages::reports::ReportsPage/>
+                    <Route path=path!("/reports/:id") view=crate::pages::reports::ReportsPage/>
                     <Route path=path!("/settings/grades") view=crate::pages::commissions::GradesPage/>
                     <Route path=path!("/settings/templates") view=crate::pages::settlements::TemplatesPage/>
                     <Route path=path!("/settlements") view=crate::pages::settlements::SettlementsPage/>

@@ -116,6 +116,10 @@ pub fn Header() -> impl IntoView {
                         match me.get() {
                             Some(me) => {
                                 let mut links: Vec<(&'static str, &'static str)> = vec![];
+                                if me.can("reports", "view") && me.role != "guest" {
+                                    links.push(("/dashboard", "nav.dashboard"));
+                                    links.push(("/reports", "nav.reports"));
+                                }
                                 if matches!(me.scope("users", "view").as_str(), "team" | "all") {
                                     links.push(("/admin/users", "nav.users"));
                                 }

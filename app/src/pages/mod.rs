@@ -11,6 +11,7 @@ pub mod fields;
 pub mod imports;
 pub mod leads;
 pub mod pipelines;
+pub mod reports;
 pub mod settings;
 pub mod settlements;
 pub mod users;
