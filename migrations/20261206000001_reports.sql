@@ -42,6 +42,35 @@ create trigger leads_stage_moves_update after update on leads
 insert into lead_stage_moves (lead_id, stage_id, entered_at)
 select id, stage_id, coalesce(closed_at, created_at) from leads where stage_id is not null;
 
+-- How far each lead got in its pipeline: the position of the furthest
+-- stage it entered (a lost stage doesn't count), so the funnel and a
+-- conversion to a stage read one column of the lead instead of its
+-- history. Kept by a row trigger whatever path writes the stage; reset
+-- when the lead changes pipeline.
+alter table leads add column reached_position integer;
+
+create function keep_reached_position() returns trigger language plpgsql as $$
+declare
+    pos integer;
+begin
+    select position into pos from stages where id = new.stage_id and kind <> 'lost';
+    if tg_op = 'UPDATE' and old.pipeline_id is not distinct from new.pipeline_id then
+        new.reached_position := greatest(old.reached_position, pos);
+    else
+        new.reached_position := pos;
+    end if;
+    return new;
+end $$;
+
+create trigger leads_reached_position_insert before insert on leads
+    for each row when (new.stage_id is not null) execute function keep_reached_position();
+create trigger leads_reached_position_update before update of stage_id, pipeline_id on leads
+    for each row when (new.stage_id is distinct from old.stage_id or new.pipeline_id is distinct from old.pipeline_id)
+    execute function keep_reached_position();
+
+update leads l set reached_position = s.position
+from stages s where s.id = l.stage_id and s.kind <> 'lost';
+
 -- Saved reports: private to the owner, or shared with roles; optionally
 -- sent as an XLSX through the company bot on a schedule.
 create table saved_reports (

@@ -87,7 +87,15 @@ async fn a_pivot_counts_sums_converts_and_drills_to_exactly_its_leads(pool: PgPo
         &input(
             &["source"],
             &["created_at:month"],
-            &["count", "sum:amount", "conversion:won", "share"],
+            &[
+                "count",
+                "sum:amount",
+                "conversion:won",
+                "share",
+                "avg:amount",
+                "min:amount",
+                "max:amount",
+            ],
         ),
     )
     .await
@@ -99,6 +107,16 @@ async fn a_pivot_counts_sums_converts_and_drills_to_exactly_its_leads(pool: PgPo
     assert_eq!(site_row.values[0], Some(2.0));
     assert_eq!(site_row.values[1], Some(400_000.0), "rubles");
     assert_eq!(site_row.values[2], Some(50.0), "one of two won");
+    assert_eq!(
+        site_row.values[4..],
+        [Some(200_000.0), Some(100_000.0), Some(300_000.0)]
+    );
+    let cold = &r.row_totals[row_of("Холодная база")];
+    assert_eq!(
+        cold.values[4],
+        Some(60_000.0),
+        "the lead without an amount is left out of the average"
+    );
     assert_eq!(r.totals.values[0], Some(5.0));
     assert_eq!(r.totals.values[1], Some(520_000.0));
     assert_eq!(r.totals.values[3], Some(100.0));

@@ -261,15 +261,13 @@ pub async fn funnel(
     )
     .fetch_all(pool)
     .await?;
-    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
-        "select r.pos, count(*)::int8 from (select (select max(s.position) from lead_stage_moves m
-           join stages s on s.id = m.stage_id
-           where m.lead_id = l.id and s.pipeline_id = l.pipeline_id and s.kind <> 'lost') as pos
-         from leads l",
-    );
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("select l.reached_position, count(*)::int8 from leads l");
     crate::leads::push_filters(&mut q, actor, scope, &filter, &[]);
-    q.push(") r group by r.pos");
-    let counts: Vec<(Option<i32>, i64)> = q.build_query_as().fetch_all(pool).await?;
+    q.push(" group by 1");
+    let mut tx = pool.begin().await?;
+    sqlx::query("set local jit = off").execute(&mut *tx).await?;
+    let counts: Vec<(Option<i32>, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     Ok(stages
         .into_iter()
         .map(|s| {

@@ -45,41 +45,40 @@ pub fn bases(def: &Definition) -> Vec<Base> {
 /// The stages a measure counts with, read once per run.
 struct Stages {
     won: Vec<Uuid>,
-    /// Per stage asked for: the stages that mean «reached it».
-    reached: Vec<(Uuid, Vec<Uuid>)>,
+    /// Per stage asked for: its pipeline and position (a lead reached it
+    /// when its `reached_position` in that pipeline is at least this).
+    asked: Vec<(Uuid, Uuid, i32)>,
 }
 
 async fn stages_for(pool: &PgPool, bases: &[Base]) -> Result<Stages, ReportError> {
     let won = sqlx::query_scalar!("select id from stages where kind = 'won'")
         .fetch_all(pool)
         .await?;
-    let mut reached = vec![];
-    let mut errors = vec![];
-    for b in bases {
-        let asked: Vec<Uuid> = match b {
+    let ids: Vec<Uuid> = bases
+        .iter()
+        .flat_map(|b| match b {
             Base::Conversion(ConversionTo::Stage(s)) => vec![*s],
             Base::Days(a, b) => vec![*a, *b],
             _ => vec![],
-        };
-        for stage in asked {
-            let later = sqlx::query_scalar!(
-                "select s2.id from stages s1
-                 join stages s2 on s2.pipeline_id = s1.pipeline_id and s2.position >= s1.position and s2.kind <> 'lost'
-                 where s1.id = $1",
-                stage
-            )
+        })
+        .collect();
+    let asked: Vec<(Uuid, Uuid, i32)> = if ids.is_empty() {
+        vec![]
+    } else {
+        sqlx::query!("select id, pipeline_id, position from stages where id = any($1)", &ids)
             .fetch_all(pool)
-            .await?;
-            if later.is_empty() {
-                errors.push(FieldError::new("measures", "Такого этапа нет"));
-            }
-            reached.push((stage, later));
-        }
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.pipeline_id, r.position))
+            .collect()
+    };
+    if ids.iter().any(|id| !asked.iter().any(|a| a.0 == *id)) {
+        return Err(ReportError::Validation(vec![FieldError::new(
+            "measures",
+            "Такого этапа нет",
+        )]));
     }
-    if !errors.is_empty() {
-        return Err(ReportError::Validation(errors));
-    }
-    Ok(Stages { won, reached })
+    Ok(Stages { won, asked })
 }
 
 /// The lead filter a definition runs with: its query string narrowed to the
@@ -162,70 +161,140 @@ pub(crate) async fn aggregate(
     let has_tag = dims.contains(&&Dimension::Tag);
     let tag_idx = dims.iter().position(|d| **d == Dimension::Tag);
 
+    let sets = grouping_sets(def.rows.len(), def.columns.len());
+    let won = format!("l.stage_id = any('{}'::uuid[])", uuid_array(&stages.won));
+    let conversion_cond = |to: ConversionTo| match to {
+        // Stage ids from our own table, written in as a literal array.
+        ConversionTo::Won => won.clone(),
+        ConversionTo::Stage(stage) => match stages.asked.iter().find(|a| a.0 == stage) {
+            Some((_, pipeline, position)) => {
+                format!("(l.pipeline_id = '{pipeline}' and l.reached_position >= {position})")
+            }
+            None => "false".into(),
+        },
+    };
+    let days_pairs: Vec<(Uuid, Uuid)> = bases
+        .iter()
+        .filter_map(|b| match b {
+            Base::Days(a, b) => Some((*a, *b)),
+            _ => None,
+        })
+        .collect();
+    let days_index = |a: Uuid, b: Uuid| days_pairs.iter().position(|p| *p == (a, b)).unwrap_or(0);
+    let median = bases.iter().any(|b| matches!(b, Base::Amount(Aggregate::Median)));
+    // Two steps where the measures add up (all but the median and tags): a
+    // plain GROUP BY over every dimension — hashed, a few hundred groups —
+    // then the grouping sets over that small result. One sort-based
+    // grouping-sets pass over a million rows spills to disk instead.
+    let two_step = !exprs.is_empty() && !has_tag && !median;
+
     let mut q = QueryBuilder::<Postgres>::new("select ");
-    if exprs.is_empty() {
-        q.push("0");
-    } else {
-        q.push(format!("grouping({})", exprs.join(", ")));
-    }
-    for (d, e) in dims.iter().zip(&exprs) {
-        q.push(", ").push(dimension_select(d, e));
-    }
-    // With tags a lead stands once per tag: a total over tags must count it
-    // once (its first tag's row), a cell by tag every time.
-    let tag_expr = tag_idx.map(|i| exprs[i].clone());
-    let once = |agg: &dyn Fn(bool) -> String| -> String {
-        match &tag_expr {
-            Some(t) => format!("case when grouping({t}) = 1 then {} else {} end", agg(true), agg(false)),
-            None => agg(false),
+    if two_step {
+        let cols: Vec<String> = (0..dims.len()).map(|i| format!("x.d{i}")).collect();
+        q.push(format!("grouping({})", cols.join(", ")));
+        for (d, c) in dims.iter().zip(&cols) {
+            q.push(", ").push(dimension_select(d, c));
         }
-    };
-    let filter_sql = |first_only: bool, cond: &str| -> String {
-        match (first_only, cond.is_empty()) {
-            (false, true) => String::new(),
-            (false, false) => format!(" filter (where {cond})"),
-            (true, true) => " filter (where tg.n = 1)".into(),
-            (true, false) => format!(" filter (where tg.n = 1 and {cond})"),
+        for (i, b) in bases.iter().enumerate() {
+            q.push(", ").push(match *b {
+                Base::Count | Base::Conversion(_) => format!("sum(x.c{i})::float8"),
+                Base::Amount(Aggregate::Sum) => format!("sum(x.c{i})::float8 / 100.0"),
+                Base::Amount(Aggregate::Avg) => {
+                    format!("sum(x.c{i})::float8 / nullif(sum(x.n{i}), 0)::float8 / 100.0")
+                }
+                Base::Amount(Aggregate::Min) => format!("min(x.c{i})::float8 / 100.0"),
+                Base::Amount(Aggregate::Max) | Base::Amount(Aggregate::Median) => {
+                    format!("max(x.c{i})::float8 / 100.0")
+                }
+                Base::Days(..) => format!("sum(x.c{i})::float8 / nullif(sum(x.n{i}), 0)::float8"),
+            });
         }
-    };
-    let mut days_joins = vec![];
-    for b in &bases {
-        let sql = match *b {
-            Base::Count => once(&|first| format!("count(*){}::float8", filter_sql(first, ""))),
-            Base::Amount(agg) => {
-                let f = match agg {
-                    Aggregate::Sum => "sum(l.amount_kopecks)",
-                    Aggregate::Avg => "avg(l.amount_kopecks)",
-                    Aggregate::Min => "min(l.amount_kopecks)",
-                    Aggregate::Max => "max(l.amount_kopecks)",
-                    Aggregate::Median => "percentile_cont(0.5) within group (order by l.amount_kopecks)",
-                };
-                once(&|first| format!("({f}{})::float8 / 100.0", filter_sql(first, "")))
-            }
-            Base::Conversion(to) => {
-                // Stage ids from our own table, written in as a literal array.
-                let cond = match to {
-                    ConversionTo::Won => format!("l.stage_id = any('{}'::uuid[])", uuid_array(&stages.won)),
-                    ConversionTo::Stage(stage) => format!(
-                        "exists (select 1 from lead_stage_moves m where m.lead_id = l.id and m.stage_id = any('{}'::uuid[]))",
-                        uuid_array(&reached_of(&stages, stage))
-                    ),
-                };
-                once(&|first| format!("count(*){}::float8", filter_sql(first, &cond)))
-            }
-            Base::Days(a, b) => {
-                let n = days_joins.len();
-                days_joins.push((a, b));
-                let cond = format!("d{n}b.t >= d{n}a.t");
-                once(&|first| {
+        q.push(" from (select ");
+        q.push(
+            exprs
+                .iter()
+                .enumerate()
+                .map(|(i, e)| format!("{e} as d{i}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+        for (i, b) in bases.iter().enumerate() {
+            q.push(", ").push(match *b {
+                Base::Count => format!("count(*) as c{i}"),
+                Base::Amount(Aggregate::Sum) => format!("sum(l.amount_kopecks) as c{i}"),
+                Base::Amount(Aggregate::Avg) => {
+                    format!("sum(l.amount_kopecks) as c{i}, count(l.amount_kopecks) as n{i}")
+                }
+                Base::Amount(Aggregate::Min) => format!("min(l.amount_kopecks) as c{i}"),
+                Base::Amount(Aggregate::Max) | Base::Amount(Aggregate::Median) => {
+                    format!("max(l.amount_kopecks) as c{i}")
+                }
+                Base::Conversion(to) => format!("count(*) filter (where {}) as c{i}", conversion_cond(to)),
+                Base::Days(a, b) => {
+                    let n = days_index(a, b);
                     format!(
-                        "avg(extract(epoch from (d{n}b.t - d{n}a.t)) / 86400.0){}::float8",
-                        filter_sql(first, &cond)
+                        "sum(extract(epoch from (d{n}b.t - d{n}a.t)) / 86400.0) filter (where d{n}b.t >= d{n}a.t) as c{i},
+                         count(*) filter (where d{n}b.t >= d{n}a.t) as n{i}"
                     )
-                })
+                }
+            });
+        }
+    } else {
+        if exprs.is_empty() {
+            q.push("0");
+        } else {
+            q.push(format!("grouping({})", exprs.join(", ")));
+        }
+        for (d, e) in dims.iter().zip(&exprs) {
+            q.push(", ").push(dimension_select(d, e));
+        }
+        // With tags a lead stands once per tag: a total over tags must count
+        // it once (its first tag's row), a cell by tag every time.
+        let tag_expr = tag_idx.map(|i| exprs[i].clone());
+        let once = |agg: &dyn Fn(bool) -> String| -> String {
+            match &tag_expr {
+                Some(t) => format!("case when grouping({t}) = 1 then {} else {} end", agg(true), agg(false)),
+                None => agg(false),
             }
         };
-        q.push(", ").push(sql);
+        let filter_sql = |first_only: bool, cond: &str| -> String {
+            match (first_only, cond.is_empty()) {
+                (false, true) => String::new(),
+                (false, false) => format!(" filter (where {cond})"),
+                (true, true) => " filter (where tg.n = 1)".into(),
+                (true, false) => format!(" filter (where tg.n = 1 and {cond})"),
+            }
+        };
+        for b in &bases {
+            let sql = match *b {
+                Base::Count => once(&|first| format!("count(*){}::float8", filter_sql(first, ""))),
+                Base::Amount(agg) => {
+                    let f = match agg {
+                        Aggregate::Sum => "sum(l.amount_kopecks)",
+                        Aggregate::Avg => "avg(l.amount_kopecks)",
+                        Aggregate::Min => "min(l.amount_kopecks)",
+                        Aggregate::Max => "max(l.amount_kopecks)",
+                        Aggregate::Median => "percentile_cont(0.5) within group (order by l.amount_kopecks)",
+                    };
+                    once(&|first| format!("({f}{})::float8 / 100.0", filter_sql(first, "")))
+                }
+                Base::Conversion(to) => {
+                    let cond = conversion_cond(to);
+                    once(&|first| format!("count(*){}::float8", filter_sql(first, &cond)))
+                }
+                Base::Days(a, b) => {
+                    let n = days_index(a, b);
+                    let cond = format!("d{n}b.t >= d{n}a.t");
+                    once(&|first| {
+                        format!(
+                            "avg(extract(epoch from (d{n}b.t - d{n}a.t)) / 86400.0){}::float8",
+                            filter_sql(first, &cond)
+                        )
+                    })
+                }
+            };
+            q.push(", ").push(sql);
+        }
     }
     q.push(" from leads l");
     if dims.contains(&&Dimension::City) {
@@ -237,7 +306,7 @@ pub(crate) async fn aggregate(
               with ordinality tg(tag, n)",
         );
     }
-    for (n, (a, b)) in days_joins.iter().enumerate() {
+    for (n, (a, b)) in days_pairs.iter().enumerate() {
         q.push(format!(
             " left join lateral (select min(entered_at) t from lead_stage_moves where lead_id = l.id and stage_id = '{a}') d{n}a on true
               left join lateral (select min(entered_at) t from lead_stage_moves where lead_id = l.id and stage_id = '{b}') d{n}b on true"
@@ -248,25 +317,30 @@ pub(crate) async fn aggregate(
         // Leads not closed have no closing date to be cut by.
         q.push(" and l.closed_at is not null");
     }
-    if !exprs.is_empty() {
-        q.push(" group by grouping sets (");
-        q.push(
-            grouping_sets(def.rows.len(), def.columns.len())
-                .iter()
-                .map(|set| {
-                    format!(
-                        "({})",
-                        set.iter().map(|i| exprs[*i].as_str()).collect::<Vec<_>>().join(", ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-        q.push(")");
+    let set_sql = |names: &dyn Fn(usize) -> String| {
+        sets.iter()
+            .map(|set| format!("({})", set.iter().map(|i| names(*i)).collect::<Vec<_>>().join(", ")))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    if two_step {
+        q.push(format!(
+            " group by {}) x group by grouping sets ({})",
+            (1..=exprs.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
+            set_sql(&|i| format!("x.d{i}"))
+        ));
+    } else if !exprs.is_empty() {
+        q.push(format!(" group by grouping sets ({})", set_sql(&|i| exprs[i].clone())));
     }
     q.push(format!(" limit {}", MAX_GROUPS + 1));
 
-    let rows = q.build().fetch_all(pool).await?;
+    // An analytic statement: memory to hash its groups, no JIT (compiling
+    // costs more than a report's scan saves), in its own transaction.
+    let mut tx = pool.begin().await?;
+    sqlx::query("set local work_mem = '64MB'").execute(&mut *tx).await?;
+    sqlx::query("set local jit = off").execute(&mut *tx).await?;
+    let rows = q.build().fetch_all(&mut *tx).await?;
+    tx.commit().await?;
     if rows.len() > MAX_GROUPS {
         return Err(ReportError::TooDetailed);
     }
@@ -285,15 +359,6 @@ pub(crate) async fn aggregate(
             Group { present, keys, values }
         })
         .collect())
-}
-
-fn reached_of(stages: &Stages, stage: Uuid) -> Vec<Uuid> {
-    stages
-        .reached
-        .iter()
-        .find(|(s, _)| *s == stage)
-        .map(|(_, r)| r.clone())
-        .unwrap_or_default()
 }
 
 /// `{id,id}` — ids from our own tables, safe to write into the statement.
