@@ -121,7 +121,10 @@ async fn main() {
     let mut bare = vec![];
     for _ in 0..runs {
         let mut tx = pool.begin().await.unwrap();
-        sqlx::query("set local work_mem = '64MB'").execute(&mut *tx).await.unwrap();
+        sqlx::query("set local work_mem = '64MB'")
+            .execute(&mut *tx)
+            .await
+            .unwrap();
         sqlx::query("set local jit = off").execute(&mut *tx).await.unwrap();
         let plan: serde_json::Value = sqlx::query_scalar(&sql).bind(&won).fetch_one(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();

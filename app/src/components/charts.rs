@@ -53,6 +53,20 @@ fn whole_top(max: f64) -> f64 {
     ((max / 4.0).ceil().max(1.0)) * 4.0
 }
 
+/// Four value lines with their labels, from 0 to `top`.
+fn value_grid(top: f64, y: impl Fn(f64) -> f64) -> impl IntoView {
+    (0..=4)
+        .map(|k| {
+            let v = top * k as f64 / 4.0;
+            let yy = y(v);
+            view! {
+                <line x1=LEFT.to_string() x2=W.to_string() y1=format!("{yy:.1}") y2=format!("{yy:.1}") class="grid"/>
+                <text x=(LEFT - 6.0).to_string() y=format!("{:.1}", yy + 4.0) text-anchor="end" class="axis">{compact(v)}</text>
+            }
+        })
+        .collect_view()
+}
+
 /// Bars per label; `stacked` piles the series, otherwise they stand side by
 /// side; `whole` keeps the axis on whole numbers (counts). `unit` follows
 /// each value in the tooltip («₽», «лидов»).
@@ -119,16 +133,7 @@ pub fn BarChart(
             }
         }
     }
-    let grid = (0..=4)
-        .map(|k| {
-            let v = top * k as f64 / 4.0;
-            let yy = y(v);
-            view! {
-                <line x1=LEFT.to_string() x2=W.to_string() y1=format!("{yy:.1}") y2=format!("{yy:.1}") class="grid"/>
-                <text x=(LEFT - 6.0).to_string() y=format!("{:.1}", yy + 4.0) text-anchor="end" class="axis">{compact(v)}</text>
-            }
-        })
-        .collect_view();
+    let grid = value_grid(top, y);
     // Many bars: every other label, counted from the last (the current month).
     let step = if n > 8 { 2 } else { 1 };
     let xlabels = labels
@@ -182,16 +187,7 @@ pub fn LineChart(
     let slot = (W - LEFT) / n as f64;
     let x = move |i: usize| LEFT + slot * (i as f64 + 0.5);
     let y = move |v: f64| TOP + plot_h - v / top * plot_h;
-    let grid = (0..=4)
-        .map(|k| {
-            let v = top * k as f64 / 4.0;
-            let yy = y(v);
-            view! {
-                <line x1=LEFT.to_string() x2=W.to_string() y1=format!("{yy:.1}") y2=format!("{yy:.1}") class="grid"/>
-                <text x=(LEFT - 6.0).to_string() y=format!("{:.1}", yy + 4.0) text-anchor="end" class="axis">{compact(v)}</text>
-            }
-        })
-        .collect_view();
+    let grid = value_grid(top, y);
     let lines = series
         .iter()
         .map(|s| {

@@ -244,8 +244,9 @@ fn to_saved(actor: &Actor, r: Row) -> SavedReport {
     }
 }
 
-/// The reader's own reports and those shared with their role, by name.
-pub async fn list_reports(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedReport>, ReportError> {
+/// The reader's own reports and those shared with their role, by name;
+/// only `id` when given.
+async fn readable(pool: &PgPool, actor: &Actor, id: Option<Uuid>) -> Result<Vec<SavedReport>, ReportError> {
     rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
     let rows = sqlx::query_as!(
         Row,
@@ -253,34 +254,29 @@ pub async fn list_reports(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedRepor
                   r.next_send_at as "next_send_at: DateTime<Utc>", r.last_sent_at as "last_sent_at: DateTime<Utc>",
                   r.updated_at as "updated_at: DateTime<Utc>"
            from saved_reports r join users u on u.id = r.owner_id
-           where r.owner_id = $1 or r.shared_roles @> array[$2]::text[]
+           where (r.owner_id = $1 or r.shared_roles @> array[$2]::text[]) and ($3::uuid is null or r.id = $3)
            order by lower(r.name), r.created_at"#,
         actor.user_id,
-        actor.role.as_str()
+        actor.role.as_str(),
+        id
     )
     .fetch_all(pool)
     .await?;
     Ok(rows.into_iter().map(|r| to_saved(actor, r)).collect())
 }
 
+/// The reader's own reports and those shared with their role, by name.
+pub async fn list_reports(pool: &PgPool, actor: &Actor) -> Result<Vec<SavedReport>, ReportError> {
+    readable(pool, actor, None).await
+}
+
 /// One report the reader owns or that is shared with their role.
 pub async fn get_report(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<SavedReport, ReportError> {
-    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
-    let row = sqlx::query_as!(
-        Row,
-        r#"select r.id, r.name, r.owner_id, u.full_name as owner_name, r.definition, r.shared_roles, r.schedule,
-                  r.next_send_at as "next_send_at: DateTime<Utc>", r.last_sent_at as "last_sent_at: DateTime<Utc>",
-                  r.updated_at as "updated_at: DateTime<Utc>"
-           from saved_reports r join users u on u.id = r.owner_id
-           where r.id = $1 and (r.owner_id = $2 or r.shared_roles @> array[$3]::text[])"#,
-        id,
-        actor.user_id,
-        actor.role.as_str()
-    )
-    .fetch_optional(pool)
-    .await?
-    .ok_or(ReportError::NotFound)?;
-    Ok(to_saved(actor, row))
+    readable(pool, actor, Some(id))
+        .await?
+        .into_iter()
+        .next()
+        .ok_or(ReportError::NotFound)
 }
 
 /// Deletes one of the reader's own reports.

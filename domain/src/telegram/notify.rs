@@ -67,22 +67,30 @@ async fn lot_outbid(tx: &mut Tx<'_>, lot_id: Uuid, team_id: Uuid, price: i64) ->
     Ok(())
 }
 
-/// Queues `text` to the user's chat with the company bot; `false` when they
-/// have none (not linked, blocked the bot, no company bot).
-pub(crate) async fn notify_user(tx: &mut Tx<'_>, user_id: Uuid, text: &str) -> Result<bool, sqlx::Error> {
-    let chat = sqlx::query!(
+/// The user's chat with the company bot (bot, chat), the latest they used.
+async fn company_chat(tx: &mut Tx<'_>, user_id: Uuid) -> Result<Option<(Uuid, i64)>, sqlx::Error> {
+    Ok(sqlx::query!(
         "select c.bot_id, c.chat_id from bot_chats c join bots b on b.id = c.bot_id
          where b.is_company and b.enabled and c.user_id = $1 and not c.blocked
          order by c.last_seen_at desc limit 1",
         user_id
     )
     .fetch_optional(&mut **tx)
-    .await?;
-    let Some(c) = chat else { return Ok(false) };
+    .await?
+    .map(|c| (c.bot_id, c.chat_id)))
+}
+
+/// Queues `text` to the user's chat with the company bot; `false` when they
+/// have none (not linked, blocked the bot, no company bot).
+pub(crate) async fn notify_user(tx: &mut Tx<'_>, user_id: Uuid, text: &str) -> Result<bool, sqlx::Error> {
+    let chat = company_chat(tx, user_id).await?;
+    let Some((bot_id, chat_id)) = chat else {
+        return Ok(false);
+    };
     queue_out(
         tx,
-        c.bot_id,
-        c.chat_id,
+        bot_id,
+        chat_id,
         "text",
         &OutMessage::text(text),
         json!({ "notification": true }),
@@ -102,19 +110,14 @@ pub(crate) async fn send_file_to_user(
     bytes: &[u8],
     caption: &str,
 ) -> Result<bool, sqlx::Error> {
-    let chat = sqlx::query!(
-        "select c.bot_id, c.chat_id from bot_chats c join bots b on b.id = c.bot_id
-         where b.is_company and b.enabled and c.user_id = $1 and not c.blocked
-         order by c.last_seen_at desc limit 1",
-        user_id
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
-    let Some(c) = chat else { return Ok(false) };
+    let chat = company_chat(tx, user_id).await?;
+    let Some((bot_id, chat_id)) = chat else {
+        return Ok(false);
+    };
     let upload = sqlx::query_scalar!(
         "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
          values ($1, $2, $3, $4, $5, $6) returning id",
-        c.bot_id,
+        bot_id,
         name,
         content_type,
         bytes.len() as i32,
@@ -125,8 +128,8 @@ pub(crate) async fn send_file_to_user(
     .await?;
     queue_out(
         tx,
-        c.bot_id,
-        c.chat_id,
+        bot_id,
+        chat_id,
         "document",
         &OutMessage::text(html_escape(&format!("Файл: {name} — {caption}"))),
         json!({ "upload_id": upload, "file_name": name, "caption": caption, "notification": true }),
