@@ -309,6 +309,20 @@ async fn saved_reports_are_private_until_shared_and_scheduled_ones_go_once(pool:
     .unwrap_err();
     assert!(matches!(err, ReportError::Rbac(_)), "{err:?}");
 
+    // The owner talks to the company bot: the file goes there.
+    let bot: Uuid = sqlx::query_scalar(
+        "insert into bots (tg_id, username, token_enc, token_hash, is_company) values (4242, 'mak_bot', '\\x00', 'h', true) returning id",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    sqlx::query("insert into bot_chats (bot_id, chat_id, user_id) values ($1, 4242001, $2)")
+        .bind(bot)
+        .bind(admin.user_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+
     // Due: sent once, the bell rung, the next sending a day on.
     sqlx::query("update saved_reports set next_send_at = now() - interval '1 minute' where id = $1")
         .bind(shared.id)
@@ -323,6 +337,16 @@ async fn saved_reports_are_private_until_shared_and_scheduled_ones_go_once(pool:
         .await
         .unwrap();
     assert_eq!(bell, 1);
+    let (kind, file): (String, Vec<u8>) = sqlx::query_as(
+        "select m.kind, u.data from bot_messages m join bot_uploads u on u.id = (m.payload ->> 'upload_id')::uuid
+         where m.bot_id = $1 and m.chat_id = 4242001 and m.status = 'queued'",
+    )
+    .bind(bot)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(kind, "document");
+    assert!(file.starts_with(b"PK"), "an XLSX queued to the company bot");
     let after = reports::get_report(&pool, &admin, shared.id).await.unwrap();
     assert!(after.last_sent_at.is_some());
     assert!(after.next_send_at.unwrap() > chrono::Utc::now());
