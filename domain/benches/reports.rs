@@ -107,17 +107,14 @@ async fn main() {
         .fetch_all(&pool)
         .await
         .unwrap();
-    let zone = domain::time::zone().name();
-    let month = format!("date_trunc('month', l.created_at at time zone '{zone}')");
-    let sql = format!(
-        "explain (analyze, format json)
-         select grouping(x.d0, x.d1), x.d0::text, to_char(x.d1, 'YYYY-MM-DD'), sum(x.c0)::float8,
+    let sql = "explain (analyze, format json)
+         select grouping(x.d0, date_trunc('month', x.d1)::date), x.d0::text,
+                to_char(date_trunc('month', x.d1)::date, 'YYYY-MM-DD'), sum(x.c0)::float8,
                 sum(x.c1)::float8 / 100.0, sum(x.c2)::float8
-         from (select l.source_id as d0, {month} as d1, count(*) as c0, sum(l.amount_kopecks) as c1,
+         from (select l.source_id as d0, l.created_day as d1, count(*) as c0, sum(l.amount_kopecks) as c1,
                       count(*) filter (where l.stage_id = any($1)) as c2
                from leads l where l.deleted_at is null group by 1, 2) x
-         group by grouping sets ((x.d0, x.d1), (x.d0), (x.d1), ())"
-    );
+         group by grouping sets ((x.d0, date_trunc('month', x.d1)::date), (x.d0), (date_trunc('month', x.d1)::date), ())";
     let mut bare = vec![];
     for _ in 0..runs {
         let mut tx = pool.begin().await.unwrap();
@@ -126,7 +123,7 @@ async fn main() {
             .await
             .unwrap();
         sqlx::query("set local jit = off").execute(&mut *tx).await.unwrap();
-        let plan: serde_json::Value = sqlx::query_scalar(&sql).bind(&won).fetch_one(&mut *tx).await.unwrap();
+        let plan: serde_json::Value = sqlx::query_scalar(sql).bind(&won).fetch_one(&mut *tx).await.unwrap();
         tx.commit().await.unwrap();
         bare.push(plan[0]["Execution Time"].as_f64().unwrap_or(0.0));
     }

@@ -47,6 +47,18 @@ async fn put_setting(
         Some(serde_json::json!({ "value": value })),
     )
     .await?;
+    if key == "time_zone" {
+        // Reports cut leads by their days in the company's zone.
+        if let Some(zone) = value.as_str() {
+            sqlx::query!(
+                "update leads set created_day = (created_at at time zone $1)::date,
+                                  closed_day = (closed_at at time zone $1)::date",
+                zone
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+    }
     if let Some(event) = event {
         realtime::publish(&mut tx, &event).await?;
     }
@@ -72,7 +84,8 @@ pub async fn load_time_zone(pool: &PgPool) -> Result<Tz, sqlx::Error> {
 }
 
 /// Sets the company's time zone (one of `time::ZONES`). Needs settings:edit;
-/// audited; every instance switches when it commits.
+/// audited; every instance switches when it commits. The leads' days
+/// (what reports cut by) are recomputed in the same transaction.
 pub async fn set_time_zone(pool: &PgPool, actor: &Actor, name: &str) -> Result<(), RbacError> {
     rbac::authorize_setting(pool, actor, SettingsOp::EditCompany).await?;
     let tz = time::parse_zone(name).ok_or_else(|| RbacError::Invalid(format!("неизвестный часовой пояс «{name}»")))?;

@@ -403,3 +403,29 @@ async fn each_role_gets_its_own_dashboard_with_its_own_numbers(pool: PgPool) {
     assert!(csv.starts_with('\u{feff}'));
     assert!(csv.contains("Лиды по источникам"));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn dates_are_cut_by_the_company_zone_and_follow_its_change(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    let id = new_lead(&pool, &admin, "+7 916 540 00 01", site, "1000").await;
+    // 20:00 UTC on 30 November: 23:00 in Moscow, 06:00 on 1 December in Vladivostok.
+    sqlx::query("update leads set created_at = '2026-11-30 20:00:00+00' where id = $1")
+        .bind(id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let day = |r: &reports::ReportResult| r.rows.iter().map(|h| h.labels[0].clone()).collect::<Vec<_>>();
+    let def = input(&["created_at:day"], &[], &["count"]);
+    let r = reports::run_report(&pool, &admin, &def).await.unwrap();
+    assert_eq!(day(&r), ["30.11.2026"]);
+    domain::company::set_time_zone(&pool, &admin, "Asia/Vladivostok")
+        .await
+        .unwrap();
+    let r = reports::run_report(&pool, &admin, &def).await.unwrap();
+    assert_eq!(day(&r), ["01.12.2026"]);
+    let r = reports::run_report(&pool, &admin, &input(&["created_at:month"], &[], &["count"]))
+        .await
+        .unwrap();
+    assert_eq!(day(&r), ["дек 2026"]);
+}

@@ -33,10 +33,11 @@ pub enum DateField {
 }
 
 impl DateField {
+    /// The lead's day in the company's zone (kept by a trigger).
     pub fn column(self) -> &'static str {
         match self {
-            Self::Created => "l.created_at",
-            Self::Closed => "l.closed_at",
+            Self::Created => "l.created_day",
+            Self::Closed => "l.closed_day",
         }
     }
 }

@@ -94,10 +94,9 @@ pub fn lead_filter(def: &Definition, period: Option<Period>) -> Result<LeadFilte
     Ok(f)
 }
 
-/// The SQL of a dimension (a grouping column). Dates are cut in the
-/// company's zone — a name from the fixed list of zones, written in, so the
-/// same expression appears identically in the select and the group by —
-/// and shifted by `shift_days` (the previous period compared as this one).
+/// The SQL of a dimension (a grouping column). Dates are cut from the
+/// lead's days in the company's zone, shifted by `shift_days` (the previous
+/// period compared as this one).
 fn dimension_sql(d: &Dimension, shift_days: i64) -> String {
     match d {
         Dimension::Product => "l.product_id".into(),
@@ -116,15 +115,29 @@ fn dimension_sql(d: &Dimension, shift_days: i64) -> String {
         Dimension::Extra(key) if leads::is_field_key(key) => format!("(l.extra ->> '{key}')"),
         Dimension::Extra(_) => "null::text".into(),
         Dimension::Date(field, bucket) => {
-            let zone = crate::time::zone().name();
+            // Days in the company's zone, stored on the lead; a comparison
+            // with the previous period moves them on by its length.
             let col = field.column();
-            let shifted = if shift_days == 0 {
+            let day = if shift_days == 0 {
                 col.to_string()
             } else {
-                format!("({col} + interval '{shift_days} days')")
+                format!("({col} + {shift_days})")
             };
-            format!("date_trunc('{}', {shifted} at time zone '{zone}')", bucket.as_str())
+            format!("date_trunc('{}', {day})::date", bucket.as_str())
         }
+    }
+}
+
+/// A date dimension's day (stored on the lead, in the company's zone),
+/// moved on by `shift_days`.
+fn day_sql(d: &Dimension, shift_days: i64) -> String {
+    let Dimension::Date(field, _) = d else {
+        return "null::date".into();
+    };
+    if shift_days == 0 {
+        field.column().to_string()
+    } else {
+        format!("({} + {shift_days})", field.column())
     }
 }
 
@@ -188,11 +201,21 @@ pub(crate) async fn aggregate(
     // grouping-sets pass over a million rows spills to disk instead.
     let two_step = !exprs.is_empty() && !has_tag && !median;
 
+    // Dates group by the day first (a few hundred days), cut into
+    // weeks or months over that small result.
+    let cols_outer: Vec<String> = dims
+        .iter()
+        .enumerate()
+        .map(|(i, d)| match d {
+            Dimension::Date(_, bucket) => format!("date_trunc('{}', x.d{i})::date", bucket.as_str()),
+            _ => format!("x.d{i}"),
+        })
+        .collect();
     let mut q = QueryBuilder::<Postgres>::new("select ");
     if two_step {
-        let cols: Vec<String> = (0..dims.len()).map(|i| format!("x.d{i}")).collect();
+        let cols = &cols_outer;
         q.push(format!("grouping({})", cols.join(", ")));
-        for (d, c) in dims.iter().zip(&cols) {
+        for (d, c) in dims.iter().zip(cols) {
             q.push(", ").push(dimension_select(d, c));
         }
         for (i, b) in bases.iter().enumerate() {
@@ -214,7 +237,11 @@ pub(crate) async fn aggregate(
             exprs
                 .iter()
                 .enumerate()
-                .map(|(i, e)| format!("{e} as d{i}"))
+                .zip(&dims)
+                .map(|((i, e), d)| match d {
+                    Dimension::Date(..) => format!("{} as d{i}", day_sql(d, shift_days)),
+                    _ => format!("{e} as d{i}"),
+                })
                 .collect::<Vec<_>>()
                 .join(", "),
         );
@@ -327,7 +354,7 @@ pub(crate) async fn aggregate(
         q.push(format!(
             " group by {}) x group by grouping sets ({})",
             (1..=exprs.len()).map(|i| i.to_string()).collect::<Vec<_>>().join(", "),
-            set_sql(&|i| format!("x.d{i}"))
+            set_sql(&|i| cols_outer[i].clone())
         ));
     } else if !exprs.is_empty() {
         q.push(format!(" group by grouping sets ({})", set_sql(&|i| exprs[i].clone())));
