@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { inflateRawSync } from 'node:zlib';
 import { readFileSync } from 'node:fs';
-import { apiToken, hydrated, invitedPartner, signIn, suite } from './helpers.mjs';
+import { apiToken, hydrated, invitedPartner, suite } from './helpers.mjs';
 
 const s = suite();
 const { api } = s;
@@ -183,4 +183,3 @@ test('dashboard and report pages fit a phone', async () => {
   await ctx.close();
 });
 
-void signIn;

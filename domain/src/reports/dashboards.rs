@@ -188,13 +188,7 @@ pub async fn dashboard(pool: &PgPool, actor: &Actor, role: Role) -> Result<Dashb
     if role != actor.role {
         return Err(RbacError::NotAllowed.into());
     }
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Reports(crate::rbac::ReportOp::View),
-        Target::Collection,
-    )
-    .await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     let cards = match role {
         Role::Admin => admin_cards(pool, actor).await?,
         Role::Employee => employee_cards(pool, actor).await?,
@@ -246,13 +240,7 @@ pub async fn funnel(
 ) -> Result<Vec<(Uuid, String, i64)>, ReportError> {
     let input = def(&[], &[], &["count"], period, &format!("pipeline_id={pipeline}"));
     let d = input.parse()?;
-    rbac::authorize(
-        pool,
-        actor,
-        Operation::Reports(crate::rbac::ReportOp::View),
-        Target::Collection,
-    )
-    .await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     let filter = super::query::lead_filter(&d, period)?;
     let stages = sqlx::query!(

@@ -87,6 +87,23 @@ impl DomainError for ReportError {
     }
 }
 
+/// Checks a report right (`reports:view` / `create` / `export`) of the reader.
+pub async fn authorize(pool: &PgPool, actor: &Actor, op: crate::rbac::ReportOp) -> Result<(), ReportError> {
+    crate::rbac::authorize(
+        pool,
+        actor,
+        crate::rbac::Operation::Reports(op),
+        crate::rbac::Target::Collection,
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether the reader has a report right (for showing buttons).
+pub async fn may(pool: &PgPool, actor: &Actor, op: crate::rbac::ReportOp) -> bool {
+    authorize(pool, actor, op).await.is_ok()
+}
+
 /// Runs a report for `actor`: over the leads their `leads:view` scope
 /// reaches, with `reports:view`.
 pub async fn run_report(pool: &PgPool, actor: &Actor, input: &DefinitionInput) -> Result<ReportResult, ReportError> {

@@ -12,7 +12,7 @@ use super::definition::{Aggregate, Base, ConversionTo, DateField, Definition, Di
 use super::ReportError;
 use crate::accounts::FieldError;
 use crate::leads::{self, LeadFilter};
-use crate::rbac::{self, LeadOp, Operation, ReportOp, Target};
+use crate::rbac::{self, LeadOp, Operation, Target};
 use crate::Actor;
 
 /// More groups than this and the report is refused as too detailed.
@@ -114,17 +114,7 @@ fn dimension_sql(d: &Dimension, shift_days: i64) -> String {
         // The key is checked by `Dimension::parse` (`cf_` and digits).
         Dimension::Extra(key) if leads::is_field_key(key) => format!("(l.extra ->> '{key}')"),
         Dimension::Extra(_) => "null::text".into(),
-        Dimension::Date(field, bucket) => {
-            // Days in the company's zone, stored on the lead; a comparison
-            // with the previous period moves them on by its length.
-            let col = field.column();
-            let day = if shift_days == 0 {
-                col.to_string()
-            } else {
-                format!("({col} + {shift_days})")
-            };
-            format!("date_trunc('{}', {day})::date", bucket.as_str())
-        }
+        Dimension::Date(_, bucket) => format!("date_trunc('{}', {})::date", bucket.as_str(), day_sql(d, shift_days)),
     }
 }
 
@@ -159,7 +149,7 @@ pub(crate) async fn aggregate(
     period: Option<Period>,
     shift_days: i64,
 ) -> Result<Vec<Group>, ReportError> {
-    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     // Which leads count is the lead list's business: its scope and filter.
     let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
     let filter = lead_filter(def, period)?;

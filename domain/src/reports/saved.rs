@@ -11,7 +11,6 @@ use uuid::Uuid;
 use super::definition::DefinitionInput;
 use super::ReportError;
 use crate::accounts::FieldError;
-use crate::rbac::{self, Operation, ReportOp, Target};
 use crate::types::{check_text, Role};
 use crate::{audit, Actor};
 
@@ -109,7 +108,7 @@ pub async fn save_report(
     id: Option<Uuid>,
     input: &SavedReportInput,
 ) -> Result<SavedReport, ReportError> {
-    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     let name = input.name.trim();
     let mut errors = vec![];
     if name.is_empty() {
@@ -146,7 +145,7 @@ pub async fn save_report(
     // The filter must read too: a saved report that can't run helps nobody.
     super::query::lead_filter(&def, def.period)?;
     if !roles.is_empty() {
-        rbac::authorize(pool, actor, Operation::Reports(ReportOp::Share), Target::Collection).await?;
+        super::authorize(pool, actor, crate::rbac::ReportOp::Share).await?;
     }
     let definition = serde_json::to_value(def.input()).map_err(|e| sqlx::Error::Decode(Box::new(e)))?;
     let next = input.schedule.next_after(Utc::now());
@@ -247,7 +246,7 @@ fn to_saved(actor: &Actor, r: Row) -> SavedReport {
 /// The reader's own reports and those shared with their role, by name;
 /// only `id` when given.
 async fn readable(pool: &PgPool, actor: &Actor, id: Option<Uuid>) -> Result<Vec<SavedReport>, ReportError> {
-    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     let rows = sqlx::query_as!(
         Row,
         r#"select r.id, r.name, r.owner_id, u.full_name as owner_name, r.definition, r.shared_roles, r.schedule,
@@ -281,7 +280,7 @@ pub async fn get_report(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<SavedR
 
 /// Deletes one of the reader's own reports.
 pub async fn delete_report(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<(), ReportError> {
-    rbac::authorize(pool, actor, Operation::Reports(ReportOp::View), Target::Collection).await?;
+    super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     let mut tx = pool.begin().await?;
     let name = sqlx::query_scalar!(
         "delete from saved_reports where id = $1 and owner_id = $2 returning name",

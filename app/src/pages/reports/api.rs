@@ -247,25 +247,12 @@ pub async fn report_builder() -> Result<BuilderChoices, AppError> {
             })
         })
         .collect();
-    let ask = |op| {
-        let (pool, actor) = (pool.clone(), actor.clone());
-        async move {
-            domain::rbac::authorize(
-                &pool,
-                &actor,
-                domain::rbac::Operation::Reports(op),
-                domain::rbac::Target::Collection,
-            )
-            .await
-            .is_ok()
-        }
-    };
     Ok(BuilderChoices {
         dimensions,
         stages,
         saved: saved.iter().map(convert::saved_line).collect(),
-        may_share: ask(domain::rbac::ReportOp::Share).await,
-        may_export: ask(domain::rbac::ReportOp::Export).await,
+        may_share: domain::reports::may(&pool, &actor, domain::rbac::ReportOp::Share).await,
+        may_export: domain::reports::may(&pool, &actor, domain::rbac::ReportOp::Export).await,
     })
 }
 
@@ -326,14 +313,7 @@ pub async fn my_dashboard() -> Result<DashboardWire, AppError> {
     let pool = crate::session::services()?.pool;
     let actor = crate::session::require_actor().await?;
     let d = domain::reports::dashboard(&pool, &actor, actor.role).await?;
-    let may_export = domain::rbac::authorize(
-        &pool,
-        &actor,
-        domain::rbac::Operation::Reports(domain::rbac::ReportOp::Export),
-        domain::rbac::Target::Collection,
-    )
-    .await
-    .is_ok();
+    let may_export = domain::reports::may(&pool, &actor, domain::rbac::ReportOp::Export).await;
     Ok(DashboardWire {
         role: d.role.as_str().into(),
         title: d.title,

@@ -88,7 +88,7 @@ fn Builder() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match choices.await {
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
-                        Ok(c) => view! { <Workspace c=c def=def run=run saved_line=saved_line loaded=loaded/> }.into_any(),
+                        Ok(c) => view! { <Workspace c=c def=def run=run saved_line=saved_line/> }.into_any(),
                     }
                 })}
             </Transition>
@@ -102,7 +102,6 @@ fn Workspace(
     def: RwSignal<DefinitionWire>,
     run: Action<DefinitionWire, Result<ReportView, crate::error::AppError>>,
     saved_line: RwSignal<Option<SavedLine>>,
-    loaded: Resource<Option<Result<SavedWire, crate::error::AppError>>>,
 ) -> impl IntoView {
     let dims = StoredValue::new(c.dimensions.clone());
     let stages = StoredValue::new(c.stages.clone());
@@ -172,7 +171,6 @@ fn Workspace(
     let saved = c.saved.clone();
     let may_share = c.may_share;
     let may_export = c.may_export;
-    let _ = loaded;
     view! {
         <div class="reports-layout">
             <aside class="card report-saved" data-testid="saved-reports">

@@ -144,19 +144,8 @@ async fn adhoc(st: &AppState, actor: &domain::Actor, q: &AdHoc) -> Result<(Strin
     Ok((q.title.clone().unwrap_or_else(|| "Отчёт".into()), r))
 }
 
-fn export_allowed(st: &AppState, actor: &domain::Actor) -> impl std::future::Future<Output = Result<(), ApiError>> {
-    let pool = st.services.pool.clone();
-    let actor = actor.clone();
-    async move {
-        domain::rbac::authorize(
-            &pool,
-            &actor,
-            domain::rbac::Operation::Reports(domain::rbac::ReportOp::Export),
-            domain::rbac::Target::Collection,
-        )
-        .await?;
-        Ok(())
-    }
+async fn export_allowed(st: &AppState, actor: &domain::Actor) -> Result<(), ApiError> {
+    Ok(reports::authorize(&st.services.pool, actor, domain::rbac::ReportOp::Export).await?)
 }
 
 fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
