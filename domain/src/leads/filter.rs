@@ -7,7 +7,8 @@
 //! `unsorted` (1/0), `amount_from`, `amount_to` (rubles), `created_from`,
 //! `created_to`, `closed_from`, `closed_to` (dates, both inclusive, the
 //! company's zone), `team_id` (a franchisee office), `city` (the client's),
-//! `sort`, and per extra field `cf_N` (equals), `cf_N_from`, `cf_N_to`
+//! `reached` (a stage id: leads of its pipeline that got to it or further,
+//! lost ones aside — a funnel's step), `sort`, and per extra field `cf_N` (equals), `cf_N_from`, `cf_N_to`
 //! (ranges). An id key given `none` asks for leads without one (a report's
 //! «Не указано» cell drills down to them).
 
@@ -179,6 +180,8 @@ pub struct LeadFilter {
     pub missing: Vec<Missing>,
     /// The client's city (any case).
     pub city: Option<String>,
+    /// Reached this stage (or a later one of its pipeline).
+    pub reached: Option<Uuid>,
     pub tag: Option<String>,
     pub unsorted: Option<bool>,
     pub amount_from: Option<Money>,
@@ -232,6 +235,7 @@ impl LeadFilter {
                 "q" => f.query = v.to_string(),
                 "team_id" => f.team_id = id(&mut bad),
                 "city" => f.city = Some(v.to_string()),
+                "reached" => f.reached = id(&mut bad),
                 "pipeline_id" => f.pipeline_id = id(&mut bad),
                 "stage_id" => f.stage_id = id(&mut bad),
                 "product_id" => f.product_id = id(&mut bad),

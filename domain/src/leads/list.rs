@@ -329,6 +329,12 @@ pub(crate) fn push_filters(
             .push_bind(city.clone())
             .push("))");
     }
+    if let Some(stage) = f.reached {
+        // The stage's pipeline and position; an unknown stage matches nothing.
+        q.push(" and exists (select 1 from stages rs where rs.id = ")
+            .push_bind(stage)
+            .push(" and rs.kind <> 'lost' and rs.pipeline_id = l.pipeline_id and l.reached_position >= rs.position)");
+    }
     if let Some(t) = f.closed_from {
         q.push(" and l.closed_at >= ").push_bind(t);
     }

@@ -281,8 +281,18 @@ async fn funnel_card(pool: &PgPool, actor: &Actor, period: Period) -> Result<Opt
         chart: ChartKind::Funnel,
         category_label: "Этап".into(),
         labels: stages.iter().map(|s| s.1.clone()).collect(),
-        // «Reached» is not a list filter: the funnel has no drill-down.
-        drills: vec![None; stages.len()],
+        // Each step opens the leads that got to it, in the card's period.
+        drills: stages
+            .iter()
+            .map(|s| {
+                Some(format!(
+                    "pipeline_id={pipeline}&reached={}&created_from={}&created_to={}",
+                    s.0,
+                    period.from.format("%Y-%m-%d"),
+                    period.to.format("%Y-%m-%d")
+                ))
+            })
+            .collect(),
         series: vec![Series {
             name: "Дошли до этапа".into(),
             color: color(0),

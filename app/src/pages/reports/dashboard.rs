@@ -93,9 +93,24 @@ fn CardView(c: CardWire, role: String, may_export: bool) -> impl IntoView {
         _ if c.labels.is_empty() => view! { <p class="muted">{t("rp.no_data")}</p> }.into_any(),
         _ => {
             let unit = c.series_units.first().cloned().unwrap_or_default();
+            // Each category opens its leads in the list (before hydration too).
+            let links: Vec<_> = c
+                .labels
+                .iter()
+                .zip(&c.drills)
+                .filter_map(|(l, d)| d.clone().map(|q| (l.clone(), q)))
+                .collect();
             view! {
                 <Chart kind=c.chart.clone() title=String::new() labels=c.labels.clone() series=c.series.clone()
                     unit=unit.clone() whole=unit.is_empty() testid=format!("chart-{}", c.key)/>
+                {(!links.is_empty()).then(|| view! {
+                    <p class="dash-drills muted small">{t("rp.open_in_list")}" "
+                        {links.into_iter().enumerate().map(|(i, (l, q))| view! {
+                            {(i > 0).then_some(" · ")}
+                            <a href=format!("/leads?{q}") rel="external" data-testid="card-drill">{l}</a>
+                        }).collect_view()}
+                    </p>
+                })}
             }
             .into_any()
         }
