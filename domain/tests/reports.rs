@@ -429,3 +429,272 @@ async fn dates_are_cut_by_the_company_zone_and_follow_its_change(pool: PgPool) {
         .unwrap();
     assert_eq!(day(&r), ["дек 2026"]);
 }
+
+fn subject_input(subject: &str, rows: &[&str], columns: &[&str], measures: &[&str]) -> DefinitionInput {
+    DefinitionInput {
+        subject: subject.into(),
+        ..input(rows, columns, measures)
+    }
+}
+
+/// The single-dimension totals of a report as (label, first measure).
+fn by_row(r: &reports::ReportResult) -> Vec<(String, f64)> {
+    r.rows
+        .iter()
+        .zip(&r.row_totals)
+        .map(|(h, t)| (h.labels.join(" · "), t.values[0].unwrap_or(0.0)))
+        .collect()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn other_subjects_count_what_their_owners_may_see(pool: PgPool) {
+    use domain::auction::{self, NewFranchisee, NewLots};
+    use domain::types::Money;
+    let admin = admin(&pool).await;
+    let employee = user_with_role(&pool, &admin, "emp@example.ru", Role::Employee).await;
+    let (team_a, fr_a) = auction::create_franchisee(
+        &pool,
+        NewFranchisee {
+            email: "a@mak.test",
+            full_name: "Франчайзи А",
+            company: "Офис А",
+            password: "franchisee-password",
+            deposit: Some(Money::from_kopecks(1_000_000)),
+        },
+    )
+    .await
+    .unwrap();
+    let (_, fr_b) = auction::create_franchisee(
+        &pool,
+        NewFranchisee {
+            email: "b@mak.test",
+            full_name: "Франчайзи Б",
+            company: "Офис Б",
+            password: "franchisee-password",
+            deposit: Some(Money::from_kopecks(1_000_000)),
+        },
+    )
+    .await
+    .unwrap();
+    let (fr_a, fr_b) = (actor(&pool, fr_a).await, actor(&pool, fr_b).await);
+    let site = dict(&pool, "source", "Лидогенерация").await;
+
+    // Leads (and so clients); tasks on them: one done, one overdue, one open.
+    let l1 = new_lead(&pool, &admin, "+7 916 600 00 01", site, "").await;
+    let l2 = new_lead(&pool, &admin, "+7 916 600 00 02", site, "").await;
+    let l3 = new_lead(&pool, &admin, "+7 916 600 00 03", site, "").await;
+    let now = chrono::Utc::now();
+    let done = domain::tasks::create_task(&pool, &admin, l1, "Позвонить", now + chrono::Duration::hours(5), None)
+        .await
+        .unwrap();
+    domain::tasks::create_task(
+        &pool,
+        &admin,
+        l1,
+        "Написать",
+        now + chrono::Duration::hours(2),
+        Some(employee.user_id),
+    )
+    .await
+    .unwrap();
+    let late = domain::tasks::create_task(&pool, &admin, l2, "Перезвонить", now + chrono::Duration::hours(1), None)
+        .await
+        .unwrap();
+    sqlx::query("update tasks set due_at = now() - interval '1 hour' where id = $1")
+        .bind(late)
+        .execute(&pool)
+        .await
+        .unwrap();
+    domain::tasks::complete_task(&pool, &admin, done).await.unwrap();
+
+    let tasks = reports::run_report(&pool, &admin, &subject_input("tasks", &["state"], &[], &["count"]))
+        .await
+        .unwrap();
+    assert_eq!(
+        by_row(&tasks),
+        [
+            ("Открыта".to_string(), 1.0),
+            ("Просрочена".to_string(), 1.0),
+            ("Выполнена".to_string(), 1.0)
+        ]
+    );
+    assert!(tasks.totals.drill.is_none(), "only leads drill into a list");
+    // The employee sees the task assigned to them, not the rest.
+    let theirs = reports::run_report(
+        &pool,
+        &employee,
+        &subject_input("tasks", &["responsible"], &[], &["count"]),
+    )
+    .await
+    .unwrap();
+    let all_emp: f64 = by_row(&theirs).iter().map(|r| r.1).sum();
+    let scope_all = domain::rbac::authorize(
+        &pool,
+        &employee,
+        domain::rbac::Operation::Leads(domain::rbac::LeadOp::List),
+        domain::rbac::Target::Collection,
+    )
+    .await
+    .unwrap()
+        == domain::types::Scope::All;
+    assert_eq!(all_emp, if scope_all { 3.0 } else { 1.0 });
+
+    let clients = reports::run_report(
+        &pool,
+        &admin,
+        &subject_input("clients", &["created_at:month"], &[], &["count"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(clients.totals.values[0], Some(3.0));
+
+    // Two lots: A buys the first at 1 500 ₽, B leads the second at 1 000 ₽.
+    let lots = auction::create_lots(
+        &pool,
+        &admin,
+        NewLots {
+            lead_ids: vec![l2, l3],
+            start_price: Money::from_kopecks(100_000),
+            step: Money::from_kopecks(10_000),
+            buy_now: Some(Money::from_kopecks(150_000)),
+            reserve: None,
+            ends_at: None,
+            regions: vec![],
+        },
+    )
+    .await
+    .unwrap();
+    auction::place_bid(&pool, &fr_a, lots[0], Money::from_kopecks(100_000))
+        .await
+        .unwrap();
+    auction::buy_now(&pool, &fr_a, lots[0]).await.unwrap();
+    auction::place_bid(&pool, &fr_b, lots[1], Money::from_kopecks(100_000))
+        .await
+        .unwrap();
+
+    let hq = reports::run_report(
+        &pool,
+        &admin,
+        &subject_input("lots", &["state"], &[], &["count", "sum:amount", "bids"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        by_row(&hq),
+        [("Идут торги".to_string(), 1.0), ("Продан".to_string(), 1.0)]
+    );
+    assert_eq!(hq.totals.values, [Some(2.0), Some(1_500.0), Some(3.0)]);
+    // A franchisee's report holds its own company's lots and bids only.
+    let a_lots = reports::run_report(
+        &pool,
+        &fr_a,
+        &subject_input("lots", &["franchisee"], &[], &["count", "sum:amount"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(a_lots.totals.values, [Some(1.0), Some(1_500.0)]);
+    assert_eq!(by_row(&a_lots)[0].0, "Офис А");
+    let b_bids = reports::run_report(
+        &pool,
+        &fr_b,
+        &subject_input("bids", &["franchisee"], &[], &["count", "sum:amount"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(b_bids.totals.values, [Some(1.0), Some(1_000.0)]);
+    let all_bids = reports::run_report(&pool, &admin, &subject_input("bids", &["franchisee"], &[], &["count"]))
+        .await
+        .unwrap();
+    assert_eq!(all_bids.totals.values, [Some(3.0)]);
+    let _ = team_a;
+
+    // A partner has no accruals yet: an empty report, not an error.
+    let partner = user_with_role(&pool, &admin, "partner@example.ru", Role::Partner).await;
+    let acc = reports::run_report(
+        &pool,
+        &partner,
+        &subject_input("accruals", &["state"], &[], &["count", "sum:amount"]),
+    )
+    .await
+    .unwrap();
+    assert_eq!(acc.totals.values[0], Some(0.0));
+
+    // What a subject doesn't have is named, in Russian.
+    let Err(ReportError::Validation(errs)) = reports::run_report(
+        &pool,
+        &admin,
+        &DefinitionInput {
+            filter: "source_id=x".into(),
+            ..subject_input("clients", &["stage"], &[], &["sum:amount"])
+        },
+    )
+    .await
+    else {
+        panic!("expected refusals")
+    };
+    let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(keys, ["filter", "rows", "measures"]);
+}
+
+/// Every dimension and measure each subject offers runs (as HQ, over
+/// whatever is there): no offered choice is a broken statement.
+#[sqlx::test(migrations = "../migrations")]
+async fn every_offered_choice_of_every_subject_runs(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    new_lead(&pool, &admin, "+7 916 600 00 09", site, "1000").await;
+    let p = reports::Period {
+        from: chrono::NaiveDate::from_ymd_opt(2026, 1, 1).unwrap(),
+        to: chrono::NaiveDate::from_ymd_opt(2027, 12, 31).unwrap(),
+    };
+    for s in reports::subject_choices(&pool, &admin).await.unwrap() {
+        let measures: Vec<&str> = s.measures.iter().map(|m| m.key.as_str()).collect();
+        for d in &s.dimensions {
+            for some in measures.chunks(6) {
+                let mut i = subject_input(&s.key, &[&d.key], &[], some);
+                i.period = Some(p);
+                let r = reports::run_report(&pool, &admin, &i).await;
+                assert!(r.is_ok(), "{} by {}: {r:?}", s.key, d.key);
+            }
+        }
+    }
+}
+
+/// Each funnel step's number is the count of the lead list behind its
+/// drill-down (`reached=`), and a bad filter names its key.
+#[sqlx::test(migrations = "../migrations")]
+async fn funnel_steps_drill_to_the_leads_that_reached_them(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    let a = new_lead(&pool, &admin, "+7 916 700 00 01", site, "").await;
+    let b = new_lead(&pool, &admin, "+7 916 700 00 02", site, "").await;
+    new_lead(&pool, &admin, "+7 916 700 00 03", site, "").await;
+    let second = stage(&pool, 1).await;
+    let pipeline = stage_pipeline(&pool, second).await;
+    leads::move_lead_to_stage(&pool, &admin, a, second).await.unwrap();
+    leads::move_lead_to_stage(&pool, &admin, b, won_stage(&pool).await)
+        .await
+        .unwrap();
+    let steps = reports::funnel(&pool, &admin, pipeline, None).await.unwrap();
+    assert!(steps.len() >= 2);
+    assert_eq!(steps[0].2, 3);
+    assert_eq!(steps[1].2, 2, "the won lead passed the second stage too");
+    for (stage, _, n) in &steps {
+        let q = format!("pipeline_id={pipeline}&reached={stage}");
+        assert_eq!(listed(&pool, &admin, &q).await, *n, "{q}");
+    }
+    let Err(ReportError::Validation(errs)) = reports::run_report(
+        &pool,
+        &admin,
+        &DefinitionInput {
+            filter: "source_id=oops".into(),
+            ..input(&["source"], &[], &["count"])
+        },
+    )
+    .await
+    else {
+        panic!("expected a refusal")
+    };
+    assert_eq!(errs[0].field, "filter");
+    assert!(errs[0].message.contains("source_id"), "{}", errs[0].message);
+}

@@ -174,6 +174,41 @@ test("a lead moved to won updates the admin's funnel live", async () => {
   await ctx.close();
 });
 
+test("reports over other subjects: clients by month, as the API counts them", async () => {
+  const expected = await api('POST', '/reports/run', { subject: 'clients', rows: ['created_at:month'], measures: ['count'] });
+  assert.equal(expected.status, 200, JSON.stringify(expected.body));
+  assert.ok(expected.body.totals.count > 0);
+  const refused = await api('POST', '/reports/run', { subject: 'clients', rows: ['stage'], measures: ['sum:amount'] });
+  assert.equal(refused.status, 400, JSON.stringify(refused.body));
+  assert.equal(refused.body.code, 'validation');
+  const subjects = await api('GET', '/reports/subjects');
+  assert.deepEqual(subjects.body.items.map((x) => x.key), ['leads', 'clients', 'tasks', 'accruals', 'lots', 'bids', 'broadcasts']);
+
+  const { ctx, page } = await s.adminPage('/reports');
+  await page.selectOption('[data-testid=rb-subject]', 'clients');
+  await page.waitForSelector('[data-testid=rb-filter]', { state: 'detached' });
+  await page.selectOption('[data-testid=rb-row-0]', 'created_at:month');
+  await page.selectOption('[data-testid=rb-col-0]', '');
+  assert.equal(await page.locator('[data-testid=rb-m-sum-amount]').count(), 0, 'clients carry no amount');
+  await page.click('[data-testid=rb-run]');
+  await page.waitForSelector('[data-testid=report-table]');
+  const total = (await page.textContent('[data-testid=report-total]')).replace(/\s/g, '');
+  assert.equal(total, String(expected.body.totals.count));
+  assert.equal(await page.locator('[data-testid=report-table] [data-testid=drill]').count(), 0, 'no lead list to drill into');
+  await ctx.close();
+});
+
+test("a funnel step opens the leads that reached it", async () => {
+  const { ctx, page } = await s.adminPage('/dashboard');
+  await page.waitForSelector('[data-testid=card-funnel] [data-testid=funnel-value]');
+  const first = parseInt(await page.locator('[data-testid=card-funnel] [data-testid=funnel-value]').first().textContent(), 10);
+  await page.locator('[data-testid=card-funnel] [data-testid=card-drill]').first().click();
+  await page.waitForURL(/\/leads\?.*reached=/);
+  await hydrated(page);
+  await page.waitForFunction((n) => document.querySelector('[data-testid=leads-total]')?.textContent === String(n), first);
+  await ctx.close();
+});
+
 test('dashboard and report pages fit a phone', async () => {
   const { ctx, page } = await s.adminPage('/dashboard');
   await page.setViewportSize({ width: 390, height: 844 });

@@ -18,11 +18,149 @@ use super::ReportError;
 use crate::accounts::FieldError;
 use crate::leads::is_field_key;
 
-/// What a report counts.
+/// What a report counts: leads (the richest, with the lead list's filter),
+/// or the records of another feature, each under its own list's rights.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Subject {
     Leads,
+    Clients,
+    Tasks,
+    /// Partners' commission accruals (the settlements' lines).
+    Accruals,
+    Lots,
+    Bids,
+    Broadcasts,
+}
+
+impl Subject {
+    pub const ALL: [Subject; 7] = [
+        Self::Leads,
+        Self::Clients,
+        Self::Tasks,
+        Self::Accruals,
+        Self::Lots,
+        Self::Bids,
+        Self::Broadcasts,
+    ];
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|x| x.key() == s.trim())
+    }
+
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Leads => "leads",
+            Self::Clients => "clients",
+            Self::Tasks => "tasks",
+            Self::Accruals => "accruals",
+            Self::Lots => "lots",
+            Self::Bids => "bids",
+            Self::Broadcasts => "broadcasts",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Leads => "Лиды",
+            Self::Clients => "Клиенты",
+            Self::Tasks => "Задачи",
+            Self::Accruals => "Начисления партнёрам",
+            Self::Lots => "Лоты аукциона",
+            Self::Bids => "Ставки аукциона",
+            Self::Broadcasts => "Рассылки",
+        }
+    }
+
+    /// Whether the subject can be cut by `d`.
+    pub fn has_dimension(self, d: &Dimension) -> bool {
+        use Dimension as D;
+        match self {
+            Self::Leads => !matches!(d, D::State | D::Bot | D::Level),
+            Self::Clients => matches!(
+                d,
+                D::City | D::Responsible | D::Franchisee | D::Date(DateField::Created, _)
+            ),
+            Self::Tasks => matches!(d, D::State | D::Responsible | D::Pipeline | D::Date(..)),
+            Self::Accruals => matches!(
+                d,
+                D::Partner | D::State | D::Product | D::Level | D::Date(DateField::Created, _)
+            ),
+            Self::Lots => matches!(d, D::State | D::Franchisee | D::Product | D::City | D::Date(..)),
+            Self::Bids => matches!(
+                d,
+                D::Franchisee | D::Responsible | D::Product | D::Date(DateField::Created, _)
+            ),
+            Self::Broadcasts => matches!(d, D::Bot | D::State | D::Responsible | D::Date(..)),
+        }
+    }
+
+    /// Whether the subject has `b`.
+    pub fn has_base(self, b: Base) -> bool {
+        match (self, b) {
+            (_, Base::Count) => true,
+            (Self::Leads, Base::Quantity(_)) => false,
+            (Self::Leads, _) => true,
+            (Self::Accruals | Self::Lots | Self::Bids, Base::Amount(_)) => true,
+            (Self::Lots, Base::Quantity(Quantity::Bids)) => true,
+            (Self::Broadcasts, Base::Quantity(q)) => q != Quantity::Bids,
+            _ => false,
+        }
+    }
+
+    /// The dimensions a builder offers for the subject, in order (extra
+    /// fields of leads are added by the caller).
+    pub fn dimensions(self) -> Vec<Dimension> {
+        let plain = [
+            "source",
+            "product",
+            "method",
+            "status",
+            "stage",
+            "pipeline",
+            "responsible",
+            "partner",
+            "franchisee",
+            "city",
+            "tag",
+            "loss_reason",
+            "state",
+            "bot",
+            "level",
+        ];
+        let mut out: Vec<Dimension> = plain.iter().filter_map(|k| Dimension::parse(k)).collect();
+        for field in ["created_at", "closed_at"] {
+            for bucket in ["day", "week", "month", "quarter", "year"] {
+                out.extend(Dimension::parse(&format!("{field}:{bucket}")));
+            }
+        }
+        out.retain(|d| self.has_dimension(d));
+        out
+    }
+
+    /// The measures a builder offers for the subject (those with a stage are
+    /// leads' and offered apart).
+    pub fn measures(self) -> Vec<Measure> {
+        let keys = [
+            "count",
+            "sum:amount",
+            "avg:amount",
+            "median:amount",
+            "min:amount",
+            "max:amount",
+            "conversion:won",
+            "bids",
+            "recipients",
+            "delivered",
+            "failed",
+            "share",
+            "change:count",
+        ];
+        keys.iter()
+            .filter_map(|k| Measure::parse(k))
+            .filter(|m| self.has_base(m.base()))
+            .collect()
+    }
 }
 
 /// A date column of the subject.
@@ -95,6 +233,13 @@ pub enum Dimension {
     /// An extra field `cf_N`.
     Extra(String),
     Date(DateField, Bucket),
+    /// A record's state (a task's open / overdue / done, a lot's, an
+    /// accrual's, a broadcast's) — not leads: they have stages and statuses.
+    State,
+    /// A broadcast's bot.
+    Bot,
+    /// An accrual's level: the partner's own lead or a referral's.
+    Level,
 }
 
 impl Dimension {
@@ -121,6 +266,9 @@ impl Dimension {
             "city" => Self::City,
             "tag" => Self::Tag,
             "loss_reason" => Self::LossReason,
+            "state" => Self::State,
+            "bot" => Self::Bot,
+            "level" => Self::Level,
             k if is_field_key(k) => Self::Extra(k.to_string()),
             _ => return None,
         })
@@ -140,6 +288,9 @@ impl Dimension {
             Self::City => "city".into(),
             Self::Tag => "tag".into(),
             Self::LossReason => "loss_reason".into(),
+            Self::State => "state".into(),
+            Self::Bot => "bot".into(),
+            Self::Level => "level".into(),
             Self::Extra(k) => k.clone(),
             Self::Date(DateField::Created, b) => format!("created_at:{}", b.as_str()),
             Self::Date(DateField::Closed, b) => format!("closed_at:{}", b.as_str()),
@@ -179,6 +330,31 @@ pub enum Base {
     Conversion(ConversionTo),
     /// Average days from entering the first stage to entering the second.
     Days(Uuid, Uuid),
+    /// A number each record carries (a lot's bids, a broadcast's
+    /// recipients), summed.
+    Quantity(Quantity),
+}
+
+/// What a record counts of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Quantity {
+    /// A lot's bids.
+    Bids,
+    /// A broadcast's recipients, delivered and failed messages.
+    Recipients,
+    Delivered,
+    Failed,
+}
+
+impl Quantity {
+    pub fn key(self) -> &'static str {
+        match self {
+            Self::Bids => "bids",
+            Self::Recipients => "recipients",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
 }
 
 /// A measure of the report.
@@ -218,6 +394,10 @@ impl Base {
             ["conversion", "won"] => Self::Conversion(ConversionTo::Won),
             ["conversion", stage] => Self::Conversion(ConversionTo::Stage(stage.parse().ok()?)),
             ["days", from, to] => Self::Days(from.parse().ok()?, to.parse().ok()?),
+            ["bids"] => Self::Quantity(Quantity::Bids),
+            ["recipients"] => Self::Quantity(Quantity::Recipients),
+            ["delivered"] => Self::Quantity(Quantity::Delivered),
+            ["failed"] => Self::Quantity(Quantity::Failed),
             _ => return None,
         })
     }
@@ -238,12 +418,13 @@ impl Base {
             Self::Conversion(ConversionTo::Won) => "conversion:won".into(),
             Self::Conversion(ConversionTo::Stage(s)) => format!("conversion:{s}"),
             Self::Days(a, b) => format!("days:{a}:{b}"),
+            Self::Quantity(q) => q.key().into(),
         }
     }
 
     pub fn unit(self) -> Unit {
         match self {
-            Self::Count => Unit::Count,
+            Self::Count | Self::Quantity(_) => Unit::Count,
             Self::Amount(_) => Unit::Rubles,
             Self::Conversion(_) => Unit::Percent,
             Self::Days(..) => Unit::Days,
@@ -252,7 +433,7 @@ impl Base {
 
     /// Adds up across rows (a total is the sum of its parts).
     fn additive(self) -> bool {
-        matches!(self, Self::Count | Self::Amount(Aggregate::Sum))
+        matches!(self, Self::Count | Self::Amount(Aggregate::Sum) | Self::Quantity(_))
     }
 }
 
@@ -389,19 +570,30 @@ impl DefinitionInput {
     pub fn parse(&self) -> Result<Definition, ReportError> {
         let mut errors = vec![];
         let subject = match self.subject.trim() {
-            "" | "leads" => Subject::Leads,
-            other => {
+            "" => Subject::Leads,
+            other => Subject::parse(other).unwrap_or_else(|| {
                 errors.push(FieldError::new(
                     "subject",
                     &format!("Неизвестный предмет отчёта: {other}"),
                 ));
                 Subject::Leads
-            }
+            }),
         };
+        let filter = self.filter.trim().trim_start_matches('?').to_string();
+        if subject != Subject::Leads && !filter.is_empty() {
+            errors.push(FieldError::new(
+                "filter",
+                "Фильтр списка лидов — только для отчёта по лидам",
+            ));
+        }
         let mut dims = |list: &[String], key: &str, max: usize, what: &str| -> Vec<Dimension> {
             let mut out = vec![];
             for raw in list.iter().filter(|s| !s.trim().is_empty()) {
                 match Dimension::parse(raw) {
+                    Some(d) if !subject.has_dimension(&d) => errors.push(FieldError::new(
+                        key,
+                        &format!("Поле «{raw}» не относится к предмету «{}»", subject.label()),
+                    )),
                     Some(d) if !out.contains(&d) => out.push(d),
                     Some(_) => {}
                     None => errors.push(FieldError::new(key, &format!("Неизвестное поле: {raw}"))),
@@ -426,6 +618,10 @@ impl DefinitionInput {
         let mut measures = vec![];
         for raw in self.measures.iter().filter(|s| !s.trim().is_empty()) {
             match Measure::parse(raw) {
+                Some(m) if !subject.has_base(m.base()) => errors.push(FieldError::new(
+                    "measures",
+                    &format!("Показатель «{raw}» не относится к предмету «{}»", subject.label()),
+                )),
                 Some(m) if !measures.contains(&m) => measures.push(m),
                 Some(_) => {}
                 None => errors.push(FieldError::new("measures", &format!("Неизвестный показатель: {raw}"))),
@@ -476,7 +672,7 @@ impl DefinitionInput {
         }
         Ok(Definition {
             subject,
-            filter: self.filter.trim().trim_start_matches('?').to_string(),
+            filter,
             period: self.period,
             rows,
             columns,
@@ -491,7 +687,7 @@ impl Definition {
     /// The definition as written, for saving and the API.
     pub fn input(&self) -> DefinitionInput {
         DefinitionInput {
-            subject: "leads".into(),
+            subject: self.subject.key().into(),
             filter: self.filter.clone(),
             period: self.period,
             rows: self.rows.iter().map(Dimension::key).collect(),

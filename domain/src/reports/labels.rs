@@ -10,7 +10,8 @@ use chrono::{Datelike, Months, NaiveDate};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::definition::{Bucket, DateField, Dimension, Period};
+use super::definition::{Bucket, DateField, Dimension, Period, Subject};
+use super::subjects::{state_names, LEVEL_NAMES};
 use super::ReportError;
 
 /// A value's name and its place (dictionaries, stages and pipelines keep
@@ -28,7 +29,12 @@ pub const NOT_SET: &str = "Не указано";
 pub const NO_TAGS: &str = "Без тегов";
 
 /// Reads the names of `keys[i]` (the values of dimension `dims[i]`).
-pub async fn resolve(pool: &PgPool, dims: &[&Dimension], keys: &[Vec<String>]) -> Result<Labels, ReportError> {
+pub async fn resolve(
+    pool: &PgPool,
+    subject: Subject,
+    dims: &[&Dimension],
+    keys: &[Vec<String>],
+) -> Result<Labels, ReportError> {
     let mut out = vec![];
     for (d, keys) in dims.iter().zip(keys) {
         let ids: Vec<Uuid> = keys.iter().filter_map(|k| k.parse().ok()).collect();
@@ -94,6 +100,17 @@ pub async fn resolve(pool: &PgPool, dims: &[&Dimension], keys: &[Vec<String>]) -
             .into_iter()
             .map(|r| (r.id, r.name, 0))
             .collect(),
+            Dimension::State => named_list(state_names(subject)),
+            Dimension::Level => named_list(&LEVEL_NAMES),
+            Dimension::Bot => sqlx::query!(
+                r#"select id::text as "id!", '@' || username as "name!" from bots where id = any($1)"#,
+                &ids
+            )
+            .fetch_all(pool)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r.name, 0))
+            .collect(),
             Dimension::City | Dimension::Tag | Dimension::Extra(_) => {
                 keys.iter().map(|k| (k.clone(), k.clone(), 0)).collect()
             }
@@ -119,6 +136,15 @@ pub async fn resolve(pool: &PgPool, dims: &[&Dimension], keys: &[Vec<String>]) -
         out.push(map);
     }
     Ok(out)
+}
+
+/// Fixed names (a state's, a level's) with their order.
+fn named_list(names: &[(&str, &str)]) -> Vec<(String, String, i64)> {
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, (k, v))| (k.to_string(), v.to_string(), i as i64))
+        .collect()
 }
 
 const MONTHS: [&str; 12] = [

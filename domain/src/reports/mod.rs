@@ -19,6 +19,7 @@ mod pivot;
 mod query;
 mod saved;
 mod schedule;
+mod subjects;
 
 use std::collections::HashMap;
 
@@ -34,7 +35,7 @@ use crate::Actor;
 pub use dashboards::{dashboard, dashboard_card, funnel, Card, CardKind, Dashboard, Figure, Series};
 pub use definition::{
     suggest_chart, Aggregate, Base, Bucket, ChartKind, ConversionTo, DateField, Definition, DefinitionInput, Dimension,
-    Measure, Period, Sort, Subject, Unit,
+    Measure, Period, Quantity, Sort, Subject, Unit,
 };
 pub use export::{card_csv, card_xlsx, report_csv, report_xlsx};
 pub use labels::bucket_label;
@@ -132,7 +133,7 @@ pub async fn run_definition(pool: &PgPool, actor: &Actor, def: &Definition) -> R
             k
         })
         .collect();
-    let labels = labels::resolve(pool, &dims, &keys).await?;
+    let labels = labels::resolve(pool, def.subject, &dims, &keys).await?;
     let extra_labels: HashMap<String, String> = if dims.iter().any(|d| matches!(d, Dimension::Extra(_))) {
         crate::leads::custom_fields(pool)
             .await
@@ -164,7 +165,7 @@ pub async fn run_definition(pool: &PgPool, actor: &Actor, def: &Definition) -> R
     };
     let info = |d: &Dimension| DimensionInfo {
         key: d.key(),
-        label: pivot::dimension_label(d, &extra_labels),
+        label: pivot::dimension_label(d, &extra_labels, def.subject),
     };
     let bases = query::bases(def);
     Ok(pivot::layout(
@@ -189,52 +190,60 @@ pub async fn run_definition(pool: &PgPool, actor: &Actor, def: &Definition) -> R
     ))
 }
 
-/// The dimensions a builder offers: every built-in field and each active
-/// extra field (key, label), dates with their buckets.
-pub async fn dimension_choices(pool: &PgPool) -> Result<Vec<DimensionInfo>, ReportError> {
-    let mut out: Vec<DimensionInfo> = [
-        "source",
-        "product",
-        "method",
-        "status",
-        "stage",
-        "pipeline",
-        "responsible",
-        "partner",
-        "franchisee",
-        "city",
-        "tag",
-        "loss_reason",
-    ]
-    .iter()
-    .filter_map(|k| Dimension::parse(k))
-    .map(|d| DimensionInfo {
-        key: d.key(),
-        label: pivot::dimension_label(&d, &HashMap::new()),
-    })
-    .collect();
-    for field in ["created_at", "closed_at"] {
-        for bucket in ["day", "week", "month", "quarter", "year"] {
-            if let Some(d) = Dimension::parse(&format!("{field}:{bucket}")) {
-                out.push(DimensionInfo {
-                    key: d.key(),
-                    label: pivot::dimension_label(&d, &HashMap::new()),
-                });
-            }
-        }
-    }
-    for f in crate::leads::custom_fields(pool)
+/// What a builder offers for one subject: its dimensions and measures.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SubjectInfo {
+    pub key: String,
+    pub label: String,
+    pub dimensions: Vec<DimensionInfo>,
+    pub measures: Vec<DimensionInfo>,
+}
+
+/// Every subject with what it can be cut by and measured with (leads
+/// first, with their extra fields; measures with a stage are leads' and
+/// chosen apart).
+pub async fn subject_choices(pool: &PgPool, actor: &Actor) -> Result<Vec<SubjectInfo>, ReportError> {
+    authorize(pool, actor, crate::rbac::ReportOp::View).await?;
+    let extra: Vec<DimensionInfo> = crate::leads::custom_fields(pool)
         .await
         .map_err(ReportError::Filter)?
         .into_iter()
         .filter(|f| f.active)
-    {
-        out.push(DimensionInfo {
+        .map(|f| DimensionInfo {
             key: f.key,
             label: f.label,
-        });
-    }
-    Ok(out)
+        })
+        .collect();
+    let no_names = HashMap::new();
+    Ok(Subject::ALL
+        .into_iter()
+        .map(|subject| {
+            let mut dimensions: Vec<DimensionInfo> = subject
+                .dimensions()
+                .iter()
+                .map(|d| DimensionInfo {
+                    key: d.key(),
+                    label: pivot::dimension_label(d, &no_names, subject),
+                })
+                .collect();
+            if subject == Subject::Leads {
+                dimensions.extend(extra.iter().cloned());
+            }
+            SubjectInfo {
+                key: subject.key().into(),
+                label: subject.label().into(),
+                dimensions,
+                measures: subject
+                    .measures()
+                    .into_iter()
+                    .map(|m| DimensionInfo {
+                        key: m.key(),
+                        label: pivot::measure_label(m, &HashMap::new()),
+                    })
+                    .collect(),
+            }
+        })
+        .collect())
 }
 
 /// A value as a page or a file shows it: «1 234 567 ₽», «12,5 %», «3,2 дн.».

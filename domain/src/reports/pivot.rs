@@ -10,7 +10,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::definition::{Base, ChartKind, Definition, DefinitionInput, Dimension, Measure, Unit};
+use super::definition::{Base, ChartKind, Definition, DefinitionInput, Dimension, Measure, Quantity, Subject, Unit};
 use super::labels::{drill, text_of, Labels};
 use super::query::Group;
 
@@ -90,8 +90,15 @@ pub struct ReportResult {
     pub tags_note: bool,
 }
 
-pub fn dimension_label(d: &Dimension, extra_labels: &HashMap<String, String>) -> String {
+pub fn dimension_label(d: &Dimension, extra_labels: &HashMap<String, String>, subject: Subject) -> String {
     use super::definition::{Bucket, DateField};
+    match (subject, d) {
+        (Subject::Tasks, Dimension::Responsible) => return "Исполнитель".into(),
+        (Subject::Bids, Dimension::Responsible) => return "Кто поставил".into(),
+        (Subject::Broadcasts, Dimension::Responsible) => return "Автор".into(),
+        (Subject::Lots, Dimension::Franchisee) => return "Покупатель".into(),
+        _ => {}
+    }
     match d {
         Dimension::Product => "Продукт".into(),
         Dimension::Source => "Источник".into(),
@@ -105,12 +112,21 @@ pub fn dimension_label(d: &Dimension, extra_labels: &HashMap<String, String>) ->
         Dimension::City => "Город".into(),
         Dimension::Tag => "Тег".into(),
         Dimension::LossReason => "Причина отказа".into(),
+        Dimension::State => "Состояние".into(),
+        Dimension::Bot => "Бот".into(),
+        Dimension::Level => "Уровень".into(),
         Dimension::Extra(k) => extra_labels.get(k).cloned().unwrap_or_else(|| k.clone()),
         Dimension::Date(field, bucket) => format!(
             "{}, {}",
-            match field {
-                DateField::Created => "Создан",
-                DateField::Closed => "Закрыт",
+            match (subject, field) {
+                (Subject::Tasks, DateField::Created) | (Subject::Broadcasts, DateField::Created) => "Создана",
+                (Subject::Tasks, DateField::Closed) => "Выполнена",
+                (Subject::Broadcasts, DateField::Closed) => "Завершена",
+                (Subject::Accruals, _) => "Начислено",
+                (Subject::Lots, DateField::Created) => "Выставлен",
+                (Subject::Bids, _) => "Сделана",
+                (_, DateField::Created) => "Создан",
+                (_, DateField::Closed) => "Закрыт",
             },
             match bucket {
                 Bucket::Day => "день",
@@ -139,6 +155,13 @@ pub fn measure_label(m: Measure, stage_names: &HashMap<uuid::Uuid, String>) -> S
         Base::Conversion(ConversionTo::Won) => "Конверсия в сделку".into(),
         Base::Conversion(ConversionTo::Stage(s)) => format!("Конверсия в «{}»", stage(&s)),
         Base::Days(a, b) => format!("Дней от «{}» до «{}»", stage(&a), stage(&b)),
+        Base::Quantity(q) => match q {
+            Quantity::Bids => "Ставок",
+            Quantity::Recipients => "Получателей",
+            Quantity::Delivered => "Доставлено",
+            Quantity::Failed => "Не доставлено",
+        }
+        .into(),
     };
     match m {
         Measure::Plain(b) => base(b),
@@ -220,7 +243,12 @@ pub fn layout(l: Layout<'_>, current: &[Group], previous: Option<&[Group]>) -> R
             })
             .collect()
     };
-    let drill_of = |keys: &[Option<String>], present: &[bool]| drill(&def.filter, def.period, &dims, keys, present);
+    // Only leads have a list that takes a report's filter.
+    let drill_of = |keys: &[Option<String>], present: &[bool]| {
+        (def.subject == Subject::Leads)
+            .then(|| drill(&def.filter, def.period, &dims, keys, present))
+            .flatten()
+    };
     let header = |keys: &[Option<String>], offset: usize| Header {
         keys: keys.to_vec(),
         labels: keys

@@ -84,7 +84,16 @@ async fn stages_for(pool: &PgPool, bases: &[Base]) -> Result<Stages, ReportError
 /// The lead filter a definition runs with: its query string narrowed to the
 /// period (on the creation date).
 pub fn lead_filter(def: &Definition, period: Option<Period>) -> Result<LeadFilter, ReportError> {
-    let mut f = LeadFilter::from_query(&def.filter).map_err(ReportError::Filter)?;
+    let mut f = LeadFilter::from_query(&def.filter).map_err(|e| match e {
+        // A bad part of the filter is named by its key.
+        leads::LeadsError::Validation(fields) => ReportError::Validation(
+            fields
+                .into_iter()
+                .map(|x| FieldError::new("filter", &format!("фильтр «{}»: {}", x.field, x.message)))
+                .collect(),
+        ),
+        other => ReportError::Filter(other),
+    })?;
     if let Some(p) = period {
         let from = crate::time::start_of_day(p.from);
         let to = crate::time::start_of_day(p.to.succ_opt().unwrap_or(p.to));
@@ -113,7 +122,8 @@ fn dimension_sql(d: &Dimension, shift_days: i64) -> String {
         Dimension::Tag => "tg.tag".into(),
         // The key is checked by `Dimension::parse` (`cf_` and digits).
         Dimension::Extra(key) if leads::is_field_key(key) => format!("(l.extra ->> '{key}')"),
-        Dimension::Extra(_) => "null::text".into(),
+        // Other subjects' dimensions (refused for leads by parsing).
+        Dimension::Extra(_) | Dimension::State | Dimension::Bot | Dimension::Level => "null::text".into(),
         Dimension::Date(_, bucket) => format!("date_trunc('{}', {})::date", bucket.as_str(), day_sql(d, shift_days)),
     }
 }
@@ -149,6 +159,9 @@ pub(crate) async fn aggregate(
     period: Option<Period>,
     shift_days: i64,
 ) -> Result<Vec<Group>, ReportError> {
+    if def.subject != super::definition::Subject::Leads {
+        return super::subjects::aggregate(pool, actor, def, period, shift_days).await;
+    }
     super::authorize(pool, actor, crate::rbac::ReportOp::View).await?;
     // Which leads count is the lead list's business: its scope and filter.
     let scope = rbac::authorize(pool, actor, Operation::Leads(LeadOp::List), Target::Collection).await?;
@@ -220,6 +233,7 @@ pub(crate) async fn aggregate(
                     format!("max(x.c{i})::float8 / 100.0")
                 }
                 Base::Days(..) => format!("sum(x.c{i})::float8 / nullif(sum(x.n{i}), 0)::float8"),
+                Base::Quantity(_) => "null::float8".into(),
             });
         }
         q.push(" from (select ");
@@ -254,6 +268,8 @@ pub(crate) async fn aggregate(
                          count(*) filter (where d{n}b.t >= d{n}a.t) as n{i}"
                     )
                 }
+                // Leads carry no quantity (refused by parsing).
+                Base::Quantity(_) => format!("null::int8 as c{i}"),
             });
         }
     } else {
@@ -309,6 +325,7 @@ pub(crate) async fn aggregate(
                         )
                     })
                 }
+                Base::Quantity(_) => "null::float8".into(),
             };
             q.push(", ").push(sql);
         }

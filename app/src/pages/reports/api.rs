@@ -34,7 +34,11 @@ mod convert {
             }),
         };
         Ok(DefinitionInput {
-            subject: "leads".into(),
+            subject: if w.subject.is_empty() {
+                "leads".into()
+            } else {
+                w.subject.clone()
+            },
             filter: w.filter.clone(),
             period,
             rows: w.rows.iter().filter(|s| !s.is_empty()).cloned().collect(),
@@ -50,6 +54,7 @@ mod convert {
 
     pub fn wire(d: &DefinitionInput) -> DefinitionWire {
         DefinitionWire {
+            subject: d.subject.clone(),
             filter: d.filter.clone(),
             period_from: d.period.map(|p| p.from.to_string()).unwrap_or_default(),
             period_to: d.period.map(|p| p.to.to_string()).unwrap_or_default(),
@@ -227,12 +232,20 @@ pub async fn report_builder() -> Result<BuilderChoices, AppError> {
     let pool = crate::session::services()?.pool;
     let actor = crate::session::require_actor().await?;
     let saved = domain::reports::list_reports(&pool, &actor).await?;
-    let dimensions = domain::reports::dimension_choices(&pool)
+    let subjects = domain::reports::subject_choices(&pool, &actor)
         .await?
         .into_iter()
-        .map(|d| Choice {
-            key: d.key,
-            label: d.label,
+        .map(|s| SubjectChoice {
+            key: s.key,
+            dimensions: s
+                .dimensions
+                .into_iter()
+                .map(|d| Choice {
+                    key: d.key,
+                    label: d.label,
+                })
+                .collect(),
+            measures: s.measures.into_iter().map(|m| m.key).collect(),
         })
         .collect();
     let stages = domain::leads::pipelines(&pool)
@@ -248,7 +261,7 @@ pub async fn report_builder() -> Result<BuilderChoices, AppError> {
         })
         .collect();
     Ok(BuilderChoices {
-        dimensions,
+        subjects,
         stages,
         saved: saved.iter().map(convert::saved_line).collect(),
         may_share: domain::reports::may(&pool, &actor, domain::rbac::ReportOp::Share).await,

@@ -21,8 +21,8 @@ pub fn ReportsPage() -> impl IntoView {
     }
 }
 
-/// Measures offered as checkboxes (key, label).
-const MEASURES: [(&str, &str); 9] = [
+/// Measures offered as checkboxes (key, label), those of the chosen subject.
+const MEASURES: [(&str, &str); 13] = [
     ("count", "rp.m.count"),
     ("sum:amount", "rp.m.sum"),
     ("avg:amount", "rp.m.avg"),
@@ -30,6 +30,10 @@ const MEASURES: [(&str, &str); 9] = [
     ("min:amount", "rp.m.min"),
     ("max:amount", "rp.m.max"),
     ("conversion:won", "rp.m.won"),
+    ("bids", "rp.m.bids"),
+    ("recipients", "rp.m.recipients"),
+    ("delivered", "rp.m.delivered"),
+    ("failed", "rp.m.failed"),
     ("share", "rp.m.share"),
     ("change:count", "rp.m.change"),
 ];
@@ -48,8 +52,48 @@ fn url_encode(s: &str) -> String {
     crate::pages::auction::url_encode(s)
 }
 
+const SUBJECTS: [(&str, &str); 7] = [
+    ("leads", "rp.subj.leads"),
+    ("clients", "rp.subj.clients"),
+    ("tasks", "rp.subj.tasks"),
+    ("accruals", "rp.subj.accruals"),
+    ("lots", "rp.subj.lots"),
+    ("bids", "rp.subj.bids"),
+    ("broadcasts", "rp.subj.broadcasts"),
+];
+
+/// A new definition of another subject: its first field by month of
+/// creation, the count (and the sum where there is money).
+fn definition_for(subject: &SubjectChoice) -> DefinitionWire {
+    let rows = subject
+        .dimensions
+        .iter()
+        .find(|d| !d.key.contains(':'))
+        .map(|d| vec![d.key.clone()])
+        .unwrap_or_default();
+    let columns = subject
+        .dimensions
+        .iter()
+        .find(|d| d.key == "created_at:month")
+        .map(|d| vec![d.key.clone()])
+        .unwrap_or_default();
+    let mut measures = vec!["count".to_string()];
+    if subject.measures.iter().any(|m| m == "sum:amount") {
+        measures.push("sum:amount".into());
+    }
+    DefinitionWire {
+        subject: subject.key.clone(),
+        rows,
+        columns,
+        measures,
+        chart: "auto".into(),
+        ..Default::default()
+    }
+}
+
 fn default_definition() -> DefinitionWire {
     DefinitionWire {
+        subject: "leads".into(),
         rows: vec!["source".into()],
         columns: vec!["created_at:month".into()],
         measures: vec!["count".into(), "sum:amount".into()],
@@ -103,7 +147,14 @@ fn Workspace(
     run: Action<DefinitionWire, Result<ReportView, crate::error::AppError>>,
     saved_line: RwSignal<Option<SavedLine>>,
 ) -> impl IntoView {
-    let dims = StoredValue::new(c.dimensions.clone());
+    let subjects = StoredValue::new(c.subjects.clone());
+    let subject_of =
+        move |key: &str| subjects.with_value(|all| all.iter().find(|s| s.key == key).or_else(|| all.first()).cloned());
+    let current = Memo::new(move |_| {
+        let key = def.with(|d| d.subject.clone());
+        subject_of(&key)
+    });
+    let is_leads = move || current.with(|s| s.as_ref().is_none_or(|s| s.key == "leads"));
     let stages = StoredValue::new(c.stages.clone());
     let dim_select = move |slot: &'static str, i: usize, testid: String| {
         let get = move || {
@@ -123,7 +174,7 @@ fn Workspace(
                 });
             }>
                 <option value="">"—"</option>
-                {dims.get_value().into_iter().map(|d| {
+                {move || current.get().map(|s| s.dimensions).unwrap_or_default().into_iter().map(|d| {
                     let selected = get() == d.key;
                     view! { <option value=d.key.clone() selected=selected>{d.label}</option> }
                 }).collect_view()}
@@ -150,12 +201,13 @@ fn Workspace(
         d.measures
             .retain(|m| !m.starts_with("conversion:") || m == "conversion:won");
         d.measures.retain(|m| !m.starts_with("days:"));
+        let leads = d.subject.is_empty() || d.subject == "leads";
         let s = stage_conv.get_untracked();
-        if !s.is_empty() {
+        if leads && !s.is_empty() {
             d.measures.push(format!("conversion:{s}"));
         }
         let (a, b) = (days_from.get_untracked(), days_to.get_untracked());
-        if !a.is_empty() && !b.is_empty() {
+        if leads && !a.is_empty() && !b.is_empty() {
             d.measures.push(format!("days:{a}:{b}"));
         }
         def.set(d.clone());
@@ -195,6 +247,19 @@ fn Workspace(
             <div class="report-main">
                 <form class="card report-builder" on:submit=submit data-testid="report-builder">
                     <div class="rb-grid">
+                        <label>{t("rp.subject")}
+                            <select data-testid="rb-subject" on:change=move |ev| {
+                                let key = event_target_value(&ev);
+                                if let Some(s) = subject_of(&key) {
+                                    def.set(if s.key == "leads" { default_definition() } else { definition_for(&s) });
+                                }
+                            }>
+                                {SUBJECTS.iter().map(|(k, l)| {
+                                    let selected = def.with_untracked(|d| d.subject == *k || (d.subject.is_empty() && *k == "leads"));
+                                    view! { <option value=*k selected=selected>{t(l)}</option> }
+                                }).collect_view()}
+                            </select>
+                        </label>
                         <label>{t("rp.rows")}
                             <span class="rb-selects">
                                 {dim_select("rows", 0, "rb-row-0".into())}
@@ -210,18 +275,22 @@ fn Workspace(
                         </label>
                         <fieldset class="rb-measures">
                             <legend>{t("rp.measures")}</legend>
-                            {MEASURES.iter().map(|(key, label)| {
-                                let key = key.to_string();
-                                let k2 = key.clone();
-                                view! {
-                                    <label class="check">
-                                        <input type="checkbox" data-testid=format!("rb-m-{}", key.replace(':', "-"))
-                                            prop:checked=move || has(&k2)
-                                            on:change=move |_| toggle(key.clone())/>
-                                        {t(label)}
-                                    </label>
-                                }
-                            }).collect_view()}
+                            {move || {
+                                let offered = current.get().map(|s| s.measures).unwrap_or_default();
+                                MEASURES.iter().filter(|(key, _)| offered.iter().any(|m| m == key)).map(|(key, label)| {
+                                    let key = key.to_string();
+                                    let k2 = key.clone();
+                                    view! {
+                                        <label class="check">
+                                            <input type="checkbox" data-testid=format!("rb-m-{}", key.replace(':', "-"))
+                                                prop:checked=move || has(&k2)
+                                                on:change=move |_| toggle(key.clone())/>
+                                            {t(label)}
+                                        </label>
+                                    }
+                                }).collect_view()
+                            }}
+                            <Show when=is_leads>
                             <label>{t("rp.m.to_stage")}
                                 <select data-testid="rb-conv-stage" on:change=move |ev| stage_conv.set(event_target_value(&ev))>
                                     <option value="">"—"</option>
@@ -234,6 +303,7 @@ fn Workspace(
                                     <select on:change=move |ev| days_to.set(event_target_value(&ev))><option value="">"—"</option>{stage_options}</select>
                                 </span>
                             </label>
+                            </Show>
                         </fieldset>
                         <label>{t("rp.period")}
                             <span class="rb-selects">
@@ -243,12 +313,14 @@ fn Workspace(
                                     on:change=move |ev| def.update(|d| d.period_to = event_target_value(&ev))/>
                             </span>
                         </label>
+                        <Show when=is_leads>
                         <label>{t("rp.filter")}
                             <input type="text" data-testid="rb-filter" placeholder="source_id=…&pipeline_id=…"
                                 prop:value=move || def.with(|d| d.filter.clone())
                                 on:change=move |ev| def.update(|d| d.filter = event_target_value(&ev))/>
                             <span class="muted small">{t("rp.filter_hint")}</span>
                         </label>
+                        </Show>
                         <label>{t("rp.chart")}
                             <select data-testid="rb-chart" on:change=move |ev| def.update(|d| d.chart = event_target_value(&ev))>
                                 {CHARTS.iter().map(|(k, l)| {

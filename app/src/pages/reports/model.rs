@@ -7,6 +7,8 @@ use crate::components::charts::Series;
 /// A definition as the builder edits it (strings, as the API writes them).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DefinitionWire {
+    /// leads | clients | tasks | accruals | lots | bids | broadcasts
+    pub subject: String,
     pub filter: String,
     /// `YYYY-MM-DD`, both or neither.
     pub period_from: String,
@@ -26,10 +28,20 @@ pub struct Choice {
     pub label: String,
 }
 
+/// A subject with what it can be cut by and measured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SubjectChoice {
+    pub key: String,
+    pub dimensions: Vec<Choice>,
+    /// Measure keys.
+    pub measures: Vec<String>,
+}
+
 /// What the builder offers.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct BuilderChoices {
-    pub dimensions: Vec<Choice>,
+    /// Leads first.
+    pub subjects: Vec<SubjectChoice>,
     /// Stages as «Воронка: Этап».
     pub stages: Vec<Choice>,
     pub saved: Vec<SavedLine>,

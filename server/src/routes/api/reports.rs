@@ -20,6 +20,7 @@ pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/reports/run", axum::routing::post(run))
         .route("/reports", get(list).post(create))
+        .route("/reports/subjects", get(subjects))
         .route("/reports/export.csv", get(adhoc_csv))
         .route("/reports/export.xlsx", get(adhoc_xlsx))
         .route("/reports/{id}", get(one).put(update).delete(remove))
@@ -84,6 +85,12 @@ async fn run(
 ) -> ApiResult {
     let r = reports::run_report(&st.services.pool, &actor, &def).await?;
     Ok(Json(result_json(&r)).into_response())
+}
+
+/// What each subject can be cut by and measured with.
+async fn subjects(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
+    let items = reports::subject_choices(&st.services.pool, &actor).await?;
+    Ok(Json(json!({ "items": items })).into_response())
 }
 
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
