@@ -330,7 +330,20 @@ pub(crate) async fn aggregate(
             q.push(", ").push(sql);
         }
     }
-    q.push(" from leads l");
+    let mut needs: Vec<&str> = vec![];
+    if dims.contains(&&Dimension::City) {
+        needs.push("client_id");
+    }
+    if has_tag {
+        needs.push("tags");
+    }
+    if !days_pairs.is_empty() {
+        needs.push("id");
+    }
+    if dims.iter().any(|d| matches!(d, Dimension::Extra(_))) {
+        needs.push("extra");
+    }
+    let parted = push_scoped_leads(&mut q, actor, scope, &filter, &custom, &needs);
     if dims.contains(&&Dimension::City) {
         q.push(" left join clients cl on cl.id = l.client_id");
     }
@@ -346,7 +359,11 @@ pub(crate) async fn aggregate(
               left join lateral (select min(entered_at) t from lead_stage_moves where lead_id = l.id and stage_id = '{b}') d{n}b on true"
         ));
     }
-    leads::push_filters(&mut q, actor, scope, &filter, &custom);
+    if parted {
+        q.push(" where true");
+    } else {
+        leads::push_filters(&mut q, actor, scope, &filter, &custom);
+    }
     if dims.iter().any(|d| matches!(d, Dimension::Date(DateField::Closed, _))) {
         // Leads not closed have no closing date to be cut by.
         q.push(" and l.closed_at is not null");
@@ -393,6 +410,48 @@ pub(crate) async fn aggregate(
             Group { present, keys, values }
         })
         .collect())
+}
+
+/// The columns a report reads of a lead (besides those `push_scoped_leads`
+/// is asked for): the ones a covering index holds.
+const REPORT_COLUMNS: &str = "l.source_id, l.product_id, l.method_id, l.status_id, l.stage_id, l.pipeline_id, \
+     l.responsible_id, l.partner_id, l.franchisee_id, l.team_id, l.created_by, l.loss_reason_id, l.created_day, \
+     l.closed_day, l.created_at, l.closed_at, l.amount_kopecks, l.reached_position";
+
+/// `from … l`: the leads a report counts. For every lead (scope all) the
+/// table itself, filtered later by the caller (`false` returned: no WHERE
+/// yet). For one's own or one's team's leads, the scope's disjoint parts
+/// joined (`leads::scope_parts`), each filtered here — a partner's part is
+/// then read from `leads_partner_report_idx` alone instead of the table
+/// (`true`: filtered; the caller's conditions go on with `where true`).
+/// `needs`: lead columns beyond [`REPORT_COLUMNS`] the statement reads.
+pub(crate) fn push_scoped_leads(
+    q: &mut QueryBuilder<'_, Postgres>,
+    actor: &Actor,
+    scope: crate::types::Scope,
+    filter: &LeadFilter,
+    custom: &[leads::ResolvedCondition],
+    needs: &[&str],
+) -> bool {
+    let parts = leads::scope_parts(scope);
+    if parts == 1 {
+        q.push(" from leads l");
+        return false;
+    }
+    let mut columns = REPORT_COLUMNS.to_string();
+    for n in needs {
+        columns.push_str(&format!(", l.{n}"));
+    }
+    q.push(" from (");
+    for part in 0..parts {
+        if part > 0 {
+            q.push(" union all ");
+        }
+        q.push(format!("select {columns} from leads l"));
+        leads::push_filters_part(q, actor, scope, Some(part), filter, custom);
+    }
+    q.push(") l");
+    true
 }
 
 /// `{id,id}` — ids from our own tables, safe to write into the statement.
