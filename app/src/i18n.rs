@@ -895,6 +895,7 @@ const CATALOG: &[(&str, &str, &str)] = &[
     ("issue.partner", "Кому", "To"),
     ("issue.date", "Дата выдачи", "Issue date"),
     ("issue.bank", "Банк", "Bank"),
+    ("issue.company_fee", "Комиссия банка компании, ₽ (если известна)", "Bank's fee to the company, ₽ (if known)"),
     ("issue.amount", "Сумма выдачи, ₽", "Issued amount, ₽"),
     ("issue.save", "Записать выдачу и начислить", "Record and accrue"),
     ("grades.title", "Грейды и комиссии партнёров", "Partner grades and commissions"),

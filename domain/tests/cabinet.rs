@@ -45,6 +45,7 @@ async fn a_partner_sees_their_own_leads_issues_and_commission_by_month(pool: PgP
             issued_on: domain::time::local(chrono::Utc::now()).date_naive().to_string(),
             bank: "Банк ВТБ".into(),
             amount: "2000000".into(),
+            company_fee: String::new(),
         },
     )
     .await

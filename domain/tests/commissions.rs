@@ -33,6 +33,7 @@ fn issue(amount: &str, on: &str) -> IssueInput {
         issued_on: on.into(),
         bank: "ПАО Сбербанк".into(),
         amount: amount.into(),
+        company_fee: String::new(),
     }
 }
 

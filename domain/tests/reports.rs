@@ -390,6 +390,29 @@ async fn each_role_gets_its_own_dashboard_with_its_own_numbers(pool: PgPool) {
         1.0,
         "the won lead reached the last stage"
     );
+    // The issue with the bank's fee: the company's commission this month.
+    domain::commissions::record_issue(
+        &pool,
+        &admin,
+        lead_id,
+        &domain::commissions::IssueInput {
+            issued_on: domain::time::local(chrono::Utc::now()).date_naive().to_string(),
+            bank: "Банк ВТБ".into(),
+            amount: "500000".into(),
+            company_fee: "12 500".into(),
+        },
+    )
+    .await
+    .unwrap();
+    let money = reports::dashboard_card(&pool, &admin, "money").await.unwrap();
+    let fee = money
+        .series
+        .iter()
+        .find(|s| s.name == "Комиссия банков компании")
+        .unwrap();
+    assert_eq!(fee.values.last().copied(), Some(12_500.0));
+    let issued = money.series.iter().find(|s| s.name == "Выдано кредитов").unwrap();
+    assert_eq!(issued.values.last().copied(), Some(500_000.0));
 
     let p = reports::dashboard(&pool, &partner, Role::Partner).await.unwrap();
     let statuses = p.cards.iter().find(|c| c.key == "statuses").unwrap();
@@ -697,4 +720,57 @@ async fn funnel_steps_drill_to_the_leads_that_reached_them(pool: PgPool) {
     };
     assert_eq!(errs[0].field, "filter");
     assert!(errs[0].message.contains("source_id"), "{}", errs[0].message);
+}
+
+/// A reader whose scope is their own (or their team's) leads is counted
+/// from the scope's parts — one per owner column, the team's last —, and
+/// each lead once, whichever of its people the reader is: the report's
+/// total is the lead list's.
+#[sqlx::test(migrations = "../migrations")]
+async fn scoped_reports_count_each_of_the_readers_leads_once(pool: PgPool) {
+    let admin = admin(&pool).await;
+    let partner = user_with_role(&pool, &admin, "parts@example.ru", Role::Partner).await;
+    let site = dict(&pool, "source", "Лидогенерация").await;
+    // Their own (partner and creator at once), one they're responsible for,
+    // one with them as partner and responsible, and HQ's.
+    let mut own = lead("Свой", "+7 916 800 00 01");
+    own.source_id = Some(site);
+    leads::create_lead(&pool, &partner, own).await.unwrap();
+    let resp = new_lead(&pool, &admin, "+7 916 800 00 02", site, "1000").await;
+    let both = new_lead(&pool, &admin, "+7 916 800 00 03", site, "2000").await;
+    new_lead(&pool, &admin, "+7 916 800 00 04", site, "4000").await;
+    sqlx::query("update leads set responsible_id = $1 where id = $2")
+        .bind(partner.user_id)
+        .bind(resp)
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("update leads set responsible_id = $1, partner_id = $1 where id = $2")
+        .bind(partner.user_id)
+        .bind(both)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let r = reports::run_report(&pool, &partner, &input(&["source"], &[], &["count", "sum:amount"]))
+        .await
+        .unwrap();
+    assert_eq!(r.totals.values, [Some(3.0), Some(3_000.0)]);
+    assert_eq!(listed(&pool, &partner, "").await, 3);
+    // With tags (the one-pass statement) the same leads count.
+    let r = reports::run_report(&pool, &partner, &input(&["tag"], &[], &["count"]))
+        .await
+        .unwrap();
+    assert_eq!(r.totals.values, [Some(3.0)]);
+    let pipeline = stage_pipeline(&pool, stage(&pool, 0).await).await;
+    let steps = reports::funnel(&pool, &partner, pipeline, None).await.unwrap();
+    let reached: i64 = sqlx::query_scalar(
+        "select count(*) from leads where pipeline_id = $1 and reached_position is not null
+           and $2 in (partner_id, responsible_id, franchisee_id, created_by)",
+    )
+    .bind(pipeline)
+    .bind(partner.user_id)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(steps[0].2, reached);
 }

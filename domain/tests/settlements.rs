@@ -74,6 +74,7 @@ async fn issued_deal(pool: &PgPool, admin: &Actor, partner: &Actor, phone: &str,
             issued_on: domain::time::local(chrono::Utc::now()).date_naive().to_string(),
             bank: "Банк ВТБ".into(),
             amount: amount.into(),
+            company_fee: String::new(),
         },
     )
     .await

@@ -31,6 +31,10 @@ pub struct IssueInput {
     pub bank: String,
     /// Rubles as typed.
     pub amount: String,
+    /// What the bank pays the company for the loan, rubles as typed; empty:
+    /// not known.
+    #[serde(default)]
+    pub company_fee: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -53,7 +57,7 @@ pub struct AccrualView {
     pub created_at: DateTime<Utc>,
 }
 
-fn validate(input: &IssueInput) -> Result<(NaiveDate, String, Money), CommissionError> {
+fn validate(input: &IssueInput) -> Result<(NaiveDate, String, Money, Option<Money>), CommissionError> {
     let mut errors = vec![];
     let today = crate::time::local(Utc::now()).date_naive();
     let date = match crate::time::parse_date(&input.issued_on) {
@@ -82,8 +86,18 @@ fn validate(input: &IssueInput) -> Result<(NaiveDate, String, Money), Commission
             None
         }
     };
+    let fee = match input.company_fee.trim() {
+        "" => None,
+        typed => match Money::parse(typed) {
+            Ok(m) => Some(m),
+            Err(m) => {
+                errors.push(FieldError::new("company_fee", m));
+                None
+            }
+        },
+    };
     match (date, amount) {
-        (Some(d), Some(a)) if errors.is_empty() => Ok((d, bank, a)),
+        (Some(d), Some(a)) if errors.is_empty() => Ok((d, bank, a, fee)),
         _ => Err(CommissionError::Validation(errors)),
     }
 }
@@ -198,7 +212,7 @@ pub async fn record_issue(
     input: &IssueInput,
 ) -> Result<Vec<AccrualView>, CommissionError> {
     authorize(pool, actor, CommissionOp::RecordIssue).await?;
-    let (day, bank, amount) = validate(input)?;
+    let (day, bank, amount, fee) = validate(input)?;
     let mut tx = pool.begin().await?;
     let l = sqlx::query!(
         r#"select l.number, l.partner_id, l.product_id, s.kind as "stage_kind?"
@@ -215,12 +229,14 @@ pub async fn record_issue(
         ));
     }
     let inserted = sqlx::query!(
-        "insert into deal_issues (lead_id, issued_on, bank, amount_kopecks, recorded_by) values ($1, $2, $3, $4, $5)
+        "insert into deal_issues (lead_id, issued_on, bank, amount_kopecks, company_fee_kopecks, recorded_by)
+         values ($1, $2, $3, $4, $5, $6)
          on conflict do nothing",
         lead,
         day as _,
         bank,
         amount.kopecks(),
+        fee.map(|m| m.kopecks()),
         actor.user_id
     )
     .execute(&mut *tx)

@@ -249,8 +249,10 @@ pub async fn funnel(
     )
     .fetch_all(pool)
     .await?;
-    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("select l.reached_position, count(*)::int8 from leads l");
-    crate::leads::push_filters(&mut q, actor, scope, &filter, &[]);
+    let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new("select l.reached_position, count(*)::int8");
+    if !super::query::push_scoped_leads(&mut q, actor, scope, &filter, &[], &[]) {
+        crate::leads::push_filters(&mut q, actor, scope, &filter, &[]);
+    }
     q.push(" group by 1");
     let mut tx = pool.begin().await?;
     sqlx::query("set local jit = off").execute(&mut *tx).await?;
@@ -367,7 +369,8 @@ async fn admin_cards(pool: &PgPool, actor: &Actor) -> Result<Vec<Card>, ReportEr
     Ok(cards)
 }
 
-/// Money by month: loans issued, auction sales, partners' commission.
+/// Money by month: loans issued, the banks' fees to the company (its
+/// commission income), auction sales, partners' commission.
 async fn money_card(pool: &PgPool, actor: &Actor, period: Period) -> Result<Option<Card>, ReportError> {
     if !allowed(pool, actor, Operation::Commissions(CommissionOp::ViewAccruals)).await {
         return Ok(None);
@@ -376,7 +379,8 @@ async fn money_card(pool: &PgPool, actor: &Actor, period: Period) -> Result<Opti
     let zone = crate::time::zone().name();
     let from_ts = crate::time::start_of_day(period.from);
     let issued = sqlx::query!(
-        r#"select date_trunc('month', issued_on)::date as "m!: NaiveDate", sum(amount_kopecks)::int8 as "k!"
+        r#"select date_trunc('month', issued_on)::date as "m!: NaiveDate", sum(amount_kopecks)::int8 as "k!",
+                  coalesce(sum(company_fee_kopecks), 0)::int8 as "fee!"
            from deal_issues where issued_on >= $1 group by 1"#,
         period.from as _
     )
@@ -424,7 +428,13 @@ async fn money_card(pool: &PgPool, actor: &Actor, period: Period) -> Result<Opti
                 name: "Выдано кредитов".into(),
                 color: color(0),
                 unit: Unit::Rubles,
-                values: per_month(issued.into_iter().map(|r| (r.m, r.k)).collect()),
+                values: per_month(issued.iter().map(|r| (r.m, r.k)).collect()),
+            },
+            Series {
+                name: "Комиссия банков компании".into(),
+                color: color(3),
+                unit: Unit::Rubles,
+                values: per_month(issued.iter().map(|r| (r.m, r.fee)).collect()),
             },
             Series {
                 name: "Продажи аукциона".into(),

@@ -274,6 +274,7 @@ async fn fresh_settlement(pool: &PgPool, admin: &Actor, n: &mut u32, with_act: b
             issued_on: "2026-11-30".into(),
             bank: "ПАО Сбербанк".into(),
             amount: "1000000".into(),
+            company_fee: String::new(),
         },
     )
     .await

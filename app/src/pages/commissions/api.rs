@@ -151,7 +151,13 @@ pub async fn lead_issue(lead_id: String) -> Result<IssueView, AppError> {
 }
 
 #[server]
-pub async fn record_issue(lead_id: String, issued_on: String, bank: String, amount: String) -> Result<(), AppError> {
+pub async fn record_issue(
+    lead_id: String,
+    issued_on: String,
+    bank: String,
+    amount: String,
+    company_fee: String,
+) -> Result<(), AppError> {
     let pool = crate::session::services()?.pool;
     let actor = crate::session::require_actor().await?;
     domain::commissions::record_issue(
@@ -162,6 +168,7 @@ pub async fn record_issue(lead_id: String, issued_on: String, bank: String, amou
             issued_on,
             bank,
             amount,
+            company_fee,
         },
     )
     .await?;

@@ -56,6 +56,11 @@ pub fn IssuePanel(lead_id: String) -> impl IntoView {
                                                 <input id="issue-amount" name="amount" inputmode="decimal" data-testid="issue-amount"/>
                                                 {move || field_error(value, "amount").get().map(|m| view! { <div class="field-error" data-field="amount">{m}</div> })}
                                             </div>
+                                            <div class="field" class:invalid=move || field_error(value, "company_fee").get().is_some()>
+                                                <label for="issue-fee">{t("issue.company_fee")}</label>
+                                                <input id="issue-fee" name="company_fee" inputmode="decimal" data-testid="issue-fee"/>
+                                                {move || field_error(value, "company_fee").get().map(|m| view! { <div class="field-error" data-field="company_fee">{m}</div> })}
+                                            </div>
                                             <div><button type="submit" class="primary" data-testid="issue-save">{t("issue.save")}</button></div>
                                         </ActionForm>
                                     }.into_any(),

@@ -96,6 +96,9 @@ struct IssueBody {
     issued_on: String,
     bank: String,
     amount: serde_json::Value,
+    /// What the bank pays the company, rubles (optional).
+    #[serde(default)]
+    company_fee: serde_json::Value,
 }
 
 async fn issue(
@@ -109,10 +112,16 @@ async fn issue(
         serde_json::Value::String(s) => s,
         other => other.to_string(),
     };
+    let company_fee = match b.company_fee {
+        serde_json::Value::Null => String::new(),
+        serde_json::Value::String(s) => s,
+        other => other.to_string(),
+    };
     let input = IssueInput {
         issued_on: b.issued_on,
         bank: b.bank,
         amount,
+        company_fee,
     };
     let accrued = commissions::record_issue(&st.services.pool, &actor, lead, &input).await?;
     Ok((
