@@ -392,10 +392,20 @@ pub(crate) async fn aggregate(
     sqlx::query("set local jit = off").execute(&mut *tx).await?;
     let rows = q.build().fetch_all(&mut *tx).await?;
     tx.commit().await?;
+    groups(rows, dims.len(), bases.len())
+}
+
+/// The groups of a report statement's rows: `grouping(…)` of the `dims`
+/// dimensions, their values, then the `measures` base measures.
+pub(crate) fn groups(
+    rows: Vec<sqlx::postgres::PgRow>,
+    dims: usize,
+    measures: usize,
+) -> Result<Vec<Group>, ReportError> {
     if rows.len() > MAX_GROUPS {
         return Err(ReportError::TooDetailed);
     }
-    let n = dims.len();
+    let n = dims;
     Ok(rows
         .into_iter()
         .map(|r| {
@@ -404,7 +414,7 @@ pub(crate) async fn aggregate(
             let keys = (0..n)
                 .map(|i| r.try_get::<Option<String>, _>(1 + i).ok().flatten())
                 .collect();
-            let values = (0..bases.len())
+            let values = (0..measures)
                 .map(|i| r.try_get::<Option<f64>, _>(1 + n + i).ok().flatten())
                 .collect();
             Group { present, keys, values }

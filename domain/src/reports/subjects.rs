@@ -4,11 +4,11 @@
 //! them, its dimensions as columns and its measures as aggregates. The
 //! grouping, totals and layout are the leads report's (`query::Group`).
 
-use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use sqlx::{PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::definition::{Aggregate, Base, DateField, Definition, Dimension, Period, Quantity, Subject};
-use super::query::{bases, grouping_sets, Group, MAX_GROUPS};
+use super::query::{bases, grouping_sets, groups, Group, MAX_GROUPS};
 use super::ReportError;
 use crate::rbac::{self, AuctionOp, BroadcastOp, ClientOp, CommissionOp, LeadOp, Operation, Target};
 use crate::types::Scope;
@@ -299,25 +299,7 @@ pub(crate) async fn aggregate(
     }
     q.push(format!(" limit {}", MAX_GROUPS + 1));
     let rows = q.build().fetch_all(pool).await?;
-    if rows.len() > MAX_GROUPS {
-        return Err(ReportError::TooDetailed);
-    }
-    let n = dims.len();
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let mask = r.try_get::<i32, _>(0).unwrap_or(0);
-            Group {
-                present: (0..n).map(|i| mask & (1 << (n - 1 - i)) == 0).collect(),
-                keys: (0..n)
-                    .map(|i| r.try_get::<Option<String>, _>(1 + i).ok().flatten())
-                    .collect(),
-                values: (0..bases.len())
-                    .map(|i| r.try_get::<Option<f64>, _>(1 + n + i).ok().flatten())
-                    .collect(),
-            }
-        })
-        .collect())
+    groups(rows, dims.len(), bases.len())
 }
 
 /// The readable names of a subject's states, in their order.
