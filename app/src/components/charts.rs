@@ -143,7 +143,8 @@ pub fn BarChart(
         .map(|(i, l)| {
             let x = LEFT + slot * (i as f64 + 0.5);
             // Long names on narrow slots are cut; the bar's tooltip has them whole.
-            let room = ((slot * step as f64) / 6.5).floor().max(3.0) as usize;
+            // ~7.5 units a Cyrillic letter at the axis size, with a gap between names.
+            let room = ((slot * step as f64 - 6.0) / 7.5).floor().max(3.0) as usize;
             let shown = if l.chars().count() > room {
                 format!("{}…", l.chars().take(room.saturating_sub(1)).collect::<String>())
             } else {
@@ -294,8 +295,10 @@ pub fn FunnelChart(
         .iter()
         .enumerate()
         .map(|(i, v)| {
-            let w = (v / max * (W - 230.0)).max(2.0);
-            let x = 150.0 + (W - 220.0 - w) / 2.0;
+            // Bars between the labels (150) and room for the value on
+            // their right (≈ «1,4 тыс · 100 %»).
+            let w = (v / max * (W - 260.0)).max(2.0);
+            let x = 150.0 + (W - 260.0 - w) / 2.0;
             let y = i as f64 * row_h + 3.0;
             let label = labels.get(i).cloned().unwrap_or_default();
             let share = if first > 0.0 { format!(" · {:.0} %", v / first * 100.0) } else { String::new() };
@@ -306,7 +309,7 @@ pub fn FunnelChart(
                     <rect x=format!("{x:.1}") y=format!("{y:.1}") width=format!("{w:.1}") height=(row_h - 6.0).to_string() rx="3" fill=color.clone()>
                         <title>{format!("{label}: {text}")}</title>
                     </rect>
-                    <text x=format!("{:.1}", (x + w + 4.0).min(W - 60.0)) y=format!("{:.1}", y + 17.0) text-anchor="start" class="funnel-value" data-testid="funnel-value">{text.clone()}</text>
+                    <text x=format!("{:.1}", x + w + 4.0) y=format!("{:.1}", y + 17.0) text-anchor="start" class="funnel-value" data-testid="funnel-value">{text.clone()}</text>
                 </g>
             }
         })

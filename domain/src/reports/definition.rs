@@ -111,53 +111,52 @@ impl Subject {
     /// The dimensions a builder offers for the subject, in order (extra
     /// fields of leads are added by the caller).
     pub fn dimensions(self) -> Vec<Dimension> {
+        use Dimension as D;
         let plain = [
-            "source",
-            "product",
-            "method",
-            "status",
-            "stage",
-            "pipeline",
-            "responsible",
-            "partner",
-            "franchisee",
-            "city",
-            "tag",
-            "loss_reason",
-            "state",
-            "bot",
-            "level",
+            D::Source,
+            D::Product,
+            D::Method,
+            D::Status,
+            D::Stage,
+            D::Pipeline,
+            D::Responsible,
+            D::Partner,
+            D::Franchisee,
+            D::City,
+            D::Tag,
+            D::LossReason,
+            D::State,
+            D::Bot,
+            D::Level,
         ];
-        let mut out: Vec<Dimension> = plain.iter().filter_map(|k| Dimension::parse(k)).collect();
-        for field in ["created_at", "closed_at"] {
-            for bucket in ["day", "week", "month", "quarter", "year"] {
-                out.extend(Dimension::parse(&format!("{field}:{bucket}")));
-            }
-        }
-        out.retain(|d| self.has_dimension(d));
-        out
+        let dates = [DateField::Created, DateField::Closed]
+            .into_iter()
+            .flat_map(|field| Bucket::ALL.map(|bucket| D::Date(field, bucket)));
+        plain
+            .into_iter()
+            .chain(dates)
+            .filter(|d| self.has_dimension(d))
+            .collect()
     }
 
     /// The measures a builder offers for the subject (those with a stage are
     /// leads' and offered apart).
     pub fn measures(self) -> Vec<Measure> {
-        let keys = [
-            "count",
-            "sum:amount",
-            "avg:amount",
-            "median:amount",
-            "min:amount",
-            "max:amount",
-            "conversion:won",
-            "bids",
-            "recipients",
-            "delivered",
-            "failed",
-            "share",
-            "change:count",
-        ];
-        keys.iter()
-            .filter_map(|k| Measure::parse(k))
+        use Aggregate as A;
+        let amounts = [A::Sum, A::Avg, A::Median, A::Min, A::Max].map(Base::Amount);
+        let quantities = [
+            Quantity::Bids,
+            Quantity::Recipients,
+            Quantity::Delivered,
+            Quantity::Failed,
+        ]
+        .map(Base::Quantity);
+        std::iter::once(Base::Count)
+            .chain(amounts)
+            .chain([Base::Conversion(ConversionTo::Won)])
+            .chain(quantities)
+            .map(Measure::Plain)
+            .chain([Measure::Share(Base::Count), Measure::Change(Base::Count)])
             .filter(|m| self.has_base(m.base()))
             .collect()
     }
@@ -191,6 +190,8 @@ pub enum Bucket {
 }
 
 impl Bucket {
+    pub const ALL: [Self; 5] = [Self::Day, Self::Week, Self::Month, Self::Quarter, Self::Year];
+
     fn parse(s: &str) -> Option<Self> {
         Some(match s {
             "day" => Self::Day,
@@ -788,6 +789,33 @@ mod tests {
         };
         let keys: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(keys, ["rows", "columns", "measures", "measures", "chart"]);
+    }
+
+    #[test]
+    fn offered_choices_read_back_from_their_keys() {
+        for subject in Subject::ALL {
+            let dims = subject.dimensions();
+            assert!(!dims.is_empty(), "{} offers fields", subject.key());
+            for d in dims {
+                assert_eq!(Dimension::parse(&d.key()).as_ref(), Some(&d), "{}", d.key());
+            }
+            let measures = subject.measures();
+            assert_eq!(measures.first(), Some(&Measure::Plain(Base::Count)));
+            for m in measures {
+                assert_eq!(Measure::parse(&m.key()), Some(m), "{}", m.key());
+            }
+        }
+        assert!(Subject::Leads
+            .dimensions()
+            .contains(&Dimension::Date(DateField::Closed, Bucket::Quarter)));
+        assert!(!Subject::Clients.dimensions().contains(&Dimension::Stage));
+        assert!(Subject::Broadcasts
+            .measures()
+            .contains(&Measure::Plain(Base::Quantity(Quantity::Failed))));
+        assert!(!Subject::Leads
+            .measures()
+            .iter()
+            .any(|m| matches!(m.base(), Base::Quantity(_))));
     }
 
     #[test]

@@ -60,7 +60,13 @@ mod convert {
             period_to: d.period.map(|p| p.to.to_string()).unwrap_or_default(),
             rows: d.rows.clone(),
             columns: d.columns.clone(),
-            measures: d.measures.clone(),
+            // A measure reads back in the builder's spelling («share» was
+            // saved before it became «share:count»).
+            measures: d
+                .measures
+                .iter()
+                .map(|m| domain::reports::Measure::parse(m).map_or_else(|| m.clone(), |m| m.key()))
+                .collect(),
             chart: d.chart.clone().unwrap_or_else(|| "auto".into()),
             sort: d.sort.as_ref().map(|s| s.measure.clone()).unwrap_or_default(),
         }
@@ -237,6 +243,7 @@ pub async fn report_builder() -> Result<BuilderChoices, AppError> {
         .into_iter()
         .map(|s| SubjectChoice {
             key: s.key,
+            label: s.label,
             dimensions: s
                 .dimensions
                 .into_iter()
@@ -245,7 +252,14 @@ pub async fn report_builder() -> Result<BuilderChoices, AppError> {
                     label: d.label,
                 })
                 .collect(),
-            measures: s.measures.into_iter().map(|m| m.key).collect(),
+            measures: s
+                .measures
+                .into_iter()
+                .map(|m| Choice {
+                    key: m.key,
+                    label: m.label,
+                })
+                .collect(),
         })
         .collect();
     let stages = domain::leads::pipelines(&pool)

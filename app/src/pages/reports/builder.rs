@@ -21,22 +21,39 @@ pub fn ReportsPage() -> impl IntoView {
     }
 }
 
-/// Measures offered as checkboxes (key, label), those of the chosen subject.
-const MEASURES: [(&str, &str); 13] = [
-    ("count", "rp.m.count"),
-    ("sum:amount", "rp.m.sum"),
-    ("avg:amount", "rp.m.avg"),
-    ("median:amount", "rp.m.median"),
-    ("min:amount", "rp.m.min"),
-    ("max:amount", "rp.m.max"),
-    ("conversion:won", "rp.m.won"),
-    ("bids", "rp.m.bids"),
-    ("recipients", "rp.m.recipients"),
-    ("delivered", "rp.m.delivered"),
-    ("failed", "rp.m.failed"),
-    ("share", "rp.m.share"),
-    ("change:count", "rp.m.change"),
-];
+/// The label of a measure the server offers, in the reader's language.
+fn measure_label(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "count" => "rp.m.count",
+        "sum:amount" => "rp.m.sum",
+        "avg:amount" => "rp.m.avg",
+        "median:amount" => "rp.m.median",
+        "min:amount" => "rp.m.min",
+        "max:amount" => "rp.m.max",
+        "conversion:won" => "rp.m.won",
+        "bids" => "rp.m.bids",
+        "recipients" => "rp.m.recipients",
+        "delivered" => "rp.m.delivered",
+        "failed" => "rp.m.failed",
+        "share:count" => "rp.m.share",
+        "change:count" => "rp.m.change",
+        _ => return None,
+    })
+}
+
+/// The label of a subject the server offers, in the reader's language.
+fn subject_label(key: &str) -> Option<&'static str> {
+    Some(match key {
+        "leads" => "rp.subj.leads",
+        "clients" => "rp.subj.clients",
+        "tasks" => "rp.subj.tasks",
+        "accruals" => "rp.subj.accruals",
+        "lots" => "rp.subj.lots",
+        "bids" => "rp.subj.bids",
+        "broadcasts" => "rp.subj.broadcasts",
+        _ => return None,
+    })
+}
 
 const CHARTS: [(&str, &str); 7] = [
     ("auto", "rp.chart.auto"),
@@ -51,16 +68,6 @@ const CHARTS: [(&str, &str); 7] = [
 fn url_encode(s: &str) -> String {
     crate::pages::auction::url_encode(s)
 }
-
-const SUBJECTS: [(&str, &str); 7] = [
-    ("leads", "rp.subj.leads"),
-    ("clients", "rp.subj.clients"),
-    ("tasks", "rp.subj.tasks"),
-    ("accruals", "rp.subj.accruals"),
-    ("lots", "rp.subj.lots"),
-    ("bids", "rp.subj.bids"),
-    ("broadcasts", "rp.subj.broadcasts"),
-];
 
 /// A new definition of another subject: its first field by month of
 /// creation, the count (and the sum where there is money).
@@ -78,7 +85,7 @@ fn definition_for(subject: &SubjectChoice) -> DefinitionWire {
         .map(|d| vec![d.key.clone()])
         .unwrap_or_default();
     let mut measures = vec!["count".to_string()];
-    if subject.measures.iter().any(|m| m == "sum:amount") {
+    if subject.measures.iter().any(|m| m.key == "sum:amount") {
         measures.push("sum:amount".into());
     }
     DefinitionWire {
@@ -254,9 +261,10 @@ fn Workspace(
                                     def.set(if s.key == "leads" { default_definition() } else { definition_for(&s) });
                                 }
                             }>
-                                {SUBJECTS.iter().map(|(k, l)| {
-                                    let selected = def.with_untracked(|d| d.subject == *k || (d.subject.is_empty() && *k == "leads"));
-                                    view! { <option value=*k selected=selected>{t(l)}</option> }
+                                {subjects.get_value().into_iter().map(|s| {
+                                    let selected = def.with_untracked(|d| d.subject == s.key || (d.subject.is_empty() && s.key == "leads"));
+                                    let label = subject_label(&s.key).map_or(s.label, |k| t(k).to_string());
+                                    view! { <option value=s.key selected=selected>{label}</option> }
                                 }).collect_view()}
                             </select>
                         </label>
@@ -277,15 +285,16 @@ fn Workspace(
                             <legend>{t("rp.measures")}</legend>
                             {move || {
                                 let offered = current.get().map(|s| s.measures).unwrap_or_default();
-                                MEASURES.iter().filter(|(key, _)| offered.iter().any(|m| m == key)).map(|(key, label)| {
-                                    let key = key.to_string();
+                                offered.into_iter().map(|m| {
+                                    let label = measure_label(&m.key).map_or(m.label, |k| t(k).to_string());
+                                    let key = m.key;
                                     let k2 = key.clone();
                                     view! {
                                         <label class="check">
                                             <input type="checkbox" data-testid=format!("rb-m-{}", key.replace(':', "-"))
                                                 prop:checked=move || has(&k2)
                                                 on:change=move |_| toggle(key.clone())/>
-                                            {t(label)}
+                                            {label}
                                         </label>
                                     }
                                 }).collect_view()

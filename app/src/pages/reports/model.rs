@@ -32,9 +32,11 @@ pub struct Choice {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SubjectChoice {
     pub key: String,
+    /// The server's (Russian) name, where the catalog has none.
+    pub label: String,
     pub dimensions: Vec<Choice>,
-    /// Measure keys.
-    pub measures: Vec<String>,
+    /// Measures without a stage, in the server's order.
+    pub measures: Vec<Choice>,
 }
 
 /// What the builder offers.
