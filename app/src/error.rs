@@ -136,7 +136,8 @@ mod ssr {
         domain::documents::DocumentError,
         domain::contracts::ContractError,
         domain::broadcasts::BroadcastError,
-        domain::reports::ReportError
+        domain::reports::ReportError,
+        domain::integrations::IntegrationError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Unauthenticated,
     Forbidden,
     TwoFactorRequired,
+    /// The API token lacks the grant (scope) the operation needs.
+    TokenScope,
     NotFound,
     /// The record is in a state that doesn't allow it (already decided,
     /// already merged, the last of its kind…).
@@ -59,6 +61,7 @@ impl ErrorCode {
             Self::Unauthenticated => "unauthenticated",
             Self::Forbidden => "forbidden",
             Self::TwoFactorRequired => "two_factor_required",
+            Self::TokenScope => "token_scope",
             Self::NotFound => "not_found",
             Self::Conflict => "conflict",
             Self::BidTooLow => "bid_too_low",
@@ -93,7 +96,7 @@ impl ErrorCode {
     pub fn http_status(self) -> u16 {
         match self {
             Self::Unauthenticated | Self::InvalidCredentials => 401,
-            Self::Forbidden | Self::TwoFactorRequired | Self::Blocked => 403,
+            Self::Forbidden | Self::TwoFactorRequired | Self::Blocked | Self::TokenScope => 403,
             Self::NotFound => 404,
             Self::Conflict
             | Self::BidTooLow

@@ -17,6 +17,7 @@ pub mod documents;
 pub mod error;
 pub mod events;
 pub mod imports;
+pub mod integrations;
 pub mod leads;
 pub mod ledger;
 pub mod notifications;
@@ -56,6 +57,9 @@ pub struct Actor {
     /// The account is approved and may act. A registration awaiting approval
     /// (or a rejected one) signs in only to see that it waits.
     pub active: bool,
+    /// The personal API token the request came with (`None`: a session or
+    /// the server's own work): its grants narrow what the user may do.
+    pub token: Option<accounts::TokenGrant>,
 }
 
 /// Everything the domain works with besides its arguments, built once per

@@ -24,6 +24,9 @@ pub enum RbacError {
     MissingEntry(String),
     #[error("Некорректное значение: {0}")]
     Invalid(String),
+    /// The API token was not granted this (its scopes).
+    #[error("У API-токена нет права «{0}»: выпустите токен с этим правом")]
+    TokenScope(String),
     #[error("internal database error")]
     Db(#[from] sqlx::Error),
 }
@@ -34,6 +37,7 @@ impl crate::error::DomainError for RbacError {
             Self::NotAllowed => ErrorCode::Forbidden,
             Self::TwoFactorRequired => ErrorCode::TwoFactorRequired,
             Self::Invalid(_) => ErrorCode::Validation,
+            Self::TokenScope(_) => ErrorCode::TokenScope,
             Self::MissingEntry(_) | Self::Db(_) => ErrorCode::Internal,
         }
     }
@@ -103,6 +107,8 @@ pub enum SettingsOp {
     ShareView,
     /// Document templates (acts, contracts).
     EditTemplates,
+    /// Integrations: website forms (later amoCRM, webhooks).
+    ManageIntegrations,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
@@ -233,7 +239,8 @@ impl Operation {
                 | SettingsOp::EditDictionaries
                 | SettingsOp::EditCustomFields
                 | SettingsOp::ShareView
-                | SettingsOp::EditTemplates => (Resource::Settings, Edit),
+                | SettingsOp::EditTemplates
+                | SettingsOp::ManageIntegrations => (Resource::Settings, Edit),
             },
             Operation::Leads(op) => (
                 Resource::Leads,
@@ -384,6 +391,15 @@ pub async fn authorize(pool: &PgPool, actor: &Actor, op: Operation, target: Targ
         return Err(RbacError::TwoFactorRequired);
     }
     let (resource, action) = op.permission();
+    if let Some(token) = &actor.token {
+        if !token.permits(resource, action) {
+            let needed = crate::accounts::TokenScope {
+                resource,
+                write: !matches!(action, Action::View | Action::Export),
+            };
+            return Err(RbacError::TokenScope(needed.key()));
+        }
+    }
     let scope = scope_for(pool, actor.role, resource, action).await?;
     if permits(actor, op, scope, &target) {
         Ok(scope)

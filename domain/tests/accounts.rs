@@ -195,7 +195,7 @@ async fn signing_out_everywhere_ends_older_sessions(pool: PgPool) {
             .await
             .unwrap(),
     );
-    let token = accounts::issue_token(&pool, &admin, admin.user_id, "скрипт")
+    let token = accounts::issue_token(&pool, &admin, admin.user_id, "скрипт", None)
         .await
         .unwrap();
     let new_epoch = accounts::sign_out_everywhere(&pool, &admin).await.unwrap();
@@ -365,7 +365,7 @@ async fn an_invitation_works_once_and_expires(pool: PgPool) {
 async fn api_tokens_act_as_their_user_until_revoked(pool: PgPool) {
     let admin = admin(&pool).await;
     let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
-    let issued = accounts::issue_token(&pool, &admin, partner.user_id, "Интеграция")
+    let issued = accounts::issue_token(&pool, &admin, partner.user_id, "Интеграция", None)
         .await
         .unwrap();
     let stored: i64 = sqlx::query_scalar("select count(*) from api_tokens where token_hash = $1")
@@ -388,7 +388,7 @@ async fn api_tokens_act_as_their_user_until_revoked(pool: PgPool) {
         .await
         .unwrap()
         .is_none());
-    let other = accounts::issue_token(&pool, &partner, admin.user_id, "чужой").await;
+    let other = accounts::issue_token(&pool, &partner, admin.user_id, "чужой", None).await;
     assert!(matches!(
         other,
         Err(AccountsError::Rbac(domain::rbac::RbacError::NotAllowed))
@@ -539,10 +539,10 @@ async fn a_token_blocked_or_revoked_behind_the_apps_back_stops_at_once(pool: PgP
     let partner = user_with_role(&pool, &admin, "p@example.ru", Role::Partner).await;
     let _hub = domain::realtime::Hub::start(pool.clone());
     tokio::time::sleep(std::time::Duration::from_millis(500)).await; // the listener connects
-    let first = accounts::issue_token(&pool, &admin, partner.user_id, "раз")
+    let first = accounts::issue_token(&pool, &admin, partner.user_id, "раз", None)
         .await
         .unwrap();
-    let second = accounts::issue_token(&pool, &admin, admin.user_id, "два")
+    let second = accounts::issue_token(&pool, &admin, admin.user_id, "два", None)
         .await
         .unwrap();
 

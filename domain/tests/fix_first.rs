@@ -41,7 +41,7 @@ async fn a_pending_registrant_can_do_nothing_but_see_itself(pool: PgPool) {
         accounts::reject_registration(&pool, &guest, guest.user_id).await
     ));
     assert!(denied(
-        accounts::issue_token(&pool, &guest, guest.user_id, "mine").await
+        accounts::issue_token(&pool, &guest, guest.user_id, "mine", None).await
     ));
     assert!(matches!(
         leads::list_leads(&pool, &guest, LeadFilter::default()).await,

@@ -34,6 +34,10 @@ pub struct Config {
     pub site_root: String,
     pub output_name: String,
     pub trust_proxy: bool,
+    /// Requests a second one API token may make (`API_RATE_PER_SECOND`, 50),
+    /// and how many at once after a pause (`API_RATE_BURST`, 100).
+    pub api_rate_per_second: f64,
+    pub api_rate_burst: f64,
     pub db_max_connections: u32,
     pub oauth: Vec<OAuthProviderConfig>,
     /// S3-compatible file storage (lead files); `None` when `S3_ENDPOINT` is unset.
@@ -187,6 +191,8 @@ impl Config {
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "mak-crm".into()),
             trust_proxy: var("TRUST_PROXY").as_deref() == Some("true"),
+            api_rate_per_second: num("API_RATE_PER_SECOND", 50.0)?,
+            api_rate_burst: num("API_RATE_BURST", 100.0)?,
             db_max_connections: num("DB_MAX_CONNECTIONS", 20)?,
             workers: WorkerSettings::from_env()?,
             oauth,

@@ -218,7 +218,8 @@ pub fn router(state: AppState) -> Router {
     let leptos_options = state.leptos_options.clone();
     // Telegram's deliveries are machine to machine, proven by their secret
     // header, and the busiest route: none of the browser's layers (session,
-    // same-origin, page headers, the signed-in user) apply to them.
+    // same-origin, page headers, the signed-in user) apply to them. Nor to
+    // website forms: anyone may post, from any site.
     let telegram = Router::<AppState>::new()
         .route(
             "/telegram/webhook/{bot_id}",
@@ -229,6 +230,7 @@ pub fn router(state: AppState) -> Router {
             "/b/{recipient}/{button}/{signature}",
             axum::routing::get(routes::broadcasts::follow),
         )
+        .merge(routes::forms::router(&state))
         .layer(axum::middleware::from_fn(crate::metrics::track));
     Router::<AppState>::new()
         .merge(routes::health::router())

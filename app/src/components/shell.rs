@@ -136,6 +136,7 @@ pub fn Header() -> impl IntoView {
                                 if me.can("settings", "edit") {
                                     links.push(("/admin/pipelines", "nav.pipelines"));
                                     links.push(("/admin/fields", "nav.fields"));
+                                    links.push(("/settings/forms", "nav.web_forms"));
                                 }
                                 if me.can("telegram", "edit") {
                                     links.push(("/bots", "nav.bots"));

@@ -9,6 +9,7 @@ pub mod companies;
 pub mod contracts;
 pub mod fields;
 pub mod imports;
+pub mod integrations;
 pub mod leads;
 pub mod pipelines;
 pub mod reports;

@@ -7,6 +7,7 @@ mod links;
 mod password;
 pub(crate) use password::hash as hash_password;
 mod registration;
+mod scopes;
 mod signin;
 mod tokens;
 mod totp;
@@ -33,13 +34,14 @@ pub(crate) use links::issue_login_link;
 pub use links::sign_in_with_link;
 pub(crate) use registration::register_in;
 pub use registration::{register, Registration};
+pub use scopes::{parse_scopes, TokenGrant, TokenScope};
 pub use signin::{
     actor_by_email, actor_by_id, load_actor, sign_in, sign_in_with_identity, sign_out_everywhere, verify_second_factor,
     Credentials, Identity, SessionGrant, SignIn,
 };
 pub use tokens::{
-    actor_for_token, forget_tokens, issue_token, issue_token_for_email, list_tokens, revoke_token, ApiToken,
-    IssuedToken,
+    actor_for_token, forget_tokens, issue_token, issue_token_for_email, list_tokens, revoke_token, take_api_request,
+    ApiToken, IssuedToken,
 };
 pub use totp::{begin_totp_enrolment, confirm_totp_enrolment, disable_totp, TotpEnrolment};
 
@@ -89,6 +91,10 @@ pub enum AccountsError {
     RegistrationClosed,
     #[error("Слишком много заявок с вашего адреса. Повторите через час")]
     RegistrationThrottled,
+    /// A token made more API requests than its allowance; `retry_after`
+    /// seconds until the next one is let in.
+    #[error("Слишком много запросов с этим токеном. Повторите через {retry_after} с")]
+    ApiThrottled { retry_after: u64 },
     #[error("Пользователь с этим email уже есть")]
     EmailTaken,
     #[error("Заявка уже рассмотрена")]
@@ -121,7 +127,7 @@ impl DomainError for AccountsError {
         match self {
             Self::Validation(_) => ErrorCode::Validation,
             Self::InvalidCredentials => ErrorCode::InvalidCredentials,
-            Self::Throttled { .. } | Self::RegistrationThrottled => ErrorCode::Throttled,
+            Self::Throttled { .. } | Self::RegistrationThrottled | Self::ApiThrottled { .. } => ErrorCode::Throttled,
             Self::Blocked => ErrorCode::Blocked,
             Self::InvalidCode => ErrorCode::InvalidCode,
             Self::NotFound => ErrorCode::NotFound,

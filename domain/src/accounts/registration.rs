@@ -178,6 +178,7 @@ pub(crate) async fn register_in(
         ip: input.ip,
         must_enroll_2fa: false,
         active: false,
+        token: None,
     };
     audit::record(
         tx,

@@ -227,6 +227,7 @@ pub async fn load_actor(
             ip,
             must_enroll_2fa: u.require_2fa && u.totp_enabled_at.is_none(),
             active: u.status == "active",
+            token: None,
         })
     }))
 }
@@ -268,6 +269,7 @@ pub(crate) async fn load_actor_tx(
         ip,
         must_enroll_2fa: false,
         active: u.status == "active",
+        token: None,
     }))
 }
 

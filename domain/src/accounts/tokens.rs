@@ -49,6 +49,8 @@ pub struct ApiToken {
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked: bool,
+    /// The grants («leads:read»…); `None`: whatever its user may do.
+    pub scopes: Option<Vec<String>>,
 }
 
 /// A token just issued: `secret` is shown once and never stored.
@@ -58,13 +60,20 @@ pub struct IssuedToken {
     pub secret: String,
 }
 
-/// Issues a personal API token for `user_id` (users:edit on that user).
+/// Issues a personal API token for `user_id` (users:edit on that user)
+/// with the grants `scopes` («leads:read», «telegram:write»…; `None`: all
+/// its user may do).
 pub async fn issue_token(
     pool: &PgPool,
     actor: &Actor,
     user_id: Uuid,
     name: &str,
+    scopes: Option<&[String]>,
 ) -> Result<IssuedToken, AccountsError> {
+    let scopes = scopes
+        .map(super::parse_scopes)
+        .transpose()
+        .map_err(|m| AccountsError::Validation(vec![super::FieldError::new("scopes", &m)]))?;
     let team = sqlx::query_scalar!("select team_id from users where id = $1", user_id)
         .fetch_optional(pool)
         .await?
@@ -76,7 +85,7 @@ pub async fn issue_token(
         Target::Owned { owner: user_id, team },
     )
     .await?;
-    insert_token(pool, Some(actor), user_id, name).await
+    insert_token(pool, Some(actor), user_id, name, scopes).await
 }
 
 /// Issues a token from the command line for the user with `email`.
@@ -85,7 +94,7 @@ pub async fn issue_token_for_email(pool: &PgPool, email: &str, name: &str) -> Re
         .fetch_optional(pool)
         .await?
         .ok_or(AccountsError::NotFound)?;
-    insert_token(pool, None, user_id, name).await
+    insert_token(pool, None, user_id, name, None).await
 }
 
 async fn insert_token(
@@ -93,20 +102,23 @@ async fn insert_token(
     actor: Option<&Actor>,
     user_id: Uuid,
     name: &str,
+    scopes: Option<Vec<super::TokenScope>>,
 ) -> Result<IssuedToken, AccountsError> {
+    let scopes: Option<Vec<String>> = scopes.map(|s| s.into_iter().map(super::TokenScope::key).collect());
     let name = name.trim();
     let name = if name.is_empty() { "API" } else { name };
     let secret = random_token(PREFIX);
     let prefix: String = secret.chars().take(PREFIX.len() + 6).collect();
     let mut tx = pool.begin().await?;
     let row = sqlx::query!(
-        r#"insert into api_tokens (user_id, name, token_hash, prefix, created_by) values ($1, $2, $3, $4, $5)
+        r#"insert into api_tokens (user_id, name, token_hash, prefix, created_by, scopes) values ($1, $2, $3, $4, $5, $6)
          returning id, created_at as "created_at: chrono::DateTime<chrono::Utc>""#,
         user_id,
         name,
         token_hash(&secret),
         prefix,
-        actor.map(|a| a.user_id)
+        actor.map(|a| a.user_id),
+        scopes.as_deref()
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -117,7 +129,7 @@ async fn insert_token(
         &row.id.to_string(),
         "issue",
         None,
-        Some(serde_json::json!({ "user_id": user_id, "name": name, "prefix": prefix })),
+        Some(serde_json::json!({ "user_id": user_id, "name": name, "prefix": prefix, "scopes": scopes })),
     )
     .await?;
     tx.commit().await?;
@@ -130,6 +142,7 @@ async fn insert_token(
             created_at: row.created_at,
             last_used_at: None,
             revoked: false,
+            scopes,
         },
         secret,
     })
@@ -149,7 +162,7 @@ pub async fn list_tokens(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<
     )
     .await?;
     let rows = sqlx::query!(
-        r#"select id, user_id, name, prefix, created_at as "created_at: chrono::DateTime<chrono::Utc>", last_used_at as "last_used_at: chrono::DateTime<chrono::Utc>", revoked_at from api_tokens
+        r#"select id, user_id, name, prefix, created_at as "created_at: chrono::DateTime<chrono::Utc>", last_used_at as "last_used_at: chrono::DateTime<chrono::Utc>", revoked_at, scopes from api_tokens
          where user_id = $1 order by created_at desc"#,
         user_id
     )
@@ -165,6 +178,7 @@ pub async fn list_tokens(pool: &PgPool, actor: &Actor, user_id: Uuid) -> Result<
             created_at: r.created_at,
             last_used_at: r.last_used_at,
             revoked: r.revoked_at.is_some(),
+            scopes: r.scopes,
         })
         .collect())
 }
@@ -261,7 +275,7 @@ async fn read_token(pool: &PgPool, hash: &str, ip: Option<IpAddr>) -> Result<Opt
     // every request.
     let row = sqlx::query!(
         r#"with t as (
-               select t.id as token_id, t.last_used_at, u.id, u.email, u.full_name, u.role, u.team_id, u.status
+               select t.id as token_id, t.last_used_at, t.scopes, u.id, u.email, u.full_name, u.role, u.team_id, u.status
                from api_tokens t join users u on u.id = t.user_id
                where t.token_hash = $1 and t.revoked_at is null and u.blocked_at is null
            ), touched as (
@@ -269,7 +283,8 @@ async fn read_token(pool: &PgPool, hash: &str, ip: Option<IpAddr>) -> Result<Opt
                where id = (select token_id from t)
                  and (last_used_at is null or last_used_at < now() - interval '1 minute')
            )
-           select id as "id!", email as "email!", full_name as "full_name!", role as "role!", team_id, status as "status!" from t"#,
+           select token_id as "token_id!", scopes, id as "id!", email as "email!", full_name as "full_name!", role as "role!",
+                  team_id, status as "status!" from t"#,
         hash
     )
     .fetch_optional(pool)
@@ -283,5 +298,45 @@ async fn read_token(pool: &PgPool, hash: &str, ip: Option<IpAddr>) -> Result<Opt
         ip,
         must_enroll_2fa: false,
         active: u.status == "active",
+        // A grant this version doesn't know is dropped, never widened.
+        token: Some(super::TokenGrant {
+            id: u.token_id,
+            scopes: u
+                .scopes
+                .map(|s| s.iter().filter_map(|k| super::TokenScope::parse(k)).collect()),
+        }),
     }))
+}
+
+/// Lets one more request of the token through its allowance — a bucket of
+/// `burst` requests refilled at `per_second`, kept in PostgreSQL so every
+/// instance draws from the same one — or says how many seconds to wait.
+pub async fn take_api_request(pool: &PgPool, token_id: Uuid, per_second: f64, burst: f64) -> Result<(), AccountsError> {
+    let row = sqlx::query!(
+        r#"insert into api_token_buckets as b (token_id, tokens, at) values ($1, $2::float8 - 1, clock_timestamp())
+           on conflict (token_id) do update
+              set tokens = least($2::float8, b.tokens + extract(epoch from clock_timestamp() - b.at)::float8 * $3::float8) - 1,
+                  at = clock_timestamp()
+              where least($2::float8, b.tokens + extract(epoch from clock_timestamp() - b.at)::float8 * $3::float8) >= 1
+           returning tokens"#,
+        token_id,
+        burst,
+        per_second
+    )
+    .fetch_optional(pool)
+    .await?;
+    if row.is_some() {
+        return Ok(());
+    }
+    let left = sqlx::query_scalar!(
+        r#"select least($2::float8, tokens + extract(epoch from clock_timestamp() - at)::float8 * $3::float8) as "left!"
+           from api_token_buckets where token_id = $1"#,
+        token_id,
+        burst,
+        per_second
+    )
+    .fetch_one(pool)
+    .await?;
+    let retry_after = ((1.0 - left) / per_second.max(0.001)).ceil().max(1.0) as u64;
+    Err(AccountsError::ApiThrottled { retry_after })
 }

@@ -29,8 +29,13 @@ pub struct NewLead {
     pub create_anyway: bool,
     /// The client agreed to personal-data processing (152-FZ).
     pub consent: bool,
-    /// "form", "partner", "bot", "api", "import".
+    /// "form", "partner", "bot", "api", "import", "website".
     pub origin: String,
+    /// Tags the lead starts with (a website form's UTM tags).
+    pub tags: Vec<String>,
+    /// The consent text the client agreed to, when not the CRM's own form's
+    /// ([`CONSENT_TEXT_VERSION`]): a website form's «form:KEY:vN».
+    pub consent_text_version: Option<String>,
     /// Extra field values by key (`cf_N`), as typed.
     pub extra: std::collections::BTreeMap<String, String>,
 }
@@ -149,9 +154,19 @@ pub async fn create_lead_in(
             "Нужно согласие клиента на обработку персональных данных",
         ));
     }
+    if input.tags.len() > 30 {
+        errors.push(FieldError::new("tags", "Не больше 30 тегов"));
+    }
+    for t in &input.tags {
+        if let Err(m) = crate::types::check_text(t, 50) {
+            errors.push(FieldError::new("tags", &format!("Тег: {m}")));
+        }
+    }
     if !errors.is_empty() {
         return Err(LeadsError::Validation(errors));
     }
+    let tags = super::card::clean_tags(&input.tags);
+    let consent_version = input.consent_text_version.as_deref().unwrap_or(CONSENT_TEXT_VERSION);
 
     let mut duplicate_of = None;
     let client_id = match input.attach_to_client {
@@ -205,7 +220,7 @@ pub async fn create_lead_in(
                 actor.user_id,
                 actor.team_id,
                 input.origin,
-                CONSENT_TEXT_VERSION,
+                consent_version,
                 input.consent
             )
             .fetch_one(&mut **tx)
@@ -232,9 +247,9 @@ pub async fn create_lead_in(
     }
 
     let staff = matches!(actor.role, Role::Admin | Role::Employee);
-    // A bot's lead waits in the unsorted inbox, whoever owns the bot; so
-    // does a possible duplicate, for HQ to review.
-    let by_hand = staff && input.origin != "bot" && duplicate_of.is_none();
+    // A bot's or a website's lead waits in the unsorted inbox, whoever owns
+    // the bot or the form; so does a possible duplicate, for HQ to review.
+    let by_hand = staff && !matches!(input.origin.as_str(), "bot" | "website") && duplicate_of.is_none();
     let (pipeline_id, stage_id, unsorted) = placement(tx, input.stage_id, by_hand).await?;
     let owners = LeadOwners {
         responsible_id: by_hand.then_some(actor.user_id),
@@ -256,8 +271,8 @@ pub async fn create_lead_in(
     let row = sqlx::query!(
         "insert into leads (client_id, product_id, amount_kopecks, source_id, status_id, pipeline_id, stage_id, unsorted,
                             responsible_id, partner_id, franchisee_id, team_id, created_by, comment, extra,
-                            duplicate_of_client_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) returning id, number",
+                            duplicate_of_client_id, tags)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) returning id, number",
         client_id,
         input.product_id,
         amount.map(Money::kopecks),
@@ -273,7 +288,8 @@ pub async fn create_lead_in(
         owners.created_by,
         input.comment.trim(),
         serde_json::Value::Object(extra),
-        duplicate_of
+        duplicate_of,
+        &tags
     )
     .fetch_one(&mut **tx)
     .await

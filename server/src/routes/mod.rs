@@ -6,6 +6,7 @@ pub mod documents;
 pub mod events;
 pub mod export;
 pub mod files;
+pub mod forms;
 pub mod guard;
 pub mod health;
 pub mod imports;
@@ -81,6 +82,9 @@ pub struct ApiError {
     pub message: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub fields: Vec<FieldMessage>,
+    /// Seconds for a `Retry-After` header (429).
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 #[derive(Debug, Serialize)]
@@ -96,13 +100,20 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             fields: vec![],
+            retry_after: None,
         }
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(self)).into_response()
+        let retry = self.retry_after;
+        let mut res = (self.status, Json(self)).into_response();
+        if let Some(s) = retry {
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, axum::http::HeaderValue::from(s));
+        }
+        res
     }
 }
 
@@ -117,6 +128,7 @@ impl From<app::error::AppError> for ApiError {
                 .into_iter()
                 .map(|(field, message)| FieldMessage { field, message })
                 .collect(),
+            retry_after: None,
         }
     }
 }
@@ -146,7 +158,8 @@ api_error_from_domain!(
     domain::documents::DocumentError,
     domain::contracts::ContractError,
     domain::broadcasts::BroadcastError,
-    domain::reports::ReportError
+    domain::reports::ReportError,
+    domain::integrations::IntegrationError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.
@@ -190,7 +203,27 @@ impl FromRequestParts<AppState> for ApiActor {
                 .map(str::trim)
                 .unwrap_or_default();
             return match domain::accounts::actor_for_token(&state.services.pool, token, ip).await? {
-                Some(a) => Ok(ApiActor(a)),
+                Some(a) => {
+                    if let Some(t) = &a.token {
+                        let taken = domain::accounts::take_api_request(
+                            &state.services.pool,
+                            t.id,
+                            state.config.api_rate_per_second,
+                            state.config.api_rate_burst,
+                        )
+                        .await;
+                        if let Err(e) = taken {
+                            let retry = match &e {
+                                domain::accounts::AccountsError::ApiThrottled { retry_after } => Some(*retry_after),
+                                _ => None,
+                            };
+                            let mut err = ApiError::from(e);
+                            err.retry_after = retry;
+                            return Err(err);
+                        }
+                    }
+                    Ok(ApiActor(a))
+                }
                 None => Err(ApiError::new(
                     StatusCode::UNAUTHORIZED,
                     "invalid_token",

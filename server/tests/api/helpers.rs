@@ -38,6 +38,8 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         site_root: "target/site".into(),
         output_name: "mak-crm".into(),
         trust_proxy: false,
+        api_rate_per_second: 50.0,
+        api_rate_burst: 100.0,
         db_max_connections: 10,
         oauth,
         // The S3-compatible server scripts/test starts, when there is one:
@@ -62,11 +64,16 @@ pub async fn spawn_app(pool: PgPool) -> TestApp {
 }
 
 pub async fn spawn_app_with(pool: PgPool, oauth: Vec<OAuthProviderConfig>) -> TestApp {
+    spawn_configured(pool, config(oauth)).await
+}
+
+/// The app with a configuration of the test's own (the mock Bot API is
+/// filled in).
+pub async fn spawn_configured(pool: PgPool, mut cfg: Config) -> TestApp {
     let (mock, _) = tg_mock::Mock::new(tg_mock::Limits::default())
         .serve(([127, 0, 0, 1], 0).into())
         .await
         .unwrap();
-    let mut cfg = config(oauth);
     cfg.telegram_api_url = format!("http://{mock}");
     let app = Application::build_with_pool(cfg, pool.clone())
         .await

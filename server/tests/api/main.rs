@@ -1,5 +1,6 @@
 mod hardening;
 mod helpers;
+mod integrations;
 mod load;
 mod oauth;
 mod permission_walk;

@@ -400,7 +400,7 @@ async fn call_for(
         }
         Operation::Users(UserOp::RevokeToken) => {
             let t = fresh_partner(pool, admin, n).await;
-            let issued = domain::accounts::issue_token(pool, admin, t.user_id, "victim")
+            let issued = domain::accounts::issue_token(pool, admin, t.user_id, "victim", None)
                 .await
                 .unwrap();
             c(
@@ -662,6 +662,9 @@ async fn call_for(
         }
         Operation::Settings(SettingsOp::EditTemplates) => {
             c(Method::GET, "/api/v1/templates/act".into(), None, Target::Collection)
+        }
+        Operation::Settings(SettingsOp::ManageIntegrations) => {
+            c(Method::GET, "/api/v1/web-forms".into(), None, Target::Collection)
         }
         Operation::Companies(CompanyOp::List) => c(Method::GET, "/api/v1/companies".into(), None, Target::Collection),
         Operation::Companies(CompanyOp::View) => {

@@ -199,6 +199,7 @@ pub async fn create_lead(
             consent: consent.is_some(),
             origin: origin.into(),
             extra: extra.unwrap_or_default(),
+            ..Default::default()
         },
     )
     .await?;

@@ -22,7 +22,7 @@ pub fn PermissionsPage() -> impl IntoView {
     }
 }
 
-fn resource_label(r: &str) -> &'static str {
+pub fn resource_label(r: &str) -> &'static str {
     t(match r {
         "users" => "res.users",
         "leads" => "res.leads",

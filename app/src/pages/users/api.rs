@@ -154,11 +154,12 @@ pub async fn revoke_invitation(id: String) -> Result<(), AppError> {
     Ok(())
 }
 
-/// Issues an API token for a user; the secret is returned once.
+/// Issues an API token for a user with the chosen grants («leads:read»…);
+/// the secret is returned once.
 #[server]
-pub async fn issue_token(user_id: String, name: String) -> Result<String, AppError> {
+pub async fn issue_token(user_id: String, name: String, scopes: Vec<String>) -> Result<String, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
-    let t = domain::accounts::issue_token(&services.pool, &actor, parse_id(&user_id)?, &name).await?;
+    let t = domain::accounts::issue_token(&services.pool, &actor, parse_id(&user_id)?, &name, Some(&scopes)).await?;
     Ok(t.secret)
 }

@@ -55,6 +55,8 @@ fn UsersList() -> impl IntoView {
     let role = ServerAction::<SetUserRole>::new();
     let invite = ServerAction::<InviteUser>::new();
     let token = ServerAction::<IssueToken>::new();
+    // The user a token is being issued for (id, name): the grants panel.
+    let token_for = RwSignal::new(None::<(String, String)>);
     let changed = live.watch_fixed(&[topic::USERS]);
     let users = Resource::new(
         move || {
@@ -102,6 +104,7 @@ fn UsersList() -> impl IntoView {
             {move || token.value().get().and_then(|r| r.ok()).map(|secret| view! {
                 <div class="alert ok">{t("users.token_shown_once")} " " <code data-testid="issued-token">{secret}</code></div>
             })}
+            {move || token_for.get().map(|(user_id, name)| view! { <TokenForm user_id=user_id name=name token=token token_for=token_for/> })}
             <Transition fallback=move || view! { <p class="muted">{t("common.loading")}</p> }>
                 {move || Suspend::new(async move {
                     match users.await {
@@ -117,7 +120,7 @@ fn UsersList() -> impl IntoView {
                                     </tr></thead>
                                     <tbody>
                                         {p.items.into_iter().map(|u| view! {
-                                            <UserLine u=u approve=approve reject=reject block=block role=role token=token manage=can_manage own_rank=own_rank/>
+                                            <UserLine u=u approve=approve reject=reject block=block role=role token_for=token_for manage=can_manage own_rank=own_rank/>
                                         }).collect_view()}
                                     </tbody>
                                 </table>
@@ -160,7 +163,7 @@ fn UserLine(
     reject: ServerAction<RejectUser>,
     block: ServerAction<SetUserBlocked>,
     role: ServerAction<SetUserRole>,
-    token: ServerAction<IssueToken>,
+    token_for: RwSignal<Option<(String, String)>>,
     /// What the viewer may do to other users.
     manage: Manage,
     own_rank: u8,
@@ -200,6 +203,7 @@ fn UserLine(
             let (a, b, c) = (id.clone(), id.clone(), id.clone());
             let blocked = u.blocked;
             let current = u.role.clone();
+            let who = u.full_name.clone();
             view! {
                 <select class="small" data-action="role" on:change=move |ev| { role.dispatch(SetUserRole { id: c.clone(), role: event_target_value(&ev) }); }>
                     {["admin", "employee", "partner", "franchisee", "guest"].into_iter().filter(|r| role_rank(r) <= own_rank).map(|r| view! {
@@ -209,7 +213,7 @@ fn UserLine(
                 <button class="small" data-action="block" on:click=move |_| { block.dispatch(SetUserBlocked { id: a.clone(), blocked: !blocked }); }>
                     {if blocked { t("users.unblock") } else { t("users.block") }}
                 </button>
-                <button class="small" data-action="token" on:click=move |_| { token.dispatch(IssueToken { user_id: b.clone(), name: "API".into() }); }>{t("users.token")}</button>
+                <button class="small" data-action="token" on:click=move |_| token_for.set(Some((b.clone(), who.clone())))>{t("users.token")}</button>
             }
             .into_any()
         }
@@ -294,5 +298,81 @@ fn Invitations(invite: ServerAction<InviteUser>) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// Resources a token can be granted, in the matrix's order.
+const TOKEN_RESOURCES: [&str; 11] = [
+    "leads",
+    "clients",
+    "telegram",
+    "inbox",
+    "broadcasts",
+    "auction",
+    "settlements",
+    "reports",
+    "users",
+    "settings",
+    "audit",
+];
+
+/// The grants of a new token: a name and, per resource, read or write.
+#[component]
+fn TokenForm(
+    user_id: String,
+    name: String,
+    token: ServerAction<IssueToken>,
+    token_for: RwSignal<Option<(String, String)>>,
+) -> impl IntoView {
+    let label = RwSignal::new("API".to_string());
+    let chosen = RwSignal::new(vec!["leads:read".to_string()]);
+    let toggle = move |key: String| {
+        chosen.update(|c| {
+            if let Some(i) = c.iter().position(|k| *k == key) {
+                c.remove(i);
+            } else {
+                c.push(key);
+            }
+        })
+    };
+    let submit = move |ev: leptos::ev::SubmitEvent| {
+        ev.prevent_default();
+        token.dispatch(IssueToken {
+            user_id: user_id.clone(),
+            name: label.get_untracked(),
+            scopes: chosen.get_untracked(),
+        });
+        token_for.set(None);
+    };
+    view! {
+        <form class="card token-form" data-testid="token-form" on:submit=submit>
+            <h2>{t("users.token")} " — " {name}</h2>
+            <div class="field">
+                <label for="token-name">{t("users.token_name")}</label>
+                <input id="token-name" prop:value=label on:input=move |ev| label.set(event_target_value(&ev))/>
+            </div>
+            <p class="muted small">{t("users.token_scopes_help")}</p>
+            <table class="token-scopes">
+                <thead><tr><th></th><th>{t("users.scope_read")}</th><th>{t("users.scope_write")}</th></tr></thead>
+                <tbody>
+                    {TOKEN_RESOURCES.into_iter().map(|r| {
+                        let (read, write) = (format!("{r}:read"), format!("{r}:write"));
+                        let (r2, w2) = (read.clone(), write.clone());
+                        let (r3, w3) = (read.clone(), write.clone());
+                        view! {
+                            <tr>
+                                <th>{crate::pages::settings::resource_label(r)}</th>
+                                <td><input type="checkbox" data-scope=read.clone() prop:checked=move || chosen.with(|c| c.contains(&r2)) on:change=move |_| toggle(r3.clone())/></td>
+                                <td><input type="checkbox" data-scope=write.clone() prop:checked=move || chosen.with(|c| c.contains(&w2)) on:change=move |_| toggle(w3.clone())/></td>
+                            </tr>
+                        }
+                    }).collect_view()}
+                </tbody>
+            </table>
+            <div class="actions">
+                <button type="submit" class="primary" data-testid="token-issue">{t("users.token_issue")}</button>
+                " " <button type="button" class="link" on:click=move |_| token_for.set(None)>{t("users.token_cancel")}</button>
+            </div>
+        </form>
     }
 }

@@ -162,6 +162,7 @@ impl Effects for CrmEffects<'_, '_> {
             consent,
             origin: "bot".into(),
             extra: Default::default(),
+            ..Default::default()
         };
         for _ in 0..2 {
             // In the update's own transaction (under a savepoint, so a refusal

@@ -76,6 +76,7 @@ async fn create_lead(
             consent: b.consent.unwrap_or(false),
             origin: "api".into(),
             extra: b.extra,
+            ..Default::default()
         },
     )
     .await?;

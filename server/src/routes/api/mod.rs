@@ -7,13 +7,15 @@
 //! (grades, the calculator, deal issues, accruals), `settlements`
 //! (periods, acts, payments, signed scans, documents, the register),
 //! `broadcasts` (segments, contact import, broadcasts and their statistics),
-//! `reports` (run, saved reports, their files, dashboards), and the
-//! imports, exports and files next door.
+//! `reports` (run, saved reports, their files, dashboards),
+//! `integrations` (website forms), and the imports, exports and files next
+//! door. Posting to a website form is public: `routes::forms`.
 
 mod auction;
 mod broadcasts;
 mod commissions;
 mod companies;
+mod integrations;
 mod leads;
 mod reports;
 mod settings;
@@ -40,6 +42,7 @@ pub fn router() -> Router<AppState> {
         .merge(settlements::router())
         .merge(broadcasts::router())
         .merge(reports::router())
+        .merge(integrations::router())
         .route("/leads/export.csv", get(super::export::csv))
         .route("/leads/export.xlsx", get(super::export::xlsx))
         .route("/leads/{id}/files", post(super::files::api_upload))

@@ -161,6 +161,8 @@ async fn unblock(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id)
 #[derive(Deserialize)]
 struct TokenBody {
     name: Option<String>,
+    /// «leads:read», «telegram:write»…; absent: all the user may do.
+    scopes: Option<Vec<String>>,
 }
 
 async fn issue_token(
@@ -174,6 +176,7 @@ async fn issue_token(
         &actor,
         parse_id(&id)?,
         body.name.as_deref().unwrap_or("API"),
+        body.scopes.as_deref(),
     )
     .await?;
     Ok((StatusCode::CREATED, Json(t)).into_response())

@@ -1,0 +1,206 @@
+//! The integrations' doors over HTTP: API tokens limited to their grants
+//! (403 `token_scope`) and to their allowance (429 with `Retry-After`);
+//! the public website-form endpoint beside the token-guarded API — a plain
+//! HTML form gets a page or a redirect, a script JSON, CORS only for the
+//! form's listed sites.
+
+use crate::helpers::*;
+use domain::PgPool;
+use serde_json::{json, Value};
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_scoped_token_is_refused_outside_its_grants(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let admin = admin(&pool).await;
+    let full = token_for(&pool, "admin@mak.test").await;
+    let issue = |body: Value| {
+        app.client
+            .post(app.url(&format!("/api/v1/users/{}/tokens", admin.user_id)))
+            .bearer_auth(&full)
+            .json(&body)
+            .send()
+    };
+    let r = issue(json!({"name": "Сайт", "scopes": ["leads:read", "leads:fly"]}))
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["fields"][0]["field"], "scopes");
+    assert!(body["fields"][0]["message"].as_str().unwrap().contains("leads:fly"));
+
+    let r = issue(json!({"name": "Сайт", "scopes": ["leads:read"]})).await.unwrap();
+    assert_eq!(r.status(), 201);
+    let issued: Value = r.json().await.unwrap();
+    assert_eq!(issued["token"]["scopes"], json!(["leads:read"]));
+    let scoped = issued["secret"].as_str().unwrap().to_string();
+
+    let r = app
+        .client
+        .get(app.url("/api/v1/leads"))
+        .bearer_auth(&scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .client
+        .post(app.url("/api/v1/leads"))
+        .bearer_auth(&scoped)
+        .json(&json!({"client_name": "Нельзя", "phone": "+79160000001", "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "token_scope");
+    assert!(body["message"].as_str().unwrap().contains("leads:write"), "{body}");
+    let r = app
+        .client
+        .get(app.url("/api/v1/users"))
+        .bearer_auth(&scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_token_past_its_allowance_waits(pool: PgPool) {
+    let mut cfg = config(vec![]);
+    cfg.api_rate_per_second = 1.0 / 60.0;
+    cfg.api_rate_burst = 3.0;
+    let app = spawn_configured(pool.clone(), cfg).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    for _ in 0..3 {
+        let r = app
+            .client
+            .get(app.url("/api/v1/leads"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+    }
+    let r = app
+        .client
+        .get(app.url("/api/v1/leads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+    let wait: u64 = r.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((1..=60).contains(&wait), "{wait}");
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "throttled");
+    // Another token of the same user has its own allowance.
+    let other = token_for(&pool, "admin@mak.test").await;
+    let r = app
+        .client
+        .get(app.url("/api/v1/leads"))
+        .bearer_auth(&other)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_website_form_posts_without_a_token(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/web-forms"))
+        .bearer_auth(&token)
+        .json(&json!({"name": "Лендинг", "consent_text": "Согласен", "allowed_origins": ["https://site.example"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{:?}", r.text().await);
+    let forms: Value = app
+        .client
+        .get(app.url("/api/v1/web-forms"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let url = forms[0]["url"].as_str().unwrap();
+    let path = &url[url.find("/api/").unwrap()..];
+    assert!(forms[0]["snippet"].as_str().unwrap().contains(url));
+
+    // A plain HTML form from the listed site: a thank-you page.
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("origin", "https://site.example")
+        .header("accept", "text/html")
+        .form(&[
+            ("name", "Пётр Формов"),
+            ("phone", "+7 916 111 22 33"),
+            ("consent", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["access-control-allow-origin"], "https://site.example");
+    assert!(r.text().await.unwrap().contains("Спасибо! Заявка принята"));
+
+    // A script's JSON with an error: JSON back, the field named.
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("origin", "https://site.example")
+        .json(&json!({"name": "Без телефона", "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(r.json::<Value>().await.unwrap()["fields"][0]["field"], "phone");
+
+    // Another site: refused, and its preflight gets no CORS answer.
+    let r = app
+        .client
+        .post(app.url(path))
+        .header("origin", "https://evil.example")
+        .json(&json!({"name": "Чужой", "phone": "+79160000009", "consent": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.headers().get("access-control-allow-origin").is_none());
+    let r = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url(path))
+        .header("origin", "https://site.example")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(r.headers()["access-control-allow-methods"], "POST");
+
+    // An unknown form is a JSON 404; the API around it still answers.
+    let r = app
+        .client
+        .post(app.url("/api/v1/forms/nope"))
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<Value>().await.unwrap()["code"], "not_found");
+    let r = app
+        .client
+        .get(app.url("/api/v1/leads"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 1);
+}
