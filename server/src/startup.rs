@@ -278,7 +278,12 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/bots", routes::telegram::api_router())
         .nest(
             "/api/v1",
-            routes::api::router().layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+            routes::api::router()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    routes::idempotency::idempotent,
+                ))
+                .layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(

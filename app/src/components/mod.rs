@@ -5,3 +5,4 @@ pub mod forms;
 pub mod live;
 pub mod pager;
 pub mod shell;
+pub mod token_scopes;

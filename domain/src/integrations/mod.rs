@@ -1,9 +1,11 @@
 //! Integrations with the outside: lead forms on the company's websites
-//! (`forms`). Managing them is a company setting (`settings:edit`); what
+//! (`forms`), `Idempotency-Key` for the API's creating requests
+//! (`idempotency`). Managing them is a company setting (`settings:edit`); what
 //! arrives through them enters by the same door as every lead
 //! (`leads::create_lead_in`: duplicate control, audit, realtime).
 
 mod forms;
+pub mod idempotency;
 
 pub use forms::{
     delete_form, form_origins, list_forms, save_form, snippet, submit_form, FormInput, FormSubmission, SubmitOutcome,

@@ -9,6 +9,7 @@ pub mod files;
 pub mod forms;
 pub mod guard;
 pub mod health;
+pub mod idempotency;
 pub mod imports;
 pub mod oauth;
 pub mod telegram;

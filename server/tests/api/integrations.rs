@@ -2,7 +2,8 @@
 //! (403 `token_scope`) and to their allowance (429 with `Retry-After`);
 //! the public website-form endpoint beside the token-guarded API — a plain
 //! HTML form gets a page or a redirect, a script JSON, CORS only for the
-//! form's listed sites.
+//! form's listed sites; `Idempotency-Key` answering a retry with the
+//! first answer.
 
 use crate::helpers::*;
 use domain::PgPool;
@@ -203,4 +204,83 @@ async fn a_website_form_posts_without_a_token(pool: PgPool) {
         .await
         .unwrap();
     assert_eq!(r.json::<Value>().await.unwrap()["total"], 1);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    let post = |key: &'static str, phone: &'static str| {
+        app.client
+            .post(app.url("/api/v1/leads"))
+            .bearer_auth(&token)
+            .header("idempotency-key", key)
+            .json(&json!({"client_name": "Повторов Пётр", "phone": phone, "consent": true}))
+            .send()
+    };
+    let first = post("order-1", "+79160000101").await.unwrap();
+    assert_eq!(first.status(), 201);
+    assert!(first.headers().get("idempotent-replayed").is_none());
+    let first: Value = first.json().await.unwrap();
+    let again = post("order-1", "+79160000101").await.unwrap();
+    assert_eq!(again.status(), 201);
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("select count(*) from leads")
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+    };
+    assert_eq!(count().await, 1);
+
+    // The key on another request is refused; nothing is created.
+    let other = post("order-1", "+79160000102").await.unwrap();
+    assert_eq!(other.status(), 422);
+    assert_eq!(other.json::<Value>().await.unwrap()["code"], "idempotency_key_reused");
+    assert_eq!(count().await, 1);
+
+    // Eight retries at once: one lead, every answer the first's or «wait».
+    let mut tasks = vec![];
+    for _ in 0..8 {
+        let (client, url, token) = (app.client.clone(), app.url("/api/v1/leads"), token.clone());
+        tasks.push(tokio::spawn(async move {
+            client
+                .post(url)
+                .bearer_auth(token)
+                .header("idempotency-key", "burst-7")
+                .json(&json!({"client_name": "Залпов Зиновий", "phone": "+79160000107", "consent": true}))
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        }));
+    }
+    let mut statuses = vec![];
+    for t in tasks {
+        statuses.push(t.await.unwrap());
+    }
+    assert!(statuses.iter().all(|s| *s == 201 || *s == 409), "{statuses:?}");
+    assert!(statuses.contains(&201));
+    assert_eq!(count().await, 2);
+
+    // A claim left by a process that died mid-request expires.
+    sqlx::query("insert into idempotency_keys (caller, key, fingerprint, created_at) values ('x', 'k', 'f', now() - interval '2 minutes')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        domain::integrations::idempotency::claim(&pool, "x", "k", "f")
+            .await
+            .unwrap(),
+        domain::integrations::idempotency::Claim::Run
+    );
+    assert_eq!(
+        domain::integrations::idempotency::claim(&pool, "x", "k", "f")
+            .await
+            .unwrap(),
+        domain::integrations::idempotency::Claim::InProgress
+    );
 }

@@ -269,13 +269,14 @@ pub async fn my_tokens() -> Result<Vec<TokenView>, AppError> {
         .collect())
 }
 
-/// Issues a token for the actor; the secret is returned once.
+/// Issues a token for the actor with the chosen grants («leads:read»…);
+/// the secret is returned once.
 #[server]
-pub async fn issue_my_token(name: String) -> Result<String, AppError> {
+pub async fn issue_my_token(name: String, scopes: Vec<String>) -> Result<String, AppError> {
     let actor = require_actor().await?;
     let services = services()?;
     Ok(
-        domain::accounts::issue_token(&services.pool, &actor, actor.user_id, &name)
+        domain::accounts::issue_token(&services.pool, &actor, actor.user_id, &name, Some(&scopes))
             .await?
             .secret,
     )

@@ -339,15 +339,25 @@ pub fn SecurityPage() -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let issue = ServerAction::<IssueMyToken>::new();
     let revoke = ServerAction::<RevokeMyToken>::new();
+    let name = RwSignal::new(String::new());
+    let chosen = RwSignal::new(vec!["leads:read".to_string()]);
     let tokens = Resource::new(move || (issue.version().get(), revoke.version().get()), |_| my_tokens());
     view! {
         <section class="card">
             <h2>{t("tokens.title")}</h2>
-            <ActionForm action=issue attr:class="inline-form" attr:data-testid="issue-token-form">
+            <form class="token-form" data-testid="issue-token-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
+                ev.prevent_default();
+                issue.dispatch(IssueMyToken { name: name.get_untracked(), scopes: chosen.get_untracked() });
+            }>
                 <FormError message=form_error(issue.value())/>
-                <Field label=t("tokens.name") name="name" error=field_error(issue.value(), "name")/>
+                <div class="field">
+                    <label for="my-token-name">{t("tokens.name")}</label>
+                    <input id="my-token-name" name="name" prop:value=name on:input=move |ev| name.set(event_target_value(&ev))/>
+                    {move || field_error(issue.value(), "scopes").get().map(|m| view! { <div class="field-error" data-field="scopes">{m}</div> })}
+                </div>
+                <crate::components::token_scopes::TokenScopes chosen=chosen/>
                 <button type="submit" class="primary">{t("tokens.issue")}</button>
-            </ActionForm>
+            </form>
             {move || issue.value().get().and_then(|r| r.ok()).map(|secret| view! {
                 <div class="alert ok">{t("users.token_shown_once")} " " <code data-testid="my-new-token">{secret}</code></div>
             })}

@@ -301,22 +301,7 @@ fn Invitations(invite: ServerAction<InviteUser>) -> impl IntoView {
     }
 }
 
-/// Resources a token can be granted, in the matrix's order.
-const TOKEN_RESOURCES: [&str; 11] = [
-    "leads",
-    "clients",
-    "telegram",
-    "inbox",
-    "broadcasts",
-    "auction",
-    "settlements",
-    "reports",
-    "users",
-    "settings",
-    "audit",
-];
-
-/// The grants of a new token: a name and, per resource, read or write.
+/// The grants of a new token for another user: a name and the grants.
 #[component]
 fn TokenForm(
     user_id: String,
@@ -326,15 +311,6 @@ fn TokenForm(
 ) -> impl IntoView {
     let label = RwSignal::new("API".to_string());
     let chosen = RwSignal::new(vec!["leads:read".to_string()]);
-    let toggle = move |key: String| {
-        chosen.update(|c| {
-            if let Some(i) = c.iter().position(|k| *k == key) {
-                c.remove(i);
-            } else {
-                c.push(key);
-            }
-        })
-    };
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         token.dispatch(IssueToken {
@@ -351,24 +327,7 @@ fn TokenForm(
                 <label for="token-name">{t("users.token_name")}</label>
                 <input id="token-name" prop:value=label on:input=move |ev| label.set(event_target_value(&ev))/>
             </div>
-            <p class="muted small">{t("users.token_scopes_help")}</p>
-            <table class="token-scopes">
-                <thead><tr><th></th><th>{t("users.scope_read")}</th><th>{t("users.scope_write")}</th></tr></thead>
-                <tbody>
-                    {TOKEN_RESOURCES.into_iter().map(|r| {
-                        let (read, write) = (format!("{r}:read"), format!("{r}:write"));
-                        let (r2, w2) = (read.clone(), write.clone());
-                        let (r3, w3) = (read.clone(), write.clone());
-                        view! {
-                            <tr>
-                                <th>{crate::pages::settings::resource_label(r)}</th>
-                                <td><input type="checkbox" data-scope=read.clone() prop:checked=move || chosen.with(|c| c.contains(&r2)) on:change=move |_| toggle(r3.clone())/></td>
-                                <td><input type="checkbox" data-scope=write.clone() prop:checked=move || chosen.with(|c| c.contains(&w2)) on:change=move |_| toggle(w3.clone())/></td>
-                            </tr>
-                        }
-                    }).collect_view()}
-                </tbody>
-            </table>
+            <crate::components::token_scopes::TokenScopes chosen=chosen/>
             <div class="actions">
                 <button type="submit" class="primary" data-testid="token-issue">{t("users.token_issue")}</button>
                 " " <button type="button" class="link" on:click=move |_| token_for.set(None)>{t("users.token_cancel")}</button>
