@@ -178,7 +178,8 @@ async fn refusals_spam_and_the_hourly_allowance(pool: PgPool) {
     assert!(done.spam);
     assert_eq!(count(&pool, "select count(*) from leads").await, 0);
 
-    // The address has used 2 of its 3; a burst of five gets exactly one more.
+    // The address has used 2 of its 3; a burst of five gets exactly one more
+    // (the others are told to wait: their turn, or the allowance).
     let mut tasks = vec![];
     for i in 0..5 {
         let (pool, key) = (pool.clone(), key.clone());

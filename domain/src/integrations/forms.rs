@@ -345,19 +345,41 @@ pub async fn submit_form(pool: &PgPool, key: &str, post: FormSubmission) -> Resu
         .take(500)
         .collect();
 
+    // The form's owner, and their right to create leads, are read before
+    // the transaction: inside it nothing asks the pool for a second
+    // connection.
+    let owner = crate::accounts::actor_by_id(pool, form.owner_id)
+        .await
+        .map_err(|_| IntegrationError::Unavailable)?
+        .filter(|a| a.active)
+        .ok_or(IntegrationError::Unavailable)?;
+    rbac::authorize(
+        pool,
+        &owner,
+        rbac::Operation::Leads(rbac::LeadOp::Create),
+        rbac::Target::Collection,
+    )
+    .await
+    .map_err(|_| IntegrationError::Unavailable)?;
+
     let mut tx = pool.begin().await?;
-    // One address's posts to one form are counted one at a time, so a burst
-    // can't slip past the allowance.
-    sqlx::query!(
-        "select pg_advisory_xact_lock(hashtextextended($1, 0))",
+    // One address's posts to one form are taken one at a time, so a burst
+    // can't slip past the allowance; a post arriving while another from the
+    // same address is being taken is told to retry in a second rather than
+    // holding a connection while it waits.
+    let turn = sqlx::query_scalar!(
+        r#"select pg_try_advisory_xact_lock(hashtextextended($1, 0)) as "turn!""#,
         format!(
             "web_form:{}:{}",
             form.id,
             post.ip.map(|i| i.to_string()).unwrap_or_default()
         )
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
+    if !turn {
+        return Err(IntegrationError::Throttled { retry_after: 1 });
+    }
     let recent = sqlx::query!(
         r#"select count(*) as "n!", min(created_at) as "oldest?: DateTime<Utc>" from web_form_submissions
            where form_id = $1 and ip is not distinct from $2 and created_at > now() - interval '1 hour'"#,
@@ -377,11 +399,6 @@ pub async fn submit_form(pool: &PgPool, key: &str, post: FormSubmission) -> Resu
     let (outcome, lead_id) = if spam {
         ("spam", None)
     } else {
-        let owner = crate::accounts::actor_by_id(pool, form.owner_id)
-            .await
-            .map_err(|_| IntegrationError::Unavailable)?
-            .filter(|a| a.active)
-            .ok_or(IntegrationError::Unavailable)?;
         // In the parameters' own order: source, medium, campaign…
         let tags: Vec<String> = UTM_KEYS
             .iter()
