@@ -143,8 +143,8 @@ pub fn BarChart(
         .map(|(i, l)| {
             let x = LEFT + slot * (i as f64 + 0.5);
             // Long names on narrow slots are cut; the bar's tooltip has them whole.
-            // ~7.5 units a Cyrillic letter at the axis size, with a gap between names.
-            let room = ((slot * step as f64 - 6.0) / 7.5).floor().max(3.0) as usize;
+            // ~7 units a Cyrillic letter at the axis size, with a gap between names.
+            let room = ((slot * step as f64 - 4.0) / 7.0).floor().max(3.0) as usize;
             let shown = if l.chars().count() > room {
                 format!("{}…", l.chars().take(room.saturating_sub(1)).collect::<String>())
             } else {

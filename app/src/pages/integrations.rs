@@ -144,11 +144,15 @@ fn WebForms() -> impl IntoView {
     let remove = ServerAction::<DeleteWebForm>::new();
     // The form being edited; `None`: a new one.
     let editing = RwSignal::new(None::<WebFormView>);
-    let data = Resource::new(move || (save.version().get(), remove.version().get()), |_| web_forms());
+    // Reloaded only after a save that went through: a refused one keeps
+    // the editor, and what was typed into it, as it is.
+    let saved = RwSignal::new(0u32);
+    let data = Resource::new(move || (saved.get(), remove.version().get()), |_| web_forms());
     // A saved form closes the editor.
     Effect::new(move |_| {
         if let Some(Ok(())) = save.value().get() {
             editing.set(None);
+            saved.update(|n| *n += 1);
         }
     });
     view! {
