@@ -240,6 +240,14 @@ pub const MAX_LONG: usize = 5000;
 /// Free text as a person typed it: at most `max` characters and no control
 /// characters other than line breaks and tabs (PostgreSQL refuses NUL, and
 /// nobody types the others). The message is for the form field.
+/// Text made safe inside HTML, in elements and in quoted attributes.
+pub fn escape_html(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 pub fn check_text(value: &str, max: usize) -> Result<(), String> {
     if value
         .chars()

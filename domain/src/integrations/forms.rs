@@ -105,12 +105,6 @@ pub struct SubmitOutcome {
 /// endpoint reads, the consent checkbox with the form's text, the hidden
 /// honeypot and a script that carries the page's UTM tags along.
 pub fn snippet(form: &WebForm, base_url: &str) -> String {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let action = format!("{}/api/v1/forms/{}", base_url.trim_end_matches('/'), form.key);
     let utm: String = UTM_KEYS
         .iter()
@@ -134,7 +128,7 @@ pub fn snippet(form: &WebForm, base_url: &str) -> String {
   {keys}.forEach(function (k) {{ if (q.get(k)) f[k].value = q.get(k); }});
 }})();
 </script>"#,
-        consent = esc(&form.consent_text),
+        consent = crate::types::escape_html(&form.consent_text),
         honeypot = HONEYPOT_FIELD,
         keys = serde_json::to_string(&UTM_KEYS).unwrap_or_default(),
     )

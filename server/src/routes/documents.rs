@@ -132,13 +132,6 @@ fn framed(mut res: Response) -> Response {
     res
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// `POST /settings/templates/{kind}/preview`: the PDF of the posted text on
 /// sample data, shown in the editor's frame; a broken template gets a page
 /// saying which line and what is wrong.
@@ -171,7 +164,7 @@ pub async fn preview(
                     format!(
                         "<!doctype html><meta charset=utf-8><body style=\"font:14px sans-serif;color:#a11;padding:1em\" \
                          data-testid=template-error>{}</body>",
-                        escape(&text)
+                        domain::types::escape_html(&text)
                     ),
                 )
                     .into_response(),

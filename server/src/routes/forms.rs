@@ -181,41 +181,33 @@ fn refusal(e: IntegrationError, page: bool) -> Response {
         IntegrationError::Throttled { retry_after } => Some(*retry_after),
         _ => None,
     };
-    let err = ApiError::from(e);
-    let mut res = if page {
-        let details: Vec<String> = err.fields.iter().map(|f| f.message.clone()).collect();
-        let text = if details.is_empty() {
-            "Вернитесь назад и попробуйте ещё раз.".to_string()
-        } else {
-            format!("{} Вернитесь назад и исправьте.", details.join(". "))
-        };
-        html(err.status, &err.message, &text)
+    let mut err = ApiError::from(e);
+    err.retry_after = retry;
+    if !page {
+        return err.into_response();
+    }
+    let details: Vec<String> = err.fields.iter().map(|f| f.message.clone()).collect();
+    let text = if details.is_empty() {
+        "Вернитесь назад и попробуйте ещё раз.".to_string()
     } else {
-        err.into_response()
+        format!("{} Вернитесь назад и исправьте.", details.join(". "))
     };
+    let mut res = html(err.status, &err.message, &text);
     if let Some(s) = retry {
-        if let Ok(v) = HeaderValue::from_str(&s.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(s));
     }
     res
 }
 
 /// A small page of our own for a plain HTML form's visitor.
 fn html(status: StatusCode, title: &str, text: &str) -> Response {
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
-    };
     let body = format!(
         "<!doctype html><html lang=\"ru\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{t}</title>\
          <style>body{{font-family:system-ui,sans-serif;max-width:32rem;margin:4rem auto;padding:0 1rem;color:#1f2933}}\
          h1{{font-size:1.4rem}}</style></head><body><h1>{t}</h1><p>{x}</p></body></html>",
-        t = esc(title),
-        x = esc(text)
+        t = domain::types::escape_html(title),
+        x = domain::types::escape_html(text)
     );
     (
         status,
