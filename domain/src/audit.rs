@@ -221,7 +221,7 @@ pub async fn list(pool: &PgPool, actor: &Actor, filter: AuditFilter) -> Result<P
     } else {
         filter.per_page.min(200)
     };
-    let page = filter.page.max(1);
+    let page = filter.page.clamp(1, 10_000_000);
     let entity = filter.entity.filter(|s| !s.is_empty());
     let action = filter.action.filter(|s| !s.is_empty());
     let total = sqlx::query_scalar!(

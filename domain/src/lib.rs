@@ -77,6 +77,8 @@ pub struct Services {
     pub storage: Option<leads::Storage>,
     /// Renders generated documents to PDF; set by `with_renderer`.
     pub renderer: Option<std::sync::Arc<dyn documents::Render>>,
+    /// Where amoCRM is (the real service unless `with_amocrm` says).
+    pub amocrm: integrations::amocrm::AmoSettings,
 }
 
 impl Services {
@@ -95,7 +97,14 @@ impl Services {
             public_url,
             storage,
             renderer: None,
+            amocrm: Default::default(),
         }
+    }
+
+    /// amoCRM's addresses (a mock's in tests).
+    pub fn with_amocrm(mut self, amocrm: integrations::amocrm::AmoSettings) -> Self {
+        self.amocrm = amocrm;
+        self
     }
 
     /// The PDF renderer of acts and contracts (the server's `render` crate).
@@ -105,12 +114,17 @@ impl Services {
     }
 }
 
-/// One page of a list.
+/// One page of a list (`page` and `per_page` in the query).
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
+    /// The rows of this page.
     pub items: Vec<T>,
+    /// Rows matching the filter, on all pages.
     pub total: i64,
+    /// The page's number, from 1.
     pub page: i64,
+    /// Rows a page.
     pub per_page: i64,
 }
 

@@ -39,7 +39,7 @@ async fn list_users_in_scope(
     } else {
         filter.per_page.min(500)
     };
-    let page = filter.page.max(1);
+    let page = filter.page.clamp(1, 10_000_000);
     let q = filter.query.trim().to_lowercase();
     let pattern = if q.is_empty() {
         None

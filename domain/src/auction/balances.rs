@@ -334,7 +334,7 @@ pub async fn ledger_page(
     )
     .fetch_one(pool)
     .await?;
-    let page = q.page.max(1);
+    let page = q.page.clamp(1, 10_000_000);
     let items = lines(pool, team, &q, LEDGER_PAGE, (page - 1) * LEDGER_PAGE).await?;
     Ok(Page {
         items,

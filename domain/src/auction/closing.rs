@@ -202,6 +202,14 @@ async fn sell(
         &format!("/leads/{lead_number}"),
     )
     .await?;
+    let origin = if actor.is_some() { Origin::User } else { Origin::System };
+    let sold = DomainEvent::LotSold {
+        lot_id,
+        lead_id: lead,
+        team_id: team,
+        price_kopecks: price.kopecks(),
+    };
+    events::emit(tx, actor, origin, sold).await?;
     realtime::publish(tx, &realtime::Event::BalanceChanged { team_id: team }).await?;
     Ok(())
 }

@@ -133,6 +133,7 @@ pub struct LotDetail {
 /// Which lots a list shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LotQuery {
     /// Taking bids.
     #[default]

@@ -13,6 +13,7 @@ use strum::{EnumIter, IntoEnumIterator};
 
 use super::companies::settings_in;
 use super::{actor_company, invalid, tell_company, wallet, AuctionError, Missing, REVENUE};
+use crate::events::{self, DomainEvent, Origin};
 use crate::ledger::{self, Posting};
 use crate::rbac::{self, AuctionOp, Operation, Target};
 use crate::types::{check_text, Money, Scope, MAX_LONG};
@@ -245,6 +246,13 @@ pub async fn decide_return(
         ("Возврат отклонён", format!("Лид №{}: {comment}", r.lead_number))
     };
     tell_company(&mut tx, r.team_id, title, &body, "/auction/returns").await?;
+    let decided = DomainEvent::ReturnDecided {
+        return_id: id,
+        lead_id: r.lead_id,
+        team_id: r.team_id,
+        approved: approve,
+    };
+    events::emit(&mut tx, Some(actor), Origin::User, decided).await?;
     crate::leads::announce_change(&mut tx, r.lead_id, "auction").await?;
     realtime::publish(&mut tx, &realtime::Event::LotChanged { lot_id: r.lot_id }).await?;
     tx.commit().await?;

@@ -25,6 +25,7 @@ fn null_as_empty<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Er
 /// The card as typed in a form or sent as JSON (every field a string).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CardInput {
     #[serde(deserialize_with = "null_as_empty")]
     pub legal_form: String,
@@ -118,6 +119,8 @@ pub struct CardRow {
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct CardQuery {
     /// Name, public ID or INN, any part.
     pub q: Option<String>,
@@ -287,7 +290,7 @@ pub async fn own_card(pool: &PgPool, actor: &Actor) -> Result<CompanyCard, Count
 pub async fn list_cards(pool: &PgPool, actor: &Actor, q: &CardQuery) -> Result<Page<CardRow>, CounterpartyError> {
     let scope = rbac::authorize(pool, actor, Operation::Companies(CompanyOp::List), Target::Collection).await?;
     let all = scope == Scope::All;
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 10_000_000);
     let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
         format!(
             "%{}%",

@@ -33,22 +33,40 @@ const MAX_ATTEMPTS: i32 = 8;
 pub enum Subscriber {
     /// Tells people what happened to them: the bell and the company bot.
     Notices,
+    /// Outgoing webhooks: one delivery per subscription that listens.
+    Webhooks,
+    /// amoCRM: our changes queued for the account (not its own echoes).
+    AmoCrm,
+}
+
+/// Where an event sits in the log: its id and when it was written.
+#[derive(Debug, Clone, Copy)]
+pub struct EventMeta {
+    pub id: i64,
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// Who caused it (an integration skips its own).
+    pub origin: super::Origin,
 }
 
 impl Subscriber {
     pub fn name(self) -> &'static str {
         match self {
             Self::Notices => "notices",
+            Self::Webhooks => "webhooks",
+            Self::AmoCrm => "amocrm",
         }
     }
 
     async fn handle(
         self,
         tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+        meta: EventMeta,
         event: &DomainEvent,
     ) -> Result<(), sqlx::Error> {
         match self {
             Self::Notices => crate::telegram::notify::on_event(tx, event).await,
+            Self::Webhooks => crate::integrations::webhooks::on_event(tx, meta, event).await,
+            Self::AmoCrm => crate::integrations::amocrm::on_event(tx, meta, event).await,
         }
     }
 }
@@ -160,7 +178,7 @@ async fn run(pool: &PgPool, s: Subscriber, upto: i64) -> Result<usize, sqlx::Err
         }
     };
     let events = sqlx::query!(
-        "select id, payload from domain_events where id > $1 and id <= $2 order by id limit $3",
+        r#"select id, payload, origin, created_at as "created_at: chrono::DateTime<chrono::Utc>" from domain_events where id > $1 and id <= $2 order by id limit $3"#,
         cursor.id,
         upto,
         BATCH
@@ -174,7 +192,12 @@ async fn run(pool: &PgPool, s: Subscriber, upto: i64) -> Result<usize, sqlx::Err
         let outcome = match serde_json::from_value::<DomainEvent>(e.payload) {
             Ok(event) => {
                 let mut sp = sqlx::Acquire::begin(&mut *tx).await?;
-                match s.handle(&mut sp, &event).await {
+                let meta = EventMeta {
+                    id: e.id,
+                    at: e.created_at,
+                    origin: super::Origin::parse(&e.origin),
+                };
+                match s.handle(&mut sp, meta, &event).await {
                     Ok(()) => {
                         sp.commit().await?;
                         Ok(())

@@ -18,17 +18,31 @@ use uuid::Uuid;
 use crate::types::Role;
 use crate::Actor;
 
-pub use dispatch::{dispatch_once, listen_and_dispatch, Subscriber, CHANNEL};
+pub use dispatch::{dispatch_once, listen_and_dispatch, EventMeta, Subscriber, CHANNEL};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum DomainEvent {
-    /// A lead was moved to another stage (`stage` is its name then).
-    LeadStageChanged { lead_id: Uuid, stage: String },
+    /// A lead was born (by hand, the API, a bot, a website form).
+    LeadCreated { lead_id: Uuid },
+    /// A lead was moved to another stage (`stage` is its name then;
+    /// `stage_kind` open, won or lost — empty in events written before it
+    /// was recorded).
+    LeadStageChanged {
+        lead_id: Uuid,
+        stage: String,
+        #[serde(default)]
+        stage_kind: String,
+    },
     /// A lead got another status from the dictionary.
     LeadStatusChanged { lead_id: Uuid, status: String },
     /// A lead was given to another responsible person.
     LeadAssigned { lead_id: Uuid, user_id: Uuid },
+    /// A lead's fields changed (amount, product, responsible, comment,
+    /// extra fields…) — said once per edit, besides the events above.
+    LeadUpdated { lead_id: Uuid },
+    /// Someone commented on a lead.
+    LeadCommented { lead_id: Uuid, comment_id: Uuid },
     /// A pending registration was approved (with the role) or rejected.
     RegistrationDecided { user_id: Uuid, role: Option<Role> },
     /// A franchisee company lost the lead on a lot to a higher bid.
@@ -37,6 +51,20 @@ pub enum DomainEvent {
         team_id: Uuid,
         price_kopecks: i64,
     },
+    /// A lot closed sold to a franchisee company.
+    LotSold {
+        lot_id: Uuid,
+        lead_id: Uuid,
+        team_id: Uuid,
+        price_kopecks: i64,
+    },
+    /// HQ decided a company's request to return a bought lead.
+    ReturnDecided {
+        return_id: Uuid,
+        lead_id: Uuid,
+        team_id: Uuid,
+        approved: bool,
+    },
     /// A partner's grade changed (month-end or HQ's recomputation).
     GradeChanged { user_id: Uuid, grade: String, raised: bool },
 }
@@ -44,11 +72,16 @@ pub enum DomainEvent {
 impl DomainEvent {
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::LeadCreated { .. } => "lead_created",
             Self::LeadStageChanged { .. } => "lead_stage_changed",
             Self::LeadStatusChanged { .. } => "lead_status_changed",
             Self::LeadAssigned { .. } => "lead_assigned",
+            Self::LeadUpdated { .. } => "lead_updated",
+            Self::LeadCommented { .. } => "lead_commented",
             Self::RegistrationDecided { .. } => "registration_decided",
             Self::LotOutbid { .. } => "lot_outbid",
+            Self::LotSold { .. } => "lot_sold",
+            Self::ReturnDecided { .. } => "return_decided",
             Self::GradeChanged { .. } => "grade_changed",
         }
     }
@@ -56,11 +89,15 @@ impl DomainEvent {
     /// The record the event is about; events of one record keep their order.
     pub fn aggregate_id(&self) -> Uuid {
         match self {
-            Self::LeadStageChanged { lead_id, .. }
+            Self::LeadCreated { lead_id }
+            | Self::LeadStageChanged { lead_id, .. }
             | Self::LeadStatusChanged { lead_id, .. }
-            | Self::LeadAssigned { lead_id, .. } => *lead_id,
+            | Self::LeadAssigned { lead_id, .. }
+            | Self::LeadUpdated { lead_id }
+            | Self::LeadCommented { lead_id, .. } => *lead_id,
             Self::RegistrationDecided { user_id, .. } => *user_id,
-            Self::LotOutbid { lot_id, .. } => *lot_id,
+            Self::LotOutbid { lot_id, .. } | Self::LotSold { lot_id, .. } => *lot_id,
+            Self::ReturnDecided { lead_id, .. } => *lead_id,
             Self::GradeChanged { user_id, .. } => *user_id,
         }
     }
@@ -82,6 +119,17 @@ pub enum Origin {
 }
 
 impl Origin {
+    /// The origin as stored; an unknown one reads as `System`.
+    pub fn parse(s: &str) -> Self {
+        match s {
+            "user" => Self::User,
+            "import" => Self::Import,
+            "bot" => Self::Bot,
+            "integration" => Self::Integration,
+            _ => Self::System,
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::User => "user",

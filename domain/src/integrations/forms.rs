@@ -54,6 +54,7 @@ pub struct WebForm {
 
 /// What an admin sets on a form.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FormInput {
     pub name: String,
     #[serde(default)]

@@ -1,11 +1,15 @@
 //! Integrations with the outside: lead forms on the company's websites
 //! (`forms`), `Idempotency-Key` for the API's creating requests
-//! (`idempotency`). Managing them is a company setting (`settings:edit`); what
+//! (`idempotency`), signed outgoing webhooks (`webhooks`), the amoCRM
+//! account (`amocrm`). Managing them is a company setting (`settings:edit`); what
 //! arrives through them enters by the same door as every lead
 //! (`leads::create_lead_in`: duplicate control, audit, realtime).
 
+pub mod amocrm;
 mod forms;
 pub mod idempotency;
+mod retry;
+pub mod webhooks;
 
 pub use forms::{
     delete_form, form_origins, list_forms, save_form, snippet, submit_form, FormInput, FormSubmission, SubmitOutcome,
@@ -32,6 +36,23 @@ pub enum IntegrationError {
     /// The form's owner can no longer create leads (blocked, role changed).
     #[error("Форма временно не принимает заявки")]
     Unavailable,
+    /// No amoCRM account is connected (or connecting was not finished).
+    #[error("amoCRM не подключён")]
+    NotConnected,
+    /// amoCRM refused the token and a refresh did not help: someone must
+    /// connect again.
+    #[error("amoCRM отклонил доступ — подключите интеграцию заново")]
+    AmoReauth,
+    /// amoCRM answered 403: the account blocked us (too many requests or
+    /// the integration switched off).
+    #[error("amoCRM закрыл доступ к аккаунту (403). Проверьте интеграцию в amoCRM")]
+    AmoBlocked,
+    /// amoCRM could not be reached or answered what we can't use.
+    #[error("amoCRM недоступен или ответил ошибкой: {0}")]
+    AmoCrm(String),
+    /// An initial import is already running.
+    #[error("Импорт уже идёт")]
+    ImportRunning,
     #[error(transparent)]
     Leads(LeadsError),
     #[error(transparent)]
@@ -54,6 +75,8 @@ impl DomainError for IntegrationError {
             Self::Origin => ErrorCode::Forbidden,
             Self::Throttled { .. } => ErrorCode::Throttled,
             Self::Unavailable => ErrorCode::Unavailable,
+            Self::NotConnected | Self::AmoReauth | Self::ImportRunning => ErrorCode::Conflict,
+            Self::AmoBlocked | Self::AmoCrm(_) => ErrorCode::Unavailable,
             Self::Leads(e) => e.code(),
             Self::Rbac(e) => e.code(),
             Self::Db(_) => ErrorCode::Internal,

@@ -283,20 +283,35 @@ async fn single_summary(pool: &PgPool, id: Uuid) -> Result<LeadSummary, LeadsErr
 /// board sees the move at once.
 pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, stage_id: Uuid) -> Result<(), LeadsError> {
     let mut tx = pool.begin().await?;
-    let o = owners(&mut tx, lead_id, true).await?;
+    move_lead_to_stage_in(&mut tx, pool, actor, Origin::User, lead_id, stage_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`move_lead_to_stage`] in the caller's transaction, on behalf of `origin`
+/// (an integration's moves are not sent back to it).
+pub async fn move_lead_to_stage_in(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    actor: &Actor,
+    origin: Origin,
+    lead_id: Uuid,
+    stage_id: Uuid,
+) -> Result<(), LeadsError> {
+    let o = owners(tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     if matches!(actor.role, Role::Partner | Role::Guest) {
         return Err(LeadsError::StageSetByStaff);
     }
     let stage = sqlx::query!("select pipeline_id, kind, name from stages where id = $1", stage_id)
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .ok_or_else(|| LeadsError::field("stage_id", "Неизвестный этап"))?;
     let before = sqlx::query!(
         "select s.name as \"name?\" from leads l left join stages s on s.id = l.stage_id where l.id = $1",
         lead_id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     sqlx::query!(
         "update leads set stage_id = $2, pipeline_id = $3, unsorted = false,
@@ -307,10 +322,10 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
         stage.pipeline_id,
         stage.kind
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
     audit::record(
-        &mut tx,
+        tx,
         Some(actor),
         "lead",
         &lead_id.to_string(),
@@ -323,11 +338,11 @@ pub async fn move_lead_to_stage(pool: &PgPool, actor: &Actor, lead_id: Uuid, sta
         let event = DomainEvent::LeadStageChanged {
             lead_id,
             stage: stage.name.clone(),
+            stage_kind: stage.kind.clone(),
         };
-        events::emit(&mut tx, Some(actor), Origin::User, event).await?;
+        events::emit(tx, Some(actor), origin, event).await?;
     }
-    realtime::publish(&mut tx, &lead_event(lead_id, o, Some(stage_id), "moved")).await?;
-    tx.commit().await?;
+    realtime::publish(tx, &lead_event(lead_id, o, Some(stage_id), "moved")).await?;
     Ok(())
 }
 
@@ -470,6 +485,21 @@ async fn readable_state(
 /// Edits lead fields in place (leads:edit on that lead), audited field by
 /// field with readable values. A new responsible must be active staff.
 pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpdate) -> Result<(), LeadsError> {
+    let mut tx = pool.begin().await?;
+    update_lead_in(&mut tx, pool, actor, Origin::User, lead_id, u).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// [`update_lead`] in the caller's transaction, on behalf of `origin`.
+pub async fn update_lead_in(
+    tx: &mut Transaction<'_, Postgres>,
+    pool: &PgPool,
+    actor: &Actor,
+    origin: Origin,
+    lead_id: Uuid,
+    u: LeadUpdate,
+) -> Result<(), LeadsError> {
     if let Some(c) = &u.comment {
         crate::types::check_text(c, crate::types::MAX_LONG).map_err(|m| LeadsError::field("comment", &m))?;
     }
@@ -488,9 +518,10 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         )),
         None => None,
     };
-    let fields = super::fields::custom_fields(pool).await?;
-    let mut tx = pool.begin().await?;
-    let o = owners(&mut tx, lead_id, true).await?;
+    // On the caller's connection: a second one from the pool while this
+    // transaction holds one would starve the pool under load.
+    let fields = super::fields::custom_fields_in(tx).await?;
+    let o = owners(tx, lead_id, true).await?;
     rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
     if matches!(actor.role, Role::Partner | Role::Guest) {
         field_rules(actor, &u, None, None)?;
@@ -501,7 +532,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
                and status = 'active' and blocked_at is null"#,
             r
         )
-        .fetch_one(&mut *tx)
+        .fetch_one(&mut **tx)
         .await?;
         if staff == 0 {
             return Err(LeadsError::field(
@@ -516,7 +547,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
          from leads where id = $1",
         lead_id
     )
-    .fetch_one(&mut *tx)
+    .fetch_one(&mut **tx)
     .await?;
     field_rules(actor, &u, b.responsible_id, b.source_id)?;
     // A lead on an open lot goes to whoever wins it: nobody assigns it
@@ -528,7 +559,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
             "select 1 as one from lots where lead_id = $1 and state = 'open'",
             lead_id
         )
-        .fetch_optional(&mut *tx)
+        .fetch_optional(&mut **tx)
         .await?
         .is_some()
     {
@@ -541,7 +572,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         }
         None => b.extra.clone(),
     };
-    let before = readable_state(&mut tx, lead_id, &fields).await?;
+    let before = readable_state(tx, lead_id, &fields).await?;
     sqlx::query!(
         "update leads set product_id = $2, source_id = $3, method_id = $4, status_id = $5, loss_reason_id = $6,
                 responsible_id = $7, amount_kopecks = $8, comment = $9, tags = $10, extra = $11
@@ -558,7 +589,7 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         &u.tags.as_deref().map(clean_tags).unwrap_or(b.tags),
         extra
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await
     .map_err(|e| match crate::constraint_name(&e) {
         Some(c) => LeadsError::field(
@@ -567,10 +598,10 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
         ),
         None => LeadsError::Db(e),
     })?;
-    let after = readable_state(&mut tx, lead_id, &fields).await?;
+    let after = readable_state(tx, lead_id, &fields).await?;
     if before != after {
         audit::record(
-            &mut tx,
+            tx,
             Some(actor),
             "lead",
             &lead_id.to_string(),
@@ -579,22 +610,22 @@ pub async fn update_lead(pool: &PgPool, actor: &Actor, lead_id: Uuid, u: LeadUpd
             Some(serde_json::Value::Object(after)),
         )
         .await?;
+        events::emit(tx, Some(actor), origin, DomainEvent::LeadUpdated { lead_id }).await?;
     }
     if let Some(Some(status)) = u.status_id.filter(|s| *s != b.status_id) {
         let name = sqlx::query_scalar!("select name from dictionary_items where id = $1", status)
-            .fetch_one(&mut *tx)
+            .fetch_one(&mut **tx)
             .await?;
         let event = DomainEvent::LeadStatusChanged { lead_id, status: name };
-        events::emit(&mut tx, Some(actor), Origin::User, event).await?;
+        events::emit(tx, Some(actor), origin, event).await?;
     }
     if let Some(Some(r)) = u.responsible_id.filter(|r| *r != b.responsible_id) {
         if r != actor.user_id {
             let event = DomainEvent::LeadAssigned { lead_id, user_id: r };
-            events::emit(&mut tx, Some(actor), Origin::User, event).await?;
+            events::emit(tx, Some(actor), origin, event).await?;
         }
     }
-    realtime::publish(&mut tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;
-    tx.commit().await?;
+    realtime::publish(tx, &lead_event(lead_id, o, b.stage_id, "updated")).await?;
     Ok(())
 }
 
@@ -621,13 +652,20 @@ pub async fn add_comment(pool: &PgPool, actor: &Actor, lead_id: Uuid, body: &str
     let mut tx = pool.begin().await?;
     let o = owners(&mut tx, lead_id, false).await?;
     rbac::authorize(pool, actor, Operation::Leads(LeadOp::Edit), o.target()).await?;
-    sqlx::query!(
-        "insert into lead_comments (lead_id, author_id, body) values ($1, $2, $3)",
+    let comment_id = sqlx::query_scalar!(
+        "insert into lead_comments (lead_id, author_id, body) values ($1, $2, $3) returning id",
         lead_id,
         actor.user_id,
         body.trim()
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
+    .await?;
+    events::emit(
+        &mut tx,
+        Some(actor),
+        Origin::User,
+        DomainEvent::LeadCommented { lead_id, comment_id },
+    )
     .await?;
     let names = mentions(body);
     if !names.is_empty() {

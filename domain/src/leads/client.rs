@@ -231,7 +231,7 @@ pub async fn list_clients(
 ) -> Result<crate::Page<ClientRow>, LeadsError> {
     let scope = rbac::authorize(pool, actor, Operation::Clients(ClientOp::View), Target::Collection).await?;
     let per_page = 50i64;
-    let page = page.max(1);
+    let page = page.clamp(1, 10_000_000);
     let mut q = sqlx::QueryBuilder::<sqlx::Postgres>::new(
         "select c.id, c.full_name, c.city,
                 (select phone from client_phones p where p.client_id = c.id order by position, phone limit 1) as phone,

@@ -4,6 +4,7 @@ use uuid::Uuid;
 
 use super::{LeadOwners, LeadsError};
 use crate::accounts::FieldError;
+use crate::events::{self, DomainEvent, Origin};
 use crate::rbac::{self, Operation, Target};
 use crate::rbac::{ClientOp, LeadOp};
 use crate::realtime::{self, Event};
@@ -313,6 +314,12 @@ pub async fn create_lead_in(
     )
     .await?;
     realtime::publish(tx, &lead_event(row.id, owners, stage_id, "created")).await?;
+    let origin = if input.origin == "bot" {
+        Origin::Bot
+    } else {
+        Origin::User
+    };
+    events::emit(tx, Some(actor), origin, DomainEvent::LeadCreated { lead_id: row.id }).await?;
     if duplicate_of.is_some() {
         return Ok(CreateOutcome::SentForReview {
             id: row.id,

@@ -33,8 +33,8 @@ pub use board::{board, Board, BoardColumn};
 pub use bulk::{bulk_insert_in, bulk_placement, BulkInput, BulkLead, BulkOutcome, BulkPlacement, OnDuplicate};
 pub(crate) use card::owners_of;
 pub use card::{
-    add_comment, attach_to_deal, delete_lead, get_lead, move_lead_to_stage, move_lead_with_reason, update_lead,
-    LeadCard, LeadUpdate, TimelineItem,
+    add_comment, attach_to_deal, delete_lead, get_lead, move_lead_to_stage, move_lead_to_stage_in,
+    move_lead_with_reason, update_lead, update_lead_in, LeadCard, LeadUpdate, TimelineItem,
 };
 pub use client::{edit_client, get_client, list_clients, ClientCard, ClientContacts, ClientRow};
 pub use client_panel::{client_panel, ClientDeal, ClientEvent, ClientPanel, ClientStats};

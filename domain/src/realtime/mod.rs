@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rbac::{self, Operation, Target};
-use crate::rbac::{AuctionOp, BotOp, BroadcastOp, InboxOp, LeadOp, UserOp};
+use crate::rbac::{AuctionOp, BotOp, BroadcastOp, InboxOp, LeadOp, SettingsOp, UserOp};
 use crate::Actor;
 
 mod topics;
@@ -71,6 +71,10 @@ pub enum Event {
         owner_id: Option<Uuid>,
         team_id: Option<Uuid>,
     },
+    /// An outgoing webhook subscription or its delivery log changed.
+    WebhooksChanged { subscription_id: Uuid },
+    /// The amoCRM connection, its mapping, its import or its log changed.
+    AmoCrmChanged,
     /// An API token was revoked or a user's role, status or block changed.
     /// Sent by the database's own triggers; pages never see it, instances
     /// drop the tokens they remember.
@@ -171,6 +175,11 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         )
         .await
         .is_ok(),
+        Event::WebhooksChanged { .. } | Event::AmoCrmChanged => {
+            rbac::authorize_setting(pool, viewer, SettingsOp::ManageIntegrations)
+                .await
+                .is_ok()
+        }
         Event::BalanceChanged { team_id } => rbac::authorize(
             pool,
             viewer,

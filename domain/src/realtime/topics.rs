@@ -47,6 +47,10 @@ pub enum Topic {
     Broadcasts(Uuid),
     /// One broadcast's page.
     Broadcast(Uuid),
+    /// Outgoing webhook subscriptions and their delivery logs.
+    Webhooks,
+    /// The amoCRM settings page (connection, mapping, import, log).
+    AmoCrm,
     /// Everything: sent when events were lost.
     All,
 }
@@ -72,6 +76,8 @@ impl Topic {
             Topic::Balance(_) => "balance",
             Topic::Broadcasts(_) => "broadcasts",
             Topic::Broadcast(_) => "broadcast",
+            Topic::Webhooks => "webhooks",
+            Topic::AmoCrm => "amocrm",
             Topic::All => "*",
         }
     }
@@ -124,6 +130,8 @@ impl Event {
             } => {
                 vec![Topic::Broadcasts(*bot_id), Topic::Broadcast(*broadcast_id)]
             }
+            Event::WebhooksChanged { .. } => vec![Topic::Webhooks],
+            Event::AmoCrmChanged => vec![Topic::AmoCrm],
         }
     }
 }

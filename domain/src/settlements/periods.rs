@@ -58,6 +58,8 @@ impl SettlementState {
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "openapi", into_params(parameter_in = Query))]
 pub struct SettlementQuery {
     /// «2026-11» (or any day of the month).
     pub period: Option<String>,
@@ -175,7 +177,7 @@ pub(super) async fn rows(
                 .replace('_', "\\_")
         )
     });
-    let page = q.page.unwrap_or(1).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, 10_000_000);
     let limit = if per_page > 0 { per_page } else { 1_000_000 };
     let recs = sqlx::query!(
         r#"with base as (

@@ -19,7 +19,7 @@ type Tx<'a> = sqlx::Transaction<'a, sqlx::Postgres>;
 pub(crate) async fn on_event(tx: &mut Tx<'_>, event: &crate::events::DomainEvent) -> Result<(), sqlx::Error> {
     use crate::events::DomainEvent as E;
     match event {
-        E::LeadStageChanged { lead_id, stage } => lead_status_changed(tx, *lead_id, "этап", stage).await,
+        E::LeadStageChanged { lead_id, stage, .. } => lead_status_changed(tx, *lead_id, "этап", stage).await,
         E::LeadStatusChanged { lead_id, status } => lead_status_changed(tx, *lead_id, "статус", status).await,
         E::LeadAssigned { lead_id, user_id } => lead_assigned(tx, *lead_id, *user_id).await,
         E::RegistrationDecided { user_id, role } => registration_decided(tx, *user_id, *role).await,
@@ -42,6 +42,12 @@ pub(crate) async fn on_event(tx: &mut Tx<'_>, event: &crate::events::DomainEvent
             };
             notify_user(tx, *user_id, &text).await.map(|_| ())
         }
+        // Told elsewhere (the auction's own notes) or to nobody in person.
+        E::LeadCreated { .. }
+        | E::LotSold { .. }
+        | E::ReturnDecided { .. }
+        | E::LeadUpdated { .. }
+        | E::LeadCommented { .. } => Ok(()),
     }
 }
 
