@@ -30,6 +30,11 @@ pub struct Config {
     pub telegram_webhooks: bool,
     /// The Bot API (`TELEGRAM_API_URL`, default the real one).
     pub telegram_api_url: String,
+    /// amoCRM's API (`AMOCRM_BASE_URL`, `{subdomain}` replaced by the
+    /// account's; default `https://{subdomain}.amocrm.ru`) and its consent
+    /// page (`AMOCRM_OAUTH_URL`, default `https://www.amocrm.ru/oauth`).
+    pub amocrm_base_url: String,
+    pub amocrm_oauth_url: String,
     pub secret_key: SecretString,
     pub site_root: String,
     pub output_name: String,
@@ -63,6 +68,8 @@ pub struct WorkerSettings {
     pub telegram_bot_rate: f64,
     /// Long-polling timeout in seconds (`TELEGRAM_POLL_TIMEOUT`, 25).
     pub telegram_poll_timeout: u32,
+    /// How long a webhook receiver may take to answer (`WEBHOOK_TIMEOUT_MS`, 10 s).
+    pub webhook_timeout: Duration,
 }
 
 impl Default for WorkerSettings {
@@ -75,6 +82,7 @@ impl Default for WorkerSettings {
             telegram_chat_interval: Duration::from_secs(1),
             telegram_bot_rate: 30.0,
             telegram_poll_timeout: 25,
+            webhook_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -95,6 +103,7 @@ impl WorkerSettings {
             )?),
             telegram_bot_rate: num("TELEGRAM_BOT_RATE", d.telegram_bot_rate)?,
             telegram_poll_timeout: num("TELEGRAM_POLL_TIMEOUT", d.telegram_poll_timeout)?,
+            webhook_timeout: Duration::from_millis(num("WEBHOOK_TIMEOUT_MS", d.webhook_timeout.as_millis() as u64)?),
         })
     }
 }
@@ -168,6 +177,18 @@ impl Config {
             name: "TELEGRAM_API_URL".into(),
             reason: e.to_string(),
         })?;
+        let amocrm_default = domain::integrations::amocrm::AmoSettings::default();
+        let amocrm_base_url = var("AMOCRM_BASE_URL").unwrap_or(amocrm_default.base_url);
+        let amocrm_oauth_url = var("AMOCRM_OAUTH_URL").unwrap_or(amocrm_default.oauth_url);
+        for (name, value) in [
+            ("AMOCRM_BASE_URL", &amocrm_base_url),
+            ("AMOCRM_OAUTH_URL", &amocrm_oauth_url),
+        ] {
+            url::Url::parse(&value.replace("{subdomain}", "x")).map_err(|e| ConfigError::Invalid {
+                name: name.into(),
+                reason: e.to_string(),
+            })?;
+        }
         let public_url = var("PUBLIC_URL")
             .unwrap_or_else(|| format!("http://{addr}"))
             .trim_end_matches('/')
@@ -187,6 +208,8 @@ impl Config {
             public_url,
             telegram_webhooks,
             telegram_api_url,
+            amocrm_base_url,
+            amocrm_oauth_url,
             secret_key: secret_key.into(),
             site_root: var("LEPTOS_SITE_ROOT").unwrap_or_else(|| "target/site".into()),
             output_name: var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|| "mak-crm".into()),

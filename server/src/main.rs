@@ -61,6 +61,8 @@ enum Command {
         #[arg(long)]
         deposit: Option<String>,
     },
+    /// Print the API's OpenAPI 3.1 document (what `/api/v1/openapi.json` serves).
+    Openapi,
     /// Issue a personal API token for a user; printed once.
     CreateToken {
         #[arg(long)]
@@ -85,6 +87,13 @@ async fn main() -> std::process::ExitCode {
             if_none,
         } => server::cli::create_admin(&email, password, &name, if_none).await,
         Command::CreateToken { email, name } => server::cli::create_token(&email, &name).await,
+        Command::Openapi => {
+            println!(
+                "{}",
+                server::routes::openapi::document().to_pretty_json().unwrap_or_default()
+            );
+            Ok(())
+        }
         Command::DemoData { leads } => server::cli::demo_data(leads).await,
         Command::CreateFranchisee {
             email,

@@ -172,7 +172,13 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         },
         storage,
     )
-    .with_renderer(std::sync::Arc::new(crate::documents::Typst::new()));
+    .with_renderer(std::sync::Arc::new(crate::documents::Typst::new()))
+    .with_amocrm(domain::integrations::amocrm::AmoSettings {
+        base_url: config.amocrm_base_url.clone(),
+        oauth_url: config.amocrm_oauth_url.clone(),
+        public_url: config.public_url.clone(),
+        ..Default::default()
+    });
     Ok(AppState {
         uploads: Default::default(),
         shutdown: CancellationToken::new(),
@@ -220,6 +226,11 @@ pub fn router(state: AppState) -> Router {
     // header, and the busiest route: none of the browser's layers (session,
     // same-origin, page headers, the signed-in user) apply to them. Nor to
     // website forms: anyone may post, from any site.
+    let routes::openapi::Routers { v1, bots, forms, doc } = routes::openapi::routers();
+    let reference = routes::openapi::router(&doc).layer(axum::middleware::from_fn_with_state(
+        state.config.clone(),
+        routes::guard::security_headers,
+    ));
     let telegram = Router::<AppState>::new()
         .route(
             "/telegram/webhook/{bot_id}",
@@ -230,12 +241,25 @@ pub fn router(state: AppState) -> Router {
             "/b/{recipient}/{button}/{signature}",
             axum::routing::get(routes::broadcasts::follow),
         )
-        .merge(routes::forms::router(&state))
+        .route(
+            "/integrations/amocrm/webhook/{secret}",
+            axum::routing::post(routes::amocrm::webhook).layer(axum::extract::DefaultBodyLimit::max(
+                domain::integrations::amocrm::MAX_BODY,
+            )),
+        )
+        .merge(forms.route_layer(axum::middleware::from_fn_with_state(
+            state.config.clone(),
+            routes::client_ip,
+        )))
         .layer(axum::middleware::from_fn(crate::metrics::track));
     Router::<AppState>::new()
         .merge(routes::health::router())
         .merge(routes::events::router())
         .merge(routes::oauth::router())
+        .route(
+            "/integrations/amocrm/callback",
+            axum::routing::get(routes::amocrm::callback),
+        )
         .route(
             "/leads/{number}/files",
             axum::routing::post(routes::files::form_upload).layer(axum::extract::DefaultBodyLimit::max(
@@ -275,15 +299,13 @@ pub fn router(state: AppState) -> Router {
             "/telegram/files/{bot_id}/{message_id}",
             axum::routing::get(routes::telegram::incoming_file),
         )
-        .nest("/api/bots", routes::telegram::api_router())
-        .nest(
-            "/api/v1",
-            routes::api::router()
-                .layer(axum::middleware::from_fn_with_state(
-                    state.clone(),
-                    routes::idempotency::idempotent,
-                ))
-                .layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
+        .merge(bots)
+        .merge(
+            v1.layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                routes::idempotency::idempotent,
+            ))
+            .layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
@@ -315,6 +337,7 @@ pub fn router(state: AppState) -> Router {
         ))
         .merge(telegram)
         .with_state(state)
+        .merge(reference)
 }
 
 async fn shutdown_signal() {

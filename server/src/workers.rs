@@ -50,6 +50,17 @@ where
     Arc::new(move || f().map(|r| r.map_err(|e| e.to_string())).boxed())
 }
 
+/// `once` for a step that reads the services: `f` gets its own clone each run.
+fn with_services<F, Fut, E>(services: &Services, f: F) -> RunOnce
+where
+    F: Fn(Services) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<usize, E>> + Send + 'static,
+    E: std::fmt::Display,
+{
+    let services = services.clone();
+    once(move || f(services.clone()))
+}
+
 /// Every background worker of the server.
 fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
     use domain::telegram;
@@ -186,6 +197,110 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
                             domain::contracts::issue_missing_agreements(&pool, storage.as_ref(), renderer.as_ref())
                                 .await
                         }
+                    }
+                }),
+            },
+        },
+        Worker {
+            // Outgoing webhooks: due deliveries claimed under a lease,
+            // posted side by side, each answer recorded at once; two
+            // copies, so one slow receiver doesn't hold up the rest.
+            name: "webhook deliveries",
+            run: Run::Loop {
+                copies: 2,
+                every: Duration::from_secs(1),
+                wake: None,
+                once: once({
+                    let (pool, cipher) = (pool.clone(), services.cipher.clone());
+                    let client = domain::integrations::webhooks::DeliveryClient::new(settings.webhook_timeout);
+                    move || {
+                        let (pool, cipher, client) = (pool.clone(), cipher.clone(), client.clone());
+                        async move { domain::integrations::webhooks::deliver_due(&pool, &cipher, &client, 32).await }
+                    }
+                }),
+            },
+        },
+        Worker {
+            // The initial amoCRM import: whichever instance takes the
+            // running import's lease reads and writes it to its end.
+            name: "amocrm import",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(1),
+                wake: None,
+                once: with_services(services, |s| async move {
+                    domain::integrations::amocrm::run_import(&s.pool, &s.cipher, &s.amocrm, None)
+                        .await
+                        .map(usize::from)
+                }),
+            },
+        },
+        Worker {
+            // amoCRM's webhooks, kept by the route: the leads they name read
+            // again and applied.
+            name: "amocrm webhooks",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_millis(500),
+                wake: None,
+                once: with_services(services, |s| async move {
+                    domain::integrations::amocrm::process_inbox(&s.pool, &s.cipher, &s.amocrm).await
+                }),
+            },
+        },
+        Worker {
+            // Our changes out to amoCRM (the domain events' outbox).
+            name: "amocrm outbox",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_millis(500),
+                wake: None,
+                once: with_services(services, |s| async move {
+                    domain::integrations::amocrm::push_due(&s.pool, &s.cipher, &s.amocrm, 50).await
+                }),
+            },
+        },
+        Worker {
+            // What webhooks lost: leads updated since the last pull.
+            name: "amocrm pull",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(60),
+                wake: None,
+                once: with_services(services, |s| async move {
+                    domain::integrations::amocrm::pull_once(&s.pool, &s.cipher, &s.amocrm)
+                        .await
+                        // One pull a minute, whatever it found.
+                        .map(|_| 0usize)
+                }),
+            },
+        },
+        Worker {
+            // The nightly comparison of both sides (due once a day).
+            name: "amocrm reconcile",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(3600),
+                wake: None,
+                once: with_services(services, |s| async move {
+                    domain::integrations::amocrm::reconcile_due(&s.pool, &s.cipher, &s.amocrm)
+                        .await
+                        .map(|_| 0usize)
+                }),
+            },
+        },
+        Worker {
+            // The webhook log keeps finished deliveries for 30 days.
+            name: "webhook log purge",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(3600),
+                wake: None,
+                once: once({
+                    let pool = pool.clone();
+                    move || {
+                        let pool = pool.clone();
+                        async move { domain::integrations::webhooks::purge_log(&pool, 30).await }
                     }
                 }),
             },

@@ -68,6 +68,13 @@ async fn start(
     Ok((header, rx))
 }
 
+#[utoipa::path(
+    get,
+    path = "/leads/export.csv",
+    summary = "Лиды в CSV (те же фильтры, что у списка; строки идут потоком)",
+    params(super::api::LeadListParams),
+    responses((status = 200, description = "CSV (разделитель «;», UTF-8 с BOM)", content_type = "text/csv", body = String))
+)]
 pub async fn csv(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -108,6 +115,13 @@ pub async fn csv(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/leads/export.xlsx",
+    summary = "Лиды в XLSX (те же фильтры, что у списка)",
+    params(super::api::LeadListParams),
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
 pub async fn xlsx(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

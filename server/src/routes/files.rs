@@ -3,7 +3,7 @@
 //! which checks leads:view on the file's lead first.
 
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use domain::leads::MAX_FILE_BYTES;
 
-use super::{ApiActor, ApiError};
+use super::{ApiActor, ApiError, ApiPath, ApiQuery};
 use crate::startup::AppState;
 
 async fn lead_id(st: &AppState, number: i64) -> Result<Uuid, ApiError> {
@@ -67,17 +67,26 @@ pub async fn form_upload(
     Ok(back(Some("empty")))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     name: String,
 }
 
 /// `POST /api/v1/leads/{id}/files?name=scan.pdf` with the file as the body.
+#[utoipa::path(
+    post,
+    path = "/leads/{id}/files",
+    summary = "Прикрепить файл к лиду (тело — сам файл, до 20 МБ)",
+    params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Файл"),
+    responses((status = 201, description = "Файл сохранён: `{ \"id\": …, \"url\": … }`", body = serde_json::Value))
+)]
 pub async fn api_upload(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<Uuid>,
-    Query(q): Query<UploadQuery>,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ApiError> {

@@ -12,28 +12,52 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::Router;
 use domain::integrations::{self, FormSubmission, IntegrationError};
 use serde_json::Value;
 
 use super::ApiError;
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// A form's post is a few fields.
 const FORM_BODY_BYTES: usize = 64 * 1024;
 
-pub fn router(state: &AppState) -> Router<AppState> {
-    Router::new()
-        .route(
-            "/api/v1/forms/{key}",
-            axum::routing::post(submit)
-                .options(preflight)
-                .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_BYTES)),
-        )
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.config.clone(),
-            super::client_ip,
-        ))
+/// The route, described; the caller adds the client-address layer.
+pub fn router() -> OpenApiRouter<AppState> {
+    let (schemas, paths, method) = routes!(submit);
+    OpenApiRouter::new().routes((
+        schemas,
+        paths,
+        method
+            .options(preflight)
+            .layer(axum::extract::DefaultBodyLimit::max(FORM_BODY_BYTES)),
+    ))
+}
+
+/// What a form posts (form-encoded or JSON; values are strings).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct FormPost {
+    /// Имя.
+    name: Option<String>,
+    /// Телефон в любом виде (+7…, 8…).
+    phone: Option<String>,
+    email: Option<String>,
+    comment: Option<String>,
+    /// Сумма в рублях.
+    amount: Option<String>,
+    /// Согласие на обработку персональных данных (152-ФЗ): `yes`, `on`, `true`, `1`.
+    consent: Option<String>,
+    /// Страница, с которой отправлена форма.
+    page: Option<String>,
+    utm_source: Option<String>,
+    utm_medium: Option<String>,
+    utm_campaign: Option<String>,
+    utm_content: Option<String>,
+    utm_term: Option<String>,
+    /// Ловушка для ботов: поле скрыто от людей и должно остаться пустым.
+    website: Option<String>,
 }
 
 fn origin(headers: &HeaderMap) -> Option<String> {
@@ -131,6 +155,30 @@ fn wants_page(headers: &HeaderMap) -> bool {
     form && html
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/forms/{key}",
+    summary = "Заявка с формы сайта (публично, без токена)",
+    description = "Лид попадает в «Неразобранное» с контролем дублей, источником и UTM-метками; \
+                   хранится версия текста согласия. CORS — для сайтов, указанных в настройках формы. \
+                   Лимит заявок с одного адреса в час; поле-ловушка `website` должно быть пустым. \
+                   Обычная HTML-форма (`Accept: text/html`) получает страницу «Спасибо» или переход \
+                   на адрес благодарности.",
+    security(()),
+    request_body(
+        content(
+            (FormPost = "application/x-www-form-urlencoded"),
+            (FormPost = "application/json"),
+        )
+    ),
+    responses(
+        (status = 200, description = "Заявка принята: `{ \"status\": \"accepted\" }`", body = serde_json::Value),
+        (status = 303, description = "HTML-форма: переход на адрес благодарности"),
+        (status = 403, description = "Сайт не в списке формы или форма выключена", body = super::ApiError),
+        (status = 404, description = "Нет такой формы", body = super::ApiError),
+        (status = 429, description = "Слишком много заявок с этого адреса", body = super::ApiError),
+    )
+)]
 async fn submit(
     State(state): State<AppState>,
     Path(key): Path<String>,

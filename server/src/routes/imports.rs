@@ -3,7 +3,7 @@
 //! status, report).
 
 use axum::body::Body;
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
@@ -14,7 +14,7 @@ use uuid::Uuid;
 use domain::imports::{self, StartInput, CHUNK_BYTES};
 use domain::Actor;
 
-use super::{ApiActor, ApiError, ApiJson};
+use super::{ApiActor, ApiError, ApiJson, ApiQuery};
 use crate::startup::AppState;
 
 fn bad(m: &str) -> ApiError {
@@ -71,16 +71,25 @@ pub async fn form_upload(
     Ok(Redirect::to("/leads/import?error=nofile").into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
     file_name: String,
 }
 
 /// `POST /api/v1/imports?file_name=leads.csv` with the file as the body.
+#[utoipa::path(
+    post,
+    path = "/imports",
+    summary = "Загрузить файл импорта лидов (CSV или XLSX, тело — сам файл)",
+    params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "Файл CSV или XLSX"),
+    responses((status = 201, description = "Импорт создан: `{ \"id\": … }`", body = serde_json::Value))
+)]
 pub async fn api_upload(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Query(q): Query<UploadQuery>,
+    ApiQuery(q): ApiQuery<UploadQuery>,
     body: Body,
 ) -> Result<Response, ApiError> {
     let job = imports::create_upload(&st.services.pool, &actor, &q.file_name).await?;
@@ -92,23 +101,38 @@ fn id(s: &str) -> Result<Uuid, ApiError> {
     s.parse().map_err(|_| bad("Некорректный идентификатор"))
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PreviewQuery {
     encoding: Option<String>,
     delimiter: Option<String>,
     sheet: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/imports/{id}/preview",
+    summary = "Первые строки файла и предложенное сопоставление колонок",
+    params(PreviewQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 pub async fn preview(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(job): Path<String>,
-    Query(q): Query<PreviewQuery>,
+    ApiQuery(q): ApiQuery<PreviewQuery>,
 ) -> Result<Response, ApiError> {
     let p = imports::preview(&st.services.pool, &actor, id(&job)?, q.encoding, q.delimiter, q.sheet).await?;
     Ok(Json(p).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/imports/{id}/start",
+    summary = "Запустить импорт с сопоставлением колонок",
+    request_body = serde_json::Value,
+    responses((status = 202, description = "Импорт поставлен в очередь"))
+)]
 pub async fn start(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -119,6 +143,12 @@ pub async fn start(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/imports/{id}/cancel",
+    summary = "Остановить импорт",
+    responses((status = 202, description = "Импорт останавливается"))
+)]
 pub async fn cancel(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -128,6 +158,12 @@ pub async fn cancel(
     Ok(StatusCode::ACCEPTED.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/imports/{id}",
+    summary = "Состояние импорта и его счётчики",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 pub async fn status(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -137,6 +173,12 @@ pub async fn status(
 }
 
 /// The skipped and failed rows as CSV.
+#[utoipa::path(
+    get,
+    path = "/imports/{id}/report.csv",
+    summary = "Пропущенные и ошибочные строки импорта в CSV",
+    responses((status = 200, description = "CSV (разделитель «;», UTF-8 с BOM)", content_type = "text/csv", body = String))
+)]
 pub async fn report(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -1,5 +1,6 @@
 //! Axum routes outside Leptos: health, realtime events, OAuth2, REST API.
 
+pub mod amocrm;
 pub mod api;
 pub mod broadcasts;
 pub mod documents;
@@ -12,6 +13,7 @@ pub mod health;
 pub mod idempotency;
 pub mod imports;
 pub mod oauth;
+pub mod openapi;
 pub mod telegram;
 
 use std::net::{IpAddr, SocketAddr};
@@ -75,20 +77,26 @@ pub async fn attach_me(
 }
 
 /// The JSON error every API route answers with.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
 pub struct ApiError {
     #[serde(skip)]
     pub status: StatusCode,
+    /// For programs: `validation`, `forbidden`, `not_found`…
     pub code: String,
+    /// For people, in Russian.
     pub message: String,
+    /// Messages by field, for a refused form (`validation`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[schema(required = false)]
     pub fields: Vec<FieldMessage>,
     /// Seconds for a `Retry-After` header (429).
     #[serde(skip)]
     pub retry_after: Option<u64>,
 }
 
-#[derive(Debug, Serialize)]
+/// A message about one field of the request.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct FieldMessage {
     pub field: String,
     pub message: String,
@@ -184,6 +192,57 @@ where
                     &format!("Некорректный JSON: {}", e.body_text()),
                 )
             })
+    }
+}
+
+/// Query parameters; a malformed query is a 400 with the API's error shape.
+pub struct ApiQuery<T>(pub T);
+
+impl<T> std::ops::Deref for ApiQuery<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<S, T> FromRequestParts<S> for ApiQuery<T>
+where
+    T: serde::de::DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Query(v)| ApiQuery(v))
+            .map_err(|e| {
+                ApiError::new(
+                    StatusCode::BAD_REQUEST,
+                    "validation",
+                    &format!("Некорректные параметры запроса: {}", e.body_text()),
+                )
+            })
+    }
+}
+
+/// Path parameters; one that doesn't parse (an id that isn't a UUID) is a
+/// 400 with the API's error shape.
+pub struct ApiPath<T>(pub T);
+
+impl<S, T> FromRequestParts<S> for ApiPath<T>
+where
+    T: serde::de::DeserializeOwned + Send,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(v)| ApiPath(v))
+            .map_err(|_| ApiError::new(StatusCode::BAD_REQUEST, "validation", "Некорректный идентификатор"))
     }
 }
 

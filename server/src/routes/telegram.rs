@@ -5,8 +5,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -15,6 +14,8 @@ use domain::telegram::{self, WebhookError};
 
 use super::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// `POST /telegram/webhook/{bot}`: 200 once the update is stored (a
 /// re-delivery too), 401 without the right secret header, 404 for an
@@ -82,14 +83,14 @@ pub async fn incoming_file(
 
 type ApiResult = Result<Response, ApiError>;
 
-pub fn api_router() -> Router<AppState> {
-    Router::new()
-        .route("/", get(list).post(connect))
-        .route("/{id}", get(one).delete(remove))
-        .route("/{id}/webhook", post(set_webhook).delete(delete_webhook))
-        .route("/{id}/stats", get(stats))
-        .route("/{id}/company", post(mark_company))
-        .route("/{id}/chats/{chat_id}/messages", get(history).post(reply))
+pub fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, connect))
+        .routes(routes!(one, remove))
+        .routes(routes!(set_webhook, delete_webhook))
+        .routes(routes!(stats))
+        .routes(routes!(mark_company))
+        .routes(routes!(history, reply))
         .fallback(|| async {
             ApiError::new(StatusCode::NOT_FOUND, "not_found", "Нет такого метода API")
         })
@@ -100,56 +101,111 @@ fn bot_id(s: &str) -> Result<Uuid, ApiError> {
         .map_err(|_| ApiError::new(StatusCode::NOT_FOUND, "not_found", "Бот не найден"))
 }
 
+#[utoipa::path(
+    get,
+    path = "/",
+    summary = "Подключённые боты",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(telegram::list_bots(&st.services.telegram, &actor).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ConnectBody {
     token: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/",
+    summary = "Подключить бота по токену BotFather",
+    request_body = ConnectBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn connect(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<ConnectBody>) -> ApiResult {
     let token = b.token.unwrap_or_default();
     let bot = telegram::connect_bot(&st.services.telegram, &actor, &token).await?;
     Ok((StatusCode::CREATED, Json(bot)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/{id}",
+    summary = "Бот",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(telegram::get_bot(&st.services.telegram, &actor, bot_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}",
+    summary = "Отключить бота",
+    responses((status = 204, description = "Готово"))
+)]
 async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     telegram::delete_bot(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/webhook",
+    summary = "Установить вебхук бота",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn set_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     let url = telegram::setup_webhook(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(Json(json!({ "url": url })).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/{id}/webhook",
+    summary = "Снять вебхук бота",
+    responses((status = 204, description = "Готово"))
+)]
 async fn delete_webhook(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     telegram::remove_webhook(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/{id}/stats",
+    summary = "Статистика бота",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn stats(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(telegram::bot_stats(&st.services.telegram, &actor, bot_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/company",
+    summary = "Сделать бот ботом компании",
+    responses((status = 204, description = "Готово"))
+)]
 async fn mark_company(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     telegram::set_company_bot(&st.services.telegram, &actor, bot_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReplyBody {
     text: Option<String>,
 }
 
 /// The operator's reply as the bot: queued, then sent through the Bot API.
 /// A chat's last 200 messages, oldest first (inbox:view on the bot).
+#[utoipa::path(
+    get,
+    path = "/{id}/chats/{chat_id}/messages",
+    summary = "Переписка в чате бота",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn history(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -162,6 +218,13 @@ async fn history(
     Ok(Json(messages).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/{id}/chats/{chat_id}/messages",
+    summary = "Ответить в чат бота",
+    request_body = ReplyBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn reply(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -55,6 +55,8 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
             }),
         telegram_webhooks: false,
         telegram_api_url: "http://127.0.0.1:9".into(),
+        amocrm_base_url: "http://127.0.0.1:9".into(),
+        amocrm_oauth_url: "http://127.0.0.1:9/oauth".into(),
         workers: Default::default(),
     }
 }

@@ -284,3 +284,122 @@ async fn a_retry_with_the_same_idempotency_key_gets_the_first_answer(pool: PgPoo
         domain::integrations::idempotency::Claim::InProgress
     );
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn webhooks_are_managed_over_the_api_and_the_secret_is_shown_once(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    let call = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(&format!("/api/v1{path}")))
+            .bearer_auth(&token)
+    };
+    let events: Value = call(reqwest::Method::GET, "/webhooks/events")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(events.as_array().unwrap().iter().any(|e| e["name"] == "lead.won"));
+
+    let r = call(reqwest::Method::POST, "/webhooks")
+        .json(&json!({"url": "not a url", "events": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["code"], "validation");
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["url", "events"]);
+
+    let r = call(reqwest::Method::POST, "/webhooks")
+        .json(&json!({"url": "https://crm.partner.example/hooks", "events": ["lead.created", "lead.won"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let created: Value = r.json().await.unwrap();
+    let secret = created["secret"].as_str().unwrap().to_string();
+    assert!(secret.starts_with("whsec_"));
+    let id = created["id"].as_str().unwrap().to_string();
+
+    let listed = call(reqwest::Method::GET, "/webhooks")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        listed.contains("crm.partner.example") && !listed.contains(&secret),
+        "{listed}"
+    );
+    let r = call(reqwest::Method::POST, &format!("/webhooks/{id}/test"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 202);
+    let log: Value = call(reqwest::Method::GET, &format!("/webhooks/{id}/deliveries"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(log[0]["event"], "ping");
+    assert_eq!(log[0]["state"], "pending");
+    let r = call(reqwest::Method::GET, &format!("/webhooks/{id}/deliveries?state=lost"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = call(reqwest::Method::GET, "/webhook-deliveries/abc")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = call(reqwest::Method::POST, "/webhook-deliveries/424242/replay")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let r = call(reqwest::Method::POST, &format!("/webhooks/{id}/pause"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let one: Value = call(reqwest::Method::GET, &format!("/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(one["state"], "paused");
+    let rotated: Value = call(reqwest::Method::POST, &format!("/webhooks/{id}/rotate-secret"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_ne!(rotated["secret"].as_str().unwrap(), secret);
+    let r = call(reqwest::Method::DELETE, &format!("/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = call(reqwest::Method::GET, &format!("/webhooks/{id}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}

@@ -3,6 +3,7 @@ mod helpers;
 mod integrations;
 mod load;
 mod oauth;
+mod openapi;
 mod permission_walk;
 mod platform;
 mod realtime;

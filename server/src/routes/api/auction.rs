@@ -3,11 +3,10 @@
 //! cross the wire in rubles (a number or a string, kopecks as the fraction).
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -15,29 +14,31 @@ use serde_json::{json, Value};
 use domain::auction::{self, rubles, LedgerQuery, LotQuery, ReturnReason};
 use domain::types::Money;
 
-use super::{bad, parse_id, ApiResult};
+use super::{bad, parse_id, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/lots", get(list_lots).post(create_lots))
-        .route("/lots/{id}", get(get_lot))
-        .route("/lots/{id}/bids", post(place_bid))
-        .route("/lots/{id}/buy-now", post(buy_now))
-        .route("/lots/{id}/cancel", post(cancel_lot))
-        .route("/balance", get(own_balance))
-        .route("/franchisees", get(companies))
-        .route("/franchisees/{id}/balance", get(balance))
-        .route("/franchisees/{id}/deposits", post(deposit))
-        .route("/franchisees/{id}/corrections", post(correct))
-        .route("/franchisees/{id}/ledger", get(ledger))
-        .route("/franchisees/{id}/ledger.csv", get(ledger_csv))
-        .route("/franchisees/{id}/ledger.xlsx", get(ledger_xlsx))
-        .route("/leads/{id}/return", post(request_return))
-        .route("/returns", get(returns))
-        .route("/returns/{id}/approve", post(approve_return))
-        .route("/returns/{id}/reject", post(reject_return))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_lots, create_lots))
+        .routes(routes!(get_lot))
+        .routes(routes!(place_bid))
+        .routes(routes!(buy_now))
+        .routes(routes!(cancel_lot))
+        .routes(routes!(own_balance))
+        .routes(routes!(companies))
+        .routes(routes!(balance))
+        .routes(routes!(deposit))
+        .routes(routes!(correct))
+        .routes(routes!(ledger))
+        .routes(routes!(ledger_csv))
+        .routes(routes!(ledger_xlsx))
+        .routes(routes!(request_return))
+        .routes(routes!(returns))
+        .routes(routes!(approve_return))
+        .routes(routes!(reject_return))
 }
 
 /// An amount in rubles from JSON: `1500`, `1500.5` or `"1 500,50"`.
@@ -95,17 +96,27 @@ fn lot_json(l: &auction::LotView) -> Value {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Какие лоты: `open` (идут торги, по умолчанию), `mine` (со ставками своей компании),
+    /// `won` (выигранные), `closed` (завершённые, для HQ).
     filter: Option<LotQuery>,
 }
 
-async fn list_lots(State(st): State<AppState>, ApiActor(actor): ApiActor, q: Query<ListQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/lots",
+    summary = "Лоты аукциона (без контактов клиента до покупки)",
+    params(ListQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn list_lots(State(st): State<AppState>, ApiActor(actor): ApiActor, q: ApiQuery<ListQuery>) -> ApiResult {
     let list = auction::list_lots(&st.services.pool, &actor, q.filter.unwrap_or_default()).await?;
     Ok(Json(json!({ "lots": list.lots.iter().map(lot_json).collect::<Vec<_>>() })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewLotsBody {
     #[serde(default)]
     lead_ids: Vec<uuid::Uuid>,
@@ -122,6 +133,13 @@ struct NewLotsBody {
     regions: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/lots",
+    summary = "Выставить лиды на аукцион",
+    request_body = NewLotsBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn create_lots(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -155,6 +173,12 @@ async fn create_lots(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/lots/{id}",
+    summary = "Лот",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn get_lot(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     let d = auction::get_lot(&st.services.pool, &actor, parse_id(&id)?).await?;
     let mut v = lot_json(&d.lot);
@@ -166,7 +190,7 @@ async fn get_lot(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id)
     Ok(Json(v).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct BidBody {
     #[serde(default)]
     amount: Value,
@@ -183,6 +207,13 @@ fn outcome(o: auction::BidOutcome) -> Response {
         .into_response()
 }
 
+#[utoipa::path(
+    post,
+    path = "/lots/{id}/bids",
+    summary = "Сделать ставку",
+    request_body = BidBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn place_bid(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -206,12 +237,24 @@ async fn place_bid(
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/lots/{id}/buy-now",
+    summary = "Купить лот сразу (блиц-цена)",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn buy_now(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(outcome(
         auction::buy_now(&st.services.pool, &actor, parse_id(&id)?).await?,
     ))
 }
 
+#[utoipa::path(
+    post,
+    path = "/lots/{id}/cancel",
+    summary = "Снять лот с торгов",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn cancel_lot(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     auction::cancel_lot(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(Json(json!({ "state": "cancelled" })).into_response())
@@ -225,17 +268,35 @@ fn balance_json(b: auction::Balance) -> Response {
     .into_response()
 }
 
+#[utoipa::path(
+    get,
+    path = "/balance",
+    summary = "Баланс своей франшизы",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn own_balance(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let team = actor.team_id.ok_or(domain::auction::AuctionError::NoCompany)?;
     Ok(balance_json(auction::balance(&st.services.pool, &actor, team).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/franchisees/{id}/balance",
+    summary = "Баланс франчайзи",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn balance(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(balance_json(
         auction::balance(&st.services.pool, &actor, parse_id(&id)?).await?,
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/franchisees",
+    summary = "Франчайзи с балансами",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn companies(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let list = auction::companies(&st.services.pool, &actor).await?;
     Ok(Json(json!({ "franchisees": list.iter().map(|c| json!({
@@ -245,7 +306,7 @@ async fn companies(State(st): State<AppState>, ApiActor(actor): ApiActor) -> Api
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DepositBody {
     #[serde(default)]
     amount: Value,
@@ -253,6 +314,13 @@ struct DepositBody {
     document: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/franchisees/{id}/deposits",
+    summary = "Пополнить баланс франчайзи",
+    request_body = DepositBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn deposit(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -265,7 +333,7 @@ async fn deposit(
     Ok((StatusCode::CREATED, balance_json(bal)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CorrectionBody {
     #[serde(default)]
     amount: Value,
@@ -273,6 +341,13 @@ struct CorrectionBody {
     reason: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/franchisees/{id}/corrections",
+    summary = "Корректировка баланса франчайзи",
+    request_body = CorrectionBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn correct(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -285,7 +360,8 @@ async fn correct(
     Ok((StatusCode::CREATED, balance_json(bal)).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct LedgerParams {
     kind: Option<String>,
     from: Option<String>,
@@ -315,11 +391,18 @@ impl LedgerParams {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/franchisees/{id}/ledger",
+    summary = "Движения по балансу франчайзи",
+    params(LedgerParams),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn ledger(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    q: Query<LedgerParams>,
+    q: ApiQuery<LedgerParams>,
 ) -> ApiResult {
     let page = auction::ledger_page(&st.services.pool, &actor, parse_id(&id)?, q.query()?).await?;
     Ok(Json(page).into_response())
@@ -361,11 +444,18 @@ const LEDGER_HEADER: [&str; 7] = [
     "Кто",
 ];
 
+#[utoipa::path(
+    get,
+    path = "/franchisees/{id}/ledger.csv",
+    summary = "Движения по балансу в CSV",
+    params(LedgerParams),
+    responses((status = 200, description = "CSV (разделитель «;», UTF-8 с BOM)", content_type = "text/csv", body = String))
+)]
 async fn ledger_csv(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    q: Query<LedgerParams>,
+    q: ApiQuery<LedgerParams>,
 ) -> ApiResult {
     let rows = auction::ledger_rows(&st.services.pool, &actor, parse_id(&id)?, q.query()?).await?;
     let mut w = csv::WriterBuilder::new()
@@ -389,11 +479,18 @@ async fn ledger_csv(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/franchisees/{id}/ledger.xlsx",
+    summary = "Движения по балансу в XLSX",
+    params(LedgerParams),
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
 async fn ledger_xlsx(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    q: Query<LedgerParams>,
+    q: ApiQuery<LedgerParams>,
 ) -> ApiResult {
     let rows = auction::ledger_rows(&st.services.pool, &actor, parse_id(&id)?, q.query()?).await?;
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, rust_xlsxwriter::XlsxError> {
@@ -431,13 +528,20 @@ async fn ledger_xlsx(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ReturnBody {
     reason: Option<String>,
     #[serde(default)]
     comment: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/leads/{id}/return",
+    summary = "Запросить возврат купленного лида",
+    request_body = ReturnBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn request_return(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -451,12 +555,18 @@ async fn request_return(
     Ok((StatusCode::CREATED, Json(json!({ "id": id, "state": "pending" }))).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/returns",
+    summary = "Запросы на возврат",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn returns(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let list = auction::list_returns(&st.services.pool, &actor).await?;
     Ok(Json(json!({ "returns": list })).into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 struct DecisionBody {
     #[serde(default)]
     comment: String,
@@ -467,6 +577,12 @@ async fn decide(st: AppState, actor: domain::Actor, id: &str, approve: bool, com
     Ok(Json(json!({ "state": if approve { "approved" } else { "rejected" } })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/returns/{id}/approve",
+    summary = "Одобрить возврат (деньги вернутся на баланс)",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn approve_return(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -477,6 +593,13 @@ async fn approve_return(
     decide(st, actor, &id, true, &comment).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/returns/{id}/reject",
+    summary = "Отклонить возврат",
+    request_body = DecisionBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn reject_return(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -1,30 +1,31 @@
 //! `/api/v1`: grades and the commission table, the calculator, deal issues
 //! and accruals. Amounts cross the wire in rubles.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use domain::auction::rubles;
 use domain::commissions::{self, AccrualView, IssueInput};
 
-use super::{parse_id, ApiResult};
+use super::{parse_id, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/grades", get(grades))
-        .route("/grades/recompute", post(recompute))
-        .route("/grades/standing", get(standing))
-        .route("/calculator", get(calculator))
-        .route("/leads/{id}/issue", post(issue))
-        .route("/accruals", get(accruals))
-        .route("/referrals", get(referrals))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(grades))
+        .routes(routes!(recompute))
+        .routes(routes!(standing))
+        .routes(routes!(calculator))
+        .routes(routes!(issue))
+        .routes(routes!(accruals))
+        .routes(routes!(referrals))
 }
 
 fn accrual(a: AccrualView) -> serde_json::Value {
@@ -36,6 +37,12 @@ fn accrual(a: AccrualView) -> serde_json::Value {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/grades",
+    summary = "Грейды партнёров",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn grades(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let g = commissions::grades(&st.services.pool, &actor).await?;
     Ok(Json(json!({
@@ -55,6 +62,12 @@ async fn grades(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiRes
     .into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/grades/recompute",
+    summary = "Пересчитать грейды",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn recompute(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let changed = commissions::recompute_grades(&st.services.pool, &actor).await?;
     Ok(Json(json!({
@@ -65,6 +78,12 @@ async fn recompute(State(st): State<AppState>, ApiActor(actor): ApiActor) -> Api
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/grades/standing",
+    summary = "Свой грейд и прогресс до следующего",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn standing(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let s = commissions::standing(&st.services.pool, &actor).await?;
     Ok(Json(json!({
@@ -74,13 +93,25 @@ async fn standing(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiR
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct CalcQuery {
     product: String,
     amount: String,
 }
 
-async fn calculator(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<CalcQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/calculator",
+    summary = "Калькулятор комиссии",
+    params(CalcQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn calculator(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<CalcQuery>,
+) -> ApiResult {
     let product = parse_id(&q.product)?;
     let c = commissions::calculate(&st.services.pool, &actor, product, &q.amount).await?;
     Ok(Json(json!({
@@ -91,7 +122,7 @@ async fn calculator(State(st): State<AppState>, ApiActor(actor): ApiActor, Query
 }
 
 /// `{"issued_on": "2026-11-30", "bank": "…", "amount": 1500000}`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct IssueBody {
     issued_on: String,
     bank: String,
@@ -101,6 +132,13 @@ struct IssueBody {
     company_fee: serde_json::Value,
 }
 
+#[utoipa::path(
+    post,
+    path = "/leads/{id}/issue",
+    summary = "Выдача сделки: начислить комиссию",
+    request_body = IssueBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn issue(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -131,17 +169,35 @@ async fn issue(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AccrualQuery {
     company: Option<String>,
 }
 
-async fn accruals(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AccrualQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/accruals",
+    summary = "Начисления комиссий",
+    params(AccrualQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn accruals(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<AccrualQuery>,
+) -> ApiResult {
     let card = q.company.as_deref().map(parse_id).transpose()?;
     let list = commissions::accruals(&st.services.pool, &actor, card).await?;
     Ok(Json(json!({ "accruals": list.into_iter().map(accrual).collect::<Vec<_>>() })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/referrals",
+    summary = "Рефералы партнёра",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn referrals(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let list = commissions::referrals(&st.services.pool, &actor).await?;
     Ok(Json(json!({

@@ -5,8 +5,7 @@
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, put};
-use axum::{Json, Router};
+use axum::Json;
 use serde_json::json;
 
 use domain::integrations::{self, FormInput};
@@ -14,13 +13,21 @@ use domain::integrations::{self, FormInput};
 use super::{parse_id, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/web-forms", get(list).post(create))
-        .route("/web-forms/{id}", put(update).delete(remove))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(update, remove))
 }
 
+#[utoipa::path(
+    get,
+    path = "/web-forms",
+    summary = "Формы сайтов",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let base = &st.services.public_url;
     let forms: Vec<_> = integrations::list_forms(&st.services.pool, &actor)
@@ -40,6 +47,13 @@ async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResul
     Ok(Json(forms).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/web-forms",
+    summary = "Создать форму сайта",
+    request_body = FormInput,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn create(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -49,6 +63,13 @@ async fn create(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/web-forms/{id}",
+    summary = "Изменить форму сайта",
+    request_body = FormInput,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn update(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -59,6 +80,12 @@ async fn update(
     Ok(Json(json!({ "id": id })).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/web-forms/{id}",
+    summary = "Удалить форму сайта",
+    responses((status = 204, description = "Готово"))
+)]
 async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     integrations::delete_form(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

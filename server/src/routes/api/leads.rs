@@ -4,40 +4,48 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{bad, parse_id, ApiResult};
+use super::{bad, parse_id, ApiPath, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/leads", get(list_leads).post(create_lead))
-        .route("/leads/{number}", get(get_lead).patch(update_lead).delete(delete_lead))
-        .route("/leads/{id}/stage", post(move_lead))
-        .route("/leads/{id}/attach", post(attach_lead))
-        .route("/clients/{id}", get(get_client).patch(edit_client))
-        .route("/clients/{id}/merge", post(merge_client))
-        .route("/pipelines", get(pipelines).post(add_pipeline))
-        .route("/dictionaries", get(dictionaries).post(add_dictionary_item))
-        .route("/dictionaries/{id}", axum::routing::patch(edit_dictionary_item))
-        .route("/custom-fields", get(custom_fields).post(add_custom_field))
-        .route("/views", get(views).post(save_view))
-        .route("/views/{id}", delete(delete_view))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_leads, create_lead))
+        .routes(routes!(get_lead, update_lead, delete_lead))
+        .routes(routes!(move_lead))
+        .routes(routes!(attach_lead))
+        .routes(routes!(get_client, edit_client))
+        .routes(routes!(merge_client))
+        .routes(routes!(pipelines, add_pipeline))
+        .routes(routes!(dictionaries, add_dictionary_item))
+        .routes(routes!(edit_dictionary_item))
+        .routes(routes!(custom_fields, add_custom_field))
+        .routes(routes!(views, save_view))
+        .routes(routes!(delete_view))
 }
 
 /// The list speaks the same query string as the list page and the export
+#[utoipa::path(
+    get,
+    path = "/leads",
+    summary = "Список лидов (фильтры, сортировка, страницы)",
+    params(super::LeadListParams),
+    responses((status = 200, description = "Страница лидов", body = domain::Page<serde_json::Value>))
+)]
 async fn list_leads(State(st): State<AppState>, ApiActor(actor): ApiActor, RawQuery(q): RawQuery) -> ApiResult {
     let filter = domain::leads::LeadFilter::from_query(q.as_deref().unwrap_or(""))?;
     let page = domain::leads::list_leads(&st.services.pool, &actor, filter).await?;
     Ok(Json(page).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct LeadBody {
     client_name: Option<String>,
     phone: Option<String>,
@@ -54,6 +62,13 @@ struct LeadBody {
     extra: std::collections::BTreeMap<String, String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/leads",
+    summary = "Создать лид (с контролем дублей)",
+    request_body = LeadBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn create_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -104,6 +119,12 @@ async fn create_lead(
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/leads/{number}",
+    summary = "Лид по номеру",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn get_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(number): Path<String>) -> ApiResult {
     let number: i64 = number.parse().map_err(|_| bad("Номер лида — число"))?;
     Ok(Json(domain::leads::get_lead(&st.services.pool, &actor, number).await?).into_response())
@@ -111,6 +132,12 @@ async fn get_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(nu
 
 /// Deletes a lead by its number (leads:delete): hidden everywhere, kept
 /// with its history.
+#[utoipa::path(
+    delete,
+    path = "/leads/{number}",
+    summary = "Удалить лид (скрыт везде, история сохраняется)",
+    responses((status = 204, description = "Готово"))
+)]
 async fn delete_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(number): Path<String>) -> ApiResult {
     let number: i64 = number.parse().map_err(|_| bad("Номер лида — число"))?;
     let id = domain::leads::lead_id_by_number(&st.services.pool, number)
@@ -120,11 +147,18 @@ async fn delete_lead(State(st): State<AppState>, ApiActor(actor): ApiActor, Path
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct StageBody {
     stage_id: Uuid,
 }
 
+#[utoipa::path(
+    post,
+    path = "/leads/{id}/stage",
+    summary = "Перевести лид на этап",
+    request_body = StageBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn move_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -135,11 +169,17 @@ async fn move_lead(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/clients/{id}",
+    summary = "Клиент",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn get_client(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::leads::get_client(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ClientBody {
     full_name: String,
     #[serde(default)]
@@ -152,6 +192,13 @@ struct ClientBody {
 
 /// Replaces a client's name, city, phones and emails (clients:edit), with
 /// duplicate control against other clients.
+#[utoipa::path(
+    patch,
+    path = "/clients/{id}",
+    summary = "Изменить клиента (имя, город, телефоны, email)",
+    request_body = ClientBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn edit_client(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -174,7 +221,7 @@ async fn edit_client(
     Ok(Json(domain::leads::get_client(&st.services.pool, &actor, id).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct MergeBody {
     other: Uuid,
     full_name: String,
@@ -182,6 +229,13 @@ struct MergeBody {
 }
 
 /// Joins `other` into this client.
+#[utoipa::path(
+    post,
+    path = "/clients/{id}/merge",
+    summary = "Объединить клиентов",
+    request_body = MergeBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn merge_client(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -202,16 +256,29 @@ async fn merge_client(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/dictionaries",
+    summary = "Справочники (продукты, источники, способы, статусы, причины отказа)",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn dictionaries(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(domain::leads::dictionary_entries(&st.services.pool, &actor).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DictionaryBody {
     kind: String,
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/dictionaries",
+    summary = "Добавить значение справочника",
+    request_body = DictionaryBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn add_dictionary_item(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -221,17 +288,24 @@ async fn add_dictionary_item(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct DictionaryEditBody {
     name: Option<String>,
     active: Option<bool>,
     shift: Option<i32>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/dictionaries/{id}",
+    summary = "Изменить значение справочника",
+    request_body = DictionaryEditBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn edit_dictionary_item(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Path(id): Path<Uuid>,
+    ApiPath(id): ApiPath<Uuid>,
     ApiJson(b): ApiJson<DictionaryEditBody>,
 ) -> ApiResult {
     domain::leads::edit_dictionary_item(
@@ -248,12 +322,18 @@ async fn edit_dictionary_item(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/custom-fields",
+    summary = "Дополнительные поля лида",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn custom_fields(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     domain::leads::may_see_lead_settings(&st.services.pool, &actor).await?;
     Ok(Json(domain::leads::custom_fields(&st.services.pool).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CustomFieldBody {
     label: String,
     kind: String,
@@ -261,6 +341,13 @@ struct CustomFieldBody {
     options: Vec<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/custom-fields",
+    summary = "Создать дополнительное поле",
+    request_body = CustomFieldBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn add_custom_field(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -270,11 +357,17 @@ async fn add_custom_field(
     Ok((StatusCode::CREATED, Json(f)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/views",
+    summary = "Сохранённые виды списка лидов",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn views(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(domain::leads::list_views(&st.services.pool, &actor).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ViewBody {
     name: String,
     #[serde(default)]
@@ -284,6 +377,13 @@ struct ViewBody {
     shared: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/views",
+    summary = "Сохранить вид списка",
+    request_body = ViewBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn save_view(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJson(b): ApiJson<ViewBody>) -> ApiResult {
     let id = domain::leads::save_view(
         &st.services.pool,
@@ -299,21 +399,40 @@ async fn save_view(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiJso
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
-async fn delete_view(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<Uuid>) -> ApiResult {
+#[utoipa::path(
+    delete,
+    path = "/views/{id}",
+    summary = "Удалить вид списка",
+    responses((status = 204, description = "Готово"))
+)]
+async fn delete_view(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiPath(id): ApiPath<Uuid>) -> ApiResult {
     domain::leads::delete_view(&st.services.pool, &actor, id).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/pipelines",
+    summary = "Воронки и этапы",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn pipelines(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     domain::leads::may_see_lead_settings(&st.services.pool, &actor).await?;
     Ok(Json(domain::leads::pipelines(&st.services.pool).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PipelineBody {
     name: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/pipelines",
+    summary = "Создать воронку",
+    request_body = PipelineBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn add_pipeline(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -323,12 +442,19 @@ async fn add_pipeline(
     Ok((StatusCode::CREATED, Json(json!({ "id": id }))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct AttachBody {
     deal_number: i64,
 }
 
 /// Attaches an unsorted lead to an existing deal.
+#[utoipa::path(
+    post,
+    path = "/leads/{id}/attach",
+    summary = "Прикрепить неразобранный лид к сделке",
+    request_body = AttachBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn attach_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -349,7 +475,7 @@ where
 }
 
 /// What a card edit changes; fields left out stay as they are.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct LeadPatch {
     #[serde(default, deserialize_with = "present")]
@@ -371,6 +497,13 @@ struct LeadPatch {
 }
 
 /// Edits a lead's card by its number (the fields sent; leads:edit).
+#[utoipa::path(
+    patch,
+    path = "/leads/{number}",
+    summary = "Изменить лид по номеру (переданные поля)",
+    request_body = LeadPatch,
+    responses((status = 204, description = "Готово"))
+)]
 async fn update_lead(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

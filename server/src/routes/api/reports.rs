@@ -2,34 +2,35 @@
 //! their files, each role's dashboard and its cards' files. Amounts are in
 //! rubles, dimension values by their readable names.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
 use domain::reports::{self, DefinitionInput, ReportResult, SavedReport, SavedReportInput, Values};
 
-use super::{bad, parse_id, parse_role, ApiResult};
+use super::{bad, parse_id, parse_role, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/reports/run", axum::routing::post(run))
-        .route("/reports", get(list).post(create))
-        .route("/reports/subjects", get(subjects))
-        .route("/reports/export.csv", get(adhoc_csv))
-        .route("/reports/export.xlsx", get(adhoc_xlsx))
-        .route("/reports/{id}", get(one).put(update).delete(remove))
-        .route("/reports/{id}/run", get(run_saved))
-        .route("/reports/{id}/export.csv", get(saved_csv))
-        .route("/reports/{id}/export.xlsx", get(saved_xlsx))
-        .route("/dashboards/{role}", get(dashboard))
-        .route("/dashboards/{role}/cards/{key}/export.csv", get(card_csv))
-        .route("/dashboards/{role}/cards/{key}/export.xlsx", get(card_xlsx))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(run))
+        .routes(routes!(list, create))
+        .routes(routes!(subjects))
+        .routes(routes!(adhoc_csv))
+        .routes(routes!(adhoc_xlsx))
+        .routes(routes!(one, update, remove))
+        .routes(routes!(run_saved))
+        .routes(routes!(saved_csv))
+        .routes(routes!(saved_xlsx))
+        .routes(routes!(dashboard))
+        .routes(routes!(card_csv))
+        .routes(routes!(card_xlsx))
 }
 
 fn values_json(r: &ReportResult, values: &Values) -> Value {
@@ -78,6 +79,13 @@ pub(crate) fn result_json(r: &ReportResult) -> Value {
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/reports/run",
+    summary = "Построить отчёт",
+    request_body(content = serde_json::Value, description = "Определение отчёта: `subject`, `filter` (строка запроса, как у списка лидов), `period`, `rows`, `columns`, `measures` — что доступно, отвечает `GET /reports/subjects`"),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn run(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -88,15 +96,34 @@ async fn run(
 }
 
 /// What each subject can be cut by and measured with.
+#[utoipa::path(
+    get,
+    path = "/reports/subjects",
+    summary = "Что можно считать в отчётах (предметы, поля, группировки)",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn subjects(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     let items = reports::subject_choices(&st.services.pool, &actor).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports",
+    summary = "Сохранённые отчёты",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(json!({ "items": reports::list_reports(&st.services.pool, &actor).await? })).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/reports",
+    summary = "Сохранить отчёт",
+    request_body(content = serde_json::Value, description = "`name`, `definition` (как у «Построить отчёт»), `shared_roles`, `schedule`"),
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn create(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -106,10 +133,23 @@ async fn create(
     Ok((StatusCode::CREATED, Json(r)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/{id}",
+    summary = "Сохранённый отчёт",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(reports::get_report(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    put,
+    path = "/reports/{id}",
+    summary = "Изменить сохранённый отчёт",
+    request_body(content = serde_json::Value, description = "`name`, `definition` (как у «Построить отчёт»), `shared_roles`, `schedule`"),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn update(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -120,6 +160,12 @@ async fn update(
     Ok(Json(r).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/reports/{id}",
+    summary = "Удалить сохранённый отчёт",
+    responses((status = 204, description = "Готово"))
+)]
 async fn remove(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     reports::delete_report(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
@@ -131,12 +177,19 @@ async fn saved(st: &AppState, actor: &domain::Actor, id: &str) -> Result<(SavedR
     Ok((saved, r))
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/{id}/run",
+    summary = "Построить сохранённый отчёт",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn run_saved(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     let (_, r) = saved(&st, &actor, &id).await?;
     Ok(Json(result_json(&r)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AdHoc {
     /// The definition as JSON.
     definition: String,
@@ -197,13 +250,27 @@ fn disposition(name: &str, ext: &str) -> String {
     )
 }
 
-async fn adhoc_csv(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AdHoc>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/reports/export.csv",
+    summary = "Отчёт в CSV",
+    params(AdHoc),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn adhoc_csv(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiQuery(q): ApiQuery<AdHoc>) -> ApiResult {
     export_allowed(&st, &actor).await?;
     let (title, r) = adhoc(&st, &actor, &q).await?;
     Ok(csv_response(&title, reports::report_csv(&title, &r)))
 }
 
-async fn adhoc_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AdHoc>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/reports/export.xlsx",
+    summary = "Отчёт в XLSX",
+    params(AdHoc),
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
+async fn adhoc_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiQuery(q): ApiQuery<AdHoc>) -> ApiResult {
     export_allowed(&st, &actor).await?;
     let (title, r) = adhoc(&st, &actor, &q).await?;
     let bytes = tokio::task::spawn_blocking(move || reports::report_xlsx(&title.clone(), &r).map(|b| (title, b)))
@@ -216,12 +283,24 @@ async fn adhoc_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Query
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/{id}/export.csv",
+    summary = "Сохранённый отчёт в CSV",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn saved_csv(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     export_allowed(&st, &actor).await?;
     let (s, r) = saved(&st, &actor, &id).await?;
     Ok(csv_response(&s.name, reports::report_csv(&s.name, &r)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/reports/{id}/export.xlsx",
+    summary = "Сохранённый отчёт в XLSX",
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
 async fn saved_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     export_allowed(&st, &actor).await?;
     let (s, r) = saved(&st, &actor, &id).await?;
@@ -233,6 +312,12 @@ async fn saved_xlsx(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(
     xlsx_response(&name, bytes)
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboards/{role}",
+    summary = "Дашборд роли",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn dashboard(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(role): Path<String>) -> ApiResult {
     let role = parse_role(&role)?;
     Ok(Json(reports::dashboard(&st.services.pool, &actor, role).await?).into_response())
@@ -246,6 +331,12 @@ async fn card(st: &AppState, actor: &domain::Actor, role: &str, key: &str) -> Re
     Ok(reports::dashboard_card(&st.services.pool, actor, key).await?)
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboards/{role}/cards/{key}/export.csv",
+    summary = "Карточка дашборда в CSV",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn card_csv(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -255,6 +346,12 @@ async fn card_csv(
     Ok(csv_response(&c.title, reports::card_csv(&c)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/dashboards/{role}/cards/{key}/export.xlsx",
+    summary = "Карточка дашборда в XLSX",
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
 async fn card_xlsx(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

@@ -1,33 +1,40 @@
 //! `/api/v1`: the permission matrix, 2FA policies, company settings and the
 //! audit log.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use domain::types::{Action, Resource, Scope};
 
-use super::{bad, parse_role, ApiResult};
+use super::{bad, parse_role, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/permissions", get(permissions).put(set_permission))
-        .route("/policies/{role}", post(set_policy))
-        .route("/settings/time-zone", get(time_zone).put(set_time_zone))
-        .route("/audit", get(audit))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(permissions, set_permission))
+        .routes(routes!(set_policy))
+        .routes(routes!(time_zone, set_time_zone))
+        .routes(routes!(audit))
 }
 
+#[utoipa::path(
+    get,
+    path = "/permissions",
+    summary = "Матрица прав",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn permissions(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(domain::rbac::matrix(&st.services.pool, &actor).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct CellBody {
     role: String,
     resource: String,
@@ -35,6 +42,13 @@ struct CellBody {
     scope: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/permissions",
+    summary = "Изменить ячейку матрицы прав",
+    request_body = CellBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn set_permission(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -48,11 +62,18 @@ async fn set_permission(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PolicyBody {
     require_2fa: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/policies/{role}",
+    summary = "Политика безопасности роли (2FA, срок сессии)",
+    request_body = PolicyBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn set_policy(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -64,6 +85,12 @@ async fn set_policy(
 }
 
 /// The company's time zone and the zones it may be set to.
+#[utoipa::path(
+    get,
+    path = "/settings/time-zone",
+    summary = "Часовой пояс компании",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn time_zone(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> ApiResult {
     let tz = domain::company::time_zone(&st.services.pool)
         .await
@@ -75,11 +102,18 @@ async fn time_zone(State(st): State<AppState>, ApiActor(_actor): ApiActor) -> Ap
     Ok(Json(serde_json::json!({ "time_zone": tz.name(), "zones": zones })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TimeZoneBody {
     time_zone: String,
 }
 
+#[utoipa::path(
+    put,
+    path = "/settings/time-zone",
+    summary = "Изменить часовой пояс компании",
+    request_body = TimeZoneBody,
+    responses((status = 204, description = "Готово"))
+)]
 async fn set_time_zone(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -89,7 +123,8 @@ async fn set_time_zone(
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AuditQuery {
     actor_id: Option<Uuid>,
     entity: Option<String>,
@@ -100,7 +135,14 @@ struct AuditQuery {
     per_page: Option<i64>,
 }
 
-async fn audit(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<AuditQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/audit",
+    summary = "Журнал аудита",
+    params(AuditQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn audit(State(st): State<AppState>, ApiActor(actor): ApiActor, ApiQuery(q): ApiQuery<AuditQuery>) -> ApiResult {
     let page = domain::audit::list(
         &st.services.pool,
         &actor,

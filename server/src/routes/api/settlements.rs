@@ -1,32 +1,33 @@
 //! `/api/v1`: settlement periods, acts, payments, signed scans, documents
 //! and the register. Amounts cross the wire in rubles.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use domain::auction::rubles;
 use domain::settlements::{self, ActView, PaymentInput, SettlementQuery, SettlementRow};
 
-use super::{parse_id, ApiResult};
+use super::{parse_id, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/settlements", get(list))
-        .route("/settlements/register.xlsx", get(register))
-        .route("/settlements/acts", post(month_acts))
-        .route("/settlements/{id}", get(one))
-        .route("/settlements/{id}/act", post(act))
-        .route("/settlements/{id}/payments", post(payment))
-        .route("/acts/{id}/signed", post(signed))
-        .route("/documents/{id}", get(document))
-        .route("/templates/{kind}", get(template).put(save_template))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(register))
+        .routes(routes!(month_acts))
+        .routes(routes!(one))
+        .routes(routes!(act))
+        .routes(routes!(payment))
+        .routes(routes!(signed))
+        .routes(routes!(document))
+        .routes(routes!(template, save_template))
 }
 
 fn row(r: &SettlementRow) -> serde_json::Value {
@@ -47,7 +48,18 @@ fn act_json(a: &ActView) -> serde_json::Value {
     })
 }
 
-async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<SettlementQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/settlements",
+    summary = "Взаиморасчёты (периоды)",
+    params(SettlementQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn list(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<SettlementQuery>,
+) -> ApiResult {
     let page = settlements::settlements(&st.services.pool, &actor, &q).await?;
     Ok(Json(json!({
         "items": page.items.iter().map(row).collect::<Vec<_>>(),
@@ -56,6 +68,12 @@ async fn list(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Q
     .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/settlements/{id}",
+    summary = "Период взаиморасчётов",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     let v = settlements::settlement(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(Json(json!({
@@ -73,12 +91,18 @@ async fn one(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Pa
     .into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 struct ActBody {
     correction: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/settlements/{id}/act",
+    summary = "Сформировать акт периода",
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn act(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -112,13 +136,20 @@ async fn act(
     Ok((StatusCode::CREATED, Json(act_json(&a))).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct MonthBody {
     period: String,
 }
 
 /// `POST /api/v1/settlements/acts` with `{"period": "2026-11"}`: the acts of
 /// every period of the month that has none yet.
+#[utoipa::path(
+    post,
+    path = "/settlements/acts",
+    summary = "Сформировать акты за месяц",
+    request_body = MonthBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn month_acts(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -134,7 +165,7 @@ async fn month_acts(
     .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct PaymentBody {
     paid_on: serde_json::Value,
     amount: serde_json::Value,
@@ -152,6 +183,13 @@ fn text(v: &serde_json::Value) -> String {
 
 /// The payment's idempotency key: the body's `key` or the
 /// `Idempotency-Key` header; one of them is required.
+#[utoipa::path(
+    post,
+    path = "/settlements/{id}/payments",
+    summary = "Отметить выплату",
+    request_body = PaymentBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn payment(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -191,17 +229,25 @@ async fn payment(
         .into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct SignedQuery {
     name: String,
 }
 
 /// `POST /api/v1/acts/{id}/signed?name=scan.pdf` with the scan as the body.
+#[utoipa::path(
+    post,
+    path = "/acts/{id}/signed",
+    summary = "Загрузить подписанный скан акта",
+    params(SignedQuery),
+    responses((status = 204, description = "Готово"))
+)]
 async fn signed(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
     Path(id): Path<String>,
-    Query(q): Query<SignedQuery>,
+    ApiQuery(q): ApiQuery<SignedQuery>,
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> ApiResult {
@@ -224,6 +270,12 @@ async fn signed(
 
 /// `GET /api/v1/documents/{id}` (the browser links here too, with its session):
 /// the stored bytes, with the SHA-256 they were stored with.
+#[utoipa::path(
+    get,
+    path = "/documents/{id}",
+    summary = "Документ (PDF)",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn document(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -249,10 +301,17 @@ async fn document(
 
 /// `GET /api/v1/settlements/register.xlsx?period=2026-11&state=…`: the
 /// register of periods as a spreadsheet.
+#[utoipa::path(
+    get,
+    path = "/settlements/register.xlsx",
+    summary = "Реестр выплат в XLSX",
+    params(SettlementQuery),
+    responses((status = 200, description = "Книга XLSX", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = Vec<u8>))
+)]
 async fn register(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
-    Query(q): Query<SettlementQuery>,
+    ApiQuery(q): ApiQuery<SettlementQuery>,
 ) -> Result<Response, ApiError> {
     let rows = settlements::register(&st.services.pool, &actor, &q).await?;
     let bytes = tokio::task::spawn_blocking(move || -> Result<Vec<u8>, String> {
@@ -336,12 +395,18 @@ fn template_json(v: &domain::documents::TemplateView) -> serde_json::Value {
 }
 
 /// `GET /api/v1/templates/act`: the template in force and its variables.
+#[utoipa::path(
+    get,
+    path = "/templates/{kind}",
+    summary = "Шаблон документа",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn template(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(kind): Path<String>) -> ApiResult {
     let v = domain::documents::template(&st.services.pool, &actor, template_kind(&kind)?).await?;
     Ok(Json(template_json(&v)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TemplateBody {
     /// `null` restores the built-in text.
     body: Option<String>,
@@ -349,6 +414,13 @@ struct TemplateBody {
 
 /// `PUT /api/v1/templates/act` with `{"body": "…"}`: saved only if it
 /// compiles (422 with the line otherwise).
+#[utoipa::path(
+    put,
+    path = "/templates/{kind}",
+    summary = "Сохранить шаблон документа",
+    request_body = TemplateBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn save_template(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,

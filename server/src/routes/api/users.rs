@@ -1,36 +1,43 @@
 //! `/api/v1`: the signed-in user, users, invitations, tokens, profile.
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::IntoResponse;
-use axum::routing::{delete, get, post};
-use axum::{Json, Router};
+use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{parse_id, parse_role, ApiResult};
+use super::{parse_id, parse_role, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
 use domain::rbac::UserOp;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/me", get(me))
-        .route("/users", get(list_users))
-        .route("/users/export.csv", get(export_users))
-        .route("/users/{id}", get(get_user))
-        .route("/users/{id}/approve", post(approve))
-        .route("/users/{id}/reject", post(reject))
-        .route("/users/{id}/role", post(set_role))
-        .route("/users/{id}/block", post(block))
-        .route("/users/{id}/unblock", post(unblock))
-        .route("/users/{id}/tokens", post(issue_token).get(list_tokens))
-        .route("/tokens/{id}", delete(revoke_token))
-        .route("/invitations", post(invite).get(list_invitations))
-        .route("/invitations/{id}", delete(revoke_invitation))
-        .route("/profile", post(update_profile))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(me))
+        .routes(routes!(list_users))
+        .routes(routes!(export_users))
+        .routes(routes!(get_user))
+        .routes(routes!(approve))
+        .routes(routes!(reject))
+        .routes(routes!(set_role))
+        .routes(routes!(block))
+        .routes(routes!(unblock))
+        .routes(routes!(issue_token, list_tokens))
+        .routes(routes!(revoke_token))
+        .routes(routes!(invite, list_invitations))
+        .routes(routes!(revoke_invitation))
+        .routes(routes!(update_profile))
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    summary = "Текущий пользователь",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn me(ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(json!({
         "id": actor.user_id, "email": actor.email, "full_name": actor.full_name,
@@ -39,7 +46,8 @@ async fn me(ApiActor(actor): ApiActor) -> ApiResult {
     .into_response())
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
     q: Option<String>,
     status: Option<String>,
@@ -48,7 +56,18 @@ struct ListQuery {
     per_page: Option<i64>,
 }
 
-async fn list_users(State(st): State<AppState>, ApiActor(actor): ApiActor, Query(q): Query<ListQuery>) -> ApiResult {
+#[utoipa::path(
+    get,
+    path = "/users",
+    summary = "Пользователи",
+    params(ListQuery),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn list_users(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> ApiResult {
     let page = domain::accounts::list_users(
         &st.services.pool,
         &actor,
@@ -64,6 +83,12 @@ async fn list_users(State(st): State<AppState>, ApiActor(actor): ApiActor, Query
     Ok(Json(page).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/export.csv",
+    summary = "Пользователи в CSV",
+    responses((status = 200, description = "CSV (разделитель «;», UTF-8 с BOM)", content_type = "text/csv", body = String))
+)]
 async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     domain::rbac::authorize(
         &st.services.pool,
@@ -116,15 +141,28 @@ async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> 
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    summary = "Пользователь",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn get_user(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::accounts::get_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct RoleBody {
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/approve",
+    summary = "Одобрить регистрацию",
+    request_body = RoleBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn approve(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -136,10 +174,23 @@ async fn approve(
     Ok(Json(u).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/reject",
+    summary = "Отклонить регистрацию",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn reject(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::accounts::reject_registration(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/role",
+    summary = "Сменить роль",
+    request_body = RoleBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn set_role(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -150,21 +201,40 @@ async fn set_role(
     Ok(Json(u).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/block",
+    summary = "Заблокировать пользователя",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn block(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::accounts::block_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/unblock",
+    summary = "Разблокировать пользователя",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn unblock(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::accounts::unblock_user(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct TokenBody {
     name: Option<String>,
     /// «leads:read», «telegram:write»…; absent: all the user may do.
     scopes: Option<Vec<String>>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users/{id}/tokens",
+    summary = "Выпустить API-токен (с правами)",
+    request_body = TokenBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn issue_token(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -182,21 +252,40 @@ async fn issue_token(
     Ok((StatusCode::CREATED, Json(t)).into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/users/{id}/tokens",
+    summary = "API-токены пользователя",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn list_tokens(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     Ok(Json(domain::accounts::list_tokens(&st.services.pool, &actor, parse_id(&id)?).await?).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    summary = "Отозвать API-токен",
+    responses((status = 204, description = "Готово"))
+)]
 async fn revoke_token(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     domain::accounts::revoke_token(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct InviteBody {
     email: String,
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/invitations",
+    summary = "Пригласить пользователя",
+    request_body = InviteBody,
+    responses((status = 201, description = "Создано", body = serde_json::Value))
+)]
 async fn invite(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
@@ -221,16 +310,28 @@ async fn invite(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/invitations",
+    summary = "Приглашения",
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn list_invitations(State(st): State<AppState>, ApiActor(actor): ApiActor) -> ApiResult {
     Ok(Json(domain::accounts::list_invitations(&st.services.pool, &actor, 200).await?).into_response())
 }
 
+#[utoipa::path(
+    delete,
+    path = "/invitations/{id}",
+    summary = "Отозвать приглашение",
+    responses((status = 204, description = "Готово"))
+)]
 async fn revoke_invitation(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     domain::accounts::revoke_invitation(&st.services.pool, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 struct ProfileBody {
     full_name: String,
     phone: Option<String>,
@@ -238,6 +339,13 @@ struct ProfileBody {
     lang: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/profile",
+    summary = "Изменить свой профиль",
+    request_body = ProfileBody,
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
 async fn update_profile(
     State(st): State<AppState>,
     ApiActor(actor): ApiActor,
