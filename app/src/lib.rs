@@ -174,6 +174,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/settings/grades") view=crate::pages::commissions::GradesPage/>
                     <Route path=path!("/settings/templates") view=crate::pages::settlements::TemplatesPage/>
                     <Route path=path!("/settings/forms") view=crate::pages::integrations::WebFormsSettingsPage/>
+                    <Route path=path!("/settings/webhooks") view=crate::pages::webhooks::WebhooksSettingsPage/>
+                    <Route path=path!("/settings/amocrm") view=crate::pages::amocrm::AmoCrmSettingsPage/>
                     <Route path=path!("/settlements") view=crate::pages::settlements::SettlementsPage/>
                     <Route path=path!("/settlements/:id") view=crate::pages::settlements::SettlementPage/>
                     <Route path=path!("/company") view=crate::pages::companies::OwnCompanyPage/>

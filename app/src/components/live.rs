@@ -18,6 +18,8 @@ pub mod topic {
     pub const IMPORTS: &str = "imports";
     pub const BOTS: &str = "bots";
     pub const LOTS: &str = "lots";
+    pub const WEBHOOKS: &str = "webhooks";
+    pub const AMOCRM: &str = "amocrm";
 
     pub fn lead(id: &str) -> String {
         format!("lead:{id}")

@@ -137,6 +137,8 @@ pub fn Header() -> impl IntoView {
                                     links.push(("/admin/pipelines", "nav.pipelines"));
                                     links.push(("/admin/fields", "nav.fields"));
                                     links.push(("/settings/forms", "nav.web_forms"));
+                                    links.push(("/settings/webhooks", "nav.webhooks"));
+                                    links.push(("/settings/amocrm", "nav.amocrm"));
                                 }
                                 if me.can("telegram", "edit") {
                                     links.push(("/bots", "nav.bots"));

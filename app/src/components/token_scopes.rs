@@ -55,3 +55,17 @@ pub fn TokenScopes(chosen: RwSignal<Vec<String>>) -> impl IntoView {
         </table>
     }
 }
+
+#[cfg(all(test, feature = "ssr"))]
+mod tests {
+    /// The grants offered are exactly the matrix's resources (in the
+    /// page's own order), so a new resource can't be left out of tokens.
+    #[test]
+    fn the_grants_offered_are_the_matrix_resources() {
+        let mut offered: Vec<String> = super::RESOURCES.iter().map(|r| r.to_string()).collect();
+        let mut matrix: Vec<String> = domain::types::Resource::all().iter().map(|r| r.to_string()).collect();
+        offered.sort();
+        matrix.sort();
+        assert_eq!(offered, matrix);
+    }
+}

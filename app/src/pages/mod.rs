@@ -1,3 +1,4 @@
+pub mod amocrm;
 pub mod auction;
 pub mod audit;
 pub mod auth;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod settings;
 pub mod settlements;
 pub mod users;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;

@@ -345,6 +345,10 @@ fn Tokens() -> impl IntoView {
     view! {
         <section class="card">
             <h2>{t("tokens.title")}</h2>
+            <p class="muted">
+                {t("tokens.docs_intro")} " "
+                <a href="/api/v1/docs" rel="external" target="_blank" data-testid="api-docs-link">{t("tokens.docs")}</a>
+            </p>
             <form class="token-form" data-testid="issue-token-form" on:submit=move |ev: leptos::ev::SubmitEvent| {
                 ev.prevent_default();
                 issue.dispatch(IssueMyToken { name: name.get_untracked(), scopes: chosen.get_untracked() });

@@ -286,6 +286,7 @@ fn timeline_label(kind: &str) -> &'static str {
         "return_approved" => "timeline.return_approved",
         "return_rejected" => "timeline.return_rejected",
         "issue" => "timeline.issue",
+        "amocrm_conflict" => "timeline.amocrm_conflict",
         _ => "timeline.other",
     })
 }
