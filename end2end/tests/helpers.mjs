@@ -89,6 +89,31 @@ export async function startTelegramMock() {
   };
 }
 
+/// The mock amoCRM account (tools/amocrm-mock) as a process, seeded with
+/// `seed` deals with contacts; `control(path, body)` plays amoCRM's users
+/// through its `/_mock` API, `get(path)` reads it.
+export async function startAmoMock({ seed = 0 } = {}) {
+  const bin = process.env.AMOCRM_MOCK_BIN;
+  if (!bin) throw new Error('AMOCRM_MOCK_BIN must be set (scripts/test does it)');
+  const port = await freePort();
+  const child = spawn(bin, ['--port', String(port), '--seed', String(seed)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    env: { AMOCRM_BASE_URL: url, AMOCRM_OAUTH_URL: `${url}/oauth` },
+    async control(path, body, method = 'POST') {
+      const r = await fetch(`${url}/_mock/${path}`, { method, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      return r.status === 204 ? null : r.json();
+    },
+    async get(path) { return (await fetch(`${url}/_mock/${path}`)).json(); },
+    stop() { child.kill('SIGKILL'); },
+  };
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -146,16 +171,20 @@ export async function apiToken(dbUrl, email) {
 /// admin's API token, set up in `before` and torn down in `after`; plus
 /// `api(method, path, body)` as the admin and `adminPage(path)` (a signed-in
 /// admin's page, hydrated).
-export function suite({ telegram = false } = {}) {
-  const s = { db: null, server: null, browser: null, token: null, telegram: null };
+export function suite({ telegram = false, amocrm = null } = {}) {
+  const s = { db: null, server: null, browser: null, token: null, telegram: null, amo: null };
   before(async () => {
     s.db = freshDatabase();
     if (telegram) s.telegram = await startTelegramMock();
-    s.server = await startServer(s.db.url, undefined, telegram ? { TELEGRAM_API_URL: s.telegram.url } : {});
+    if (amocrm) s.amo = await startAmoMock(amocrm);
+    s.server = await startServer(s.db.url, undefined, {
+      ...(telegram ? { TELEGRAM_API_URL: s.telegram.url } : {}),
+      ...(s.amo ? s.amo.env : {}),
+    });
     s.browser = await launch();
     s.token = await apiToken(s.db.url, ADMIN.email);
   });
-  after(async () => { await s.browser?.close(); await s.server?.stop(); s.telegram?.stop(); s.db?.drop(); });
+  after(async () => { await s.browser?.close(); await s.server?.stop(); s.telegram?.stop(); s.amo?.stop(); s.db?.drop(); });
   s.api = async (method, path, body) => {
     const r = await fetch(`${s.server.url}/api/v1${path}`, {
       method, headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
