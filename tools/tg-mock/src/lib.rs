@@ -10,7 +10,9 @@
 //!
 //! Implemented methods: getMe, setWebhook, deleteWebhook, getWebhookInfo,
 //! getUpdates (long polling), getFile (and the file download URL), sendMessage, sendPhoto, sendDocument,
-//! editMessageText, answerCallbackQuery.
+//! editMessageText, answerCallbackQuery, and Telegram Stars payments
+//! (sendInvoice, createInvoiceLink, answerPreCheckoutQuery,
+//! refundStarPayment; see [`payments`]).
 //!
 //! The control API under `/_mock` plays the Telegram users: send a message
 //! or press a button (delivered to the webhook with its secret header, or
@@ -18,6 +20,7 @@
 //! the limits, make the next requests fail.
 
 pub mod bench;
+mod payments;
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
@@ -78,12 +81,15 @@ struct Inner {
     /// Files users sent: file_id → (file_path, bytes), for getFile and
     /// the download URL.
     files: HashMap<String, (String, Vec<u8>)>,
+    payments: payments::Payments,
 }
 
 #[derive(Clone)]
 pub struct Mock {
     inner: Arc<Mutex<Inner>>,
     arrived: Arc<Notify>,
+    /// Rung when a bot answers a pre-checkout query.
+    answered: Arc<Notify>,
     http: reqwest::Client,
 }
 
@@ -95,6 +101,7 @@ impl Mock {
                 ..Default::default()
             })),
             arrived: Arc::new(Notify::new()),
+            answered: Arc::new(Notify::new()),
             http: reqwest::Client::new(),
         }
     }
@@ -114,6 +121,8 @@ impl Mock {
             .route("/_mock/bots/{id}/block", post(block))
             .route("/_mock/bots/{id}/sent", get(sent))
             .route("/_mock/bots/{id}/webhook", get(webhook_of))
+            .route("/_mock/bots/{id}/pay", post(payments::pay))
+            .route("/_mock/bots/{id}/charges", get(payments::charges))
             .route("/_mock/revoke", post(revoke))
             .route("/_mock/limits", post(set_limits))
             .route("/_mock/fail", post(fail))
@@ -310,7 +319,7 @@ fn over(window: &mut VecDeque<Instant>, limit: u32, now: Instant) -> Option<u64>
 }
 
 fn canonical(method: &str) -> String {
-    const KNOWN: [&str; 11] = [
+    const KNOWN: [&str; 15] = [
         "getMe",
         "getFile",
         "setWebhook",
@@ -322,6 +331,10 @@ fn canonical(method: &str) -> String {
         "sendDocument",
         "editMessageText",
         "answerCallbackQuery",
+        "sendInvoice",
+        "createInvoiceLink",
+        "answerPreCheckoutQuery",
+        "refundStarPayment",
     ];
     KNOWN
         .iter()
@@ -546,6 +559,13 @@ async fn api(
             }
             b.sent.push(json!({ "method": method, "callback_query_id": p.get("callback_query_id"), "at_ms": millis_now() as u64 }));
             ok(json!(true))
+        }
+        "sendInvoice" | "createInvoiceLink" | "answerPreCheckoutQuery" | "refundStarPayment" => {
+            let r = payments::method(inner, bot_id, &method, &p, limits);
+            if method == "answerPreCheckoutQuery" {
+                mock.answered.notify_waiters();
+            }
+            r
         }
         _ => err(404, "Not Found"),
     }
