@@ -3,6 +3,7 @@
 //! SQL lives only here.
 
 pub mod accounts;
+pub mod ai;
 pub mod auction;
 pub mod audit;
 pub mod broadcasts;
