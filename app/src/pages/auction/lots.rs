@@ -82,6 +82,9 @@ fn Lots() -> impl IntoView {
     let cancel = ServerAction::<CancelLot>::new();
     let put_up = ServerAction::<PutUpLots>::new();
     let ask_return = ServerAction::<RequestLeadReturn>::new();
+    // What was typed into each lot's bid field: the list re-renders on every
+    // live update and after each bid, and a half-typed amount must survive it.
+    let typed = RwSignal::new(std::collections::HashMap::<String, String>::new());
     let changed = live.watch_fixed(&[topic::LOTS]);
     let lots = Resource::new(
         move || {
@@ -152,7 +155,7 @@ fn Lots() -> impl IntoView {
                             view! {
                                 <div class="lots" data-testid="lots">
                                     {v.lots.into_iter().map(|l| view! {
-                                        <LotBox lot=l now=now bid=bid buy=buy cancel=cancel manage=manage/>
+                                        <LotBox lot=l now=now typed=typed bid=bid buy=buy cancel=cancel manage=manage/>
                                     }.into_any()).collect_view()}
                                 </div>
                                 {won.then(|| view! { <ReturnForm action=ask_return/> })}
@@ -169,6 +172,7 @@ fn Lots() -> impl IntoView {
 fn LotBox(
     lot: LotCard,
     now: RwSignal<i64>,
+    typed: RwSignal<std::collections::HashMap<String, String>>,
     bid: ServerAction<PlaceBid>,
     buy: ServerAction<BuyLotNow>,
     cancel: ServerAction<CancelLot>,
@@ -177,7 +181,9 @@ fn LotBox(
     let ends = lot.ends_at_ms;
     let open = lot.state == "open";
     let (id1, id2, id3) = (lot.id.clone(), lot.id.clone(), lot.id.clone());
-    let amount = RwSignal::new(lot.min_bid.clone());
+    let kept = typed.with_untracked(|t| t.get(&lot.id).cloned());
+    let amount = RwSignal::new(kept.unwrap_or_else(|| lot.min_bid.clone()));
+    let id4 = lot.id.clone();
     view! {
         <article class="lot" class:leading=lot.leading data-testid="lot" data-lot=lot.number>
             <header>
@@ -213,10 +219,16 @@ fn LotBox(
             {lot.may_bid.then(|| view! {
                 <form class="inline-form bid-form" on:submit=move |ev| {
                     ev.prevent_default();
+                    // Sent: the next render offers the lot's new minimum again.
+                    typed.update_untracked(|t| { t.remove(&id1); });
                     bid.dispatch(PlaceBid { id: id1.clone(), amount: amount.get_untracked() });
                 }>
                     <input name="amount" inputmode="decimal" data-testid="bid-amount" aria-label=t("auction.your_bid")
-                        prop:value=move || amount.get() on:input=move |ev| amount.set(event_target_value(&ev))/>
+                        prop:value=move || amount.get() on:input=move |ev| {
+                            let v = event_target_value(&ev);
+                            typed.update_untracked(|t| { t.insert(id4.clone(), v.clone()); });
+                            amount.set(v);
+                        }/>
                     <button type="submit" class="primary" data-testid="bid">{t("auction.bid")}</button>
                 </form>
                 <p class="muted">{t("auction.min_bid")} " " {lot.min_bid_text.clone()} ", " {t("auction.step")} " " {lot.step.clone()}</p>
@@ -320,6 +332,7 @@ pub fn LotPage() -> impl IntoView {
 fn OneLot() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let typed = RwSignal::new(std::collections::HashMap::<String, String>::new());
     let live = use_live();
     let bid = ServerAction::<PlaceBid>::new();
     let buy = ServerAction::<BuyLotNow>::new();
@@ -349,7 +362,7 @@ fn OneLot() -> impl IntoView {
                     match lot.await {
                         Err(e) => view! { <div class="alert error">{e.message}</div> }.into_any(),
                         Ok(v) => view! {
-                            <LotBox lot=v.lot now=now bid=bid buy=buy cancel=cancel manage=v.manage/>
+                            <LotBox lot=v.lot now=now typed=typed bid=bid buy=buy cancel=cancel manage=v.manage/>
                             <h2>{t("auction.history")}</h2>
                             {v.bids.is_empty().then(|| view! { <p class="muted" data-testid="no-bids">{t("auction.no_bids")}</p> })}
                             <table class="stack" data-testid="bid-history">
