@@ -1,0 +1,103 @@
+//! AI assistant bots («Помогатор»): a bot's users ask an AI, paying with a
+//! free trial, credits bought in Telegram Stars or a subscription.
+//!
+//! Built so far: each user's access and what a question costs
+//! (`wallet.rs`), the plans a bot sells (`plans.rs`) and the assistant
+//! mode's settings with the provider and the versioned prompt
+//! (`settings.rs`). The bot's menu, invoices, answering and the CRM pages
+//! come with the rest of the issue.
+
+mod plans;
+mod settings;
+mod wallet;
+
+pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
+pub use settings::{
+    assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput, DEFAULT_PROMPT,
+};
+pub use wallet::{
+    activate_trial, adjust_credits, credit_payment_in, give_back, record_answer, standing, take_question_in, Admission,
+    PaidWith, Standing,
+};
+
+use crate::accounts::FieldError;
+use crate::error::{DomainError, ErrorCode};
+use crate::rbac::RbacError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AssistantError {
+    #[error("Проверьте поля формы")]
+    Validation(Vec<FieldError>),
+    #[error("Не найдено")]
+    NotFound,
+    #[error("Этот бот не работает как ИИ-помощник")]
+    NotAnAssistant,
+    #[error("Бесплатный пробный период у этого бота не предусмотрен")]
+    NoTrial,
+    #[error("Пробный период уже был активирован")]
+    TrialUsed,
+    /// Nothing pays for a question: offer the trial (if unused) or the plans.
+    #[error("Вопросы закончились: выберите тариф")]
+    NoAccess { trial_available: bool },
+    #[error("Дневной лимит вопросов по подписке исчерпан")]
+    DailyLimit,
+    #[error("Месячный лимит вопросов по подписке исчерпан")]
+    MonthlyLimit,
+    #[error("Столько вопросов на балансе нет")]
+    NotEnoughCredits,
+    #[error(transparent)]
+    Rbac(#[from] RbacError),
+    #[error("internal database error")]
+    Db(#[from] sqlx::Error),
+}
+
+impl AssistantError {
+    pub(crate) fn invalid(field: &str, message: &str) -> Self {
+        Self::Validation(vec![FieldError::new(field, message)])
+    }
+}
+
+/// Checks `op` on one bot for the actor (`NotFound` when there is no such bot).
+pub(crate) async fn authorize_on_bot(
+    pool: &crate::PgPool,
+    actor: &crate::Actor,
+    op: crate::rbac::Operation,
+    bot: uuid::Uuid,
+) -> Result<(), AssistantError> {
+    let (owner, team) = crate::telegram::find_bot_owner(pool, bot)
+        .await?
+        .ok_or(AssistantError::NotFound)?;
+    let target = crate::rbac::Target::Owned {
+        owner: owner.unwrap_or(uuid::Uuid::nil()),
+        team,
+    };
+    crate::rbac::authorize(pool, actor, op, target).await?;
+    Ok(())
+}
+
+impl DomainError for AssistantError {
+    fn code(&self) -> ErrorCode {
+        match self {
+            Self::Validation(_) => ErrorCode::Validation,
+            Self::NotFound | Self::NotAnAssistant => ErrorCode::NotFound,
+            Self::NoTrial | Self::TrialUsed => ErrorCode::Conflict,
+            Self::NoAccess { .. } | Self::NotEnoughCredits => ErrorCode::InsufficientFunds,
+            Self::DailyLimit | Self::MonthlyLimit => ErrorCode::LimitReached,
+            Self::Rbac(e) => e.code(),
+            Self::Db(_) => ErrorCode::Internal,
+        }
+    }
+    fn fields(&self) -> &[FieldError] {
+        match self {
+            Self::Validation(f) => f,
+            _ => &[],
+        }
+    }
+    fn database(&self) -> Option<&sqlx::Error> {
+        match self {
+            Self::Db(e) => Some(e),
+            Self::Rbac(e) => e.database(),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,536 @@
+//! A Telegram user's access to an assistant bot: the free trial, credits
+//! and a subscription, and what each question costs.
+//!
+//! A question is paid for in the transaction that records it, under the
+//! wallet's row lock: the trial first, then an active subscription within
+//! its daily and monthly limits, then one credit. The question's row is
+//! unique per Telegram message, so a redelivered update finds it taken and
+//! pays nothing again; credits can't go below zero (a check on the row),
+//! and every credit moved is an entry with a key used once. A question the
+//! AI could not answer gives back what it took, once.
+
+use chrono::{DateTime, Datelike, Duration, NaiveDate, Utc};
+use serde::Serialize;
+use sqlx::{PgPool, Postgres, Transaction};
+use uuid::Uuid;
+
+use super::AssistantError;
+use crate::rbac::{BotOp, Operation};
+use crate::{audit, Actor};
+
+/// What paid for a question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PaidWith {
+    Trial,
+    Subscription,
+    Credit,
+}
+
+impl PaidWith {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Trial => "trial",
+            Self::Subscription => "subscription",
+            Self::Credit => "credit",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// Recorded and paid for: ask the AI.
+    Admitted { question_id: Uuid, paid_with: PaidWith },
+    /// This message was taken before (a redelivered update): nothing paid again.
+    AlreadyTaken { question_id: Uuid },
+}
+
+/// A user's standing, as the bot's «Мой баланс» and the CRM show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Standing {
+    pub credits: i32,
+    /// The trial was activated (whether or not anything is left of it).
+    pub trial_started: bool,
+    /// Trial questions left (`None`: no limit on the number).
+    pub trial_left: Option<i32>,
+    pub trial_until: Option<DateTime<Utc>>,
+    pub trial_active: bool,
+    pub subscription_until: Option<DateTime<Utc>>,
+    pub subscription_active: bool,
+}
+
+struct Row {
+    credits: i32,
+    trial_started_at: Option<DateTime<Utc>>,
+    trial_left: Option<i32>,
+    trial_until: Option<DateTime<Utc>>,
+    subscription_plan_id: Option<Uuid>,
+    subscription_until: Option<DateTime<Utc>>,
+}
+
+impl Row {
+    fn trial_active(&self, now: DateTime<Utc>) -> bool {
+        self.trial_started_at.is_some()
+            && self.trial_left.is_none_or(|n| n > 0)
+            && self.trial_until.is_none_or(|t| t > now)
+    }
+
+    fn standing(&self, now: DateTime<Utc>) -> Standing {
+        Standing {
+            credits: self.credits,
+            trial_started: self.trial_started_at.is_some(),
+            trial_left: self.trial_left,
+            trial_until: self.trial_until,
+            trial_active: self.trial_active(now),
+            subscription_until: self.subscription_until,
+            subscription_active: self.subscription_until.is_some_and(|t| t > now),
+        }
+    }
+}
+
+/// The wallet of (bot, chat), opened on first use, locked for this transaction.
+async fn lock_in(tx: &mut Transaction<'_, Postgres>, bot: Uuid, chat: i64) -> Result<Row, sqlx::Error> {
+    sqlx::query!(
+        "insert into assistant_wallets (bot_id, chat_id) values ($1, $2) on conflict do nothing",
+        bot,
+        chat
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query_as!(
+        Row,
+        r#"select credits, trial_started_at, trial_left, trial_until, subscription_plan_id, subscription_until
+           from assistant_wallets where bot_id = $1 and chat_id = $2 for update"#,
+        bot,
+        chat
+    )
+    .fetch_one(&mut **tx)
+    .await
+}
+
+/// A user's standing with an assistant bot (no wallet yet: nothing at all).
+pub async fn standing(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
+    let row = sqlx::query_as!(
+        Row,
+        r#"select credits, trial_started_at, trial_left, trial_until, subscription_plan_id, subscription_until
+           from assistant_wallets where bot_id = $1 and chat_id = $2"#,
+        bot,
+        chat
+    )
+    .fetch_optional(pool)
+    .await?;
+    let row = row.unwrap_or(Row {
+        credits: 0,
+        trial_started_at: None,
+        trial_left: None,
+        trial_until: None,
+        subscription_plan_id: None,
+        subscription_until: None,
+    });
+    Ok(row.standing(Utc::now()))
+}
+
+/// Starts the free trial the bot offers (its settings: questions and/or
+/// days). Once per user: a second activation is refused.
+pub async fn activate_trial(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
+    let mut tx = pool.begin().await?;
+    let offer = sqlx::query!(
+        "select trial_messages, trial_days from assistant_settings where bot_id = $1 and enabled",
+        bot
+    )
+    .fetch_optional(&mut *tx)
+    .await?
+    .ok_or(AssistantError::NotAnAssistant)?;
+    if offer.trial_messages == 0 && offer.trial_days == 0 {
+        return Err(AssistantError::NoTrial);
+    }
+    let row = lock_in(&mut tx, bot, chat).await?;
+    if row.trial_started_at.is_some() {
+        return Err(AssistantError::TrialUsed);
+    }
+    let now = Utc::now();
+    let left = (offer.trial_messages > 0).then_some(offer.trial_messages);
+    let until = (offer.trial_days > 0).then(|| now + Duration::days(i64::from(offer.trial_days)));
+    sqlx::query!(
+        "update assistant_wallets set trial_started_at = $3, trial_left = $4, trial_until = $5
+         where bot_id = $1 and chat_id = $2",
+        bot,
+        chat,
+        now,
+        left,
+        until
+    )
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(Row {
+        trial_started_at: Some(now),
+        trial_left: left,
+        trial_until: until,
+        ..row
+    }
+    .standing(now))
+}
+
+/// Questions a subscriber asked on `today` and in its month (the company's days).
+async fn used_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    today: NaiveDate,
+) -> Result<(i64, i64), sqlx::Error> {
+    let day = crate::time::start_of_day(today);
+    let month = crate::time::start_of_day(today.with_day(1).unwrap_or(today));
+    let r = sqlx::query!(
+        r#"select count(*) filter (where created_at >= $3) as "day!", count(*) as "month!"
+           from assistant_questions
+           where bot_id = $1 and chat_id = $2 and paid_with = 'subscription' and state <> 'failed'
+             and created_at >= $4"#,
+        bot,
+        chat,
+        day,
+        month
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok((r.day, r.month))
+}
+
+/// Why an active subscription can't pay for one more question today or
+/// this month (`None`: it can).
+async fn subscription_refuses(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    plan: Option<Uuid>,
+    now: DateTime<Utc>,
+) -> Result<Option<AssistantError>, sqlx::Error> {
+    let limits = sqlx::query!(
+        "select daily_limit, monthly_limit from assistant_plans where id = $1",
+        plan
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (daily, monthly) = limits.map(|l| (l.daily_limit, l.monthly_limit)).unwrap_or((0, 0));
+    let (day, month) = used_in(tx, bot, chat, crate::time::local(now).date_naive()).await?;
+    Ok(if daily > 0 && day >= i64::from(daily) {
+        Some(AssistantError::DailyLimit)
+    } else if monthly > 0 && month >= i64::from(monthly) {
+        Some(AssistantError::MonthlyLimit)
+    } else {
+        None
+    })
+}
+
+/// Takes a question (message `message_id` of `chat` to `bot`) and pays for
+/// it in the caller's transaction — trial, subscription within its limits,
+/// or a credit — recording it there too. A message taken before is not
+/// paid for again. Without access: `NoAccess` (offer the trial or the
+/// plans) or, for a subscriber without credits, `DailyLimit` /
+/// `MonthlyLimit`.
+pub async fn take_question_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    message_id: i64,
+    question: &str,
+) -> Result<Admission, AssistantError> {
+    let id = sqlx::query_scalar!(
+        "insert into assistant_questions (bot_id, chat_id, message_id, question) values ($1, $2, $3, $4)
+         on conflict (bot_id, chat_id, message_id) do nothing returning id",
+        bot,
+        chat,
+        message_id,
+        question
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(question_id) = id else {
+        let question_id = sqlx::query_scalar!(
+            "select id from assistant_questions where bot_id = $1 and chat_id = $2 and message_id = $3",
+            bot,
+            chat,
+            message_id
+        )
+        .fetch_one(&mut **tx)
+        .await?;
+        return Ok(Admission::AlreadyTaken { question_id });
+    };
+    let row = lock_in(tx, bot, chat).await?;
+    let now = Utc::now();
+    let paid_with = if row.trial_active(now) {
+        sqlx::query!(
+            "update assistant_wallets set trial_left = trial_left - 1
+             where bot_id = $1 and chat_id = $2 and trial_left is not null",
+            bot,
+            chat
+        )
+        .execute(&mut **tx)
+        .await?;
+        PaidWith::Trial
+    } else {
+        // A subscription whose limit is reached gives way to credits, if any.
+        let refused = match row.subscription_until.is_some_and(|t| t > now) {
+            true => subscription_refuses(tx, bot, chat, row.subscription_plan_id, now).await?,
+            false => Some(AssistantError::NoAccess {
+                trial_available: row.trial_started_at.is_none(),
+            }),
+        };
+        match refused {
+            None => PaidWith::Subscription,
+            Some(_) if row.credits > 0 => {
+                let e = Entry {
+                    reason: "question",
+                    key: format!("q:{question_id}"),
+                    question: Some(question_id),
+                    ..Entry::default()
+                };
+                move_credits_in(tx, bot, chat, -1, e).await?;
+                PaidWith::Credit
+            }
+            Some(e) => return Err(e),
+        }
+    };
+    sqlx::query!(
+        "update assistant_questions set paid_with = $2 where id = $1",
+        question_id,
+        paid_with.as_str()
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(Admission::Admitted { question_id, paid_with })
+}
+
+/// What an entry of credits records besides the amount.
+#[derive(Default)]
+struct Entry {
+    reason: &'static str,
+    key: String,
+    question: Option<Uuid>,
+    payment: Option<Uuid>,
+    actor: Option<Uuid>,
+    note: String,
+}
+
+/// Moves `delta` credits on the (locked or not) wallet and writes the entry.
+/// A key used before moves nothing and answers `false`. Going below zero is
+/// `NotEnoughCredits` (the row's check).
+async fn move_credits_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    delta: i32,
+    e: Entry,
+) -> Result<bool, AssistantError> {
+    let written = sqlx::query_scalar!(
+        "insert into assistant_credit_entries
+           (bot_id, chat_id, delta, reason, idempotency_key, question_id, payment_id, actor_id, note)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         on conflict (bot_id, idempotency_key) do nothing returning id",
+        bot,
+        chat,
+        delta,
+        e.reason,
+        e.key,
+        e.question,
+        e.payment,
+        e.actor,
+        e.note
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    if written.is_none() {
+        return Ok(false);
+    }
+    sqlx::query!(
+        "insert into assistant_wallets (bot_id, chat_id) values ($1, $2) on conflict do nothing",
+        bot,
+        chat
+    )
+    .execute(&mut **tx)
+    .await?;
+    let moved = sqlx::query!(
+        "update assistant_wallets set credits = credits + $3 where bot_id = $1 and chat_id = $2",
+        bot,
+        chat,
+        delta
+    )
+    .execute(&mut **tx)
+    .await;
+    match moved {
+        Ok(_) => Ok(true),
+        Err(sqlx::Error::Database(d)) if d.constraint() == Some("assistant_wallets_credits_check") => {
+            Err(AssistantError::NotEnoughCredits)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Records the AI's answer to a taken question.
+pub async fn record_answer(pool: &PgPool, question_id: Uuid, answer: &crate::ai::Answer) -> Result<(), AssistantError> {
+    let latency = i32::try_from(answer.latency.as_millis()).unwrap_or(i32::MAX);
+    sqlx::query!(
+        "update assistant_questions set state = 'answered', answer = $2, model = $3, tokens_in = $4,
+                tokens_out = $5, latency_ms = $6, tries = $7
+         where id = $1 and state = 'pending'",
+        question_id,
+        answer.text,
+        answer.model,
+        answer.tokens_in,
+        answer.tokens_out,
+        latency,
+        i32::try_from(answer.tries).unwrap_or(i32::MAX)
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// The AI could not answer: the question is marked failed and what paid
+/// for it comes back — a credit, a trial question, a place in the
+/// subscription's limits (failed questions don't count). Once, whoever
+/// calls it again.
+pub async fn give_back(pool: &PgPool, question_id: Uuid, error: &str) -> Result<bool, AssistantError> {
+    let mut tx = pool.begin().await?;
+    let q = sqlx::query!(
+        "update assistant_questions set state = 'failed', error = $2
+         where id = $1 and state = 'pending' returning bot_id, chat_id, paid_with",
+        question_id,
+        error
+    )
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(q) = q else {
+        return Ok(false);
+    };
+    match q.paid_with.as_deref() {
+        Some("credit") => {
+            let e = Entry {
+                reason: "refund_failed",
+                key: format!("rq:{question_id}"),
+                question: Some(question_id),
+                ..Entry::default()
+            };
+            move_credits_in(&mut tx, q.bot_id, q.chat_id, 1, e).await?;
+        }
+        Some("trial") => {
+            sqlx::query!(
+                "update assistant_wallets set trial_left = trial_left + 1
+                 where bot_id = $1 and chat_id = $2 and trial_left is not null",
+                q.bot_id,
+                q.chat_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Adds or takes credits by hand (a bot editor's right on the bot),
+/// with a reason, audited. Never below zero.
+pub async fn adjust_credits(
+    pool: &PgPool,
+    actor: &Actor,
+    bot: Uuid,
+    chat: i64,
+    delta: i32,
+    reason: &str,
+) -> Result<Standing, AssistantError> {
+    super::authorize_on_bot(pool, actor, Operation::Bots(BotOp::Edit), bot).await?;
+    let reason = reason.trim();
+    if delta == 0 || delta.unsigned_abs() > 1_000_000 {
+        return Err(AssistantError::invalid(
+            "delta",
+            "Укажите, сколько вопросов добавить или списать",
+        ));
+    }
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(AssistantError::invalid("reason", "Укажите причину (до 500 знаков)"));
+    }
+    let mut tx = pool.begin().await?;
+    let before = lock_in(&mut tx, bot, chat).await?.credits;
+    let e = Entry {
+        reason: "manual",
+        key: format!("manual:{}", Uuid::new_v4()),
+        actor: Some(actor.user_id),
+        note: reason.to_string(),
+        ..Entry::default()
+    };
+    move_credits_in(&mut tx, bot, chat, delta, e).await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "assistant_wallet",
+        &format!("{bot}:{chat}"),
+        "credits_adjusted",
+        Some(serde_json::json!({ "credits": before })),
+        Some(serde_json::json!({ "credits": before + delta, "reason": reason })),
+    )
+    .await?;
+    tx.commit().await?;
+    standing(pool, bot, chat).await
+}
+
+/// A plan bought with Stars, credited once per Telegram charge: a pack adds
+/// its questions, a subscription starts (or extends) its days. `false`
+/// when this charge was credited before.
+pub async fn credit_payment_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    plan: Uuid,
+    stars: i32,
+    charge_id: &str,
+    payload: &str,
+) -> Result<bool, AssistantError> {
+    let paid = sqlx::query_scalar!(
+        "insert into assistant_payments (bot_id, chat_id, plan_id, stars, charge_id, payload)
+         values ($1, $2, $3, $4, $5, $6) on conflict (charge_id) do nothing returning id",
+        bot,
+        chat,
+        plan,
+        stars,
+        charge_id,
+        payload
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(payment) = paid else {
+        return Ok(false);
+    };
+    let p = sqlx::query!(
+        "select kind, credits, days from assistant_plans where id = $1 and bot_id = $2",
+        plan,
+        bot
+    )
+    .fetch_optional(&mut **tx)
+    .await?
+    .ok_or(AssistantError::NotFound)?;
+    lock_in(tx, bot, chat).await?;
+    if p.kind == "pack" {
+        let e = Entry {
+            reason: "purchase",
+            key: format!("pay:{charge_id}"),
+            payment: Some(payment),
+            ..Entry::default()
+        };
+        move_credits_in(tx, bot, chat, p.credits, e).await?;
+    } else {
+        sqlx::query!(
+            "update assistant_wallets
+             set subscription_until = greatest(coalesce(subscription_until, now()), now()) + make_interval(days => $3),
+                 subscription_plan_id = $4
+             where bot_id = $1 and chat_id = $2",
+            bot,
+            chat,
+            p.days,
+            plan
+        )
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(true)
+}
