@@ -107,10 +107,13 @@ create table assistant_questions (
     latency_ms integer,
     tries integer,
     error text,
+    -- The answering worker that took it may keep it until then.
+    claimed_until timestamptz,
     created_at timestamptz not null default now(),
     updated_at timestamptz not null default now(),
     constraint assistant_questions_message_key unique (bot_id, chat_id, message_id)
 );
+create index assistant_questions_pending_idx on assistant_questions (created_at) where state = 'pending';
 create index assistant_questions_bot_time_idx on assistant_questions (bot_id, created_at desc);
 create index assistant_questions_chat_idx on assistant_questions (bot_id, chat_id, created_at desc);
 create trigger assistant_questions_updated_at before update on assistant_questions

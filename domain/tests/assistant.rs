@@ -420,3 +420,137 @@ async fn the_assistant_mode_keeps_its_key_secret_and_its_prompt_versioned(pool: 
         other => panic!("{other:?}"),
     }
 }
+
+/// An assistant bot whose provider is the AI mock.
+async fn bot_on_mock(pool: &PgPool, config: ai_mock::Config) -> (Uuid, ai_mock::Mock, domain::crypto::Cipher) {
+    use domain::assistant::SettingsInput;
+    let mock = ai_mock::Mock::new(config);
+    let (addr, _) = mock.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let admin = common::admin(pool).await;
+    let cipher = common::services(pool).cipher;
+    let bot = assistant_bot(pool, 0, 0).await;
+    let input = SettingsInput {
+        enabled: true,
+        base_url: Some(format!("http://{addr}/v1")),
+        api_key: Some("sk-mock".into()),
+        model: "gpt-4o-mini".into(),
+        temperature: 0.2,
+        max_tokens: 300,
+        history_messages: 4,
+        trial_messages: 0,
+        trial_days: 0,
+        terms: String::new(),
+        knowledge: vec!["Офис работает с 9 до 18".into()],
+        languages: vec![],
+        prompt: "Ты помощник банка.".into(),
+    };
+    assistant::save_assistant_settings(pool, &cipher, &admin, bot, &input)
+        .await
+        .unwrap();
+    let pack = plan(pool, bot, "pack", 100, 0, 0).await;
+    buy(pool, bot, 21, pack, "stx-21").await;
+    (bot, mock, cipher)
+}
+
+fn quick() -> domain::ai::RetryPolicy {
+    domain::ai::RetryPolicy {
+        tries: 3,
+        first_pause: std::time::Duration::from_millis(10),
+        max_pause: std::time::Duration::from_millis(20),
+        timeout: std::time::Duration::from_secs(5),
+        max_retry_after: std::time::Duration::from_secs(1),
+    }
+}
+
+async fn sent_texts(pool: &PgPool, bot: Uuid, chat: i64) -> Vec<String> {
+    sqlx::query_scalar(
+        "select body from bot_messages where bot_id = $1 and chat_id = $2 and direction = 'out' order by id",
+    )
+    .bind(bot)
+    .bind(chat)
+    .fetch_all(pool)
+    .await
+    .unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_paid_question_is_answered_in_telegram_html_with_the_chats_history(pool: PgPool) {
+    let (bot, mock, cipher) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    ask(&pool, bot, 21, 1).await.unwrap();
+    let r = assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    assert_eq!((r.answered, r.failed), (1, 0));
+    let sent = sent_texts(&pool, bot, 21).await;
+    assert_eq!(sent.len(), 1);
+    assert!(sent[0].starts_with("<b>Ответ ИИ</b> на «Какая ставка?»"), "{}", sent[0]);
+    assert_eq!(
+        assistant::answer_pending(&pool, &cipher, &quick(), 50)
+            .await
+            .unwrap()
+            .answered,
+        0
+    );
+
+    ask(&pool, bot, 21, 2).await.unwrap();
+    assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    let seen = mock.received().await;
+    let messages = seen[1].body["messages"].as_array().unwrap();
+    assert_eq!(messages.len(), 4, "the prompt, the earlier exchange, the question");
+    assert!(messages[0]["content"]
+        .as_str()
+        .unwrap()
+        .contains("Офис работает с 9 до 18"));
+    assert_eq!(messages[2]["role"], "assistant");
+    let (state, tokens): (String, Option<i32>) =
+        sqlx::query_as("select state, tokens_out from assistant_questions where message_id = 2")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(state, "answered");
+    assert!(tokens.unwrap() > 0);
+    assert_eq!(assistant::standing(&pool, bot, 21).await.unwrap().credits, 98);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn when_the_ai_fails_the_credit_comes_back_and_the_user_is_told(pool: PgPool) {
+    let (bot, mock, cipher) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    mock.fail(ai_mock::Failure {
+        status: Some(500),
+        retry_after: None,
+        hang_secs: None,
+        when: None,
+        times: 3,
+    })
+    .await;
+    ask(&pool, bot, 21, 1).await.unwrap();
+    assert_eq!(assistant::standing(&pool, bot, 21).await.unwrap().credits, 99);
+    let r = assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    assert_eq!((r.answered, r.failed), (0, 1));
+    assert_eq!(assistant::standing(&pool, bot, 21).await.unwrap().credits, 100);
+    assert_eq!(sent_texts(&pool, bot, 21).await, [assistant::SORRY]);
+    assert_eq!(mock.counters().0, 3, "tried three times");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn two_workers_at_once_answer_each_question_once_side_by_side(pool: PgPool) {
+    let (bot, mock, cipher) = bot_on_mock(
+        &pool,
+        ai_mock::Config {
+            latency_ms: 300,
+            ..ai_mock::Config::default()
+        },
+    )
+    .await;
+    for m in 0..20 {
+        ask(&pool, bot, 21, 100 + m).await.unwrap();
+    }
+    let policy = quick();
+    let (a, b) = tokio::join!(
+        assistant::answer_pending(&pool, &cipher, &policy, 50),
+        assistant::answer_pending(&pool, &cipher, &policy, 50)
+    );
+    assert_eq!(a.unwrap().answered + b.unwrap().answered, 20);
+    assert_eq!(sent_texts(&pool, bot, 21).await.len(), 20);
+    let (requests, _, peak) = mock.counters();
+    assert_eq!(requests, 20);
+    assert!(peak >= 10, "answers overlap, not queue: peak {peak}");
+}

@@ -221,6 +221,29 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
+            // Questions users paid for: claimed under a lease, asked side
+            // by side so the AI's latency overlaps; four copies, so a batch
+            // waiting on slow answers doesn't hold up newer questions.
+            name: "assistant answers",
+            run: Run::Loop {
+                copies: 4,
+                every: Duration::from_millis(250),
+                wake: None,
+                once: once({
+                    let (pool, cipher) = (pool.clone(), services.cipher.clone());
+                    move || {
+                        let (pool, cipher) = (pool.clone(), cipher.clone());
+                        async move {
+                            let policy = domain::ai::RetryPolicy::default();
+                            domain::assistant::answer_pending(&pool, &cipher, &policy, 500)
+                                .await
+                                .map(|r| r.answered + r.failed)
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
             // The initial amoCRM import: whichever instance takes the
             // running import's lease reads and writes it to its end.
             name: "amocrm import",

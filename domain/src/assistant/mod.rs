@@ -4,20 +4,23 @@
 //! Built so far: each user's access and what a question costs
 //! (`wallet.rs`), the plans a bot sells (`plans.rs`) and the assistant
 //! mode's settings with the provider and the versioned prompt
-//! (`settings.rs`). The bot's menu, invoices, answering and the CRM pages
-//! come with the rest of the issue.
+//! (`settings.rs`), and the worker that answers paid questions
+//! (`answering.rs`). The bot's menu, invoices and the CRM pages come with
+//! the rest of the issue.
 
+mod answering;
 mod plans;
 mod settings;
 mod wallet;
 
+pub use answering::{answer_pending, AnswerReport, NO_PROVIDER, SORRY};
 pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
 pub use settings::{
     assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput, DEFAULT_PROMPT,
 };
 pub use wallet::{
-    activate_trial, adjust_credits, credit_payment_in, give_back, record_answer, standing, take_question_in, Admission,
-    PaidWith, Standing,
+    activate_trial, adjust_credits, credit_payment_in, give_back, give_back_in, record_answer_in, standing,
+    take_question_in, Admission, PaidWith, Standing,
 };
 
 use crate::accounts::FieldError;

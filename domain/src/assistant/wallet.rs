@@ -99,7 +99,9 @@ async fn lock_in(tx: &mut Transaction<'_, Postgres>, bot: Uuid, chat: i64) -> Re
     .await?;
     sqlx::query_as!(
         Row,
-        r#"select credits, trial_started_at, trial_left, trial_until, subscription_plan_id, subscription_until
+        r#"select credits, trial_started_at as "trial_started_at: DateTime<Utc>", trial_left,
+                  trial_until as "trial_until: DateTime<Utc>", subscription_plan_id,
+                  subscription_until as "subscription_until: DateTime<Utc>"
            from assistant_wallets where bot_id = $1 and chat_id = $2 for update"#,
         bot,
         chat
@@ -112,7 +114,9 @@ async fn lock_in(tx: &mut Transaction<'_, Postgres>, bot: Uuid, chat: i64) -> Re
 pub async fn standing(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
     let row = sqlx::query_as!(
         Row,
-        r#"select credits, trial_started_at, trial_left, trial_until, subscription_plan_id, subscription_until
+        r#"select credits, trial_started_at as "trial_started_at: DateTime<Utc>", trial_left,
+                  trial_until as "trial_until: DateTime<Utc>", subscription_plan_id,
+                  subscription_until as "subscription_until: DateTime<Utc>"
            from assistant_wallets where bot_id = $1 and chat_id = $2"#,
         bot,
         chat
@@ -156,9 +160,9 @@ pub async fn activate_trial(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Stand
          where bot_id = $1 and chat_id = $2",
         bot,
         chat,
-        now,
+        now as _,
         left,
-        until
+        until as _
     )
     .execute(&mut *tx)
     .await?;
@@ -188,8 +192,8 @@ async fn used_in(
              and created_at >= $4"#,
         bot,
         chat,
-        day,
-        month
+        day as _,
+        month as _
     )
     .fetch_one(&mut **tx)
     .await?;
@@ -366,12 +370,17 @@ async fn move_credits_in(
     }
 }
 
-/// Records the AI's answer to a taken question.
-pub async fn record_answer(pool: &PgPool, question_id: Uuid, answer: &crate::ai::Answer) -> Result<(), AssistantError> {
+/// Records the AI's answer to a taken question, in the caller's
+/// transaction; `false` when it was answered or given back already.
+pub async fn record_answer_in(
+    tx: &mut Transaction<'_, Postgres>,
+    question_id: Uuid,
+    answer: &crate::ai::Answer,
+) -> Result<bool, AssistantError> {
     let latency = i32::try_from(answer.latency.as_millis()).unwrap_or(i32::MAX);
-    sqlx::query!(
+    let done = sqlx::query!(
         "update assistant_questions set state = 'answered', answer = $2, model = $3, tokens_in = $4,
-                tokens_out = $5, latency_ms = $6, tries = $7
+                tokens_out = $5, latency_ms = $6, tries = $7, claimed_until = null
          where id = $1 and state = 'pending'",
         question_id,
         answer.text,
@@ -381,9 +390,9 @@ pub async fn record_answer(pool: &PgPool, question_id: Uuid, answer: &crate::ai:
         latency,
         i32::try_from(answer.tries).unwrap_or(i32::MAX)
     )
-    .execute(pool)
+    .execute(&mut **tx)
     .await?;
-    Ok(())
+    Ok(done.rows_affected() == 1)
 }
 
 /// The AI could not answer: the question is marked failed and what paid
@@ -392,13 +401,24 @@ pub async fn record_answer(pool: &PgPool, question_id: Uuid, answer: &crate::ai:
 /// calls it again.
 pub async fn give_back(pool: &PgPool, question_id: Uuid, error: &str) -> Result<bool, AssistantError> {
     let mut tx = pool.begin().await?;
+    let given = give_back_in(&mut tx, question_id, error).await?;
+    tx.commit().await?;
+    Ok(given)
+}
+
+/// [`give_back`] inside the caller's transaction.
+pub async fn give_back_in(
+    tx: &mut Transaction<'_, Postgres>,
+    question_id: Uuid,
+    error: &str,
+) -> Result<bool, AssistantError> {
     let q = sqlx::query!(
-        "update assistant_questions set state = 'failed', error = $2
+        "update assistant_questions set state = 'failed', error = $2, claimed_until = null
          where id = $1 and state = 'pending' returning bot_id, chat_id, paid_with",
         question_id,
         error
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?;
     let Some(q) = q else {
         return Ok(false);
@@ -411,7 +431,7 @@ pub async fn give_back(pool: &PgPool, question_id: Uuid, error: &str) -> Result<
                 question: Some(question_id),
                 ..Entry::default()
             };
-            move_credits_in(&mut tx, q.bot_id, q.chat_id, 1, e).await?;
+            move_credits_in(tx, q.bot_id, q.chat_id, 1, e).await?;
         }
         Some("trial") => {
             sqlx::query!(
@@ -420,12 +440,11 @@ pub async fn give_back(pool: &PgPool, question_id: Uuid, error: &str) -> Result<
                 q.bot_id,
                 q.chat_id
             )
-            .execute(&mut *tx)
+            .execute(&mut **tx)
             .await?;
         }
         _ => {}
     }
-    tx.commit().await?;
     Ok(true)
 }
 
