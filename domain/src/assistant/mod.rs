@@ -9,11 +9,13 @@
 //! the rest of the issue.
 
 mod answering;
+mod chat;
 mod plans;
 mod settings;
 mod wallet;
 
 pub use answering::{answer_pending, AnswerReport, NO_PROVIDER, SORRY};
+pub use chat::{check_checkout_in, describe, payload_of, respond_in, take_payment_in, Handled, Reply};
 pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
 pub use settings::{
     assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput, DEFAULT_PROMPT,

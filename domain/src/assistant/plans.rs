@@ -4,7 +4,7 @@
 //! off rather than deleted, so its payments keep their plan.
 
 use serde::{Deserialize, Serialize};
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{authorize_on_bot, AssistantError};
@@ -132,16 +132,44 @@ pub async fn list_plans(pool: &PgPool, actor: &Actor, bot: Uuid) -> Result<Vec<P
     plans_of(pool, bot, false).await
 }
 
-/// The plans a bot offers its users (active ones), for the bot's «Пополнить».
+/// A bot's plans (only the active ones: what its «Пополнить» offers).
 pub(crate) async fn plans_of(pool: &PgPool, bot: Uuid, active_only: bool) -> Result<Vec<PlanView>, AssistantError> {
+    load(pool, bot, active_only, None).await
+}
+
+/// [`plans_of`] inside the update's transaction.
+pub(crate) async fn plans_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    active_only: bool,
+) -> Result<Vec<PlanView>, AssistantError> {
+    load(&mut **tx, bot, active_only, None).await
+}
+
+/// One plan of a bot, active or not.
+pub(crate) async fn plan_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    plan: Uuid,
+) -> Result<Option<PlanView>, AssistantError> {
+    Ok(load(&mut **tx, bot, false, Some(plan)).await?.into_iter().next())
+}
+
+async fn load<'e>(
+    exec: impl sqlx::PgExecutor<'e>,
+    bot: Uuid,
+    active_only: bool,
+    only: Option<Uuid>,
+) -> Result<Vec<PlanView>, AssistantError> {
     let rows = sqlx::query!(
         "select id, kind, title, description, stars, credits, days, daily_limit, monthly_limit, active
-         from assistant_plans where bot_id = $1 and (active or not $2)
+         from assistant_plans where bot_id = $1 and (active or not $2) and ($3::uuid is null or id = $3)
          order by active desc, position, created_at",
         bot,
-        active_only
+        active_only,
+        only
     )
-    .fetch_all(pool)
+    .fetch_all(exec)
     .await?;
     Ok(rows
         .into_iter()

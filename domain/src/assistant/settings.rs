@@ -292,6 +292,19 @@ pub async fn save_assistant_settings(
     read(pool, bot).await
 }
 
+/// The bot's terms as its `/terms` shows them (empty: none written).
+pub(crate) async fn terms_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    bot: Uuid,
+) -> Result<String, AssistantError> {
+    Ok(
+        sqlx::query_scalar!("select terms from assistant_settings where bot_id = $1", bot)
+            .fetch_optional(&mut **tx)
+            .await?
+            .unwrap_or_default(),
+    )
+}
+
 /// The provider a bot's questions go to: its own, or the server's default.
 /// `None` when the bot is not an assistant or has no provider.
 pub async fn provider_of(pool: &PgPool, cipher: &Cipher, bot: Uuid) -> Result<Option<Provider>, AssistantError> {

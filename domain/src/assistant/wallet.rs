@@ -112,6 +112,19 @@ async fn lock_in(tx: &mut Transaction<'_, Postgres>, bot: Uuid, chat: i64) -> Re
 
 /// A user's standing with an assistant bot (no wallet yet: nothing at all).
 pub async fn standing(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
+    read_standing(pool, bot, chat).await
+}
+
+/// [`standing`] inside the update's transaction.
+pub(crate) async fn standing_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+) -> Result<Standing, AssistantError> {
+    read_standing(&mut **tx, bot, chat).await
+}
+
+async fn read_standing<'e>(exec: impl sqlx::PgExecutor<'e>, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
     let row = sqlx::query_as!(
         Row,
         r#"select credits, trial_started_at as "trial_started_at: DateTime<Utc>", trial_left,
@@ -121,7 +134,7 @@ pub async fn standing(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, A
         bot,
         chat
     )
-    .fetch_optional(pool)
+    .fetch_optional(exec)
     .await?;
     let row = row.unwrap_or(Row {
         credits: 0,
@@ -134,21 +147,43 @@ pub async fn standing(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, A
     Ok(row.standing(Utc::now()))
 }
 
+/// The bot offers a free trial (its assistant mode is on and sets one).
+pub(crate) async fn trial_offered_in(tx: &mut Transaction<'_, Postgres>, bot: Uuid) -> Result<bool, AssistantError> {
+    Ok(sqlx::query_scalar!(
+        r#"select exists (select 1 from assistant_settings
+                          where bot_id = $1 and enabled and (trial_messages > 0 or trial_days > 0)) as "offered!""#,
+        bot
+    )
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// Starts the free trial the bot offers (its settings: questions and/or
 /// days). Once per user: a second activation is refused.
 pub async fn activate_trial(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Standing, AssistantError> {
     let mut tx = pool.begin().await?;
+    let s = activate_trial_in(&mut tx, bot, chat).await?;
+    tx.commit().await?;
+    Ok(s)
+}
+
+/// [`activate_trial`] inside the update's transaction.
+pub(crate) async fn activate_trial_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+) -> Result<Standing, AssistantError> {
     let offer = sqlx::query!(
         "select trial_messages, trial_days from assistant_settings where bot_id = $1 and enabled",
         bot
     )
-    .fetch_optional(&mut *tx)
+    .fetch_optional(&mut **tx)
     .await?
     .ok_or(AssistantError::NotAnAssistant)?;
     if offer.trial_messages == 0 && offer.trial_days == 0 {
         return Err(AssistantError::NoTrial);
     }
-    let row = lock_in(&mut tx, bot, chat).await?;
+    let row = lock_in(tx, bot, chat).await?;
     if row.trial_started_at.is_some() {
         return Err(AssistantError::TrialUsed);
     }
@@ -164,9 +199,8 @@ pub async fn activate_trial(pool: &PgPool, bot: Uuid, chat: i64) -> Result<Stand
         left,
         until as _
     )
-    .execute(&mut *tx)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(Row {
         trial_started_at: Some(now),
         trial_left: left,

@@ -244,6 +244,50 @@ pub async fn download(bot: &Bot, file_id: &str) -> Result<Vec<u8>, CallError> {
     Ok(bytes)
 }
 
+/// Sends an invoice in Telegram Stars: currency `XTR`, one price, no
+/// provider token (digital goods are paid in Stars).
+pub async fn send_invoice(
+    bot: &Bot,
+    chat_id: i64,
+    title: &str,
+    description: &str,
+    payload: &str,
+    stars: u32,
+) -> Result<i64, CallError> {
+    bot.send_invoice(
+        ChatId(chat_id),
+        title,
+        description,
+        payload,
+        "XTR",
+        [teloxide::types::LabeledPrice::new(title, stars)],
+    )
+    .await
+    .map(|m| m.id.0 as i64)
+    .map_err(classify)
+}
+
+/// Answers a pre-checkout query: yes, or no with the reason the user sees.
+pub async fn answer_pre_checkout(bot: &Bot, id: &str, ok: bool, error: &str) -> Result<(), CallError> {
+    use teloxide::payloads::AnswerPreCheckoutQuerySetters;
+    let mut r = bot.answer_pre_checkout_query(teloxide::types::PreCheckoutQueryId(id.to_string()), ok);
+    if !ok {
+        r = r.error_message(error);
+    }
+    r.await.map(|_| ()).map_err(classify)
+}
+
+/// Returns a Stars payment to the user.
+pub async fn refund_star_payment(bot: &Bot, user_id: i64, charge_id: &str) -> Result<(), CallError> {
+    bot.refund_star_payment(
+        teloxide::types::UserId(user_id as u64),
+        teloxide::types::TelegramTransactionId(charge_id.to_string()),
+    )
+    .await
+    .map(|_| ())
+    .map_err(classify)
+}
+
 /// Acknowledges a button press so the client stops its spinner.
 pub async fn answer_callback(bot: &Bot, id: &str) {
     let _ = bot

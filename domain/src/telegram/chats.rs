@@ -60,7 +60,7 @@ pub(crate) async fn queue_out(
     )
     .fetch_one(&mut **tx)
     .await?;
-    if kind != "callback_answer" {
+    if kind != "callback_answer" && kind != "pre_checkout_answer" {
         sqlx::query!(
             "update bot_chats set last_message_at = now(), last_message_preview = $3 where bot_id = $1 and chat_id = $2",
             bot_id,

@@ -93,9 +93,26 @@ pub async fn send_pending(
             }
         };
         let slot = pacer.take(r.bot_id, limits.bot_rate, Lane::Conversation).await;
+        let text = |k: &str| r.payload[k].as_str().unwrap_or("").to_string();
         let result = if r.kind == "callback_answer" {
             bot_api::answer_callback(&client, r.payload["callback_id"].as_str().unwrap_or("")).await;
             Ok(0)
+        } else if r.kind == "pre_checkout_answer" {
+            let ok = r.payload["ok"].as_bool().unwrap_or(false);
+            bot_api::answer_pre_checkout(&client, &text("query_id"), ok, &text("error"))
+                .await
+                .map(|_| 0)
+        } else if r.kind == "invoice" {
+            let stars = r.payload["stars"].as_u64().unwrap_or(0) as u32;
+            bot_api::send_invoice(
+                &client,
+                r.chat_id,
+                &text("title"),
+                &text("description"),
+                &text("payload"),
+                stars,
+            )
+            .await
         } else if let Some(upload) = r.payload["upload_id"].as_str().and_then(|u| u.parse::<Uuid>().ok()) {
             match sqlx::query!("select name, data from bot_uploads where id = $1", upload)
                 .fetch_optional(&tg.pool)

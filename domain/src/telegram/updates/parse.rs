@@ -12,11 +12,18 @@ pub(super) fn chat_of(u: &Value) -> Option<i64> {
         .or_else(|| u["callback_query"]["message"]["chat"]["id"].as_i64())
         .or_else(|| u["callback_query"]["from"]["id"].as_i64())
         .or_else(|| u["my_chat_member"]["chat"]["id"].as_i64())
+        .or_else(|| u["pre_checkout_query"]["from"]["id"].as_i64())
 }
 
 /// Who sent an update.
 pub(super) fn sender(u: &Value) -> &Value {
-    for k in ["message", "edited_message", "callback_query", "my_chat_member"] {
+    for k in [
+        "message",
+        "edited_message",
+        "callback_query",
+        "my_chat_member",
+        "pre_checkout_query",
+    ] {
         if u[k]["from"].is_object() {
             return &u[k]["from"];
         }
@@ -42,10 +49,40 @@ pub(super) enum Parsed {
     Membership {
         blocked: bool,
     },
+    /// Telegram asks whether the user may pay (answer within 10 s).
+    PreCheckout {
+        id: String,
+        payload: String,
+        currency: String,
+        total: i64,
+    },
+    /// The user paid: `charge_id` is Telegram's id of the charge.
+    Payment {
+        payload: String,
+        total: i64,
+        charge_id: String,
+        tg_message_id: Option<i64>,
+    },
     Ignored,
 }
 
 pub(super) fn parse(u: &Value) -> Parsed {
+    if let Some(p) = u["message"].get("successful_payment").filter(|p| p.is_object()) {
+        return Parsed::Payment {
+            payload: p["invoice_payload"].as_str().unwrap_or("").to_string(),
+            total: p["total_amount"].as_i64().unwrap_or(0),
+            charge_id: p["telegram_payment_charge_id"].as_str().unwrap_or("").to_string(),
+            tg_message_id: u["message"]["message_id"].as_i64(),
+        };
+    }
+    if let Some(q) = u.get("pre_checkout_query").filter(|q| q.is_object()) {
+        return Parsed::PreCheckout {
+            id: q["id"].as_str().unwrap_or("").to_string(),
+            payload: q["invoice_payload"].as_str().unwrap_or("").to_string(),
+            currency: q["currency"].as_str().unwrap_or("").to_string(),
+            total: q["total_amount"].as_i64().unwrap_or(0),
+        };
+    }
     if let Some(m) = u.get("message").filter(|m| m.is_object()) {
         let text = m["text"].as_str().or(m["caption"].as_str()).unwrap_or("").to_string();
         let tg_message_id = m["message_id"].as_i64();

@@ -37,6 +37,8 @@ pub(super) const BATCH: usize = 64;
 /// What processing needs to know about a bot, read once per batch.
 pub(crate) struct BotCtx {
     pub company: bool,
+    /// The bot's assistant mode is on: its menu, questions and payments.
+    pub assistant: bool,
     pub flows: Vec<crate::telegram::engine::FlowRef>,
     pub owner: (Option<Uuid>, Option<Uuid>),
 }
@@ -45,8 +47,15 @@ pub(super) async fn bot_ctx(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<BotCtx, sql
     let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
         .fetch_one(&mut **tx)
         .await?;
+    let assistant = sqlx::query_scalar!(
+        r#"select exists (select 1 from assistant_settings where bot_id = $1 and enabled) as "on!""#,
+        bot_id
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(BotCtx {
         company,
+        assistant,
         flows: crate::telegram::flow_store::published(tx, bot_id).await?,
         owner: chats::bot_owner(tx, bot_id).await?,
     })
@@ -293,7 +302,45 @@ pub(super) async fn handle(
     let (bot_id, chat_id) = (row.bot_id, row.chat_id);
     writes.track(bot_id, chat_id, state.id);
     let chat = writes.chat(bot_id, chat_id);
+    let mut message_id = None;
     let input = match parsed {
+        Parsed::PreCheckout {
+            id,
+            payload,
+            currency,
+            total,
+        } => {
+            let verdict = match ctx.assistant {
+                true => crate::assistant::check_checkout_in(tx, bot_id, &payload, &currency, total)
+                    .await
+                    .map_err(assistant_failed)?,
+                false => Err("Оплата в этом боте не принимается".to_string()),
+            };
+            let (ok, error) = match verdict {
+                Ok(()) => (true, String::new()),
+                Err(e) => (false, e),
+            };
+            let answer = json!({ "query_id": id, "ok": ok, "error": error });
+            writes.outgoing(bot_id, chat_id, "pre_checkout_answer", &OutMessage::default(), answer);
+            return Ok(());
+        }
+        Parsed::Payment {
+            payload,
+            total,
+            charge_id,
+            tg_message_id,
+        } => {
+            let shown = format!("Оплата: {total} ⭐");
+            let about = json!({ "charge_id": charge_id, "payload": payload, "stars": total });
+            writes.incoming(row, "payment", &shown, about, tg_message_id);
+            let thanks = crate::assistant::take_payment_in(tx, bot_id, chat_id, &payload, total, &charge_id)
+                .await
+                .map_err(assistant_failed)?;
+            if let Some(m) = thanks {
+                writes.outgoing(bot_id, chat_id, "text", &m, json!({}));
+            }
+            return Ok(());
+        }
         Parsed::Membership { blocked } => {
             chat.blocked = Some(blocked);
             if blocked {
@@ -333,6 +380,7 @@ pub(super) async fn handle(
             phone,
         } => {
             chat.phone = phone;
+            message_id = tg_message_id;
             writes.incoming(row, kind, &body, media, tg_message_id);
             match &input {
                 // Out of broadcasts until /start.
@@ -366,6 +414,33 @@ pub(super) async fn handle(
     if state.operator_mode {
         return Ok(());
     }
+    if ctx.assistant {
+        let in_flow = state.conv.flow_id.is_some();
+        let handled = crate::assistant::respond_in(tx, bot_id, chat_id, message_id, &input, in_flow)
+            .await
+            .map_err(assistant_failed)?;
+        if let Some(h) = handled {
+            for reply in h.replies {
+                match reply {
+                    crate::assistant::Reply::Message(m) => writes.outgoing(bot_id, chat_id, "text", &m, json!({})),
+                    crate::assistant::Reply::Invoice {
+                        title,
+                        description,
+                        payload,
+                        stars,
+                    } => {
+                        let invoice = json!({ "title": title, "description": description, "payload": payload,
+                                              "stars": stars });
+                        writes.outgoing(bot_id, chat_id, "invoice", &OutMessage::text(title), invoice);
+                    }
+                }
+            }
+            if h.to_operator {
+                writes.chat(bot_id, chat_id).handoff = true;
+            }
+            return Ok(());
+        }
+    }
     let mut fx = CrmEffects {
         tg,
         tx,
@@ -379,6 +454,15 @@ pub(super) async fn handle(
     let created = fx.created;
     writes.outcome(bot_id, chat_id, state.conv, &outcome, created);
     Ok(())
+}
+
+/// An assistant's failure as the update processing's: a database fault
+/// stays one (the update is retried), anything else is the update's.
+fn assistant_failed(e: crate::assistant::AssistantError) -> TelegramError {
+    match e {
+        crate::assistant::AssistantError::Db(e) => TelegramError::Db(e),
+        other => TelegramError::Validation(other.to_string()),
+    }
 }
 
 /// The answer to /stop.
@@ -471,7 +555,7 @@ impl Writes {
     }
 
     fn outgoing(&mut self, bot_id: Uuid, chat_id: i64, kind: &str, m: &OutMessage, extra: Value) {
-        if kind != "callback_answer" {
+        if kind != "callback_answer" && kind != "pre_checkout_answer" {
             self.chat(bot_id, chat_id).preview = Some(chats::preview(kind, &m.text));
         }
         self.messages.push(NewMessage {
