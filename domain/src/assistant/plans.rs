@@ -129,15 +129,11 @@ impl PlanInput {
 /// A bot's plans, active first in their order (bots:view on the bot).
 pub async fn list_plans(pool: &PgPool, actor: &Actor, bot: Uuid) -> Result<Vec<PlanView>, AssistantError> {
     authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
-    plans_of(pool, bot, false).await
+    load(pool, bot, false, None).await
 }
 
-/// A bot's plans (only the active ones: what its «Пополнить» offers).
-pub(crate) async fn plans_of(pool: &PgPool, bot: Uuid, active_only: bool) -> Result<Vec<PlanView>, AssistantError> {
-    load(pool, bot, active_only, None).await
-}
-
-/// [`plans_of`] inside the update's transaction.
+/// A bot's plans inside the update's transaction (only the active ones:
+/// what its «Пополнить» offers).
 pub(crate) async fn plans_in(
     tx: &mut Transaction<'_, Postgres>,
     bot: Uuid,
@@ -260,10 +256,10 @@ pub async fn save_plan(
     )
     .await?;
     tx.commit().await?;
-    plans_of(pool, bot, false)
+    load(pool, bot, false, Some(saved))
         .await?
         .into_iter()
-        .find(|p| p.id == saved)
+        .next()
         .ok_or(AssistantError::NotFound)
 }
 
