@@ -69,13 +69,9 @@ pub(crate) async fn authorize_on_bot(
     op: crate::rbac::Operation,
     bot: uuid::Uuid,
 ) -> Result<(), AssistantError> {
-    let (owner, team) = crate::telegram::find_bot_owner(pool, bot)
+    let target = crate::telegram::target_of_bot(pool, bot)
         .await?
         .ok_or(AssistantError::NotFound)?;
-    let target = crate::rbac::Target::Owned {
-        owner: owner.unwrap_or(uuid::Uuid::nil()),
-        team,
-    };
     crate::rbac::authorize(pool, actor, op, target).await?;
     Ok(())
 }

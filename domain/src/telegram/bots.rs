@@ -58,13 +58,18 @@ fn token_looks_valid(token: &str) -> bool {
 
 /// The owner and team a bot is checked against.
 pub(crate) async fn bot_target(tg: &Telegram, bot_id: Uuid) -> Result<Target, TelegramError> {
-    let (owner, team) = super::chats::find_bot_owner(&tg.pool, bot_id)
+    target_of_bot(&tg.pool, bot_id).await?.ok_or(TelegramError::NotFound)
+}
+
+/// The bot as the matrix sees it: owned by its owner, in the owner's team
+/// (`None`: no such bot). Every feature that acts on a bot checks this.
+pub(crate) async fn target_of_bot(pool: &crate::PgPool, bot_id: Uuid) -> Result<Option<Target>, sqlx::Error> {
+    Ok(super::chats::find_bot_owner(pool, bot_id)
         .await?
-        .ok_or(TelegramError::NotFound)?;
-    Ok(Target::Owned {
-        owner: owner.unwrap_or(Uuid::nil()),
-        team,
-    })
+        .map(|(owner, team)| Target::Owned {
+            owner: owner.unwrap_or(Uuid::nil()),
+            team,
+        }))
 }
 
 /// Checks `op` on one bot (404 when there is no such bot).

@@ -30,11 +30,11 @@ use crate::rbac::RbacError;
 use crate::PgPool;
 
 pub use bot_api::{CallError, TelegramSettings};
-pub(crate) use bots::bot_target;
 pub use bots::{
     bot_stats, company_bot_username, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled,
     set_company_bot, setup_webhook, BotStats, BotSummary,
 };
+pub(crate) use bots::{bot_target, target_of_bot};
 pub use chats::{
     chat_history, inbox, incoming_file, link_chat_to_lead, link_code, mark_read, reply_as_operator,
     reply_file_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter, IncomingFile, OperatorFile,
