@@ -70,6 +70,39 @@ struct BotState {
     limited: u64,
 }
 
+impl BotState {
+    /// Counts a send to `chat_id` against the per-chat and per-bot limits:
+    /// `Some(retry_after)` (and a 429 counted) when over either.
+    fn take_send_slot(&mut self, chat_id: i64, limits: Limits, now: Instant) -> Option<u64> {
+        let chat_wait = over(
+            self.chat_windows.entry(chat_id).or_default(),
+            limits.per_chat_per_sec,
+            now,
+        );
+        let bot_wait = over(&mut self.bot_window, limits.per_bot_per_sec, now);
+        if let Some(retry) = chat_wait.max(bot_wait) {
+            self.limited += 1;
+            return Some(retry);
+        }
+        self.chat_windows.entry(chat_id).or_default().push_back(now);
+        self.bot_window.push_back(now);
+        None
+    }
+}
+
+/// Telegram's 429 with `parameters.retry_after`.
+fn too_many(retry: u64) -> Response {
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        Json(json!({
+            "ok": false, "error_code": 429,
+            "description": format!("Too Many Requests: retry after {retry}"),
+            "parameters": { "retry_after": retry },
+        })),
+    )
+        .into_response()
+}
+
 #[derive(Default)]
 struct Inner {
     bots: HashMap<i64, BotState>,
@@ -487,23 +520,10 @@ async fn api(
             }
             let now = Instant::now();
             if method != "editMessageText" {
-                let chat_wait = over(b.chat_windows.entry(chat_id).or_default(), limits.per_chat_per_sec, now);
-                let bot_wait = over(&mut b.bot_window, limits.per_bot_per_sec, now);
-                if let Some(retry) = chat_wait.max(bot_wait) {
-                    b.limited += 1;
+                if let Some(retry) = b.take_send_slot(chat_id, limits, now) {
                     inner.rate_limited += 1;
-                    return (
-                        StatusCode::TOO_MANY_REQUESTS,
-                        Json(json!({
-                            "ok": false, "error_code": 429,
-                            "description": format!("Too Many Requests: retry after {retry}"),
-                            "parameters": { "retry_after": retry },
-                        })),
-                    )
-                        .into_response();
+                    return too_many(retry);
                 }
-                b.chat_windows.entry(chat_id).or_default().push_back(now);
-                b.bot_window.push_back(now);
             }
             b.next_message_id += 1;
             let message_id = match method.as_str() {

@@ -19,7 +19,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{as_i64, deliver, err, message_from, ok, over, user_of, Inner, Limits, Mock};
+use super::{as_i64, deliver, err, message_from, ok, too_many, user_of, Inner, Limits, Mock};
 
 /// How long Telegram waits for `answerPreCheckoutQuery`.
 pub const PRE_CHECKOUT_WAIT: Duration = Duration::from_secs(10);
@@ -119,24 +119,10 @@ pub(crate) fn method(inner: &mut Inner, bot_id: i64, method: &str, p: &Map<Strin
             if b.blocked.contains(&chat_id) {
                 return err(403, "Forbidden: bot was blocked by the user");
             }
-            let now = std::time::Instant::now();
-            let chat_wait = over(b.chat_windows.entry(chat_id).or_default(), limits.per_chat_per_sec, now);
-            let bot_wait = over(&mut b.bot_window, limits.per_bot_per_sec, now);
-            if let Some(retry) = chat_wait.max(bot_wait) {
-                b.limited += 1;
+            if let Some(retry) = b.take_send_slot(chat_id, limits, std::time::Instant::now()) {
                 inner.rate_limited += 1;
-                return (
-                    axum::http::StatusCode::TOO_MANY_REQUESTS,
-                    Json(json!({
-                        "ok": false, "error_code": 429,
-                        "description": format!("Too Many Requests: retry after {retry}"),
-                        "parameters": { "retry_after": retry },
-                    })),
-                )
-                    .into_response();
+                return too_many(retry);
             }
-            b.chat_windows.entry(chat_id).or_default().push_back(now);
-            b.bot_window.push_back(now);
             b.next_message_id += 1;
             let message_id = b.next_message_id;
             b.sent.push(json!({
