@@ -114,6 +114,44 @@ export async function startAmoMock({ seed = 0 } = {}) {
   };
 }
 
+/// The mock OpenAI-compatible AI (tools/ai-mock) as a process; `control(path,
+/// body)` scripts it through its `/_mock` API (latency, failures).
+export async function startAiMock() {
+  const bin = process.env.AI_MOCK_BIN;
+  if (!bin) throw new Error('AI_MOCK_BIN must be set (scripts/test does it)');
+  const port = await freePort();
+  const child = spawn(bin, ['--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
+    await new Promise(r => setTimeout(r, 50));
+  }
+  return {
+    url,
+    async control(path, body) {
+      const r = await fetch(`${url}/_mock/${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body ?? {}) });
+      return r.status === 204 ? null : r.json().catch(() => null);
+    },
+    stop() { child.kill('SIGKILL'); },
+  };
+}
+
+/// Every page of every context the browser opens reports its uncaught
+/// errors and console errors to the test's output, so a page that breaks
+/// says how (a refused request's "Failed to load resource" is left out:
+/// tests make those on purpose).
+function watchContexts(browser) {
+  const open = browser.newContext.bind(browser);
+  browser.newContext = async (...args) => {
+    const ctx = await open(...args);
+    ctx.on('weberror', (e) => console.error('page error:', e.error()?.message));
+    ctx.on('console', (m) => {
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) console.error('console error:', m.text().split('\n').slice(0, 3).join(' | '));
+    });
+    return ctx;
+  };
+}
+
 export async function launch() {
   return chromium.launch({
     executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -132,8 +170,26 @@ export async function open(context, url) {
   return page;
 }
 
+/// Waits for the wasm to hydrate the page; a panic on the way (kept in
+/// `window.__mak_panic` by the frontend) fails at once with its message.
 export async function hydrated(page) {
-  await page.waitForFunction(() => window.__mak_hydrated === true, null, { timeout: 30000 });
+  try {
+    await page.waitForFunction(() => window.__mak_hydrated === true || !!window.__mak_panic, null, { timeout: 30000 });
+  } catch (e) {
+    // What the page got of its bundle: a resource entry appears once its
+    // download ends, so a missing `.wasm` means it never arrived.
+    const state = await page.evaluate(() => ({
+      ready: document.readyState,
+      bundle: performance.getEntriesByType('resource')
+        .filter((r) => /\/pkg\//.test(r.name))
+        .map((r) => `${r.name.split('/').pop()} ${Math.round(r.duration)} ms ${r.transferSize} B`)
+        .join(', ') || 'none arrived',
+      since: Math.round(performance.now()),
+    })).catch((err) => ({ ready: `unreadable (${err.message})` }));
+    throw new Error(`${page.url()} did not hydrate: ${e.message} (document ${state.ready}, ${state.since} ms after navigation; bundle: ${state.bundle})`);
+  }
+  const panic = await page.evaluate(() => window.__mak_panic || null);
+  if (panic) throw new Error(`${page.url()} panicked while hydrating: ${panic}`);
 }
 
 export async function signIn(page, base, email, password) {
@@ -182,6 +238,7 @@ export function suite({ telegram = false, amocrm = null } = {}) {
       ...(s.amo ? s.amo.env : {}),
     });
     s.browser = await launch();
+    watchContexts(s.browser);
     s.token = await apiToken(s.db.url, ADMIN.email);
   });
   after(async () => { await s.browser?.close(); await s.server?.stop(); s.telegram?.stop(); s.amo?.stop(); s.db?.drop(); });
