@@ -115,6 +115,9 @@ struct Inner {
     /// the download URL.
     files: HashMap<String, (String, Vec<u8>)>,
     payments: payments::Payments,
+    /// Each user's name and @username as last given: a Telegram user is
+    /// the same person in a message, a button press and a payment.
+    people: HashMap<i64, (Option<String>, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -711,6 +714,20 @@ pub fn text_update(update_id: i64, chat_id: i64, text: &str) -> Value {
     json!({ "update_id": update_id, "message": message })
 }
 
+/// The user behind `chat_id`: the names given now are remembered, the
+/// ones not given are those given before.
+async fn person(mock: &Mock, chat_id: i64, first_name: Option<String>, username: Option<String>) -> Value {
+    let mut inner = mock.inner.lock().await;
+    let known = inner.people.entry(chat_id).or_default();
+    if first_name.is_some() {
+        known.0 = first_name;
+    }
+    if username.is_some() {
+        known.1 = username;
+    }
+    user_of(chat_id, known.0.clone(), known.1.clone())
+}
+
 fn user_of(chat_id: i64, first_name: Option<String>, username: Option<String>) -> Value {
     let mut u = json!({
         "id": chat_id, "is_bot": false,
@@ -739,7 +756,7 @@ async fn download(State(mock): State<Mock>, Path((bot, path)): Path<(String, Str
 }
 
 async fn user_message(State(mock): State<Mock>, Path(id): Path<i64>, Json(m): Json<UserMessage>) -> Response {
-    let from = user_of(m.chat_id, m.first_name, m.username);
+    let from = person(&mock, m.chat_id, m.first_name, m.username).await;
     let message_id = {
         let mut inner = mock.inner.lock().await;
         let b = inner.bots.entry(id).or_default();
@@ -803,7 +820,7 @@ struct UserCallback {
 }
 
 async fn user_callback(State(mock): State<Mock>, Path(id): Path<i64>, Json(c): Json<UserCallback>) -> Response {
-    let from = user_of(c.chat_id, None, None);
+    let from = person(&mock, c.chat_id, None, None).await;
     let update = json!({
         "callback_query": {
             "id": format!("cb{}", millis_now()),

@@ -19,7 +19,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 
-use super::{as_i64, deliver, err, message_from, ok, too_many, user_of, Inner, Limits, Mock};
+use super::{as_i64, deliver, err, message_from, ok, person, too_many, Inner, Limits, Mock};
 
 /// How long Telegram waits for `answerPreCheckoutQuery`.
 pub const PRE_CHECKOUT_WAIT: Duration = Duration::from_secs(10);
@@ -238,7 +238,7 @@ pub(crate) async fn pay(State(mock): State<Mock>, Path(bot_id): Path<i64>, Json(
         inner.payments.answers.insert(id.clone(), None);
         (inv, id)
     };
-    let from = user_of(pay.chat_id, pay.first_name.clone(), None);
+    let from = person(&mock, pay.chat_id, pay.first_name.clone(), None).await;
     let query = json!({ "pre_checkout_query": {
         "id": query_id, "from": from, "currency": inv.currency, "total_amount": inv.amount,
         "invoice_payload": inv.payload,
