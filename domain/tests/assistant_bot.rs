@@ -10,7 +10,7 @@ use std::time::Duration;
 use common::*;
 use domain::assistant::{self, PlanInput, PlanKind, SettingsInput};
 use domain::telegram::{self, Pacer, SendLimits, Telegram};
-use domain::PgPool;
+use domain::{Actor, PgPool};
 use serde_json::{json, Value};
 use tg_mock::{Limits, Mock};
 use uuid::Uuid;
@@ -110,9 +110,10 @@ fn buttons(m: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-#[sqlx::test(migrations = "../migrations")]
-async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
-    let admin = admin(&pool).await;
+/// An assistant bot on both mocks (two trial questions) selling one pack of
+/// 50 questions for 100 Stars.
+async fn setup(pool: &PgPool) -> (World, Actor, Uuid, PlanInput, assistant::PlanView, ai_mock::Mock) {
+    let admin = admin(pool).await;
     let (tg_addr, _) = Mock::new(Limits {
         per_bot_per_sec: 30,
         per_chat_per_sec: 0,
@@ -123,7 +124,7 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
     let ai = ai_mock::Mock::new(ai_mock::Config::default());
     let (ai_addr, _) = ai.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
     let services = services_with(
-        &pool,
+        pool,
         domain::telegram::TelegramSettings {
             api_url: format!("http://{tg_addr}").parse().unwrap(),
             webhook_base: None,
@@ -152,7 +153,7 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
         languages: vec![],
         prompt: "Ты помощник банка.".into(),
     };
-    assistant::save_assistant_settings(&pool, &w.cipher, &admin, bot, &settings)
+    assistant::save_assistant_settings(pool, &w.cipher, &admin, bot, &settings)
         .await
         .unwrap();
     let pack = PlanInput {
@@ -166,7 +167,50 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
         monthly_limit: 0,
         active: true,
     };
-    let plan = assistant::save_plan(&pool, &admin, bot, None, &pack).await.unwrap();
+    let plan = assistant::save_plan(pool, &admin, bot, None, &pack).await.unwrap();
+    (w, admin, bot, pack, plan, ai)
+}
+
+/// The user pays the invoice (`repeat`: the payment message is delivered so many times).
+async fn pay(w: &World, bot: Uuid, invoice_message: i64, repeat: u32) -> Value {
+    let payer = {
+        let (http, mock) = (w.http.clone(), w.mock.clone());
+        tokio::spawn(async move {
+            http.post(format!("{mock}/_mock/bots/{BOT_TG_ID}/pay"))
+                .json(&json!({ "chat_id": USER, "message_id": invoice_message, "repeat": repeat }))
+                .send()
+                .await
+                .unwrap()
+                .json::<Value>()
+                .await
+                .unwrap()
+        })
+    };
+    while !payer.is_finished() {
+        w.pump(bot).await;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let paid = payer.await.unwrap();
+    w.pump(bot).await;
+    paid
+}
+
+/// «Пополнить», then the invoice's message id.
+async fn invoice(w: &World, bot: Uuid) -> i64 {
+    w.press("ai:buy").await;
+    w.pump(bot).await;
+    let sent = w.sent().await;
+    let invoice = sent
+        .iter()
+        .rev()
+        .find(|m| m["method"] == "sendInvoice")
+        .expect("an invoice");
+    invoice["message_id"].as_i64().unwrap()
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
+    let (w, admin, bot, pack, plan, _ai) = setup(&pool).await;
 
     // /start: the menu, with the trial offered.
     w.say("/start").await;
@@ -218,26 +262,8 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
     let invoice_message = invoice["message_id"].as_i64().unwrap();
 
     // The user pays; the payment message arrives twice and counts once.
-    let payer = {
-        let (http, mock) = (w.http.clone(), w.mock.clone());
-        tokio::spawn(async move {
-            http.post(format!("{mock}/_mock/bots/{BOT_TG_ID}/pay"))
-                .json(&json!({ "chat_id": USER, "message_id": invoice_message, "repeat": 2 }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
-    while !payer.is_finished() {
-        w.pump(bot).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let paid = payer.await.unwrap();
+    let paid = pay(&w, bot, invoice_message, 2).await;
     assert_eq!(paid["pre_checkout"], "ok", "{paid}");
-    w.pump(bot).await;
     let s = assistant::standing(&pool, bot, USER).await.unwrap();
     assert_eq!(s.credits, 50, "credited once");
     assert_eq!(
@@ -263,24 +289,7 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
     assistant::save_plan(&pool, &admin, bot, Some(plan.id), &off)
         .await
         .unwrap();
-    let payer = {
-        let (http, mock) = (w.http.clone(), w.mock.clone());
-        tokio::spawn(async move {
-            http.post(format!("{mock}/_mock/bots/{BOT_TG_ID}/pay"))
-                .json(&json!({ "chat_id": USER, "message_id": invoice_message }))
-                .send()
-                .await
-                .unwrap()
-                .json::<Value>()
-                .await
-                .unwrap()
-        })
-    };
-    while !payer.is_finished() {
-        w.pump(bot).await;
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let refused = payer.await.unwrap();
+    let refused = pay(&w, bot, invoice_message, 1).await;
     assert_eq!(refused["pre_checkout"], "refused");
     assert!(refused["error_message"]
         .as_str()
@@ -296,4 +305,204 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
         .await
         .unwrap();
     assert!(operator);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_payment_refunded_from_the_crm_gives_the_stars_back_and_takes_its_questions_once(pool: PgPool) {
+    let (w, admin, bot, _, plan, _ai) = setup(&pool).await;
+    w.say("/start").await;
+    w.pump(bot).await;
+    let message = invoice(&w, bot).await;
+    assert_eq!(pay(&w, bot, message, 1).await["pre_checkout"], "ok");
+    w.say("Первый платный вопрос").await;
+    w.pump(bot).await;
+    assert_eq!(assistant::standing(&pool, bot, USER).await.unwrap().credits, 49);
+
+    // The CRM sees the payment with the plan and the user.
+    let list = assistant::list_payments(&pool, &admin, bot, 1).await.unwrap();
+    assert_eq!(list.total, 1);
+    let p = &list.items[0];
+    assert_eq!((p.stars, p.state.as_str(), p.plan_id), (100, "paid", Some(plan.id)));
+    assert_eq!(p.user_name, "Олег");
+
+    // An employee without rights over the bot can't refund it.
+    let stranger = user_with_role(&pool, &admin, "stranger@mak.test", domain::types::Role::Partner).await;
+    assert!(assistant::refund_payment(&w.tg, &stranger, p.id).await.is_err());
+
+    // The refund: Telegram gives the Stars back, the 49 questions left go.
+    let done = assistant::refund_payment(&w.tg, &admin, p.id).await.unwrap();
+    assert_eq!(done.state, "refunded");
+    assert!(done.refunded_at.is_some());
+    assert_eq!(assistant::standing(&pool, bot, USER).await.unwrap().credits, 0);
+    let charges: Value = w
+        .http
+        .get(format!("{}/_mock/bots/{BOT_TG_ID}/charges", w.mock))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(charges[0]["refunded"], true, "{charges}");
+
+    // Again: refused, nothing moves twice.
+    let again = assistant::refund_payment(&w.tg, &admin, p.id).await.unwrap_err();
+    assert!(matches!(again, assistant::AssistantError::AlreadyRefunded), "{again:?}");
+    let entries: i64 =
+        sqlx::query_scalar("select count(*) from assistant_credit_entries where reason = 'refund_payment'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(entries, 1);
+    let audited: i64 =
+        sqlx::query_scalar("select count(*) from audit_log where entity = 'assistant_payment' and action = 'refunded'")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(audited, 1);
+
+    // A refund whose write was lost after Telegram said yes: pressed again,
+    // Telegram answers CHARGE_ALREADY_REFUNDED and the refund is finished here.
+    let message = invoice(&w, bot).await;
+    assert_eq!(pay(&w, bot, message, 1).await["pre_checkout"], "ok");
+    let second = assistant::list_payments(&pool, &admin, bot, 1).await.unwrap().items[0].clone();
+    assert_eq!(second.state, "paid");
+    let refunded_there = w
+        .http
+        .post(format!("{}/bot{TOKEN}/refundStarPayment", w.mock))
+        .json(&json!({ "user_id": USER, "telegram_payment_charge_id": second.charge_id }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refunded_there.status(), 200);
+    let finished = assistant::refund_payment(&w.tg, &admin, second.id).await.unwrap();
+    assert_eq!(finished.state, "refunded");
+    assert_eq!(assistant::standing(&pool, bot, USER).await.unwrap().credits, 0);
+
+    // A charge Telegram doesn't know is refused with its reason; nothing changes.
+    sqlx::query("update assistant_payments set state = 'paid', charge_id = 'nope' where id = $1")
+        .bind(second.id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let refused = assistant::refund_payment(&w.tg, &admin, second.id).await.unwrap_err();
+    assert!(
+        matches!(&refused, assistant::AssistantError::Telegram(m) if m.contains("CHARGE_NOT_FOUND")),
+        "{refused:?}"
+    );
+    assert_eq!(
+        assistant::list_payments(&pool, &admin, bot, 1).await.unwrap().items[0].state,
+        "paid"
+    );
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPool) {
+    let (w, admin, bot, _, _, _ai) = setup(&pool).await;
+    w.say("/start").await;
+    w.pump(bot).await;
+    w.press("ai:trial").await;
+    w.pump(bot).await;
+    w.say("Какая ставка по ипотеке?").await;
+    w.pump(bot).await;
+    let message = invoice(&w, bot).await;
+    pay(&w, bot, message, 1).await;
+
+    let users = assistant::list_users(&pool, &admin, bot, "", 1).await.unwrap();
+    assert_eq!(users.total, 1);
+    let u = &users.items[0];
+    assert_eq!(
+        (u.chat_id, u.name.as_str(), u.credits, u.questions, u.stars_paid),
+        (USER, "Олег", 50, 1, 100)
+    );
+    assert!(u.trial_started);
+    assert_eq!(
+        assistant::list_users(&pool, &admin, bot, "олег", 1)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        assistant::list_users(&pool, &admin, bot, &USER.to_string(), 1)
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        assistant::list_users(&pool, &admin, bot, "никто", 1)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+
+    let log = assistant::ai_log(
+        &pool,
+        &admin,
+        bot,
+        &assistant::LogFilter {
+            q: "ипотек".into(),
+            ..Default::default()
+        },
+        50,
+    )
+    .await
+    .unwrap();
+    assert_eq!(log.total, 1);
+    assert_eq!(log.items[0].state, "answered");
+    assert!(log.items[0].answer.contains("ипотеке"), "{:?}", log.items[0]);
+    assert!(log.items[0].latency_ms.is_some());
+    let filter = assistant::LogFilter {
+        state: "failed".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        assistant::ai_log(&pool, &admin, bot, &filter, 50).await.unwrap().total,
+        0
+    );
+    let bad = assistant::LogFilter {
+        state: "drop table".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        assistant::ai_log(&pool, &admin, bot, &bad, 50).await,
+        Err(assistant::AssistantError::Validation(_))
+    ));
+    let csv = String::from_utf8(assistant::log_csv(&log.items).unwrap()).unwrap();
+    assert!(csv.starts_with('\u{feff}'));
+    let rows = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv.as_bytes())
+        .records()
+        .count();
+    assert_eq!(rows, 1, "{csv}");
+    assert!(csv.contains("Какая ставка по ипотеке?"));
+
+    let stats = assistant::assistant_stats(&pool, &admin, bot, 7).await.unwrap();
+    assert_eq!(stats.days.len(), 7);
+    assert_eq!(
+        (
+            stats.questions,
+            stats.failed,
+            stats.stars,
+            stats.users,
+            stats.paying_users
+        ),
+        (1, 0, 100, 1, 1)
+    );
+    let today = stats.days.last().unwrap();
+    assert_eq!((today.questions, today.stars), (1, 100));
+
+    // Someone without rights over the bot reads none of it.
+    let stranger = user_with_role(&pool, &admin, "stranger@mak.test", domain::types::Role::Partner).await;
+    assert!(assistant::list_users(&pool, &stranger, bot, "", 1).await.is_err());
+    assert!(
+        assistant::ai_log(&pool, &stranger, bot, &assistant::LogFilter::default(), 50)
+            .await
+            .is_err()
+    );
+    assert!(assistant::assistant_stats(&pool, &stranger, bot, 7).await.is_err());
+    assert!(assistant::list_payments(&pool, &stranger, bot, 1).await.is_err());
 }

@@ -4,18 +4,25 @@
 //! Built so far: each user's access and what a question costs
 //! (`wallet.rs`), the plans a bot sells (`plans.rs`) and the assistant
 //! mode's settings with the provider and the versioned prompt
-//! (`settings.rs`), and the worker that answers paid questions
-//! (`answering.rs`). The bot's menu, invoices and the CRM pages come with
-//! the rest of the issue.
+//! (`settings.rs`), the worker that answers paid questions
+//! (`answering.rs`), the bot's side of it (`chat.rs`), the payments and
+//! their refunds (`payments.rs`), and what the CRM reads about a bot's
+//! users, questions and takings (`insight.rs`).
 
 mod answering;
 mod chat;
+mod insight;
+mod payments;
 mod plans;
 mod settings;
 mod wallet;
 
 pub use answering::{answer_pending, AnswerReport, NO_PROVIDER, SORRY};
 pub use chat::{check_checkout_in, describe, payload_of, respond_in, take_payment_in, Handled, Reply};
+pub use insight::{
+    ai_log, assistant_stats, list_users, log_csv, user_standing, DayStats, LogFilter, LogLine, StatsView, UserLine,
+};
+pub use payments::{list_payments, refund_payment, PaymentView};
 pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
 pub use settings::{
     assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput, DEFAULT_PROMPT,
@@ -50,6 +57,11 @@ pub enum AssistantError {
     MonthlyLimit,
     #[error("Столько вопросов на балансе нет")]
     NotEnoughCredits,
+    #[error("Этот платёж уже возвращён")]
+    AlreadyRefunded,
+    /// Telegram refused or could not be reached; nothing changed here.
+    #[error("{0}")]
+    Telegram(String),
     #[error(transparent)]
     Rbac(#[from] RbacError),
     #[error("internal database error")]
@@ -81,7 +93,8 @@ impl DomainError for AssistantError {
         match self {
             Self::Validation(_) => ErrorCode::Validation,
             Self::NotFound | Self::NotAnAssistant => ErrorCode::NotFound,
-            Self::NoTrial | Self::TrialUsed => ErrorCode::Conflict,
+            Self::NoTrial | Self::TrialUsed | Self::AlreadyRefunded => ErrorCode::Conflict,
+            Self::Telegram(_) => ErrorCode::Unavailable,
             Self::NoAccess { .. } | Self::NotEnoughCredits => ErrorCode::InsufficientFunds,
             Self::DailyLimit | Self::MonthlyLimit => ErrorCode::LimitReached,
             Self::Rbac(e) => e.code(),

@@ -587,3 +587,47 @@ pub async fn credit_payment_in(
     }
     Ok(true)
 }
+
+/// Takes back what a refunded payment bought, in the refund's transaction:
+/// a pack's questions as far as they are left (never below zero), or the
+/// subscription's time from now on when this payment's plan is the one
+/// running. Answers the questions taken back.
+pub(crate) async fn take_back_in(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    payment: Uuid,
+    plan: Option<Uuid>,
+) -> Result<i32, AssistantError> {
+    let row = lock_in(tx, bot, chat).await?;
+    let p = sqlx::query!("select kind, credits from assistant_plans where id = $1", plan)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(p) = p else {
+        return Ok(0);
+    };
+    if p.kind != "pack" {
+        if row.subscription_plan_id == plan {
+            sqlx::query!(
+                "update assistant_wallets set subscription_until = least(subscription_until, now())
+                 where bot_id = $1 and chat_id = $2",
+                bot,
+                chat
+            )
+            .execute(&mut **tx)
+            .await?;
+        }
+        return Ok(0);
+    }
+    let take = p.credits.min(row.credits);
+    if take > 0 {
+        let e = Entry {
+            reason: "refund_payment",
+            key: format!("refund:{payment}"),
+            payment: Some(payment),
+            ..Entry::default()
+        };
+        move_credits_in(tx, bot, chat, -take, e).await?;
+    }
+    Ok(take)
+}

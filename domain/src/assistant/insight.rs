@@ -1,0 +1,339 @@
+//! What the CRM reads about an assistant bot: its users with their
+//! standing, the log of questions and answers, and the figures by day
+//! (questions, failures, latency, Stars taken and given back). All with
+//! bots:view on the bot.
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use super::{authorize_on_bot, AssistantError};
+use crate::rbac::{BotOp, Operation};
+use crate::{Actor, Page};
+
+const PER_PAGE: i64 = 50;
+
+/// One user of the bot with what they may still ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserLine {
+    pub chat_id: i64,
+    pub name: String,
+    pub username: String,
+    pub credits: i32,
+    pub trial_started: bool,
+    pub trial_left: Option<i32>,
+    pub subscription_until: Option<DateTime<Utc>>,
+    pub questions: i64,
+    pub stars_paid: i64,
+    pub last_question_at: Option<DateTime<Utc>>,
+}
+
+/// The bot's users who have a wallet (tried, bought or were given
+/// questions), found by name, @username or chat id; the most recent first.
+pub async fn list_users(
+    pool: &PgPool,
+    actor: &Actor,
+    bot: Uuid,
+    query: &str,
+    page: i64,
+) -> Result<Page<UserLine>, AssistantError> {
+    authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
+    let page = page.clamp(1, 100_000);
+    let q = query.trim().trim_start_matches('@').to_lowercase();
+    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let chat: Option<i64> = q.parse().ok();
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!"
+           from assistant_wallets w
+           left join bot_chats c on c.bot_id = w.bot_id and c.chat_id = w.chat_id
+           where w.bot_id = $1
+             and ($2 = '' or w.chat_id = $3
+                  or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) like $4
+                  or lower(coalesce(c.username, '')) like $4)"#,
+        bot,
+        q,
+        chat,
+        like
+    )
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as!(
+        UserLine,
+        r#"select w.chat_id,
+                  trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
+                  coalesce(c.username, '') as "username!",
+                  w.credits, w.trial_started_at is not null as "trial_started!", w.trial_left,
+                  w.subscription_until as "subscription_until: DateTime<Utc>",
+                  (select count(*) from assistant_questions q where q.bot_id = w.bot_id and q.chat_id = w.chat_id) as "questions!",
+                  (select coalesce(sum(p.stars), 0) from assistant_payments p
+                    where p.bot_id = w.bot_id and p.chat_id = w.chat_id and p.state = 'paid')::bigint as "stars_paid!",
+                  (select max(q.created_at) from assistant_questions q
+                    where q.bot_id = w.bot_id and q.chat_id = w.chat_id) as "last_question_at: DateTime<Utc>"
+           from assistant_wallets w
+           left join bot_chats c on c.bot_id = w.bot_id and c.chat_id = w.chat_id
+           where w.bot_id = $1
+             and ($2 = '' or w.chat_id = $3
+                  or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) like $4
+                  or lower(coalesce(c.username, '')) like $4)
+           order by w.updated_at desc, w.chat_id
+           limit $5 offset $6"#,
+        bot,
+        q,
+        chat,
+        like,
+        PER_PAGE,
+        (page - 1) * PER_PAGE
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page: PER_PAGE,
+    })
+}
+
+/// What the interaction log is narrowed to.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct LogFilter {
+    /// Words in the question or the answer.
+    #[serde(default)]
+    pub q: String,
+    /// `pending`, `answered` or `failed` (empty: all).
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub chat_id: Option<i64>,
+    #[serde(default)]
+    pub page: Option<i64>,
+}
+
+/// One question with its answer (or why there is none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LogLine {
+    pub id: Uuid,
+    pub chat_id: i64,
+    pub name: String,
+    pub question: String,
+    pub answer: String,
+    pub state: String,
+    pub paid_with: String,
+    pub model: String,
+    pub tokens_in: Option<i32>,
+    pub tokens_out: Option<i32>,
+    pub latency_ms: Option<i32>,
+    pub error: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// The bot's questions and answers, newest first, narrowed by `filter`.
+/// `per_page` is capped at 10,000 (the export reads the first such page).
+pub async fn ai_log(
+    pool: &PgPool,
+    actor: &Actor,
+    bot: Uuid,
+    filter: &LogFilter,
+    per_page: i64,
+) -> Result<Page<LogLine>, AssistantError> {
+    authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
+    let state = filter.state.trim();
+    if !["", "pending", "answered", "failed"].contains(&state) {
+        return Err(AssistantError::invalid(
+            "state",
+            "Состояние: pending, answered или failed",
+        ));
+    }
+    let per_page = per_page.clamp(1, 10_000);
+    let page = filter.page.unwrap_or(1).clamp(1, 100_000);
+    let q = filter.q.trim().to_lowercase();
+    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let total = sqlx::query_scalar!(
+        r#"select count(*) as "n!" from assistant_questions q
+           where q.bot_id = $1 and ($2 = '' or q.state = $2) and ($3::bigint is null or q.chat_id = $3)
+             and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5)"#,
+        bot,
+        state,
+        filter.chat_id,
+        q,
+        like
+    )
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as!(
+        LogLine,
+        r#"select q.id, q.chat_id, trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
+                  q.question, coalesce(q.answer, '') as "answer!", q.state, coalesce(q.paid_with, '') as "paid_with!",
+                  coalesce(q.model, '') as "model!", q.tokens_in, q.tokens_out, q.latency_ms,
+                  coalesce(q.error, '') as "error!", q.created_at as "created_at: DateTime<Utc>"
+           from assistant_questions q
+           left join bot_chats c on c.bot_id = q.bot_id and c.chat_id = q.chat_id
+           where q.bot_id = $1 and ($2 = '' or q.state = $2) and ($3::bigint is null or q.chat_id = $3)
+             and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5)
+           order by q.created_at desc, q.id
+           limit $6 offset $7"#,
+        bot,
+        state,
+        filter.chat_id,
+        q,
+        like,
+        per_page,
+        (page - 1) * per_page
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// One day of an assistant bot (the company's days).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DayStats {
+    pub day: NaiveDate,
+    pub questions: i64,
+    pub failed: i64,
+    pub stars: i64,
+    pub refunded_stars: i64,
+    /// The median and the 95th percentile of answering, in ms (none answered: 0).
+    pub latency_p50_ms: i64,
+    pub latency_p95_ms: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatsView {
+    pub days: Vec<DayStats>,
+    pub questions: i64,
+    pub failed: i64,
+    pub stars: i64,
+    pub refunded_stars: i64,
+    pub users: i64,
+    pub paying_users: i64,
+}
+
+/// The last `days` days (1 to 366) of the bot, day by day, with totals.
+pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64) -> Result<StatsView, AssistantError> {
+    authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
+    let days = days.clamp(1, 366);
+    let today = crate::time::local(Utc::now()).date_naive();
+    let first = today - Duration::days(days - 1);
+    let from = crate::time::start_of_day(first);
+    let zone = crate::time::zone().name().to_string();
+    let rows = sqlx::query!(
+        r#"with d as (
+             select generate_series($2::date, $3::date, interval '1 day')::date as day
+           ), q as (
+             select (created_at at time zone $4)::date as day, count(*) as n,
+                    count(*) filter (where state = 'failed') as failed,
+                    coalesce(percentile_cont(0.5) within group (order by latency_ms)
+                             filter (where state = 'answered'), 0) as p50,
+                    coalesce(percentile_cont(0.95) within group (order by latency_ms)
+                             filter (where state = 'answered'), 0) as p95
+             from assistant_questions where bot_id = $1 and created_at >= $5 group by 1
+           ), p as (
+             select (created_at at time zone $4)::date as day, sum(stars) as stars
+             from assistant_payments where bot_id = $1 and created_at >= $5 group by 1
+           ), r as (
+             select (refunded_at at time zone $4)::date as day, sum(stars) as stars
+             from assistant_payments where bot_id = $1 and refunded_at >= $5 group by 1
+           )
+           select d.day as "day!: NaiveDate", coalesce(q.n, 0) as "questions!", coalesce(q.failed, 0) as "failed!",
+                  coalesce(p.stars, 0)::bigint as "stars!", coalesce(r.stars, 0)::bigint as "refunded!",
+                  coalesce(q.p50, 0)::bigint as "p50!", coalesce(q.p95, 0)::bigint as "p95!"
+           from d left join q using (day) left join p using (day) left join r using (day)
+           order by d.day"#,
+        bot,
+        first as _,
+        today as _,
+        zone,
+        from as _
+    )
+    .fetch_all(pool)
+    .await?;
+    let users = sqlx::query!(
+        r#"select count(*) as "users!",
+                  count(*) filter (where exists (select 1 from assistant_payments p
+                                   where p.bot_id = w.bot_id and p.chat_id = w.chat_id)) as "paying!"
+           from assistant_wallets w where w.bot_id = $1"#,
+        bot
+    )
+    .fetch_one(pool)
+    .await?;
+    let days: Vec<DayStats> = rows
+        .into_iter()
+        .map(|r| DayStats {
+            day: r.day,
+            questions: r.questions,
+            failed: r.failed,
+            stars: r.stars,
+            refunded_stars: r.refunded,
+            latency_p50_ms: r.p50,
+            latency_p95_ms: r.p95,
+        })
+        .collect();
+    Ok(StatsView {
+        questions: days.iter().map(|d| d.questions).sum(),
+        failed: days.iter().map(|d| d.failed).sum(),
+        stars: days.iter().map(|d| d.stars).sum(),
+        refunded_stars: days.iter().map(|d| d.refunded_stars).sum(),
+        users: users.users,
+        paying_users: users.paying,
+        days,
+    })
+}
+
+/// One user's standing with the bot, for the CRM (bots:view on the bot).
+pub async fn user_standing(
+    pool: &PgPool,
+    actor: &Actor,
+    bot: Uuid,
+    chat: i64,
+) -> Result<super::Standing, AssistantError> {
+    authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
+    super::standing(pool, bot, chat).await
+}
+
+/// The log as a CSV file for a spreadsheet: «;» between cells, UTF-8 with
+/// a BOM, times in the company's zone, text that looks like a formula
+/// defused.
+pub fn log_csv(lines: &[LogLine]) -> Result<Vec<u8>, csv::Error> {
+    let mut w = csv::WriterBuilder::new()
+        .delimiter(b';')
+        .from_writer(vec![0xEF, 0xBB, 0xBF]);
+    w.write_record([
+        "Когда",
+        "Chat ID",
+        "Пользователь",
+        "Вопрос",
+        "Ответ",
+        "Состояние",
+        "Оплата",
+        "Модель",
+        "Токены (вход)",
+        "Токены (выход)",
+        "Задержка, мс",
+        "Ошибка",
+    ])?;
+    let num = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
+    for l in lines {
+        w.write_record([
+            crate::time::datetime_seconds(l.created_at),
+            l.chat_id.to_string(),
+            crate::leads::spreadsheet_text(&l.name),
+            crate::leads::spreadsheet_text(&l.question),
+            crate::leads::spreadsheet_text(&l.answer),
+            l.state.clone(),
+            l.paid_with.clone(),
+            l.model.clone(),
+            num(l.tokens_in),
+            num(l.tokens_out),
+            num(l.latency_ms),
+            crate::leads::spreadsheet_text(&l.error),
+        ])?;
+    }
+    w.into_inner().map_err(|e| e.into_error().into())
+}
