@@ -168,7 +168,8 @@ api_error_from_domain!(
     domain::contracts::ContractError,
     domain::broadcasts::BroadcastError,
     domain::reports::ReportError,
-    domain::integrations::IntegrationError
+    domain::integrations::IntegrationError,
+    domain::assistant::AssistantError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

@@ -7,11 +7,14 @@
 //! (grades, the calculator, deal issues, accruals), `settlements`
 //! (periods, acts, payments, signed scans, documents, the register),
 //! `broadcasts` (segments, contact import, broadcasts and their statistics),
+//! `assistant` (the AI assistant mode, plans, users' credits, Stars
+//! payments and refunds, the question log and its figures),
 //! `reports` (run, saved reports, their files, dashboards),
 //! `integrations` (website forms), `webhooks` (outgoing webhooks and their
 //! delivery log), and the imports, exports and files next
 //! door. Posting to a website form is public: `routes::forms`.
 
+mod assistant;
 mod auction;
 mod broadcasts;
 mod commissions;
@@ -45,6 +48,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tagged("Комиссии", commissions::router()))
         .merge(tagged("Взаиморасчёты", settlements::router()))
         .merge(tagged("Рассылки", broadcasts::router()))
+        .merge(tagged("ИИ-помощник", assistant::router()))
         .merge(tagged("Отчёты", reports::router()))
         .merge(tagged("Формы сайтов", integrations::router()))
         .merge(tagged("Вебхуки", webhooks::router()))
