@@ -137,7 +137,8 @@ mod ssr {
         domain::contracts::ContractError,
         domain::broadcasts::BroadcastError,
         domain::reports::ReportError,
-        domain::integrations::IntegrationError
+        domain::integrations::IntegrationError,
+        domain::assistant::AssistantError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

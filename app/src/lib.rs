@@ -166,6 +166,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots") view=crate::pages::bots::BotsPage/>
                     <Route path=path!("/bots/:id") view=crate::pages::bots::BotPage/>
                     <Route path=path!("/bots/:id/broadcasts") view=crate::pages::broadcasts::BroadcastsPage/>
+                    <Route path=path!("/bots/:id/assistant") view=crate::pages::assistant::AssistantPage/>
                     <Route path=path!("/broadcasts/:id") view=crate::pages::broadcasts::BroadcastPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
                     <Route path=path!("/dashboard") view=crate::pages::reports::DashboardPage/>

@@ -1,4 +1,5 @@
 pub mod amocrm;
+pub mod assistant;
 pub mod auction;
 pub mod audit;
 pub mod auth;

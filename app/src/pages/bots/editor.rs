@@ -39,7 +39,8 @@ fn BotFlowsView() -> impl IntoView {
                         view! {
                             <section class="card wide">
                                 <h1>"@" {d.bot.username.clone()} " — " {t("bots.flows")}</h1>
-                                <p><a href=format!("/bots/{}/broadcasts", d.bot.id) data-testid="to-broadcasts">{t("bc.title")} " →"</a></p>
+                                <p><a href=format!("/bots/{}/broadcasts", d.bot.id) data-testid="to-broadcasts">{t("bc.title")} " →"</a>
+                                    " · " <a href=format!("/bots/{}/assistant", d.bot.id) data-testid="to-assistant">{t("ai.title")} " →"</a></p>
                                 <ul class="flow-list" data-testid="flows">
                                     {flows.into_iter().map(|f| {
                                         let f2 = f.clone();
