@@ -1,0 +1,131 @@
+// The AI assistant from the browser, against the mock Bot API and the mock
+// AI: an admin turns a bot into an assistant and sells a pack of questions
+// for Stars; a Telegram user tries it, runs out, pays and asks again; the
+// admin sees the user, the question log and the takings, adds questions by
+// hand, and refunds the payment, which takes back what it bought.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { hydrated, startAiMock, suite } from './helpers.mjs';
+
+const s = suite({ telegram: true });
+const BOT = 700300900;
+const TOKEN = `${BOT}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlbx`;
+const USER = 7007001;
+let ai = null;
+
+before(async () => { ai = await startAiMock(); });
+after(() => ai?.stop());
+
+async function bots(method, path, body) {
+  const r = await fetch(`${s.server.url}/api/bots${path}`, {
+    method, headers: { Authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: r.status, body: r.status === 204 ? null : await r.json() };
+}
+
+/// What the bot sent the user, newest last.
+async function sent() { return s.telegram.sent(BOT, USER); }
+
+async function waitSent(pred, what, timeout = 20000) {
+  const until = Date.now() + timeout;
+  for (;;) {
+    const m = (await sent()).find(pred);
+    if (m) return m;
+    if (Date.now() > until) throw new Error(`the bot never sent ${what}: ${JSON.stringify(await sent())}`);
+    await new Promise(r => setTimeout(r, 100));
+  }
+}
+
+const say = (text) => s.telegram.control(`bots/${BOT}/message`, { chat_id: USER, text, first_name: 'Олег', username: 'oleg_k' });
+const press = (data) => s.telegram.control(`bots/${BOT}/callback`, { chat_id: USER, data });
+
+test('an admin makes a bot an assistant with a plan; a user tries it, pays in Stars, and the admin sees, adjusts and refunds', async () => {
+  const connected = await bots('POST', '', { token: TOKEN });
+  assert.equal(connected.status, 201, JSON.stringify(connected.body));
+  const botId = connected.body.id;
+  const { ctx, page } = await s.adminPage(`/bots/${botId}/assistant`);
+
+  // The mode: a wrong number is refused on its field, nothing is lost.
+  await page.check('[data-testid=ai-enabled]');
+  await page.fill('[data-testid=ai-settings-form] input[name=base_url]', `${ai.url}/v1`);
+  await page.fill('[data-testid=ai-settings-form] input[name=api_key]', 'sk-mock');
+  await page.fill('[data-testid=ai-settings-form] input[name=model]', 'gpt-4o-mini');
+  await page.fill('[data-testid=ai-trial-messages]', 'два');
+  await page.fill('[data-testid=ai-prompt]', 'Ты помощник автосалона. Отвечай коротко.');
+  await page.click('[data-testid=ai-save]');
+  await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=trial_messages]');
+  assert.equal(await page.inputValue('[data-testid=ai-prompt]'), 'Ты помощник автосалона. Отвечай коротко.');
+  await page.fill('[data-testid=ai-trial-messages]', '1');
+  await page.click('[data-testid=ai-save]');
+  await page.waitForSelector('[data-testid=ai-saved]');
+  const api = await s.api('GET', `/bots/${botId}/assistant`);
+  assert.equal(api.status, 200);
+  assert.equal(api.body.enabled, true);
+  assert.equal(api.body.has_key, true);
+  assert.ok(!JSON.stringify(api.body).includes('sk-mock'), 'the key never comes back');
+  assert.ok(!(await page.content()).includes('sk-mock'), 'nor reaches the page');
+
+  // A plan: refused without a price, then on sale.
+  await page.click('[data-testid=ai-plan-new] summary');
+  await page.fill('[data-testid=ai-plan-form] input[name=title]', '20 вопросов');
+  await page.fill('[data-testid=ai-plan-form] input[name=credits]', '20');
+  await page.click('[data-testid=ai-plan-save]');
+  await page.waitForSelector('[data-testid=ai-plan-form] .field-error[data-field=stars]');
+  await page.fill('[data-testid=ai-plan-form] input[name=stars]', '50');
+  await page.click('[data-testid=ai-plan-save]');
+  await page.waitForSelector('[data-testid=ai-plan][data-plan="20 вопросов"]');
+
+  // The Telegram user: the trial's one question, then the plans.
+  await say('/start');
+  await waitSent(m => /ИИ-помощник/.test(m.text || ''), 'the menu');
+  await press('ai:trial');
+  await waitSent(m => /Пробный период начался/.test(m.text || ''), 'the trial');
+  await say('Сколько стоит ТО?');
+  await waitSent(m => /Сколько стоит ТО\?/.test(m.text || '') && /Ответ ИИ/.test(m.text || ''), 'the answer');
+  await say('А шиномонтаж?');
+  await waitSent(m => /^Вопросы закончились/.test(m.text || ''), 'the offer of plans');
+  await press('ai:buy');
+  const invoice = await waitSent(m => m.method === 'sendInvoice', 'an invoice');
+  assert.equal(invoice.invoice.total_amount, 50);
+  const paid = await s.telegram.control(`bots/${BOT}/pay`, { chat_id: USER, message_id: invoice.message_id });
+  assert.equal(paid.pre_checkout, 'ok', JSON.stringify(paid));
+  await waitSent(m => /^Оплата получена/.test(m.text || ''), 'the receipt');
+
+  // The admin sees the user with 20 questions, the log and the takings.
+  await page.reload();
+  await hydrated(page);
+  await page.waitForSelector(`[data-testid=ai-user][data-chat="${USER}"]`);
+  assert.equal((await page.textContent(`[data-testid=ai-user][data-chat="${USER}"] [data-testid=ai-user-credits]`)).trim(), '20');
+  assert.match(await page.textContent(`[data-testid=ai-user][data-chat="${USER}"]`), /Олег \(@oleg_k\)/);
+  assert.equal((await page.textContent('[data-testid=ai-tile-stars]')).replace(/\s/g, ''), '50★');
+  await page.fill('[data-testid=ai-log-search]', 'ТО');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-log-line]').length === 1);
+  assert.match(await page.textContent('[data-testid=ai-log-line]'), /Сколько стоит ТО\?/);
+  const href = await page.getAttribute('[data-testid=ai-log-export]', 'href');
+  const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
+  assert.match(csv, /Сколько стоит ТО\?/);
+
+  // By hand: a take below zero is refused, an addition with a reason goes in.
+  const row = `[data-testid=ai-user][data-chat="${USER}"]`;
+  await page.fill(`${row} input[name=delta]`, '-100');
+  await page.fill(`${row} input[name=reason]`, 'ошибка');
+  await page.click(`${row} button[type=submit]`);
+  await page.waitForSelector('#ai-users .alert.error >> text=Столько вопросов на балансе нет');
+  await page.fill(`${row} input[name=delta]`, '5');
+  await page.fill(`${row} input[name=reason]`, 'компенсация за сбой');
+  await page.click(`${row} button[type=submit]`);
+  await page.waitForSelector('[data-testid=ai-adjusted] >> text=25');
+
+  // The refund: Telegram gives the Stars back, the questions bought go.
+  await page.click('[data-testid=ai-payment][data-state=paid] [data-testid=ai-refund]');
+  await page.click('[data-testid=ai-refund-yes]');
+  await page.waitForSelector('[data-testid=ai-payment][data-state=refunded]');
+  await page.waitForFunction((sel) => document.querySelector(sel)?.textContent.trim() === '5', `${row} [data-testid=ai-user-credits]`);
+  const charges = await (await fetch(`${s.telegram.url}/_mock/bots/${BOT}/charges`)).json();
+  assert.equal(charges[0].refunded, true);
+  const again = await s.api('POST', `/payments/${(await s.api('GET', `/bots/${botId}/payments`)).body.items[0].id}/refund`);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.code, 'conflict');
+  await ctx.close();
+});
