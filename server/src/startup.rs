@@ -226,6 +226,19 @@ pub fn router(state: AppState) -> Router {
     // header, and the busiest route: none of the browser's layers (session,
     // same-origin, page headers, the signed-in user) apply to them. Nor to
     // website forms: anyone may post, from any site.
+    // The bundle and the public files straight from the site root; only a
+    // path that is no file reaches Leptos (its «not found» page). Leptos'
+    // own file handler serves files inside a reactive owner, and now and
+    // then a status another page had set (404, 403) went out with the
+    // wasm, so the page never came alive.
+    let not_a_file = axum::handler::Handler::with_state(
+        leptos_axum::file_and_error_handler_with_context::<AppState, _>(context.clone(), shell),
+        state.clone(),
+    );
+    let static_files = tower_http::services::ServeDir::new(&state.config.site_root)
+        .precompressed_br()
+        .precompressed_gzip()
+        .fallback(not_a_file);
     let routes::openapi::Routers { v1, bots, forms, doc } = routes::openapi::routers();
     let reference = routes::openapi::router(&doc).layer(axum::middleware::from_fn_with_state(
         state.config.clone(),
@@ -308,9 +321,7 @@ pub fn router(state: AppState) -> Router {
             .layer(axum::extract::DefaultBodyLimit::max(1 << 30)),
         )
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback_service(static_files)
         .layer(axum::middleware::from_fn_with_state(
             state.services.clone(),
             routes::attach_me,
