@@ -54,18 +54,25 @@ export async function startServer(dbUrl, port, extraEnv = {}) {
   };
 }
 
-/// The mock Telegram Bot API (tools/tg-mock) as a process; `control(path,
-/// body)` plays Telegram users through its `/_mock` API.
-export async function startTelegramMock() {
-  const bin = process.env.TG_MOCK_BIN;
-  if (!bin) throw new Error('TG_MOCK_BIN must be set (scripts/test does it)');
+/// One of tools/' mock servers as a process on a free port (its binary in
+/// the environment variable `binVar`), once its `/_mock/stats` answers.
+async function spawnMock(binVar, args = []) {
+  const bin = process.env[binVar];
+  if (!bin) throw new Error(`${binVar} must be set (scripts/test does it)`);
   const port = await freePort();
-  const child = spawn(bin, ['--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(bin, ['--port', String(port), ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
   const url = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 100; i++) {
     try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
     await new Promise(r => setTimeout(r, 50));
   }
+  return { url, child };
+}
+
+/// The mock Telegram Bot API (tools/tg-mock) as a process; `control(path,
+/// body)` plays Telegram users through its `/_mock` API.
+export async function startTelegramMock() {
+  const { url, child } = await spawnMock('TG_MOCK_BIN');
   return {
     url,
     async control(path, body) {
@@ -93,15 +100,7 @@ export async function startTelegramMock() {
 /// `seed` deals with contacts; `control(path, body)` plays amoCRM's users
 /// through its `/_mock` API, `get(path)` reads it.
 export async function startAmoMock({ seed = 0 } = {}) {
-  const bin = process.env.AMOCRM_MOCK_BIN;
-  if (!bin) throw new Error('AMOCRM_MOCK_BIN must be set (scripts/test does it)');
-  const port = await freePort();
-  const child = spawn(bin, ['--port', String(port), '--seed', String(seed)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
-    await new Promise(r => setTimeout(r, 50));
-  }
+  const { url, child } = await spawnMock('AMOCRM_MOCK_BIN', ['--seed', String(seed)]);
   return {
     url,
     env: { AMOCRM_BASE_URL: url, AMOCRM_OAUTH_URL: `${url}/oauth` },
@@ -117,15 +116,7 @@ export async function startAmoMock({ seed = 0 } = {}) {
 /// The mock OpenAI-compatible AI (tools/ai-mock) as a process; `control(path,
 /// body)` scripts it through its `/_mock` API (latency, failures).
 export async function startAiMock() {
-  const bin = process.env.AI_MOCK_BIN;
-  if (!bin) throw new Error('AI_MOCK_BIN must be set (scripts/test does it)');
-  const port = await freePort();
-  const child = spawn(bin, ['--port', String(port)], { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    try { const r = await fetch(`${url}/_mock/stats`); if (r.ok) break; } catch {}
-    await new Promise(r => setTimeout(r, 50));
-  }
+  const { url, child } = await spawnMock('AI_MOCK_BIN');
   return {
     url,
     async control(path, body) {
@@ -144,7 +135,17 @@ function watchContexts(browser) {
   const open = browser.newContext.bind(browser);
   browser.newContext = async (...args) => {
     const ctx = await open(...args);
-    ctx.on('weberror', (e) => console.error('page error:', e.error()?.message));
+    ctx.on('weberror', (e) => {
+      const message = e.error()?.message || '';
+      console.error('page error:', message);
+      if (/failed to fetch Wasm/i.test(message) && e.page()) e.page().__bundleRefused = message;
+    });
+    ctx.on('response', async (r) => {
+      if (r.status() >= 400 && /\/pkg\//.test(r.url())) {
+        const headers = await r.request().allHeaders().catch(() => ({}));
+        console.error('bundle refused:', r.status(), r.url(), JSON.stringify(headers));
+      }
+    });
     ctx.on('console', (m) => {
       if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) console.error('console error:', m.text().split('\n').slice(0, 3).join(' | '));
     });
@@ -171,25 +172,32 @@ export async function open(context, url) {
 }
 
 /// Waits for the wasm to hydrate the page; a panic on the way (kept in
-/// `window.__mak_panic` by the frontend) fails at once with its message.
+/// `window.__mak_panic` by the frontend) or a bundle the server refused
+/// (the page's «failed to fetch Wasm», caught by `watchContexts`) fails at
+/// once with its message.
 export async function hydrated(page) {
-  try {
-    await page.waitForFunction(() => window.__mak_hydrated === true || !!window.__mak_panic, null, { timeout: 30000 });
-  } catch (e) {
-    // What the page got of its bundle: a resource entry appears once its
-    // download ends, so a missing `.wasm` means it never arrived.
-    const state = await page.evaluate(() => ({
-      ready: document.readyState,
-      bundle: performance.getEntriesByType('resource')
-        .filter((r) => /\/pkg\//.test(r.name))
-        .map((r) => `${r.name.split('/').pop()} ${Math.round(r.duration)} ms ${r.transferSize} B`)
-        .join(', ') || 'none arrived',
-      since: Math.round(performance.now()),
-    })).catch((err) => ({ ready: `unreadable (${err.message})` }));
-    throw new Error(`${page.url()} did not hydrate: ${e.message} (document ${state.ready}, ${state.since} ms after navigation; bundle: ${state.bundle})`);
+  const until = Date.now() + 30000;
+  for (;;) {
+    const st = await page
+      .evaluate(() => ({ ok: window.__mak_hydrated === true, panic: window.__mak_panic || null }))
+      .catch(() => ({ ok: false, panic: null })); // mid-navigation
+    if (st.panic) throw new Error(`${page.url()} panicked while hydrating: ${st.panic}`);
+    if (st.ok) return;
+    if (page.__bundleRefused) throw new Error(`${page.url()} got no bundle: ${page.__bundleRefused}`);
+    if (Date.now() > until) break;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const panic = await page.evaluate(() => window.__mak_panic || null);
-  if (panic) throw new Error(`${page.url()} panicked while hydrating: ${panic}`);
+  // What the page got of its bundle: a resource entry appears once its
+  // download ends, so a missing `.wasm` means it never arrived.
+  const state = await page.evaluate(() => ({
+    ready: document.readyState,
+    bundle: performance.getEntriesByType('resource')
+      .filter((r) => /\/pkg\//.test(r.name))
+      .map((r) => `${r.name.split('/').pop()} ${Math.round(r.duration)} ms ${r.transferSize} B status ${r.responseStatus}`)
+      .join(', ') || 'none arrived',
+    since: Math.round(performance.now()),
+  })).catch((err) => ({ ready: `unreadable (${err.message})` }));
+  throw new Error(`${page.url()} did not hydrate in 30 s (document ${state.ready}, ${state.since} ms after navigation; bundle: ${state.bundle})`);
 }
 
 export async function signIn(page, base, email, password) {
