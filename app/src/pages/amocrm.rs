@@ -421,6 +421,14 @@ fn AmoCrm() -> impl IntoView {
         move || (changed.get(), act.version().get(), token.version().get()),
         |_| amocrm_overview(),
     );
+    // Made here, not in the sync card: the card is rebuilt on every reload
+    // of the overview, and a resource it owned was gone while its view still
+    // awaited it (the page panicked).
+    let fix = ServerAction::<AmocrmFix>::new();
+    let diffs = Resource::new(
+        move || (changed.get(), fix.version().get(), act.version().get()),
+        |_| amocrm_differences(),
+    );
     let query = use_query_map();
     let back_error = move || query.with(|q| q.get("error")).filter(|e| !e.is_empty());
     let back_ok = move || query.with(|q| q.get("connected")).is_some();
@@ -451,7 +459,7 @@ fn AmoCrm() -> impl IntoView {
                                 })}
                                 {working.then(|| view! {
                                     <ImportCard import=o.import.clone() unmapped=o.unmapped.clone() act=act/>
-                                    <SyncCard conn=o.connection.clone() act=act changed=changed/>
+                                    <SyncCard conn=o.connection.clone() act=act fix=fix diffs=diffs/>
                                 })}
                             }.into_any()
                         }
@@ -689,13 +697,13 @@ fn ImportCard(
 }
 
 #[component]
-fn SyncCard(conn: Option<AmoConnectionView>, act: ServerAction<AmocrmAction>, changed: Signal<u64>) -> impl IntoView {
+fn SyncCard(
+    conn: Option<AmoConnectionView>,
+    act: ServerAction<AmocrmAction>,
+    fix: ServerAction<AmocrmFix>,
+    diffs: Resource<Result<Vec<AmoDifferenceView>, AppError>>,
+) -> impl IntoView {
     let c = conn?;
-    let fix = ServerAction::<AmocrmFix>::new();
-    let diffs = Resource::new(
-        move || (changed.get(), fix.version().get(), act.version().get()),
-        |_| amocrm_differences(),
-    );
     let when = |s: &str| {
         if s.is_empty() {
             t("amo.never").to_string()
