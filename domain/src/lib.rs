@@ -130,6 +130,12 @@ pub struct Page<T> {
     pub per_page: i64,
 }
 
+/// A `like` pattern matching `s` anywhere, with `\\`, `%` and `_` taken
+/// literally (the text a user typed into a search box).
+pub(crate) fn like_contains(s: &str) -> String {
+    format!("%{}%", s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
+}
+
 /// Maps a named constraint violation to the constraint's name.
 pub(crate) fn constraint_name(err: &sqlx::Error) -> Option<&str> {
     match err {

@@ -41,7 +41,7 @@ pub async fn list_users(
     authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
     let page = page.clamp(1, 100_000);
     let q = query.trim().trim_start_matches('@').to_lowercase();
-    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let like = crate::like_contains(&q);
     let chat: Option<i64> = q.parse().ok();
     let total = sqlx::query_scalar!(
         r#"select count(*) as "n!"
@@ -148,7 +148,7 @@ pub async fn ai_log(
     let per_page = per_page.clamp(1, 10_000);
     let page = filter.page.unwrap_or(1).clamp(1, 100_000);
     let q = filter.q.trim().to_lowercase();
-    let like = format!("%{}%", q.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+    let like = crate::like_contains(&q);
     let total = sqlx::query_scalar!(
         r#"select count(*) as "n!" from assistant_questions q
            where q.bot_id = $1 and ($2 = '' or q.state = $2) and ($3::bigint is null or q.chat_id = $3)

@@ -291,15 +291,11 @@ pub async fn list_cards(pool: &PgPool, actor: &Actor, q: &CardQuery) -> Result<P
     let scope = rbac::authorize(pool, actor, Operation::Companies(CompanyOp::List), Target::Collection).await?;
     let all = scope == Scope::All;
     let page = q.page.unwrap_or(1).clamp(1, 10_000_000);
-    let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
-        format!(
-            "%{}%",
-            s.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::like_contains(&s.to_lowercase()));
     // The company's own card («hq») only when asked for by kind.
     let kind = q
         .kind

@@ -168,15 +168,11 @@ pub(super) async fn rows(
         None => None,
     };
     let state = q.state.as_deref().and_then(SettlementState::parse).map(|s| s.as_str());
-    let text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(|s| {
-        format!(
-            "%{}%",
-            s.to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_")
-        )
-    });
+    let text =
+        q.q.as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| crate::like_contains(&s.to_lowercase()));
     let page = q.page.unwrap_or(1).clamp(1, 10_000_000);
     let limit = if per_page > 0 { per_page } else { 1_000_000 };
     let recs = sqlx::query!(
