@@ -15,13 +15,7 @@ let ai = null;
 before(async () => { ai = await startAiMock(); });
 after(() => ai?.stop());
 
-async function waitSent(chat, re) {
-  for (let i = 0; i < 200; i++) {
-    if ((await s.telegram.sent(BOT, chat)).some((m) => re.test(m.text || '') || (re.source === 'invoice' && m.method === 'sendInvoice'))) return;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`nothing matching ${re} to ${chat}`);
-}
+const waitSent = (chat, re) => s.telegram.waitFor(BOT, chat, re, 20000);
 
 test('the AI assistant page', async () => {
   const bot = await fetch(`${s.server.url}/api/bots`, {
@@ -59,8 +53,7 @@ test('the AI assistant page', async () => {
   await waitSent(7100003, /субботу/);
   for (const chat of [7100001, 7100002]) {
     await s.telegram.control(`bots/${BOT}/callback`, { chat_id: chat, data: 'ai:buy' });
-    await waitSent(chat, /invoice/);
-    const invoice = (await s.telegram.sent(BOT, chat)).find((m) => m.method === 'sendInvoice');
+    const invoice = await s.telegram.waitForMessage(BOT, chat, (m) => m.method === 'sendInvoice', 'an invoice', 20000);
     await s.telegram.control(`bots/${BOT}/pay`, { chat_id: chat, message_id: invoice.message_id });
     await waitSent(chat, /^Оплата получена/);
   }

@@ -24,18 +24,8 @@ async function bots(method, path, body) {
   return { status: r.status, body: r.status === 204 ? null : await r.json() };
 }
 
-/// What the bot sent the user, newest last.
-async function sent() { return s.telegram.sent(BOT, USER); }
-
-async function waitSent(pred, what, timeout = 20000) {
-  const until = Date.now() + timeout;
-  for (;;) {
-    const m = (await sent()).find(pred);
-    if (m) return m;
-    if (Date.now() > until) throw new Error(`the bot never sent ${what}: ${JSON.stringify(await sent())}`);
-    await new Promise(r => setTimeout(r, 100));
-  }
-}
+/// The first message to the user for which `pred` holds.
+const waitSent = (pred, what) => s.telegram.waitForMessage(BOT, USER, pred, what, 20000);
 
 const say = (text) => s.telegram.control(`bots/${BOT}/message`, { chat_id: USER, text, first_name: 'Олег', username: 'oleg_k' });
 const press = (data) => s.telegram.control(`bots/${BOT}/callback`, { chat_id: USER, data });

@@ -84,11 +84,17 @@ export async function startTelegramMock() {
     },
     /// Waits until the bot has sent `chatId` a message matching `re`; returns its text.
     async waitFor(botId, chatId, re, timeout = 15000) {
+      const m = await this.waitForMessage(botId, chatId, (x) => typeof x.text === 'string' && re.test(x.text), `a message matching ${re}`, timeout);
+      return m.text;
+    },
+    /// Waits until the bot has sent `chatId` a message (any method) for which
+    /// `pred` holds; returns it. `what` names it in the failure.
+    async waitForMessage(botId, chatId, pred, what, timeout = 15000) {
       const until = Date.now() + timeout;
       for (;;) {
-        const m = (await this.sent(botId, chatId)).find(x => typeof x.text === 'string' && re.test(x.text));
-        if (m) return m.text;
-        if (Date.now() > until) throw new Error(`no message matching ${re} to chat ${chatId}: ${JSON.stringify(await this.sent(botId, chatId))}`);
+        const m = (await this.sent(botId, chatId)).find(pred);
+        if (m) return m;
+        if (Date.now() > until) throw new Error(`no ${what} to chat ${chatId}: ${JSON.stringify(await this.sent(botId, chatId))}`);
         await new Promise(r => setTimeout(r, 100));
       }
     },
