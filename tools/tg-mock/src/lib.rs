@@ -10,7 +10,8 @@
 //!
 //! Implemented methods: getMe, setWebhook, deleteWebhook, getWebhookInfo,
 //! getUpdates (long polling), getFile (and the file download URL), sendMessage, sendPhoto, sendDocument,
-//! editMessageText, answerCallbackQuery, and Telegram Stars payments
+//! editMessageText, answerCallbackQuery, sendChatAction (shown actions are
+//! kept apart from messages: `/_mock/bots/{id}/actions`), and Telegram Stars payments
 //! (sendInvoice, createInvoiceLink, answerPreCheckoutQuery,
 //! refundStarPayment; see [`payments`]).
 //!
@@ -65,6 +66,8 @@ struct BotState {
     blocked: HashSet<i64>,
     bot_window: VecDeque<Instant>,
     chat_windows: HashMap<i64, VecDeque<Instant>>,
+    /// Chat actions («печатает…») the bot showed: chat_id, action, at_ms.
+    actions: Vec<Value>,
     /// Messages accepted and 429s given, for this bot.
     accepted: u64,
     limited: u64,
@@ -156,6 +159,7 @@ impl Mock {
             .route("/_mock/bots/{id}/callback", post(user_callback))
             .route("/_mock/bots/{id}/block", post(block))
             .route("/_mock/bots/{id}/sent", get(sent))
+            .route("/_mock/bots/{id}/actions", get(actions))
             .route("/_mock/bots/{id}/webhook", get(webhook_of))
             .route("/_mock/bots/{id}/pay", post(payments::pay))
             .route("/_mock/bots/{id}/charges", get(payments::charges))
@@ -355,7 +359,7 @@ fn over(window: &mut VecDeque<Instant>, limit: u32, now: Instant) -> Option<u64>
 }
 
 fn canonical(method: &str) -> String {
-    const KNOWN: [&str; 15] = [
+    const KNOWN: [&str; 16] = [
         "getMe",
         "getFile",
         "setWebhook",
@@ -371,6 +375,7 @@ fn canonical(method: &str) -> String {
         "createInvoiceLink",
         "answerPreCheckoutQuery",
         "refundStarPayment",
+        "sendChatAction",
     ];
     KNOWN
         .iter()
@@ -581,6 +586,36 @@ async fn api(
                 );
             }
             b.sent.push(json!({ "method": method, "callback_query_id": p.get("callback_query_id"), "at_ms": millis_now() as u64 }));
+            ok(json!(true))
+        }
+        "sendChatAction" => {
+            // As Telegram: true, or 400 for a missing chat or an unknown
+            // action, 403 when the user blocked the bot. Not rate-limited.
+            const ACTIONS: [&str; 11] = [
+                "typing",
+                "upload_photo",
+                "record_video",
+                "upload_video",
+                "record_voice",
+                "upload_voice",
+                "upload_document",
+                "choose_sticker",
+                "find_location",
+                "record_video_note",
+                "upload_video_note",
+            ];
+            let Some(chat_id) = as_i64(p.get("chat_id")) else {
+                return err(400, "Bad Request: chat_id is empty");
+            };
+            let action = p.get("action").and_then(Value::as_str).unwrap_or("");
+            if !ACTIONS.contains(&action) {
+                return err(400, "Bad Request: wrong parameter action in request");
+            }
+            if b.blocked.contains(&chat_id) {
+                return err(403, "Forbidden: bot was blocked by the user");
+            }
+            b.actions
+                .push(json!({ "chat_id": chat_id, "action": action, "at_ms": millis_now() as u64 }));
             ok(json!(true))
         }
         "sendInvoice" | "createInvoiceLink" | "answerPreCheckoutQuery" | "refundStarPayment" => {
@@ -883,6 +918,24 @@ async fn block(State(mock): State<Mock>, Path(id): Path<i64>, Json(b): Json<Bloc
 #[derive(Deserialize)]
 struct SentQuery {
     chat_id: Option<i64>,
+}
+
+/// The chat actions a bot showed (optionally in one chat).
+async fn actions(State(mock): State<Mock>, Path(id): Path<i64>, Query(q): Query<SentQuery>) -> Json<Vec<Value>> {
+    let inner = mock.inner.lock().await;
+    Json(
+        inner
+            .bots
+            .get(&id)
+            .map(|b| {
+                b.actions
+                    .iter()
+                    .filter(|m| q.chat_id.is_none() || m["chat_id"].as_i64() == q.chat_id)
+                    .cloned()
+                    .collect()
+            })
+            .unwrap_or_default(),
+    )
 }
 
 async fn sent(State(mock): State<Mock>, Path(id): Path<i64>, Query(q): Query<SentQuery>) -> Response {
