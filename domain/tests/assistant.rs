@@ -475,23 +475,18 @@ async fn sent_texts(pool: &PgPool, bot: Uuid, chat: i64) -> Vec<String> {
 
 #[sqlx::test(migrations = "../migrations")]
 async fn a_paid_question_is_answered_in_telegram_html_with_the_chats_history(pool: PgPool) {
-    let (bot, mock, cipher) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    let (bot, mock, _) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    let tg = common::services(&pool).telegram;
     ask(&pool, bot, 21, 1).await.unwrap();
-    let r = assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    let r = assistant::answer_pending(&tg, &quick(), 50).await.unwrap();
     assert_eq!((r.answered, r.failed), (1, 0));
     let sent = sent_texts(&pool, bot, 21).await;
     assert_eq!(sent.len(), 1);
     assert!(sent[0].starts_with("<b>Ответ ИИ</b> на «Какая ставка?»"), "{}", sent[0]);
-    assert_eq!(
-        assistant::answer_pending(&pool, &cipher, &quick(), 50)
-            .await
-            .unwrap()
-            .answered,
-        0
-    );
+    assert_eq!(assistant::answer_pending(&tg, &quick(), 50).await.unwrap().answered, 0);
 
     ask(&pool, bot, 21, 2).await.unwrap();
-    assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    assistant::answer_pending(&tg, &quick(), 50).await.unwrap();
     let seen = mock.received().await;
     let messages = seen[1].body["messages"].as_array().unwrap();
     assert_eq!(messages.len(), 4, "the prompt, the earlier exchange, the question");
@@ -512,7 +507,8 @@ async fn a_paid_question_is_answered_in_telegram_html_with_the_chats_history(poo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn when_the_ai_fails_the_credit_comes_back_and_the_user_is_told(pool: PgPool) {
-    let (bot, mock, cipher) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    let (bot, mock, _) = bot_on_mock(&pool, ai_mock::Config::default()).await;
+    let tg = common::services(&pool).telegram;
     mock.fail(ai_mock::Failure {
         status: Some(500),
         retry_after: None,
@@ -523,7 +519,7 @@ async fn when_the_ai_fails_the_credit_comes_back_and_the_user_is_told(pool: PgPo
     .await;
     ask(&pool, bot, 21, 1).await.unwrap();
     assert_eq!(assistant::standing(&pool, bot, 21).await.unwrap().credits, 99);
-    let r = assistant::answer_pending(&pool, &cipher, &quick(), 50).await.unwrap();
+    let r = assistant::answer_pending(&tg, &quick(), 50).await.unwrap();
     assert_eq!((r.answered, r.failed), (0, 1));
     assert_eq!(assistant::standing(&pool, bot, 21).await.unwrap().credits, 100);
     assert_eq!(sent_texts(&pool, bot, 21).await, [assistant::SORRY]);
@@ -532,7 +528,8 @@ async fn when_the_ai_fails_the_credit_comes_back_and_the_user_is_told(pool: PgPo
 
 #[sqlx::test(migrations = "../migrations")]
 async fn two_workers_at_once_answer_each_question_once_side_by_side(pool: PgPool) {
-    let (bot, mock, cipher) = bot_on_mock(
+    let tg = common::services(&pool).telegram;
+    let (bot, mock, _) = bot_on_mock(
         &pool,
         ai_mock::Config {
             latency_ms: 300,
@@ -545,8 +542,8 @@ async fn two_workers_at_once_answer_each_question_once_side_by_side(pool: PgPool
     }
     let policy = quick();
     let (a, b) = tokio::join!(
-        assistant::answer_pending(&pool, &cipher, &policy, 50),
-        assistant::answer_pending(&pool, &cipher, &policy, 50)
+        assistant::answer_pending(&tg, &policy, 50),
+        assistant::answer_pending(&tg, &policy, 50)
     );
     assert_eq!(a.unwrap().answered + b.unwrap().answered, 20);
     assert_eq!(sent_texts(&pool, bot, 21).await.len(), 20);

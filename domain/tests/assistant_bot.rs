@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use common::*;
 use domain::assistant::{self, PlanInput, PlanKind, SettingsInput};
+use domain::telegram::flow_model::FlowBody;
 use domain::telegram::{self, Pacer, SendLimits, Telegram};
 use domain::{Actor, PgPool};
 use serde_json::{json, Value};
@@ -21,7 +22,6 @@ const USER: i64 = 6001;
 
 struct World {
     tg: Telegram,
-    pool: PgPool,
     cipher: domain::crypto::Cipher,
     mock: String,
     http: reqwest::Client,
@@ -69,13 +69,14 @@ impl World {
         for _ in 0..20 {
             telegram::poll_once(&self.tg, bot, 0).await.unwrap();
             let processed = telegram::process_pending(&self.tg, 100).await.unwrap();
-            let answered = assistant::answer_pending(&self.pool, &self.cipher, &policy, 100)
-                .await
-                .unwrap();
+            let answered = assistant::answer_pending(&self.tg, &policy, 100).await.unwrap();
+            let asked = telegram::answer_flow_asks(&self.tg, &policy, 100).await.unwrap();
+            let resumed = telegram::resume_due(&self.tg, 100).await.unwrap();
             let r = telegram::send_pending(&self.tg, 100, &limits, &Pacer::default())
                 .await
                 .unwrap();
-            if processed == 0 && answered.answered + answered.failed == 0 && r.sent + r.retrying + r.failed == 0 {
+            let quiet = processed + asked + resumed == 0 && answered.answered + answered.failed == 0;
+            if quiet && r.sent + r.retrying + r.failed == 0 {
                 break;
             }
         }
@@ -132,7 +133,6 @@ async fn setup(pool: &PgPool) -> (World, Actor, Uuid, PlanInput, assistant::Plan
     );
     let w = World {
         tg: services.telegram.clone(),
-        pool: pool.clone(),
         cipher: services.cipher.clone(),
         mock: format!("http://{tg_addr}"),
         http: reqwest::Client::new(),
@@ -218,7 +218,10 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
     let sent = w.sent().await;
     assert_eq!(sent.len(), 1, "{sent:?}");
     assert!(sent[0]["text"].as_str().unwrap().contains("ИИ-помощник"));
-    assert_eq!(buttons(&sent[0]), ["ai:trial", "ai:ask", "ai:balance", "ai:buy"]);
+    assert_eq!(
+        buttons(&sent[0]),
+        ["ai:trial", "ai:ask", "ai:balance", "ai:buy", "ai:settings"]
+    );
 
     // The trial: two questions answered, the third is offered the plans.
     w.press("ai:trial").await;
@@ -505,4 +508,283 @@ async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPo
     );
     assert!(assistant::assistant_stats(&pool, &stranger, bot, 7).await.is_err());
     assert!(assistant::list_payments(&pool, &stranger, bot, 1).await.is_err());
+}
+
+/// What the AI was told last (its system message and the question).
+async fn last_ask(ai: &ai_mock::Mock) -> (String, String) {
+    let r = ai.received().await;
+    let body = &r.last().expect("the AI was asked").body;
+    let text = |role: &str| {
+        body["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .rfind(|m| m["role"] == role)
+            .map(|m| m["content"].as_str().unwrap_or("").to_string())
+            .unwrap_or_default()
+    };
+    (text("system"), text("user"))
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_user_picks_the_language_and_style_of_answers_and_sees_typing(pool: PgPool) {
+    let (w, admin, bot, _, _, ai) = setup(&pool).await;
+    let mut s = assistant::assistant_settings(&pool, &admin, bot).await.unwrap();
+    s.languages = vec!["ru".into(), "en".into()];
+    let input = SettingsInput {
+        enabled: true,
+        base_url: s.base_url.clone(),
+        api_key: None,
+        model: s.model.clone(),
+        temperature: s.temperature,
+        max_tokens: s.max_tokens,
+        history_messages: s.history_messages,
+        trial_messages: 5,
+        trial_days: 0,
+        terms: String::new(),
+        knowledge: vec![],
+        languages: s.languages.clone(),
+        prompt: "Ты помощник банка.".into(),
+    };
+    assistant::save_assistant_settings(&pool, &w.cipher, &admin, bot, &input)
+        .await
+        .unwrap();
+    w.press("ai:trial").await;
+    w.press("ai:settings").await;
+    w.pump(bot).await;
+    let sent = w.sent().await;
+    let shown = sent.last().unwrap();
+    assert!(
+        shown["text"].as_str().unwrap().contains("Язык ответов: как в вопросе"),
+        "{shown}"
+    );
+    assert_eq!(
+        buttons(shown),
+        [
+            "ai:lang:ru",
+            "ai:lang:en",
+            "ai:style:short",
+            "ai:style:normal",
+            "ai:style:detailed",
+            "ai:ask"
+        ]
+    );
+    w.press("ai:lang:en").await;
+    w.press("ai:style:short").await;
+    // A language the bot doesn't speak (a forged button) changes nothing.
+    w.press("ai:lang:de").await;
+    w.pump(bot).await;
+    let texts = w.since(sent.len()).await;
+    assert!(
+        texts[1].1.contains("Сохранено.\nЯзык ответов: English\nСтиль: Кратко"),
+        "{texts:?}"
+    );
+    assert!(texts[2].1.starts_with("Этот язык бот не поддерживает"), "{texts:?}");
+
+    // The AI is told; «печатает…» is shown while it thinks.
+    ai.set_config(ai_mock::Config {
+        latency_ms: 600,
+        ..ai.config().await
+    })
+    .await;
+    w.say("Сколько стоит перевод?").await;
+    w.pump(bot).await;
+    let (system, user) = last_ask(&ai).await;
+    assert!(
+        system.ends_with("Answer in English. Отвечай кратко: два-три предложения, только главное."),
+        "{system}"
+    );
+    assert_eq!(user, "Сколько стоит перевод?");
+    let actions: Vec<Value> = w
+        .http
+        .get(format!("{}/_mock/bots/{BOT_TG_ID}/actions?chat_id={USER}", w.mock))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(actions.iter().any(|a| a["action"] == "typing"), "{actions:?}");
+}
+
+/// A flow: `/topic` asks what about, the AI classifies the answer, a
+/// condition routes on the label; `/explain` sends the AI's own answer.
+fn ai_flows() -> (FlowBody, FlowBody) {
+    use domain::telegram::flow_model::{Check, Rule, RuleOp, Step, StepKind, Trigger};
+    let step = |id: &str, kind: StepKind| Step {
+        id: id.into(),
+        title: None,
+        x: 0.0,
+        y: 0.0,
+        kind,
+    };
+    let topic = FlowBody {
+        triggers: vec![Trigger::Command {
+            command: "topic".into(),
+            payload: String::new(),
+        }],
+        start: "ask".into(),
+        steps: vec![
+            step(
+                "ask",
+                StepKind::question("О чём ваш вопрос?", "q", Check::Text, vec![], Some("ai".into())),
+            ),
+            step(
+                "ai",
+                StepKind::Ai {
+                    prompt: "Определи тему обращения клиента {first_name}.".into(),
+                    var: "topic".into(),
+                    labels: vec!["Ипотека".into(), "Кредит".into(), "Другое".into()],
+                    send: false,
+                    vars: vec!["first_name".into()],
+                    next: Some("route".into()),
+                },
+            ),
+            step(
+                "route",
+                StepKind::Condition {
+                    rules: vec![Rule {
+                        var: "topic".into(),
+                        op: RuleOp::Eq,
+                        value: "Ипотека".into(),
+                        next: Some("mortgage".into()),
+                    }],
+                    otherwise: Some("other".into()),
+                },
+            ),
+            step("mortgage", StepKind::text("Передаю ипотечному отделу", false, None)),
+            step("other", StepKind::text("Тема: {topic}", false, None)),
+        ],
+    };
+    let explain = FlowBody {
+        triggers: vec![Trigger::Command {
+            command: "explain".into(),
+            payload: String::new(),
+        }],
+        start: "ai".into(),
+        steps: vec![
+            step(
+                "ai",
+                StepKind::Ai {
+                    prompt: "Объясни, что такое ипотека.".into(),
+                    var: "explained".into(),
+                    labels: vec![],
+                    send: true,
+                    vars: vec![],
+                    next: Some("after".into()),
+                },
+            ),
+            step("after", StepKind::text("Ещё вопросы? /topic", false, None)),
+        ],
+    };
+    (topic, explain)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_flow_step_asks_the_ai_classifies_routes_and_answers(pool: PgPool) {
+    let (w, admin, bot, _, _, ai) = setup(&pool).await;
+    let (topic, explain) = ai_flows();
+    for (name, body) in [("Тема", &topic), ("Объяснение", &explain)] {
+        let flow = telegram::save_draft(&w.tg, &admin, bot, None, name, body)
+            .await
+            .unwrap();
+        telegram::publish_flow(&w.tg, &admin, flow).await.unwrap();
+    }
+    w.say("/topic").await;
+    w.pump(bot).await;
+    let before = w.sent().await.len();
+    w.say("Хочу ипотеку на квартиру").await;
+    w.pump(bot).await;
+    assert_eq!(
+        w.since(before).await,
+        [("sendMessage".to_string(), "Передаю ипотечному отделу".to_string())]
+    );
+    let (system, user) = last_ask(&ai).await;
+    assert!(system.starts_with("Определи тему обращения клиента Олег."), "{system}");
+    assert!(system.contains("first_name: Олег"), "{system}");
+    assert!(system.ends_with("Метки: Ипотека | Кредит | Другое"), "{system}");
+    assert_eq!(user, "Хочу ипотеку на квартиру");
+    // Nothing was charged: a flow's AI is the business's, not the user's question.
+    assert_eq!(assistant::standing(&pool, bot, USER).await.unwrap().credits, 0);
+
+    w.say("/topic").await;
+    w.pump(bot).await;
+    let before = w.sent().await.len();
+    w.say("Что-то непонятное").await;
+    w.pump(bot).await;
+    assert_eq!(w.since(before).await[0].1, "Тема: Другое");
+
+    // The AI down (every try of the pump's policy): the variable stays
+    // empty and the flow goes on.
+    ai.fail(ai_mock::Failure {
+        status: Some(500),
+        retry_after: None,
+        hang_secs: None,
+        when: Some("машину".into()),
+        times: 3,
+    })
+    .await;
+    w.say("/topic").await;
+    w.pump(bot).await;
+    let before = w.sent().await.len();
+    w.say("Кредит на машину").await;
+    w.pump(bot).await;
+    assert_eq!(w.since(before).await[0].1, "Тема: ");
+
+    // A free answer is sent as Telegram HTML, then the flow goes on.
+    let before = w.sent().await.len();
+    w.say("/explain").await;
+    w.pump(bot).await;
+    let said = w.since(before).await;
+    assert!(said[0].1.starts_with("<b>Ответ ИИ</b>"), "{said:?}");
+    assert_eq!(said[1].1, "Ещё вопросы? /topic");
+
+    let states: Vec<(String, i64)> =
+        sqlx::query_as("select state, count(*) from flow_ai_asks group by state order by state")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(states, [("answered".to_string(), 3), ("failed".to_string(), 1)]);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_operator_gets_a_suggested_reply_from_the_conversation(pool: PgPool) {
+    let (w, admin, bot, _, _, ai) = setup(&pool).await;
+    w.say("/paysupport").await;
+    w.pump(bot).await;
+    w.say("Звёзды списались, а вопросов нет").await;
+    w.pump(bot).await;
+    let draft = telegram::suggest_reply(&w.tg, &admin, bot, USER).await.unwrap();
+    assert!(
+        draft.starts_with("Ответ ИИ на «Звёзды списались, а вопросов нет»"),
+        "{draft}"
+    );
+    assert!(!draft.contains("**"), "plain text for the reply box: {draft}");
+    let r = ai.received().await;
+    let messages = r.last().unwrap().body["messages"].as_array().unwrap().clone();
+    assert_eq!(messages.last().unwrap()["role"], "user");
+    assert!(
+        messages.iter().any(|m| m["role"] == "assistant"),
+        "the bot's own replies are in the context"
+    );
+    // Nothing was sent to the user.
+    assert!(!w
+        .sent()
+        .await
+        .iter()
+        .any(|m| m["text"].as_str().unwrap_or("").contains("Ответ ИИ")));
+
+    // A partner is refused; the AI down is said kindly.
+    let stranger = user_with_role(&pool, &admin, "partner@mak.test", domain::types::Role::Partner).await;
+    assert!(telegram::suggest_reply(&w.tg, &stranger, bot, USER).await.is_err());
+    ai.fail(ai_mock::Failure {
+        status: Some(500),
+        retry_after: None,
+        hang_secs: None,
+        when: None,
+        times: 2,
+    })
+    .await;
+    let e = telegram::suggest_reply(&w.tg, &admin, bot, USER).await.unwrap_err();
+    assert!(e.to_string().contains("ИИ сейчас не ответил"), "{e}");
 }

@@ -230,12 +230,12 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
                 every: Duration::from_millis(250),
                 wake: None,
                 once: once({
-                    let (pool, cipher) = (pool.clone(), services.cipher.clone());
+                    let tg = tg.clone();
                     move || {
-                        let (pool, cipher) = (pool.clone(), cipher.clone());
+                        let tg = tg.clone();
                         async move {
                             let policy = domain::ai::RetryPolicy::default();
-                            domain::assistant::answer_pending(&pool, &cipher, &policy, 500)
+                            domain::assistant::answer_pending(&tg, &policy, 500)
                                 .await
                                 .map(|r| r.answered + r.failed)
                         }
@@ -370,6 +370,26 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
                         async move {
                             let r = telegram::send_pending(&tg, 64, &limits, &buckets).await?;
                             Ok::<_, telegram::TelegramError>(r.sent + r.failed + r.retrying)
+                        }
+                    }
+                }),
+            },
+        },
+        Worker {
+            // Flows' «Ответ ИИ» steps: asks claimed under a lease and asked
+            // side by side; the chats go on through the delayed steps.
+            name: "flow AI steps",
+            run: Run::Loop {
+                copies: 2,
+                every: Duration::from_millis(250),
+                wake: None,
+                once: once({
+                    let tg = tg.clone();
+                    move || {
+                        let tg = tg.clone();
+                        async move {
+                            let policy = domain::ai::RetryPolicy::default();
+                            telegram::answer_flow_asks(&tg, &policy, 200).await
                         }
                     }
                 }),

@@ -21,6 +21,7 @@ use super::{give_back_in, provider_of, record_answer_in, AssistantError, DEFAULT
 use crate::ai::{self, Message, Provider, RetryPolicy};
 use crate::crypto::Cipher;
 use crate::telegram::engine::OutMessage;
+use crate::telegram::Telegram;
 
 /// What the user reads when the AI could not answer; nothing was charged.
 pub const SORRY: &str = "Не получилось получить ответ — вопрос не списан. Попробуйте ещё раз через минуту.";
@@ -84,8 +85,9 @@ async fn brief(pool: &PgPool, cipher: &Cipher, bot: Uuid) -> Result<Brief, Assis
     })
 }
 
-/// The conversation sent to the AI: the prompt (with the knowledge), the
-/// chat's last answered questions within the history setting, the question.
+/// The conversation sent to the AI: the prompt (with the knowledge and the
+/// user's chosen language and style), the chat's last answered questions
+/// within the history setting, the question.
 async fn conversation(pool: &PgPool, b: &Brief, q: &Claimed) -> Result<Vec<Message>, AssistantError> {
     let mut system = b.prompt.clone();
     if !b.knowledge.is_empty() {
@@ -94,6 +96,19 @@ async fn conversation(pool: &PgPool, b: &Brief, q: &Claimed) -> Result<Vec<Messa
             system.push_str("\n- ");
             system.push_str(k);
         }
+    }
+    let prefs = sqlx::query_as!(
+        super::Preferences,
+        "select language, style from assistant_wallets where bot_id = $1 and chat_id = $2",
+        q.bot_id,
+        q.chat_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .unwrap_or_default();
+    if let Some(line) = prefs.instruction() {
+        system.push_str("\n\n");
+        system.push_str(&line);
     }
     let mut messages = vec![Message::system(system)];
     // Each earlier exchange is two messages of the history.
@@ -119,13 +134,10 @@ async fn conversation(pool: &PgPool, b: &Brief, q: &Claimed) -> Result<Vec<Messa
     Ok(messages)
 }
 
-/// Claims up to `limit` pending questions and answers them (see the module).
-pub async fn answer_pending(
-    pool: &PgPool,
-    cipher: &Cipher,
-    policy: &RetryPolicy,
-    limit: i64,
-) -> Result<AnswerReport, AssistantError> {
+/// Claims up to `limit` pending questions and answers them (see the
+/// module); each chat sees «печатает…» while its answer is awaited.
+pub async fn answer_pending(tg: &Telegram, policy: &RetryPolicy, limit: i64) -> Result<AnswerReport, AssistantError> {
+    let (pool, cipher) = (&tg.pool, &tg.cipher);
     let claimed = sqlx::query_as!(
         Claimed,
         r#"update assistant_questions q set claimed_until = now() + make_interval(secs => $2)
@@ -153,6 +165,7 @@ pub async fn answer_pending(
         let b = &briefs[&q.bot_id];
         let http = &http;
         async move {
+            let _typing = b.provider.is_some().then(|| tg.typing(q.bot_id, q.chat_id));
             let Some(provider) = &b.provider else {
                 return Err(ai::AiError::Rejected("нет провайдера ИИ".into()));
             };

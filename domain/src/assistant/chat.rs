@@ -1,6 +1,6 @@
 //! What an assistant bot says to its users: the menu («Спросить ИИ», «Мой
-//! баланс», «Пополнить»), `/start`, `/balance`, `/buy`, `/paysupport`,
-//! `/terms`, the trial button, a question taken for the answering worker,
+//! баланс», «Пополнить», «Настройки» — language and style), `/start`,
+//! `/balance`, `/buy`, `/settings`, `/paysupport`, `/terms`, the trial button, a question taken for the answering worker,
 //! and the Stars checkout — the pre-checkout check and the payment
 //! credited once. Everything runs in the update's transaction, so a reply
 //! and what it records commit together.
@@ -9,6 +9,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::plans::PlanKind;
+use super::preferences::{choose_in, language_name, preferences_in, Style};
 use super::{take_question_in, AssistantError, PlanView, Standing};
 use crate::telegram::engine::{Input, OutButton, OutMessage};
 
@@ -37,6 +38,9 @@ const ASK: &str = "ai:ask";
 const BALANCE: &str = "ai:balance";
 const BUY: &str = "ai:buy";
 const TRIAL: &str = "ai:trial";
+const SETTINGS: &str = "ai:settings";
+const LANGUAGE: &str = "ai:lang:";
+const STYLE: &str = "ai:style:";
 
 fn button(text: &str, data: &str) -> OutButton {
     OutButton {
@@ -52,6 +56,7 @@ fn menu(text: impl Into<String>) -> OutMessage {
         buttons: vec![
             vec![button("Спросить ИИ", ASK)],
             vec![button("Мой баланс", BALANCE), button("Пополнить", BUY)],
+            vec![button("Настройки", SETTINGS)],
         ],
         ..OutMessage::default()
     }
@@ -113,6 +118,42 @@ fn plan_of(payload: &str) -> Option<Uuid> {
     payload.strip_prefix("plan:")?.parse().ok()
 }
 
+/// «Настройки»: the choice so far, a button per language of the bot and per style.
+async fn settings(
+    tx: &mut Transaction<'_, Postgres>,
+    bot: Uuid,
+    chat: i64,
+    said: &str,
+) -> Result<Handled, AssistantError> {
+    let prefs = preferences_in(tx, bot, chat).await?;
+    let languages = super::preferences::languages_in(tx, bot).await?;
+    let mut buttons = vec![];
+    if languages.len() > 1 {
+        buttons.push(
+            languages
+                .iter()
+                .map(|l| button(&language_name(l), &format!("{LANGUAGE}{l}")))
+                .collect(),
+        );
+    }
+    buttons.push(
+        Style::ALL
+            .into_iter()
+            .map(|s| button(s.label_ru(), &format!("{STYLE}{}", s.code())))
+            .collect(),
+    );
+    buttons.push(vec![button("Спросить ИИ", ASK)]);
+    let text = match said {
+        "" => format!("Настройки ответов.\n{}", prefs.describe()),
+        s => format!("{s}\n{}", prefs.describe()),
+    };
+    Ok(one(OutMessage {
+        text,
+        buttons,
+        ..OutMessage::default()
+    }))
+}
+
 async fn offers(tx: &mut Transaction<'_, Postgres>, bot: Uuid) -> Result<Handled, AssistantError> {
     let plans = super::plans::plans_in(tx, bot, true).await?;
     if plans.is_empty() {
@@ -153,6 +194,8 @@ pub async fn respond_in(
             BALANCE => Some("balance"),
             BUY => Some("buy"),
             TRIAL => Some("trial"),
+            SETTINGS => Some("settings"),
+            d if d.starts_with(LANGUAGE) || d.starts_with(STYLE) => Some("choose"),
             _ => return Ok(None),
         },
         Input::Text(_) if in_flow => return Ok(None),
@@ -171,6 +214,19 @@ pub async fn respond_in(
         Some("ask") => one(OutMessage::text("Напишите вопрос одним сообщением — я отвечу.")),
         Some("balance") => one(menu(describe(&super::wallet::standing_in(tx, bot, chat).await?))),
         Some("buy") => offers(tx, bot).await?,
+        Some("settings") => settings(tx, bot, chat, "").await?,
+        Some("choose") => {
+            let Input::Callback(data) = input else {
+                return Ok(None);
+            };
+            let language = data.strip_prefix(LANGUAGE);
+            let style = data.strip_prefix(STYLE).and_then(Style::parse);
+            match choose_in(tx, bot, chat, language, style).await {
+                Ok(_) => settings(tx, bot, chat, "Сохранено.").await?,
+                Err(AssistantError::Validation(_)) => settings(tx, bot, chat, "Этот язык бот не поддерживает.").await?,
+                Err(e) => return Err(e),
+            }
+        }
         Some("trial") => match super::wallet::activate_trial_in(tx, bot, chat).await {
             Ok(s) => one(menu(format!("Пробный период начался. {}", describe(&s)))),
             Err(e @ (AssistantError::TrialUsed | AssistantError::NoTrial)) => {

@@ -14,6 +14,7 @@ mod chat;
 mod insight;
 mod payments;
 mod plans;
+mod preferences;
 mod settings;
 mod wallet;
 
@@ -24,8 +25,10 @@ pub use insight::{
 };
 pub use payments::{list_payments, refund_payment, PaymentView};
 pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
+pub use preferences::{Preferences, Style};
 pub use settings::{
-    assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput, DEFAULT_PROMPT,
+    ai_provider_of, assistant_settings, provider_of, save_assistant_settings, AssistantSettings, SettingsInput,
+    DEFAULT_PROMPT,
 };
 pub use wallet::{
     activate_trial, adjust_credits, credit_payment_in, give_back, give_back_in, record_answer_in, standing,

@@ -308,14 +308,27 @@ pub(crate) async fn terms_in(
 /// The provider a bot's questions go to: its own, or the server's default.
 /// `None` when the bot is not an assistant or has no provider.
 pub async fn provider_of(pool: &PgPool, cipher: &Cipher, bot: Uuid) -> Result<Option<Provider>, AssistantError> {
+    let enabled = sqlx::query_scalar!("select enabled from assistant_settings where bot_id = $1", bot)
+        .fetch_optional(pool)
+        .await?;
+    if enabled != Some(true) {
+        return Ok(None);
+    }
+    ai_provider_of(pool, cipher, bot).await
+}
+
+/// The provider any AI of a bot asks (its flows' «Ответ ИИ» steps, its
+/// inbox's suggestions), whether or not the bot is an assistant: the one
+/// set on its assistant page, else the server's default (`AI_API_URL`…).
+pub async fn ai_provider_of(pool: &PgPool, cipher: &Cipher, bot: Uuid) -> Result<Option<Provider>, AssistantError> {
     let row = sqlx::query!(
-        "select enabled, base_url, api_key_enc, model, temperature, max_tokens from assistant_settings where bot_id = $1",
+        "select base_url, api_key_enc, model, temperature, max_tokens from assistant_settings where bot_id = $1",
         bot
     )
     .fetch_optional(pool)
     .await?;
-    let Some(r) = row.filter(|r| r.enabled) else {
-        return Ok(None);
+    let Some(r) = row else {
+        return Ok(Provider::from_env());
     };
     let own = match (r.base_url, r.api_key_enc) {
         (Some(url), Some(enc)) => match cipher.decrypt(&enc) {

@@ -191,6 +191,14 @@ fn input_file(spec: &str) -> InputFile {
     }
 }
 
+/// Shows «печатает…» in a chat (Telegram keeps it up to 5 s).
+pub async fn send_typing(bot: &Bot, chat_id: i64) -> Result<(), CallError> {
+    bot.send_chat_action(ChatId(chat_id), teloxide::types::ChatAction::Typing)
+        .await
+        .map(|_| ())
+        .map_err(classify)
+}
+
 /// Sends one queued message; returns Telegram's message id.
 pub async fn send(bot: &Bot, chat_id: i64, m: &OutMessage) -> Result<i64, CallError> {
     let chat = ChatId(chat_id);

@@ -162,8 +162,41 @@ impl RegistrationAnswers {
     }
 }
 
+/// What a flow's «Ответ ИИ» step asks the bot's AI.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AiAsk {
+    pub flow_id: Uuid,
+    pub step_id: String,
+    /// The step's prompt with the variables put in.
+    pub prompt: String,
+    /// The user's last message.
+    pub message: String,
+    /// The variables the step passes along, with their values.
+    pub vars: Vec<(String, String)>,
+    /// The labels to choose from (none: a free answer).
+    pub labels: Vec<String>,
+}
+
+/// What asking gave.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AiReply {
+    /// Answered at once (the "Проверить" panel).
+    Answer(String),
+    /// Asked in the background: the conversation waits on this ask.
+    Queued(Uuid),
+    /// No answer: the step's variable stays empty and the flow goes on.
+    Failed,
+}
+
+/// The variable a conversation keeps the ask it waits on in.
+pub const AI_WAIT_VAR: &str = "_ai_ask";
+/// The variable that holds the user's last text.
+pub const LAST_MESSAGE_VAR: &str = "last_message";
+
 /// Side effects on the CRM.
 pub trait Effects {
+    /// Asks the bot's AI for a flow step.
+    fn ask_ai(&mut self, ask: AiAsk) -> impl Future<Output = AiReply> + Send;
     /// Creates the lead and returns its number, or a Russian reason.
     fn create_lead(&mut self, req: LeadRequest) -> impl Future<Output = Result<i64, String>> + Send;
     /// Registers the Telegram user as a partner or franchisee awaiting
@@ -192,6 +225,9 @@ pub async fn run<E: Effects>(
     fx: &mut E,
 ) -> Outcome {
     let mut out = Outcome::default();
+    if let Input::Text(t) | Input::Contact(t) = &input {
+        conv.vars.insert(LAST_MESSAGE_VAR.into(), Value::String(t.clone()));
+    }
     let Some((flow, step)) = route(flows, conv, &input, &mut out) else {
         return out;
     };
@@ -351,6 +387,86 @@ fn route(flows: &[FlowRef], conv: &mut Conversation, input: &Input, out: &mut Ou
     }
 }
 
+/// The label an answer names: the label itself (case, quotes and a final
+/// full stop aside), else the one label the answer mentions; else none.
+pub fn pick_label(labels: &[String], answer: &str) -> Option<String> {
+    let clean = |s: &str| {
+        s.trim()
+            .trim_matches(|c: char| c.is_ascii_punctuation() || "«»“”".contains(c) || c.is_whitespace())
+            .to_lowercase()
+    };
+    let said = clean(answer);
+    if let Some(l) = labels.iter().find(|l| clean(l) == said) {
+        return Some(l.trim().to_string());
+    }
+    let mentioned: Vec<&String> = labels.iter().filter(|l| said.contains(&clean(l))).collect();
+    match mentioned.as_slice() {
+        [one] => Some(one.trim().to_string()),
+        _ => None,
+    }
+}
+
+/// Puts an «Ответ ИИ» step's answer (or its absence) into the conversation
+/// and returns the messages it sends.
+fn take_ai_answer(conv: &mut Conversation, step: &StepKind, answer: Option<&str>) -> Vec<OutMessage> {
+    let StepKind::Ai { var, labels, send, .. } = step else {
+        return vec![];
+    };
+    conv.vars.remove(AI_WAIT_VAR);
+    let value = match answer {
+        None => String::new(),
+        Some(a) if labels.is_empty() => a.trim().to_string(),
+        Some(a) => pick_label(labels, a).unwrap_or_default(),
+    };
+    conv.vars.insert(var.clone(), Value::String(value));
+    match answer {
+        Some(a) if *send && labels.is_empty() && !a.trim().is_empty() => {
+            crate::ai::split_reply(a, crate::ai::TELEGRAM_LIMIT)
+                .into_iter()
+                .map(OutMessage::text)
+                .collect()
+        }
+        _ => vec![],
+    }
+}
+
+/// The background ask `ask` of the chat's «Ответ ИИ» step came back with
+/// `answer` (`None`: the AI failed). When the conversation still waits on
+/// it, the answer is taken in, the conversation is set to go on at the
+/// next step (due `now`, as after a pause) and the messages to send are
+/// returned; `None` when the chat has moved on since.
+pub fn ai_answered(
+    flows: &[FlowRef],
+    conv: &mut Conversation,
+    ask: Uuid,
+    answer: Option<&str>,
+    now: DateTime<Utc>,
+) -> Option<Vec<OutMessage>> {
+    if var_str(&conv.vars, AI_WAIT_VAR) != ask.to_string() || conv.resume_at.is_some() {
+        return None;
+    }
+    let step = flows
+        .iter()
+        .find(|f| Some(f.id) == conv.flow_id)?
+        .body
+        .step(conv.step_id.as_deref()?)?;
+    let StepKind::Ai { next, .. } = &step.kind else {
+        return None;
+    };
+    let messages = take_ai_answer(conv, &step.kind, answer);
+    match next {
+        Some(n) => {
+            conv.step_id = Some(n.clone());
+            conv.resume_at = Some(now);
+        }
+        None => {
+            conv.flow_id = None;
+            conv.step_id = None;
+        }
+    }
+    Some(messages)
+}
+
 /// Equal ignoring case (Cyrillic too) and surrounding spaces.
 fn same(a: &str, b: &str) -> bool {
     a.trim().to_lowercase() == b.trim().to_lowercase()
@@ -424,6 +540,14 @@ pub fn render(template: &str, vars: &Map<String, Value>) -> String {
     out
 }
 
+/// `render` without the HTML escaping (a stored value, a prompt).
+fn render_raw(template: &str, vars: &Map<String, Value>) -> String {
+    render(template, vars)
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 fn var_str(vars: &Map<String, Value>, name: &str) -> String {
     match vars.get(name) {
         Some(Value::String(s)) => s.clone(),
@@ -457,6 +581,8 @@ async fn walk<E: Effects>(
     out: &mut Outcome,
 ) {
     conv.resume_at = None;
+    // Whatever the chat waited on, it has moved on.
+    conv.vars.remove(AI_WAIT_VAR);
     for _ in 0..MAX_STEPS_PER_INPUT {
         let Some(flow) = flows.iter().find(|f| f.id == flow_id) else {
             break;
@@ -536,11 +662,8 @@ async fn walk<E: Effects>(
                 .unwrap_or_else(|| otherwise.clone()),
             StepKind::SetVar { var, value, next } => {
                 // Values are stored raw; `render` escapes on output.
-                let raw = render(value, &conv.vars)
-                    .replace("&lt;", "<")
-                    .replace("&gt;", ">")
-                    .replace("&amp;", "&");
-                conv.vars.insert(var.clone(), Value::String(raw));
+                conv.vars
+                    .insert(var.clone(), Value::String(render_raw(value, &conv.vars)));
                 next.clone()
             }
             StepKind::AddTag { tag, next } => {
@@ -616,6 +739,34 @@ async fn walk<E: Effects>(
                 out.handoff = true;
                 None
             }
+            StepKind::Ai {
+                prompt,
+                labels,
+                vars,
+                next,
+                ..
+            } => {
+                let ask = AiAsk {
+                    flow_id,
+                    step_id: step_id.clone(),
+                    prompt: render_raw(prompt, &conv.vars),
+                    message: var_str(&conv.vars, LAST_MESSAGE_VAR),
+                    vars: vars.iter().map(|v| (v.clone(), var_str(&conv.vars, v))).collect(),
+                    labels: labels.iter().map(|l| l.trim().to_string()).collect(),
+                };
+                let answer = match fx.ask_ai(ask).await {
+                    AiReply::Queued(id) => {
+                        conv.vars.insert(AI_WAIT_VAR.into(), Value::String(id.to_string()));
+                        conv.flow_id = Some(flow_id);
+                        conv.step_id = Some(step_id);
+                        return;
+                    }
+                    AiReply::Answer(a) => Some(a),
+                    AiReply::Failed => None,
+                };
+                out.messages.extend(take_ai_answer(conv, &step.kind, answer.as_deref()));
+                next.clone()
+            }
             StepKind::GotoFlow { flow_id: target } => match flows.iter().find(|f| f.id == *target) {
                 Some(f) => {
                     flow_id = f.id;
@@ -641,6 +792,18 @@ mod tests {
 
     struct NoLeads(Vec<LeadRequest>);
     impl Effects for NoLeads {
+        async fn ask_ai(&mut self, ask: AiAsk) -> AiReply {
+            if ask.message.contains("молчи") {
+                return AiReply::Failed;
+            }
+            if ask.message.contains("потом") {
+                return AiReply::Queued(Uuid::from_u128(5));
+            }
+            match ask.labels.as_slice() {
+                [] => AiReply::Answer(format!("**{}**: {}", ask.prompt, ask.message)),
+                labels => AiReply::Answer(format!("«{}».", labels[labels.len() - 1].to_uppercase())),
+            }
+        }
         async fn register_partner(&mut self, _: RegistrationAnswers) -> Result<(), String> {
             Err("нет".into())
         }
@@ -862,6 +1025,107 @@ mod tests {
         let o = run(&flows, &mut conv, Input::Callback(cb), now, &mut fx).await;
         assert!(o.handoff);
         assert_eq!(o.messages[0].text, "Зову оператора");
+    }
+
+    fn ai_step(labels: &[&str], send: bool, next: Option<&str>) -> StepKind {
+        StepKind::Ai {
+            prompt: "Задание для {first_name}".into(),
+            var: "verdict".into(),
+            labels: labels.iter().map(|l| l.to_string()).collect(),
+            send,
+            vars: vec!["first_name".into()],
+            next: next.map(Into::into),
+        }
+    }
+
+    #[tokio::test]
+    async fn an_ai_step_answers_classifies_routes_and_waits() {
+        let routed = FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Fallback],
+                start: "ask".into(),
+                steps: vec![
+                    step("ask", ai_step(&["Ипотека", "Кредит", "Другое"], false, Some("route"))),
+                    step(
+                        "route",
+                        StepKind::Condition {
+                            rules: vec![Rule {
+                                var: "verdict".into(),
+                                op: RuleOp::Eq,
+                                value: "другое".into(),
+                                next: Some("other".into()),
+                            }],
+                            otherwise: Some("said".into()),
+                        },
+                    ),
+                    step("other", message("Другое: {verdict}", None)),
+                    step("said", message("Тема: «{verdict}»", None)),
+                ],
+            },
+        };
+        let flows = vec![routed];
+        let (mut conv, mut fx) = (Conversation::default(), NoLeads(vec![]));
+        conv.vars.insert("first_name".into(), Value::String("Анна".into()));
+        // The fake names the last label, quoted, in capitals: it is still that label.
+        let o = say(&flows, &mut conv, &mut fx, "хочу ипотеку").await;
+        assert_eq!(o.messages[0].text, "Другое: Другое");
+        assert_eq!(conv.vars["last_message"], "хочу ипотеку");
+        // No answer: the variable is empty and the flow goes on.
+        let o = say(&flows, &mut conv, &mut fx, "молчи").await;
+        assert_eq!(o.messages[0].text, "Тема: «»");
+
+        // A background ask parks the chat on the step until it is answered.
+        let now = Utc::now();
+        let o = say(&flows, &mut conv, &mut fx, "ответь потом").await;
+        assert!(o.messages.is_empty() && o.handled);
+        assert_eq!(conv.step_id.as_deref(), Some("ask"));
+        let ask = Uuid::from_u128(5);
+        assert_eq!(
+            ai_answered(&flows, &mut conv, Uuid::from_u128(6), Some("Кредит"), now),
+            None,
+            "another ask's answer is not taken"
+        );
+        assert_eq!(ai_answered(&flows, &mut conv, ask, Some("кредит."), now), Some(vec![]));
+        assert_eq!(conv.vars["verdict"], "Кредит");
+        assert_eq!((conv.step_id.as_deref(), conv.resume_at), (Some("route"), Some(now)));
+        let o = run(&flows, &mut conv, Input::Resume, now, &mut fx).await;
+        assert_eq!(o.messages[0].text, "Тема: «Кредит»");
+        assert_eq!(
+            ai_answered(&flows, &mut conv, ask, Some("Кредит"), now),
+            None,
+            "taken once"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_ai_answer_is_sent_as_telegram_html_and_kept() {
+        let flows = vec![FlowRef {
+            id: Uuid::new_v4(),
+            body: FlowBody {
+                triggers: vec![Trigger::Fallback],
+                start: "ask".into(),
+                steps: vec![
+                    step("ask", ai_step(&[], true, Some("after"))),
+                    step("after", message("Готово", None)),
+                ],
+            },
+        }];
+        let (mut conv, mut fx) = (Conversation::default(), NoLeads(vec![]));
+        conv.vars.insert("first_name".into(), Value::String("<Анна>".into()));
+        let o = say(&flows, &mut conv, &mut fx, "сколько стоит?").await;
+        let texts: Vec<&str> = o.messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["<b>Задание для &lt;Анна&gt;</b>: сколько стоит?", "Готово"]);
+        assert_eq!(conv.vars["verdict"], "**Задание для <Анна>**: сколько стоит?");
+    }
+
+    #[test]
+    fn labels_are_picked_from_what_the_model_said() {
+        let l: Vec<String> = ["Ипотека", "Кредит"].iter().map(|s| s.to_string()).collect();
+        assert_eq!(pick_label(&l, " «ипотека»\n").as_deref(), Some("Ипотека"));
+        assert_eq!(pick_label(&l, "Скорее всего, кредит").as_deref(), Some("Кредит"));
+        assert_eq!(pick_label(&l, "ипотека или кредит"), None, "two named: none");
+        assert_eq!(pick_label(&l, "не знаю"), None);
     }
 
     #[test]

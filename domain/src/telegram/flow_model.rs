@@ -167,6 +167,24 @@ pub enum StepKind {
         #[serde(default)]
         text: String,
     },
+    /// «Ответ ИИ»: the bot's AI is asked with the step's prompt, the user's
+    /// last message (`last_message`) and the chosen variables. Without
+    /// labels the answer goes into `var` (and to the user with `send`);
+    /// with labels `var` becomes one of them — a classifier whose label a
+    /// condition step can route on. An AI that cannot answer leaves `var`
+    /// empty and the flow goes on.
+    Ai {
+        prompt: String,
+        var: String,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        labels: Vec<String>,
+        #[serde(default)]
+        send: bool,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        vars: Vec<String>,
+        #[serde(default)]
+        next: Option<String>,
+    },
     GotoFlow {
         flow_id: Uuid,
     },
@@ -186,6 +204,7 @@ impl StepKind {
             StepKind::CreateLead { .. } => "Создать лид",
             StepKind::RegisterPartner { .. } => "Регистрация партнёра",
             StepKind::Handoff { .. } => "Оператору",
+            StepKind::Ai { .. } => "Ответ ИИ",
             StepKind::GotoFlow { .. } => "Другой сценарий",
         }
     }
@@ -277,6 +296,7 @@ impl FlowBody {
             | StepKind::AddTag { next, .. }
             | StepKind::Delay { next, .. }
             | StepKind::CreateLead { next, .. }
+            | StepKind::Ai { next, .. }
             | StepKind::RegisterPartner { next } => push(&mut out, next),
             StepKind::Menu { options, .. } => {
                 for o in options {
@@ -329,6 +349,7 @@ pub struct FlowProblem {
 
 const MAX_STEPS: usize = 200;
 const MAX_TEXT: usize = 4096;
+const MAX_LABELS: usize = 20;
 
 fn var_name_ok(v: &str) -> bool {
     let mut chars = v.chars();
@@ -615,6 +636,45 @@ pub fn validate(body: &FlowBody, siblings: &Siblings) -> Vec<FlowProblem> {
                 id,
                 format!("Шаг «{}»: укажите переменные с именем и телефоном клиента", s.name()),
             ),
+            StepKind::Ai {
+                prompt,
+                var,
+                labels,
+                vars,
+                ..
+            } => {
+                if !text_ok(prompt) {
+                    bad(id, format!("Шаг «{}»: напишите задание для ИИ", s.name()));
+                }
+                if !var_name_ok(var) {
+                    bad(
+                        id,
+                        format!("Шаг «{}»: переменная для ответа — латиница, цифры и _", s.name()),
+                    );
+                }
+                if labels.len() > MAX_LABELS
+                    || labels
+                        .iter()
+                        .any(|l| l.trim().is_empty() || l.chars().count() > 40 || l.contains(['|', ',']))
+                {
+                    bad(
+                        id,
+                        format!(
+                            "Шаг «{}»: метки — до {MAX_LABELS}, каждая от 1 до 40 знаков, без «|» и запятых",
+                            s.name()
+                        ),
+                    );
+                }
+                if labels.len() == 1 {
+                    bad(id, format!("Шаг «{}»: для выбора нужны хотя бы две метки", s.name()));
+                }
+                if vars.iter().any(|v| !var_name_ok(v)) {
+                    bad(
+                        id,
+                        format!("Шаг «{}»: передаваемые переменные — латиница, цифры и _", s.name()),
+                    );
+                }
+            }
             StepKind::GotoFlow { flow_id } if !flows.contains(flow_id) => {
                 bad(id, format!("Шаг «{}»: сценарий для перехода не найден", s.name()))
             }

@@ -305,11 +305,22 @@ pub struct TryResult {
     pub notes: Vec<String>,
 }
 
-struct DryRun(Vec<String>);
+struct DryRun<'a> {
+    notes: Vec<String>,
+    tg: &'a Telegram,
+    bot_id: Uuid,
+}
 
-impl Effects for DryRun {
+impl Effects for DryRun<'_> {
+    async fn ask_ai(&mut self, ask: super::engine::AiAsk) -> super::engine::AiReply {
+        // The panel asks the bot's AI for real, so a prompt can be tried.
+        let (reply, note) = super::flow_ai::ask_now(self.tg, self.bot_id, &ask).await;
+        self.notes.push(note);
+        reply
+    }
+
     async fn register_partner(&mut self, a: super::engine::RegistrationAnswers) -> Result<(), String> {
-        self.0.push(format!(
+        self.notes.push(format!(
             "Здесь будет заявка на регистрацию: {}, {}, {} ({})",
             a.full_name, a.email, a.company_name, a.role
         ));
@@ -317,7 +328,7 @@ impl Effects for DryRun {
     }
 
     async fn create_lead(&mut self, req: LeadRequest) -> Result<i64, String> {
-        self.0.push(format!(
+        self.notes.push(format!(
             "Здесь будет создан лид: {}, {}{}",
             req.name,
             req.phone,
@@ -370,9 +381,13 @@ pub async fn try_flow(tg: &Telegram, actor: &Actor, bot_id: Uuid, t: TryInput) -
         Some(c) => Input::Callback(c),
         None => Input::from_text(input),
     };
-    let mut fx = DryRun(vec![]);
+    let mut fx = DryRun {
+        notes: vec![],
+        tg,
+        bot_id,
+    };
     let outcome = engine::run(&flows, &mut conversation, input, Utc::now(), &mut fx).await;
-    let mut notes = fx.0;
+    let mut notes = fx.notes;
     if let Some(at) = conversation.resume_at {
         notes.push(format!(
             "Пауза до {} — в проверке продолжим сразу: отправьте любое сообщение",

@@ -11,11 +11,13 @@ pub mod bot_api;
 mod bots;
 mod chats;
 pub mod engine;
+mod flow_ai;
 pub mod flow_model;
 mod flow_store;
 pub(crate) mod notify;
 mod outbox;
 mod pace;
+mod suggest;
 mod updates;
 
 use std::collections::HashMap;
@@ -45,12 +47,23 @@ pub use flow_store::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };
 
+pub use flow_ai::answer_flow_asks;
 pub use outbox::{send_pending, SendLimits, SendReport};
 pub use pace::{Lane, Pacer, Slot};
+pub use suggest::suggest_reply;
 pub use updates::{
     bots_to_poll, ingest, ingest_webhook, poll_forever, poll_once, process_pending, resume_due, PollTarget,
     WebhookError,
 };
+
+/// «печатает…» shown while it lives (see [`Telegram::typing`]).
+pub(crate) struct Typing(tokio::task::JoinHandle<()>);
+
+impl Drop for Typing {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum TelegramError {
@@ -76,6 +89,9 @@ pub enum TelegramError {
     NoPublicUrl,
     #[error("Бот компании ещё не подключён — обратитесь к администратору")]
     NoCompanyBot,
+    /// The bot's AI is not set up or did not answer (the reason in Russian).
+    #[error("{0}")]
+    Ai(String),
     #[error(transparent)]
     Rbac(#[from] RbacError),
     #[error("internal database error")]
@@ -88,7 +104,7 @@ impl DomainError for TelegramError {
             Self::BadToken | Self::Validation(_) => ErrorCode::Validation,
             Self::Unauthorized => ErrorCode::InvalidToken,
             Self::AlreadyConnected | Self::NoPublicUrl | Self::NoCompanyBot => ErrorCode::Conflict,
-            Self::Unavailable(_) => ErrorCode::Unavailable,
+            Self::Unavailable(_) | Self::Ai(_) => ErrorCode::Unavailable,
             Self::NotFound | Self::FlowNotFound | Self::FileNotFound => ErrorCode::NotFound,
             Self::InvalidFlow(_) => ErrorCode::InvalidFlow,
             Self::Rbac(e) => e.code(),
@@ -160,6 +176,25 @@ impl Telegram {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// Shows «печатает…» in a chat until the guard is dropped: sent at
+    /// once and every 4 s (Telegram shows it for 5), in the background, so
+    /// it never delays what it accompanies; failures only logged.
+    pub(crate) fn typing(&self, bot_id: Uuid, chat_id: i64) -> Typing {
+        let tg = self.clone();
+        Typing(tokio::spawn(async move {
+            let Ok(bot) = tg.client(bot_id).await else {
+                return;
+            };
+            loop {
+                let sent = tokio::time::timeout(std::time::Duration::from_secs(3), bot_api::send_typing(&bot, chat_id));
+                if let Ok(Err(e)) = sent.await {
+                    tracing::debug!(%bot_id, chat_id, error = %e.russian(), "typing action not shown");
+                }
+                tokio::time::sleep(std::time::Duration::from_secs(4)).await;
+            }
+        }))
     }
 
     pub(crate) async fn forget(&self, bot_id: Uuid) {

@@ -23,6 +23,17 @@ pub(super) struct CrmEffects<'a, 't> {
 }
 
 impl Effects for CrmEffects<'_, '_> {
+    async fn ask_ai(&mut self, ask: engine::AiAsk) -> engine::AiReply {
+        // Queued with the update: the AI is asked outside the transaction.
+        match crate::telegram::flow_ai::queue_ask_in(self.tx, self.bot_id, self.chat_id, &ask).await {
+            Ok(id) => engine::AiReply::Queued(id),
+            Err(e) => {
+                tracing::warn!(bot = %self.bot_id, error = %e, "flow AI: the ask was not queued");
+                engine::AiReply::Failed
+            }
+        }
+    }
+
     async fn register_partner(&mut self, a: engine::RegistrationAnswers) -> Result<(), String> {
         if !self.bot.company {
             return Err("Регистрация партнёров открыта в боте компании".into());
