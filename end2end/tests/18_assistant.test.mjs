@@ -119,3 +119,107 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   assert.equal(again.body.code, 'conflict');
   await ctx.close();
 });
+
+const BOT2 = 700300901;
+const TOKEN2 = `${BOT2}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGlby`;
+const CLIENT = 7007002;
+const say2 = (text) => s.telegram.control(`bots/${BOT2}/message`, { chat_id: CLIENT, text, first_name: 'Вера' });
+const waitSent2 = (pred, what) => s.telegram.waitForMessage(BOT2, CLIENT, pred, what, 20000);
+
+async function pick(page, testid, value) {
+  await page.selectOption(`[data-testid=step-panel] [data-testid=${testid}]`, value);
+}
+
+async function type(page, selector, value) {
+  await page.fill(selector, value);
+  await page.dispatchEvent(selector, 'change');
+}
+
+test('a flow\'s «Ответ ИИ» step classifies a message and routes it; an operator inserts a suggested reply', async () => {
+  const connected = await bots('POST', '', { token: TOKEN2 });
+  assert.equal(connected.status, 201, JSON.stringify(connected.body));
+  const botId = connected.body.id;
+  // Not an assistant: only its flows and its operators use the AI.
+  const set = await s.api('PUT', `/bots/${botId}/assistant`, {
+    enabled: false, base_url: `${ai.url}/v1`, api_key: 'sk-mock', model: 'gpt-4o-mini', temperature: 0.2,
+    max_tokens: 300, history_messages: 4, trial_messages: 0, trial_days: 0, prompt: 'Ты помощник банка.',
+  });
+  assert.equal(set.status, 200, JSON.stringify(set.body));
+
+  const { ctx, page } = await s.adminPage(`/bots/${botId}`);
+  await page.click('[data-testid=new-flow]');
+  await page.waitForSelector('[data-testid=flow-editor]');
+  await page.fill('[data-testid=flow-name]', 'Тема обращения');
+  await type(page, '[data-testid=trigger-value]', 'topic');
+  await page.click('.flow-step[data-step=s1]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Передаю ипотечному отделу');
+  for (const kind of ['question', 'ai', 'condition', 'message']) {
+    await page.selectOption('[data-testid=step-kind]', kind);
+    await page.click('[data-testid=add-step]');
+  }
+  await page.waitForSelector('.flow-step[data-step=s5]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'Тема: {topic}. Менеджер ответит здесь.');
+  await page.click('.flow-step[data-step=s2]');
+  await page.fill('[data-testid=step-panel] [data-testid=step-text]', 'О чём ваш вопрос?');
+  await page.fill('[data-testid=step-panel] [data-testid=step-var]', 'q');
+  await pick(page, 'step-next', 's3');
+  await page.click('[data-testid=make-start]');
+  // «Ответ ИИ»: classify into three labels, keep the label, send nothing.
+  await page.click('.flow-step[data-step=s3]');
+  assert.match(await page.textContent('[data-testid=step-panel] h3'), /Ответ ИИ/);
+  await page.fill('[data-testid=step-panel] [data-testid=step-prompt]', 'Определи тему обращения клиента {first_name}.');
+  await page.fill('[data-testid=step-panel] [data-testid=step-labels]', 'Ипотека, Кредит, Другое');
+  await page.fill('[data-testid=step-panel] [data-testid=step-var]', 'topic');
+  await page.uncheck('[data-testid=step-panel] [data-testid=step-send]');
+  await pick(page, 'step-next', 's4');
+  await page.click('.flow-step[data-step=s4]');
+  await type(page, '[data-testid=step-panel] [data-testid=rule-var]', 'topic');
+  await type(page, '[data-testid=step-panel] [data-testid=rule-value]', 'Ипотека');
+  await pick(page, 'rule-next', 's1');
+  await pick(page, 'rule-otherwise', 's5');
+  await page.waitForSelector('.flow-edge[data-from=s3][data-to=s4]', { state: 'attached' });
+  await page.click('[data-testid=save-flow]');
+  await page.waitForSelector('[data-testid=unsaved]', { state: 'detached' });
+  await page.waitForSelector('[data-testid=publish-flow]:not([disabled])');
+  await page.click('[data-testid=publish-flow]');
+  await page.waitForFunction(() => /Опубликована версия 1/.test(document.querySelector('[data-testid=flow-notice]')?.textContent || ''));
+
+  // «Проверить» asks the AI for real and shows what it said.
+  const tryIt = async (text) => {
+    const n = await page.locator('[data-testid=try-bot]').count();
+    await page.fill('[data-testid=try-input]', text);
+    await page.click('[data-testid=try-send]');
+    await page.waitForFunction((n) => document.querySelectorAll('[data-testid=try-bot]').length > n, n);
+    return page.locator('[data-testid=try-bot]').last().textContent();
+  };
+  assert.equal(await tryIt('/topic'), 'О чём ваш вопрос?');
+  assert.equal(await tryIt('Хочу ипотеку на дом'), 'Передаю ипотечному отделу');
+  assert.match(await page.textContent('[data-testid=try-panel]'), /ИИ ответил за .* «Ипотека»/);
+
+  // A Telegram user: the AI classifies, the condition routes.
+  await say2('/topic');
+  await waitSent2(m => m.text === 'О чём ваш вопрос?', 'the question');
+  await say2('Нужен кредит на машину');
+  await waitSent2(m => m.text === 'Тема: Кредит. Менеджер ответит здесь.', 'the credit route');
+  const asked = (await (await fetch(`${ai.url}/_mock/requests`)).json()).at(-1);
+  assert.match(asked.body.messages[0].content, /Метки: Ипотека \| Кредит \| Другое/);
+  await say2('/topic');
+  await say2('Ипотечный кредит на квартиру');
+  await waitSent2(m => m.text === 'Передаю ипотечному отделу', 'the mortgage route');
+
+  // The operator: «Подсказать ответ» drafts from the conversation; edited and sent.
+  await say2('Когда мне перезвонят?');
+  await page.goto(`${s.server.url}/inbox`);
+  await hydrated(page);
+  await page.click(`.chat-row[data-chat="${CLIENT}"]`);
+  await page.waitForSelector('[data-testid=chat-history] >> text=Когда мне перезвонят?');
+  await page.click('[data-testid=suggest-reply]');
+  await page.waitForFunction(() => /Ответ ИИ на «Когда мне перезвонят\?»/.test(document.querySelector('[data-testid=reply-text]')?.value || ''));
+  const draft = await page.inputValue('[data-testid=reply-text]');
+  assert.ok(!draft.includes('**'), `plain text: ${draft}`);
+  await page.fill('[data-testid=reply-text]', `${draft}\nМенеджер Анна`);
+  await page.click('[data-testid=reply-send]');
+  const sent = await waitSent2(m => /Менеджер Анна$/.test(m.text || ''), 'the edited suggestion');
+  assert.match(sent.text, /^Ответ ИИ на «Когда мне перезвонят\?»/);
+  await ctx.close();
+});

@@ -270,6 +270,13 @@ pub async fn reply(bot_id: String, chat_id: i64, text: String) -> Result<(), App
     Ok(())
 }
 
+/// «Подсказать ответ»: the bot's AI drafts a reply for the operator.
+#[server]
+pub async fn suggest_reply(bot_id: String, chat_id: i64) -> Result<String, AppError> {
+    let actor = crate::session::require_actor().await?;
+    Ok(domain::telegram::suggest_reply(&tg()?, &actor, uuid(&bot_id)?, chat_id).await?)
+}
+
 #[server]
 pub async fn set_operator(bot_id: String, chat_id: i64, on: bool) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;

@@ -78,7 +78,7 @@ fn BotFlowsView() -> impl IntoView {
     }
 }
 
-const KINDS: [(&str, &str); 12] = [
+const KINDS: [(&str, &str); 13] = [
     ("message", "bots.kind.message"),
     ("question", "bots.kind.question"),
     ("menu", "bots.kind.menu"),
@@ -89,6 +89,7 @@ const KINDS: [(&str, &str); 12] = [
     ("create_lead", "bots.kind.create_lead"),
     ("register_partner", "bots.kind.register_partner"),
     ("handoff", "bots.kind.handoff"),
+    ("ai", "bots.kind.ai"),
     ("goto_flow", "bots.kind.goto_flow"),
     ("_", ""),
 ];
@@ -307,7 +308,12 @@ fn FlowEditor(
                             let id = s.id.clone();
                             let id2 = s.id.clone();
                             let is_start = s.id == start;
-                            let summary = s.text.clone().or(s.var.clone()).or(s.tag.clone()).unwrap_or_default();
+                            // An AI step shows where its answer goes and, classifying, the labels.
+                            let ai = (s.kind == "ai").then(|| match s.labels.is_empty() {
+                                true => format!("→ {}", s.var.clone().unwrap_or_default()),
+                                false => format!("{}: {}", s.var.clone().unwrap_or_default(), s.labels.join(" | ")),
+                            });
+                            let summary = ai.or(s.text.clone()).or(s.var.clone()).or(s.tag.clone()).unwrap_or_default();
                             let summary: String = summary.chars().take(40).collect();
                             view! {
                                 <div class="flow-step" data-step=s.id.clone() data-kind=s.kind.clone()
@@ -516,6 +522,18 @@ fn StepPanel(
             <p class="muted">{t("bots.the_web_registration_questionnaire")}</p>
             {next_field(step.next.clone())}
         }.into_any(),
+        "ai" => view! {
+            <p class="muted">{t("bots.ai_step_explained")}</p>
+            {text_field(t("bots.ai_prompt"), "step-prompt", step.prompt.clone().unwrap_or_default(), |s, v| s.prompt = Some(v), true)}
+            {text_field(t("bots.ai_labels"), "step-labels", step.labels.join(", "),
+                |s, v| s.labels = v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(), false)}
+            {text_field(t("bots.store_the_answer_in"), "step-var", step.var.clone().unwrap_or_default(), |s, v| s.var = Some(v.trim().to_string()), false)}
+            {text_field(t("bots.ai_vars"), "step-vars", step.vars.join(", "),
+                |s, v| s.vars = v.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect(), false)}
+            <label class="check"><input type="checkbox" data-testid="step-send" prop:checked=step.send on:change=move |ev| { let c = event_target_checked(&ev); edit(draft, dirty, &sid.get_value(), |s| s.send = c); }/>
+                {t("bots.ai_send")}</label>
+            {next_field(step.next.clone())}
+        }.into_any(),
         "handoff" => view! {
             {text_field(t("bots.message_to_the_customer"), "step-text", step.text.clone().unwrap_or_default(), |s, v| s.text = Some(v), true)}
         }.into_any(),
@@ -644,18 +662,18 @@ fn RulesEditor(id: String, draft: RwSignal<FlowDraft>, dirty: RwSignal<bool>) ->
         <div class="field"><span>{t("bots.rules_the_first_that")}</span>
             {move || step().map(|s| s.rules).unwrap_or_default().into_iter().enumerate().map(|(i, r)| view! {
                 <div class="button-row" data-testid="rule-row">
-                    <input class="short" placeholder=t("bots.variable_2") prop:value=r.var.clone() on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].var = v.trim().to_string()); }/>
-                    <select on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].op = v); }>
+                    <input class="short" data-testid="rule-var" placeholder=t("bots.variable_2") prop:value=r.var.clone() on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].var = v.trim().to_string()); }/>
+                    <select data-testid="rule-op" on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].op = v); }>
                         {ops.iter().map(|(k, key)| view! { <option value=*k selected=r.op == *k>{t(key)}</option> }).collect_view()}
                     </select>
-                    <input class="short" placeholder=t("bots.value") prop:value=r.value.clone() on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].value = v); }/>
-                    <NextSelect draft=draft current=r.next.clone() me=sid.get_value() on_pick={move |v: Option<String>| edit(draft, dirty, &sid.get_value(), |s| s.rules[i].next = v)}/>
+                    <input class="short" data-testid="rule-value" placeholder=t("bots.value") prop:value=r.value.clone() on:change=move |ev| { let v = event_target_value(&ev); edit(draft, dirty, &sid.get_value(), |s| s.rules[i].value = v); }/>
+                    <NextSelect draft=draft current=r.next.clone() me=sid.get_value() testid="rule-next" on_pick={move |v: Option<String>| edit(draft, dirty, &sid.get_value(), |s| s.rules[i].next = v)}/>
                     <button class="small" on:click=move |_| edit(draft, dirty, &sid.get_value(), |s| { s.rules.remove(i); })>"×"</button>
                 </div>
             }).collect_view()}
             <button class="small" on:click=move |_| edit(draft, dirty, &sid.get_value(), |s| s.rules.push(DraftRule { op: "eq".into(), ..Default::default() }))>{t("bots.rule")}</button>
             <label class="field"><span>{t("bots.otherwise")}</span>
-                {move || step().map(|s| view! { <NextSelect draft=draft current=s.otherwise.clone() me=sid.get_value() on_pick={move |v: Option<String>| edit(draft, dirty, &sid.get_value(), |s| s.otherwise = v)}/> })}
+                {move || step().map(|s| view! { <NextSelect draft=draft current=s.otherwise.clone() me=sid.get_value() testid="rule-otherwise" on_pick={move |v: Option<String>| edit(draft, dirty, &sid.get_value(), |s| s.otherwise = v)}/> })}
             </label>
         </div>
     }

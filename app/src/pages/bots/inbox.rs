@@ -158,6 +158,13 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
         n
     });
     let text = RwSignal::new(String::new());
+    let suggest = ServerAction::<SuggestReply>::new();
+    // The draft goes into the reply box, for the operator to edit and send.
+    Effect::new(move |_| {
+        if let Some(Ok(draft)) = suggest.value().get() {
+            text.set(draft);
+        }
+    });
     view! {
         <div class="chat-actions">
             <button class="small" data-testid="take-chat" on:click=move |_| { operator.dispatch(SetOperator { bot_id: bot.get_value(), chat_id, on: true }); }>{t("bots.take_over")}</button>
@@ -213,6 +220,13 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
             </Transition>
         </div>
         <FormError message=form_error(send.value())/>
+        <FormError message=form_error(suggest.value())/>
+        <div class="chat-actions">
+            <button class="small" type="button" data-testid="suggest-reply" disabled=move || suggest.pending().get()
+                on:click=move |_| { suggest.dispatch(SuggestReply { bot_id: bot.get_value(), chat_id }); }>
+                {move || if suggest.pending().get() { t("bots.ai_writing") } else { t("bots.suggest_reply") }}
+            </button>
+        </div>
         <form class="inline-form" data-testid="reply-form" on:submit=move |ev| {
             ev.prevent_default();
             let t = text.get_untracked();
@@ -221,7 +235,8 @@ fn ChatPane(bot_id: String, chat_id: i64, lead_number: Option<i64>) -> impl Into
                 text.set(String::new());
             }
         }>
-            <textarea data-testid="reply-text" rows="2" prop:value=text on:input=move |ev| text.set(event_target_value(&ev))
+            // Grows with what is in it (a suggested draft runs to several lines).
+            <textarea data-testid="reply-text" rows=move || text.with(|t| t.lines().count().clamp(2, 10).to_string()) prop:value=text on:input=move |ev| text.set(event_target_value(&ev))
                 placeholder=t("bots.reply_as_the_bot")></textarea>
             <button type="submit" class="primary" data-testid="reply-send">{t("bots.send")}</button>
         </form>

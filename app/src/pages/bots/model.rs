@@ -181,6 +181,16 @@ pub struct DraftStep {
     pub stage_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flow_id: Option<String>,
+    /// «Ответ ИИ»: the task, the labels to choose from, whether the answer
+    /// is sent, the variables passed along.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub send: bool,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vars: Vec<String>,
 }
 
 impl DraftStep {
@@ -215,6 +225,11 @@ impl DraftStep {
                 s.value = Some(String::new());
             }
             "add_tag" => s.tag = Some(String::new()),
+            "ai" => {
+                s.prompt = Some(String::new());
+                s.var = Some("ai_answer".into());
+                s.send = true;
+            }
             "delay" => s.seconds = Some(60),
             "create_lead" => {
                 s.name_var = Some("name".into());
@@ -471,6 +486,17 @@ mod round_trip {
                     "s11",
                     StepKind::Handoff {
                         text: "Передаю оператору".into(),
+                    },
+                ),
+                step(
+                    "s13",
+                    StepKind::Ai {
+                        prompt: "Определи тему".into(),
+                        var: "topic".into(),
+                        labels: vec!["Ипотека".into(), "Другое".into()],
+                        send: true,
+                        vars: vec!["name".into()],
+                        next: Some("s1".into()),
                     },
                 ),
                 step(
