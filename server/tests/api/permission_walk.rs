@@ -845,3 +845,83 @@ async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
     }
     assert_eq!(checked, Role::all().len() * Operation::all().len());
 }
+
+/// The AI assistant's routes (issue 17) decide on the bot's own rights —
+/// reading on `bots:view`, changing on `bots:edit` — for every role, on a
+/// bot the admin owns. (A refund needs a real payment first: its refusals
+/// are checked in `domain/tests/assistant_bot.rs`.)
+#[sqlx::test(migrations = "../migrations")]
+async fn every_role_gets_the_assistant_routes_the_matrix_grants(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    let tg = telegram(&pool, &app);
+    let admin = admin(&pool).await;
+    let mut n = 0u32;
+    let view = Operation::Bots(BotOp::View);
+    let edit = Operation::Bots(BotOp::Edit);
+    let settings = json!({
+        "enabled": true, "base_url": "http://127.0.0.1:9/v1", "api_key": "sk-walk",
+        "model": "gpt-4o-mini", "temperature": 0.3, "max_tokens": 500,
+        "history_messages": 6, "trial_messages": 3, "trial_days": 0, "prompt": "Ты помощник."
+    });
+    let plan = json!({"kind": "pack", "title": "10 вопросов", "stars": 25, "credits": 10, "active": true});
+    let mut checked = 0;
+    for role in Role::all() {
+        let me = if role == Role::Admin {
+            admin.clone()
+        } else {
+            user_with_role(&pool, &admin, &format!("ai-{role}@mak.test"), role).await
+        };
+        let token = token_for(&pool, &me.email).await;
+        let (bot, target) = fresh_bot(&pool, &tg, &admin, &mut n).await;
+        let calls = [
+            (view, Method::GET, format!("/api/v1/bots/{bot}/assistant"), None),
+            (
+                edit,
+                Method::PUT,
+                format!("/api/v1/bots/{bot}/assistant"),
+                Some(settings.clone()),
+            ),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/plans"), None),
+            (
+                edit,
+                Method::POST,
+                format!("/api/v1/bots/{bot}/plans"),
+                Some(plan.clone()),
+            ),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/users"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/users/42/credits"), None),
+            (
+                edit,
+                Method::POST,
+                format!("/api/v1/bots/{bot}/users/42/credits"),
+                Some(json!({"delta": 1, "reason": "проверка прав"})),
+            ),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/payments"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/ai-log"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/ai-log.csv"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/assistant/stats"), None),
+        ];
+        for (op, method, path, body) in calls {
+            let (resource, action) = op.permission();
+            let scope = rbac::scope_for(&pool, role, resource, action).await.unwrap();
+            let allowed = rbac::permits(&me, op, scope, &target);
+            let mut req = app.client.request(method.clone(), app.url(&path)).bearer_auth(&token);
+            if let Some(body) = &body {
+                req = req.json(body);
+            }
+            let res = req.send().await.unwrap();
+            let status = res.status();
+            let text = res.text().await.unwrap_or_default();
+            if allowed {
+                assert!(
+                    status.is_success(),
+                    "{role} {method} {path} should succeed, got {status}: {text}"
+                );
+            } else {
+                assert_eq!(status, 403, "{role} {method} {path} should be refused: {text}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, Role::all().len() * 11);
+}
