@@ -91,6 +91,10 @@ test('a form made in the settings, pasted into a site, drops a lead into the uns
   await hydrated(page);
   await page.waitForSelector('[data-testid=wf-leads]');
   assert.equal((await page.textContent('[data-testid=wf-leads]')).trim(), '1');
+  // Rendered by the server, the snippet stays text: its own </textarea>
+  // does not end the box and its form and script don't become the page's.
+  assert.equal(await page.inputValue('[data-testid=wf-snippet]'), snippet);
+  assert.equal(await page.locator('form.mak-form').count(), 0);
 
   server.close();
   await visitor.close();

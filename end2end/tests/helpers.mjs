@@ -153,7 +153,7 @@ function watchContexts(browser) {
       }
     });
     ctx.on('console', (m) => {
-      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) console.error('console error:', m.text().split('\n').slice(0, 3).join(' | '));
+      if (m.type() === 'error' && !/^Failed to load resource/.test(m.text())) console.error('console error:', m.text().split('\n').slice(0, 3).join(' | '), 'at', m.page()?.url() ?? '?');
     });
     return ctx;
   };

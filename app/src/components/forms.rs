@@ -56,3 +56,28 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
             .map(|m| view! { <div class="alert error" role="alert">{m}</div> })
     }
 }
+
+/// Text for a `<textarea>`'s children. Leptos writes a textarea's children
+/// unescaped on the server (tachys treats it like `<script>`), so a value
+/// holding `</textarea>` — a web form's HTML snippet, a prompt, a template —
+/// would close the element and the rest would be parsed as the page's own
+/// markup. Escaped on the server only: the browser decodes it back into the
+/// same text, hydration keeps that node, and client-side rendering sets the
+/// text itself.
+pub fn textarea_text(s: impl Into<String>) -> String {
+    let s = s.into();
+    #[cfg(feature = "ssr")]
+    let s = s.replace('&', "&amp;").replace('<', "&lt;");
+    s
+}
+
+#[cfg(all(test, feature = "ssr"))]
+mod textarea_tests {
+    #[test]
+    fn a_textarea_cannot_be_closed_by_its_text() {
+        assert_eq!(
+            super::textarea_text("<form></textarea><script>x()</script> & co"),
+            "&lt;form>&lt;/textarea>&lt;script>x()&lt;/script> &amp; co"
+        );
+    }
+}

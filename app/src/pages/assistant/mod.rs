@@ -12,7 +12,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::charts::{BarChart, Series};
-use crate::components::forms::{field_error, form_error, FormError};
+use crate::components::forms::{field_error, form_error, textarea_text, FormError};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
@@ -274,9 +274,9 @@ fn SettingsForm(s: SettingsWire, bot: Signal<String>, save: ServerAction<SaveAss
                     <div class="field"><label>{t("ai.trial_days")}</label><input name="trial_days" inputmode="numeric" value=s.trial_days.to_string()/>{field("trial_days")}</div>
                 </div>
                 <div class="field"><label>{t("ai.prompt")} " " <span class="muted small">{format!("v{}", s.prompt_version)}</span></label>
-                    <textarea name="prompt" rows="6" data-testid="ai-prompt">{s.prompt.clone()}</textarea>{field("prompt")}</div>
+                    <textarea name="prompt" rows="6" data-testid="ai-prompt">{textarea_text(s.prompt.clone())}</textarea>{field("prompt")}</div>
                 <div class="field"><label>{t("ai.terms")}</label>
-                    <textarea name="terms" rows="3" placeholder=t("ai.terms_hint")>{s.terms.clone()}</textarea>{field("terms")}</div>
+                    <textarea name="terms" rows="3" placeholder=t("ai.terms_hint")>{textarea_text(s.terms.clone())}</textarea>{field("terms")}</div>
                 <FormError message=form_error(save.value())/>
                 {move || save.value().get().and_then(|r| r.ok()).map(|v| view! {
                     <div class="alert ok" role="status" data-testid="ai-saved">{t("ai.saved")} " (" {t("ai.prompt")} " v" {v} ")"</div>

@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::*;
-use crate::components::forms::{form_error, FormError};
+use crate::components::forms::{form_error, textarea_text, FormError};
 use crate::components::shell::Guard;
 use crate::i18n::t;
 
@@ -72,7 +72,7 @@ pub fn TemplatesPage() -> impl IntoView {
                                                 <input type="hidden" name="kind" value=kind1/>
                                                 <textarea name="body" class="code" rows="28" spellcheck="false" data-testid="template-body"
                                                     prop:value=move || body.get()
-                                                    on:input=move |ev| { body.set(event_target_value(&ev)); schedule(); }>{v.body.clone()}</textarea>
+                                                    on:input=move |ev| { body.set(event_target_value(&ev)); schedule(); }>{textarea_text(v.body.clone())}</textarea>
                                                 <div class="actions-row">
                                                     <button type="submit" class="primary" data-testid="template-save">{t("tpl.save")}</button>
                                                 </div>
