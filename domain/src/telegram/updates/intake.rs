@@ -64,6 +64,43 @@ pub async fn ingest(tg: &Telegram, bot_id: Uuid, update: &Value) -> Result<bool,
     Ok(n == 1)
 }
 
+/// Stores a long poll's updates with one statement and one commit (a
+/// re-delivery is a no-op); returns how many were new. An update without
+/// `update_id` is skipped.
+pub(super) async fn ingest_many(tg: &Telegram, bot_id: Uuid, updates: &[Value]) -> Result<u64, TelegramError> {
+    #[derive(Serialize)]
+    struct Row {
+        update_id: i64,
+        chat_id: i64,
+        payload: Value,
+    }
+    let rows: Vec<Row> = updates
+        .iter()
+        .filter_map(|u| {
+            let update_id = u["update_id"].as_i64()?;
+            let payload = storable(u.clone());
+            Some(Row {
+                update_id,
+                chat_id: chat_of(&payload).unwrap_or(0),
+                payload,
+            })
+        })
+        .collect();
+    let n = sqlx::query!(
+        "insert into bot_updates (bot_id, update_id, chat_id, payload)
+         select $1, v.update_id, v.chat_id, v.payload
+         from jsonb_to_recordset($2) as v(update_id bigint, chat_id bigint, payload jsonb)
+         order by v.update_id
+         on conflict (bot_id, update_id) do nothing",
+        bot_id,
+        serde_json::to_value(&rows).unwrap_or_default()
+    )
+    .execute(&tg.pool)
+    .await?
+    .rows_affected();
+    Ok(n)
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     #[error("unknown bot")]

@@ -45,18 +45,26 @@ pub async fn poll_once(tg: &Telegram, bot_id: Uuid, timeout_secs: u32) -> Result
             return Err(e.into());
         }
     };
-    let mut max = None;
-    for u in &updates {
-        match ingest(tg, bot_id, u).await {
-            Ok(_) => {}
-            // An update PostgreSQL refuses as data (class 22) is skipped,
-            // so it can't hold up every later update of this bot.
-            Err(TelegramError::Db(sqlx::Error::Database(e))) if e.code().is_some_and(|c| c.starts_with("22")) => {
-                tracing::warn!(%bot_id, update_id = ?u["update_id"], error = %e, "an update could not be stored; skipped");
+    let max = updates.iter().filter_map(|u| u["update_id"].as_i64()).max();
+    // The whole poll in one statement; when PostgreSQL refuses it as data
+    // (class 22), one by one, so the one bad update is skipped and can't
+    // hold up every later update of this bot.
+    match ingest_many(tg, bot_id, &updates).await {
+        Ok(_) => {}
+        Err(TelegramError::Db(sqlx::Error::Database(e))) if e.code().is_some_and(|c| c.starts_with("22")) => {
+            for u in &updates {
+                match ingest(tg, bot_id, u).await {
+                    Ok(_) => {}
+                    Err(TelegramError::Db(sqlx::Error::Database(e)))
+                        if e.code().is_some_and(|c| c.starts_with("22")) =>
+                    {
+                        tracing::warn!(%bot_id, update_id = ?u["update_id"], error = %e, "an update could not be stored; skipped");
+                    }
+                    Err(e) => return Err(e),
+                }
             }
-            Err(e) => return Err(e),
         }
-        max = max.max(u["update_id"].as_i64());
+        Err(e) => return Err(e),
     }
     if let Some(m) = max {
         sqlx::query!(
