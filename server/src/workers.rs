@@ -221,27 +221,21 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             },
         },
         Worker {
-            // Questions users paid for: claimed under a lease, asked side
-            // by side so the AI's latency overlaps; four copies, so a batch
-            // waiting on slow answers doesn't hold up newer questions.
+            // Questions users paid for: claimed under a lease as soon as
+            // processed updates ring (or every 250 ms), each claim asked in
+            // a task of its own so the AI's latency overlaps instead of
+            // queueing newer questions behind older ones.
             name: "assistant answers",
-            run: Run::Loop {
-                copies: 4,
-                every: Duration::from_millis(250),
-                wake: None,
-                once: once({
-                    let tg = tg.clone();
-                    move || {
-                        let tg = tg.clone();
-                        async move {
-                            let policy = domain::ai::RetryPolicy::default();
-                            domain::assistant::answer_pending(&tg, &policy, 500)
-                                .await
-                                .map(|r| r.answered + r.failed)
-                        }
-                    }
-                }),
-            },
+            run: Run::Service(
+                domain::assistant::run_answering(
+                    tg.clone(),
+                    domain::ai::RetryPolicy::default(),
+                    &AI_WAKE,
+                    Duration::from_millis(250),
+                    2000,
+                )
+                .boxed(),
+            ),
         },
         Worker {
             // The initial amoCRM import: whichever instance takes the
@@ -350,6 +344,7 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
                             let n = telegram::process_pending(&tg, 500).await?;
                             if n > 0 {
                                 SENDER_WAKE.notify_waiters();
+                                AI_WAKE.notify_waiters();
                             }
                             Ok::<_, telegram::TelegramError>(n)
                         }
@@ -382,7 +377,7 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             run: Run::Loop {
                 copies: 2,
                 every: Duration::from_millis(250),
-                wake: None,
+                wake: Some(&AI_WAKE),
                 once: once({
                     let tg = tg.clone();
                     move || {
@@ -532,6 +527,9 @@ async fn heal_field_indexes(pool: sqlx::PgPool) {
 
 static TELEGRAM_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 static SENDER_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
+/// Rung when updates were processed: they may have taken paid questions
+/// (and flows' AI asks), which are then asked at once, not a tick later.
+static AI_WAKE: LazyLock<Notify> = LazyLock::new(Notify::new);
 
 /// Wakes the update processors at once (a webhook just stored an update);
 /// they also look every 100 ms for updates other instances stored.

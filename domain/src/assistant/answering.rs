@@ -2,8 +2,8 @@
 //! questions under a two-minute lease (SKIP LOCKED, so instances share
 //! them and a crashed one's questions are taken again), asks the AI for
 //! all of them side by side — one chat's slow answer never queues another —
-//! and for each, in one short transaction, records the answer and queues
-//! it as Telegram messages (Markdown as Telegram HTML, cut between
+//! and for each (in chunks written side by side, a savepoint per question)
+//! records the answer and queues it as Telegram messages (Markdown as Telegram HTML, cut between
 //! paragraphs), or gives back what the question took and tells the user
 //! kindly. The question's state moves only from `pending`, so an answer
 //! that comes after a lease ran out and another worker answered is dropped,
@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::json;
-use sqlx::PgPool;
+use sqlx::{PgPool, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::{give_back_in, provider_of, record_answer_in, AssistantError, DEFAULT_PROMPT};
@@ -137,8 +137,64 @@ async fn conversation(pool: &PgPool, b: &Brief, q: &Claimed) -> Result<Vec<Messa
 /// Claims up to `limit` pending questions and answers them (see the
 /// module); each chat sees «печатает…» while its answer is awaited.
 pub async fn answer_pending(tg: &Telegram, policy: &RetryPolicy, limit: i64) -> Result<AnswerReport, AssistantError> {
-    let (pool, cipher) = (&tg.pool, &tg.cipher);
-    let claimed = sqlx::query_as!(
+    let claimed = claim(&tg.pool, limit).await?;
+    answer_claimed(tg, policy, claimed).await
+}
+
+/// The answering as a service: claims what is pending whenever `wake`
+/// rings (processed updates took questions) or every `every`, and answers
+/// each claim in a task of its own, so a claim waiting on the AI never
+/// holds up the questions that come after it; at most `max_in_flight`
+/// questions are with the AI at once (the rest wait, pending, for the next
+/// claim). Dropping the future drops the claims in flight: their leases
+/// run out and they are claimed again, here or on another instance.
+pub async fn run_answering(
+    tg: Telegram,
+    policy: RetryPolicy,
+    wake: &'static tokio::sync::Notify,
+    every: std::time::Duration,
+    max_in_flight: usize,
+) {
+    let permits = std::sync::Arc::new(tokio::sync::Semaphore::new(max_in_flight));
+    let mut tasks = tokio::task::JoinSet::new();
+    loop {
+        while tasks.try_join_next().is_some() {}
+        // Registered before the claim, so a ring during it is not missed.
+        let woken = wake.notified();
+        let free = permits.available_permits().min(CLAIM_LIMIT);
+        if free > 0 {
+            match claim(&tg.pool, free as i64).await {
+                Ok(claimed) if !claimed.is_empty() => {
+                    let n = u32::try_from(claimed.len()).unwrap_or(u32::MAX);
+                    let Ok(held) = permits.clone().acquire_many_owned(n).await else {
+                        return;
+                    };
+                    let tg = tg.clone();
+                    tasks.spawn(async move {
+                        if let Err(e) = answer_claimed(&tg, &policy, claimed).await {
+                            tracing::warn!(error = %e, "assistant answers: a claim failed; its questions are asked again later");
+                        }
+                        drop(held);
+                    });
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "assistant answers: claiming failed; will retry"),
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = woken => {}
+        }
+    }
+}
+
+/// Questions one claim takes at most.
+const CLAIM_LIMIT: usize = 500;
+
+/// Takes up to `limit` pending questions under the lease, oldest first.
+async fn claim(pool: &PgPool, limit: i64) -> Result<Vec<Claimed>, AssistantError> {
+    Ok(sqlx::query_as!(
         Claimed,
         r#"update assistant_questions q set claimed_until = now() + make_interval(secs => $2)
            where q.id in (select id from assistant_questions
@@ -150,7 +206,16 @@ pub async fn answer_pending(tg: &Telegram, policy: &RetryPolicy, limit: i64) -> 
         LEASE_SECONDS
     )
     .fetch_all(pool)
-    .await?;
+    .await?)
+}
+
+/// Asks the AI for claimed questions side by side and writes the outcomes.
+async fn answer_claimed(
+    tg: &Telegram,
+    policy: &RetryPolicy,
+    claimed: Vec<Claimed>,
+) -> Result<AnswerReport, AssistantError> {
+    let (pool, cipher) = (&tg.pool, &tg.cipher);
     if claimed.is_empty() {
         return Ok(AnswerReport::default());
     }
@@ -177,50 +242,99 @@ pub async fn answer_pending(tg: &Telegram, policy: &RetryPolicy, limit: i64) -> 
         }
     });
     let results = futures::future::join_all(asks).await;
+    let outcomes: Vec<(&Claimed, Result<ai::Answer, ai::AiError>)> = claimed.iter().zip(results).collect();
+    // The answers come back together: written in chunks side by side, each
+    // chunk one commit with a savepoint per question, so a thousand answers
+    // don't wait on a thousand commits one after another.
+    let writes = outcomes
+        .chunks(WRITE_CHUNK)
+        .map(|chunk| write_chunk(pool, &briefs, chunk));
     let mut report = AnswerReport::default();
-    for (q, result) in claimed.iter().zip(results) {
-        let mut tx = pool.begin().await?;
-        match result {
-            Ok(answer) => {
-                if record_answer_in(&mut tx, q.id, &answer).await? {
-                    for part in ai::split_reply(&answer.text, ai::TELEGRAM_LIMIT) {
-                        crate::telegram::queue_out(
-                            &mut tx,
-                            q.bot_id,
-                            q.chat_id,
-                            "text",
-                            &OutMessage::text(part),
-                            json!({}),
-                            None,
-                        )
-                        .await?;
-                    }
-                    report.answered += 1;
-                }
+    for r in futures::future::join_all(writes).await {
+        let r = r?;
+        report.answered += r.answered;
+        report.failed += r.failed;
+    }
+    Ok(report)
+}
+
+/// Questions whose outcome one transaction writes.
+const WRITE_CHUNK: usize = 25;
+
+async fn write_chunk(
+    pool: &PgPool,
+    briefs: &HashMap<Uuid, Brief>,
+    chunk: &[(&Claimed, Result<ai::Answer, ai::AiError>)],
+) -> Result<AnswerReport, AssistantError> {
+    let mut tx = pool.begin().await?;
+    let mut report = AnswerReport::default();
+    for (q, result) in chunk {
+        let mut sp = sqlx::Connection::begin(&mut *tx).await?;
+        match write_one(&mut sp, briefs, q, result).await {
+            Ok(r) => {
+                sp.commit().await?;
+                report.answered += r.answered;
+                report.failed += r.failed;
             }
             Err(e) => {
-                tracing::warn!(question = %q.id, bot = %q.bot_id, error = %e, "assistant: no answer, giving back");
-                let told = if briefs[&q.bot_id].provider.is_some() {
-                    SORRY
-                } else {
-                    NO_PROVIDER
-                };
-                if give_back_in(&mut tx, q.id, &e.to_string()).await? {
+                // Left pending: asked again when its lease runs out.
+                sp.rollback().await?;
+                tracing::warn!(question = %q.id, error = %e, "assistant: the outcome was not written");
+            }
+        }
+    }
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Records one question's answer and queues it, or gives back what it took
+/// and queues the apology; nothing when another worker finished it first.
+async fn write_one(
+    tx: &mut Transaction<'_, Postgres>,
+    briefs: &HashMap<Uuid, Brief>,
+    q: &Claimed,
+    result: &Result<ai::Answer, ai::AiError>,
+) -> Result<AnswerReport, AssistantError> {
+    let mut report = AnswerReport::default();
+    match result {
+        Ok(answer) => {
+            if record_answer_in(tx, q.id, answer).await? {
+                for part in ai::split_reply(&answer.text, ai::TELEGRAM_LIMIT) {
                     crate::telegram::queue_out(
-                        &mut tx,
+                        tx,
                         q.bot_id,
                         q.chat_id,
                         "text",
-                        &OutMessage::text(told),
+                        &OutMessage::text(part),
                         json!({}),
                         None,
                     )
                     .await?;
-                    report.failed += 1;
                 }
+                report.answered += 1;
             }
         }
-        tx.commit().await?;
+        Err(e) => {
+            tracing::warn!(question = %q.id, bot = %q.bot_id, error = %e, "assistant: no answer, giving back");
+            let told = if briefs[&q.bot_id].provider.is_some() {
+                SORRY
+            } else {
+                NO_PROVIDER
+            };
+            if give_back_in(tx, q.id, &e.to_string()).await? {
+                crate::telegram::queue_out(
+                    tx,
+                    q.bot_id,
+                    q.chat_id,
+                    "text",
+                    &OutMessage::text(told),
+                    json!({}),
+                    None,
+                )
+                .await?;
+                report.failed += 1;
+            }
+        }
     }
     Ok(report)
 }

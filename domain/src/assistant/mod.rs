@@ -18,7 +18,7 @@ mod preferences;
 mod settings;
 mod wallet;
 
-pub use answering::{answer_pending, AnswerReport, NO_PROVIDER, SORRY};
+pub use answering::{answer_pending, run_answering, AnswerReport, NO_PROVIDER, SORRY};
 pub use chat::{check_checkout_in, describe, payload_of, respond_in, take_payment_in, Handled, Reply};
 pub use insight::{
     ai_log, assistant_stats, list_users, log_csv, user_standing, DayStats, LogFilter, LogLine, StatsView, UserLine,
