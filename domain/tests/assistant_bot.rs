@@ -46,15 +46,19 @@ impl World {
         let body = json!({ "chat_id": USER, "data": data });
         self.control(&format!("bots/{BOT_TG_ID}/callback"), body).await;
     }
-    async fn sent(&self) -> Vec<Value> {
+    /// What the mock kept for the user's chat: `sent` or `actions`.
+    async fn kept(&self, what: &str) -> Vec<Value> {
         self.http
-            .get(format!("{}/_mock/bots/{BOT_TG_ID}/sent?chat_id={USER}", self.mock))
+            .get(format!("{}/_mock/bots/{BOT_TG_ID}/{what}?chat_id={USER}", self.mock))
             .send()
             .await
             .unwrap()
             .json()
             .await
             .unwrap()
+    }
+    async fn sent(&self) -> Vec<Value> {
+        self.kept("sent").await
     }
     /// Polls, processes, answers questions and sends until all is quiet.
     async fn pump(&self, bot: Uuid) {
@@ -510,6 +514,134 @@ async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPo
     assert!(assistant::list_payments(&pool, &stranger, bot, 1).await.is_err());
 }
 
+#[sqlx::test(migrations = "../migrations")]
+async fn the_crm_searches_and_exports_the_credits_ledger(pool: PgPool) {
+    let (w, admin, bot, _, _, ai) = setup(&pool).await;
+    w.say("/start").await;
+    w.pump(bot).await;
+    let message = invoice(&w, bot).await;
+    pay(&w, bot, message, 1).await;
+    w.say("Какая ставка по ипотеке?").await;
+    w.pump(bot).await;
+    ai.fail(ai_mock::Failure {
+        status: Some(500),
+        retry_after: None,
+        hang_secs: None,
+        when: Some("вклад".into()),
+        times: 3,
+    })
+    .await;
+    w.say("А по вкладу?").await;
+    w.pump(bot).await;
+    assistant::adjust_credits(&pool, &admin, bot, USER, 5, "Компенсация за сбой")
+        .await
+        .unwrap();
+    let payment = assistant::list_payments(&pool, &admin, bot, 1).await.unwrap().items[0].id;
+    assistant::refund_payment(&w.tg, &admin, payment).await.unwrap();
+    assert_eq!(assistant::standing(&pool, bot, USER).await.unwrap().credits, 4);
+
+    // Every move, newest first, with what it was for, and the sums.
+    let all = assistant::credit_ledger(&pool, &admin, bot, &assistant::LedgerFilter::default(), 50)
+        .await
+        .unwrap();
+    let moves: Vec<(&str, i32)> = all.page.items.iter().map(|e| (e.reason.as_str(), e.delta)).collect();
+    assert_eq!(
+        moves,
+        [
+            ("refund_payment", -50),
+            ("manual", 5),
+            ("refund_failed", 1),
+            ("question", -1),
+            ("question", -1),
+            ("purchase", 50)
+        ]
+    );
+    assert_eq!((all.page.total, all.credited, all.debited), (6, 56, 52));
+    let items = &all.page.items;
+    assert_eq!((items[0].plan.as_str(), items[0].stars), ("50 вопросов", Some(100)));
+    assert_eq!(
+        (items[1].note.as_str(), items[1].actor_name.is_empty()),
+        ("Компенсация за сбой", false)
+    );
+    assert_eq!(items[2].question, "А по вкладу?");
+    assert_eq!(items[4].question, "Какая ставка по ипотеке?");
+    assert_eq!(items[5].name, "Олег");
+
+    // Narrowed by the operation, by words of the reason, by the user, by days.
+    let by = |f: assistant::LedgerFilter| {
+        let pool = pool.clone();
+        let admin = admin.clone();
+        async move { assistant::credit_ledger(&pool, &admin, bot, &f, 50).await }
+    };
+    let manual = by(assistant::LedgerFilter {
+        reason: "manual".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!((manual.page.total, manual.credited, manual.debited), (1, 5, 0));
+    let words = by(assistant::LedgerFilter {
+        q: "компенсац".into(),
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    assert_eq!(words.page.total, 1);
+    for q in [USER.to_string(), "олег".to_string()] {
+        let mine = by(assistant::LedgerFilter {
+            q,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        assert_eq!(mine.page.total, 6);
+    }
+    let today = domain::time::local(chrono::Utc::now()).date_naive();
+    let tomorrow = today + chrono::Duration::days(1);
+    let days = |from, to| assistant::LedgerFilter {
+        from: Some(from),
+        to: Some(to),
+        ..Default::default()
+    };
+    assert_eq!(by(days(today, today)).await.unwrap().page.total, 6);
+    assert_eq!(by(days(tomorrow, tomorrow)).await.unwrap().page.total, 0);
+    assert!(matches!(
+        by(days(tomorrow, today)).await,
+        Err(assistant::AssistantError::Validation(_))
+    ));
+    assert!(matches!(
+        by(assistant::LedgerFilter {
+            reason: "gift".into(),
+            ..Default::default()
+        })
+        .await,
+        Err(assistant::AssistantError::Validation(_))
+    ));
+
+    // The export: one row an entry, in Russian, formulas defused.
+    let csv = String::from_utf8(assistant::ledger_csv(&all.page.items).unwrap()).unwrap();
+    let rows: Vec<csv::StringRecord> = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(rows.len(), 6, "{csv}");
+    assert_eq!(
+        (&rows[1][5], &rows[1][6], &rows[1][11]),
+        ("+5", "Вручную", "Компенсация за сбой")
+    );
+    assert_eq!((&rows[0][5], &rows[0][6]), ("-50", "Возврат платежа"));
+
+    // Someone without rights over the bot reads none of it.
+    let stranger = user_with_role(&pool, &admin, "stranger@mak.test", domain::types::Role::Partner).await;
+    assert!(
+        assistant::credit_ledger(&pool, &stranger, bot, &assistant::LedgerFilter::default(), 50)
+            .await
+            .is_err()
+    );
+}
+
 /// What the AI was told last (its system message and the question).
 async fn last_ask(ai: &ai_mock::Mock) -> (String, String) {
     let r = ai.received().await;
@@ -595,15 +727,7 @@ async fn a_user_picks_the_language_and_style_of_answers_and_sees_typing(pool: Pg
         "{system}"
     );
     assert_eq!(user, "Сколько стоит перевод?");
-    let actions: Vec<Value> = w
-        .http
-        .get(format!("{}/_mock/bots/{BOT_TG_ID}/actions?chat_id={USER}", w.mock))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let actions = w.kept("actions").await;
     assert!(actions.iter().any(|a| a["action"] == "typing"), "{actions:?}");
 }
 
@@ -745,6 +869,44 @@ async fn a_flow_step_asks_the_ai_classifies_routes_and_answers(pool: PgPool) {
             .await
             .unwrap();
     assert_eq!(states, [("answered".to_string(), 3), ("failed".to_string(), 1)]);
+
+    // The asks are in the bot's log beside its questions, with the flow.
+    let log = |source: &str| assistant::LogFilter {
+        source: source.into(),
+        ..Default::default()
+    };
+    let flows = assistant::ai_log(&pool, &admin, bot, &log("flow"), 50).await.unwrap();
+    assert_eq!(flows.total, 4);
+    let failed = flows.items.iter().find(|l| l.state == "failed").unwrap();
+    assert_eq!(
+        (failed.source.as_str(), failed.flow.as_str(), failed.question.as_str()),
+        ("flow", "Тема", "Кредит на машину")
+    );
+    assert!(!failed.error.is_empty());
+    assert_eq!(flows.items[0].flow, "Объяснение");
+    assert_eq!(
+        assistant::ai_log(&pool, &admin, bot, &log(""), 50).await.unwrap().total,
+        4
+    );
+    assert_eq!(
+        assistant::ai_log(&pool, &admin, bot, &log("question"), 50)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    let words = assistant::LogFilter {
+        q: "ипотеку".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        assistant::ai_log(&pool, &admin, bot, &words, 50).await.unwrap().total,
+        1
+    );
+    assert!(matches!(
+        assistant::ai_log(&pool, &admin, bot, &log("bots"), 50).await,
+        Err(assistant::AssistantError::Validation(_))
+    ));
 }
 
 #[sqlx::test(migrations = "../migrations")]

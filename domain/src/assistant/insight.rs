@@ -101,23 +101,34 @@ pub struct LogFilter {
     /// Words in the question or the answer.
     #[serde(default)]
     pub q: String,
-    /// `pending`, `answered` or `failed` (empty: all).
+    /// `pending`, `answered`, `failed` or `dropped` (empty: all).
     #[serde(default)]
     pub state: String,
+    /// `question` (users' questions) or `flow` (the flows' «Ответ ИИ»
+    /// steps); empty: both.
+    #[serde(default)]
+    pub source: String,
     #[serde(default)]
     pub chat_id: Option<i64>,
     #[serde(default)]
     pub page: Option<i64>,
 }
 
-/// One question with its answer (or why there is none).
+/// One question with its answer (or why there is none): a user's question
+/// to the assistant, or what a flow's «Ответ ИИ» step asked.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LogLine {
     pub id: Uuid,
     pub chat_id: i64,
     pub name: String,
+    /// `question` or `flow`.
+    pub source: String,
+    /// The flow whose step asked (empty for a question).
+    pub flow: String,
     pub question: String,
     pub answer: String,
+    /// `pending`, `answered`, `failed`, or `dropped` (a flow's chat moved
+    /// on before the AI answered).
     pub state: String,
     pub paid_with: String,
     pub model: String,
@@ -128,7 +139,8 @@ pub struct LogLine {
     pub created_at: DateTime<Utc>,
 }
 
-/// The bot's questions and answers, newest first, narrowed by `filter`.
+/// The bot's questions and answers, newest first, narrowed by `filter`:
+/// users' questions and the asks of its flows' AI steps together.
 /// `per_page` is capped at 10,000 (the export reads the first such page).
 pub async fn ai_log(
     pool: &PgPool,
@@ -139,45 +151,79 @@ pub async fn ai_log(
 ) -> Result<Page<LogLine>, AssistantError> {
     authorize_on_bot(pool, actor, Operation::Bots(BotOp::View), bot).await?;
     let state = filter.state.trim();
-    if !["", "pending", "answered", "failed"].contains(&state) {
+    if !["", "pending", "answered", "failed", "dropped"].contains(&state) {
         return Err(AssistantError::invalid(
             "state",
-            "Состояние: pending, answered или failed",
+            "Состояние: pending, answered, failed или dropped",
         ));
+    }
+    let source = filter.source.trim();
+    if !["", "question", "flow"].contains(&source) {
+        return Err(AssistantError::invalid("source", "Источник: question или flow"));
     }
     let per_page = per_page.clamp(1, 10_000);
     let page = filter.page.unwrap_or(1).clamp(1, 100_000);
     let q = filter.q.trim().to_lowercase();
     let like = crate::like_contains(&q);
+    // Both sources read as one: the question's text of a flow's ask is
+    // the user's message it sent (the last of its messages).
     let total = sqlx::query_scalar!(
-        r#"select count(*) as "n!" from assistant_questions q
-           where q.bot_id = $1 and ($2 = '' or q.state = $2) and ($3::bigint is null or q.chat_id = $3)
-             and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5)"#,
-        bot,
-        state,
-        filter.chat_id,
-        q,
-        like
-    )
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as!(
-        LogLine,
-        r#"select q.id, q.chat_id, trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
-                  q.question, coalesce(q.answer, '') as "answer!", q.state, coalesce(q.paid_with, '') as "paid_with!",
-                  coalesce(q.model, '') as "model!", q.tokens_in, q.tokens_out, q.latency_ms,
-                  coalesce(q.error, '') as "error!", q.created_at as "created_at: DateTime<Utc>"
-           from assistant_questions q
-           left join bot_chats c on c.bot_id = q.bot_id and c.chat_id = q.chat_id
-           where q.bot_id = $1 and ($2 = '' or q.state = $2) and ($3::bigint is null or q.chat_id = $3)
-             and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5)
-           order by q.created_at desc, q.id
-           limit $6 offset $7"#,
+        r#"select
+             (select count(*) from assistant_questions q
+              where $6 in ('', 'question') and q.bot_id = $1 and ($2 = '' or q.state = $2)
+                and ($3::bigint is null or q.chat_id = $3)
+                and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5))
+           + (select count(*) from flow_ai_asks a
+              where $6 in ('', 'flow') and a.bot_id = $1 and ($2 = '' or a.state = $2)
+                and ($3::bigint is null or a.chat_id = $3)
+                and ($4 = '' or lower(coalesce(a.messages->-1->>'content', '')) like $5
+                     or lower(coalesce(a.answer, '')) like $5)) as "n!""#,
         bot,
         state,
         filter.chat_id,
         q,
         like,
+        source
+    )
+    .fetch_one(pool)
+    .await?;
+    let items = sqlx::query_as!(
+        LogLine,
+        r#"with log as (
+             select q.id, q.chat_id, 'question' as source, '' as flow, q.question, coalesce(q.answer, '') as answer,
+                    q.state, coalesce(q.paid_with, '') as paid_with, coalesce(q.model, '') as model,
+                    q.tokens_in, q.tokens_out, q.latency_ms, coalesce(q.error, '') as error, q.created_at
+             from assistant_questions q
+             where $6 in ('', 'question') and q.bot_id = $1 and ($2 = '' or q.state = $2)
+               and ($3::bigint is null or q.chat_id = $3)
+               and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5)
+             union all
+             select a.id, a.chat_id, 'flow', coalesce(f.name, ''), coalesce(a.messages->-1->>'content', ''),
+                    coalesce(a.answer, ''), a.state, '', coalesce(a.model, ''),
+                    a.tokens_in, a.tokens_out, a.latency_ms, coalesce(a.error, ''), a.created_at
+             from flow_ai_asks a
+             left join bot_flows f on f.id = a.flow_id
+             where $6 in ('', 'flow') and a.bot_id = $1 and ($2 = '' or a.state = $2)
+               and ($3::bigint is null or a.chat_id = $3)
+               and ($4 = '' or lower(coalesce(a.messages->-1->>'content', '')) like $5
+                    or lower(coalesce(a.answer, '')) like $5)
+           )
+           select l.id as "id!", l.chat_id as "chat_id!",
+                  trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
+                  l.source as "source!", l.flow as "flow!", l.question as "question!", l.answer as "answer!",
+                  l.state as "state!", l.paid_with as "paid_with!", l.model as "model!",
+                  l.tokens_in, l.tokens_out, l.latency_ms, l.error as "error!",
+                  l.created_at as "created_at!: DateTime<Utc>"
+           from log l
+           left join bot_chats c on c.bot_id = $1 and c.chat_id = l.chat_id
+           order by l.created_at desc, l.id
+           limit $7 offset $8"#,
+        bot,
+        state,
+        filter.chat_id,
+        q,
+        like,
+        source,
         per_page,
         (page - 1) * per_page
     )
@@ -308,6 +354,7 @@ pub fn log_csv(lines: &[LogLine]) -> Result<Vec<u8>, csv::Error> {
         "Когда",
         "Chat ID",
         "Пользователь",
+        "Источник",
         "Вопрос",
         "Ответ",
         "Состояние",
@@ -324,6 +371,11 @@ pub fn log_csv(lines: &[LogLine]) -> Result<Vec<u8>, csv::Error> {
             crate::time::datetime_seconds(l.created_at),
             l.chat_id.to_string(),
             crate::leads::spreadsheet_text(&l.name),
+            if l.source == "flow" {
+                crate::leads::spreadsheet_text(&format!("Сценарий «{}»", l.flow))
+            } else {
+                "Вопрос пользователя".to_string()
+            },
             crate::leads::spreadsheet_text(&l.question),
             crate::leads::spreadsheet_text(&l.answer),
             l.state.clone(),

@@ -6,12 +6,14 @@
 //! mode's settings with the provider and the versioned prompt
 //! (`settings.rs`), the worker that answers paid questions
 //! (`answering.rs`), the bot's side of it (`chat.rs`), the payments and
-//! their refunds (`payments.rs`), and what the CRM reads about a bot's
-//! users, questions and takings (`insight.rs`).
+//! their refunds (`payments.rs`), what the CRM reads about a bot's users,
+//! questions and takings (`insight.rs`) and its credits ledger
+//! (`ledger.rs`).
 
 mod answering;
 mod chat;
 mod insight;
+mod ledger;
 mod payments;
 mod plans;
 mod preferences;
@@ -23,6 +25,7 @@ pub use chat::{check_checkout_in, describe, payload_of, respond_in, take_payment
 pub use insight::{
     ai_log, assistant_stats, list_users, log_csv, user_standing, DayStats, LogFilter, LogLine, StatsView, UserLine,
 };
+pub use ledger::{credit_ledger, ledger_csv, reason_label, Ledger, LedgerFilter, LedgerLine, REASONS};
 pub use payments::{list_payments, refund_payment, PaymentView};
 pub use plans::{list_plans, save_plan, PlanInput, PlanKind, PlanView};
 pub use preferences::{Preferences, Style};
