@@ -792,6 +792,34 @@ async fn call_for(
     }
 }
 
+/// Calls `path` as the token's user and checks the decision: success when
+/// `allowed`, else 403 with the API's «Нет доступа».
+async fn expect_decision(
+    app: &TestApp,
+    token: &str,
+    method: &Method,
+    path: &str,
+    body: Option<&serde_json::Value>,
+    allowed: bool,
+    what: &str,
+) {
+    let mut req = app.client.request(method.clone(), app.url(path)).bearer_auth(token);
+    if let Some(body) = body {
+        req = req.json(body);
+    }
+    let res = req.send().await.unwrap();
+    let status = res.status();
+    let text = res.text().await.unwrap_or_default();
+    if allowed {
+        assert!(status.is_success(), "{what} should succeed, got {status}: {text}");
+    } else {
+        assert_eq!(status, 403, "{what} should be refused: {text}");
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["code"], "forbidden");
+        assert_eq!(v["message"], "Нет доступа");
+    }
+}
+
 #[sqlx::test(migrations = "../migrations")]
 async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
@@ -813,33 +841,17 @@ async fn every_role_gets_exactly_what_the_matrix_grants(pool: PgPool) {
                 .unwrap_or_else(|e| panic!("{op:?} has no matrix entry for {role}: {e}"));
             let call = call_for(op, &pool, &tg, &admin, &me, &mut n).await;
             let allowed = rbac::permits(&me, op, scope, &call.target);
-            let mut req = app
-                .client
-                .request(call.method.clone(), app.url(&call.path))
-                .bearer_auth(&token);
-            if let Some(body) = &call.body {
-                req = req.json(body);
-            }
-            let res = req.send().await.unwrap();
-            let status = res.status();
-            let text = res.text().await.unwrap_or_default();
-            if allowed {
-                assert!(
-                    status.is_success(),
-                    "{role} {op:?} ({scope}) {} {} should succeed, got {status}: {text}",
-                    call.method,
-                    call.path
-                );
-            } else {
-                assert_eq!(
-                    status, 403,
-                    "{role} {op:?} ({scope}) {} {} should be refused: {text}",
-                    call.method, call.path
-                );
-                let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-                assert_eq!(v["code"], "forbidden");
-                assert_eq!(v["message"], "Нет доступа");
-            }
+            let what = format!("{role} {op:?} ({scope}) {} {}", call.method, call.path);
+            expect_decision(
+                &app,
+                &token,
+                &call.method,
+                &call.path,
+                call.body.as_ref(),
+                allowed,
+                &what,
+            )
+            .await;
             checked += 1;
         }
     }
@@ -899,29 +911,18 @@ async fn every_role_gets_the_assistant_routes_the_matrix_grants(pool: PgPool) {
             (view, Method::GET, format!("/api/v1/bots/{bot}/payments"), None),
             (view, Method::GET, format!("/api/v1/bots/{bot}/ai-log"), None),
             (view, Method::GET, format!("/api/v1/bots/{bot}/ai-log.csv"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/ledger"), None),
+            (view, Method::GET, format!("/api/v1/bots/{bot}/ledger.csv"), None),
             (view, Method::GET, format!("/api/v1/bots/{bot}/assistant/stats"), None),
         ];
         for (op, method, path, body) in calls {
             let (resource, action) = op.permission();
             let scope = rbac::scope_for(&pool, role, resource, action).await.unwrap();
             let allowed = rbac::permits(&me, op, scope, &target);
-            let mut req = app.client.request(method.clone(), app.url(&path)).bearer_auth(&token);
-            if let Some(body) = &body {
-                req = req.json(body);
-            }
-            let res = req.send().await.unwrap();
-            let status = res.status();
-            let text = res.text().await.unwrap_or_default();
-            if allowed {
-                assert!(
-                    status.is_success(),
-                    "{role} {method} {path} should succeed, got {status}: {text}"
-                );
-            } else {
-                assert_eq!(status, 403, "{role} {method} {path} should be refused: {text}");
-            }
+            let what = format!("{role} {method} {path}");
+            expect_decision(&app, &token, &method, &path, body.as_ref(), allowed, &what).await;
             checked += 1;
         }
     }
-    assert_eq!(checked, Role::all().len() * 11);
+    assert_eq!(checked, Role::all().len() * 13);
 }

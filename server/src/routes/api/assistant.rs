@@ -1,6 +1,7 @@
 //! `/api/v1`: a bot's assistant mode, its plans, its users' credits, the
-//! Stars payments with their refunds, the log of questions and answers and
-//! the figures by day.
+//! Stars payments with their refunds, the log of questions and answers
+//! (the flows' AI steps included), the credits ledger and the figures by
+//! day.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -10,9 +11,9 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
-use domain::assistant::{self, LogFilter, PlanInput, SettingsInput};
+use domain::assistant::{self, LedgerFilter, LogFilter, PlanInput, SettingsInput};
 
-use super::{parse_id, ApiQuery, ApiResult};
+use super::{parse_day, parse_id, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -29,6 +30,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(refund))
         .routes(routes!(log))
         .routes(routes!(log_csv))
+        .routes(routes!(ledger))
+        .routes(routes!(ledger_csv))
         .routes(routes!(stats))
 }
 
@@ -228,8 +231,10 @@ async fn refund(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id):
 struct LogParams {
     /// Слова из вопроса или ответа.
     q: Option<String>,
-    /// `pending`, `answered` или `failed`.
+    /// `pending`, `answered`, `failed` или `dropped` (шаг сценария не дождался ответа).
     state: Option<String>,
+    /// `question` (вопросы пользователей) или `flow` (шаги «Ответ ИИ» сценариев); по умолчанию оба.
+    source: Option<String>,
     chat_id: Option<i64>,
     /// Страница, с 1.
     page: Option<i64>,
@@ -240,6 +245,7 @@ impl LogParams {
         LogFilter {
             q: self.q.clone().unwrap_or_default(),
             state: self.state.clone().unwrap_or_default(),
+            source: self.source.clone().unwrap_or_default(),
             chat_id: self.chat_id,
             page: self.page,
         }
@@ -249,7 +255,7 @@ impl LogParams {
 #[utoipa::path(
     get,
     path = "/bots/{id}/ai-log",
-    summary = "Журнал вопросов и ответов ИИ",
+    summary = "Журнал вопросов и ответов ИИ (вопросы пользователей и шаги «Ответ ИИ» сценариев)",
     params(LogParams),
     responses((status = 200, description = "Готово", body = serde_json::Value))
 )]
@@ -277,7 +283,12 @@ async fn log_csv(
     ApiQuery(q): ApiQuery<LogParams>,
 ) -> ApiResult {
     let page = assistant::ai_log(&st.services.pool, &actor, parse_id(&id)?, &q.filter(), 10_000).await?;
-    let bytes = assistant::log_csv(&page.items).map_err(|_| {
+    csv_file(assistant::log_csv(&page.items), "ai-log.csv")
+}
+
+/// A CSV file to download, or the API's error when it could not be made.
+fn csv_file(bytes: Result<Vec<u8>, csv::Error>, name: &str) -> ApiResult {
+    let bytes = bytes.map_err(|_| {
         ApiError::new(
             StatusCode::INTERNAL_SERVER_ERROR,
             "internal",
@@ -286,12 +297,76 @@ async fn log_csv(
     })?;
     Ok((
         [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"ai-log.csv\""),
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
         ],
         Body::from(bytes),
     )
         .into_response())
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct LedgerParams {
+    /// Имя, @username или chat id пользователя, или слова из причины.
+    q: Option<String>,
+    /// `purchase`, `manual`, `question`, `refund_failed` или `refund_payment`.
+    reason: Option<String>,
+    chat_id: Option<i64>,
+    /// Первый день периода (ГГГГ-ММ-ДД, дни компании).
+    from: Option<String>,
+    /// Последний день периода, включительно.
+    to: Option<String>,
+    /// Страница, с 1.
+    page: Option<i64>,
+}
+
+impl LedgerParams {
+    fn filter(&self) -> Result<LedgerFilter, ApiError> {
+        Ok(LedgerFilter {
+            q: self.q.clone().unwrap_or_default(),
+            reason: self.reason.clone().unwrap_or_default(),
+            chat_id: self.chat_id,
+            from: parse_day(&self.from)?,
+            to: parse_day(&self.to)?,
+            page: self.page,
+        })
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/bots/{id}/ledger",
+    summary = "Журнал движения вопросов: списания, возвраты, покупки, ручные начисления",
+    description = "Новые сверху; `credited` и `debited` — суммы начисленного и списанного по всему фильтру.",
+    params(LedgerParams),
+    responses((status = 200, description = "Готово", body = serde_json::Value))
+)]
+async fn ledger(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LedgerParams>,
+) -> ApiResult {
+    let l = assistant::credit_ledger(&st.services.pool, &actor, parse_id(&id)?, &q.filter()?, 50).await?;
+    Ok(Json(l).into_response())
+}
+
+#[utoipa::path(
+    get,
+    path = "/bots/{id}/ledger.csv",
+    summary = "Журнал движения вопросов в CSV (до 10 000 строк)",
+    params(LedgerParams),
+    responses((status = 200, description = "CSV (разделитель «;», UTF-8 с BOM)", content_type = "text/csv", body = String))
+)]
+async fn ledger_csv(
+    State(st): State<AppState>,
+    ApiActor(actor): ApiActor,
+    Path(id): Path<String>,
+    ApiQuery(q): ApiQuery<LedgerParams>,
+) -> ApiResult {
+    let l = assistant::credit_ledger(&st.services.pool, &actor, parse_id(&id)?, &q.filter()?, 10_000).await?;
+    csv_file(assistant::ledger_csv(&l.page.items), "credit-ledger.csv")
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

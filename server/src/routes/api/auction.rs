@@ -7,14 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use domain::auction::{self, rubles, LedgerQuery, LotQuery, ReturnReason};
 use domain::types::Money;
 
-use super::{bad, parse_id, ApiQuery, ApiResult};
+use super::{bad, parse_day, parse_id, ApiQuery, ApiResult};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -371,21 +371,13 @@ struct LedgerParams {
 
 impl LedgerParams {
     fn query(&self) -> Result<LedgerQuery, ApiError> {
-        let date = |s: &Option<String>| -> Result<Option<NaiveDate>, ApiError> {
-            match s.as_deref().filter(|s| !s.is_empty()) {
-                None => Ok(None),
-                Some(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-                    .map(Some)
-                    .map_err(|_| bad("Дата — в виде ГГГГ-ММ-ДД")),
-            }
-        };
         Ok(LedgerQuery {
             kind: match self.kind.as_deref().filter(|s| !s.is_empty()) {
                 None => None,
                 Some(k) => Some(k.parse().map_err(|_| bad("Неизвестный вид операции"))?),
             },
-            from: date(&self.from)?,
-            to: date(&self.to)?,
+            from: parse_day(&self.from)?,
+            to: parse_day(&self.to)?,
             page: self.page.unwrap_or(1),
         })
     }

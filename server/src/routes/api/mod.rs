@@ -130,3 +130,13 @@ fn parse_role(s: &str) -> Result<domain::types::Role, ApiError> {
 fn parse_id(s: &str) -> Result<Uuid, ApiError> {
     s.parse().map_err(|_| bad("Некорректный идентификатор"))
 }
+
+/// A day from a query parameter (`ГГГГ-ММ-ДД`); absent or empty: none.
+fn parse_day(s: &Option<String>) -> Result<Option<chrono::NaiveDate>, ApiError> {
+    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        None => Ok(None),
+        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| bad("Дата — в виде ГГГГ-ММ-ДД")),
+    }
+}
