@@ -2,7 +2,8 @@
 // AI: an admin turns a bot into an assistant and sells a pack of questions
 // for Stars; a Telegram user tries it, runs out, pays and asks again; the
 // admin sees the user, the question log and the takings, adds questions by
-// hand, and refunds the payment, which takes back what it bought.
+// hand, and refunds the payment, which takes back what it bought; the
+// credits ledger shows every move, narrowed and exported.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hydrated, startAiMock, suite } from './helpers.mjs';
@@ -117,6 +118,38 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   const again = await s.api('POST', `/payments/${(await s.api('GET', `/bots/${botId}/payments`)).body.items[0].id}/refund`);
   assert.equal(again.status, 409);
   assert.equal(again.body.code, 'conflict');
+
+  // The ledger: the pack bought, the questions added by hand, the refund
+  // taking the pack back (the trial's question cost no credit).
+  const ledger = () => page.$$eval('[data-testid=ai-ledger-line]', (rows) => rows.map((r) => [r.dataset.reason, r.querySelector('[data-testid=ai-ledger-delta]').textContent.replace(/\s/g, '')]));
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-ledger-line]').length === 3);
+  assert.deepEqual(await ledger(), [['refund_payment', '−20'], ['manual', '+5'], ['purchase', '+20']]);
+  assert.equal((await page.textContent('[data-testid=ai-ledger-credited]')).replace(/\s/g, ''), '+25');
+  assert.equal((await page.textContent('[data-testid=ai-ledger-debited]')).replace(/\s/g, ''), '−20');
+  await page.selectOption('[data-testid=ai-ledger-reason]', 'manual');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-ledger-line]').length === 1);
+  assert.match(await page.textContent('[data-testid=ai-ledger-line]'), /Вручную.*компенсация за сбой — /);
+  await page.selectOption('[data-testid=ai-ledger-reason]', '');
+  await page.fill('[data-testid=ai-ledger-search]', 'oleg_k');
+  await page.waitForFunction(() => document.querySelector('[data-testid=ai-ledger-total]')?.textContent.trim() === '3');
+  await page.fill('[data-testid=ai-ledger-search]', 'никто');
+  await page.waitForSelector('[data-testid=ai-no-ledger]');
+  await page.fill('[data-testid=ai-ledger-search]', '');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-ledger-line]').length === 3);
+  const ledgerCsv = await page.evaluate(async (h) => (await fetch(h)).text(), await page.getAttribute('[data-testid=ai-ledger-export]', 'href'));
+  const lines = ledgerCsv.replace(/^\uFEFF/, '').trim().split(/\r?\n/);
+  assert.equal(lines.length, 4, ledgerCsv);
+  assert.match(lines[2], /;\+5;Вручную;.*;компенсация за сбой$/);
+  assert.match(lines[1], /;-20;Возврат платежа;;20 вопросов;50;/);
+  const fromApi = await s.api('GET', `/bots/${botId}/ledger?reason=purchase`);
+  assert.equal(fromApi.status, 200);
+  assert.equal(fromApi.body.total, 1);
+  assert.equal(fromApi.body.items[0].delta, 20);
+  for (const query of ['reason=gift', 'from=2026-13-01', 'from=2026-12-05&to=2026-12-01']) {
+    const refused = await s.api('GET', `/bots/${botId}/ledger?${query}`);
+    assert.equal(refused.status, 400, query);
+    assert.equal(refused.body.code, 'validation', query);
+  }
   await ctx.close();
 });
 
@@ -221,5 +254,14 @@ test('a flow\'s «Ответ ИИ» step classifies a message and routes it; an 
   await page.click('[data-testid=reply-send]');
   const sent = await waitSent2(m => /Менеджер Анна$/.test(m.text || ''), 'the edited suggestion');
   assert.match(sent.text, /^Ответ ИИ на «Когда мне перезвонят\?»/);
+
+  // The flow's asks are in the bot's AI log, with the flow they came from.
+  await page.goto(`${s.server.url}/bots/${botId}/assistant`);
+  await hydrated(page);
+  await page.selectOption('[data-testid=ai-log-source]', 'flow');
+  await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-log-line][data-source=flow]').length === 2);
+  assert.match(await page.textContent('[data-testid=ai-log-line]'), /Сценарий «Тема обращения».*Ипотечный кредит на квартиру.*Ипотека/s);
+  await page.selectOption('[data-testid=ai-log-source]', 'question');
+  await page.waitForSelector('[data-testid=ai-no-log]');
   await ctx.close();
 });

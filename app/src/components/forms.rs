@@ -57,15 +57,23 @@ pub fn FormError(#[prop(into)] message: Signal<Option<String>>) -> impl IntoView
     }
 }
 
-/// Text for a `<textarea>`'s children. Leptos writes a textarea's children
-/// unescaped on the server (tachys treats it like `<script>`), so a value
-/// holding `</textarea>` — a web form's HTML snippet, a prompt, a template —
-/// would close the element and the rest would be parsed as the page's own
-/// markup. Escaped on the server only: the browser decodes it back into the
-/// same text, hydration keeps that node, and client-side rendering sets the
-/// text itself.
-pub fn textarea_text(s: impl Into<String>) -> String {
-    let s = s.into();
+/// A `<textarea>` holding `text`. Its attributes and handlers follow
+/// `{..}`: `<TextArea text=s {..} name="prompt" rows="6"/>`.
+///
+/// Leptos writes a textarea's children unescaped on the server (tachys
+/// treats it like `<script>`), so a value holding `</textarea>` — a web
+/// form's HTML snippet, a prompt, a template — would close the element and
+/// the rest would be parsed as the page's own markup. Every textarea with
+/// text goes through here, so none can forget the escaping.
+#[component]
+pub fn TextArea(#[prop(into)] text: String) -> impl IntoView {
+    view! { <textarea>{textarea_text(text)}</textarea> }
+}
+
+/// The text escaped on the server only: the browser decodes it back into
+/// the same text, hydration keeps that node, and client-side rendering sets
+/// the text itself.
+pub fn textarea_text(s: String) -> String {
     #[cfg(feature = "ssr")]
     let s = s.replace('&', "&amp;").replace('<', "&lt;");
     s
@@ -76,7 +84,7 @@ mod textarea_tests {
     #[test]
     fn a_textarea_cannot_be_closed_by_its_text() {
         assert_eq!(
-            super::textarea_text("<form></textarea><script>x()</script> & co"),
+            super::textarea_text("<form></textarea><script>x()</script> & co".into()),
             "&lt;form>&lt;/textarea>&lt;script>x()&lt;/script> &amp; co"
         );
     }

@@ -69,6 +69,9 @@ pub struct LogWire {
     pub id: String,
     pub chat_id: i64,
     pub name: String,
+    /// `question` or `flow`, with the flow's name.
+    pub source: String,
+    pub flow: String,
     pub question: String,
     pub answer: String,
     pub state: String,
@@ -78,6 +81,29 @@ pub struct LogWire {
     pub latency_ms: String,
     pub error: String,
     pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerLineWire {
+    pub id: i64,
+    pub chat_id: i64,
+    pub name: String,
+    pub username: String,
+    pub delta: i32,
+    pub reason: String,
+    pub question: String,
+    pub plan: String,
+    pub stars: Option<i32>,
+    pub actor_name: String,
+    pub note: String,
+    pub created: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LedgerWire {
+    pub page: PageWire<LedgerLineWire>,
+    pub credited: i64,
+    pub debited: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -135,6 +161,17 @@ mod read {
 
     pub fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         t.map(domain::time::datetime).unwrap_or_default()
+    }
+
+    /// A day from a date box (`ГГГГ-ММ-ДД`; empty: none), or that field's message.
+    pub fn day(field: &str, raw: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Ok(None);
+        }
+        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+            .map(Some)
+            .map_err(|_| AppError::invalid_field(field, "Дата в виде ГГГГ-ММ-ДД").with_status())
     }
 }
 
@@ -378,12 +415,19 @@ pub async fn refund_assistant_payment(id: String) -> Result<(), AppError> {
 }
 
 #[server]
-pub async fn assistant_log(bot: String, q: String, state: String, page: i64) -> Result<PageWire<LogWire>, AppError> {
+pub async fn assistant_log(
+    bot: String,
+    q: String,
+    state: String,
+    source: String,
+    page: i64,
+) -> Result<PageWire<LogWire>, AppError> {
     let actor = crate::session::require_actor().await?;
     let services = crate::session::services()?;
     let filter = domain::assistant::LogFilter {
         q,
         state,
+        source,
         chat_id: None,
         page: Some(page),
     };
@@ -392,6 +436,8 @@ pub async fn assistant_log(bot: String, q: String, state: String, page: i64) -> 
         id: l.id.to_string(),
         chat_id: l.chat_id,
         name: l.name,
+        source: l.source,
+        flow: l.flow,
         question: l.question,
         answer: l.answer,
         state: l.state,
@@ -405,4 +451,46 @@ pub async fn assistant_log(bot: String, q: String, state: String, page: i64) -> 
         error: l.error,
         created: domain::time::datetime_seconds(l.created_at),
     }))
+}
+
+/// The credits ledger, newest first, with the sums of the whole filter.
+#[server]
+pub async fn assistant_ledger(
+    bot: String,
+    q: String,
+    reason: String,
+    from: String,
+    to: String,
+    page: i64,
+) -> Result<LedgerWire, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let services = crate::session::services()?;
+    let filter = domain::assistant::LedgerFilter {
+        q,
+        reason,
+        chat_id: None,
+        from: read::day("from", &from)?,
+        to: read::day("to", &to)?,
+        page: Some(page),
+    };
+    let l =
+        domain::assistant::credit_ledger(&services.pool, &actor, crate::session::parse_id(&bot)?, &filter, 30).await?;
+    Ok(LedgerWire {
+        credited: l.credited,
+        debited: l.debited,
+        page: read::page(l.page, |e| LedgerLineWire {
+            id: e.id,
+            chat_id: e.chat_id,
+            name: e.name,
+            username: e.username,
+            delta: e.delta,
+            reason: e.reason,
+            question: e.question,
+            plan: e.plan,
+            stars: e.stars,
+            actor_name: e.actor_name,
+            note: e.note,
+            created: domain::time::datetime_seconds(e.created_at),
+        }),
+    })
 }

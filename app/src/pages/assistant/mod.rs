@@ -1,7 +1,8 @@
 //! A bot's AI assistant (`/bots/:id/assistant`): the mode with its provider
 //! and prompt, the plans sold for Stars, the figures by day, the users with
 //! their questions left (and a manual adjustment), the payments with their
-//! refunds, and the log of questions and answers with its export.
+//! refunds, the credits ledger and the log of questions and answers (the
+//! flows' AI steps among them), both with their export.
 //!
 //! Every resource is made at the page's top, so hydration meets them in
 //! one order.
@@ -12,7 +13,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
 use crate::components::charts::{BarChart, Series};
-use crate::components::forms::{field_error, form_error, textarea_text, FormError};
+use crate::components::forms::{field_error, form_error, FormError, TextArea};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
@@ -63,12 +64,35 @@ fn Assistant() -> impl IntoView {
         move || (bot.get(), pay_page.get(), refund.version().get()),
         |(b, p, _)| assistant_payments(b, p),
     );
+    let ledger_filter = RwSignal::new(LedgerQuery::default());
+    let ledger_page = RwSignal::new(1i64);
+    let ledger = Resource::new(
+        move || {
+            (
+                bot.get(),
+                ledger_filter.get(),
+                ledger_page.get(),
+                adjust.version().get(),
+                refund.version().get(),
+            )
+        },
+        |(b, f, p, _, _)| assistant_ledger(b, f.q, f.reason, f.from, f.to, p),
+    );
     let log_query = RwSignal::new(String::new());
     let log_state = RwSignal::new(String::new());
+    let log_source = RwSignal::new(String::new());
     let log_page = RwSignal::new(1i64);
     let log = Resource::new(
-        move || (bot.get(), log_query.get(), log_state.get(), log_page.get()),
-        |(b, q, s, p)| assistant_log(b, q, s, p),
+        move || {
+            (
+                bot.get(),
+                log_query.get(),
+                log_state.get(),
+                log_source.get(),
+                log_page.get(),
+            )
+        },
+        |(b, q, s, src, p)| assistant_log(b, q, s, src, p),
     );
     view! {
         <section class="card wide assistant" data-testid="assistant-page">
@@ -80,6 +104,7 @@ fn Assistant() -> impl IntoView {
                 <a href="#ai-stats">{t("ai.stats")}</a> " · "
                 <a href="#ai-users">{t("ai.users")}</a> " · "
                 <a href="#ai-payments">{t("ai.payments")}</a> " · "
+                <a href="#ai-ledger">{t("ai.ledger")}</a> " · "
                 <a href="#ai-log">{t("ai.log")}</a> " · "
                 <a href=move || format!("/bots/{}", bot.get())>{t("ai.to_flows")}</a>
             </nav>
@@ -183,6 +208,7 @@ fn Assistant() -> impl IntoView {
                 })}
             </Transition>
         </section>
+        <LedgerSection bot=bot filter=ledger_filter page=ledger_page ledger=ledger/>
         <section class="card wide" id="ai-log" data-testid="ai-log">
             <h2>{t("ai.log")}</h2>
             <div class="filters">
@@ -193,9 +219,15 @@ fn Assistant() -> impl IntoView {
                     <option value="answered">{t("ai.state_answered")}</option>
                     <option value="failed">{t("ai.state_failed")}</option>
                     <option value="pending">{t("ai.state_pending")}</option>
+                    <option value="dropped">{t("ai.state_dropped")}</option>
+                </select>
+                <select data-testid="ai-log-source" on:change=move |ev| { log_source.set(event_target_value(&ev)); log_page.set(1); }>
+                    <option value="">{t("ai.any_source")}</option>
+                    <option value="question">{t("ai.source_question")}</option>
+                    <option value="flow">{t("ai.source_flow")}</option>
                 </select>
                 <a class="button small" rel="external" data-testid="ai-log-export"
-                    href=move || format!("/api/v1/bots/{}/ai-log.csv?q={}&state={}", bot.get(), urlencoding(&log_query.get()), log_state.get())>
+                    href=move || format!("/api/v1/bots/{}/ai-log.csv?q={}&state={}&source={}", bot.get(), urlencoding(&log_query.get()), log_state.get(), log_source.get())>
                     {t("ai.export")}
                 </a>
             </div>
@@ -274,9 +306,9 @@ fn SettingsForm(s: SettingsWire, bot: Signal<String>, save: ServerAction<SaveAss
                     <div class="field"><label>{t("ai.trial_days")}</label><input name="trial_days" inputmode="numeric" value=s.trial_days.to_string()/>{field("trial_days")}</div>
                 </div>
                 <div class="field"><label>{t("ai.prompt")} " " <span class="muted small">{format!("v{}", s.prompt_version)}</span></label>
-                    <textarea name="prompt" rows="6" data-testid="ai-prompt">{textarea_text(s.prompt.clone())}</textarea>{field("prompt")}</div>
+                    <TextArea text={s.prompt.clone()} {..} name="prompt" rows="6" data-testid="ai-prompt"/>{field("prompt")}</div>
                 <div class="field"><label>{t("ai.terms")}</label>
-                    <textarea name="terms" rows="3" placeholder=t("ai.terms_hint")>{textarea_text(s.terms.clone())}</textarea>{field("terms")}</div>
+                    <TextArea text={s.terms.clone()} {..} name="terms" rows="3" placeholder=t("ai.terms_hint")/>{field("terms")}</div>
                 <FormError message=form_error(save.value())/>
                 {move || save.value().get().and_then(|r| r.ok()).map(|v| view! {
                     <div class="alert ok" role="status" data-testid="ai-saved">{t("ai.saved")} " (" {t("ai.prompt")} " v" {v} ")"</div>
@@ -454,8 +486,10 @@ fn log_line(l: LogWire) -> impl IntoView {
     let state = match l.state.as_str() {
         "answered" => t("ai.state_answered"),
         "failed" => t("ai.state_failed"),
+        "dropped" => t("ai.state_dropped"),
         _ => t("ai.state_pending"),
     };
+    let flow = (l.source == "flow").then(|| format!("{} «{}» · ", t("ai.flow_step"), l.flow));
     let class = match l.state.as_str() {
         "answered" => "tag stage-won",
         "failed" => "tag stage-lost",
@@ -475,11 +509,145 @@ fn log_line(l: LogWire) -> impl IntoView {
     .collect::<Vec<_>>()
     .join(" · ");
     view! {
-        <li class="ai-log-item" data-testid="ai-log-line" data-state=l.state.clone()>
-            <div class="muted small">{l.created.clone()} " · " {who} " · " <span class=class>{state}</span> {(!facts.is_empty()).then(|| format!(" · {facts}"))}</div>
+        <li class="ai-log-item" data-testid="ai-log-line" data-state=l.state.clone() data-source=l.source.clone()>
+            <div class="muted small">{l.created.clone()} " · " {who} " · " {flow} <span class=class>{state}</span> {(!facts.is_empty()).then(|| format!(" · {facts}"))}</div>
             <p class="ai-q"><strong>{t("ai.q")}</strong> " " {l.question.clone()}</p>
             {(!l.answer.is_empty()).then(|| view! { <p class="ai-a"><strong>{t("ai.a")}</strong> " " {l.answer.clone()}</p> })}
             {(!l.error.is_empty()).then(|| view! { <p class="alert error small">{l.error.clone()}</p> })}
         </li>
+    }
+}
+
+/// The ledger's filter as the boxes hold it (dates as `ГГГГ-ММ-ДД`).
+#[derive(Debug, Clone, Default, PartialEq)]
+struct LedgerQuery {
+    q: String,
+    reason: String,
+    from: String,
+    to: String,
+}
+
+impl LedgerQuery {
+    fn csv_url(&self, bot: &str) -> String {
+        format!(
+            "/api/v1/bots/{bot}/ledger.csv?q={}&reason={}&from={}&to={}",
+            urlencoding(&self.q),
+            urlencoding(&self.reason),
+            urlencoding(&self.from),
+            urlencoding(&self.to)
+        )
+    }
+}
+
+const REASONS: [(&str, &str); 5] = [
+    ("purchase", "ai.reason_purchase"),
+    ("manual", "ai.reason_manual"),
+    ("question", "ai.reason_question"),
+    ("refund_failed", "ai.reason_refund_failed"),
+    ("refund_payment", "ai.reason_refund_payment"),
+];
+
+fn reason_name(code: &str) -> &'static str {
+    REASONS
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, key)| t(key))
+        .unwrap_or("—")
+}
+
+#[component]
+fn LedgerSection(
+    bot: Signal<String>,
+    filter: RwSignal<LedgerQuery>,
+    page: RwSignal<i64>,
+    ledger: Resource<Result<LedgerWire, crate::error::AppError>>,
+) -> impl IntoView {
+    let set = move |f: fn(&mut LedgerQuery, String)| {
+        move |ev: leptos::ev::Event| {
+            let v = event_target_value(&ev);
+            filter.update(|q| f(q, v));
+            page.set(1);
+        }
+    };
+    view! {
+        <section class="card wide" id="ai-ledger" data-testid="ai-ledger">
+            <h2>{t("ai.ledger")}</h2>
+            <p class="muted small">{t("ai.ledger_hint")}</p>
+            <div class="filters">
+                <input type="search" data-testid="ai-ledger-search" placeholder=t("ai.ledger_search")
+                    on:input=set(|q, v| q.q = v)/>
+                <select data-testid="ai-ledger-reason" on:change=set(|q, v| q.reason = v)>
+                    <option value="">{t("ai.any_reason")}</option>
+                    {REASONS.iter().map(|(code, key)| view! { <option value=*code>{t(key)}</option> }).collect_view()}
+                </select>
+                <label class="inline small">{t("ai.from")} " "
+                    <input type="date" data-testid="ai-ledger-from" on:change=set(|q, v| q.from = v)/></label>
+                <label class="inline small">{t("ai.to")} " "
+                    <input type="date" data-testid="ai-ledger-to" on:change=set(|q, v| q.to = v)/></label>
+                <a class="button small" rel="external" data-testid="ai-ledger-export"
+                    href=move || filter.with(|f| f.csv_url(&bot.get()))>
+                    {t("ai.export")}
+                </a>
+            </div>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match ledger.await {
+                        Err(e) => view! { <div class="alert error" data-testid="ai-ledger-error">{e.message}</div> }.into_any(),
+                        Ok(l) => view! {
+                            <div class="tiles">
+                                <div class="tile"><div class="muted small">{t("ai.entries")}</div><strong data-testid="ai-ledger-total">{l.page.total}</strong></div>
+                                <div class="tile"><div class="muted small">{t("ai.credited")}</div><strong data-testid="ai-ledger-credited">"+" {l.credited}</strong></div>
+                                <div class="tile"><div class="muted small">{t("ai.debited")}</div><strong data-testid="ai-ledger-debited">"−" {l.debited}</strong></div>
+                            </div>
+                            {if l.page.items.is_empty() {
+                                view! { <p class="muted" data-testid="ai-no-ledger">{t("ai.no_ledger")}</p> }.into_any()
+                            } else {
+                                let p = l.page;
+                                view! {
+                                    <div class="table-wrap"><table class="stack" data-testid="ai-ledger-table">
+                                        <thead><tr><th>{t("ai.when")}</th><th>{t("ai.user")}</th><th class="num">{t("ai.delta_col")}</th><th>{t("ai.operation")}</th><th>{t("ai.details")}</th></tr></thead>
+                                        <tbody>{p.items.into_iter().map(ledger_row).collect_view()}</tbody>
+                                    </table></div>
+                                    <Pager page=page current=p.page total=p.total per_page=p.per_page/>
+                                }.into_any()
+                            }}
+                        }.into_any(),
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn ledger_row(e: LedgerLineWire) -> impl IntoView {
+    let who = match (e.name.is_empty(), e.username.is_empty()) {
+        (false, false) => format!("{} (@{})", e.name, e.username),
+        (false, true) => e.name.clone(),
+        (true, false) => format!("@{}", e.username),
+        (true, true) => String::new(),
+    };
+    let details = match e.reason.as_str() {
+        "purchase" | "refund_payment" => match e.stars {
+            Some(s) => format!("{} · {s} ★", e.plan),
+            None => e.plan.clone(),
+        },
+        "manual" if e.actor_name.is_empty() => e.note.clone(),
+        "manual" => format!("{} — {}", e.note, e.actor_name),
+        _ if e.question.is_empty() => String::new(),
+        _ => format!("«{}»", e.question),
+    };
+    let (sign, class) = if e.delta > 0 {
+        ("+", "num delta-plus")
+    } else {
+        ("−", "num delta-minus")
+    };
+    view! {
+        <tr data-testid="ai-ledger-line" data-reason=e.reason.clone() data-chat=e.chat_id>
+            <td>{e.created.clone()}<div class="muted small">"№ " {e.id}</div></td>
+            <td data-label=t("ai.user")>{who}<div class="muted small">{e.chat_id}</div></td>
+            <td class=class data-label=t("ai.delta_col") data-testid="ai-ledger-delta">{sign} {e.delta.unsigned_abs()}</td>
+            <td data-label=t("ai.operation")>{reason_name(&e.reason)}</td>
+            <td class="ledger-details" data-label=t("ai.details")>{details}</td>
+        </tr>
     }
 }
