@@ -73,7 +73,7 @@ pub fn TextArea(#[prop(into)] text: String) -> impl IntoView {
 /// The text escaped on the server only: the browser decodes it back into
 /// the same text, hydration keeps that node, and client-side rendering sets
 /// the text itself.
-pub fn textarea_text(s: String) -> String {
+fn textarea_text(s: String) -> String {
     #[cfg(feature = "ssr")]
     let s = s.replace('&', "&amp;").replace('<', "&lt;");
     s

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::components::forms::{field_error, form_error, textarea_text, FormError};
+use crate::components::forms::{field_error, form_error, FormError, TextArea};
 use crate::components::shell::Guard;
 use crate::error::AppError;
 use crate::i18n::t;
@@ -216,7 +216,7 @@ fn FormCard(
             <details>
                 <summary>{t("wf.snippet")}</summary>
                 <p class="muted small">{t("wf.snippet_help")}</p>
-                <textarea class="wf-snippet" readonly rows="12" data-testid="wf-snippet">{textarea_text(f.snippet.clone())}</textarea>
+                <TextArea text={f.snippet.clone()} {..} class="wf-snippet" readonly=true rows="12" data-testid="wf-snippet"/>
             </details>
             <div class="actions">
                 <button class="small" data-testid="wf-edit" on:click=move |_| editing.set(Some(edit_copy.clone()))>{t("wf.edit_btn")}</button>
@@ -308,13 +308,13 @@ fn Editor(
             </div>
             <div class="field">
                 <label for="wf-origins">{t("wf.sites")}</label>
-                <textarea id="wf-origins" name="origins" rows="3" placeholder="https://example.ru">{textarea_text(f.origins.join("\n"))}</textarea>
+                <TextArea text={f.origins.join("\n")} {..} id="wf-origins" name="origins" rows="3" placeholder="https://example.ru"/>
                 <div class="muted small">{t("wf.sites_help")}</div>
                 {show("allowed_origins")}
             </div>
             <div class="field">
                 <label for="wf-consent">{t("wf.consent")}</label>
-                <textarea id="wf-consent" name="consent_text" rows="4">{textarea_text(f.consent_text.clone())}</textarea>
+                <TextArea text={f.consent_text.clone()} {..} id="wf-consent" name="consent_text" rows="4"/>
                 <div class="muted small">{t("wf.consent_help")}</div>
                 {show("consent_text")}
             </div>

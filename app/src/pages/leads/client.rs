@@ -7,7 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use super::api::*;
 use super::go;
-use crate::components::forms::{field_error, form_error, textarea_text, Field, FormError};
+use crate::components::forms::{field_error, form_error, Field, FormError, TextArea};
 use crate::components::shell::{Forbidden, Guard};
 use crate::i18n::t;
 use crate::pages::leads::model::{ClientWorkView, SimilarClient};
@@ -45,12 +45,12 @@ pub fn ClientPage() -> impl IntoView {
                                         <Field label=t("reg.city") name="city" value=ccity error=field_error(edit.value(), "city")/>
                                         <div class="field">
                                             <label for="f-client-phones">{t("clients.phones")}</label>
-                                            <textarea id="f-client-phones" name="phones" rows="3">{textarea_text(cphones)}</textarea>
+                                            <TextArea text={cphones} {..} id="f-client-phones" name="phones" rows="3"/>
                                             {move || field_error(edit.value(), "phones").get().map(|m| view! { <div class="field-error" data-field="phones">{m}</div> })}
                                         </div>
                                         <div class="field">
                                             <label for="f-client-emails">{t("clients.emails")}</label>
-                                            <textarea id="f-client-emails" name="emails" rows="2">{textarea_text(cemails)}</textarea>
+                                            <TextArea text={cemails} {..} id="f-client-emails" name="emails" rows="2"/>
                                             {move || field_error(edit.value(), "emails").get().map(|m| view! { <div class="field-error" data-field="emails">{m}</div> })}
                                         </div>
                                         <div><button type="submit" class="primary">{t("profile.save")}</button></div>

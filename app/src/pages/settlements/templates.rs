@@ -8,7 +8,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use super::api::*;
-use crate::components::forms::{form_error, textarea_text, FormError};
+use crate::components::forms::{form_error, FormError, TextArea};
 use crate::components::shell::Guard;
 use crate::i18n::t;
 
@@ -70,9 +70,9 @@ pub fn TemplatesPage() -> impl IntoView {
                                         <div>
                                             <ActionForm action=save attr:data-testid="template-form">
                                                 <input type="hidden" name="kind" value=kind1/>
-                                                <textarea name="body" class="code" rows="28" spellcheck="false" data-testid="template-body"
+                                                <TextArea text={v.body.clone()} {..} name="body" class="code" rows="28" spellcheck="false" data-testid="template-body"
                                                     prop:value=move || body.get()
-                                                    on:input=move |ev| { body.set(event_target_value(&ev)); schedule(); }>{textarea_text(v.body.clone())}</textarea>
+                                                    on:input=move |ev| { body.set(event_target_value(&ev)); schedule(); }/>
                                                 <div class="actions-row">
                                                     <button type="submit" class="primary" data-testid="template-save">{t("tpl.save")}</button>
                                                 </div>
