@@ -97,15 +97,7 @@ async fn conversation(pool: &PgPool, b: &Brief, q: &Claimed) -> Result<Vec<Messa
             system.push_str(k);
         }
     }
-    let prefs = sqlx::query_as!(
-        super::Preferences,
-        "select language, style from assistant_wallets where bot_id = $1 and chat_id = $2",
-        q.bot_id,
-        q.chat_id
-    )
-    .fetch_optional(pool)
-    .await?
-    .unwrap_or_default();
+    let prefs = super::preferences::preferences_of(pool, q.bot_id, q.chat_id).await?;
     if let Some(line) = prefs.instruction() {
         system.push_str("\n\n");
         system.push_str(&line);

@@ -9,7 +9,7 @@ use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
 use super::plans::PlanKind;
-use super::preferences::{choose_in, language_name, preferences_in, Style};
+use super::preferences::{choose_in, language_name, preferences_of, Style};
 use super::{take_question_in, AssistantError, PlanView, Standing};
 use crate::telegram::engine::{Input, OutButton, OutMessage};
 
@@ -125,7 +125,7 @@ async fn settings(
     chat: i64,
     said: &str,
 ) -> Result<Handled, AssistantError> {
-    let prefs = preferences_in(tx, bot, chat).await?;
+    let prefs = preferences_of(&mut **tx, bot, chat).await?;
     let languages = super::preferences::languages_in(tx, bot).await?;
     let mut buttons = vec![];
     if languages.len() > 1 {

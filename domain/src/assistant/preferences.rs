@@ -2,7 +2,7 @@
 //! (one of the bot's languages) and their style. Kept on the user's wallet
 //! row and told to the AI as a line of the system prompt.
 
-use sqlx::{Postgres, Transaction};
+use sqlx::{PgExecutor, Postgres, Transaction};
 use uuid::Uuid;
 
 use super::AssistantError;
@@ -113,8 +113,10 @@ impl Preferences {
     }
 }
 
-pub(crate) async fn preferences_in(
-    tx: &mut Transaction<'_, Postgres>,
+/// The user's choices (none made: the defaults), read in a transaction or
+/// straight from the pool.
+pub(crate) async fn preferences_of<'e>(
+    db: impl PgExecutor<'e>,
     bot: Uuid,
     chat: i64,
 ) -> Result<Preferences, AssistantError> {
@@ -123,7 +125,7 @@ pub(crate) async fn preferences_in(
         bot,
         chat
     )
-    .fetch_optional(&mut **tx)
+    .fetch_optional(db)
     .await?;
     Ok(row
         .map(|r| Preferences {
@@ -167,7 +169,7 @@ pub(crate) async fn choose_in(
     )
     .execute(&mut **tx)
     .await?;
-    preferences_in(tx, bot, chat).await
+    preferences_of(&mut **tx, bot, chat).await
 }
 
 #[cfg(test)]
