@@ -11,11 +11,11 @@
 use std::collections::HashMap;
 
 use chrono::Utc;
-use serde_json::{json, Value};
+use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::engine::{self, AiAsk, AiReply, Conversation};
+use super::engine::{self, AiAsk, AiReply, FlowRef};
 use super::{Telegram, TelegramError};
 use crate::ai::{self, Message, Provider, RetryPolicy};
 
@@ -145,9 +145,13 @@ pub async fn answer_flow_asks(tg: &Telegram, policy: &RetryPolicy, limit: i64) -
     });
     let results = futures::future::join_all(asks).await;
     let mut done = 0;
+    let mut flows: HashMap<Uuid, Vec<FlowRef>> = HashMap::new();
     for (c, result) in claimed.iter().zip(results) {
         let mut tx = tg.pool.begin().await?;
-        if finish(&mut tx, c, result).await? {
+        if let std::collections::hash_map::Entry::Vacant(e) = flows.entry(c.bot_id) {
+            e.insert(super::flow_store::published(&mut tx, c.bot_id).await?);
+        }
+        if finish(&mut tx, c, &flows[&c.bot_id], result).await? {
             done += 1;
         }
         tx.commit().await?;
@@ -160,6 +164,7 @@ pub async fn answer_flow_asks(tg: &Telegram, policy: &RetryPolicy, limit: i64) -
 async fn finish(
     tx: &mut Transaction<'_, Postgres>,
     c: &Claimed,
+    flows: &[FlowRef],
     result: Result<ai::Answer, ai::AiError>,
 ) -> Result<bool, TelegramError> {
     let still = sqlx::query_scalar!("select state from flow_ai_asks where id = $1 for update", c.id)
@@ -168,51 +173,11 @@ async fn finish(
     if still != "pending" {
         return Ok(false);
     }
-    let chat = sqlx::query!(
-        r#"select flow_id, step_id, resume_at as "resume_at: chrono::DateTime<Utc>", vars, tags
-           from bot_chats where bot_id = $1 and chat_id = $2 for update"#,
-        c.bot_id,
-        c.chat_id
-    )
-    .fetch_optional(&mut **tx)
-    .await?;
     let answer = result.as_ref().ok().map(|a| a.text.as_str());
-    let mut taken = false;
-    if let Some(chat) = chat {
-        let mut conv = Conversation {
-            flow_id: chat.flow_id,
-            step_id: chat.step_id,
-            resume_at: chat.resume_at,
-            vars: match chat.vars {
-                Value::Object(m) => m,
-                _ => Default::default(),
-            },
-            tags: chat.tags,
-        };
-        let flows = super::flow_store::published(tx, c.bot_id).await?;
-        if let Some(messages) = engine::ai_answered(&flows, &mut conv, c.id, answer, Utc::now()) {
-            taken = true;
-            for m in &messages {
-                super::queue_out(tx, c.bot_id, c.chat_id, "text", m, json!({ "ai": true }), None).await?;
-            }
-            sqlx::query!(
-                "update bot_chats set flow_id = $3, step_id = $4, resume_at = $5, vars = $6
-                 where bot_id = $1 and chat_id = $2",
-                c.bot_id,
-                c.chat_id,
-                conv.flow_id,
-                conv.step_id,
-                conv.resume_at as _,
-                Value::Object(conv.vars)
-            )
-            .execute(&mut **tx)
-            .await?;
-            if !messages.is_empty() {
-                let owner = super::chats::bot_owner(tx, c.bot_id).await?;
-                crate::realtime::publish(tx, &super::chats::chat_event(c.bot_id, c.chat_id, owner)).await?;
-            }
-        }
-    }
+    let taken = super::updates::advance_chat(tx, c.bot_id, c.chat_id, |conv| {
+        engine::ai_answered(flows, conv, c.id, answer, Utc::now())
+    })
+    .await?;
     let state = match (&result, taken) {
         (_, false) => "dropped",
         (Ok(_), true) => "answered",

@@ -222,10 +222,7 @@ pub(super) async fn upsert_chats(
     Ok(rows
         .into_iter()
         .map(|row| {
-            let mut vars = match row.vars {
-                Value::Object(m) => m,
-                _ => Default::default(),
-            };
+            let mut vars = vars_of(row.vars);
             if let Some(s) = by_chat.get(&(row.bot_id, row.chat_id)) {
                 for (k, v) in [
                     ("first_name", Some(s.first_name).filter(|n| !n.is_empty())),
@@ -252,6 +249,60 @@ pub(super) async fn upsert_chats(
             ((row.bot_id, row.chat_id), state)
         })
         .collect())
+}
+
+/// A chat row's variables (anything but an object reads as none).
+fn vars_of(v: Value) -> serde_json::Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Default::default(),
+    }
+}
+
+/// Moves one chat's conversation on outside an update (a flow's AI answer
+/// arriving), in the caller's transaction: the chat is read and locked,
+/// `step` moves it, and what it says is queued and the conversation stored
+/// as an update's batch writes do; open inboxes hear of the messages.
+/// `false` when there is no such chat or `step` leaves it as it was.
+pub(crate) async fn advance_chat(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chat_id: i64,
+    step: impl FnOnce(&mut Conversation) -> Option<Vec<OutMessage>>,
+) -> Result<bool, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"select id, flow_id, step_id, resume_at as "resume_at: DateTime<Utc>", vars, tags
+           from bot_chats where bot_id = $1 and chat_id = $2 for update"#,
+        bot_id,
+        chat_id
+    )
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some(row) = row else { return Ok(false) };
+    let mut conv = Conversation {
+        flow_id: row.flow_id,
+        step_id: row.step_id,
+        resume_at: row.resume_at,
+        vars: vars_of(row.vars),
+        tags: row.tags,
+    };
+    let Some(messages) = step(&mut conv) else {
+        return Ok(false);
+    };
+    let said = !messages.is_empty();
+    let mut writes = Writes::default();
+    writes.track(bot_id, chat_id, row.id);
+    let outcome = engine::Outcome {
+        messages,
+        ..Default::default()
+    };
+    writes.outcome(bot_id, chat_id, conv, &outcome, None);
+    writes.flush(tx).await?;
+    if said {
+        let owner = chats::bot_owner(tx, bot_id).await?;
+        realtime::publish(tx, &chats::chat_event(bot_id, chat_id, owner)).await?;
+    }
+    Ok(true)
 }
 
 /// Processes updates of distinct chats; returns the events for the chats
