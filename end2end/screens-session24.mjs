@@ -1,5 +1,5 @@
 // Screenshots of session 24's additions, at desktop and phone width, in
-// Russian: the assistant page's credits ledger (a pack bought, questions
+// Russian: the assistant's settings with the knowledge and languages, its credits ledger (a pack bought, questions
 // paid, one given back after the AI failed, an adjustment by hand) and the
 // AI log with a flow's «Ответ ИИ» asks beside the users' questions. Not
 // part of the suite:
@@ -39,6 +39,7 @@ test('the credits ledger and the AI log with flow steps', async () => {
   await s.api('PUT', `/bots/${bot.id}/assistant`, {
     enabled: true, base_url: `${ai.url}/v1`, api_key: 'sk-mock', model: 'gpt-4o-mini', temperature: 0.2,
     max_tokens: 300, history_messages: 4, trial_messages: 1, trial_days: 0, prompt: 'Ты помощник автосалона.',
+    knowledge: ['ТО стоит от 9 900 ₽.', 'Сервис открыт с 9 до 21, без выходных.'], languages: ['ru', 'en'],
   });
   await s.api('POST', `/bots/${bot.id}/plans`, { kind: 'pack', title: '20 вопросов', stars: 50, credits: 20, active: true });
 
@@ -81,4 +82,5 @@ test('the credits ledger and the AI log with flow steps', async () => {
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-ledger-line]').length === 1);
   await section(page, '#ai-ledger', 'ai-ledger-manual');
   await section(page, '#ai-log', 'ai-log');
+  await section(page, '#ai-settings', 'ai-settings');
 });

@@ -408,13 +408,14 @@ async fn the_assistant_mode_keeps_its_key_secret_and_its_prompt_versioned(pool: 
     let bad = SettingsInput {
         base_url: Some("ftp://x".into()),
         temperature: 3.0,
+        languages: vec!["ru".into(), "русский".into()],
         ..input.clone()
     };
     match assistant::save_assistant_settings(&pool, &cipher, &admin, bot, &bad).await {
         Err(AssistantError::Validation(f)) => {
             assert_eq!(
                 f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
-                ["base_url", "temperature"]
+                ["base_url", "temperature", "languages"]
             )
         }
         other => panic!("{other:?}"),

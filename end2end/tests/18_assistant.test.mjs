@@ -44,18 +44,34 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   await page.fill('[data-testid=ai-settings-form] input[name=model]', 'gpt-4o-mini');
   await page.fill('[data-testid=ai-trial-messages]', 'два');
   await page.fill('[data-testid=ai-prompt]', 'Ты помощник автосалона. Отвечай коротко.');
+  await page.fill('[data-testid=ai-knowledge]', 'ТО стоит от 9 900 ₽.\n\nСервис открыт\nс 9 до 21.');
   await page.click('[data-testid=ai-save]');
   await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=trial_messages]');
   assert.equal(await page.inputValue('[data-testid=ai-prompt]'), 'Ты помощник автосалона. Отвечай коротко.');
   await page.fill('[data-testid=ai-trial-messages]', '1');
+  await page.fill('[data-testid=ai-languages]', 'ru, английский');
+  await page.click('[data-testid=ai-save]');
+  await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=languages]');
+  await page.fill('[data-testid=ai-languages]', 'ru, en');
   await page.click('[data-testid=ai-save]');
   await page.waitForSelector('[data-testid=ai-saved]');
   const api = await s.api('GET', `/bots/${botId}/assistant`);
   assert.equal(api.status, 200);
+  assert.deepEqual(api.body.knowledge, ['ТО стоит от 9 900 ₽.', 'Сервис открыт\nс 9 до 21.']);
+  assert.deepEqual(api.body.languages, ['ru', 'en']);
   assert.equal(api.body.enabled, true);
   assert.equal(api.body.has_key, true);
   assert.ok(!JSON.stringify(api.body).includes('sk-mock'), 'the key never comes back');
   assert.ok(!(await page.content()).includes('sk-mock'), 'nor reaches the page');
+  // Reloaded and saved again, the knowledge and languages stay as they were.
+  await page.reload();
+  await hydrated(page);
+  assert.equal(await page.inputValue('[data-testid=ai-knowledge]'), 'ТО стоит от 9 900 ₽.\n\nСервис открыт\nс 9 до 21.');
+  assert.equal(await page.inputValue('[data-testid=ai-languages]'), 'ru, en');
+  await page.click('[data-testid=ai-save]');
+  await page.waitForSelector('[data-testid=ai-saved]');
+  const resaved = (await s.api('GET', `/bots/${botId}/assistant`)).body;
+  assert.deepEqual([resaved.knowledge.length, resaved.languages, resaved.has_key], [2, ['ru', 'en'], true]);
 
   // A plan: refused without a price, then on sale.
   await page.click('[data-testid=ai-plan-new] summary');

@@ -107,6 +107,15 @@ fn check(input: &SettingsInput) -> Result<(), AssistantError> {
             "До 50 фрагментов знаний, каждый до 4 000 знаков",
         ));
     }
+    let codes: Vec<String> = input.languages.iter().map(|l| l.trim().to_lowercase()).collect();
+    let code_ok = |c: &String| (2..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase());
+    let repeated = codes.iter().enumerate().any(|(i, c)| codes[..i].contains(c));
+    if codes.len() > 10 || repeated || !codes.iter().all(code_ok) {
+        errors.push(FieldError::new(
+            "languages",
+            "Языки — разные коды из 2–3 латинских букв через запятую, например ru, en (до 10)",
+        ));
+    }
     match errors.is_empty() {
         true => Ok(()),
         false => Err(AssistantError::Validation(errors)),

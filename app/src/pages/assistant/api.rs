@@ -19,6 +19,10 @@ pub struct SettingsWire {
     pub trial_messages: i32,
     pub trial_days: i32,
     pub terms: String,
+    /// The knowledge snippets, a blank line between two.
+    pub knowledge: String,
+    /// The language codes, «ru, en».
+    pub languages: String,
     pub prompt: String,
     pub prompt_version: i32,
     pub default_provider: bool,
@@ -163,6 +167,23 @@ mod read {
         t.map(domain::time::datetime).unwrap_or_default()
     }
 
+    /// Snippets typed one after another with a blank line between two.
+    pub fn snippets(raw: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut cur: Vec<&str> = Vec::new();
+        for line in raw.lines().chain([""]) {
+            if line.trim().is_empty() {
+                if !cur.is_empty() {
+                    out.push(cur.join("\n"));
+                    cur.clear();
+                }
+            } else {
+                cur.push(line.trim_end());
+            }
+        }
+        out
+    }
+
     /// A day from a date box (`ГГГГ-ММ-ДД`; empty: none), or that field's message.
     pub fn day(field: &str, raw: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
         let raw = raw.trim();
@@ -191,6 +212,8 @@ pub async fn assistant_settings(bot: String) -> Result<SettingsWire, AppError> {
         trial_messages: s.trial_messages,
         trial_days: s.trial_days,
         terms: s.terms,
+        knowledge: s.knowledge.join("\n\n"),
+        languages: s.languages.join(", "),
         prompt: s.prompt,
         prompt_version: s.prompt_version,
         default_provider: s.default_provider,
@@ -214,6 +237,8 @@ pub async fn save_assistant(
     trial_messages: String,
     trial_days: String,
     terms: String,
+    knowledge: String,
+    languages: String,
     prompt: String,
 ) -> Result<i32, AppError> {
     let actor = crate::session::require_actor().await?;
@@ -236,8 +261,13 @@ pub async fn save_assistant(
         trial_messages: read::number("trial_messages", &trial_messages, "Вопросов в пробном периоде")?,
         trial_days: read::number("trial_days", &trial_days, "Дней пробного периода")?,
         terms,
-        knowledge: vec![],
-        languages: vec![],
+        knowledge: read::snippets(&knowledge),
+        languages: languages
+            .split([',', ';', ' '])
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
         prompt,
     };
     let s = domain::assistant::save_assistant_settings(

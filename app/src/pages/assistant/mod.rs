@@ -309,6 +309,12 @@ fn SettingsForm(s: SettingsWire, bot: Signal<String>, save: ServerAction<SaveAss
                     <TextArea text={s.prompt.clone()} {..} name="prompt" rows="6" data-testid="ai-prompt"/>{field("prompt")}</div>
                 <div class="field"><label>{t("ai.terms")}</label>
                     <TextArea text={s.terms.clone()} {..} name="terms" rows="3" placeholder=t("ai.terms_hint")/>{field("terms")}</div>
+                <div class="field"><label>{t("ai.knowledge")}</label>
+                    <TextArea text={s.knowledge.clone()} {..} name="knowledge" rows="5" data-testid="ai-knowledge" placeholder=t("ai.knowledge_hint")/>
+                    <div class="muted small">{t("ai.knowledge_help")}</div>{field("knowledge")}</div>
+                <div class="field"><label>{t("ai.languages")}</label>
+                    <input name="languages" value=s.languages.clone() placeholder="ru, en" data-testid="ai-languages"/>
+                    <div class="muted small">{t("ai.languages_help")}</div>{field("languages")}</div>
                 <FormError message=form_error(save.value())/>
                 {move || save.value().get().and_then(|r| r.ok()).map(|v| view! {
                     <div class="alert ok" role="status" data-testid="ai-saved">{t("ai.saved")} " (" {t("ai.prompt")} " v" {v} ")"</div>
@@ -596,8 +602,8 @@ fn LedgerSection(
                         Ok(l) => view! {
                             <div class="tiles">
                                 <div class="tile"><div class="muted small">{t("ai.entries")}</div><strong data-testid="ai-ledger-total">{l.page.total}</strong></div>
-                                <div class="tile"><div class="muted small">{t("ai.credited")}</div><strong data-testid="ai-ledger-credited">"+" {l.credited}</strong></div>
-                                <div class="tile"><div class="muted small">{t("ai.debited")}</div><strong data-testid="ai-ledger-debited">"−" {l.debited}</strong></div>
+                                <div class="tile"><div class="muted small">{t("ai.credited")}</div><strong data-testid="ai-ledger-credited">{signed(l.credited)}</strong></div>
+                                <div class="tile"><div class="muted small">{t("ai.debited")}</div><strong data-testid="ai-ledger-debited">{signed(-l.debited)}</strong></div>
                             </div>
                             {if l.page.items.is_empty() {
                                 view! { <p class="muted" data-testid="ai-no-ledger">{t("ai.no_ledger")}</p> }.into_any()
@@ -619,6 +625,15 @@ fn LedgerSection(
     }
 }
 
+/// A count of questions with its sign («+5», «−3», «0»).
+fn signed(n: i64) -> String {
+    match n {
+        0 => "0".into(),
+        n if n > 0 => format!("+{n}"),
+        n => format!("−{}", n.unsigned_abs()),
+    }
+}
+
 fn ledger_row(e: LedgerLineWire) -> impl IntoView {
     let who = match (e.name.is_empty(), e.username.is_empty()) {
         (false, false) => format!("{} (@{})", e.name, e.username),
@@ -636,16 +651,16 @@ fn ledger_row(e: LedgerLineWire) -> impl IntoView {
         _ if e.question.is_empty() => String::new(),
         _ => format!("«{}»", e.question),
     };
-    let (sign, class) = if e.delta > 0 {
-        ("+", "num delta-plus")
+    let class = if e.delta > 0 {
+        "num delta-plus"
     } else {
-        ("−", "num delta-minus")
+        "num delta-minus"
     };
     view! {
         <tr data-testid="ai-ledger-line" data-reason=e.reason.clone() data-chat=e.chat_id>
             <td>{e.created.clone()}<div class="muted small">"№ " {e.id}</div></td>
             <td data-label=t("ai.user")>{who}<div class="muted small">{e.chat_id}</div></td>
-            <td class=class data-label=t("ai.delta_col") data-testid="ai-ledger-delta">{sign} {e.delta.unsigned_abs()}</td>
+            <td class=class data-label=t("ai.delta_col") data-testid="ai-ledger-delta">{signed(e.delta.into())}</td>
             <td data-label=t("ai.operation")>{reason_name(&e.reason)}</td>
             <td class="ledger-details" data-label=t("ai.details")>{details}</td>
         </tr>
