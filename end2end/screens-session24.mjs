@@ -40,6 +40,7 @@ test('the credits ledger and the AI log with flow steps', async () => {
     enabled: true, base_url: `${ai.url}/v1`, api_key: 'sk-mock', model: 'gpt-4o-mini', temperature: 0.2,
     max_tokens: 300, history_messages: 4, trial_messages: 1, trial_days: 0, prompt: 'Ты помощник автосалона.',
     knowledge: ['ТО стоит от 9 900 ₽.', 'Сервис открыт с 9 до 21, без выходных.'], languages: ['ru', 'en'],
+    price_in_kopecks: 1500, price_out_kopecks: 6000,
   });
   await s.api('POST', `/bots/${bot.id}/plans`, { kind: 'pack', title: '20 вопросов', stars: 50, credits: 20, active: true });
 
@@ -66,8 +67,8 @@ test('the credits ledger and the AI log with flow steps', async () => {
   // Two asks of a flow's «Ответ ИИ» step, as the worker leaves them.
   const sql = `
     with f as (insert into bot_flows (bot_id, name, draft) values ('${bot.id}', 'Тема обращения', '{}') returning id)
-    insert into flow_ai_asks (bot_id, chat_id, flow_id, step_id, messages, state, answer, model, tokens_in, tokens_out, latency_ms, error, created_at, finished_at)
-    select '${bot.id}', ${USER}, f.id, 's3', m.messages::jsonb, m.state, m.answer, m.model, m.ti, m.tout, m.lat, m.err, now() - m.ago, now() - m.ago
+    insert into flow_ai_asks (bot_id, chat_id, flow_id, step_id, messages, state, answer, model, tokens_in, tokens_out, latency_ms, error, cost_micro_rub, created_at, finished_at)
+    select '${bot.id}', ${USER}, f.id, 's3', m.messages::jsonb, m.state, m.answer, m.model, m.ti, m.tout, m.lat, m.err, (m.ti * 1500 + m.tout * 6000) / 100, now() - m.ago, now() - m.ago
     from f, (values
       ('[{"role":"system","content":"Определи тему"},{"role":"user","content":"Нужен кредит на машину"}]', 'answered', 'Кредит', 'gpt-4o-mini', 61, 2, 840, null, interval '3 minutes'),
       ('[{"role":"system","content":"Определи тему"},{"role":"user","content":"Хочу ипотеку на дом"}]', 'failed', null, null, null, null, null, 'ИИ не ответил: 500 Internal Server Error', interval '2 minutes')
@@ -83,4 +84,5 @@ test('the credits ledger and the AI log with flow steps', async () => {
   await section(page, '#ai-ledger', 'ai-ledger-manual');
   await section(page, '#ai-log', 'ai-log');
   await section(page, '#ai-settings', 'ai-settings');
+  await section(page, '#ai-stats', 'ai-stats');
 });

@@ -97,6 +97,8 @@ async fn main() {
         terms: String::new(),
         knowledge: vec![],
         languages: vec![],
+        price_in_kopecks: 0,
+        price_out_kopecks: 0,
         prompt: "Ты помощник.".into(),
     };
     assistant::save_assistant_settings(&pool, &services.cipher, &admin, bot, &settings)

@@ -341,6 +341,8 @@ async fn the_assistant_mode_keeps_its_key_secret_and_its_prompt_versioned(pool: 
         terms: "Ответы ИИ не являются офертой.".into(),
         knowledge: vec!["Ставка по ипотеке от 9%".into(), "  ".into()],
         languages: vec![],
+        price_in_kopecks: 0,
+        price_out_kopecks: 0,
         prompt: "Ты помощник ипотечного брокера.".into(),
     };
     let saved = assistant::save_assistant_settings(&pool, &cipher, &admin, bot, &input)
@@ -409,13 +411,14 @@ async fn the_assistant_mode_keeps_its_key_secret_and_its_prompt_versioned(pool: 
         base_url: Some("ftp://x".into()),
         temperature: 3.0,
         languages: vec!["ru".into(), "русский".into()],
+        price_out_kopecks: -1,
         ..input.clone()
     };
     match assistant::save_assistant_settings(&pool, &cipher, &admin, bot, &bad).await {
         Err(AssistantError::Validation(f)) => {
             assert_eq!(
                 f.iter().map(|f| f.field.as_str()).collect::<Vec<_>>(),
-                ["base_url", "temperature", "languages"]
+                ["base_url", "temperature", "price_out_kopecks", "languages"]
             )
         }
         other => panic!("{other:?}"),
@@ -443,6 +446,8 @@ async fn bot_on_mock(pool: &PgPool, config: ai_mock::Config) -> (Uuid, ai_mock::
         terms: String::new(),
         knowledge: vec!["Офис работает с 9 до 18".into()],
         languages: vec![],
+        price_in_kopecks: 0,
+        price_out_kopecks: 0,
         prompt: "Ты помощник банка.".into(),
     };
     assistant::save_assistant_settings(pool, &cipher, &admin, bot, &input)

@@ -155,6 +155,9 @@ async fn setup(pool: &PgPool) -> (World, Actor, Uuid, PlanInput, assistant::Plan
         terms: String::new(),
         knowledge: vec![],
         languages: vec![],
+        // 15 ₽ and 60 ₽ for a million tokens asked and answered.
+        price_in_kopecks: 1_500,
+        price_out_kopecks: 6_000,
         prompt: "Ты помощник банка.".into(),
     };
     assistant::save_assistant_settings(pool, &w.cipher, &admin, bot, &settings)
@@ -461,6 +464,12 @@ async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPo
     assert_eq!(log.items[0].state, "answered");
     assert!(log.items[0].answer.contains("ипотеке"), "{:?}", log.items[0]);
     assert!(log.items[0].latency_ms.is_some());
+    // Its cost at the bot's prices: a kopeck for a million tokens is a
+    // millionth of a ruble for each hundred.
+    let (tin, tout) = (log.items[0].tokens_in.unwrap(), log.items[0].tokens_out.unwrap());
+    let cost = (i64::from(tin) * 1_500 + i64::from(tout) * 6_000) / 100;
+    assert!(cost > 0);
+    assert_eq!(log.items[0].cost_micro_rub, Some(cost));
     let filter = assistant::LogFilter {
         state: "failed".into(),
         ..Default::default()
@@ -501,6 +510,15 @@ async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPo
     );
     let today = stats.days.last().unwrap();
     assert_eq!((today.questions, today.stars), (1, 100));
+    assert_eq!(stats.cost_micro_rub, cost);
+    let row = csv::ReaderBuilder::new()
+        .delimiter(b';')
+        .from_reader(csv.trim_start_matches('\u{feff}').as_bytes())
+        .records()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(&row[12], assistant::cost_number(cost));
 
     // Someone without rights over the bot reads none of it.
     let stranger = user_with_role(&pool, &admin, "stranger@mak.test", domain::types::Role::Partner).await;
@@ -676,6 +694,8 @@ async fn a_user_picks_the_language_and_style_of_answers_and_sees_typing(pool: Pg
         terms: String::new(),
         knowledge: vec![],
         languages: s.languages.clone(),
+        price_in_kopecks: s.price_in_kopecks,
+        price_out_kopecks: s.price_out_kopecks,
         prompt: "Ты помощник банка.".into(),
     };
     assistant::save_assistant_settings(&pool, &w.cipher, &admin, bot, &input)
@@ -883,6 +903,12 @@ async fn a_flow_step_asks_the_ai_classifies_routes_and_answers(pool: PgPool) {
         ("flow", "Тема", "Кредит на машину")
     );
     assert!(!failed.error.is_empty());
+    assert_eq!(failed.cost_micro_rub, None);
+    assert!(flows
+        .items
+        .iter()
+        .filter(|l| l.state == "answered")
+        .all(|l| l.cost_micro_rub.is_some_and(|c| c > 0)));
     assert_eq!(flows.items[0].flow, "Объяснение");
     assert_eq!(
         assistant::ai_log(&pool, &admin, bot, &log(""), 50).await.unwrap().total,

@@ -49,6 +49,11 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=trial_messages]');
   assert.equal(await page.inputValue('[data-testid=ai-prompt]'), 'Ты помощник автосалона. Отвечай коротко.');
   await page.fill('[data-testid=ai-trial-messages]', '1');
+  await page.fill('[data-testid=ai-price-in]', 'дорого');
+  await page.click('[data-testid=ai-save]');
+  await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=price_in]');
+  await page.fill('[data-testid=ai-price-in]', '15');
+  await page.fill('[data-testid=ai-price-out]', '60,5');
   await page.fill('[data-testid=ai-languages]', 'ru, английский');
   await page.click('[data-testid=ai-save]');
   await page.waitForSelector('[data-testid=ai-settings-form] .field-error[data-field=languages]');
@@ -59,6 +64,7 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   assert.equal(api.status, 200);
   assert.deepEqual(api.body.knowledge, ['ТО стоит от 9 900 ₽.', 'Сервис открыт\nс 9 до 21.']);
   assert.deepEqual(api.body.languages, ['ru', 'en']);
+  assert.deepEqual([api.body.price_in_kopecks, api.body.price_out_kopecks], [1500, 6050]);
   assert.equal(api.body.enabled, true);
   assert.equal(api.body.has_key, true);
   assert.ok(!JSON.stringify(api.body).includes('sk-mock'), 'the key never comes back');
@@ -109,6 +115,9 @@ test('an admin makes a bot an assistant with a plan; a user tries it, pays in St
   await page.fill('[data-testid=ai-log-search]', 'ТО');
   await page.waitForFunction(() => document.querySelectorAll('[data-testid=ai-log-line]').length === 1);
   assert.match(await page.textContent('[data-testid=ai-log-line]'), /Сколько стоит ТО\?/);
+  // Its cost at the bot's prices, and the month's spend.
+  assert.match(await page.textContent('[data-testid=ai-log-line]'), /gpt-4o-mini · \d+ \/ \d+ · \d+ мс · ≈ 0,\d{4} ₽/);
+  assert.match(await page.textContent('[data-testid=ai-tile-cost]'), /^≈ 0,\d{4} ₽$/);
   const href = await page.getAttribute('[data-testid=ai-log-export]', 'href');
   const csv = await page.evaluate(async (h) => (await fetch(h)).text(), href);
   assert.match(csv, /Сколько стоит ТО\?/);

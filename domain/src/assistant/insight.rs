@@ -135,6 +135,8 @@ pub struct LogLine {
     pub tokens_in: Option<i32>,
     pub tokens_out: Option<i32>,
     pub latency_ms: Option<i32>,
+    /// The estimate at the bot's prices, in millionths of a ruble.
+    pub cost_micro_rub: Option<i64>,
     pub error: String,
     pub created_at: DateTime<Utc>,
 }
@@ -192,7 +194,8 @@ pub async fn ai_log(
         r#"with log as (
              select q.id, q.chat_id, 'question' as source, '' as flow, q.question, coalesce(q.answer, '') as answer,
                     q.state, coalesce(q.paid_with, '') as paid_with, coalesce(q.model, '') as model,
-                    q.tokens_in, q.tokens_out, q.latency_ms, coalesce(q.error, '') as error, q.created_at
+                    q.tokens_in, q.tokens_out, q.latency_ms, q.cost_micro_rub, coalesce(q.error, '') as error,
+                    q.created_at
              from assistant_questions q
              where $6 in ('', 'question') and q.bot_id = $1 and ($2 = '' or q.state = $2)
                and ($3::bigint is null or q.chat_id = $3)
@@ -200,7 +203,7 @@ pub async fn ai_log(
              union all
              select a.id, a.chat_id, 'flow', coalesce(f.name, ''), coalesce(a.messages->-1->>'content', ''),
                     coalesce(a.answer, ''), a.state, '', coalesce(a.model, ''),
-                    a.tokens_in, a.tokens_out, a.latency_ms, coalesce(a.error, ''), a.created_at
+                    a.tokens_in, a.tokens_out, a.latency_ms, a.cost_micro_rub, coalesce(a.error, ''), a.created_at
              from flow_ai_asks a
              left join bot_flows f on f.id = a.flow_id
              where $6 in ('', 'flow') and a.bot_id = $1 and ($2 = '' or a.state = $2)
@@ -212,7 +215,7 @@ pub async fn ai_log(
                   trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
                   l.source as "source!", l.flow as "flow!", l.question as "question!", l.answer as "answer!",
                   l.state as "state!", l.paid_with as "paid_with!", l.model as "model!",
-                  l.tokens_in, l.tokens_out, l.latency_ms, l.error as "error!",
+                  l.tokens_in, l.tokens_out, l.latency_ms, l.cost_micro_rub, l.error as "error!",
                   l.created_at as "created_at!: DateTime<Utc>"
            from log l
            left join bot_chats c on c.bot_id = $1 and c.chat_id = l.chat_id
@@ -259,6 +262,9 @@ pub struct StatsView {
     pub refunded_stars: i64,
     pub users: i64,
     pub paying_users: i64,
+    /// What the AI cost over the days (questions and flow steps), in
+    /// millionths of a ruble, at the prices when each was answered.
+    pub cost_micro_rub: i64,
 }
 
 /// The last `days` days (1 to 366) of the bot, day by day, with totals.
@@ -300,6 +306,15 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
     )
     .fetch_all(pool)
     .await?;
+    let cost = sqlx::query_scalar!(
+        r#"select (coalesce((select sum(cost_micro_rub) from assistant_questions where bot_id = $1 and created_at >= $2), 0)
+                 + coalesce((select sum(cost_micro_rub) from flow_ai_asks where bot_id = $1 and created_at >= $2), 0))::bigint
+                  as "cost!""#,
+        bot,
+        from as _
+    )
+    .fetch_one(pool)
+    .await?;
     let users = sqlx::query!(
         r#"select count(*) as "users!",
                   count(*) filter (where exists (select 1 from assistant_payments p
@@ -328,6 +343,7 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
         refunded_stars: days.iter().map(|d| d.refunded_stars).sum(),
         users: users.users,
         paying_users: users.paying,
+        cost_micro_rub: cost,
         days,
     })
 }
@@ -363,6 +379,7 @@ pub fn log_csv(lines: &[LogLine]) -> Result<Vec<u8>, csv::Error> {
         "Токены (вход)",
         "Токены (выход)",
         "Задержка, мс",
+        "Стоимость, ₽",
         "Ошибка",
     ])?;
     let num = |n: Option<i32>| n.map(|n| n.to_string()).unwrap_or_default();
@@ -384,8 +401,53 @@ pub fn log_csv(lines: &[LogLine]) -> Result<Vec<u8>, csv::Error> {
             num(l.tokens_in),
             num(l.tokens_out),
             num(l.latency_ms),
+            l.cost_micro_rub.map(cost_number).unwrap_or_default(),
             crate::leads::spreadsheet_text(&l.error),
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// A cost estimate as a number of rubles for a spreadsheet: «0,0075»,
+/// «12,5» (up to six decimals, trailing zeros dropped).
+pub fn cost_number(micro_rub: i64) -> String {
+    let sign = if micro_rub < 0 { "-" } else { "" };
+    let abs = micro_rub.unsigned_abs();
+    let frac = format!("{:06}", abs % 1_000_000);
+    let frac = frac.trim_end_matches('0');
+    match frac.is_empty() {
+        true => format!("{sign}{}", abs / 1_000_000),
+        false => format!("{sign}{},{frac}", abs / 1_000_000),
+    }
+}
+
+/// A cost estimate as people read it: «≈ 0,0075 ₽» below a ruble (four
+/// decimals, at least one significant), «≈ 12,50 ₽» above.
+pub fn cost_text(micro_rub: i64) -> String {
+    let abs = micro_rub.unsigned_abs();
+    if abs >= 1_000_000 {
+        let kop = (abs + 5_000) / 10_000;
+        return format!("≈ {},{:02} ₽", crate::types::group_digits(kop / 100), kop % 100);
+    }
+    let tenth_kop = (abs + 50) / 100;
+    match tenth_kop {
+        0 if abs > 0 => "< 0,0001 ₽".into(),
+        n => format!("≈ 0,{n:04} ₽"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{cost_number, cost_text};
+
+    #[test]
+    fn costs_read_as_rubles() {
+        assert_eq!(cost_number(7_500), "0,0075");
+        assert_eq!(cost_number(12_500_000), "12,5");
+        assert_eq!(cost_number(3_000_000), "3");
+        assert_eq!(cost_text(7_500), "≈ 0,0075 ₽");
+        assert_eq!(cost_text(20), "< 0,0001 ₽");
+        assert_eq!(cost_text(0), "≈ 0,0000 ₽");
+        assert_eq!(cost_text(1_234_567_890), "≈ 1\u{a0}234,57 ₽");
+    }
 }

@@ -23,7 +23,8 @@ mod wallet;
 pub use answering::{answer_pending, run_answering, AnswerReport, NO_PROVIDER, SORRY};
 pub use chat::{check_checkout_in, describe, payload_of, respond_in, take_payment_in, Handled, Reply};
 pub use insight::{
-    ai_log, assistant_stats, list_users, log_csv, user_standing, DayStats, LogFilter, LogLine, StatsView, UserLine,
+    ai_log, assistant_stats, cost_number, cost_text, list_users, log_csv, user_standing, DayStats, LogFilter, LogLine,
+    StatsView, UserLine,
 };
 pub use ledger::{credit_ledger, ledger_csv, reason_label, Ledger, LedgerFilter, LedgerLine, REASONS};
 pub use payments::{list_payments, refund_payment, PaymentView};

@@ -31,6 +31,10 @@ pub struct AssistantSettings {
     pub terms: String,
     pub knowledge: Vec<String>,
     pub languages: Vec<String>,
+    /// The provider's prices for a million tokens asked and answered, in
+    /// kopecks: what the log's cost estimates are made of.
+    pub price_in_kopecks: i64,
+    pub price_out_kopecks: i64,
     pub prompt: String,
     /// 0 before the first prompt is saved.
     pub prompt_version: i32,
@@ -59,8 +63,16 @@ pub struct SettingsInput {
     pub knowledge: Vec<String>,
     #[serde(default)]
     pub languages: Vec<String>,
+    /// Kopecks for a million tokens asked and answered (0: not counted).
+    #[serde(default)]
+    pub price_in_kopecks: i64,
+    #[serde(default)]
+    pub price_out_kopecks: i64,
     pub prompt: String,
 }
+
+/// The dearest price per million tokens taken: a million rubles.
+const MAX_PRICE_KOPECKS: i64 = 100_000_000;
 
 pub const DEFAULT_PROMPT: &str = "Ты — вежливый помощник компании. Отвечай по-русски, коротко и по делу. \
 Если не знаешь ответа, так и скажи и предложи связаться с менеджером.";
@@ -107,6 +119,14 @@ fn check(input: &SettingsInput) -> Result<(), AssistantError> {
             "До 50 фрагментов знаний, каждый до 4 000 знаков",
         ));
     }
+    for (field, price) in [
+        ("price_in_kopecks", input.price_in_kopecks),
+        ("price_out_kopecks", input.price_out_kopecks),
+    ] {
+        if !(0..=MAX_PRICE_KOPECKS).contains(&price) {
+            errors.push(FieldError::new(field, "Цена за 1 млн токенов — от 0 до 1 000 000 ₽"));
+        }
+    }
     let codes: Vec<String> = input.languages.iter().map(|l| l.trim().to_lowercase()).collect();
     let code_ok = |c: &String| (2..=3).contains(&c.len()) && c.bytes().all(|b| b.is_ascii_lowercase());
     let repeated = codes.iter().enumerate().any(|(i, c)| codes[..i].contains(c));
@@ -132,7 +152,7 @@ async fn read(pool: &PgPool, bot: Uuid) -> Result<AssistantSettings, AssistantEr
     let row = sqlx::query!(
         r#"select s.enabled, s.base_url, s.api_key_enc is not null as "has_key!", s.model, s.temperature,
                   s.max_tokens, s.history_messages, s.trial_messages, s.trial_days, s.terms, s.knowledge,
-                  s.languages
+                  s.languages, s.price_in_kopecks, s.price_out_kopecks
            from assistant_settings s where s.bot_id = $1"#,
         bot
     )
@@ -162,6 +182,8 @@ async fn read(pool: &PgPool, bot: Uuid) -> Result<AssistantSettings, AssistantEr
             terms: r.terms,
             knowledge: serde_json::from_value(r.knowledge).unwrap_or_default(),
             languages: r.languages,
+            price_in_kopecks: r.price_in_kopecks,
+            price_out_kopecks: r.price_out_kopecks,
             prompt,
             prompt_version,
             default_provider,
@@ -179,6 +201,8 @@ async fn read(pool: &PgPool, bot: Uuid) -> Result<AssistantSettings, AssistantEr
             terms: String::new(),
             knowledge: Vec::new(),
             languages: vec!["ru".into()],
+            price_in_kopecks: 0,
+            price_out_kopecks: 0,
             prompt,
             prompt_version,
             default_provider,
@@ -238,15 +262,17 @@ pub async fn save_assistant_settings(
         .collect();
     sqlx::query!(
         "insert into assistant_settings (bot_id, enabled, base_url, api_key_enc, model, temperature, max_tokens,
-                                         history_messages, trial_messages, trial_days, terms, knowledge, languages)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                         history_messages, trial_messages, trial_days, terms, knowledge, languages,
+                                         price_in_kopecks, price_out_kopecks)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $15, $16)
          on conflict (bot_id) do update set
              enabled = excluded.enabled, base_url = excluded.base_url,
              api_key_enc = case when $14 then excluded.api_key_enc else assistant_settings.api_key_enc end,
              model = excluded.model, temperature = excluded.temperature, max_tokens = excluded.max_tokens,
              history_messages = excluded.history_messages, trial_messages = excluded.trial_messages,
              trial_days = excluded.trial_days, terms = excluded.terms, knowledge = excluded.knowledge,
-             languages = excluded.languages",
+             languages = excluded.languages, price_in_kopecks = excluded.price_in_kopecks,
+             price_out_kopecks = excluded.price_out_kopecks",
         bot,
         input.enabled,
         base_url,
@@ -260,7 +286,9 @@ pub async fn save_assistant_settings(
         input.terms.trim(),
         serde_json::json!(knowledge),
         &languages,
-        new_key.is_some()
+        new_key.is_some(),
+        input.price_in_kopecks,
+        input.price_out_kopecks
     )
     .execute(&mut *tx)
     .await?;
@@ -293,7 +321,8 @@ pub async fn save_assistant_settings(
             "enabled": input.enabled, "base_url": base_url, "model": input.model.trim(),
             "key_changed": new_key.is_some(), "temperature": input.temperature, "max_tokens": input.max_tokens,
             "history_messages": input.history_messages, "trial_messages": input.trial_messages,
-            "trial_days": input.trial_days,
+            "trial_days": input.trial_days, "price_in_kopecks": input.price_in_kopecks,
+            "price_out_kopecks": input.price_out_kopecks,
         })),
     )
     .await?;

@@ -405,7 +405,9 @@ async fn move_credits_in(
 }
 
 /// Records the AI's answer to a taken question, in the caller's
-/// transaction; `false` when it was answered or given back already.
+/// transaction, with its cost at the bot's prices (millionths of a ruble:
+/// a price per million tokens in kopecks is that many for each token);
+/// `false` when it was answered or given back already.
 pub async fn record_answer_in(
     tx: &mut Transaction<'_, Postgres>,
     question_id: Uuid,
@@ -413,8 +415,10 @@ pub async fn record_answer_in(
 ) -> Result<bool, AssistantError> {
     let latency = i32::try_from(answer.latency.as_millis()).unwrap_or(i32::MAX);
     let done = sqlx::query!(
-        "update assistant_questions set state = 'answered', answer = $2, model = $3, tokens_in = $4,
-                tokens_out = $5, latency_ms = $6, tries = $7, claimed_until = null
+        "update assistant_questions q set state = 'answered', answer = $2, model = $3, tokens_in = $4,
+                tokens_out = $5, latency_ms = $6, tries = $7, claimed_until = null,
+                cost_micro_rub = (select ($4::int4 * s.price_in_kopecks + $5::int4 * s.price_out_kopecks) / 100
+                                  from assistant_settings s where s.bot_id = q.bot_id)
          where id = $1 and state = 'pending'",
         question_id,
         answer.text,

@@ -196,8 +196,10 @@ async fn finish(
         tracing::warn!(ask = %c.id, bot = %c.bot_id, error = %e, "flow AI: no answer, the flow goes on without it");
     }
     sqlx::query!(
-        "update flow_ai_asks set state = $2, answer = $3, model = $4, tokens_in = $5, tokens_out = $6,
-                latency_ms = $7, error = $8, finished_at = now()
+        "update flow_ai_asks a set state = $2, answer = $3, model = $4, tokens_in = $5, tokens_out = $6,
+                latency_ms = $7, error = $8, finished_at = now(),
+                cost_micro_rub = (select ($5::int4 * s.price_in_kopecks + $6::int4 * s.price_out_kopecks) / 100
+                                  from assistant_settings s where s.bot_id = a.bot_id)
          where id = $1",
         c.id,
         state,

@@ -23,6 +23,9 @@ pub struct SettingsWire {
     pub knowledge: String,
     /// The language codes, «ru, en».
     pub languages: String,
+    /// Rubles for a million tokens asked and answered, as typed («15,5»).
+    pub price_in: String,
+    pub price_out: String,
     pub prompt: String,
     pub prompt_version: i32,
     pub default_provider: bool,
@@ -83,6 +86,8 @@ pub struct LogWire {
     pub model: String,
     pub tokens: String,
     pub latency_ms: String,
+    /// «≈ 0,0075 ₽», empty when not counted.
+    pub cost: String,
     pub error: String,
     pub created: String,
 }
@@ -130,6 +135,8 @@ pub struct StatsWire {
     pub refunded: i64,
     pub users: i64,
     pub paying_users: i64,
+    /// What the AI cost over the days, «≈ 12,50 ₽».
+    pub cost: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -165,6 +172,16 @@ mod read {
 
     pub fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
         t.map(domain::time::datetime).unwrap_or_default()
+    }
+
+    /// A price typed in rubles («15», «0,6»; empty: 0), in kopecks.
+    pub fn price(field: &str, raw: &str) -> Result<i64, AppError> {
+        if raw.trim().is_empty() {
+            return Ok(0);
+        }
+        domain::types::Money::parse(raw)
+            .map(|m| m.kopecks())
+            .map_err(|m| AppError::invalid_field(field, m).with_status())
     }
 
     /// Snippets typed one after another with a blank line between two.
@@ -214,6 +231,8 @@ pub async fn assistant_settings(bot: String) -> Result<SettingsWire, AppError> {
         terms: s.terms,
         knowledge: s.knowledge.join("\n\n"),
         languages: s.languages.join(", "),
+        price_in: domain::types::Money::from_kopecks(s.price_in_kopecks).to_input(),
+        price_out: domain::types::Money::from_kopecks(s.price_out_kopecks).to_input(),
         prompt: s.prompt,
         prompt_version: s.prompt_version,
         default_provider: s.default_provider,
@@ -239,6 +258,8 @@ pub async fn save_assistant(
     terms: String,
     knowledge: String,
     languages: String,
+    price_in: String,
+    price_out: String,
     prompt: String,
 ) -> Result<i32, AppError> {
     let actor = crate::session::require_actor().await?;
@@ -262,6 +283,8 @@ pub async fn save_assistant(
         trial_days: read::number("trial_days", &trial_days, "Дней пробного периода")?,
         terms,
         knowledge: read::snippets(&knowledge),
+        price_in_kopecks: read::price("price_in", &price_in)?,
+        price_out_kopecks: read::price("price_out", &price_out)?,
         languages: languages
             .split([',', ';', ' '])
             .map(str::trim)
@@ -370,6 +393,7 @@ pub async fn assistant_stats(bot: String, days: i64) -> Result<StatsWire, AppErr
         refunded: s.refunded_stars,
         users: s.users,
         paying_users: s.paying_users,
+        cost: domain::assistant::cost_text(s.cost_micro_rub),
     })
 }
 
@@ -478,6 +502,11 @@ pub async fn assistant_log(
             _ => String::new(),
         },
         latency_ms: l.latency_ms.map(|n| n.to_string()).unwrap_or_default(),
+        cost: l
+            .cost_micro_rub
+            .filter(|c| *c > 0)
+            .map(domain::assistant::cost_text)
+            .unwrap_or_default(),
         error: l.error,
         created: domain::time::datetime_seconds(l.created_at),
     }))

@@ -304,6 +304,9 @@ fn SettingsForm(s: SettingsWire, bot: Signal<String>, save: ServerAction<SaveAss
                     <div class="field"><label>{t("ai.history")}</label><input name="history_messages" inputmode="numeric" value=s.history_messages.to_string()/>{field("history_messages")}</div>
                     <div class="field"><label>{t("ai.trial_messages")}</label><input name="trial_messages" inputmode="numeric" value=s.trial_messages.to_string() data-testid="ai-trial-messages"/>{field("trial_messages")}</div>
                     <div class="field"><label>{t("ai.trial_days")}</label><input name="trial_days" inputmode="numeric" value=s.trial_days.to_string()/>{field("trial_days")}</div>
+                    <div class="field"><label>{t("ai.price_in")}</label><input name="price_in" inputmode="decimal" value=s.price_in.clone() placeholder="0" data-testid="ai-price-in"/>{field("price_in")}{field("price_in_kopecks")}</div>
+                    <div class="field"><label>{t("ai.price_out")}</label><input name="price_out" inputmode="decimal" value=s.price_out.clone() placeholder="0" data-testid="ai-price-out"/>
+                        <div class="muted small">{t("ai.price_help")}</div>{field("price_out")}{field("price_out_kopecks")}</div>
                 </div>
                 <div class="field"><label>{t("ai.prompt")} " " <span class="muted small">{format!("v{}", s.prompt_version)}</span></label>
                     <TextArea text={s.prompt.clone()} {..} name="prompt" rows="6" data-testid="ai-prompt"/>{field("prompt")}</div>
@@ -404,6 +407,7 @@ fn stats_view(s: StatsWire) -> impl IntoView {
             <div class="tile"><div class="muted small">{t("ai.errors")}</div><strong data-testid="ai-tile-errors">{error_share}</strong></div>
             <div class="tile"><div class="muted small">{t("ai.stars_30")}</div><strong data-testid="ai-tile-stars">{s.stars - s.refunded} " ★"</strong></div>
             <div class="tile"><div class="muted small">{t("ai.refunded")}</div><strong data-testid="ai-tile-refunded">{s.refunded} " ★"</strong></div>
+            <div class="tile"><div class="muted small">{t("ai.cost_30")}</div><strong data-testid="ai-tile-cost">{s.cost.clone()}</strong></div>
             <div class="tile"><div class="muted small">{t("ai.users")}</div><strong>{s.users} " / " {s.paying_users}</strong><div class="muted small">{t("ai.paying")}</div></div>
         </div>
         <div class="charts">
@@ -509,6 +513,7 @@ fn log_line(l: LogWire) -> impl IntoView {
         } else {
             format!("{} мс", l.latency_ms)
         },
+        l.cost.clone(),
     ]
     .into_iter()
     .filter(|s| !s.is_empty())

@@ -51,7 +51,7 @@ async fn settings(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id
     put,
     path = "/bots/{id}/assistant",
     summary = "Сохранить режим ИИ-помощника",
-    request_body(content = serde_json::Value, description = "`enabled`, `base_url`, `api_key` (не передан — прежний, пустой — удалить), `model`, `temperature`, `max_tokens`, `history_messages`, `trial_messages`, `trial_days`, `terms`, `knowledge`, `languages`, `prompt`"),
+    request_body(content = serde_json::Value, description = "`enabled`, `base_url`, `api_key` (не передан — прежний, пустой — удалить), `model`, `temperature`, `max_tokens`, `history_messages`, `trial_messages`, `trial_days`, `terms`, `knowledge`, `languages`, `price_in_kopecks` и `price_out_kopecks` (копейки за 1 млн токенов запроса и ответа: по ним в журнале считается стоимость), `prompt`"),
     responses((status = 200, description = "Готово", body = serde_json::Value))
 )]
 async fn save_settings(
