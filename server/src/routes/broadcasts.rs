@@ -3,12 +3,12 @@
 //! broadcasts:export on the broadcast's bot.
 
 use axum::extract::{Path, State};
-use axum::http::header;
 use axum::response::{IntoResponse, Response};
 
 use domain::broadcasts::ExportRow;
 use domain::leads::spreadsheet_text;
 
+use super::files::{generated, generation_failed, Generated};
 use super::{ApiActor, ApiError};
 use crate::startup::AppState;
 
@@ -58,18 +58,12 @@ pub async fn csv(
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = w.write_record(HEADER);
+    w.write_record(HEADER).map_err(generation_failed)?;
     for r in &rows {
-        let _ = w.write_record(cells(r, true));
+        w.write_record(cells(r, true)).map_err(generation_failed)?;
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"broadcast.csv\""),
-        ],
-        w.into_inner().unwrap_or_default(),
-    )
-        .into_response())
+    let bytes = w.into_inner().map_err(generation_failed)?;
+    Ok(generated(Generated::Csv, "broadcast.csv", bytes))
 }
 
 pub async fn xlsx(
@@ -96,25 +90,8 @@ pub async fn xlsx(
     .await
     .map_err(|e| e.to_string())
     .and_then(|r| r)
-    .map_err(|e| {
-        tracing::error!(error = %e, "broadcast export failed");
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Не удалось сформировать файл",
-        )
-    })?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"broadcast.xlsx\""),
-        ],
-        bytes,
-    )
-        .into_response())
+    .map_err(generation_failed)?;
+    Ok(generated(Generated::Xlsx, "broadcast.xlsx", bytes))
 }
 
 /// `GET /b/{recipient}/{button}/{signature}`: a broadcast's link button,

@@ -12,6 +12,7 @@ use domain::leads::{spreadsheet_text, ExportRow, LeadFilter};
 use domain::rbac::LeadOp;
 use domain::rbac::{self, Operation, Target};
 
+use super::files::{generated, Generated};
 use super::{ApiActor, ApiError};
 use crate::startup::AppState;
 
@@ -105,14 +106,7 @@ pub async fn csv(
         }
         Some((Ok(Bytes::from(w.into_inner().unwrap_or_default())), (rx, None)))
     });
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"leads.csv\""),
-        ],
-        Body::from_stream(body),
-    )
-        .into_response())
+    Ok(generated(Generated::Csv, "leads.csv", Body::from_stream(body)))
 }
 
 #[utoipa::path(

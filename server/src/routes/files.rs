@@ -141,6 +141,46 @@ pub(crate) fn disposition(name: &str) -> String {
     format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
 }
 
+/// The kinds of file the CRM generates for download.
+#[derive(Clone, Copy)]
+pub(crate) enum Generated {
+    Csv,
+    Xlsx,
+}
+
+impl Generated {
+    fn content_type(self) -> &'static str {
+        match self {
+            Generated::Csv => "text/csv; charset=utf-8",
+            Generated::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        }
+    }
+}
+
+/// A generated file (an export, a report) handed to the browser as
+/// `name`, which may be Cyrillic.
+pub(crate) fn generated(kind: Generated, name: &str, body: impl Into<Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, kind.content_type().to_string()),
+            (header::CONTENT_DISPOSITION, disposition(name)),
+        ],
+        body.into(),
+    )
+        .into_response()
+}
+
+/// A file that could not be generated: the cause goes to the log, the
+/// client gets a 500 in Russian.
+pub(crate) fn generation_failed(e: impl std::fmt::Display) -> ApiError {
+    tracing::error!(error = %e, "generating a file failed");
+    ApiError::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Не удалось сформировать файл",
+    )
+}
+
 /// `GET /files/{id}`: the file, streamed from storage.
 pub async fn download(
     State(st): State<AppState>,

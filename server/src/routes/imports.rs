@@ -4,7 +4,7 @@
 
 use axum::body::Body;
 use axum::extract::{Multipart, Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Json;
 use futures::StreamExt;
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use domain::imports::{self, StartInput, CHUNK_BYTES};
 use domain::Actor;
 
+use super::files::{generated, generation_failed, Generated};
 use super::{ApiActor, ApiError, ApiJson, ApiQuery};
 use crate::startup::AppState;
 
@@ -188,24 +189,17 @@ pub async fn report(
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(b"\xEF\xBB\xBF".to_vec());
-    let _ = w.write_record(["Строка", "Итог", "Причина"]);
+    w.write_record(["Строка", "Итог", "Причина"])
+        .map_err(generation_failed)?;
     for r in rows {
         let outcome = if r.outcome == "skipped" {
             "пропущена (дубль)"
         } else {
             "ошибка"
         };
-        let _ = w.write_record([r.row_number.to_string(), outcome.to_string(), r.reason]);
+        w.write_record([r.row_number.to_string(), outcome.to_string(), r.reason])
+            .map_err(generation_failed)?;
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"import-report.csv\"",
-            ),
-        ],
-        w.into_inner().unwrap_or_default(),
-    )
-        .into_response())
+    let bytes = w.into_inner().map_err(generation_failed)?;
+    Ok(generated(Generated::Csv, "import-report.csv", bytes))
 }

@@ -135,6 +135,35 @@ async fn exported_text_can_not_become_a_spreadsheet_formula(pool: PgPool) {
 }
 
 #[sqlx::test(migrations = "../migrations")]
+async fn generated_files_download_under_their_names(pool: PgPool) {
+    let app = spawn_app(pool.clone()).await;
+    admin(&pool).await;
+    let token = token_for(&pool, "admin@mak.test").await;
+    let get = |path: &str| app.client.get(app.url(path)).bearer_auth(&token).send();
+    let users = get("/api/v1/users/export.csv").await.unwrap();
+    assert_eq!(users.status(), 200);
+    assert_eq!(users.headers()["content-type"], "text/csv; charset=utf-8");
+    assert_eq!(
+        users.headers()["content-disposition"],
+        "attachment; filename=\"users.csv\"; filename*=UTF-8''users.csv"
+    );
+    // A report keeps its Cyrillic title; old clients get an ASCII name.
+    let report = get("/api/v1/reports/export.xlsx?title=%D0%92%D0%BE%D1%80%D0%BE%D0%BD%D0%BA%D0%B0&definition=%7B%22rows%22%3A%5B%22source%22%5D%7D")
+        .await
+        .unwrap();
+    assert_eq!(report.status(), 200);
+    assert_eq!(
+        report.headers()["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert_eq!(
+        report.headers()["content-disposition"],
+        "attachment; filename=\"_______.xlsx\"; filename*=UTF-8''%D0%92%D0%BE%D1%80%D0%BE%D0%BD%D0%BA%D0%B0.xlsx"
+    );
+    assert!(report.bytes().await.unwrap().starts_with(b"PK"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
 async fn without_the_database_requests_get_a_503_in_russian(pool: PgPool) {
     let app = spawn_app(pool.clone()).await;
     admin(&pool).await;

@@ -3,9 +3,8 @@
 //! (the flows' AI steps included), the credits ledger and the figures by
 //! day.
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
@@ -14,6 +13,7 @@ use serde_json::json;
 use domain::assistant::{self, LedgerFilter, LogFilter, PlanInput, SettingsInput};
 
 use super::{parse_day, parse_id, ApiQuery, ApiResult};
+use crate::routes::files::{generated, generation_failed, Generated};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -283,28 +283,11 @@ async fn log_csv(
     ApiQuery(q): ApiQuery<LogParams>,
 ) -> ApiResult {
     let page = assistant::ai_log(&st.services.pool, &actor, parse_id(&id)?, &q.filter(), 10_000).await?;
-    csv_file(assistant::log_csv(&page.items), "ai-log.csv")
+    let bytes = assistant::log_csv(&page.items).map_err(generation_failed)?;
+    Ok(generated(Generated::Csv, "ai-log.csv", bytes))
 }
 
 /// A CSV file to download, or the API's error when it could not be made.
-fn csv_file(bytes: Result<Vec<u8>, csv::Error>, name: &str) -> ApiResult {
-    let bytes = bytes.map_err(|_| {
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Не удалось сформировать файл",
-        )
-    })?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}\"")),
-        ],
-        Body::from(bytes),
-    )
-        .into_response())
-}
-
 #[derive(Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 struct LedgerParams {
@@ -366,7 +349,8 @@ async fn ledger_csv(
     ApiQuery(q): ApiQuery<LedgerParams>,
 ) -> ApiResult {
     let l = assistant::credit_ledger(&st.services.pool, &actor, parse_id(&id)?, &q.filter()?, 10_000).await?;
-    csv_file(assistant::ledger_csv(&l.page.items), "credit-ledger.csv")
+    let bytes = assistant::ledger_csv(&l.page.items).map_err(generation_failed)?;
+    Ok(generated(Generated::Csv, "credit-ledger.csv", bytes))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

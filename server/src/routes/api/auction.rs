@@ -2,9 +2,8 @@
 //! cancelling, balances, deposits, the ledger's export, returns. Amounts
 //! cross the wire in rubles (a number or a string, kopecks as the fraction).
 
-use axum::body::Body;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
@@ -15,6 +14,7 @@ use domain::auction::{self, rubles, LedgerQuery, LotQuery, ReturnReason};
 use domain::types::Money;
 
 use super::{bad, parse_day, parse_id, ApiQuery, ApiResult};
+use crate::routes::files::{generated, generation_failed, Generated};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -418,14 +418,6 @@ fn ledger_cells(l: &auction::LedgerLine) -> [String; 7] {
     ]
 }
 
-fn file_failed() -> ApiError {
-    ApiError::new(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "internal",
-        "Не удалось сформировать файл",
-    )
-}
-
 const LEDGER_HEADER: [&str; 7] = [
     "Дата",
     "Операция",
@@ -453,22 +445,15 @@ async fn ledger_csv(
     let mut w = csv::WriterBuilder::new()
         .delimiter(b';')
         .from_writer(vec![0xEF, 0xBB, 0xBF]);
-    w.write_record(LEDGER_HEADER).map_err(|_| file_failed())?;
+    w.write_record(LEDGER_HEADER).map_err(generation_failed)?;
     for l in &rows {
         let mut c = ledger_cells(l);
         c[5] = domain::leads::spreadsheet_text(&c[5]);
         c[6] = domain::leads::spreadsheet_text(&c[6]);
-        w.write_record(&c).map_err(|_| file_failed())?;
+        w.write_record(&c).map_err(generation_failed)?;
     }
-    let bytes = w.into_inner().map_err(|_| file_failed())?;
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"ledger.csv\""),
-        ],
-        Body::from(bytes),
-    )
-        .into_response())
+    let bytes = w.into_inner().map_err(generation_failed)?;
+    Ok(generated(Generated::Csv, "ledger.csv", bytes))
 }
 
 #[utoipa::path(
@@ -505,19 +490,9 @@ async fn ledger_xlsx(
         book.save_to_buffer()
     })
     .await
-    .map_err(|_| file_failed())?
-    .map_err(|_| file_failed())?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            ),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"ledger.xlsx\""),
-        ],
-        Body::from(bytes),
-    )
-        .into_response())
+    .map_err(generation_failed)?
+    .map_err(generation_failed)?;
+    Ok(generated(Generated::Xlsx, "ledger.xlsx", bytes))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]

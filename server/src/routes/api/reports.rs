@@ -3,7 +3,7 @@
 //! rubles, dimension values by their readable names.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
@@ -12,6 +12,7 @@ use serde_json::{json, Map, Value};
 use domain::reports::{self, DefinitionInput, ReportResult, SavedReport, SavedReportInput, Values};
 
 use super::{bad, parse_id, parse_role, ApiQuery, ApiResult};
+use crate::routes::files::{generated, generation_failed, Generated};
 use crate::routes::{ApiActor, ApiError, ApiJson};
 use crate::startup::AppState;
 use utoipa_axum::router::OpenApiRouter;
@@ -209,45 +210,15 @@ async fn export_allowed(st: &AppState, actor: &domain::Actor) -> Result<(), ApiE
 }
 
 fn csv_response(name: &str, bytes: Vec<u8>) -> Response {
-    (
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, disposition(name, "csv")),
-        ],
-        bytes,
-    )
-        .into_response()
+    generated(Generated::Csv, &format!("{name}.csv"), bytes)
 }
 
 fn xlsx_response(name: &str, bytes: Result<Vec<u8>, String>) -> ApiResult {
-    let bytes = bytes.map_err(|e| {
-        tracing::error!(error = %e, "report export failed");
-        ApiError::new(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Не удалось сформировать файл",
-        )
-    })?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (header::CONTENT_DISPOSITION, disposition(name, "xlsx")),
-        ],
-        bytes,
-    )
-        .into_response())
-}
-
-/// `attachment` with an ASCII fallback and the real (Cyrillic) name in RFC 5987 form.
-fn disposition(name: &str, ext: &str) -> String {
-    let encoded: String = url::form_urlencoded::byte_serialize(format!("{name}.{ext}").as_bytes()).collect();
-    format!(
-        "attachment; filename=\"report.{ext}\"; filename*=UTF-8''{}",
-        encoded.replace('+', "%20")
-    )
+    Ok(generated(
+        Generated::Xlsx,
+        &format!("{name}.xlsx"),
+        bytes.map_err(generation_failed)?,
+    ))
 }
 
 #[utoipa::path(

@@ -365,20 +365,11 @@ async fn register(
     .await
     .map_err(app::error::internal)?
     .map_err(app::error::internal)?;
-    Ok((
-        [
-            (
-                header::CONTENT_TYPE,
-                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
-            ),
-            (
-                header::CONTENT_DISPOSITION,
-                crate::routes::files::disposition("Взаиморасчёты.xlsx"),
-            ),
-        ],
+    Ok(crate::routes::files::generated(
+        crate::routes::files::Generated::Xlsx,
+        "Взаиморасчёты.xlsx",
         bytes,
-    )
-        .into_response())
+    ))
 }
 
 fn template_kind(kind: &str) -> Result<domain::documents::TemplateKind, ApiError> {

@@ -1,13 +1,14 @@
 //! `/api/v1`: the signed-in user, users, invitations, tokens, profile.
 
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::{parse_id, parse_role, ApiQuery, ApiResult};
+use crate::routes::files::{generated, Generated};
 use crate::routes::{ApiActor, ApiJson};
 use crate::startup::AppState;
 use domain::rbac::UserOp;
@@ -131,14 +132,7 @@ async fn export_users(State(st): State<AppState>, ApiActor(actor): ApiActor) -> 
         }
         page += 1;
     }
-    Ok((
-        [
-            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
-            (header::CONTENT_DISPOSITION, "attachment; filename=\"users.csv\""),
-        ],
-        out,
-    )
-        .into_response())
+    Ok(generated(Generated::Csv, "users.csv", out))
 }
 
 #[utoipa::path(
