@@ -96,6 +96,20 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
         .ok()
 }
 
+/// Not a date as people type it (see [`parse_date`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NotADate;
+
+/// A day from a filter's date box: empty is no day, a date as people type
+/// it is that day, anything else is [`NotADate`] for the caller to name
+/// its field.
+pub fn optional_day(raw: &str) -> Result<Option<NaiveDate>, NotADate> {
+    if raw.trim().is_empty() {
+        return Ok(None);
+    }
+    parse_date(raw).map(Some).ok_or(NotADate)
+}
+
 /// A month as documents and pages name it: «ноябрь 2026».
 pub fn month_name(day: NaiveDate) -> String {
     use chrono::Datelike;
@@ -119,6 +133,16 @@ pub fn month_name(day: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_filter_day_is_empty_a_date_or_refused() {
+        let day = NaiveDate::from_ymd_opt(2026, 12, 3).unwrap();
+        assert_eq!(optional_day("  "), Ok(None));
+        assert_eq!(optional_day("2026-12-03"), Ok(Some(day)));
+        assert_eq!(optional_day(" 03.12.2026 "), Ok(Some(day)));
+        assert_eq!(optional_day("3 декабря"), Err(NotADate));
+        assert_eq!(optional_day("2026-02-30"), Err(NotADate));
+    }
 
     #[test]
     fn shows_and_reads_moscow_time_by_default() {

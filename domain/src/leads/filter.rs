@@ -12,9 +12,11 @@
 //! (ranges). An id key given `none` asks for leads without one (a report's
 //! «Не указано» cell drills down to them).
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
+
+use crate::time::parse_date;
 
 use super::fields::{field_value, is_field_key, CustomField, FieldKind};
 use super::LeadsError;
@@ -194,12 +196,6 @@ pub struct LeadFilter {
     pub sort: LeadSort,
     pub page: i64,
     pub per_page: i64,
-}
-
-fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(s, "%d.%m.%Y"))
-        .ok()
 }
 
 impl LeadFilter {

@@ -203,12 +203,7 @@ mod read {
 
     /// A day from a date box (`ГГГГ-ММ-ДД`; empty: none), or that field's message.
     pub fn day(field: &str, raw: &str) -> Result<Option<chrono::NaiveDate>, AppError> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Ok(None);
-        }
-        chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-            .map(Some)
+        domain::time::optional_day(raw)
             .map_err(|_| AppError::invalid_field(field, "Дата в виде ГГГГ-ММ-ДД").with_status())
     }
 }

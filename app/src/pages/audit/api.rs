@@ -18,19 +18,15 @@ pub async fn list_audit(
     to: String,
     page: i64,
 ) -> Result<AuditPage, AppError> {
-    use chrono::NaiveDate;
     let actor = require_actor().await?;
     let services = services()?;
     let date = |s: &str, field: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>, AppError> {
-        if s.trim().is_empty() {
-            return Ok(None);
-        }
-        let d = NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| AppError {
+        let day = domain::time::optional_day(s).map_err(|_| AppError {
             code: "validation".into(),
             message: "Некорректная дата".into(),
             fields: vec![(field.into(), "Дата в формате ГГГГ-ММ-ДД".into())],
         })?;
-        Ok(Some(domain::time::start_of_day(d)))
+        Ok(day.map(domain::time::start_of_day))
     };
     let from = date(&from, "from")?;
     let to = date(&to, "to")?.map(|t| t + chrono::Duration::days(1));

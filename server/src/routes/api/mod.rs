@@ -133,10 +133,5 @@ fn parse_id(s: &str) -> Result<Uuid, ApiError> {
 
 /// A day from a query parameter (`ГГГГ-ММ-ДД`); absent or empty: none.
 fn parse_day(s: &Option<String>) -> Result<Option<chrono::NaiveDate>, ApiError> {
-    match s.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(s) => chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map(Some)
-            .map_err(|_| bad("Дата — в виде ГГГГ-ММ-ДД")),
-    }
+    domain::time::optional_day(s.as_deref().unwrap_or("")).map_err(|_| bad("Дата — в виде ГГГГ-ММ-ДД или ДД.ММ.ГГГГ"))
 }
