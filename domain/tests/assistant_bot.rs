@@ -260,6 +260,15 @@ async fn a_user_tries_runs_out_pays_in_stars_once_and_asks_again(pool: PgPool) {
         .unwrap()
         .starts_with("Вопросы закончились"));
     assert_eq!(buttons(&sent[before]), ["ai:buy"]);
+    // The refused question is not in the log as one waiting for its answer.
+    let (asked, waiting): (i64, i64) = sqlx::query_as(
+        "select count(*), count(*) filter (where state = 'pending') from assistant_questions where bot_id = $1",
+    )
+    .bind(bot)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!((asked, waiting), (2, 0));
 
     // «Пополнить»: an invoice in Stars for the plan.
     w.press("ai:buy").await;
@@ -509,7 +518,7 @@ async fn the_crm_reads_users_the_log_and_the_days_of_an_assistant_bot(pool: PgPo
         (1, 0, 100, 1, 1)
     );
     let today = stats.days.last().unwrap();
-    assert_eq!((today.questions, today.stars), (1, 100));
+    assert_eq!((today.questions, today.stars, today.cost_micro_rub), (1, 100, cost));
     assert_eq!(stats.cost_micro_rub, cost);
     let row = csv::ReaderBuilder::new()
         .delimiter(b';')
@@ -584,6 +593,16 @@ async fn the_crm_searches_and_exports_the_credits_ledger(pool: PgPool) {
     assert_eq!(items[2].question, "А по вкладу?");
     assert_eq!(items[4].question, "Какая ставка по ипотеке?");
     assert_eq!(items[5].name, "Олег");
+    // Later pages, and a page past the end, still carry the sums of all.
+    for (page, len) in [(2, 2), (3, 0)] {
+        let filter = assistant::LedgerFilter {
+            page: Some(page),
+            ..Default::default()
+        };
+        let l = assistant::credit_ledger(&pool, &admin, bot, &filter, 4).await.unwrap();
+        assert_eq!(l.page.items.len(), len, "page {page}");
+        assert_eq!((l.page.total, l.credited, l.debited), (6, 56, 52), "page {page}");
+    }
 
     // Narrowed by the operation, by words of the reason, by the user, by days.
     let by = |f: assistant::LedgerFilter| {
@@ -910,6 +929,16 @@ async fn a_flow_step_asks_the_ai_classifies_routes_and_answers(pool: PgPool) {
         .filter(|l| l.state == "answered")
         .all(|l| l.cost_micro_rub.is_some_and(|c| c > 0)));
     assert_eq!(flows.items[0].flow, "Объяснение");
+    // Pages of three: the second holds the last ask, the third none; both
+    // still count all four.
+    for (page, len) in [(2, 1), (3, 0)] {
+        let filter = assistant::LogFilter {
+            page: Some(page),
+            ..log("flow")
+        };
+        let l = assistant::ai_log(&pool, &admin, bot, &filter, 3).await.unwrap();
+        assert_eq!((l.items.len(), l.total), (len, 4), "page {page}");
+    }
     assert_eq!(
         assistant::ai_log(&pool, &admin, bot, &log(""), 50).await.unwrap().total,
         4

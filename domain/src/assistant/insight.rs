@@ -167,30 +167,46 @@ pub async fn ai_log(
     let page = filter.page.unwrap_or(1).clamp(1, 100_000);
     let q = filter.q.trim().to_lowercase();
     let like = crate::like_contains(&q);
-    // Both sources read as one: the question's text of a flow's ask is
-    // the user's message it sent (the last of its messages).
-    let total = sqlx::query_scalar!(
-        r#"select
-             (select count(*) from assistant_questions q
-              where $6 in ('', 'question') and q.bot_id = $1 and ($2 = '' or q.state = $2)
-                and ($3::bigint is null or q.chat_id = $3)
-                and ($4 = '' or lower(q.question) like $5 or lower(coalesce(q.answer, '')) like $5))
-           + (select count(*) from flow_ai_asks a
-              where $6 in ('', 'flow') and a.bot_id = $1 and ($2 = '' or a.state = $2)
-                and ($3::bigint is null or a.chat_id = $3)
-                and ($4 = '' or lower(coalesce(a.messages->-1->>'content', '')) like $5
-                     or lower(coalesce(a.answer, '')) like $5)) as "n!""#,
+    let args = LogArgs {
         bot,
         state,
-        filter.chat_id,
-        q,
-        like,
-        source
-    )
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as!(
-        LogLine,
+        chat_id: filter.chat_id,
+        q: &q,
+        like: &like,
+        source,
+    };
+    let rows = log_page(pool, &args, per_page, (page - 1) * per_page).await?;
+    // A page past the end has no row to carry the count: read it from the first.
+    let total = match rows.first() {
+        Some((_, total)) => *total,
+        None if page > 1 => log_page(pool, &args, 1, 0).await?.first().map_or(0, |(_, t)| *t),
+        None => 0,
+    };
+    let items = rows.into_iter().map(|(line, _)| line).collect();
+    Ok(Page {
+        items,
+        total,
+        page,
+        per_page,
+    })
+}
+
+/// The log's filter as its query takes it.
+struct LogArgs<'a> {
+    bot: Uuid,
+    state: &'a str,
+    chat_id: Option<i64>,
+    q: &'a str,
+    like: &'a str,
+    source: &'a str,
+}
+
+/// One page of the narrowed log, each line with how many lines all pages
+/// hold (the window runs before the limit). Both sources read as one: the
+/// question's text of a flow's ask is the user's message it sent (the
+/// last of its messages).
+async fn log_page(pool: &PgPool, a: &LogArgs<'_>, limit: i64, offset: i64) -> Result<Vec<(LogLine, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
         r#"with log as (
              select q.id, q.chat_id, 'question' as source, '' as flow, q.question, coalesce(q.answer, '') as answer,
                     q.state, coalesce(q.paid_with, '') as paid_with, coalesce(q.model, '') as model,
@@ -216,28 +232,47 @@ pub async fn ai_log(
                   l.source as "source!", l.flow as "flow!", l.question as "question!", l.answer as "answer!",
                   l.state as "state!", l.paid_with as "paid_with!", l.model as "model!",
                   l.tokens_in, l.tokens_out, l.latency_ms, l.cost_micro_rub, l.error as "error!",
-                  l.created_at as "created_at!: DateTime<Utc>"
+                  l.created_at as "created_at!: DateTime<Utc>",
+                  count(*) over () as "total!"
            from log l
            left join bot_chats c on c.bot_id = $1 and c.chat_id = l.chat_id
            order by l.created_at desc, l.id
            limit $7 offset $8"#,
-        bot,
-        state,
-        filter.chat_id,
-        q,
-        like,
-        source,
-        per_page,
-        (page - 1) * per_page
+        a.bot,
+        a.state,
+        a.chat_id,
+        a.q,
+        a.like,
+        a.source,
+        limit,
+        offset
     )
     .fetch_all(pool)
     .await?;
-    Ok(Page {
-        items,
-        total,
-        page,
-        per_page,
-    })
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let line = LogLine {
+                id: r.id,
+                chat_id: r.chat_id,
+                name: r.name,
+                source: r.source,
+                flow: r.flow,
+                question: r.question,
+                answer: r.answer,
+                state: r.state,
+                paid_with: r.paid_with,
+                model: r.model,
+                tokens_in: r.tokens_in,
+                tokens_out: r.tokens_out,
+                latency_ms: r.latency_ms,
+                cost_micro_rub: r.cost_micro_rub,
+                error: r.error,
+                created_at: r.created_at,
+            };
+            (line, r.total)
+        })
+        .collect())
 }
 
 /// One day of an assistant bot (the company's days).
@@ -251,6 +286,9 @@ pub struct DayStats {
     /// The median and the 95th percentile of answering, in ms (none answered: 0).
     pub latency_p50_ms: i64,
     pub latency_p95_ms: i64,
+    /// What the AI cost that day (questions and flow steps), in
+    /// millionths of a ruble.
+    pub cost_micro_rub: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -292,11 +330,19 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
            ), r as (
              select (refunded_at at time zone $4)::date as day, sum(stars) as stars
              from assistant_payments where bot_id = $1 and refunded_at >= $5 group by 1
+           ), c as (
+             select (created_at at time zone $4)::date as day, sum(cost_micro_rub) as cost
+             from (select created_at, cost_micro_rub from assistant_questions where bot_id = $1 and created_at >= $5
+                   union all
+                   select created_at, cost_micro_rub from flow_ai_asks where bot_id = $1 and created_at >= $5) a
+             group by 1
            )
            select d.day as "day!: NaiveDate", coalesce(q.n, 0) as "questions!", coalesce(q.failed, 0) as "failed!",
                   coalesce(p.stars, 0)::bigint as "stars!", coalesce(r.stars, 0)::bigint as "refunded!",
-                  coalesce(q.p50, 0)::bigint as "p50!", coalesce(q.p95, 0)::bigint as "p95!"
+                  coalesce(q.p50, 0)::bigint as "p50!", coalesce(q.p95, 0)::bigint as "p95!",
+                  coalesce(c.cost, 0)::bigint as "cost!"
            from d left join q using (day) left join p using (day) left join r using (day)
+                  left join c using (day)
            order by d.day"#,
         bot,
         first as _,
@@ -305,15 +351,6 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
         from as _
     )
     .fetch_all(pool)
-    .await?;
-    let cost = sqlx::query_scalar!(
-        r#"select (coalesce((select sum(cost_micro_rub) from assistant_questions where bot_id = $1 and created_at >= $2), 0)
-                 + coalesce((select sum(cost_micro_rub) from flow_ai_asks where bot_id = $1 and created_at >= $2), 0))::bigint
-                  as "cost!""#,
-        bot,
-        from as _
-    )
-    .fetch_one(pool)
     .await?;
     let users = sqlx::query!(
         r#"select count(*) as "users!",
@@ -334,6 +371,7 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
             refunded_stars: r.refunded,
             latency_p50_ms: r.p50,
             latency_p95_ms: r.p95,
+            cost_micro_rub: r.cost,
         })
         .collect();
     Ok(StatsView {
@@ -343,7 +381,7 @@ pub async fn assistant_stats(pool: &PgPool, actor: &Actor, bot: Uuid, days: i64)
         refunded_stars: days.iter().map(|d| d.refunded_stars).sum(),
         users: users.users,
         paying_users: users.paying,
-        cost_micro_rub: cost,
+        cost_micro_rub: days.iter().map(|d| d.cost_micro_rub).sum(),
         days,
     })
 }

@@ -112,66 +112,28 @@ pub async fn credit_ledger(
     let until = filter
         .to
         .map(|d| crate::time::start_of_day(d + chrono::Duration::days(1)));
-    let sums = sqlx::query!(
-        r#"select count(*) as "total!",
-                  coalesce(sum(e.delta) filter (where e.delta > 0), 0)::bigint as "credited!",
-                  coalesce(-sum(e.delta) filter (where e.delta < 0), 0)::bigint as "debited!"
-           from assistant_credit_entries e
-           left join bot_chats c on c.bot_id = e.bot_id and c.chat_id = e.chat_id
-           where e.bot_id = $1 and ($2 = '' or e.reason = $2) and ($3::bigint is null or e.chat_id = $3)
-             and ($4::timestamptz is null or e.created_at >= $4) and ($5::timestamptz is null or e.created_at < $5)
-             and ($6 = '' or e.chat_id = $7
-                  or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) like $8
-                  or lower(coalesce(c.username, '')) like $8
-                  or lower(e.note) like $8)"#,
+    let args = Narrowed {
         bot,
         reason,
-        filter.chat_id,
-        from as _,
-        until as _,
-        q,
+        chat_id: filter.chat_id,
+        from,
+        until,
+        q: &q,
         chat_in_q,
-        like
-    )
-    .fetch_one(pool)
-    .await?;
-    let items = sqlx::query_as!(
-        LedgerLine,
-        r#"select e.id, e.chat_id,
-                  trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
-                  coalesce(c.username, '') as "username!",
-                  e.delta, e.reason,
-                  coalesce(left(q.question, 200), '') as "question!",
-                  coalesce(pl.title, '') as "plan!", p.stars as "stars?",
-                  coalesce(u.full_name, '') as "actor_name!", e.note,
-                  e.question_id, e.payment_id, e.created_at as "created_at: DateTime<Utc>"
-           from assistant_credit_entries e
-           left join bot_chats c on c.bot_id = e.bot_id and c.chat_id = e.chat_id
-           left join assistant_questions q on q.id = e.question_id
-           left join assistant_payments p on p.id = e.payment_id
-           left join assistant_plans pl on pl.id = p.plan_id
-           left join users u on u.id = e.actor_id
-           where e.bot_id = $1 and ($2 = '' or e.reason = $2) and ($3::bigint is null or e.chat_id = $3)
-             and ($4::timestamptz is null or e.created_at >= $4) and ($5::timestamptz is null or e.created_at < $5)
-             and ($6 = '' or e.chat_id = $7
-                  or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) like $8
-                  or lower(coalesce(c.username, '')) like $8
-                  or lower(e.note) like $8)
-           order by e.id desc
-           limit $9 offset $10"#,
-        bot,
-        reason,
-        filter.chat_id,
-        from as _,
-        until as _,
-        q,
-        chat_in_q,
-        like,
-        per_page,
-        (page - 1) * per_page
-    )
-    .fetch_all(pool)
-    .await?;
+        like: &like,
+    };
+    let rows = narrowed_page(pool, &args, per_page, (page - 1) * per_page).await?;
+    // A page past the end has no row to carry the sums: read them from the first.
+    let sums = match rows.first() {
+        Some(r) => r.sums,
+        None if page > 1 => narrowed_page(pool, &args, 1, 0)
+            .await?
+            .first()
+            .map(|r| r.sums)
+            .unwrap_or_default(),
+        None => Sums::default(),
+    };
+    let items = rows.into_iter().map(|r| r.line).collect();
     Ok(Ledger {
         page: Page {
             items,
@@ -222,4 +184,99 @@ pub fn ledger_csv(lines: &[LedgerLine]) -> Result<Vec<u8>, csv::Error> {
         ])?;
     }
     w.into_inner().map_err(|e| e.into_error().into())
+}
+
+/// The ledger's filter as its query takes it.
+struct Narrowed<'a> {
+    bot: Uuid,
+    reason: &'a str,
+    chat_id: Option<i64>,
+    from: Option<DateTime<Utc>>,
+    until: Option<DateTime<Utc>>,
+    q: &'a str,
+    chat_in_q: Option<i64>,
+    like: &'a str,
+}
+
+/// How many entries the filter matches and what they add and take.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    total: i64,
+    credited: i64,
+    debited: i64,
+}
+
+struct Row {
+    line: LedgerLine,
+    sums: Sums,
+}
+
+/// One page of the narrowed ledger, each row with the sums over all pages
+/// (window functions run before the limit).
+async fn narrowed_page(pool: &PgPool, n: &Narrowed<'_>, limit: i64, offset: i64) -> Result<Vec<Row>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"select e.id, e.chat_id,
+                  trim(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) as "name!",
+                  coalesce(c.username, '') as "username!",
+                  e.delta, e.reason,
+                  coalesce(left(q.question, 200), '') as "question!",
+                  coalesce(pl.title, '') as "plan!", p.stars as "stars?",
+                  coalesce(u.full_name, '') as "actor_name!", e.note,
+                  e.question_id, e.payment_id, e.created_at as "created_at: DateTime<Utc>",
+                  count(*) over () as "total!",
+                  coalesce(sum(e.delta) filter (where e.delta > 0) over (), 0)::bigint as "credited!",
+                  coalesce(-sum(e.delta) filter (where e.delta < 0) over (), 0)::bigint as "debited!"
+           from assistant_credit_entries e
+           left join bot_chats c on c.bot_id = e.bot_id and c.chat_id = e.chat_id
+           left join assistant_questions q on q.id = e.question_id
+           left join assistant_payments p on p.id = e.payment_id
+           left join assistant_plans pl on pl.id = p.plan_id
+           left join users u on u.id = e.actor_id
+           where e.bot_id = $1 and ($2 = '' or e.reason = $2) and ($3::bigint is null or e.chat_id = $3)
+             and ($4::timestamptz is null or e.created_at >= $4) and ($5::timestamptz is null or e.created_at < $5)
+             and ($6 = '' or e.chat_id = $7
+                  or lower(coalesce(c.first_name, '') || ' ' || coalesce(c.last_name, '')) like $8
+                  or lower(coalesce(c.username, '')) like $8
+                  or lower(e.note) like $8)
+           order by e.id desc
+           limit $9 offset $10"#,
+        n.bot,
+        n.reason,
+        n.chat_id,
+        n.from as _,
+        n.until as _,
+        n.q,
+        n.chat_in_q,
+        n.like,
+        limit,
+        offset
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| Row {
+            sums: Sums {
+                total: r.total,
+                credited: r.credited,
+                debited: r.debited,
+            },
+            line: LedgerLine {
+                id: r.id,
+                chat_id: r.chat_id,
+                name: r.name,
+                username: r.username,
+                delta: r.delta,
+                reason: r.reason,
+                question: r.question,
+                plan: r.plan,
+                stars: r.stars,
+                actor_name: r.actor_name,
+                note: r.note,
+                question_id: r.question_id,
+                payment_id: r.payment_id,
+                created_at: r.created_at,
+            },
+        })
+        .collect())
 }
