@@ -46,9 +46,9 @@ async fn plan(pool: &PgPool, bot: Uuid, kind: &str, credits: i32, days: i32, dai
 async fn ask(pool: &PgPool, bot: Uuid, chat: i64, message: i64) -> Result<Admission, AssistantError> {
     let mut tx = pool.begin().await.unwrap();
     let r = assistant::take_question_in(&mut tx, bot, chat, message, "Какая ставка?").await;
-    if r.is_ok() {
-        tx.commit().await.unwrap();
-    }
+    // Committed either way, as update processing does: a refusal must
+    // leave nothing behind by itself.
+    tx.commit().await.unwrap();
     r
 }
 

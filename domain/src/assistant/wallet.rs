@@ -265,7 +265,7 @@ async fn subscription_refuses(
 /// or a credit — recording it there too. A message taken before is not
 /// paid for again. Without access: `NoAccess` (offer the trial or the
 /// plans) or, for a subscriber without credits, `DailyLimit` /
-/// `MonthlyLimit`.
+/// `MonthlyLimit`, and no question is recorded.
 pub async fn take_question_in(
     tx: &mut Transaction<'_, Postgres>,
     bot: Uuid,
@@ -326,7 +326,14 @@ pub async fn take_question_in(
                 move_credits_in(tx, bot, chat, -1, e).await?;
                 PaidWith::Credit
             }
-            Some(e) => return Err(e),
+            Some(e) => {
+                // Not taken: the message leaves no question behind (the
+                // caller commits the refusal's reply in this transaction).
+                sqlx::query!("delete from assistant_questions where id = $1", question_id)
+                    .execute(&mut **tx)
+                    .await?;
+                return Err(e);
+            }
         }
     };
     sqlx::query!(
