@@ -15,7 +15,8 @@ use serde_json::Value;
 use sqlx::{Postgres, Transaction};
 use uuid::Uuid;
 
-use super::engine::{self, AiAsk, AiReply, FlowRef};
+use super::engine::{self, AiAsk, AiReply};
+use super::updates::BotCtx;
 use super::{Telegram, TelegramError};
 use crate::ai::{self, Message, Provider, RetryPolicy};
 
@@ -145,13 +146,13 @@ pub async fn answer_flow_asks(tg: &Telegram, policy: &RetryPolicy, limit: i64) -
     });
     let results = futures::future::join_all(asks).await;
     let mut done = 0;
-    let mut flows: HashMap<Uuid, Vec<FlowRef>> = HashMap::new();
+    let mut bots: HashMap<Uuid, BotCtx> = HashMap::new();
     for (c, result) in claimed.iter().zip(results) {
         let mut tx = tg.pool.begin().await?;
-        if let std::collections::hash_map::Entry::Vacant(e) = flows.entry(c.bot_id) {
-            e.insert(super::flow_store::published(&mut tx, c.bot_id).await?);
+        if let std::collections::hash_map::Entry::Vacant(e) = bots.entry(c.bot_id) {
+            e.insert(super::updates::bot_ctx(&mut tx, c.bot_id).await?);
         }
-        if finish(&mut tx, c, &flows[&c.bot_id], result).await? {
+        if finish(&mut tx, c, &bots[&c.bot_id], result).await? {
             done += 1;
         }
         tx.commit().await?;
@@ -164,7 +165,7 @@ pub async fn answer_flow_asks(tg: &Telegram, policy: &RetryPolicy, limit: i64) -
 async fn finish(
     tx: &mut Transaction<'_, Postgres>,
     c: &Claimed,
-    flows: &[FlowRef],
+    bot: &BotCtx,
     result: Result<ai::Answer, ai::AiError>,
 ) -> Result<bool, TelegramError> {
     let still = sqlx::query_scalar!("select state from flow_ai_asks where id = $1 for update", c.id)
@@ -174,8 +175,8 @@ async fn finish(
         return Ok(false);
     }
     let answer = result.as_ref().ok().map(|a| a.text.as_str());
-    let taken = super::updates::advance_chat(tx, c.bot_id, c.chat_id, |conv| {
-        engine::ai_answered(flows, conv, c.id, answer, Utc::now())
+    let taken = super::updates::advance_chat(tx, bot, c.bot_id, c.chat_id, |conv| {
+        engine::ai_answered(&bot.flows, conv, c.id, answer, Utc::now())
     })
     .await?;
     let state = match (&result, taken) {

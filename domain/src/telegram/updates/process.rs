@@ -43,7 +43,7 @@ pub(crate) struct BotCtx {
     pub owner: (Option<Uuid>, Option<Uuid>),
 }
 
-pub(super) async fn bot_ctx(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<BotCtx, sqlx::Error> {
+pub(crate) async fn bot_ctx(tx: &mut Tx<'_>, bot_id: Uuid) -> Result<BotCtx, sqlx::Error> {
     let company = sqlx::query_scalar!("select is_company from bots where id = $1", bot_id)
         .fetch_one(&mut **tx)
         .await?;
@@ -263,9 +263,11 @@ fn vars_of(v: Value) -> serde_json::Map<String, Value> {
 /// arriving), in the caller's transaction: the chat is read and locked,
 /// `step` moves it, and what it says is queued and the conversation stored
 /// as an update's batch writes do; open inboxes hear of the messages.
+/// `bot` is the chat's bot as [`bot_ctx`] read it.
 /// `false` when there is no such chat or `step` leaves it as it was.
 pub(crate) async fn advance_chat(
     tx: &mut Tx<'_>,
+    bot: &BotCtx,
     bot_id: Uuid,
     chat_id: i64,
     step: impl FnOnce(&mut Conversation) -> Option<Vec<OutMessage>>,
@@ -299,8 +301,7 @@ pub(crate) async fn advance_chat(
     writes.outcome(bot_id, chat_id, conv, &outcome, None);
     writes.flush(tx).await?;
     if said {
-        let owner = chats::bot_owner(tx, bot_id).await?;
-        realtime::publish(tx, &chats::chat_event(bot_id, chat_id, owner)).await?;
+        realtime::publish(tx, &chats::chat_event(bot_id, chat_id, bot.owner)).await?;
     }
     Ok(true)
 }
