@@ -94,6 +94,12 @@ pub fn status_label(status: &str) -> &'static str {
     })
 }
 
+/// `part` of `of` as Russian writes a share: «33,3 %» with `decimals`
+/// after the comma; none when `of` is zero.
+pub fn share(part: i64, of: i64, decimals: usize) -> Option<String> {
+    (of > 0).then(|| format!("{:.decimals$} %", part as f64 * 100.0 / of as f64).replace('.', ","))
+}
+
 /// `10000` → `10 000` (a narrow no-break space, as Russian writes numbers).
 pub fn thousands(n: i64) -> String {
     let digits = n.unsigned_abs().to_string();
@@ -108,4 +114,17 @@ pub fn thousands(n: i64) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_print_as_russian_writes_them() {
+        assert_eq!(thousands(-1234567), "-1\u{202f}234\u{202f}567");
+        assert_eq!(share(1, 3, 1).as_deref(), Some("33,3 %"));
+        assert_eq!(share(2, 3, 0).as_deref(), Some("67 %"));
+        assert_eq!(share(5, 0, 1), None);
+    }
 }

@@ -396,11 +396,7 @@ fn stats_view(s: StatsWire) -> impl IntoView {
         color: "#8e44ad".into(),
         values: s.days.iter().map(|d| d.p95 as f64).collect(),
     };
-    let error_share = if s.questions > 0 {
-        format!("{:.1} %", s.failed as f64 * 100.0 / s.questions as f64)
-    } else {
-        "—".into()
-    };
+    let error_share = crate::model::share(s.failed, s.questions, 1).unwrap_or_else(|| "—".into());
     view! {
         <div class="tiles">
             <div class="tile"><div class="muted small">{t("ai.questions_30")}</div><strong data-testid="ai-tile-questions">{s.questions}</strong></div>

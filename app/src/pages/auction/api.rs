@@ -376,11 +376,7 @@ pub async fn auction_returns() -> Result<ReturnsView, AppError> {
             .unwrap_or_default()
             .into_iter()
             .map(|r| RateRow {
-                percent: if r.sold == 0 {
-                    "—".into()
-                } else {
-                    format!("{:.1} %", r.returned as f64 * 100.0 / r.sold as f64).replace('.', ",")
-                },
+                percent: crate::model::share(r.returned, r.sold, 1).unwrap_or_else(|| "—".into()),
                 by: r.by,
                 name: r.name,
                 sold: r.sold,

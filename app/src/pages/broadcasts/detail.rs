@@ -24,10 +24,7 @@ pub fn BroadcastPage() -> impl IntoView {
 }
 
 fn percent(part: i64, of: i64) -> String {
-    if of <= 0 {
-        return String::new();
-    }
-    format!("{:.0} %", part as f64 * 100.0 / of as f64)
+    crate::model::share(part, of, 0).unwrap_or_default()
 }
 
 fn eta(seconds: i64) -> String {
