@@ -291,10 +291,22 @@ fn FlowEditor(
                                     let y1 = s.y + BOX_H;
                                     let (x2, y2) = (t.x + BOX_W / 2.0, t.y);
                                     let mid = (y1 + y2) / 2.0;
+                                    let (path, label_x) = if y2 > y1 {
+                                        (format!("M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}"), (x1 + x2) / 2.0 + 4.0)
+                                    } else {
+                                        // Back to a step above (or beside): around the right of
+                                        // the boxes and into its top, not hidden behind them.
+                                        let off = BOX_W * 0.75 + 20.0;
+                                        let path = format!(
+                                            "M{x1},{y1} C{},{} {},{} {x2},{y2}",
+                                            x1 + off, y1 + 80.0, x2 + off, y2 - 80.0
+                                        );
+                                        (path, x1.max(x2) + off * 0.75)
+                                    };
                                     Some(view! {
                                         <g class="flow-edge" data-from=s.id.clone() data-to=target.clone()>
-                                            <path d=format!("M{x1},{y1} C{x1},{mid} {x2},{mid} {x2},{y2}") marker-end="url(#arrow)"/>
-                                            <text x=(x1 + x2) / 2.0 + 4.0 y=mid>{label}</text>
+                                            <path d=path marker-end="url(#arrow)"/>
+                                            <text x=label_x y=mid>{label}</text>
                                         </g>
                                     })
                                 }).collect::<Vec<_>>()
