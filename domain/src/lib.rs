@@ -23,6 +23,7 @@ pub mod integrations;
 pub mod leads;
 pub mod ledger;
 pub mod notifications;
+pub mod outreach;
 pub mod rbac;
 pub mod realtime;
 pub mod reports;

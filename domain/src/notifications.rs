@@ -61,6 +61,17 @@ pub async fn notify_broadcast_approvers(
 }
 
 /// Everyone active whose role holds `resource:action` with scope `all`.
+/// Notifies the admins: everyone who may change the CRM's settings
+/// (`settings:edit` with scope `all`).
+pub async fn notify_admins(
+    tx: &mut Transaction<'_, Postgres>,
+    title: &str,
+    body: &str,
+    link: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    notify_holders(tx, "settings", "edit", title, body, link).await
+}
+
 async fn notify_holders(
     tx: &mut Transaction<'_, Postgres>,
     resource: &str,

@@ -514,6 +514,15 @@ pub fn check_answer(check: Check, choices: &[String], text: &str) -> Result<Stri
 
 /// Replaces `{var}` with the variable's value (HTML-escaped).
 pub fn render(template: &str, vars: &Map<String, Value>) -> String {
+    fill(template, vars, html_escape)
+}
+
+/// Replaces `{var}` with the variable's value as it is (plain text).
+pub fn render_plain(template: &str, vars: &Map<String, Value>) -> String {
+    fill(template, vars, str::to_string)
+}
+
+fn fill(template: &str, vars: &Map<String, Value>, escape: fn(&str) -> String) -> String {
     let mut out = String::with_capacity(template.len());
     let mut rest = template;
     while let Some(open) = rest.find('{') {
@@ -527,7 +536,7 @@ pub fn render(template: &str, vars: &Map<String, Value>) -> String {
                     Some(Value::Null) | None => String::new(),
                     Some(other) => other.to_string(),
                 };
-                out.push_str(&html_escape(&v));
+                out.push_str(&escape(&v));
                 rest = &after[close + 1..];
             }
             _ => {

@@ -1,0 +1,376 @@
+//! Outreach's first slice against the in-process fake Telegram and a
+//! simulated clock: an account logs in with its code and 2FA password; the
+//! first messages of a campaign keep every cap and delay even with two
+//! workers at once; Telegram's refusals (FLOOD_WAIT, PEER_FLOOD, a revoked
+//! session, unknown and restricted people) do what they should; nobody is
+//! written twice or after saying no.
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use common::*;
+use domain::crypto::Cipher;
+use domain::outreach::fake::{FakeTelegram, CODE};
+use domain::outreach::{Clock, Login, Outreach, OutreachError, SimClock, TgError};
+use domain::PgPool;
+use uuid::Uuid;
+
+/// 10:00 in Moscow on a Monday.
+fn morning() -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2026, 12, 7, 7, 0, 0).unwrap()
+}
+
+struct World {
+    pool: PgPool,
+    tg: FakeTelegram,
+    clock: Arc<SimClock>,
+    cipher: Cipher,
+}
+
+impl World {
+    fn new(pool: &PgPool) -> Self {
+        let clock = Arc::new(SimClock::at(morning()));
+        Self {
+            pool: pool.clone(),
+            tg: FakeTelegram::new(clock.clone()),
+            clock,
+            cipher: Cipher::from_encoded_key(&Cipher::generate_encoded_key()).unwrap(),
+        }
+    }
+
+    /// A worker, as each instance of the server has one.
+    fn worker(&self) -> Outreach {
+        Outreach::new(
+            self.pool.clone(),
+            self.cipher.clone(),
+            Arc::new(self.tg.clone()),
+            self.clock.clone(),
+        )
+        .without_jitter()
+    }
+
+    /// An account logged in through the code, with `cap` a day and `delay` s.
+    async fn account(&self, phone: &str, cap: i32, delay: i32) -> Uuid {
+        let n: i64 = phone[phone.len() - 4..].parse().unwrap();
+        self.tg.add_account(phone, 900_000 + n, &format!("sales_{n}"), None);
+        let w = self.worker();
+        assert_eq!(w.start_login(phone, None).await.unwrap(), Login::WaitingCode);
+        let Login::Active { account } = w.enter_code(phone, CODE).await.unwrap() else {
+            panic!("not logged in");
+        };
+        sqlx::query("update outreach_accounts set daily_cap = $2, min_delay_s = $3 where id = $1")
+            .bind(account)
+            .bind(cap)
+            .bind(delay)
+            .execute(&self.pool)
+            .await
+            .unwrap();
+        account
+    }
+
+    /// A running campaign over `accounts` writing to `people` (user ids
+    /// that the fake knows as `@client_<id>`).
+    async fn campaign(&self, accounts: &[Uuid], people: &[i64], daily_cap: i32) -> Uuid {
+        let id: Uuid = sqlx::query_scalar(
+            "insert into outreach_campaigns (name, status, first_message, daily_cap)
+             values ('Ипотека — холодная база', 'running', 'Здравствуйте, {name}! Подберём ипотеку под 6 %.', $1)
+             returning id",
+        )
+        .bind(daily_cap)
+        .fetch_one(&self.pool)
+        .await
+        .unwrap();
+        for a in accounts {
+            sqlx::query("insert into outreach_campaign_accounts (campaign_id, account_id) values ($1, $2)")
+                .bind(id)
+                .bind(a)
+                .execute(&self.pool)
+                .await
+                .unwrap();
+        }
+        for p in people {
+            sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
+                .bind(id)
+                .bind(format!("@client_{p}"))
+                .bind(morning())
+                .execute(&self.pool)
+                .await
+                .unwrap();
+        }
+        id
+    }
+
+    fn people(&self, ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
+        ids.into_iter()
+            .inspect(|&id| {
+                self.tg
+                    .add_person(id, &format!("client_{id}"), &format!("+7999{id:07}"), "Анна", false);
+            })
+            .collect()
+    }
+
+    async fn statuses(&self, campaign: Uuid) -> HashMap<String, i64> {
+        sqlx::query_as::<_, (String, i64)>(
+            "select status, count(*) from outreach_targets where campaign_id = $1 group by 1",
+        )
+        .bind(campaign)
+        .fetch_all(&self.pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect()
+    }
+
+    async fn account_row(&self, id: Uuid) -> (String, Option<DateTime<Utc>>) {
+        sqlx::query_as("select status, next_send_at from outreach_accounts where id = $1")
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn an_account_logs_in_with_its_code_and_2fa_and_its_session_is_sealed(pool: PgPool) {
+    let w = World::new(&pool);
+    w.tg.add_account("+79990000001", 900_001, "sales_one", Some("Казань1985"));
+    let o = w.worker();
+    assert!(matches!(
+        o.start_login("телефон", None).await,
+        Err(OutreachError::Validation(_))
+    ));
+    assert_eq!(
+        o.start_login("8 999 000-00-01", None).await.unwrap(),
+        Login::WaitingCode
+    );
+    assert!(matches!(
+        o.enter_code("+79990000001", "00000").await,
+        Err(OutreachError::Validation(f)) if f[0].field == "code"
+    ));
+    let Login::WaitingPassword { hint } = o.enter_code("+79990000001", CODE).await.unwrap() else {
+        panic!("the password is asked for");
+    };
+    assert!(!hint.is_empty());
+    assert!(matches!(
+        o.enter_password("+79990000001", "неверно").await,
+        Err(OutreachError::Validation(f)) if f[0].field == "password"
+    ));
+    let Login::Active { account } = o.enter_password("+79990000001", "Казань1985").await.unwrap() else {
+        panic!("logged in");
+    };
+    let (status, sealed, user): (String, Vec<u8>, i64) =
+        sqlx::query_as("select status, session_enc, tg_user_id from outreach_accounts where id = $1")
+            .bind(account)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!((status.as_str(), user), ("active", 900_001));
+    assert!(
+        !sealed.windows(5).any(|w| w == b"fake-"),
+        "the session is not kept in the clear"
+    );
+    assert!(w.cipher.decrypt(&sealed).unwrap().ends_with(b"+79990000001"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn first_messages_keep_every_cap_and_delay_with_two_workers(pool: PgPool) {
+    let w = World::new(&pool);
+    let a = w.account("+79990000011", 5, 30).await;
+    let b = w.account("+79990000012", 5, 30).await;
+    let c = w.account("+79990000013", 5, 30).await;
+    let people = w.people(1..=20);
+    let campaign = w.campaign(&[a, b, c], &people, 100).await;
+    let (one, two) = (w.worker(), w.worker());
+
+    // A simulated day in steps of 5 s, both workers at every step.
+    let end = morning() + Duration::hours(14);
+    while w.clock.now() < end {
+        let (x, y) = tokio::join!(one.send_due(10), two.send_due(10));
+        x.unwrap();
+        y.unwrap();
+        w.clock.advance(Duration::seconds(5));
+    }
+    let sent = w.tg.sent();
+    assert_eq!(sent.len(), 15, "three accounts × five a day");
+    let mut by_account: HashMap<&str, Vec<DateTime<Utc>>> = HashMap::new();
+    for s in &sent {
+        by_account.entry(&s.phone).or_default().push(s.at);
+        assert_eq!(s.text, "Здравствуйте, Анна! Подберём ипотеку под 6 %.");
+    }
+    for (phone, times) in &by_account {
+        assert_eq!(times.len(), 5, "{phone}");
+        for pair in times.windows(2) {
+            assert!(pair[1] - pair[0] >= Duration::seconds(30), "{phone}: {pair:?}");
+        }
+        assert!(times.iter().all(|t| *t >= morning()), "not before 10:00");
+    }
+    let written: HashSet<i64> = sent.iter().map(|s| s.to_user_id).collect();
+    assert_eq!(written.len(), 15, "nobody twice");
+    assert_eq!(
+        w.statuses(campaign).await,
+        HashMap::from([("contacted".into(), 15), ("queued".into(), 5)])
+    );
+
+    // The next morning the rest go, not before 10:00.
+    w.clock.set(morning() + Duration::hours(23));
+    one.send_due(10).await.unwrap();
+    assert_eq!(w.tg.sent().len(), 15, "07:00 in Moscow: outside the hours");
+    w.clock.set(morning() + Duration::days(1));
+    for _ in 0..5 {
+        one.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(30));
+    }
+    assert_eq!(w.statuses(campaign).await, HashMap::from([("contacted".into(), 20)]));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_campaign_cap_holds_over_all_its_accounts(pool: PgPool) {
+    let w = World::new(&pool);
+    let a = w.account("+79990000021", 20, 30).await;
+    let b = w.account("+79990000022", 20, 30).await;
+    let people = w.people(101..=120);
+    let campaign = w.campaign(&[a, b], &people, 7).await;
+    let o = w.worker();
+    for _ in 0..40 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(30));
+    }
+    assert_eq!(w.tg.sent().len(), 7);
+    assert_eq!(w.statuses(campaign).await["contacted"], 7);
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn telegrams_refusals_pause_limit_or_end_an_account_and_others_go_on(pool: PgPool) {
+    let w = World::new(&pool);
+    admin(&pool).await;
+    let a = w.account("+79990000031", 20, 30).await;
+    let b = w.account("+79990000032", 20, 30).await;
+    let people = w.people(201..=204);
+    let campaign = w.campaign(&[a, b], &people, 100).await;
+    let o = w.worker();
+    // The second wrote last, yesterday: the first is asked first.
+    sqlx::query("update outreach_accounts set last_sent_at = $2 where id = $1")
+        .bind(b)
+        .bind(morning() - Duration::hours(15))
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // FLOOD_WAIT_120 on the first: it waits exactly 120 s; the target goes
+    // back to the queue and the other account writes to them.
+    w.tg.fail_next("+79990000031", TgError::FloodWait(120));
+    let round = o.send_due(1).await.unwrap();
+    assert_eq!(round.deferred, 1);
+    let (status, next) = w.account_row(a).await;
+    assert_eq!(
+        (status.as_str(), next),
+        ("active", Some(morning() + Duration::seconds(120)))
+    );
+    let round = o.send_due(1).await.unwrap();
+    assert_eq!(round.sent, 1);
+    assert_eq!(w.tg.sent()[0].phone, "+79990000032");
+    let given_back: i32 = sqlx::query_scalar("select sent from outreach_account_days where account_id = $1")
+        .bind(a)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(given_back, 0, "a refused message does not count against the cap");
+
+    // PEER_FLOOD on the second: limited for a day.
+    w.clock.advance(Duration::seconds(120));
+    w.tg.fail_next("+79990000032", TgError::PeerFlood);
+    w.tg.fail_next("+79990000031", TgError::LoggedOut);
+    o.send_due(2).await.unwrap();
+    assert_eq!(w.account_row(b).await.0, "limited");
+    assert_eq!(w.account_row(a).await.0, "needs_login");
+    let told: i64 = sqlx::query_scalar("select count(*) from notifications where title like '%повторный вход%'")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(told, 1, "the admins are told once");
+    // With both out, nothing more goes.
+    w.clock.advance(Duration::minutes(10));
+    assert_eq!(o.send_due(10).await.unwrap().sent, 0);
+    assert_eq!(w.statuses(campaign).await["queued"], 3);
+    // A day later the limited one writes again; the logged-out one waits
+    // for its login.
+    w.clock.advance(Duration::days(1));
+    assert_eq!(o.send_due(10).await.unwrap().sent, 1);
+    assert_eq!(w.tg.sent().last().unwrap().phone, "+79990000032");
+    assert_eq!(w.account_row(b).await.0, "active");
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn unknown_restricted_refusing_and_repeated_people_are_not_written(pool: PgPool) {
+    let w = World::new(&pool);
+    let a = w.account("+79990000041", 20, 1).await;
+    w.tg.add_person(301, "client_301", "+79990000301", "Олег", true);
+    let people = w.people([302, 303]);
+    sqlx::query("insert into outreach_optouts (tg_user_id, reason) values (303, 'Просил не писать')")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let campaign = w.campaign(&[a], &[301, 302, 303, 404], 100).await;
+    // The same person under their phone as well.
+    sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, '+79990000302', $2)")
+        .bind(campaign)
+        .bind(morning())
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = w.worker();
+    for _ in 0..10 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    assert_eq!(people.len(), 2);
+    let sent = w.tg.sent();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].to_user_id, 302);
+    let rows: Vec<(String, String, String)> =
+        sqlx::query_as("select handle, status, reason from outreach_targets where campaign_id = $1 order by id")
+            .bind(campaign)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    let by: HashMap<&str, (&str, &str)> = rows
+        .iter()
+        .map(|(h, s, r)| (h.as_str(), (s.as_str(), r.as_str())))
+        .collect();
+    assert_eq!(by["@client_301"].0, "failed");
+    assert!(by["@client_301"].1.contains("ограничил"));
+    assert_eq!(by["@client_302"].0, "contacted");
+    assert_eq!(by["@client_303"], ("stopped", "Просил больше не писать"));
+    assert_eq!(by["@client_404"].0, "failed");
+    assert!(by["@client_404"].1.contains("не найден"));
+    assert_eq!(by["+79990000302"], ("failed", "Этому человеку кампания уже написала"));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_send_cut_short_by_a_restart_is_not_repeated(pool: PgPool) {
+    let w = World::new(&pool);
+    let a = w.account("+79990000051", 20, 1).await;
+    let people = w.people([501]);
+    let campaign = w.campaign(&[a], &people, 100).await;
+    // A process claimed the target and stopped before recording the outcome.
+    sqlx::query("update outreach_targets set sending_at = $2, account_id = $3 where campaign_id = $1")
+        .bind(campaign)
+        .bind(morning())
+        .bind(a)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = w.worker();
+    w.clock.advance(Duration::minutes(10));
+    assert_eq!(
+        o.send_due(10).await.unwrap().sent,
+        0,
+        "a claimed target is not taken again"
+    );
+    assert_eq!(o.settle_interrupted(Duration::minutes(5)).await.unwrap(), 1);
+    assert_eq!(w.statuses(campaign).await["failed"], 1);
+    assert!(w.tg.sent().is_empty());
+}
