@@ -6,4 +6,4 @@ mod client;
 mod reply;
 
 pub use client::{complete, http, AiError, Answer, Message, Provider, RetryPolicy, Role};
-pub use reply::{split_reply, to_telegram_html, TELEGRAM_LIMIT};
+pub use reply::{split_reply, to_telegram_html, unmark, TELEGRAM_LIMIT};

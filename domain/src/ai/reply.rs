@@ -29,6 +29,12 @@ fn safe_url(url: &str) -> bool {
         .any(|p| lower.starts_with(p))
 }
 
+/// The model's Markdown emphasis and code marks taken off, for places
+/// that send plain text (an operator's reply box, a user account's message).
+pub fn unmark(markdown: &str) -> String {
+    markdown.replace("**", "").replace("__", "").replace('`', "")
+}
+
 /// Markdown → Telegram HTML (parse mode `HTML`).
 pub fn to_telegram_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() + 32);
@@ -233,6 +239,11 @@ pub fn split_reply(markdown: &str, limit: usize) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plain_text_loses_the_marks() {
+        assert_eq!(super::unmark("**Ответ** `код`"), "Ответ код");
+    }
 
     #[test]
     fn markdown_becomes_telegram_html() {

@@ -56,7 +56,7 @@ pub async fn suggest_reply(tg: &Telegram, actor: &Actor, bot_id: Uuid, chat_id: 
         ..RetryPolicy::default()
     };
     match ai::complete(&ai::http(), &provider, &messages, &policy).await {
-        Ok(a) => Ok(plain(&unmark(&a.text))),
+        Ok(a) => Ok(plain(&crate::ai::unmark(&a.text))),
         Err(e) => {
             tracing::warn!(bot = %bot_id, error = %e, "inbox suggestion: no answer");
             Err(TelegramError::Ai(
@@ -86,12 +86,6 @@ fn plain(html: &str) -> String {
         .to_string()
 }
 
-/// The model's Markdown emphasis and code marks taken off (the reply box
-/// sends plain text).
-fn unmark(markdown: &str) -> String {
-    markdown.replace("**", "").replace("__", "").replace('`', "")
-}
-
 #[cfg(test)]
 mod tests {
     #[test]
@@ -100,6 +94,5 @@ mod tests {
             super::plain("<b>Цена</b> &lt;от 5 000 ₽&gt; &amp; сроки"),
             "Цена <от 5 000 ₽> & сроки"
         );
-        assert_eq!(super::unmark("**Ответ** `код`"), "Ответ код");
     }
 }
