@@ -185,14 +185,22 @@ async fn first_messages_keep_every_cap_and_delay_with_two_workers(pool: PgPool) 
     let campaign = w.campaign(&[a, b, c], &people, 100).await;
     let (one, two) = (w.worker(), w.worker());
 
-    // A simulated day in steps of 5 s, both workers at every step.
-    let end = morning() + Duration::hours(14);
-    while w.clock.now() < end {
-        let (x, y) = tokio::join!(one.send_due(10), two.send_due(10));
-        x.unwrap();
-        y.unwrap();
-        w.clock.advance(Duration::seconds(5));
-    }
+    // Both workers at every step of 5 s: the first ten minutes, then
+    // across the end of the working day (19:58–20:02).
+    let step = |until: DateTime<Utc>| {
+        let (one, two, clock) = (&one, &two, &w.clock);
+        async move {
+            while clock.now() < until {
+                let (x, y) = tokio::join!(one.send_due(10), two.send_due(10));
+                x.unwrap();
+                y.unwrap();
+                clock.advance(Duration::seconds(5));
+            }
+        }
+    };
+    step(morning() + Duration::minutes(10)).await;
+    w.clock.set(morning() + Duration::hours(10) - Duration::minutes(2));
+    step(morning() + Duration::hours(10) + Duration::minutes(2)).await;
     let sent = w.tg.sent();
     assert_eq!(sent.len(), 15, "three accounts × five a day");
     let mut by_account: HashMap<&str, Vec<DateTime<Utc>>> = HashMap::new();
@@ -373,4 +381,129 @@ async fn a_send_cut_short_by_a_restart_is_not_repeated(pool: PgPool) {
     assert_eq!(o.settle_interrupted(Duration::minutes(5)).await.unwrap(), 1);
     assert_eq!(w.statuses(campaign).await["failed"], 1);
     assert!(w.tg.sent().is_empty());
+}
+
+/// The AI mock, and a worker that talks with it.
+async fn with_ai(w: &World) -> (Outreach, ai_mock::Mock) {
+    let ai = ai_mock::Mock::new(ai_mock::Config::default());
+    let (addr, _) = ai.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    let provider = domain::ai::Provider {
+        base_url: format!("http://{addr}/v1"),
+        api_key: "sk-mock".into(),
+        model: "gpt-4o-mini".into(),
+        temperature: 0.3,
+        max_tokens: 300,
+        referer: None,
+        title: None,
+    };
+    let worker = w.worker().with_ai(Some(provider), domain::ai::RetryPolicy::default());
+    (worker, ai)
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn replies_get_the_scripts_answers_interest_goes_to_the_manager_and_no_is_final(pool: PgPool) {
+    let w = World::new(&pool);
+    let manager = admin(&pool).await;
+    let phone = "+79990000061";
+    let a = w.account(phone, 20, 1).await;
+    let people = w.people([601, 602, 603]);
+    let campaign = w.campaign(&[a], &people, 100).await;
+    sqlx::query(
+        "update outreach_campaigns set prompt = 'Ты менеджер агентства недвижимости.', manager_id = $2,
+                stop_words = '{юрист}' where id = $1",
+    )
+    .bind(campaign)
+    .bind(manager.user_id)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (o, ai) = with_ai(&w).await;
+    while w.tg.sent().len() < 3 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+
+    // Three answers: a question, interest, a refusal.
+    w.tg.reply(601, phone, "А какие ставки сейчас?");
+    w.tg.reply(602, phone, "Интересно, позвоните мне");
+    w.tg.reply(603, phone, "Отказываюсь, больше не пишите");
+    w.tg.reply(777, phone, "Кто это?");
+    assert_eq!(o.receive().await.unwrap(), 3, "a stranger's message is not a dialog");
+    assert_eq!(o.receive().await.unwrap(), 0);
+    assert_eq!(w.statuses(campaign).await["replied"], 3);
+    // Not before a human would answer.
+    assert_eq!(o.reply_due(10).await.unwrap(), Default::default());
+    w.clock.advance(Duration::seconds(20));
+    let round = o.reply_due(10).await.unwrap();
+    assert_eq!((round.sent, round.failed), (1, 2));
+
+    let status = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "select status, reason from outreach_targets where campaign_id = $1 and tg_user_id = $2",
+            )
+            .bind(campaign)
+            .bind(id)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    // The question got the script's answer, in plain text, logged.
+    let last = w.tg.sent().last().unwrap().clone();
+    assert_eq!(last.to_user_id, 601);
+    assert!(
+        last.text.starts_with("Ответ ИИ на «А какие ставки сейчас?»"),
+        "{}",
+        last.text
+    );
+    let asked = ai.received().await;
+    let script = asked.last().unwrap();
+    assert_eq!(
+        script.body["messages"][0]["content"],
+        "Ты менеджер агентства недвижимости."
+    );
+    assert_eq!(
+        script.body["messages"].as_array().unwrap().len(),
+        3,
+        "the script, our first message, the reply"
+    );
+    let (dir, model, tokens): (Vec<String>, Option<String>, Option<i32>) = sqlx::query_as(
+        "select array_agg(m.direction order by m.id), max(m.model), max(m.tokens_out)
+         from outreach_messages m join outreach_targets t on t.id = m.target_id where t.tg_user_id = 601",
+    )
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(dir, ["out", "in", "out"]);
+    assert_eq!(model.as_deref(), Some("gpt-4o-mini"));
+    assert!(tokens.unwrap() > 0);
+
+    // Interest: the manager's, with a bell.
+    assert_eq!(status(602).await, ("interested".into(), "ИИ: проявил интерес".into()));
+    let bells: Vec<String> =
+        sqlx::query_scalar("select body from notifications where user_id = $1 and title like 'Передан менеджеру%'")
+            .bind(manager.user_id)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    assert_eq!(bells, ["Анна (@client_602) · Ипотека — холодная база"]);
+
+    // No: never written again, by this campaign or any other.
+    assert_eq!(status(603).await.0, "not_interested");
+    let other = w.campaign(&[a], &[603], 100).await;
+    w.clock.advance(Duration::seconds(5));
+    o.send_due(10).await.unwrap();
+    assert_eq!(w.statuses(other).await["stopped"], 1);
+    assert!(w.tg.sent().iter().filter(|s| s.to_user_id == 603).count() == 1);
+
+    // A stop word hands the dialog over at once, without asking the AI.
+    let before = ai.received().await.len();
+    w.tg.reply(601, phone, "Мне нужен юрист по сделке");
+    assert_eq!(o.receive().await.unwrap(), 1);
+    assert_eq!(status(601).await, ("interested".into(), "Стоп-слово «юрист»".into()));
+    w.clock.advance(Duration::minutes(5));
+    assert_eq!(o.reply_due(10).await.unwrap(), Default::default());
+    assert_eq!(ai.received().await.len(), before);
 }

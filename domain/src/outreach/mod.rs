@@ -3,12 +3,15 @@
 //! Telegram (`fake`), logging an account in with its code and 2FA password
 //! (the session AES-GCM encrypted at rest), the caps and delays held by
 //! PostgreSQL (`pace`), and the first messages of running campaigns
-//! (`send`), with what Telegram's refusals do to an account. Not built yet:
-//! campaigns and targets from the CRM, the AI dialogs and the handoff to a
-//! lead, the admin bot, the pages, the grammers client.
+//! (`send`), with what Telegram's refusals do to an account; replies read
+//! and answered by the AI along the campaign's script, interest handed to
+//! the manager, a refusal never written again (`dialog`). Not built yet:
+//! campaigns and targets from the CRM, the lead on handoff, the admin bot,
+//! the pages, the worker in `serve`, the grammers client.
 
 pub mod accounts;
 pub mod clock;
+pub mod dialog;
 pub mod fake;
 pub mod pace;
 pub mod send;
@@ -21,6 +24,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::accounts::FieldError;
+use crate::ai::{Provider, RetryPolicy};
 use crate::crypto::Cipher;
 use crate::error::{DomainError, ErrorCode};
 pub use accounts::Login;
@@ -81,6 +85,9 @@ pub struct Outreach {
     /// Add up to half the delay at random between an account's messages.
     jitter: bool,
     clients: Mutex<HashMap<Uuid, Arc<dyn UserClient>>>,
+    /// The AI the dialogs talk with (none: replies wait for it).
+    ai: Option<Provider>,
+    ai_policy: RetryPolicy,
 }
 
 impl Outreach {
@@ -92,7 +99,16 @@ impl Outreach {
             clock,
             jitter: true,
             clients: Mutex::new(HashMap::new()),
+            ai: None,
+            ai_policy: RetryPolicy::default(),
         }
+    }
+
+    /// The AI the dialogs talk with, and how hard to try it.
+    pub fn with_ai(mut self, provider: Option<Provider>, policy: RetryPolicy) -> Self {
+        self.ai = provider;
+        self.ai_policy = policy;
+        self
     }
 
     /// Without the random part of the delay (tests that count seconds).

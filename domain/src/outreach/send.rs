@@ -165,12 +165,13 @@ impl Outreach {
                 sqlx::query!(
                     "update outreach_targets set status = 'contacted', sending_at = null, due_at = null,
                             tg_user_id = $2, contacted_at = $3,
-                            name = case when name = '' then $4 else name end
+                            name = case when name = '' then $4 else name end, tg_access_hash = $5
                      where id = $1",
                     c.id,
                     peer.user_id,
                     now as _,
-                    peer.first_name
+                    peer.first_name,
+                    peer.access_hash
                 )
                 .execute(&mut *tx)
                 .await?;

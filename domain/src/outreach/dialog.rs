@@ -1,0 +1,406 @@
+//! The dialogs after the first message: replies are read from every
+//! logged-in account and kept; a reply is answered by the AI along the
+//! campaign's script after a human-like pause, through the account's caps;
+//! a person who shows interest (or asks for a person, or writes a stop
+//! word) is handed to the campaign's manager, and one who says no is never
+//! written again by any campaign.
+//!
+//! The AI first sorts the person's last message into one of four labels,
+//! then, to go on, writes the next message with the whole dialog as its
+//! history. Each outgoing AI message keeps its model, tokens and time.
+
+use chrono::Duration;
+use rand::Rng;
+use uuid::Uuid;
+
+use super::pace::{self, NoSlot};
+use super::transport::{Incoming, Peer, TgError};
+use super::{Outreach, Round};
+use crate::ai::{self, Message};
+
+/// The AI's sorting of a reply.
+const INTEREST: &str = "Интерес";
+const REFUSAL: &str = "Отказ";
+const PERSON: &str = "Менеджер";
+const GO_ON: &str = "Продолжить";
+
+/// What the sorting prompt says besides the labels.
+const SORTING: &str = "Ты помогаешь отделу продаж разобрать ответ человека в переписке. \
+Интерес — хочет услугу, просит подробности или звонок. Отказ — не интересно, просит больше не писать. \
+Менеджер — просит живого человека. Продолжить — всё остальное.";
+
+/// A reply claimed for answering.
+struct Due {
+    id: i64,
+    campaign_id: Uuid,
+    account_id: Uuid,
+    tg_user_id: i64,
+    prompt: String,
+}
+
+impl Outreach {
+    /// Reads what came to every logged-in account and files it under its
+    /// dialog; the number of new messages kept.
+    pub async fn receive(&self) -> Result<usize, sqlx::Error> {
+        let accounts = sqlx::query_scalar!(
+            "select id from outreach_accounts
+             where session_enc is not null and status in ('active', 'paused', 'limited')"
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let reads = accounts.iter().map(|a| async move {
+            let got = match self.client(*a).await {
+                Ok(c) => c.incoming().await,
+                Err(e) => Err(e),
+            };
+            (*a, got)
+        });
+        let mut kept = 0;
+        for (account, got) in futures::future::join_all(reads).await {
+            match got {
+                Ok(messages) => {
+                    for m in messages {
+                        if self.file_incoming(account, &m).await? {
+                            kept += 1;
+                        }
+                    }
+                }
+                Err(e) => {
+                    let mut tx = self.pool.begin().await?;
+                    super::accounts::after_error(&mut tx, account, &e, self.clock.now()).await?;
+                    tx.commit().await?;
+                    if matches!(e, TgError::LoggedOut | TgError::Banned) {
+                        self.forget_client(account);
+                    }
+                }
+            }
+        }
+        Ok(kept)
+    }
+
+    /// One message to `account`: kept once (by its id) under the person's
+    /// dialog, which it moves on. Messages from people no campaign wrote to
+    /// are not ours to keep.
+    async fn file_incoming(&self, account: Uuid, m: &Incoming) -> Result<bool, sqlx::Error> {
+        let now = self.clock.now();
+        let mut tx = self.pool.begin().await?;
+        let target = sqlx::query!(
+            r#"select t.id, t.status, t.lead_id, c.stop_words
+               from outreach_targets t join outreach_campaigns c on c.id = t.campaign_id
+               where t.account_id = $1 and t.tg_user_id = $2
+               order by t.id desc limit 1
+               for update of t"#,
+            account,
+            m.from_user_id
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(t) = target else { return Ok(false) };
+        let inserted = sqlx::query_scalar!(
+            "insert into outreach_messages (target_id, account_id, direction, text, tg_message_id, at)
+             values ($1, $2, 'in', $3, $4, $5)
+             on conflict (account_id, tg_message_id) where direction = 'in' and tg_message_id is not null do nothing
+             returning id",
+            t.id,
+            account,
+            m.text,
+            m.message_id,
+            now as _
+        )
+        .fetch_optional(&mut *tx)
+        .await?;
+        if inserted.is_none() {
+            return Ok(false);
+        }
+        let text = m.text.to_lowercase();
+        let stop = t
+            .stop_words
+            .iter()
+            .map(|w| w.trim().to_lowercase())
+            .find(|w| !w.is_empty() && text.contains(w.as_str()));
+        match (t.status.as_str(), stop) {
+            ("contacted" | "replied", Some(word)) => {
+                hand_over(&mut tx, t.id, &format!("Стоп-слово «{word}»")).await?;
+            }
+            ("contacted" | "replied", None) => {
+                let due = now + self.reply_pause();
+                sqlx::query!(
+                    "update outreach_targets set status = 'replied', due_at = $2 where id = $1",
+                    t.id,
+                    due as _
+                )
+                .execute(&mut *tx)
+                .await?;
+            }
+            ("interested", _) => {
+                notify_manager(&mut tx, t.id, "Новое сообщение в диалоге").await?;
+            }
+            _ => {}
+        }
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// How long a human would take to answer: 20–90 s (20 s without jitter).
+    fn reply_pause(&self) -> Duration {
+        let s = if self.jitter {
+            rand::thread_rng().gen_range(20..=90)
+        } else {
+            20
+        };
+        Duration::seconds(s)
+    }
+
+    /// Answers up to `limit` replies whose pause is over.
+    pub async fn reply_due(&self, limit: i64) -> Result<Round, sqlx::Error> {
+        let now = self.clock.now();
+        let due = sqlx::query!(
+            r#"update outreach_targets t set sending_at = $1, due_at = null
+               from outreach_campaigns c
+               where c.id = t.campaign_id and t.id in (
+                 select t2.id from outreach_targets t2 join outreach_campaigns c2 on c2.id = t2.campaign_id
+                 where t2.status = 'replied' and t2.due_at <= $1 and t2.sending_at is null and c2.status = 'running'
+                 order by t2.due_at, t2.id limit $2
+                 for update of t2 skip locked)
+               returning t.id, t.campaign_id, t.account_id as "account_id!", t.tg_user_id as "tg_user_id!", c.prompt"#,
+            now as _,
+            limit
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let due: Vec<Due> = due
+            .into_iter()
+            .map(|r| Due {
+                id: r.id,
+                campaign_id: r.campaign_id,
+                account_id: r.account_id,
+                tg_user_id: r.tg_user_id,
+                prompt: r.prompt,
+            })
+            .collect();
+        let mut round = Round::default();
+        for outcome in futures::future::join_all(due.iter().map(|d| self.answer(d))).await {
+            match outcome? {
+                Answered::Sent => round.sent += 1,
+                Answered::Closed => round.failed += 1,
+                Answered::Later => round.deferred += 1,
+            }
+        }
+        Ok(round)
+    }
+
+    async fn answer(&self, d: &Due) -> Result<Answered, sqlx::Error> {
+        let history = sqlx::query!(
+            "select direction, text from outreach_messages where target_id = $1 order by id",
+            d.id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let last_in = history
+            .iter()
+            .rev()
+            .find(|m| m.direction == "in")
+            .map(|m| m.text.clone())
+            .unwrap_or_default();
+        let Some(provider) = self.ai.clone() else {
+            return self.later(d, "ИИ не настроен: задайте AI_API_URL и AI_API_KEY").await;
+        };
+        let http = ai::http();
+        let sorting = vec![
+            Message::system(format!(
+                "{SORTING}\n\nОтветь одним словом — одной из меток, без пояснений.\nМетки: {INTEREST} | {REFUSAL} | {PERSON} | {GO_ON}"
+            )),
+            Message::user(last_in),
+        ];
+        let label = match ai::complete(&http, &provider, &sorting, &self.ai_policy).await {
+            Ok(a) => a.text,
+            Err(e) => return self.later(d, &e.to_string()).await,
+        };
+        let now = self.clock.now();
+        let label = label.trim().trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
+        if label == INTEREST.to_lowercase() || label == PERSON.to_lowercase() {
+            let why = if label == PERSON.to_lowercase() {
+                "Просит менеджера"
+            } else {
+                "ИИ: проявил интерес"
+            };
+            let mut tx = self.pool.begin().await?;
+            hand_over(&mut tx, d.id, why).await?;
+            tx.commit().await?;
+            return Ok(Answered::Closed);
+        }
+        if label == REFUSAL.to_lowercase() {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query!(
+                "update outreach_targets set status = 'not_interested', reason = 'Отказался', sending_at = null
+                 where id = $1",
+                d.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query!(
+                "insert into outreach_optouts (tg_user_id, handle, reason)
+                 select tg_user_id, handle, 'Отказался в переписке' from outreach_targets where id = $1
+                 on conflict (tg_user_id) do nothing",
+                d.id
+            )
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            return Ok(Answered::Closed);
+        }
+        // Going on: the account's slot first, then the AI's next message.
+        let day = pace::day_of(now);
+        let mut tx = self.pool.begin().await?;
+        let jitter = if self.jitter {
+            rand::thread_rng().gen_range(0..=15)
+        } else {
+            0
+        };
+        match pace::take_slot(&mut tx, d.account_id, d.campaign_id, now, jitter).await? {
+            Ok(()) => tx.commit().await?,
+            Err(NoSlot::AccountBusy | NoSlot::AccountCap | NoSlot::CampaignCap) => {
+                tx.rollback().await?;
+                return self.later(d, "").await;
+            }
+        }
+        let mut messages = vec![Message::system(d.prompt.clone())];
+        messages.extend(history.iter().map(|m| {
+            if m.direction == "out" {
+                Message::assistant(m.text.clone())
+            } else {
+                Message::user(m.text.clone())
+            }
+        }));
+        let reply = match ai::complete(&http, &provider, &messages, &self.ai_policy).await {
+            // A person's chat takes plain text, not the model's Markdown.
+            Ok(a) => ai::Answer {
+                text: ai::unmark(&a.text),
+                ..a
+            },
+            Err(e) => {
+                let mut tx = self.pool.begin().await?;
+                pace::give_back(&mut tx, d.account_id, d.campaign_id, day).await?;
+                tx.commit().await?;
+                return self.later(d, &e.to_string()).await;
+            }
+        };
+        let sent = match self.client(d.account_id).await {
+            Ok(client) => client.send(&self.peer_of(d).await?, &reply.text).await,
+            Err(e) => Err(e),
+        };
+        let mut tx = self.pool.begin().await?;
+        match sent {
+            Ok(message_id) => {
+                sqlx::query!(
+                    "insert into outreach_messages
+                       (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
+                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)",
+                    d.id,
+                    d.account_id,
+                    reply.text,
+                    message_id,
+                    self.clock.now() as _,
+                    reply.model,
+                    reply.tokens_in,
+                    reply.tokens_out,
+                    i32::try_from(reply.latency.as_millis()).unwrap_or(i32::MAX)
+                )
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query!("update outreach_targets set sending_at = null where id = $1", d.id)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(Answered::Sent)
+            }
+            Err(e) => {
+                pace::give_back(&mut tx, d.account_id, d.campaign_id, day).await?;
+                super::accounts::after_error(&mut tx, d.account_id, &e, self.clock.now()).await?;
+                tx.commit().await?;
+                if matches!(e, TgError::LoggedOut | TgError::Banned) {
+                    self.forget_client(d.account_id);
+                }
+                self.later(d, &e.to_string()).await
+            }
+        }
+    }
+
+    /// The person as the account knows them (the dialog's own account
+    /// resolved them when it wrote first).
+    async fn peer_of(&self, d: &Due) -> Result<Peer, sqlx::Error> {
+        let t = sqlx::query!(
+            r#"select handle, name, coalesce(tg_access_hash, 0) as "access_hash!" from outreach_targets where id = $1"#,
+            d.id
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Peer {
+            user_id: d.tg_user_id,
+            access_hash: t.access_hash,
+            first_name: t.name,
+            username: t.handle.trim_start_matches('@').to_string(),
+        })
+    }
+
+    /// The reply waits a minute (the account's slot, the AI or Telegram
+    /// were not there); `why` is kept when there is one.
+    async fn later(&self, d: &Due, why: &str) -> Result<Answered, sqlx::Error> {
+        sqlx::query!(
+            "update outreach_targets set sending_at = null, due_at = $2,
+                    reason = case when $3 = '' then reason else $3 end
+             where id = $1",
+            d.id,
+            (self.clock.now() + Duration::minutes(1)) as _,
+            why
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(Answered::Later)
+    }
+}
+
+enum Answered {
+    Sent,
+    Closed,
+    Later,
+}
+
+/// Automation stops: the dialog is the manager's. Whoever runs the
+/// campaign is told; the lead follows in `leads` once the person's phone
+/// is known (not built yet).
+async fn hand_over(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, target: i64, why: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update outreach_targets set status = 'interested', reason = $2, due_at = null, sending_at = null
+         where id = $1",
+        target,
+        why
+    )
+    .execute(&mut **tx)
+    .await?;
+    notify_manager(tx, target, &format!("Передан менеджеру: {why}")).await
+}
+
+/// Tells the campaign's manager (or whoever made it) about the dialog.
+async fn notify_manager(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    target: i64,
+    title: &str,
+) -> Result<(), sqlx::Error> {
+    let t = sqlx::query!(
+        r#"select coalesce(c.manager_id, c.created_by) as manager, t.handle, t.name, c.name as campaign
+           from outreach_targets t join outreach_campaigns c on c.id = t.campaign_id where t.id = $1"#,
+        target
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let Some(manager) = t.manager else {
+        return crate::notifications::notify_admins(tx, title, &format!("{} · {}", t.handle, t.campaign), None).await;
+    };
+    let who = if t.name.is_empty() {
+        t.handle
+    } else {
+        format!("{} ({})", t.name, t.handle)
+    };
+    crate::notifications::notify(tx, manager, title, &format!("{who} · {}", t.campaign), None).await
+}
