@@ -138,7 +138,8 @@ mod ssr {
         domain::broadcasts::BroadcastError,
         domain::reports::ReportError,
         domain::integrations::IntegrationError,
-        domain::assistant::AssistantError
+        domain::assistant::AssistantError,
+        domain::outreach::OutreachError
     );
 
     /// A database failure: while PostgreSQL is unreachable (no connection

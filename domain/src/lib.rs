@@ -82,6 +82,10 @@ pub struct Services {
     pub renderer: Option<std::sync::Arc<dyn documents::Render>>,
     /// Where amoCRM is (the real service unless `with_amocrm` says).
     pub amocrm: integrations::amocrm::AmoSettings,
+    /// Sales outreach from Telegram user accounts: the MTProto connector
+    /// set by `with_outreach` (without it, logging in says MTProto is not
+    /// configured).
+    pub outreach: std::sync::Arc<outreach::Outreach>,
 }
 
 impl Services {
@@ -95,6 +99,12 @@ impl Services {
         let public_url = public_url.trim_end_matches('/').to_string();
         Self {
             telegram: telegram::Telegram::new(pool.clone(), cipher.clone(), telegram, &public_url),
+            outreach: std::sync::Arc::new(outreach::Outreach::new(
+                pool.clone(),
+                cipher.clone(),
+                std::sync::Arc::new(outreach::Unconfigured),
+                std::sync::Arc::new(outreach::SystemClock),
+            )),
             pool,
             cipher,
             public_url,
@@ -107,6 +117,26 @@ impl Services {
     /// amoCRM's addresses (a mock's in tests).
     pub fn with_amocrm(mut self, amocrm: integrations::amocrm::AmoSettings) -> Self {
         self.amocrm = amocrm;
+        self
+    }
+
+    /// Outreach over `connector` (grammers, or the fake Telegram), with
+    /// the AI for its dialogs and the defaults for new accounts.
+    pub fn with_outreach(
+        mut self,
+        connector: std::sync::Arc<dyn outreach::Connector>,
+        settings: outreach::OutreachSettings,
+    ) -> Self {
+        self.outreach = std::sync::Arc::new(
+            outreach::Outreach::new(
+                self.pool.clone(),
+                self.cipher.clone(),
+                connector,
+                std::sync::Arc::new(outreach::SystemClock),
+            )
+            .with_ai(ai::Provider::from_env(), ai::RetryPolicy::default())
+            .with_settings(settings),
+        );
         self
     }
 

@@ -69,6 +69,9 @@ pub enum Operation {
     Commissions(CommissionOp),
     /// A bot's broadcasts, segments and contact imports.
     Broadcasts(BroadcastOp),
+    /// Sales outreach from Telegram user accounts: accounts, campaigns,
+    /// their dialogs.
+    Outreach(OutreachOp),
     /// Reports and dashboards (what they count is the lead list's scope).
     Reports(ReportOp),
 }
@@ -194,6 +197,18 @@ pub enum BroadcastOp {
     Export,
 }
 
+/// Outreach, checked against a campaign's author and manager. Seeing
+/// campaigns and dialogs is `view`; adding accounts, creating, starting and
+/// pausing campaigns is `edit` (`Manage`); writing in a dialog as its
+/// account or taking it over is `send`; a dialog's transcript is `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
+pub enum OutreachOp {
+    View,
+    Manage,
+    Send,
+    Export,
+}
+
 /// Reports: running one (and saving it for oneself) is `view`; sharing a
 /// saved report with roles publishes it (`create`); files are `export`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, Serialize)]
@@ -305,6 +320,15 @@ impl Operation {
                     BroadcastOp::Export => Export,
                 },
             ),
+            Operation::Outreach(op) => (
+                Resource::Outreach,
+                match op {
+                    OutreachOp::View => View,
+                    OutreachOp::Manage => Edit,
+                    OutreachOp::Send => Send,
+                    OutreachOp::Export => Export,
+                },
+            ),
             Operation::Reports(op) => (
                 Resource::Reports,
                 match op {
@@ -336,6 +360,7 @@ impl Operation {
             .chain(CompanyOp::iter().map(Operation::Companies))
             .chain(CommissionOp::iter().map(Operation::Commissions))
             .chain(BroadcastOp::iter().map(Operation::Broadcasts))
+            .chain(OutreachOp::iter().map(Operation::Outreach))
             .chain(ReportOp::iter().map(Operation::Reports))
             .collect()
     }
@@ -519,6 +544,9 @@ pub fn danger(role: Role, resource: Resource, action: Action, scope: Scope) -> O
     match (resource, action) {
         (Resource::Settings, _) if role != Role::Admin => Some("Даёт менять права, воронки и поля всей CRM"),
         (Resource::Audit, _) if outside => Some("Журнал аудита содержит действия и данные всех пользователей"),
+        (Resource::Outreach, _) if outside => {
+            Some("Внешний пользователь увидит переписку отдела продаж или будет писать от аккаунтов компании")
+        }
         (Resource::Users, Action::Approve) if outside => Some("Внешний пользователь сможет одобрять регистрации"),
         (Resource::Users, Action::Approve) if role == Role::Employee => {
             Some("Сотрудник сможет одобрять регистрации и выдавать роли (не выше своей)")

@@ -324,7 +324,7 @@ string_enum!(
 
 string_enum!(
     /// What a permission is about.
-    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Settlements => "settlements", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Broadcasts => "broadcasts", Settings => "settings", Audit => "audit" }
+    Resource { Users => "users", Leads => "leads", Clients => "clients", Auction => "auction", Settlements => "settlements", Reports => "reports", Telegram => "telegram", Inbox => "inbox", Broadcasts => "broadcasts", Outreach => "outreach", Settings => "settings", Audit => "audit" }
 );
 
 string_enum!(
@@ -350,6 +350,7 @@ impl Resource {
             Resource::Telegram => &[View, Create, Edit, Delete, Send],
             Resource::Inbox => &[View, Send],
             Resource::Broadcasts => &[View, Create, Send, Approve, Export],
+            Resource::Outreach => &[View, Edit, Send, Export],
             Resource::Settings => &[View, Edit],
             Resource::Audit => &[View],
         }

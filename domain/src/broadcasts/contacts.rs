@@ -4,7 +4,6 @@
 //! people who started it.
 
 use std::collections::HashMap;
-use std::io::Cursor;
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -52,51 +51,7 @@ enum Key {
 }
 
 fn read_table(name: &str, bytes: &[u8]) -> Result<Vec<Vec<String>>, BroadcastError> {
-    let bad = |m: &str| BroadcastError::Validation(m.to_string());
-    if bytes.len() > MAX_BYTES {
-        return Err(bad("Файл больше 20 МБ"));
-    }
-    let lower = name.to_lowercase();
-    if lower.ends_with(".xlsx") || bytes.starts_with(b"PK") {
-        use calamine::{Reader, Xlsx};
-        let mut book: Xlsx<_> =
-            Xlsx::new(Cursor::new(bytes.to_vec())).map_err(|_| bad("Файл XLSX не читается: сохраните его заново"))?;
-        let sheet = book
-            .worksheet_range_at(0)
-            .ok_or_else(|| bad("В файле нет листов"))?
-            .map_err(|_| bad("Первый лист не читается"))?;
-        return Ok(sheet
-            .rows()
-            .take(MAX_ROWS + 1)
-            .map(|r| r.iter().map(cell_text).collect())
-            .collect());
-    }
-    let text = match std::str::from_utf8(bytes) {
-        Ok(t) => t.trim_start_matches('\u{feff}').to_string(),
-        Err(_) => encoding_rs::WINDOWS_1251.decode(bytes).0.into_owned(),
-    };
-    let first = text.lines().next().unwrap_or("");
-    let delimiter = crate::imports::parse::detect_delimiter(first);
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .delimiter(delimiter)
-        .from_reader(text.as_bytes());
-    let mut rows = vec![];
-    for rec in reader.records().take(MAX_ROWS + 1) {
-        let rec = rec.map_err(|e| BroadcastError::Validation(format!("CSV не читается: {e}")))?;
-        rows.push(rec.iter().map(|s| s.trim().to_string()).collect());
-    }
-    Ok(rows)
-}
-
-fn cell_text(c: &calamine::Data) -> String {
-    use calamine::Data;
-    match c {
-        Data::Float(f) if f.fract() == 0.0 => format!("{}", *f as i64),
-        Data::Int(i) => i.to_string(),
-        other => other.to_string().trim().to_string(),
-    }
+    crate::imports::table::read_table(name, bytes, MAX_BYTES, MAX_ROWS).map_err(BroadcastError::Validation)
 }
 
 fn key_of(header: &str) -> Option<Key> {

@@ -7,6 +7,7 @@
 mod error;
 pub(crate) mod parse;
 mod process;
+pub(crate) mod table;
 
 use std::collections::HashMap;
 

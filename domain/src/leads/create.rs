@@ -123,7 +123,9 @@ pub async fn create_lead_in(
         if input.client_name.trim().is_empty() {
             errors.push(FieldError::new("client_name", "Укажите имя клиента"));
         }
-        if input.phone.trim().is_empty() && input.email.trim().is_empty() {
+        // A person outreach reached by their Telegram username has neither:
+        // the dialog, attached to the lead, is how to reach them.
+        if input.phone.trim().is_empty() && input.email.trim().is_empty() && input.origin != "outreach" {
             errors.push(FieldError::new("phone", "Укажите телефон или email"));
         }
     }
@@ -148,8 +150,9 @@ pub async fn create_lead_in(
         }
     };
     // A person at a form confirms consent; a bot records only what its flow
-    // asked (a flow without the question creates the lead with no consent).
-    if !input.consent && input.origin != "bot" {
+    // asked (a flow without the question creates the lead with no consent);
+    // outreach writes to a cold base and records none.
+    if !input.consent && !matches!(input.origin.as_str(), "bot" | "outreach") {
         errors.push(FieldError::new(
             "consent",
             "Нужно согласие клиента на обработку персональных данных",

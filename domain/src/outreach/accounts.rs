@@ -23,18 +23,29 @@ pub enum Login {
 
 impl Outreach {
     /// Starts logging `phone` in: Telegram sends it a code. The account
-    /// row exists from here on (as «нужен вход»).
+    /// row exists from here on (as «нужен вход»), once Telegram knows the
+    /// number.
     pub async fn start_login(&self, phone: &str, by: Option<Uuid>) -> Result<Login, OutreachError> {
         let phone = Phone::parse(phone).map_err(|m| OutreachError::invalid("phone", m))?;
-        sqlx::query!(
-            "insert into outreach_accounts (phone, created_by) values ($1, $2) on conflict (phone) do nothing",
-            phone.as_str(),
-            by
-        )
-        .execute(&self.pool)
-        .await?;
-        match self.connector.request_code(phone.as_str()).await {
+        let step = self.connector.request_code(phone.as_str()).await;
+        if step.is_ok() {
+            sqlx::query!(
+                "insert into outreach_accounts (phone, created_by, daily_cap, min_delay_s) values ($1, $2, $3, $4)
+                 on conflict (phone) do nothing",
+                phone.as_str(),
+                by,
+                self.settings.daily_cap,
+                self.settings.min_delay_s
+            )
+            .execute(&self.pool)
+            .await?;
+        }
+        match step {
             Ok(step) => self.after_step(phone.as_str(), step).await,
+            Err(TgError::UnknownUser) => Err(OutreachError::invalid(
+                "phone",
+                "Этот номер не зарегистрирован в Telegram",
+            )),
             Err(e) => Err(OutreachError::Telegram(e)),
         }
     }
@@ -122,7 +133,8 @@ pub(crate) async fn after_error(
         TgError::FloodWait(secs) => {
             let until = now + Duration::seconds(i64::from(*secs));
             sqlx::query!(
-                "update outreach_accounts set next_send_at = greatest(coalesce(next_send_at, $2), $2), last_error = $3
+                "update outreach_accounts set next_send_at = greatest(coalesce(next_send_at, $2), $2), flood_until = $2,
+                        last_error = $3
                  where id = $1",
                 account,
                 until as _,

@@ -13,6 +13,7 @@ use chrono::Duration;
 use rand::Rng;
 use uuid::Uuid;
 
+use super::handoff::{hand_over, notify_manager};
 use super::pace::{self, NoSlot};
 use super::transport::{Incoming, Peer, TgError};
 use super::{Outreach, Round};
@@ -34,7 +35,6 @@ struct Due {
     id: i64,
     campaign_id: Uuid,
     account_id: Uuid,
-    tg_user_id: i64,
     prompt: String,
 }
 
@@ -120,7 +120,7 @@ impl Outreach {
             .find(|w| !w.is_empty() && text.contains(w.as_str()));
         match (t.status.as_str(), stop) {
             ("contacted" | "replied", Some(word)) => {
-                hand_over(&mut tx, t.id, &format!("Стоп-слово «{word}»")).await?;
+                hand_over(&mut tx, &self.pool, t.id, &format!("Стоп-слово «{word}»")).await?;
             }
             ("contacted" | "replied", None) => {
                 let due = now + self.reply_pause();
@@ -141,14 +141,16 @@ impl Outreach {
         Ok(true)
     }
 
-    /// How long a human would take to answer: 20–90 s (20 s without jitter).
+    /// How long a human would take to answer: the settings' range (its
+    /// shortest without jitter).
     fn reply_pause(&self) -> Duration {
-        let s = if self.jitter {
-            rand::thread_rng().gen_range(20..=90)
+        let (from, to) = self.settings.reply_pause_s;
+        let s = if self.jitter && to > from {
+            rand::thread_rng().gen_range(from..=to)
         } else {
-            20
+            from
         };
-        Duration::seconds(s)
+        Duration::seconds(i64::from(s))
     }
 
     /// Answers up to `limit` replies whose pause is over.
@@ -162,7 +164,7 @@ impl Outreach {
                  where t2.status = 'replied' and t2.due_at <= $1 and t2.sending_at is null and c2.status = 'running'
                  order by t2.due_at, t2.id limit $2
                  for update of t2 skip locked)
-               returning t.id, t.campaign_id, t.account_id as "account_id!", t.tg_user_id as "tg_user_id!", c.prompt"#,
+               returning t.id, t.campaign_id, t.account_id as "account_id!", c.prompt"#,
             now as _,
             limit
         )
@@ -174,7 +176,6 @@ impl Outreach {
                 id: r.id,
                 campaign_id: r.campaign_id,
                 account_id: r.account_id,
-                tg_user_id: r.tg_user_id,
                 prompt: r.prompt,
             })
             .collect();
@@ -225,7 +226,7 @@ impl Outreach {
                 "ИИ: проявил интерес"
             };
             let mut tx = self.pool.begin().await?;
-            hand_over(&mut tx, d.id, why).await?;
+            hand_over(&mut tx, &self.pool, d.id, why).await?;
             tx.commit().await?;
             return Ok(Answered::Closed);
         }
@@ -285,9 +286,10 @@ impl Outreach {
                 return self.later(d, &e.to_string()).await;
             }
         };
-        let sent = match self.client(d.account_id).await {
-            Ok(client) => client.send(&self.peer_of(d).await?, &reply.text).await,
-            Err(e) => Err(e),
+        let sent = match (self.client(d.account_id).await, self.peer_of(d.id).await?) {
+            (Ok(client), Some((_, peer))) => client.send(&peer, &reply.text).await,
+            (Err(e), _) => Err(e),
+            (Ok(_), None) => Err(TgError::UnknownUser),
         };
         let mut tx = self.pool.begin().await?;
         match sent {
@@ -326,21 +328,28 @@ impl Outreach {
         }
     }
 
-    /// The person as the account knows them (the dialog's own account
-    /// resolved them when it wrote first).
-    async fn peer_of(&self, d: &Due) -> Result<Peer, sqlx::Error> {
+    /// The dialog's account and the person as that account knows them
+    /// (it resolved them when it wrote first); `None` before that.
+    pub(super) async fn peer_of(&self, target: i64) -> Result<Option<(Uuid, Peer)>, sqlx::Error> {
         let t = sqlx::query!(
-            r#"select handle, name, coalesce(tg_access_hash, 0) as "access_hash!" from outreach_targets where id = $1"#,
-            d.id
+            r#"select account_id, tg_user_id, handle, name, coalesce(tg_access_hash, 0) as "access_hash!"
+               from outreach_targets where id = $1"#,
+            target
         )
         .fetch_one(&self.pool)
         .await?;
-        Ok(Peer {
-            user_id: d.tg_user_id,
-            access_hash: t.access_hash,
-            first_name: t.name,
-            username: t.handle.trim_start_matches('@').to_string(),
-        })
+        let (Some(account), Some(user_id)) = (t.account_id, t.tg_user_id) else {
+            return Ok(None);
+        };
+        Ok(Some((
+            account,
+            Peer {
+                user_id,
+                access_hash: t.access_hash,
+                first_name: t.name,
+                username: t.handle.trim_start_matches('@').to_string(),
+            },
+        )))
     }
 
     /// The reply waits a minute (the account's slot, the AI or Telegram
@@ -364,43 +373,4 @@ enum Answered {
     Sent,
     Closed,
     Later,
-}
-
-/// Automation stops: the dialog is the manager's. Whoever runs the
-/// campaign is told; the lead follows in `leads` once the person's phone
-/// is known (not built yet).
-async fn hand_over(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, target: i64, why: &str) -> Result<(), sqlx::Error> {
-    sqlx::query!(
-        "update outreach_targets set status = 'interested', reason = $2, due_at = null, sending_at = null
-         where id = $1",
-        target,
-        why
-    )
-    .execute(&mut **tx)
-    .await?;
-    notify_manager(tx, target, &format!("Передан менеджеру: {why}")).await
-}
-
-/// Tells the campaign's manager (or whoever made it) about the dialog.
-async fn notify_manager(
-    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    target: i64,
-    title: &str,
-) -> Result<(), sqlx::Error> {
-    let t = sqlx::query!(
-        r#"select coalesce(c.manager_id, c.created_by) as manager, t.handle, t.name, c.name as campaign
-           from outreach_targets t join outreach_campaigns c on c.id = t.campaign_id where t.id = $1"#,
-        target
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    let Some(manager) = t.manager else {
-        return crate::notifications::notify_admins(tx, title, &format!("{} · {}", t.handle, t.campaign), None).await;
-    };
-    let who = if t.name.is_empty() {
-        t.handle
-    } else {
-        format!("{} ({})", t.name, t.handle)
-    };
-    crate::notifications::notify(tx, manager, title, &format!("{who} · {}", t.campaign), None).await
 }

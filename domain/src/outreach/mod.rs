@@ -1,20 +1,26 @@
-//! Sales outreach from Telegram user accounts (issue 18). Built so far: the
-//! project's own MTProto interface (`transport`) with an in-process fake
-//! Telegram (`fake`), logging an account in with its code and 2FA password
-//! (the session AES-GCM encrypted at rest), the caps and delays held by
-//! PostgreSQL (`pace`), and the first messages of running campaigns
-//! (`send`), with what Telegram's refusals do to an account; replies read
-//! and answered by the AI along the campaign's script, interest handed to
-//! the manager, a refusal never written again (`dialog`). Not built yet:
-//! campaigns and targets from the CRM, the lead on handoff, the admin bot,
-//! the pages, the worker in `serve`, the grammers client.
+//! Sales outreach from Telegram user accounts (issue 18): the project's
+//! own MTProto interface (`transport`) with an in-process fake Telegram
+//! (`fake`); accounts logged in with their code and 2FA password, the
+//! session AES-GCM encrypted at rest (`accounts`), and run from the CRM
+//! (`roster`); the caps and delays held by PostgreSQL (`pace`); campaigns
+//! (`campaigns`) and whom they write to (`targets`); the first messages
+//! (`send`); replies read and answered by the AI along the campaign's
+//! script, interest handed to the manager with a lead (`dialog`,
+//! `handoff`), a refusal never written again; the dialogs as the sales
+//! team reads and continues them (`inbox`). Not built yet: the admin bot,
+//! the grammers client.
 
 pub mod accounts;
+pub mod campaigns;
 pub mod clock;
 pub mod dialog;
 pub mod fake;
+mod handoff;
+pub mod inbox;
 pub mod pace;
+pub mod roster;
 pub mod send;
+pub mod targets;
 pub mod transport;
 
 use std::collections::HashMap;
@@ -30,7 +36,7 @@ use crate::error::{DomainError, ErrorCode};
 pub use accounts::Login;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use send::Round;
-pub use transport::{Connector, Handle, Incoming, LoginStep, Peer, TgError, UserClient};
+pub use transport::{Connector, Handle, Incoming, LoginStep, Peer, TgError, Unconfigured, UserClient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutreachError {
@@ -38,6 +44,8 @@ pub enum OutreachError {
     Validation(Vec<FieldError>),
     #[error("Не найдено")]
     NotFound,
+    #[error(transparent)]
+    Rbac(#[from] crate::rbac::RbacError),
     /// Telegram refused or could not be reached; nothing changed here.
     #[error("Telegram: {0}")]
     Telegram(TgError),
@@ -56,6 +64,7 @@ impl DomainError for OutreachError {
         match self {
             Self::Validation(_) => ErrorCode::Validation,
             Self::NotFound => ErrorCode::NotFound,
+            Self::Rbac(e) => e.code(),
             Self::Telegram(_) => ErrorCode::Unavailable,
             Self::Db(_) => ErrorCode::Internal,
         }
@@ -69,7 +78,29 @@ impl DomainError for OutreachError {
     fn database(&self) -> Option<&sqlx::Error> {
         match self {
             Self::Db(e) => Some(e),
+            Self::Rbac(e) => e.database(),
             _ => None,
+        }
+    }
+}
+
+/// What new accounts start with (`MAX_DAILY_MESSAGES`, 20, and
+/// `MIN_MESSAGE_DELAY`, 30 s; each account's own can be changed after),
+/// and how long the AI waits before answering a reply, as a person would
+/// (`OUTREACH_REPLY_PAUSE`, 20–90 s, at random in between).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutreachSettings {
+    pub daily_cap: i32,
+    pub min_delay_s: i32,
+    pub reply_pause_s: (u32, u32),
+}
+
+impl Default for OutreachSettings {
+    fn default() -> Self {
+        Self {
+            daily_cap: 20,
+            min_delay_s: 30,
+            reply_pause_s: (20, 90),
         }
     }
 }
@@ -88,6 +119,7 @@ pub struct Outreach {
     /// The AI the dialogs talk with (none: replies wait for it).
     ai: Option<Provider>,
     ai_policy: RetryPolicy,
+    settings: OutreachSettings,
 }
 
 impl Outreach {
@@ -101,7 +133,14 @@ impl Outreach {
             clients: Mutex::new(HashMap::new()),
             ai: None,
             ai_policy: RetryPolicy::default(),
+            settings: OutreachSettings::default(),
         }
+    }
+
+    /// The defaults of new accounts.
+    pub fn with_settings(mut self, settings: OutreachSettings) -> Self {
+        self.settings = settings;
+        self
     }
 
     /// The AI the dialogs talk with, and how hard to try it.
@@ -140,5 +179,19 @@ impl Outreach {
 
     fn clients_map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<dyn UserClient>>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl Outreach {
+    /// One round of the outreach worker: sends cut short by a restart
+    /// settled, new replies read and filed, due first messages and the
+    /// AI's answers sent, each through its account's slot. How many
+    /// messages moved (0: nothing to do now).
+    pub async fn round(&self, batch: i64) -> Result<usize, sqlx::Error> {
+        self.settle_interrupted(chrono::Duration::minutes(10)).await?;
+        let read = self.receive().await?;
+        let first = self.send_due(batch).await?;
+        let answers = self.reply_due(batch).await?;
+        Ok(read + first.sent + answers.sent)
     }
 }

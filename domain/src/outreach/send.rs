@@ -225,7 +225,17 @@ impl Outreach {
         )
         .execute(&self.pool)
         .await?;
-        Ok(r.rows_affected())
+        // An AI answer cut short may have reached the person: the dialog
+        // waits for the manager instead of the AI writing again.
+        let answers = sqlx::query!(
+            "update outreach_targets set sending_at = null, due_at = null,
+                    reason = 'Ответ ИИ прервался: неизвестно, дошёл ли он, — ответьте сами'
+             where sending_at < $1 and status = 'replied'",
+            before as _
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(r.rows_affected() + answers.rows_affected())
     }
 }
 

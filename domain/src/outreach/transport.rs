@@ -139,6 +139,27 @@ pub trait Connector: Send + Sync {
     fn open(&self, session: &[u8]) -> Result<std::sync::Arc<dyn UserClient>, TgError>;
 }
 
+/// The connector of a server with no MTProto configured: every login
+/// says what to set.
+pub struct Unconfigured;
+
+const UNCONFIGURED: &str = "MTProto не настроен: задайте TELEGRAM_API_ID и TELEGRAM_API_HASH";
+
+impl Connector for Unconfigured {
+    fn request_code<'a>(&'a self, _phone: &'a str) -> BoxFuture<'a, Result<LoginStep, TgError>> {
+        Box::pin(async { Err(TgError::Other(UNCONFIGURED.into())) })
+    }
+    fn sign_in<'a>(&'a self, _phone: &'a str, _code: &'a str) -> BoxFuture<'a, Result<LoginStep, TgError>> {
+        Box::pin(async { Err(TgError::Other(UNCONFIGURED.into())) })
+    }
+    fn check_password<'a>(&'a self, _phone: &'a str, _password: &'a str) -> BoxFuture<'a, Result<LoginStep, TgError>> {
+        Box::pin(async { Err(TgError::Other(UNCONFIGURED.into())) })
+    }
+    fn open(&self, _session: &[u8]) -> Result<std::sync::Arc<dyn UserClient>, TgError> {
+        Err(TgError::Other(UNCONFIGURED.into()))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
