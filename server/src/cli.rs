@@ -22,6 +22,40 @@ pub async fn serve() -> Res {
     Ok(())
 }
 
+/// `outreach`: only the outreach worker, as a process of its own (run
+/// `serve` with `OUTREACH_IN_SERVE=false` beside it). Stops on
+/// SIGINT/SIGTERM after the round in hand.
+pub async fn outreach() -> Res {
+    use secrecy::ExposeSecret;
+    let config = Config::from_env()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(config.db_max_connections)
+        .connect(config.database_url())
+        .await?;
+    crate::startup::migrate(&pool).await?;
+    domain::company::load_time_zone(&pool).await?;
+    let cipher = domain::crypto::Cipher::from_encoded_key(config.secret_key.expose_secret())?;
+    let (connector, _) = crate::startup::outreach_connector(&config);
+    let services = domain::Services::new(
+        pool,
+        cipher,
+        &config.public_url,
+        domain::telegram::TelegramSettings {
+            api_url: config.telegram_api_url.parse()?,
+            webhook_base: None,
+        },
+        None,
+    )
+    .with_outreach(connector, config.outreach.settings);
+    let token = tokio_util::sync::CancellationToken::new();
+    let workers = crate::workers::Workers::start_outreach(&services, token.clone());
+    tracing::info!("the outreach worker is running");
+    crate::startup::shutdown_signal().await;
+    workers.stop(std::time::Duration::from_secs(10)).await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
 pub async fn migrate() -> Res {
     let pool = pool().await?;
     crate::startup::migrate(&pool).await?;

@@ -49,6 +49,107 @@ pub struct Config {
     pub s3: Option<S3Config>,
     /// How the background workers run.
     pub workers: WorkerSettings,
+    /// Sales outreach from Telegram user accounts.
+    pub outreach: OutreachConfig,
+}
+
+/// How outreach reaches Telegram: `OUTREACH_TELEGRAM=fake` is the
+/// in-process fake (tests, demos: nothing leaves the machine); otherwise
+/// MTProto with `TELEGRAM_API_ID` and `TELEGRAM_API_HASH` (from
+/// my.telegram.org), or nothing when they are unset.
+#[derive(Clone, Debug)]
+pub enum OutreachTelegram {
+    Unconfigured,
+    Fake,
+    Mtproto { api_id: i32, api_hash: SecretString },
+}
+
+#[derive(Clone, Debug)]
+pub struct OutreachConfig {
+    pub telegram: OutreachTelegram,
+    /// New accounts' cap (`MAX_DAILY_MESSAGES`, 20) and delay
+    /// (`MIN_MESSAGE_DELAY`, 30 s).
+    pub settings: domain::outreach::OutreachSettings,
+    /// The admin bot's token (`OUTREACH_BOT_TOKEN`).
+    pub bot_token: Option<SecretString>,
+    /// Telegram ids the admin bot answers (`ADMIN_TELEGRAM_ID`, comma-separated).
+    pub admin_ids: Vec<i64>,
+}
+
+impl OutreachConfig {
+    fn from_env() -> Result<Self, ConfigError> {
+        let invalid = |name: &str, reason: &str| ConfigError::Invalid {
+            name: name.into(),
+            reason: reason.into(),
+        };
+        let telegram = if var("OUTREACH_TELEGRAM").as_deref() == Some("fake") {
+            OutreachTelegram::Fake
+        } else {
+            match (var("TELEGRAM_API_ID"), var("TELEGRAM_API_HASH")) {
+                (Some(id), Some(hash)) => OutreachTelegram::Mtproto {
+                    api_id: id
+                        .trim()
+                        .parse()
+                        .map_err(|_| invalid("TELEGRAM_API_ID", "not a number"))?,
+                    api_hash: hash.into(),
+                },
+                (None, None) => OutreachTelegram::Unconfigured,
+                _ => {
+                    return Err(invalid(
+                        "TELEGRAM_API_ID",
+                        "set both TELEGRAM_API_ID and TELEGRAM_API_HASH",
+                    ))
+                }
+            }
+        };
+        let d = domain::outreach::OutreachSettings::default();
+        let settings = domain::outreach::OutreachSettings {
+            daily_cap: num("MAX_DAILY_MESSAGES", d.daily_cap)?,
+            min_delay_s: num("MIN_MESSAGE_DELAY", d.min_delay_s)?,
+            ..d
+        };
+        if !(1..=1000).contains(&settings.daily_cap) {
+            return Err(invalid("MAX_DAILY_MESSAGES", "from 1 to 1000"));
+        }
+        let settings = match var("OUTREACH_REPLY_PAUSE") {
+            None => settings,
+            Some(v) => {
+                let bad = || invalid("OUTREACH_REPLY_PAUSE", "seconds as FROM-TO, e.g. 20-90");
+                let (a, b) = v.split_once('-').ok_or_else(bad)?;
+                let (a, b): (u32, u32) = (
+                    a.trim().parse().map_err(|_| bad())?,
+                    b.trim().parse().map_err(|_| bad())?,
+                );
+                if a > b || b > 3600 {
+                    return Err(bad());
+                }
+                domain::outreach::OutreachSettings {
+                    reply_pause_s: (a, b),
+                    ..settings
+                }
+            }
+        };
+        if !(1..=86_400).contains(&settings.min_delay_s) {
+            return Err(invalid("MIN_MESSAGE_DELAY", "from 1 to 86400 seconds"));
+        }
+        let admin_ids = match var("ADMIN_TELEGRAM_ID") {
+            None => vec![],
+            Some(v) => v
+                .split([',', ' '])
+                .filter(|s| !s.is_empty())
+                .map(|s| {
+                    s.parse()
+                        .map_err(|_| invalid("ADMIN_TELEGRAM_ID", "Telegram ids, comma-separated"))
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        Ok(Self {
+            telegram,
+            settings,
+            bot_token: var("OUTREACH_BOT_TOKEN").map(Into::into),
+            admin_ids,
+        })
+    }
 }
 
 /// The background workers' settings (see `workers.rs`).
@@ -70,6 +171,9 @@ pub struct WorkerSettings {
     pub telegram_poll_timeout: u32,
     /// How long a webhook receiver may take to answer (`WEBHOOK_TIMEOUT_MS`, 10 s).
     pub webhook_timeout: Duration,
+    /// The outreach worker runs in this process (`OUTREACH_IN_SERVE`, true;
+    /// false when `mak-crm outreach` runs it apart).
+    pub outreach: bool,
 }
 
 impl Default for WorkerSettings {
@@ -83,6 +187,7 @@ impl Default for WorkerSettings {
             telegram_bot_rate: 30.0,
             telegram_poll_timeout: 25,
             webhook_timeout: Duration::from_secs(10),
+            outreach: true,
         }
     }
 }
@@ -104,6 +209,7 @@ impl WorkerSettings {
             telegram_bot_rate: num("TELEGRAM_BOT_RATE", d.telegram_bot_rate)?,
             telegram_poll_timeout: num("TELEGRAM_POLL_TIMEOUT", d.telegram_poll_timeout)?,
             webhook_timeout: Duration::from_millis(num("WEBHOOK_TIMEOUT_MS", d.webhook_timeout.as_millis() as u64)?),
+            outreach: num("OUTREACH_IN_SERVE", d.outreach)?,
         })
     }
 }
@@ -121,6 +227,11 @@ where
             reason: e.to_string(),
         }),
     }
+}
+
+/// A file the logs go to besides stderr (`LOG_FILE`), appended to.
+pub fn log_file() -> Option<PathBuf> {
+    var("LOG_FILE").map(PathBuf::from)
 }
 
 /// Logs as JSON lines (`LOG_FORMAT=json`) instead of readable text. Read
@@ -218,6 +329,7 @@ impl Config {
             api_rate_burst: num("API_RATE_BURST", 100.0)?,
             db_max_connections: num("DB_MAX_CONNECTIONS", 20)?,
             workers: WorkerSettings::from_env()?,
+            outreach: OutreachConfig::from_env()?,
             oauth,
             s3: match var("S3_ENDPOINT") {
                 None => None,

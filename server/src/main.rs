@@ -13,6 +13,9 @@ enum Command {
     Serve,
     /// Apply database migrations.
     Migrate,
+    /// Run only the outreach worker (sales messages from Telegram user
+    /// accounts), apart from `serve` (set `OUTREACH_IN_SERVE=false` there).
+    Outreach,
     /// Create an administrator.
     CreateAdmin {
         #[arg(long, env = "ADMIN_EMAIL")]
@@ -75,11 +78,12 @@ enum Command {
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     let _ = dotenvy::dotenv();
-    server::telemetry::init(server::config::log_json());
+    server::telemetry::init(server::config::log_json(), server::config::log_file().as_deref());
     let cli = Cli::parse();
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => server::cli::serve().await,
         Command::Migrate => server::cli::migrate().await,
+        Command::Outreach => server::cli::outreach().await,
         Command::CreateAdmin {
             email,
             password,

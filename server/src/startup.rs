@@ -38,6 +38,9 @@ pub struct AppState {
     pub uploads: routes::guard::UploadSlots,
     /// Cancelled when the server stops: workers finish, event streams end.
     pub shutdown: CancellationToken,
+    /// The in-process fake Telegram outreach talks to under
+    /// `OUTREACH_TELEGRAM=fake`; its test routes are mounted only then.
+    pub outreach_fake: Option<domain::outreach::fake::FakeTelegram>,
 }
 
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
@@ -162,6 +165,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
             None
         }
     };
+    let (outreach, outreach_fake) = outreach_connector(&config);
     let services = Services::new(
         pool.clone(),
         cipher,
@@ -178,8 +182,10 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         oauth_url: config.amocrm_oauth_url.clone(),
         public_url: config.public_url.clone(),
         ..Default::default()
-    });
+    })
+    .with_outreach(outreach, config.outreach.settings);
     Ok(AppState {
+        outreach_fake,
         uploads: Default::default(),
         shutdown: CancellationToken::new(),
         leptos_options,
@@ -189,6 +195,29 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         metrics: Metrics::install(),
         http,
     })
+}
+
+/// How outreach reaches Telegram user accounts (see `OutreachTelegram`).
+pub fn outreach_connector(
+    config: &Config,
+) -> (
+    Arc<dyn domain::outreach::Connector>,
+    Option<domain::outreach::fake::FakeTelegram>,
+) {
+    use crate::config::OutreachTelegram;
+    use domain::outreach::{fake::FakeTelegram, SystemClock, Unconfigured};
+    match &config.outreach.telegram {
+        OutreachTelegram::Fake => {
+            tracing::warn!("OUTREACH_TELEGRAM=fake: outreach talks to an in-process fake Telegram");
+            let fake = FakeTelegram::new(Arc::new(SystemClock));
+            (Arc::new(fake.clone()), Some(fake))
+        }
+        OutreachTelegram::Mtproto { .. } => {
+            tracing::warn!("the MTProto client is not built yet: outreach accounts cannot log in");
+            (Arc::new(Unconfigured), None)
+        }
+        OutreachTelegram::Unconfigured => (Arc::new(Unconfigured), None),
+    }
 }
 
 /// The whole router: Leptos pages and server functions, `/events`, OAuth2,
@@ -265,7 +294,7 @@ pub fn router(state: AppState) -> Router {
             routes::client_ip,
         )))
         .layer(axum::middleware::from_fn(crate::metrics::track));
-    Router::<AppState>::new()
+    let app = Router::<AppState>::new()
         .merge(routes::health::router())
         .merge(routes::events::router())
         .merge(routes::oauth::router())
@@ -347,11 +376,15 @@ pub fn router(state: AppState) -> Router {
             routes::client_ip,
         ))
         .merge(telegram)
-        .with_state(state)
-        .merge(reference)
+        .with_state(state.clone())
+        .merge(reference);
+    match state.outreach_fake {
+        Some(fake) => app.merge(routes::outreach::fake_router(fake)),
+        None => app,
+    }
 }
 
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

@@ -72,7 +72,7 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
     };
     let buckets = telegram::Pacer::default();
     let pacer = buckets.clone();
-    vec![
+    let mut all = vec![
         Worker {
             name: "task reminders",
             run: Run::Loop {
@@ -424,7 +424,26 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
             name: "telegram pollers",
             run: Run::Service(pollers(tg, settings.telegram_poll_timeout).boxed()),
         },
-    ]
+    ];
+    if settings.outreach {
+        all.push(outreach(services));
+    }
+    all
+}
+
+/// Sales outreach: replies read, due first messages and the AI's answers
+/// sent, every second while there is work. Accounts' caps and delays are
+/// held by PostgreSQL, so instances running it together stay within them.
+fn outreach(services: &Services) -> Worker {
+    Worker {
+        name: "outreach",
+        run: Run::Loop {
+            copies: 1,
+            every: Duration::from_secs(1),
+            wake: None,
+            once: with_services(services, |s| async move { s.outreach.round(50).await }),
+        },
+    }
 }
 
 /// The running workers.
@@ -436,8 +455,17 @@ pub struct Workers {
 impl Workers {
     /// Starts every worker of the table; they stop when `token` is cancelled.
     pub fn start(services: &Services, settings: &WorkerSettings, token: CancellationToken) -> Self {
+        Self::spawn(table(services, settings), token)
+    }
+
+    /// Only the outreach worker (`mak-crm outreach`, a process of its own).
+    pub fn start_outreach(services: &Services, token: CancellationToken) -> Self {
+        Self::spawn(vec![outreach(services)], token)
+    }
+
+    fn spawn(table: Vec<Worker>, token: CancellationToken) -> Self {
         let mut tasks = JoinSet::new();
-        for w in table(services, settings) {
+        for w in table {
             let name = w.name;
             // A service that returns has stopped working; a one-off is done.
             let service = matches!(w.run, Run::Service(_));

@@ -146,6 +146,7 @@ pub(crate) fn disposition(name: &str) -> String {
 pub(crate) enum Generated {
     Csv,
     Xlsx,
+    Text,
 }
 
 impl Generated {
@@ -153,6 +154,7 @@ impl Generated {
         match self {
             Generated::Csv => "text/csv; charset=utf-8",
             Generated::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Generated::Text => "text/plain; charset=utf-8",
         }
     }
 }

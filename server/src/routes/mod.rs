@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod imports;
 pub mod oauth;
 pub mod openapi;
+pub mod outreach;
 pub mod telegram;
 
 use std::net::{IpAddr, SocketAddr};
@@ -169,7 +170,8 @@ api_error_from_domain!(
     domain::broadcasts::BroadcastError,
     domain::reports::ReportError,
     domain::integrations::IntegrationError,
-    domain::assistant::AssistantError
+    domain::assistant::AssistantError,
+    domain::outreach::OutreachError
 );
 
 /// A JSON body; malformed JSON is a 400 with the API's error shape.

@@ -58,6 +58,12 @@ pub fn config(oauth: Vec<OAuthProviderConfig>) -> Config {
         amocrm_base_url: "http://127.0.0.1:9".into(),
         amocrm_oauth_url: "http://127.0.0.1:9/oauth".into(),
         workers: Default::default(),
+        outreach: server::config::OutreachConfig {
+            telegram: server::config::OutreachTelegram::Fake,
+            settings: Default::default(),
+            bot_token: None,
+            admin_ids: vec![],
+        },
     }
 }
 

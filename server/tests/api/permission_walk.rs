@@ -5,7 +5,8 @@
 
 use domain::rbac::{self, Operation, Target};
 use domain::rbac::{
-    AuctionOp, BotOp, BroadcastOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, ReportOp, SettingsOp, UserOp,
+    AuctionOp, BotOp, BroadcastOp, ClientOp, CommissionOp, CompanyOp, InboxOp, LeadOp, OutreachOp, ReportOp,
+    SettingsOp, UserOp,
 };
 use domain::types::Role;
 use domain::{Actor, PgPool};
@@ -86,6 +87,50 @@ async fn fresh_bot(pool: &PgPool, tg: &domain::telegram::Telegram, admin: &Actor
         team: admin.team_id,
     };
     (bot.id, target)
+}
+
+/// A dialog the admin's campaign started (the person wrote nothing yet).
+async fn fresh_dialog(pool: &PgPool, admin: &Actor, n: &mut u32) -> (i64, Target) {
+    *n += 1;
+    let campaign: uuid::Uuid = sqlx::query_scalar(
+        "insert into outreach_campaigns (name, status, first_message, created_by)
+         values ($1, 'running', 'Здравствуйте', $2) returning id",
+    )
+    .bind(format!("Кампания {n}"))
+    .bind(admin.user_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let account: uuid::Uuid =
+        sqlx::query_scalar("insert into outreach_accounts (phone, status) values ($1, 'active') returning id")
+            .bind(format!("+7999555{:04}", *n))
+            .fetch_one(pool)
+            .await
+            .unwrap();
+    let id: i64 = sqlx::query_scalar(
+        "insert into outreach_targets (campaign_id, handle, name, account_id, tg_user_id, status, contacted_at)
+         values ($1, $2, 'Иван', $3, $4, 'contacted', now()) returning id",
+    )
+    .bind(campaign)
+    .bind(format!("+7999444{:04}", *n))
+    .bind(account)
+    .bind(900_000 + i64::from(*n))
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        "insert into outreach_messages (target_id, account_id, direction, text) values ($1, $2, 'out', 'Здравствуйте')",
+    )
+    .bind(id)
+    .bind(account)
+    .execute(pool)
+    .await
+    .unwrap();
+    let target = Target::Record {
+        owners: vec![admin.user_id],
+        team: None,
+    };
+    (id, target)
 }
 
 /// A draft broadcast of a fresh bot of the admin's; `state` is forced.
@@ -707,6 +752,42 @@ async fn call_for(
         Operation::Broadcasts(BroadcastOp::Export) => {
             let (id, target) = fresh_broadcast(pool, tg, admin, n, "done").await;
             c(Method::GET, format!("/broadcasts/{id}/export.csv"), None, target)
+        }
+        Operation::Outreach(OutreachOp::View) => c(
+            Method::GET,
+            "/api/v1/outreach/campaigns".into(),
+            None,
+            Target::Collection,
+        ),
+        Operation::Outreach(OutreachOp::Manage) => {
+            *n += 1;
+            c(
+                Method::POST,
+                "/api/v1/outreach/campaigns".into(),
+                Some(
+                    json!({"name": format!("Кампания обхода {n}"), "first_message": "Здравствуйте, {name}!",
+                            "prompt": "", "stop_words": ""}),
+                ),
+                Target::Collection,
+            )
+        }
+        Operation::Outreach(OutreachOp::Send) => {
+            let (id, target) = fresh_dialog(pool, admin, n).await;
+            c(
+                Method::POST,
+                format!("/api/v1/outreach/dialogs/{id}/take"),
+                None,
+                target,
+            )
+        }
+        Operation::Outreach(OutreachOp::Export) => {
+            let (id, target) = fresh_dialog(pool, admin, n).await;
+            c(
+                Method::GET,
+                format!("/api/v1/outreach/dialogs/{id}/export.txt"),
+                None,
+                target,
+            )
         }
         Operation::Reports(ReportOp::View) => c(Method::GET, "/api/v1/reports".into(), None, Target::Collection),
         Operation::Reports(ReportOp::Share) => {

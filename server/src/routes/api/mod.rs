@@ -9,6 +9,7 @@
 //! `broadcasts` (segments, contact import, broadcasts and their statistics),
 //! `assistant` (the AI assistant mode, plans, users' credits, Stars
 //! payments and refunds, the question log and its figures),
+//! `outreach` (accounts, campaigns, dialogs from Telegram user accounts),
 //! `reports` (run, saved reports, their files, dashboards),
 //! `integrations` (website forms), `webhooks` (outgoing webhooks and their
 //! delivery log), and the imports, exports and files next
@@ -21,6 +22,7 @@ mod commissions;
 mod companies;
 mod integrations;
 mod leads;
+mod outreach;
 mod reports;
 mod settings;
 mod settlements;
@@ -49,6 +51,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .merge(tagged("Взаиморасчёты", settlements::router()))
         .merge(tagged("Рассылки", broadcasts::router()))
         .merge(tagged("ИИ-помощник", assistant::router()))
+        .merge(tagged("Холодные рассылки", outreach::router()))
         .merge(tagged("Отчёты", reports::router()))
         .merge(tagged("Формы сайтов", integrations::router()))
         .merge(tagged("Вебхуки", webhooks::router()))
