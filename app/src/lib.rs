@@ -169,6 +169,11 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/bots/:id/assistant") view=crate::pages::assistant::AssistantPage/>
                     <Route path=path!("/broadcasts/:id") view=crate::pages::broadcasts::BroadcastPage/>
                     <Route path=path!("/inbox") view=crate::pages::bots::InboxPage/>
+                    <Route path=path!("/outreach") view=crate::pages::outreach::OutreachPage/>
+                    <Route path=path!("/outreach/campaigns/:id") view=crate::pages::outreach::OutreachCampaignPage/>
+                    <Route path=path!("/outreach/dialogs") view=crate::pages::outreach::OutreachDialogsPage/>
+                    <Route path=path!("/outreach/dialogs/:id") view=crate::pages::outreach::OutreachDialogPage/>
+                    <Route path=path!("/outreach/accounts") view=crate::pages::outreach::OutreachAccountsPage/>
                     <Route path=path!("/dashboard") view=crate::pages::reports::DashboardPage/>
                     <Route path=path!("/reports") view=crate::pages::reports::ReportsPage/>
                     <Route path=path!("/reports/:id") view=crate::pages::reports::ReportsPage/>

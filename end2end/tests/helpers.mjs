@@ -240,8 +240,9 @@ export async function apiToken(dbUrl, email) {
 /// One test file's fixtures: a fresh database, a server, a browser and the
 /// admin's API token, set up in `before` and torn down in `after`; plus
 /// `api(method, path, body)` as the admin and `adminPage(path)` (a signed-in
-/// admin's page, hydrated).
-export function suite({ telegram = false, amocrm = null } = {}) {
+/// admin's page, hydrated). `env()` (maybe async), called when the server starts, adds to
+/// its environment.
+export function suite({ telegram = false, amocrm = null, env = () => ({}) } = {}) {
   const s = { db: null, server: null, browser: null, token: null, telegram: null, amo: null };
   before(async () => {
     s.db = freshDatabase();
@@ -250,6 +251,7 @@ export function suite({ telegram = false, amocrm = null } = {}) {
     s.server = await startServer(s.db.url, undefined, {
       ...(telegram ? { TELEGRAM_API_URL: s.telegram.url } : {}),
       ...(s.amo ? s.amo.env : {}),
+      ...(await env()),
     });
     s.browser = await launch();
     watchContexts(s.browser);

@@ -146,6 +146,9 @@ pub fn Header() -> impl IntoView {
                                 if me.can("inbox", "view") {
                                     links.push(("/inbox", "nav.inbox"));
                                 }
+                                if me.can("outreach", "view") {
+                                    links.push(("/outreach", "nav.outreach"));
+                                }
                                 if me.can("audit", "view") {
                                     links.push(("/admin/audit", "nav.audit"));
                                 }

@@ -13,6 +13,7 @@ pub mod fields;
 pub mod imports;
 pub mod integrations;
 pub mod leads;
+pub mod outreach;
 pub mod pipelines;
 pub mod reports;
 pub mod settings;

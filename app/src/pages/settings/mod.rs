@@ -33,6 +33,7 @@ pub fn resource_label(r: &str) -> &'static str {
         "telegram" => "res.telegram",
         "inbox" => "res.inbox",
         "broadcasts" => "res.broadcasts",
+        "outreach" => "res.outreach",
         "settings" => "res.settings",
         _ => "res.audit",
     })
