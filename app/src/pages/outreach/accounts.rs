@@ -110,13 +110,13 @@ fn account_row(
                 {(!a.username.is_empty()).then(|| view! { <div class="muted">"@" {a.username.clone()}</div> })}
                 {(!a.title.is_empty()).then(|| view! { <div>{a.title.clone()}</div> })}
             </td>
-            <td data-label=t("out.status") data-testid="account-status">
+            <td data-label=t("out.status") data-testid="account-status"><div>
                 <span class=match st.as_str() { "active" => "tag stage-won", "banned" | "needs_login" => "tag stage-lost", "limited" | "paused" => "tag stage-warn", _ => "tag" }>
                     {t(label(&ACCOUNT_STATUSES, &a.status))}
                 </span>
                 {(!a.waits.is_empty()).then(|| view! { <div class="muted small" data-testid="account-waits">{t("out.waits_until")} " " {a.waits.clone()}</div> })}
                 {(!a.last_error.is_empty()).then(|| view! { <div class="error-text small">{a.last_error.clone()}</div> })}
-            </td>
+            </div></td>
             <td data-label=t("out.today") data-testid="account-today">{a.sent_today} " / " {a.daily_cap}</td>
             <td data-label=t("out.delay_hours")>{a.min_delay_s} " " {t("out.sec")} " · " {a.work_from.clone()} "–" {a.work_to.clone()}</td>
             <td data-label=t("out.last_sent")>{a.last_sent_at.clone()}</td>
@@ -144,7 +144,7 @@ fn account_row(
                         <div class="field"><label>{t("out.min_delay")}</label><input name="min_delay_s" inputmode="numeric" value=a.min_delay_s.to_string()/>{err("min_delay_s")}</div>
                         <div class="field"><label>{t("out.work_from")}</label><input name="work_from" value=a.work_from.clone()/>{err("work_from")}</div>
                         <div class="field"><label>{t("out.work_to")}</label><input name="work_to" value=a.work_to.clone()/>{err("work_to")}</div>
-                        <div class="actions">
+                        <div class="actions-row">
                             <button type="submit" class="primary" data-testid="account-save">{t("common.save")}</button>
                             <button type="button" on:click=move |_| editing.set(None)>{t("common.cancel")}</button>
                         </div>

@@ -77,7 +77,7 @@ fn CampaignsView() -> impl IntoView {
                                     view! {
                                         <ActionForm action=create attr:class="grid-form" attr:data-testid="campaign-form">
                                             <CampaignFields form=empty managers=managers accounts=accounts errors=Signal::derive(move || create.value().get().map(|r| r.map(|_| ())))/>
-                                            <div class="actions"><button type="submit" class="primary" data-testid="campaign-create">{t("out.create")}</button></div>
+                                            <div class="actions-row"><button type="submit" class="primary" data-testid="campaign-create">{t("out.create")}</button></div>
                                         </ActionForm>
                                     }
                                 })}
@@ -246,7 +246,7 @@ fn CampaignView() -> impl IntoView {
                                     <a href=format!("/outreach/dialogs?campaign={}", r.id) data-testid="campaign-dialogs">{t("out.open_dialogs")}</a>
                                 </p>
                                 {c.can_manage.then(|| view! {
-                                    <div class="actions" data-testid="campaign-actions">
+                                    <div class="actions-row" data-testid="campaign-actions">
                                         {matches!(st.as_str(), "draft" | "paused").then(|| view! { <button class="primary" data-testid="campaign-start" on:click=act("start")>{t("out.start")}</button> })}
                                         {(st == "running").then(|| view! { <button data-testid="campaign-pause" on:click=act("pause")>{t("out.pause")}</button> })}
                                         {(st != "finished").then(|| view! { <button class="danger" data-testid="campaign-finish" on:click=act("finish")>{t("out.finish")}</button> })}
@@ -260,7 +260,7 @@ fn CampaignView() -> impl IntoView {
                                         <ActionForm action=update attr:class="grid-form" attr:data-testid="campaign-form">
                                             <input type="hidden" name="id" value=fid/>
                                             <CampaignFields form=form managers=managers accounts=accounts errors=Signal::derive(move || update.value().get())/>
-                                            <div class="actions"><button type="submit" class="primary" data-testid="campaign-save">{t("common.save")}</button></div>
+                                            <div class="actions-row"><button type="submit" class="primary" data-testid="campaign-save">{t("common.save")}</button></div>
                                         </ActionForm>
                                         <FormError message=form_error(update.value())/>
                                     }
@@ -334,7 +334,7 @@ fn AddTargets(campaign: String, done: RwSignal<u32>) -> impl IntoView {
                 <div class="field"><label>{t("out.paste")}</label>
                     <textarea name="text" rows="5" placeholder="@ivan_petrov, Иван\n+7 999 123-45-67\nt.me/maria_s" data-testid="targets-text"></textarea>
                 </div>
-                <div class="actions"><button type="submit" data-testid="targets-add">{t("out.add")}</button></div>
+                <div class="actions-row"><button type="submit" data-testid="targets-add">{t("out.add")}</button></div>
             </ActionForm>
             <form class="inline-form" data-testid="targets-file-form" on:submit=on_file>
                 <input type="hidden" name="campaign_id" value=c2/>

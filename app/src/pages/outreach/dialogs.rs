@@ -109,15 +109,15 @@ fn DialogsView() -> impl IntoView {
                                                 <a href=format!("/outreach/dialogs/{}", d.id) data-testid="dialog-link">{d.handle.clone()}</a>
                                                 {(!d.name.is_empty()).then(|| view! { <div class="muted">{d.name.clone()}</div> })}
                                             </td>
-                                            <td data-label=t("out.status")>
+                                            <td data-label=t("out.status")><div>
                                                 {dialog_tag(&d.status)}
                                                 {d.lead_number.map(|n| view! { <div><a href=format!("/leads/{n}") data-testid="dialog-lead">{t("out.lead")} " №" {n}</a></div> })}
                                                 {(!d.reason.is_empty()).then(|| view! { <div class="muted small">{d.reason.clone()}</div> })}
-                                            </td>
-                                            <td data-label=t("out.last_message")>
+                                            </div></td>
+                                            <td data-label=t("out.last_message")><div>
                                                 <div class="clip">{d.last_text.clone()}</div>
                                                 <div class="muted small">{d.last_at.clone()}</div>
-                                            </td>
+                                            </div></td>
                                             <td data-label=t("out.campaign")>{d.campaign.clone()}</td>
                                             <td data-label=t("out.account")>{d.account.clone()}</td>
                                         </tr>
@@ -177,7 +177,7 @@ fn DialogView() -> impl IntoView {
                                     {r.lead_number.map(|n| view! { " · " <a href=format!("/leads/{n}") data-testid="dialog-lead">{t("out.lead")} " №" {n}</a> })}
                                 </p>
                                 {(!r.reason.is_empty()).then(|| view! { <p class="muted" data-testid="dialog-reason">{r.reason.clone()}</p> })}
-                                <div class="actions">
+                                <div class="actions-row">
                                     {(d.can_send && automated).then(|| view! {
                                         <button data-testid="take-over" on:click=move |_| { take.dispatch(TakeOutreachDialog { id: did }); }>{t("out.take_over")}</button>
                                     })}
@@ -215,7 +215,7 @@ fn DialogView() -> impl IntoView {
                                 <div class="field"><label>{if automated { t("out.write_takes_over") } else { t("out.write") }}</label>
                                     <TextArea text=String::new() {..} name="text" rows="3" data-testid="write-text"/>
                                 </div>
-                                <div class="actions"><button type="submit" class="primary" data-testid="write-send">{t("out.send")}</button></div>
+                                <div class="actions-row"><button type="submit" class="primary" data-testid="write-send">{t("out.send")}</button></div>
                             </ActionForm>
                             <FormError message=form_error(write.value())/>
                         }
