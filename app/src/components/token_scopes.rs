@@ -6,12 +6,13 @@ use leptos::prelude::*;
 use crate::i18n::t;
 
 /// Resources a token can be granted, in the matrix's order.
-const RESOURCES: [&str; 11] = [
+const RESOURCES: [&str; 12] = [
     "leads",
     "clients",
     "telegram",
     "inbox",
     "broadcasts",
+    "outreach",
     "auction",
     "settlements",
     "reports",
