@@ -93,16 +93,17 @@ pub(crate) async fn campaign_target(pool: &PgPool, id: Uuid) -> Result<Target, O
     Ok(owners(c.created_by, c.manager_id))
 }
 
-/// Checks `op` on the campaign; a campaign out of reach reads as missing.
+/// Checks `op` on the campaign (a missing one is `NotFound`); the
+/// campaign's people, for the caller's further checks.
 pub(crate) async fn authorize_campaign(
     pool: &PgPool,
     actor: &Actor,
     op: OutreachOp,
     id: Uuid,
-) -> Result<(), OutreachError> {
+) -> Result<Target, OutreachError> {
     let target = campaign_target(pool, id).await?;
-    rbac::authorize(pool, actor, Operation::Outreach(op), target).await?;
-    Ok(())
+    rbac::authorize(pool, actor, Operation::Outreach(op), target.clone()).await?;
+    Ok(target)
 }
 
 struct Clean {
@@ -448,7 +449,7 @@ async fn rows(
 
 /// One campaign: its progress, settings and the last 30 days.
 pub async fn campaign(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<CampaignDetail, OutreachError> {
-    authorize_campaign(pool, actor, OutreachOp::View, id).await?;
+    let target = authorize_campaign(pool, actor, OutreachOp::View, id).await?;
     let row = rows(pool, actor, Scope::All, Some(id))
         .await?
         .pop()
@@ -481,14 +482,9 @@ pub async fn campaign(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Campaign
     )
     .fetch_all(pool)
     .await?;
-    let can_manage = rbac::authorize(
-        pool,
-        actor,
-        Operation::Outreach(OutreachOp::Manage),
-        campaign_target(pool, id).await?,
-    )
-    .await
-    .is_ok();
+    let can_manage = rbac::authorize(pool, actor, Operation::Outreach(OutreachOp::Manage), target)
+        .await
+        .is_ok();
     Ok(CampaignDetail {
         row,
         form: CampaignForm {

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::PgPool;
 use uuid::Uuid;
 
-use super::campaigns::{authorize_campaign, campaign_target};
+use super::campaigns::authorize_campaign;
 use super::handoff::hand_over;
 use super::transport::TgError;
 use super::{Outreach, OutreachError};
@@ -184,14 +184,13 @@ async fn campaign_of(pool: &PgPool, id: i64) -> Result<Uuid, OutreachError> {
 /// One dialog with its whole history (outreach:view on its campaign).
 pub async fn dialog(pool: &PgPool, actor: &Actor, id: i64) -> Result<Dialog, OutreachError> {
     let campaign = campaign_of(pool, id).await?;
-    authorize_campaign(pool, actor, OutreachOp::View, campaign).await?;
+    let target = authorize_campaign(pool, actor, OutreachOp::View, campaign).await?;
     let row = read_rows(pool, actor, Scope::All, &DialogFilter::default(), Some(id))
         .await?
         .0
         .pop()
         .ok_or(OutreachError::NotFound)?;
     let messages = history(pool, id).await?;
-    let target = campaign_target(pool, campaign).await?;
     let allowed = |op| rbac::authorize(pool, actor, Operation::Outreach(op), target.clone());
     Ok(Dialog {
         row,
@@ -291,6 +290,11 @@ pub async fn transcript(pool: &PgPool, id: i64) -> Result<String, OutreachError>
 pub async fn take_over(pool: &PgPool, actor: &Actor, id: i64) -> Result<(), OutreachError> {
     let campaign = campaign_of(pool, id).await?;
     authorize_campaign(pool, actor, OutreachOp::Send, campaign).await?;
+    take_over_authorized(pool, actor, id).await
+}
+
+/// [`take_over`] once the caller has checked outreach:send.
+async fn take_over_authorized(pool: &PgPool, actor: &Actor, id: i64) -> Result<(), OutreachError> {
     let mut tx = pool.begin().await?;
     let status = sqlx::query_scalar!("select status from outreach_targets where id = $1 for update", id)
         .fetch_one(&mut *tx)
@@ -365,7 +369,7 @@ impl Outreach {
             .fetch_one(&self.pool)
             .await?;
         if matches!(status.as_str(), "contacted" | "replied") {
-            take_over(&self.pool, actor, id).await?;
+            take_over_authorized(&self.pool, actor, id).await?;
         }
         let sent = match self.client(account).await {
             Ok(c) => c.send(&peer, text).await,
