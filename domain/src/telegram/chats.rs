@@ -73,6 +73,53 @@ pub(crate) async fn queue_out(
     Ok(id)
 }
 
+/// Keeps a file in `bot_uploads` until it is sent and queues it as a
+/// document with its caption; the chat's history shows its name.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn queue_file(
+    tx: &mut Tx<'_>,
+    bot_id: Uuid,
+    chat_id: i64,
+    name: &str,
+    content_type: &str,
+    bytes: &[u8],
+    caption: &str,
+    by: Option<Uuid>,
+    extra: Value,
+) -> Result<i64, sqlx::Error> {
+    let upload = sqlx::query_scalar!(
+        "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
+         values ($1, $2, $3, $4, $5, $6) returning id",
+        bot_id,
+        name,
+        content_type,
+        bytes.len() as i32,
+        bytes,
+        by
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    let shown = if caption.is_empty() {
+        format!("Файл: {name}")
+    } else {
+        format!("Файл: {name} — {caption}")
+    };
+    let mut payload = json!({ "upload_id": upload, "file_name": name, "caption": caption });
+    if let (Value::Object(p), Value::Object(e)) = (&mut payload, extra) {
+        p.extend(e);
+    }
+    queue_out(
+        tx,
+        bot_id,
+        chat_id,
+        "document",
+        &OutMessage::text(html_escape(&shown)),
+        payload,
+        by,
+    )
+    .await
+}
+
 /// A bot's owner and their team: whom its permission checks and chat
 /// events are about. `None` when there is no such bot.
 pub(crate) async fn find_bot_owner<'e>(
@@ -443,31 +490,16 @@ pub async fn reply_file_as_operator(
         return Err(TelegramError::Validation("Подпись длиннее 1024 знаков".into()));
     }
     let mut tx = tg.pool.begin().await?;
-    let upload = sqlx::query_scalar!(
-        "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
-         values ($1, $2, $3, $4, $5, $6) returning id",
-        bot_id,
-        name,
-        file.content_type,
-        file.bytes.len() as i32,
-        file.bytes,
-        actor.user_id
-    )
-    .fetch_one(&mut *tx)
-    .await?;
-    let shown = if caption.is_empty() {
-        format!("Файл: {name}")
-    } else {
-        format!("Файл: {name} — {caption}")
-    };
-    let id = queue_out(
+    let id = queue_file(
         &mut tx,
         bot_id,
         chat_id,
-        "document",
-        &OutMessage::text(html_escape(&shown)),
-        json!({ "upload_id": upload, "file_name": name, "caption": caption }),
+        &name,
+        &file.content_type,
+        &file.bytes,
+        caption,
         Some(actor.user_id),
+        json!({}),
     )
     .await?;
     operator_took(&mut tx, bot_id, chat_id, actor.user_id).await?;

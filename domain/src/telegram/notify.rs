@@ -120,26 +120,16 @@ pub(crate) async fn send_file_to_user(
     let Some((bot_id, chat_id)) = chat else {
         return Ok(false);
     };
-    let upload = sqlx::query_scalar!(
-        "insert into bot_uploads (bot_id, name, content_type, size_bytes, data, created_by)
-         values ($1, $2, $3, $4, $5, $6) returning id",
-        bot_id,
-        name,
-        content_type,
-        bytes.len() as i32,
-        bytes,
-        user_id
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    queue_out(
+    super::chats::queue_file(
         tx,
         bot_id,
         chat_id,
-        "document",
-        &OutMessage::text(html_escape(&format!("Файл: {name} — {caption}"))),
-        json!({ "upload_id": upload, "file_name": name, "caption": caption, "notification": true }),
-        None,
+        name,
+        content_type,
+        bytes,
+        caption,
+        Some(user_id),
+        json!({ "notification": true }),
     )
     .await?;
     Ok(true)
