@@ -36,6 +36,9 @@ struct Due {
     campaign_id: Uuid,
     account_id: Uuid,
     prompt: String,
+    /// The person's latest message the AI already sorted as «go on» (its
+    /// answer then waited for the account's slot): not sorted again.
+    sorted_through: Option<i64>,
 }
 
 impl Outreach {
@@ -153,20 +156,34 @@ impl Outreach {
         Duration::seconds(i64::from(s))
     }
 
-    /// Answers up to `limit` replies whose pause is over.
+    /// Answers up to `limit` replies whose pause is over and whose account
+    /// can still write today (active, not limited, inside its hours, under
+    /// its cap): a reply it can't answer before tomorrow is not taken, so
+    /// the AI is not asked for it in vain. The AI is asked for all of them
+    /// at once.
     pub async fn reply_due(&self, limit: i64) -> Result<Round, sqlx::Error> {
         let now = self.clock.now();
+        let zone = crate::time::zone().name().to_string();
         let due = sqlx::query!(
             r#"update outreach_targets t set sending_at = $1, due_at = null
                from outreach_campaigns c
                where c.id = t.campaign_id and t.id in (
                  select t2.id from outreach_targets t2 join outreach_campaigns c2 on c2.id = t2.campaign_id
                  where t2.status = 'replied' and t2.due_at <= $1 and t2.sending_at is null and c2.status = 'running'
+                   and exists (
+                     select 1 from outreach_accounts a
+                     left join outreach_account_days d on d.account_id = a.id and d.day = $4
+                     where a.id = t2.account_id and a.status = 'active'
+                       and (a.limited_until is null or a.limited_until <= $1)
+                       and ($1 at time zone $3)::time >= a.work_from and ($1 at time zone $3)::time < a.work_to
+                       and coalesce(d.sent, 0) < a.daily_cap)
                  order by t2.due_at, t2.id limit $2
                  for update of t2 skip locked)
-               returning t.id, t.campaign_id, t.account_id as "account_id!", c.prompt"#,
+               returning t.id, t.campaign_id, t.account_id as "account_id!", c.prompt, t.sorted_through"#,
             now as _,
-            limit
+            limit,
+            zone,
+            pace::day_of(now) as _
         )
         .fetch_all(&self.pool)
         .await?;
@@ -177,6 +194,7 @@ impl Outreach {
                 campaign_id: r.campaign_id,
                 account_id: r.account_id,
                 prompt: r.prompt,
+                sorted_through: r.sorted_through,
             })
             .collect();
         let mut round = Round::default();
@@ -192,30 +210,34 @@ impl Outreach {
 
     async fn answer(&self, d: &Due) -> Result<Answered, sqlx::Error> {
         let history = sqlx::query!(
-            "select direction, text from outreach_messages where target_id = $1 order by id",
+            "select id, direction, text from outreach_messages where target_id = $1 order by id",
             d.id
         )
         .fetch_all(&self.pool)
         .await?;
-        let last_in = history
+        let (last_in_id, last_in) = history
             .iter()
             .rev()
             .find(|m| m.direction == "in")
-            .map(|m| m.text.clone())
+            .map(|m| (m.id, m.text.clone()))
             .unwrap_or_default();
         let Some(provider) = self.ai.clone() else {
             return self.later(d, "ИИ не настроен: задайте AI_API_URL и AI_API_KEY").await;
         };
         let http = ai::http();
-        let sorting = vec![
-            Message::system(format!(
-                "{SORTING}\n\nОтветь одним словом — одной из меток, без пояснений.\nМетки: {INTEREST} | {REFUSAL} | {PERSON} | {GO_ON}"
-            )),
-            Message::user(last_in),
-        ];
-        let label = match ai::complete(&http, &provider, &sorting, &self.ai_policy).await {
-            Ok(a) => a.text,
-            Err(e) => return self.later(d, &e.to_string()).await,
+        let label = if d.sorted_through == Some(last_in_id) {
+            GO_ON.to_string()
+        } else {
+            let sorting = vec![
+                Message::system(format!(
+                    "{SORTING}\n\nОтветь одним словом — одной из меток, без пояснений.\nМетки: {INTEREST} | {REFUSAL} | {PERSON} | {GO_ON}"
+                )),
+                Message::user(last_in),
+            ];
+            match ai::complete(&http, &provider, &sorting, &self.ai_policy).await {
+                Ok(a) => a.text,
+                Err(e) => return self.later(d, &e.to_string()).await,
+            }
         };
         let now = self.clock.now();
         let label = label.trim().trim_matches(|c: char| !c.is_alphabetic()).to_lowercase();
@@ -251,6 +273,16 @@ impl Outreach {
             return Ok(Answered::Closed);
         }
         // Going on: the account's slot first, then the AI's next message.
+        // The sorting is kept, so a wait for the slot doesn't ask again.
+        if d.sorted_through != Some(last_in_id) {
+            sqlx::query!(
+                "update outreach_targets set sorted_through = $2 where id = $1",
+                d.id,
+                last_in_id
+            )
+            .execute(&self.pool)
+            .await?;
+        }
         let day = pace::day_of(now);
         let mut tx = self.pool.begin().await?;
         let jitter = if self.jitter {
@@ -262,7 +294,7 @@ impl Outreach {
             Ok(()) => tx.commit().await?,
             Err(NoSlot::AccountBusy | NoSlot::AccountCap | NoSlot::CampaignCap) => {
                 tx.rollback().await?;
-                return self.later(d, "").await;
+                return self.when_free(d).await;
             }
         }
         let mut messages = vec![Message::system(d.prompt.clone())];
@@ -352,8 +384,24 @@ impl Outreach {
         )))
     }
 
-    /// The reply waits a minute (the account's slot, the AI or Telegram
-    /// were not there); `why` is kept when there is one.
+    /// The answer waits for its account's next slot (a minute at most:
+    /// the day's cap or hours are the claim's to judge).
+    async fn when_free(&self, d: &Due) -> Result<Answered, sqlx::Error> {
+        sqlx::query!(
+            "update outreach_targets t set sending_at = null,
+                    due_at = least(greatest(a.next_send_at, a.flood_until, $2), $3)
+             from outreach_accounts a where a.id = t.account_id and t.id = $1",
+            d.id,
+            self.clock.now() as _,
+            (self.clock.now() + Duration::minutes(1)) as _
+        )
+        .execute(&self.pool)
+        .await?;
+        Ok(Answered::Later)
+    }
+
+    /// The reply waits a minute (the AI or Telegram were not there); `why`
+    /// is kept when there is one.
     async fn later(&self, d: &Due, why: &str) -> Result<Answered, sqlx::Error> {
         sqlx::query!(
             "update outreach_targets set sending_at = null, due_at = $2,
