@@ -126,6 +126,7 @@ impl Services {
         mut self,
         connector: std::sync::Arc<dyn outreach::Connector>,
         settings: outreach::OutreachSettings,
+        admins: Vec<i64>,
     ) -> Self {
         self.outreach = std::sync::Arc::new(
             outreach::Outreach::new(
@@ -135,7 +136,8 @@ impl Services {
                 std::sync::Arc::new(outreach::SystemClock),
             )
             .with_ai(ai::Provider::from_env(), ai::RetryPolicy::default())
-            .with_settings(settings),
+            .with_settings(settings)
+            .with_admins(admins),
         );
         self
     }

@@ -5,93 +5,16 @@
 
 mod common;
 
-use std::sync::Arc;
-
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::Duration;
+use common::outreach::*;
 use common::*;
-use domain::crypto::Cipher;
 use domain::outreach::campaigns::{self, CampaignAction, CampaignForm};
-use domain::outreach::fake::{FakeTelegram, CODE};
 use domain::outreach::inbox::{self, DialogFilter};
 use domain::outreach::roster::{self, AccountAction, AccountForm, LoginInput};
-use domain::outreach::{targets, Login, Outreach, OutreachError, SimClock};
+use domain::outreach::{targets, OutreachError};
 use domain::types::Role;
-use domain::{Actor, PgPool};
+use domain::PgPool;
 use uuid::Uuid;
-
-/// 11:00 in Moscow on a Monday.
-fn morning() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 7, 8, 0, 0).unwrap()
-}
-
-struct World {
-    tg: FakeTelegram,
-    clock: Arc<SimClock>,
-    o: Outreach,
-}
-
-impl World {
-    fn new(pool: &PgPool) -> Self {
-        let clock = Arc::new(SimClock::at(morning()));
-        let tg = FakeTelegram::new(clock.clone());
-        let o = Outreach::new(
-            pool.clone(),
-            Cipher::from_encoded_key(&Cipher::generate_encoded_key()).unwrap(),
-            Arc::new(tg.clone()),
-            clock.clone(),
-        )
-        .without_jitter();
-        Self { tg, clock, o }
-    }
-
-    /// An account logged in from the CRM form, code then password.
-    async fn account(&self, by: &Actor, phone: &str) -> Uuid {
-        self.tg.add_account(phone, 500, "sales_one", Some("Казань"));
-        assert_eq!(
-            self.o.login_step(by, phone, LoginInput::Phone, "").await.unwrap(),
-            Login::WaitingCode
-        );
-        let wrong = self.o.login_step(by, phone, LoginInput::Code, "00000").await;
-        assert!(matches!(wrong, Err(OutreachError::Validation(f)) if f[0].field == "code"));
-        assert!(matches!(
-            self.o.login_step(by, phone, LoginInput::Code, CODE).await.unwrap(),
-            Login::WaitingPassword { .. }
-        ));
-        let Login::Active { account } = self
-            .o
-            .login_step(by, phone, LoginInput::Password, "Казань")
-            .await
-            .unwrap()
-        else {
-            panic!("not logged in")
-        };
-        account
-    }
-
-    /// Sends until `n` messages went out in all.
-    async fn send(&self, n: usize) {
-        for _ in 0..200 {
-            if self.tg.sent().len() >= n {
-                return;
-            }
-            self.o.send_due(10).await.unwrap();
-            self.clock.advance(Duration::seconds(31));
-        }
-        panic!("only {} of {n} sent", self.tg.sent().len());
-    }
-}
-
-fn form(name: &str, accounts: &[Uuid], manager: Option<Uuid>) -> CampaignForm {
-    CampaignForm {
-        name: name.into(),
-        first_message: "Здравствуйте, {name}! Подберём ипотеку под {rate}.".into(),
-        prompt: "Ты менеджер агентства недвижимости.".into(),
-        stop_words: "юрист, позвоните".into(),
-        daily_cap: "50".into(),
-        manager_id: manager,
-        account_ids: accounts.to_vec(),
-    }
-}
 
 fn fields(e: OutreachError) -> Vec<String> {
     match e {

@@ -4,7 +4,9 @@
 // people and starts it; the first messages keep each account's delay, a
 // FLOOD_WAIT pauses one account and the other carries on; a reply gets
 // the script's AI answer, interest becomes a lead in the CRM, and the
-// manager answers from the dialog as the account and downloads it.
+// manager answers from the dialog as the account and downloads it. The
+// admin bot (OUTREACH_BOT_TOKEN, against the mock Bot API) lists, shows
+// and exports the dialogs for an ADMIN_TELEGRAM_ID and refuses a stranger.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { hydrated, startAiMock, suite } from './helpers.mjs';
@@ -12,7 +14,13 @@ import { hydrated, startAiMock, suite } from './helpers.mjs';
 let ai = null;
 after(() => ai?.stop());
 
+const ADMIN_BOT = 700900200;
+const ADMIN_BOT_TOKEN = `${ADMIN_BOT}:AAF7-g0gYncWnm5IyfZlpPRqRRv6kNAGsales`;
+const ADMIN_TG = 4242;
+const STRANGER_TG = 5150;
+
 const s = suite({
+  telegram: true,
   env: async () => {
     ai = await startAiMock();
     return {
@@ -21,6 +29,8 @@ const s = suite({
       AI_API_KEY: 'sk-mock',
       MIN_MESSAGE_DELAY: '2',
       OUTREACH_REPLY_PAUSE: '1-2',
+      OUTREACH_BOT_TOKEN: ADMIN_BOT_TOKEN,
+      ADMIN_TELEGRAM_ID: `${ADMIN_TG}, 4343`,
     };
   },
 });
@@ -190,4 +200,41 @@ test('accounts log in, a campaign writes within the delays, survives a FLOOD_WAI
   await hydrated(page);
   const row = await page.textContent('tr[data-campaign="Ипотека — холодная база"]');
   assert.match(row, /Лидов 1/);
+});
+
+test('the admin bot lists, shows and exports the dialogs for the team and refuses a stranger', async () => {
+  const tg = s.telegram;
+  const say = (chat, text) => tg.control(`bots/${ADMIN_BOT}/message`, { chat_id: chat, text, first_name: 'Кто-то' });
+
+  // A stranger gets the polite refusal and nothing else.
+  await say(STRANGER_TG, '/list');
+  await tg.waitFor(ADMIN_BOT, STRANGER_TG, /только сотрудникам отдела продаж/);
+  await say(STRANGER_TG, '/export 1');
+
+  // The admin: the active dialogs with their numbers, one's history, its file.
+  await say(ADMIN_TG, '/list');
+  const list = await tg.waitFor(ADMIN_BOT, ADMIN_TG, /Активные диалоги/);
+  assert.match(list, /№\d+ @maria_sokol[^\n]* — интерес → лид/);
+  const n = list.match(/№(\d+) @ivan_petrov/)[1];
+  assert.equal(n, '1', 'the campaign\'s first person is dialog 1');
+  await say(ADMIN_TG, '/view 1');
+  const view = await tg.waitFor(ADMIN_BOT, ADMIN_TG, /^Диалог №1 ·/);
+  assert.match(view, /Кампания «Ипотека — холодная база»/);
+  assert.match(view, /А какие сейчас ставки\?/);
+  assert.match(view, /Ответ ИИ/);
+  await say(ADMIN_TG, '/export 1');
+  const doc = await tg.waitForMessage(ADMIN_BOT, ADMIN_TG, (m) => m.method === 'sendDocument', 'the dialog as a file');
+  assert.equal(doc.document, 'upload:dialog-1.txt');
+  assert.ok(doc.document_bytes > 100, `the transcript has ${doc.document_bytes} bytes`);
+
+  await waitUntil('the second refusal', async () => (await tg.sent(ADMIN_BOT, STRANGER_TG)).length === 2);
+  for (const m of await tg.sent(ADMIN_BOT, STRANGER_TG)) {
+    assert.equal(m.method, 'sendMessage');
+    assert.match(m.text, /^Извините, этот бот служебный/);
+  }
+
+  // In the CRM the bot is marked as the outreach admin bot.
+  const { ctx, page } = await s.adminPage('/bots');
+  await page.waitForSelector(`tr[data-bot="mak_test_${ADMIN_BOT}_bot"] [data-testid=outreach-badge]`);
+  await ctx.close();
 });

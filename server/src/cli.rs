@@ -46,9 +46,9 @@ pub async fn outreach() -> Res {
         },
         None,
     )
-    .with_outreach(connector, config.outreach.settings);
+    .with_outreach(connector, config.outreach.settings, config.outreach.admin_ids.clone());
     let token = tokio_util::sync::CancellationToken::new();
-    let workers = crate::workers::Workers::start_outreach(&services, token.clone());
+    let workers = crate::workers::Workers::start_outreach(&services, config.outreach.bot_token.clone(), token.clone());
     tracing::info!("the outreach worker is running");
     crate::startup::shutdown_signal().await;
     workers.stop(std::time::Duration::from_secs(10)).await;

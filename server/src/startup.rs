@@ -102,7 +102,12 @@ impl Application {
     /// work in hand (up to 10 s) and returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let token = self.state.shutdown.clone();
-        let workers = crate::workers::Workers::start(&self.state.services, &self.state.config.workers, token.clone());
+        let workers = crate::workers::Workers::start(
+            &self.state.services,
+            &self.state.config.workers,
+            self.state.config.outreach.bot_token.clone(),
+            token.clone(),
+        );
         let stop = token.clone();
         // Responses go out as soon as they are written (no Nagle delay
         // waiting for the client's delayed ACK).
@@ -183,7 +188,7 @@ fn build_state(config: Config, pool: PgPool, addr: SocketAddr) -> Result<AppStat
         public_url: config.public_url.clone(),
         ..Default::default()
     })
-    .with_outreach(outreach, config.outreach.settings);
+    .with_outreach(outreach, config.outreach.settings, config.outreach.admin_ids.clone());
     Ok(AppState {
         outreach_fake,
         uploads: Default::default(),

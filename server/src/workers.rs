@@ -15,6 +15,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
 use domain::Services;
+use secrecy::{ExposeSecret, SecretString};
 
 use crate::config::WorkerSettings;
 
@@ -62,7 +63,7 @@ where
 }
 
 /// Every background worker of the server.
-fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
+fn table(services: &Services, settings: &WorkerSettings, outreach_bot: Option<SecretString>) -> Vec<Worker> {
     use domain::telegram;
     let pool = services.pool.clone();
     let tg = services.telegram.clone();
@@ -426,7 +427,7 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
         },
     ];
     if settings.outreach {
-        all.push(outreach(services));
+        all.extend(outreach(services, outreach_bot));
     }
     all
 }
@@ -434,16 +435,61 @@ fn table(services: &Services, settings: &WorkerSettings) -> Vec<Worker> {
 /// Sales outreach: replies read, due first messages and the AI's answers
 /// sent, every second while there is work. Accounts' caps and delays are
 /// held by PostgreSQL, so instances running it together stay within them.
-fn outreach(services: &Services) -> Worker {
-    Worker {
-        name: "outreach",
-        run: Run::Loop {
-            copies: 1,
-            every: Duration::from_secs(1),
-            wake: None,
-            once: with_services(services, |s| async move { s.outreach.round(50).await }),
+/// Beside it the admin bot's commands, and the bot itself connected from
+/// `OUTREACH_BOT_TOKEN` when that is set (tried until Telegram answers).
+fn outreach(services: &Services, bot_token: Option<SecretString>) -> Vec<Worker> {
+    let mut all = vec![
+        Worker {
+            name: "outreach",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_secs(1),
+                wake: None,
+                once: with_services(services, |s| async move { s.outreach.round(50).await }),
+            },
         },
+        Worker {
+            name: "outreach admin bot",
+            run: Run::Loop {
+                copies: 1,
+                every: Duration::from_millis(500),
+                wake: Some(&TELEGRAM_WAKE),
+                once: with_services(services, |s| async move {
+                    let n = s.outreach.admin_bot_round(20).await?;
+                    if n > 0 {
+                        SENDER_WAKE.notify_waiters();
+                    }
+                    Ok::<_, sqlx::Error>(n)
+                }),
+            },
+        },
+    ];
+    if let Some(token) = bot_token {
+        let tg = services.telegram.clone();
+        all.push(Worker {
+            name: "outreach admin bot token",
+            run: Run::Once(
+                async move {
+                    let mut wait = Duration::from_secs(1);
+                    loop {
+                        match domain::telegram::ensure_outreach_admin_bot(&tg, token.expose_secret()).await {
+                            Ok(id) => {
+                                tracing::info!(bot = %id, "the outreach admin bot is connected (OUTREACH_BOT_TOKEN)");
+                                break;
+                            }
+                            Err(e) => {
+                                tracing::warn!(error = %e, "OUTREACH_BOT_TOKEN: the admin bot is not connected yet")
+                            }
+                        }
+                        tokio::time::sleep(wait).await;
+                        wait = (wait * 2).min(Duration::from_secs(300));
+                    }
+                }
+                .boxed(),
+            ),
+        });
     }
+    all
 }
 
 /// The running workers.
@@ -454,13 +500,18 @@ pub struct Workers {
 
 impl Workers {
     /// Starts every worker of the table; they stop when `token` is cancelled.
-    pub fn start(services: &Services, settings: &WorkerSettings, token: CancellationToken) -> Self {
-        Self::spawn(table(services, settings), token)
+    pub fn start(
+        services: &Services,
+        settings: &WorkerSettings,
+        outreach_bot: Option<SecretString>,
+        token: CancellationToken,
+    ) -> Self {
+        Self::spawn(table(services, settings, outreach_bot), token)
     }
 
     /// Only the outreach worker (`mak-crm outreach`, a process of its own).
-    pub fn start_outreach(services: &Services, token: CancellationToken) -> Self {
-        Self::spawn(vec![outreach(services)], token)
+    pub fn start_outreach(services: &Services, outreach_bot: Option<SecretString>, token: CancellationToken) -> Self {
+        Self::spawn(outreach(services, outreach_bot), token)
     }
 
     fn spawn(table: Vec<Worker>, token: CancellationToken) -> Self {

@@ -21,7 +21,8 @@ pub const PER_PAGE: i64 = 50;
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct DialogFilter {
     pub campaign_id: Option<Uuid>,
-    /// One of the dialog statuses; empty: all but the queued.
+    /// One of the dialog statuses; `active`: written to and not yet
+    /// settled (contacted, replied, interested); empty: all but the queued.
     pub status: String,
     /// Part of the username, phone or name.
     pub query: String,
@@ -119,7 +120,9 @@ async fn read_rows(
                               order by m.id desc limit 1) lm on true
            where ($1 or c.created_by = $2 or c.manager_id = $2)
              and ($3::uuid is null or t.campaign_id = $3)
-             and (case when $4 = '' then t.status <> 'queued' else t.status = $4 end)
+             and (case when $4 = '' then t.status <> 'queued'
+                       when $4 = 'active' then t.status in ('contacted', 'replied', 'interested')
+                       else t.status = $4 end)
              and ($5 = '' or lower(t.handle) like $9 or lower(t.name) like $9)
              and ($6::bigint is null or t.id = $6)
            order by lm.at desc nulls last, t.id desc
@@ -163,7 +166,7 @@ async fn read_rows(
 /// (outreach:view).
 pub async fn dialogs(pool: &PgPool, actor: &Actor, f: DialogFilter) -> Result<DialogPage, OutreachError> {
     let scope = rbac::authorize(pool, actor, Operation::Outreach(OutreachOp::View), Target::Collection).await?;
-    if !f.status.is_empty() && !STATUSES.contains(&f.status.as_str()) {
+    if !f.status.is_empty() && f.status != "active" && !STATUSES.contains(&f.status.as_str()) {
         return Err(OutreachError::invalid("status", "Неизвестный статус"));
     }
     let (rows, total) = read_rows(pool, actor, scope, &f, None).await?;
@@ -283,6 +286,84 @@ pub async fn transcript(pool: &PgPool, id: i64) -> Result<String, OutreachError>
         out.push_str(&format!("[{}] {who}: {}\n", crate::time::datetime(m.at), m.text));
     }
     Ok(out)
+}
+
+/// Every dialog the actor may export (all but the queued), one text file
+/// each in a zip: its name and bytes (outreach:export).
+pub async fn export_all(pool: &PgPool, actor: &Actor) -> Result<(String, Vec<u8>), OutreachError> {
+    use std::io::Write;
+    let scope = rbac::authorize(pool, actor, Operation::Outreach(OutreachOp::Export), Target::Collection).await?;
+    let ids = sqlx::query_scalar!(
+        "select t.id from outreach_targets t join outreach_campaigns c on c.id = t.campaign_id
+         where ($1 or c.created_by = $2 or c.manager_id = $2) and t.status <> 'queued'
+         order by t.id",
+        scope == Scope::All,
+        actor.user_id
+    )
+    .fetch_all(pool)
+    .await?;
+    if ids.is_empty() {
+        return Err(OutreachError::invalid("dialogs", "Диалогов пока нет"));
+    }
+    let zip_error = |e: zip::result::ZipError| OutreachError::Archive(e.to_string());
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let options = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    for id in &ids {
+        zip.start_file(format!("dialog-{id}.txt"), options).map_err(zip_error)?;
+        zip.write_all(transcript(pool, *id).await?.as_bytes())
+            .map_err(|e| zip_error(e.into()))?;
+    }
+    let bytes = zip.finish().map_err(zip_error)?.into_inner();
+    let mut tx = pool.begin().await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "outreach_dialog",
+        "all",
+        "export",
+        None,
+        Some(serde_json::json!({"dialogs": ids.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    let day = crate::time::local(chrono::Utc::now()).format("%Y-%m-%d");
+    Ok((format!("dialogs-{day}.zip"), bytes))
+}
+
+/// Stops a dialog the AI still leads or has yet to start: nothing more is
+/// written to the person automatically (outreach:send).
+pub async fn stop_dialog(pool: &PgPool, actor: &Actor, id: i64) -> Result<(), OutreachError> {
+    let campaign = campaign_of(pool, id).await?;
+    authorize_campaign(pool, actor, OutreachOp::Send, campaign).await?;
+    let mut tx = pool.begin().await?;
+    let status = sqlx::query_scalar!("select status from outreach_targets where id = $1 for update", id)
+        .fetch_one(&mut *tx)
+        .await?;
+    if !matches!(status.as_str(), "queued" | "contacted" | "replied") {
+        return Err(OutreachError::invalid(
+            "status",
+            &format!("Диалог уже не идёт: {}", status_ru(&status)),
+        ));
+    }
+    sqlx::query!(
+        "update outreach_targets set status = 'stopped', due_at = null, reason = $2 where id = $1",
+        id,
+        format!("Остановил {}", actor.full_name)
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "outreach_dialog",
+        &id.to_string(),
+        "stop",
+        Some(serde_json::json!({"status": status})),
+        Some(serde_json::json!({"status": "stopped"})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The manager takes the dialog over: the AI stops and a lead is created

@@ -7,10 +7,11 @@
 //! (`send`); replies read and answered by the AI along the campaign's
 //! script, interest handed to the manager with a lead (`dialog`,
 //! `handoff`), a refusal never written again; the dialogs as the sales
-//! team reads and continues them (`inbox`). Not built yet: the admin bot,
-//! the grammers client.
+//! team reads and continues them (`inbox`); the sales team's admin bot in
+//! Telegram (`admin_bot`). Not built yet: the grammers client.
 
 pub mod accounts;
+pub mod admin_bot;
 pub mod campaigns;
 pub mod clock;
 pub mod dialog;
@@ -49,6 +50,9 @@ pub enum OutreachError {
     /// Telegram refused or could not be reached; nothing changed here.
     #[error("Telegram: {0}")]
     Telegram(TgError),
+    /// Writing the dialogs' archive failed (in memory: never expected).
+    #[error("Не удалось собрать архив диалогов")]
+    Archive(String),
     #[error("internal database error")]
     Db(#[from] sqlx::Error),
 }
@@ -66,7 +70,7 @@ impl DomainError for OutreachError {
             Self::NotFound => ErrorCode::NotFound,
             Self::Rbac(e) => e.code(),
             Self::Telegram(_) => ErrorCode::Unavailable,
-            Self::Db(_) => ErrorCode::Internal,
+            Self::Archive(_) | Self::Db(_) => ErrorCode::Internal,
         }
     }
     fn fields(&self) -> &[FieldError] {
@@ -120,6 +124,8 @@ pub struct Outreach {
     ai: Option<Provider>,
     ai_policy: RetryPolicy,
     settings: OutreachSettings,
+    /// Telegram ids the admin bot answers as the CRM's admin.
+    admins: Vec<i64>,
 }
 
 impl Outreach {
@@ -134,6 +140,7 @@ impl Outreach {
             ai: None,
             ai_policy: RetryPolicy::default(),
             settings: OutreachSettings::default(),
+            admins: vec![],
         }
     }
 

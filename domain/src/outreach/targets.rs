@@ -329,3 +329,72 @@ async fn insert(
     tx.commit().await?;
     Ok(out)
 }
+
+/// A dialog started on request (the admin bot's `/start @username`): the
+/// person goes first in the queue of the latest running campaign the
+/// actor runs (outreach:edit), and its account writes to them at its
+/// next free slot. The campaign's name and the dialog's number.
+pub async fn start_now(pool: &PgPool, actor: &Actor, raw: &str) -> Result<(String, i64), OutreachError> {
+    let handle = Handle::parse(raw)
+        .ok_or_else(|| OutreachError::invalid("handle", "Не похоже на @username, ссылку t.me или телефон +7"))?
+        .key();
+    let running = sqlx::query!(
+        "select id, name from outreach_campaigns where status = 'running'
+         order by started_at desc nulls last, created_at desc"
+    )
+    .fetch_all(pool)
+    .await?;
+    let mut chosen = None;
+    for c in running {
+        if authorize_campaign(pool, actor, OutreachOp::Manage, c.id).await.is_ok() {
+            chosen = Some((c.id, c.name));
+            break;
+        }
+    }
+    let (campaign, name) = chosen
+        .ok_or_else(|| OutreachError::invalid("campaign", "Нет запущенной кампании: создайте и запустите её в CRM"))?;
+    let mut tx = pool.begin().await?;
+    let opted_out = sqlx::query_scalar!(
+        r#"select exists (select 1 from outreach_optouts where handle = $1) as "x!""#,
+        handle
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if opted_out {
+        return Err(OutreachError::invalid("handle", "Этот человек просил ему не писать"));
+    }
+    // Due a day back: ahead of everyone the campaign queued today.
+    let row = sqlx::query!(
+        "insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, now() - interval '1 day')
+         on conflict (campaign_id, handle) do update
+            set due_at = case when outreach_targets.status = 'queued' and outreach_targets.sending_at is null
+                              then excluded.due_at else outreach_targets.due_at end
+         returning id, status",
+        campaign,
+        handle
+    )
+    .fetch_one(&mut *tx)
+    .await?;
+    if row.status != "queued" {
+        return Err(OutreachError::invalid(
+            "handle",
+            &format!(
+                "Диалог №{} с {handle} уже идёт: {}",
+                row.id,
+                super::inbox::status_ru(&row.status)
+            ),
+        ));
+    }
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "outreach_campaign",
+        &campaign.to_string(),
+        "start_now",
+        None,
+        Some(serde_json::json!({"handle": handle, "target": row.id})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((name, row.id))
+}

@@ -20,6 +20,8 @@ pub struct BotSummary {
     pub first_name: String,
     pub enabled: bool,
     pub is_company: bool,
+    /// The outreach admin bot (its chats are the sales team's commands).
+    pub is_outreach_admin: bool,
     pub owner_id: Option<Uuid>,
     pub owner_name: String,
     /// "webhook" or "polling".
@@ -147,7 +149,7 @@ pub async fn connect_bot(tg: &Telegram, actor: &Actor, token: &str) -> Result<Bo
     get_bot(tg, actor, id).await
 }
 
-const SUMMARY_SQL: &str = "select b.id, b.username, b.first_name, b.enabled, b.is_company, b.owner_id,
+const SUMMARY_SQL: &str = "select b.id, b.username, b.first_name, b.enabled, b.is_company, b.is_outreach_admin, b.owner_id,
         coalesce(u.full_name, '') as owner_name,
         case when b.webhook_url is null then 'polling' else 'webhook' end as mode,
         (select count(*) from bot_chats c where c.bot_id = b.id) as users,
@@ -160,6 +162,7 @@ type SummaryRow = (
     Uuid,
     String,
     String,
+    bool,
     bool,
     bool,
     Option<Uuid>,
@@ -180,15 +183,16 @@ fn summary(r: SummaryRow) -> BotSummary {
         first_name: r.2,
         enabled: r.3,
         is_company: r.4,
-        owner_id: r.5,
-        owner_name: r.6,
-        mode: r.7,
-        users: r.8,
-        messages_in: r.9,
-        messages_out: r.10,
-        last_error: r.11,
-        last_error_at: r.12,
-        created_at: r.13,
+        is_outreach_admin: r.5,
+        owner_id: r.6,
+        owner_name: r.7,
+        mode: r.8,
+        users: r.9,
+        messages_in: r.10,
+        messages_out: r.11,
+        last_error: r.12,
+        last_error_at: r.13,
+        created_at: r.14,
     }
 }
 
@@ -336,6 +340,15 @@ pub async fn set_company_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Resu
     )
     .await?;
     let mut tx = tg.pool.begin().await?;
+    let outreach = sqlx::query_scalar!("select is_outreach_admin from bots where id = $1 for update", bot_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(TelegramError::NotFound)?;
+    if outreach {
+        return Err(TelegramError::Validation(
+            "Это бот холодных рассылок: ботом компании сделайте другого бота".into(),
+        ));
+    }
     sqlx::query!(
         "update bots set is_company = false where is_company and id <> $1",
         bot_id
@@ -363,6 +376,123 @@ pub async fn set_company_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Resu
     realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Makes the bot the outreach admin bot, or stops it being one
+/// (outreach:edit); the previous one loses the mark. The company's bot
+/// can't be both: its chats are partners'.
+pub async fn set_outreach_admin_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid, on: bool) -> Result<(), TelegramError> {
+    rbac::authorize(
+        &tg.pool,
+        actor,
+        Operation::Outreach(crate::rbac::OutreachOp::Manage),
+        Target::Collection,
+    )
+    .await?;
+    let mut tx = tg.pool.begin().await?;
+    let is_company = sqlx::query_scalar!("select is_company from bots where id = $1 for update", bot_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or(TelegramError::NotFound)?;
+    if on && is_company {
+        return Err(TelegramError::Validation(
+            "Это бот компании: для холодных рассылок подключите отдельного бота".into(),
+        ));
+    }
+    if on {
+        sqlx::query!(
+            "update bots set is_outreach_admin = false where is_outreach_admin and id <> $1",
+            bot_id
+        )
+        .execute(&mut *tx)
+        .await?;
+    }
+    sqlx::query!("update bots set is_outreach_admin = $2 where id = $1", bot_id, on)
+        .execute(&mut *tx)
+        .await?;
+    audit::record(
+        &mut tx,
+        Some(actor),
+        "bot",
+        &bot_id.to_string(),
+        "mark_outreach_admin",
+        None,
+        Some(serde_json::json!({ "is_outreach_admin": on })),
+    )
+    .await?;
+    realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The outreach admin bot from `OUTREACH_BOT_TOKEN`: connected (checked
+/// with getMe, stored encrypted, owned by nobody) unless it already is,
+/// and marked. Its id.
+pub async fn ensure_outreach_admin_bot(tg: &Telegram, token: &str) -> Result<Uuid, TelegramError> {
+    let token = token.trim();
+    if !token_looks_valid(token) {
+        return Err(TelegramError::BadToken);
+    }
+    let hash = crypto::token_hash(token);
+    let known = sqlx::query!("select id, is_company from bots where token_hash = $1", hash)
+        .fetch_optional(&tg.pool)
+        .await?;
+    let mut tx = tg.pool.begin().await?;
+    let id = match known {
+        Some(b) if b.is_company => {
+            return Err(TelegramError::Validation(
+                "OUTREACH_BOT_TOKEN — это бот компании: нужен отдельный бот".into(),
+            ))
+        }
+        Some(b) => b.id,
+        None => {
+            let me = bot_api::get_me(&tg.settings, token).await?;
+            sqlx::query_scalar!(
+                "insert into bots (tg_id, username, first_name, token_enc, token_hash)
+                 values ($1, $2, $3, $4, $5)
+                 on conflict (tg_id) do update set token_enc = excluded.token_enc, token_hash = excluded.token_hash
+                 returning id",
+                me.tg_id,
+                me.username,
+                me.first_name,
+                tg.cipher.encrypt(token.as_bytes()),
+                hash
+            )
+            .fetch_one(&mut *tx)
+            .await?
+        }
+    };
+    sqlx::query!(
+        "update bots set is_outreach_admin = false where is_outreach_admin and id <> $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query!(
+        "update bots set is_outreach_admin = true, enabled = true where id = $1",
+        id
+    )
+    .execute(&mut *tx)
+    .await?;
+    audit::record(
+        &mut tx,
+        None,
+        "bot",
+        &id.to_string(),
+        "mark_outreach_admin",
+        None,
+        Some(serde_json::json!({ "from": "OUTREACH_BOT_TOKEN" })),
+    )
+    .await?;
+    realtime::publish(&mut tx, &Event::BotsChanged { bot_id: id }).await?;
+    tx.commit().await?;
+    tg.forget(id).await;
+    if tg.settings.webhook_base.is_some() {
+        if let Err(e) = setup_webhook_inner(tg, id).await {
+            record_error(tg, id, &e.to_string()).await;
+        }
+    }
+    Ok(id)
 }
 
 pub(crate) async fn record_error(tg: &Telegram, bot_id: Uuid, message: &str) {

@@ -33,8 +33,8 @@ use crate::PgPool;
 
 pub use bot_api::{CallError, TelegramSettings};
 pub use bots::{
-    bot_stats, company_bot_username, connect_bot, delete_bot, get_bot, list_bots, remove_webhook, set_bot_enabled,
-    set_company_bot, setup_webhook, BotStats, BotSummary,
+    bot_stats, company_bot_username, connect_bot, delete_bot, ensure_outreach_admin_bot, get_bot, list_bots,
+    remove_webhook, set_bot_enabled, set_company_bot, set_outreach_admin_bot, setup_webhook, BotStats, BotSummary,
 };
 pub(crate) use bots::{bot_target, target_of_bot};
 pub use chats::{
@@ -42,7 +42,7 @@ pub use chats::{
     reply_file_as_operator, set_operator_mode, ChatMessage, ChatRow, InboxFilter, IncomingFile, OperatorFile,
     MAX_UPLOAD_BYTES,
 };
-pub(crate) use chats::{find_bot_owner, queue_out};
+pub(crate) use chats::{find_bot_owner, queue_file, queue_out};
 pub use flow_store::{
     delete_flow, flow_names, get_flow, list_flows, publish_flow, save_draft, try_flow, FlowRow, TryInput, TryResult,
 };

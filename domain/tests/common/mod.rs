@@ -1,5 +1,7 @@
 #![allow(dead_code)]
 
+pub mod outreach;
+
 use domain::accounts::{self, Registration, SessionGrant, SignIn};
 use domain::crypto::Cipher;
 use domain::types::Role;

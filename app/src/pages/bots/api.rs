@@ -22,6 +22,7 @@ fn bot_view(b: domain::telegram::BotSummary) -> BotView {
         first_name: b.first_name,
         enabled: b.enabled,
         is_company: b.is_company,
+        is_outreach_admin: b.is_outreach_admin,
         owner_name: b.owner_name,
         mode: b.mode,
         users: b.users,
@@ -65,6 +66,13 @@ pub async fn delete_bot(id: String) -> Result<(), AppError> {
 pub async fn make_company_bot(id: String) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;
     domain::telegram::set_company_bot(&tg()?, &actor, uuid(&id)?).await?;
+    Ok(())
+}
+
+#[server]
+pub async fn make_outreach_admin_bot(id: String, on: bool) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    domain::telegram::set_outreach_admin_bot(&tg()?, &actor, uuid(&id)?, on).await?;
     Ok(())
 }
 

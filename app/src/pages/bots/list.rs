@@ -1,4 +1,5 @@
-//! «Мои боты»: connect by token, enable, delete, the company bot.
+//! «Мои боты»: connect by token, enable, delete, the company bot, the
+//! outreach admin bot.
 
 use leptos::prelude::*;
 
@@ -25,6 +26,7 @@ fn BotsList() -> impl IntoView {
     let enable = ServerAction::<SetBotEnabled>::new();
     let remove = ServerAction::<DeleteBot>::new();
     let company = ServerAction::<MakeCompanyBot>::new();
+    let outreach = ServerAction::<MakeOutreachAdminBot>::new();
     let changed = live.watch_fixed(&[topic::BOTS]);
     let bots = Resource::new(
         move || {
@@ -34,6 +36,7 @@ fn BotsList() -> impl IntoView {
                 enable.version().get(),
                 remove.version().get(),
                 company.version().get(),
+                outreach.version().get(),
             )
         },
         |_| my_bots(),
@@ -51,6 +54,7 @@ fn BotsList() -> impl IntoView {
             <FormError message=form_error(enable.value())/>
             <FormError message=form_error(remove.value())/>
             <FormError message=form_error(company.value())/>
+            <FormError message=form_error(outreach.value())/>
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match bots.await {
@@ -64,16 +68,21 @@ fn BotsList() -> impl IntoView {
                                 </tr></thead>
                                 <tbody>
                                     {list.into_iter().map(|b| {
-                                        let (id1, id2, id3) = (b.id.clone(), b.id.clone(), b.id.clone());
+                                        let (id1, id2, id3, id4) = (b.id.clone(), b.id.clone(), b.id.clone(), b.id.clone());
                                         let enabled = b.enabled;
                                         let is_admin = me.get().map(|m| m.can("settings", "edit")).unwrap_or(false);
+                                        let runs_outreach = me.get().map(|m| m.can("outreach", "edit")).unwrap_or(false);
+                                        let outreach_on = b.is_outreach_admin;
                                         view! {
                                             <tr data-bot=b.username.clone()>
                                                 <td>
                                                     <a href=format!("/bots/{}", b.id) data-testid="bot-link">"@" {b.username.clone()}</a>
                                                     <div class="muted">{b.first_name.clone()}</div>
-                                                    <a class="small" href=format!("/bots/{}/broadcasts", b.id) data-testid="bot-broadcasts">{t("bc.title")}</a>
+                                                    {(!outreach_on).then(|| view! {
+                                                        <a class="small" href=format!("/bots/{}/broadcasts", b.id) data-testid="bot-broadcasts">{t("bc.title")}</a>
+                                                    })}
                                                     {b.is_company.then(|| view! { <span class="pill" data-testid="company-badge">{t("bots.company_bot")}</span> })}
+                                                    {outreach_on.then(|| view! { <span class="pill" data-testid="outreach-badge">{t("bots.outreach_bot")}</span> })}
                                                 </td>
                                                 <td data-testid="bot-status" data-label=t("bots.status")>
                                                     {if enabled { t("bots.on") } else { t("bots.off") }}
@@ -87,9 +96,14 @@ fn BotsList() -> impl IntoView {
                                                     <button class="small" data-testid="toggle-bot" on:click=move |_| { enable.dispatch(SetBotEnabled { id: id1.clone(), enabled: !enabled }); }>
                                                         {if enabled { t("bots.disable") } else { t("bots.enable") }}
                                                     </button>
-                                                    {(is_admin && !b.is_company).then(|| view! {
+                                                    {(is_admin && !b.is_company && !outreach_on).then(|| view! {
                                                         <button class="small" data-testid="make-company" on:click=move |_| { company.dispatch(MakeCompanyBot { id: id3.clone() }); }>
                                                             {t("bots.make_company_bot")}
+                                                        </button>
+                                                    })}
+                                                    {(runs_outreach && !b.is_company).then(|| view! {
+                                                        <button class="small" data-testid="make-outreach-bot" on:click=move |_| { outreach.dispatch(MakeOutreachAdminBot { id: id4.clone(), on: !outreach_on }); }>
+                                                            {if outreach_on { t("bots.unmake_outreach_bot") } else { t("bots.make_outreach_bot") }}
                                                         </button>
                                                     })}
                                                     <button class="small danger" data-testid="delete-bot" on:click=move |_| {

@@ -12,6 +12,8 @@ pub struct BotView {
     pub first_name: String,
     pub enabled: bool,
     pub is_company: bool,
+    /// The outreach admin bot (the sales team's commands).
+    pub is_outreach_admin: bool,
     pub owner_name: String,
     pub mode: String,
     pub users: i64,

@@ -74,7 +74,7 @@ pub(super) async fn process_batch(tg: &Telegram, batch: i64) -> Result<usize, Te
         Claimed,
         "select u.id, u.bot_id, coalesce(u.chat_id, 0) as \"chat_id!\", u.payload
          from bot_updates u join bots b on b.id = u.bot_id
-         where u.processed_at is null and b.enabled
+         where u.processed_at is null and b.enabled and not b.is_outreach_admin
            and not exists (select 1 from bot_updates p where p.bot_id = u.bot_id and p.chat_id = u.chat_id
                            and p.processed_at is null and p.id < u.id)
          order by u.id limit $1 for update of u skip locked",
