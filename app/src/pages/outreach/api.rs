@@ -439,3 +439,12 @@ pub async fn take_outreach_dialog(id: i64) -> Result<(), AppError> {
     domain::outreach::inbox::take_over(&pool, &actor, id).await?;
     Ok(())
 }
+
+/// Stops a dialog: nothing more is written to the person automatically.
+#[server]
+pub async fn stop_outreach_dialog(id: i64) -> Result<(), AppError> {
+    let actor = crate::session::require_actor().await?;
+    let pool = crate::session::services()?.pool;
+    domain::outreach::inbox::stop_dialog(&pool, &actor, id).await?;
+    Ok(())
+}

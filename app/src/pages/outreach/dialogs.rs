@@ -139,13 +139,14 @@ fn DialogView() -> impl IntoView {
     let id = move || params.with(|p| p.get("id").and_then(|s| s.parse::<i64>().ok()).unwrap_or(0));
     let write = ServerAction::<WriteOutreach>::new();
     let take = ServerAction::<TakeOutreachDialog>::new();
+    let stop = ServerAction::<StopOutreachDialog>::new();
     let refresh = RwSignal::new(0u32);
     // The header and the form change with what is done here; the history
     // also looks for new replies every few seconds (without touching the
     // text being typed).
     let head = Resource::new(
-        move || (id(), write.version().get(), take.version().get()),
-        |(id, _, _)| outreach_dialog(id),
+        move || (id(), write.version().get(), take.version().get(), stop.version().get()),
+        |(id, _, _, _)| outreach_dialog(id),
     );
     let history = Resource::new(
         move || (id(), write.version().get(), take.version().get(), refresh.get()),
@@ -169,6 +170,7 @@ fn DialogView() -> impl IntoView {
                             let r = d.row.clone();
                             let did = r.id;
                             let automated = matches!(r.status.as_str(), "contacted" | "replied");
+                            let stoppable = automated || r.status == "queued";
                             view! {
                                 <h1>{r.handle.clone()} {(!r.name.is_empty()).then(|| format!(" · {}", r.name))}</h1>
                                 <p>
@@ -181,11 +183,15 @@ fn DialogView() -> impl IntoView {
                                     {(d.can_send && automated).then(|| view! {
                                         <button data-testid="take-over" on:click=move |_| { take.dispatch(TakeOutreachDialog { id: did }); }>{t("out.take_over")}</button>
                                     })}
+                                    {(d.can_send && stoppable).then(|| view! {
+                                        <button data-testid="stop-dialog" on:click=move |_| { stop.dispatch(StopOutreachDialog { id: did }); }>{t("out.stop_dialog")}</button>
+                                    })}
                                     {d.can_export.then(|| view! {
                                         <a class="button" href=format!("/api/v1/outreach/dialogs/{did}/export.txt") data-testid="dialog-export" rel="external">{t("out.export_txt")}</a>
                                     })}
                                 </div>
                                 <FormError message=form_error(take.value())/>
+                                <FormError message=form_error(stop.value())/>
                             }.into_any()
                         }
                     }

@@ -31,6 +31,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(dialog))
         .routes(routes!(write))
         .routes(routes!(take))
+        .routes(routes!(stop))
         .routes(routes!(export))
 }
 
@@ -239,6 +240,17 @@ async fn write(
 )]
 async fn take(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     inbox::take_over(&st.services.pool, &actor, dialog_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/outreach/dialogs/{id}/stop",
+    summary = "Остановить переписку: автоматически человеку больше не пишем",
+    responses((status = 204, description = "Готово"))
+)]
+async fn stop(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    inbox::stop_dialog(&st.services.pool, &actor, dialog_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
