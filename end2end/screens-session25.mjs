@@ -6,7 +6,7 @@
 // layout around each part is seen too. Not part of the suite:
 //   SHOTS_DIR=/tmp/shots AI_MOCK_BIN=… TG_MOCK_BIN=… MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens-session25.mjs
 import { test, before, after } from 'node:test';
-import { dir } from './shots.mjs';
+import { whole } from './shots.mjs';
 import { hydrated, startAiMock, suite } from './tests/helpers.mjs';
 
 const s = suite({ telegram: true });
@@ -21,16 +21,6 @@ after(() => ai?.stop());
 const say = (text) => s.telegram.control(`bots/${BOT}/message`, { chat_id: USER, text, first_name: 'Ирина', username: 'irina_v' });
 const press = (data) => s.telegram.control(`bots/${BOT}/callback`, { chat_id: USER, data });
 const waitSent = (pred, what) => s.telegram.waitForMessage(BOT, USER, pred, what, 20000);
-
-/// The whole page at 1366 and at 390 px, then back to the desktop.
-async function whole(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1366, height: 900 });
-}
 
 test('an admin walks through the assistant page and a flow\'s AI step', async () => {
   const bot = await fetch(`${s.server.url}/api/bots`, {

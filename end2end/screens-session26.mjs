@@ -5,7 +5,7 @@
 // dialog the manager answered. Not part of the suite:
 //   SHOTS_DIR=/tmp/shots AI_MOCK_BIN=… TG_MOCK_BIN=… MAK_BIN=… E2E_PG_BASE=… LEPTOS_SITE_ROOT=… node --test screens-session26.mjs
 import { test, after } from 'node:test';
-import { dir } from './shots.mjs';
+import { whole } from './shots.mjs';
 import { hydrated, startAiMock, suite } from './tests/helpers.mjs';
 
 let ai = null;
@@ -21,14 +21,6 @@ const fake = (body) => fetch(`${s.server.url}/_fake/outreach`, { method: 'POST',
 const sent = async () => (await fetch(`${s.server.url}/_fake/outreach/sent`)).json();
 const pause = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function whole(page, name) {
-  for (const [suffix, width] of [['desktop', 1366], ['phone', 390]]) {
-    await page.setViewportSize({ width, height: 900 });
-    await page.waitForTimeout(300);
-    await page.screenshot({ path: `${dir}/${name}-${suffix}.png`, fullPage: true });
-  }
-  await page.setViewportSize({ width: 1366, height: 900 });
-}
 
 test('an admin walks through outreach', async () => {
   await fake({ op: 'account', phone: '+79990001001', user_id: 5001, username: 'sales_anna', password: 'Казань' });
