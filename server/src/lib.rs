@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod documents;
 pub mod metrics;
+pub mod mtproto;
 pub mod routes;
 pub mod startup;
 pub mod telemetry;

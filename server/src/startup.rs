@@ -217,9 +217,15 @@ pub fn outreach_connector(
             let fake = FakeTelegram::new(Arc::new(SystemClock));
             (Arc::new(fake.clone()), Some(fake))
         }
-        OutreachTelegram::Mtproto { .. } => {
-            tracing::warn!("the MTProto client is not built yet: outreach accounts cannot log in");
-            (Arc::new(Unconfigured), None)
+        OutreachTelegram::Mtproto { api_id, api_hash } => {
+            use secrecy::ExposeSecret;
+            (
+                Arc::new(crate::mtproto::Grammers::new(
+                    *api_id,
+                    api_hash.expose_secret().to_string(),
+                )),
+                None,
+            )
         }
         OutreachTelegram::Unconfigured => (Arc::new(Unconfigured), None),
     }

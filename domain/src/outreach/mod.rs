@@ -8,7 +8,8 @@
 //! script, interest handed to the manager with a lead (`dialog`,
 //! `handoff`), a refusal never written again; the dialogs as the sales
 //! team reads and continues them (`inbox`); the sales team's admin bot in
-//! Telegram (`admin_bot`). Not built yet: the grammers client.
+//! Telegram (`admin_bot`). The real MTProto connector (grammers) is the
+//! server's (`server/src/mtproto`).
 
 pub mod accounts;
 pub mod admin_bot;
