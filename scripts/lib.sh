@@ -22,6 +22,10 @@ claim_target_dir() {
   mkdir -p "$CARGO_TARGET_DIR"
   if [ "$(cat "$mark" 2>/dev/null || true)" != "$ROOT" ]; then
     [ -f "$mark" ] && log "the target dir was last built from $(cat "$mark"); rebuilding the project's crates from $ROOT"
+    # The other checkout's incremental caches are of no use once the sources
+    # are touched, and each checkout would add its own (seen: 38 GB, a full
+    # disk mid-build).
+    rm -rf "$CARGO_TARGET_DIR/debug/incremental" "$CARGO_TARGET_DIR"/front/wasm32-unknown-unknown/*/incremental
     find "$ROOT" \( -path "$ROOT/target" -o -path "$ROOT/.data" -o -path "$ROOT/.git" -o -name node_modules \) -prune \
       -o \( -name '*.rs' -o -name '*.sql' -o -name 'Cargo.toml' \) -print0 | xargs -0 touch
     echo "$ROOT" > "$mark"
