@@ -559,7 +559,8 @@ fn list_dialogs(rows: &[inbox::DialogRow], total: i64) -> String {
     if rows.is_empty() {
         return "Активных диалогов нет.".into();
     }
-    let more = total - rows.len() as i64;
+    // Left out: the rows that didn't fit the message and those past the page.
+    let beyond = (total - rows.len() as i64).max(0) as usize;
     let mut text = fit(
         format!("Активные диалоги ({total}):"),
         rows.iter().map(|d| {
@@ -580,10 +581,10 @@ fn list_dialogs(rows: &[inbox::DialogRow], total: i64) -> String {
                 }
             )
         }),
-        |n| format!("…и ещё {n}: /export_all или CRM"),
+        |n| format!("…и ещё {}: /export_all или CRM", n + beyond),
     );
-    if more > 0 {
-        text.push_str(&format!("\n…и ещё {more}: /export_all или CRM"));
+    if beyond > 0 && !text.contains("…и ещё") {
+        text.push_str(&format!("\n…и ещё {beyond}: /export_all или CRM"));
     }
     text.push_str("\n\n/view N — история, /stop N — остановить");
     text
@@ -673,6 +674,32 @@ mod tests {
         );
         assert_eq!(Command::parse("/frobnicate"), Command::Unknown("frobnicate".into()));
         assert_eq!(Command::parse(" 1 2 3 4 5 "), Command::Text("1 2 3 4 5".into()));
+    }
+
+    #[test]
+    fn a_long_page_of_dialogs_says_once_how_many_are_left() {
+        let row = |id: i64| inbox::DialogRow {
+            id,
+            campaign_id: Uuid::nil(),
+            campaign: "Ипотека".into(),
+            handle: format!("@person_{id}"),
+            name: "Имя".into(),
+            status: "replied".into(),
+            reason: String::new(),
+            account: "+79990001001".into(),
+            messages: 3,
+            last_text: "Расскажите подробнее, пожалуйста, какие условия и сроки".into(),
+            last_at: None,
+            lead_id: None,
+            lead_number: None,
+        };
+        let rows: Vec<_> = (1..=50).map(row).collect();
+        let text = list_dialogs(&rows, 120);
+        assert_eq!(text.matches("…и ещё").count(), 1, "{text}");
+        let shown = text.lines().filter(|l| l.starts_with('№')).count();
+        assert!(text.contains(&format!("…и ещё {}:", 120 - shown)), "{text}");
+        let short = list_dialogs(&rows[..2], 5);
+        assert!(short.contains("…и ещё 3:"), "{short}");
     }
 
     #[test]
