@@ -363,18 +363,38 @@ pub async fn set_company_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid) -> Resu
         return Err(TelegramError::NotFound);
     }
     super::flow_store::ensure_company_flows(&mut tx, bot_id, actor.user_id).await?;
-    audit::record(
-        &mut tx,
+    marked(
+        tx,
         Some(actor),
-        "bot",
-        &bot_id.to_string(),
+        bot_id,
         "mark_company",
-        None,
-        Some(serde_json::json!({ "is_company": true })),
+        serde_json::json!({ "is_company": true }),
     )
-    .await?;
+    .await
+}
+
+/// A bot's mark changed in `tx`: audited, told to the open pages, committed.
+async fn marked(
+    mut tx: sqlx::Transaction<'_, sqlx::Postgres>,
+    actor: Option<&Actor>,
+    bot_id: Uuid,
+    action: &str,
+    after: serde_json::Value,
+) -> Result<(), TelegramError> {
+    audit::record(&mut tx, actor, "bot", &bot_id.to_string(), action, None, Some(after)).await?;
     realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
     tx.commit().await?;
+    Ok(())
+}
+
+/// The outreach admin mark leaves every bot but `bot_id` (one bot holds it).
+async fn take_outreach_mark(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, bot_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "update bots set is_outreach_admin = false where is_outreach_admin and id <> $1",
+        bot_id
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
@@ -400,29 +420,19 @@ pub async fn set_outreach_admin_bot(tg: &Telegram, actor: &Actor, bot_id: Uuid, 
         ));
     }
     if on {
-        sqlx::query!(
-            "update bots set is_outreach_admin = false where is_outreach_admin and id <> $1",
-            bot_id
-        )
-        .execute(&mut *tx)
-        .await?;
+        take_outreach_mark(&mut tx, bot_id).await?;
     }
     sqlx::query!("update bots set is_outreach_admin = $2 where id = $1", bot_id, on)
         .execute(&mut *tx)
         .await?;
-    audit::record(
-        &mut tx,
+    marked(
+        tx,
         Some(actor),
-        "bot",
-        &bot_id.to_string(),
+        bot_id,
         "mark_outreach_admin",
-        None,
-        Some(serde_json::json!({ "is_outreach_admin": on })),
+        serde_json::json!({ "is_outreach_admin": on }),
     )
-    .await?;
-    realtime::publish(&mut tx, &Event::BotsChanged { bot_id }).await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// The outreach admin bot from `OUTREACH_BOT_TOKEN`: connected (checked
@@ -462,30 +472,21 @@ pub async fn ensure_outreach_admin_bot(tg: &Telegram, token: &str) -> Result<Uui
             .await?
         }
     };
-    sqlx::query!(
-        "update bots set is_outreach_admin = false where is_outreach_admin and id <> $1",
-        id
-    )
-    .execute(&mut *tx)
-    .await?;
+    take_outreach_mark(&mut tx, id).await?;
     sqlx::query!(
         "update bots set is_outreach_admin = true, enabled = true where id = $1",
         id
     )
     .execute(&mut *tx)
     .await?;
-    audit::record(
-        &mut tx,
+    marked(
+        tx,
         None,
-        "bot",
-        &id.to_string(),
+        id,
         "mark_outreach_admin",
-        None,
-        Some(serde_json::json!({ "from": "OUTREACH_BOT_TOKEN" })),
+        serde_json::json!({ "from": "OUTREACH_BOT_TOKEN" }),
     )
     .await?;
-    realtime::publish(&mut tx, &Event::BotsChanged { bot_id: id }).await?;
-    tx.commit().await?;
     tg.forget(id).await;
     if tg.settings.webhook_base.is_some() {
         if let Err(e) = setup_webhook_inner(tg, id).await {
