@@ -120,6 +120,7 @@ async fn main() {
         CampaignForm {
             name: "Бенчмарк".into(),
             first_message: "Здравствуйте, {name}! Подберём ипотеку.".into(),
+            personalize: false,
             prompt: "Ты менеджер агентства недвижимости.".into(),
             stop_words: String::new(),
             daily_cap: "100000".into(),

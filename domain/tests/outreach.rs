@@ -508,3 +508,331 @@ async fn replies_get_the_scripts_answers_interest_goes_to_the_manager_and_no_is_
     assert_eq!(o.reply_due(10).await.unwrap(), Default::default());
     assert_eq!(ai.received().await.len(), before);
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn the_ai_writes_each_first_message_and_the_template_goes_when_it_cannot(pool: PgPool) {
+    let w = World::new(&pool);
+    let phone = "+79990000071";
+    let a = w.account(phone, 20, 1).await;
+    let people = w.people([701, 702, 703]);
+    let campaign = w.campaign(&[a], &people, 100).await;
+    sqlx::query(
+        "update outreach_campaigns set personalize = true, prompt = 'Ты менеджер агентства недвижимости.' where id = $1",
+    )
+    .bind(campaign)
+    .execute(&pool)
+    .await
+    .unwrap();
+    sqlx::query(
+        r#"update outreach_targets set vars = '{"город": "Казань"}', name = 'Анна Сергеевна'
+           where campaign_id = $1 and handle = '@client_702'"#,
+    )
+    .bind(campaign)
+    .execute(&pool)
+    .await
+    .unwrap();
+    let (o, ai) = with_ai(&w).await;
+    // The third person's request fails every time: their template goes.
+    ai.fail(ai_mock::Failure {
+        status: Some(500),
+        retry_after: None,
+        hang_secs: None,
+        when: Some("@client_703".into()),
+        times: 100,
+    })
+    .await;
+    let o = o.with_ai(
+        Some(domain::ai::Provider {
+            base_url: ai_base(&ai).await,
+            api_key: "sk-mock".into(),
+            model: "gpt-4o-mini".into(),
+            temperature: 0.3,
+            max_tokens: 300,
+            referer: None,
+            title: None,
+        }),
+        domain::ai::RetryPolicy {
+            tries: 2,
+            first_pause: std::time::Duration::from_millis(10),
+            max_pause: std::time::Duration::from_millis(10),
+            timeout: std::time::Duration::from_secs(5),
+            max_retry_after: std::time::Duration::from_secs(1),
+        },
+    );
+    while w.tg.sent().len() < 3 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    let sent: HashMap<i64, String> = w.tg.sent().into_iter().map(|s| (s.to_user_id, s.text)).collect();
+    // The mock answers «Ответ ИИ на «<the request>»…», so what went is the
+    // AI's, written from the filled-in template and what is known.
+    assert!(
+        sent[&702].starts_with("Ответ ИИ на «Шаблон:\nЗдравствуйте, Анна Сергеевна!"),
+        "{}",
+        sent[&702]
+    );
+    assert!(
+        sent[&702].contains("Имя: Анна Сергеевна\nUsername: @client_702\nгород: Казань"),
+        "{}",
+        sent[&702]
+    );
+    assert!(!sent[&702].contains("**"), "plain text for a person's chat");
+    assert!(sent[&701].contains("Имя: Анна\n"), "{}", sent[&701]);
+    assert_eq!(sent[&703], "Здравствуйте, Анна! Подберём ипотеку под 6 %.");
+    let asked = ai.received().await;
+    let for_702 = asked
+        .iter()
+        .find(|r| {
+            r.body["messages"][1]["content"]
+                .as_str()
+                .unwrap_or("")
+                .contains("@client_702")
+        })
+        .expect("asked for 702");
+    let system = for_702.body["messages"][0]["content"].as_str().unwrap();
+    assert!(system.contains("первое сообщение") && system.ends_with("Ты менеджер агентства недвижимости."));
+    // What the AI wrote is kept with its model; the template without one.
+    let kept: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+        "select t.tg_user_id, m.text, m.model from outreach_messages m join outreach_targets t on t.id = m.target_id
+         where t.campaign_id = $1 order by t.tg_user_id",
+    )
+    .bind(campaign)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(kept.len(), 3);
+    assert_eq!(kept[1].1, sent[&702]);
+    assert_eq!(kept[1].2.as_deref(), Some("gpt-4o-mini"));
+    assert_eq!(kept[2].2, None);
+
+    // Without the box ticked the AI is not asked.
+    let before = ai.received().await.len();
+    let plain = w.campaign(&[a], &w.people([704]), 100).await;
+    w.clock.advance(Duration::seconds(5));
+    o.send_due(10).await.unwrap();
+    assert_eq!(w.statuses(plain).await["contacted"], 1);
+    assert_eq!(ai.received().await.len(), before);
+}
+
+/// The mock's base URL, served anew.
+async fn ai_base(ai: &ai_mock::Mock) -> String {
+    let (addr, _) = ai.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
+    format!("http://{addr}/v1")
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn a_dialog_is_read_back_from_telegram_after_a_restart_and_on_request(pool: PgPool) {
+    let w = World::new(&pool);
+    let manager = admin(&pool).await;
+    let phone = "+79990000081";
+    let a = w.account(phone, 20, 1).await;
+    let people = w.people([801, 802]);
+    let campaign = w.campaign(&[a], &people, 100).await;
+    sqlx::query("update outreach_campaigns set stop_words = '{юрист}', manager_id = $2 where id = $1")
+        .bind(campaign)
+        .bind(manager.user_id)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let o = w.worker();
+    while w.tg.sent().len() < 2 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    let dialog = |user: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (i64, String, String)>(
+                "select id, status, reason from outreach_targets where campaign_id = $1 and tg_user_id = $2",
+            )
+            .bind(campaign)
+            .bind(user)
+            .fetch_one(&pool)
+            .await
+            .unwrap()
+        }
+    };
+    let said = |id: i64| {
+        let pool = pool.clone();
+        async move {
+            sqlx::query_as::<_, (String, String)>(
+                "select direction, text from outreach_messages where target_id = $1 order by at, id",
+            )
+            .bind(id)
+            .fetch_all(&pool)
+            .await
+            .unwrap()
+        }
+    };
+
+    // The process is down: a reply comes that nobody hears.
+    drop(o);
+    w.clock.advance(Duration::minutes(5));
+    w.tg.reply_unheard(801, phone, "Расскажите подробнее");
+    // A new process opens the account and reads its recent dialogs back:
+    // the reply is filed with Telegram's time and waits for an answer.
+    let o = w.worker();
+    w.clock.advance(Duration::minutes(1));
+    assert_eq!(o.receive().await.unwrap(), 1);
+    assert_eq!(o.receive().await.unwrap(), 0, "caught up once per process");
+    let (d801, status, _) = dialog(801).await;
+    assert_eq!(status, "replied");
+    let at: DateTime<Utc> =
+        sqlx::query_scalar("select at from outreach_messages where target_id = $1 and direction = 'in'")
+            .bind(d801)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+    assert_eq!(
+        at,
+        morning() + Duration::seconds(4) + Duration::minutes(5),
+        "Telegram's time, not ours"
+    );
+
+    // The person writes a stop word, then the manager answers from the
+    // phone's Telegram app: the stop word is not their latest word any
+    // more, so it is filed without moving the dialog.
+    let (d802, _, _) = dialog(802).await;
+    w.tg.reply_unheard(802, phone, "Мне нужен юрист");
+    w.tg.write_from_app(phone, 802, "Добрый день, это Ольга, сейчас подключу юриста");
+    let synced = o.sync_dialog(&manager, d802).await.unwrap();
+    assert_eq!((synced.incoming, synced.outgoing), (1, 1));
+    assert_eq!(dialog(802).await.1, "contacted");
+    assert_eq!(
+        said(d802).await.into_iter().map(|m| m.0).collect::<Vec<_>>(),
+        ["out", "in", "out"]
+    );
+    // Read back again: nothing new, nothing twice.
+    let again = o.sync_dialog(&manager, d802).await.unwrap();
+    assert_eq!((again.incoming, again.outgoing), (0, 0));
+    assert_eq!(said(d802).await.len(), 3);
+    // A stop word that is the latest word moves the dialog as it would
+    // have on arrival.
+    w.tg.reply_unheard(802, phone, "Так где юрист?");
+    assert_eq!(o.sync_dialog(&manager, d802).await.unwrap().incoming, 1);
+    assert_eq!(
+        (dialog(802).await.1, dialog(802).await.2),
+        ("interested".into(), "Стоп-слово «юрист»".into())
+    );
+    let audited: i64 = sqlx::query_scalar(
+        "select count(*) from audit_log where entity = 'outreach_dialog' and action = 'sync' and entity_id = $1",
+    )
+    .bind(d802.to_string())
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    assert_eq!(audited, 3);
+
+    // Telegram's refusal is the account's, as for any request.
+    w.tg.fail_next(phone, TgError::FloodWait(40));
+    let e = o.sync_dialog(&manager, d801).await.unwrap_err();
+    assert!(matches!(e, OutreachError::Telegram(TgError::FloodWait(40))), "{e:?}");
+    let flood: Option<DateTime<Utc>> = sqlx::query_scalar("select flood_until from outreach_accounts where id = $1")
+        .bind(a)
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert_eq!(flood, Some(w.clock.now() + Duration::seconds(40)));
+
+    // Someone without the right to the campaign can't read it back.
+    let stranger = user_with_role(
+        &pool,
+        &manager,
+        "partner-sync@example.com",
+        domain::types::Role::Partner,
+    )
+    .await;
+    assert!(matches!(
+        o.sync_dialog(&stranger, d801).await,
+        Err(OutreachError::Rbac(_))
+    ));
+}
+
+#[sqlx::test(migrations = "../migrations")]
+async fn changed_sessions_are_kept_unless_a_new_login_replaced_them(pool: PgPool) {
+    let w = World::new(&pool);
+    let phone = "+79990000091";
+    let a = w.account(phone, 20, 1).await;
+    let stored = || {
+        let (pool, cipher) = (pool.clone(), w.cipher.clone());
+        async move {
+            let sealed: Vec<u8> = sqlx::query_scalar("select session_enc from outreach_accounts where id = $1")
+                .bind(a)
+                .fetch_one(&pool)
+                .await
+                .unwrap();
+            domain::outreach::fake::session_met(&cipher.decrypt(&sealed).unwrap()).unwrap()
+        }
+    };
+    let campaign = w.campaign(&[a], &w.people([901, 902]), 100).await;
+    let o = w.worker();
+    while w.tg.sent().len() < 2 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    assert!(stored().await.is_empty(), "as the login left it");
+    // The people the session met are kept, sealed, once.
+    assert_eq!(o.keep_sessions().await.unwrap(), 1);
+    assert_eq!(stored().await, [901, 902]);
+    assert_eq!(o.keep_sessions().await.unwrap(), 0, "nothing new");
+
+    // A restart goes on from the kept session.
+    let o = w.worker();
+    let more = w.people([903]);
+    for p in &more {
+        sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
+            .bind(campaign)
+            .bind(format!("@client_{p}"))
+            .bind(w.clock.now())
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+    while w.tg.sent().len() < 3 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    assert_eq!(o.keep_sessions().await.unwrap(), 1);
+    assert_eq!(stored().await, [901, 902, 903]);
+
+    // The account logs in anew elsewhere while this worker's client is
+    // open: the old session is not written over the new one, and the
+    // stale client is dropped.
+    sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, '@client_904', $2)")
+        .bind(campaign)
+        .bind(w.clock.now())
+        .execute(&pool)
+        .await
+        .unwrap();
+    w.people([904]);
+    let other = w.worker();
+    assert_eq!(other.start_login(phone, None).await.unwrap(), Login::WaitingCode);
+    assert!(matches!(
+        other.enter_code(phone, CODE).await.unwrap(),
+        Login::Active { .. }
+    ));
+    let fresh = stored().await;
+    assert!(fresh.is_empty());
+    // The old client goes on sending (it is still open) and meets 904.
+    while w.tg.sent().len() < 4 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    assert_eq!(o.keep_sessions().await.unwrap(), 0);
+    assert!(stored().await.is_empty(), "the new login's session stands");
+    // Reopened from the new login's session, its changes are kept again.
+    let more = w.people([905]);
+    sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
+        .bind(campaign)
+        .bind(format!("@client_{}", more[0]))
+        .bind(w.clock.now())
+        .execute(&pool)
+        .await
+        .unwrap();
+    while w.tg.sent().len() < 5 {
+        o.send_due(10).await.unwrap();
+        w.clock.advance(Duration::seconds(2));
+    }
+    assert_eq!(o.keep_sessions().await.unwrap(), 1);
+    assert_eq!(stored().await, [905]);
+}

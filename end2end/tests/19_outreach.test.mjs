@@ -238,3 +238,62 @@ test('the admin bot lists, shows and exports the dialogs for the team and refuse
   await page.waitForSelector(`tr[data-bot="mak_test_${ADMIN_BOT}_bot"] [data-testid=outreach-badge]`);
   await ctx.close();
 });
+
+test('the AI writes a campaign\'s first message for the person, and a dialog is read back from Telegram', async () => {
+  await fake({ op: 'person', user_id: 7201, username: 'pavel_orlov', first_name: 'Павел' });
+  const { ctx, page } = await s.adminPage('/outreach');
+  await page.click('[data-testid=new-campaign]');
+  await page.fill('[data-testid=campaign-name]', 'Персональные предложения');
+  await page.fill('[data-testid=campaign-first]', 'Здравствуйте, {name}! Есть предложение по ипотеке в {city}.');
+  await page.fill('[data-testid=campaign-prompt]', 'Ты менеджер агентства недвижимости.');
+  await page.check('[data-testid=campaign-personalize]');
+  for (const box of await page.$$('[data-testid=campaign-accounts] input[type=checkbox]')) await box.check();
+  await page.click('[data-testid=campaign-create]');
+  await page.waitForURL('**/outreach/campaigns/*');
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=campaign-personal]');
+  // The box stays ticked in the settings.
+  await page.click('[data-testid=campaign-edit]');
+  assert.equal(await page.isChecked('[data-testid=campaign-form] [data-testid=campaign-personalize]'), true);
+  await page.setInputFiles('[data-testid=targets-file]', {
+    name: 'list.csv', mimeType: 'text/csv', buffer: Buffer.from('username,имя,city\n@pavel_orlov,Павел Андреевич,Казани\n'),
+  });
+  await page.click('[data-testid=targets-upload]');
+  await page.waitForSelector('[data-testid=targets-report][data-added="1"]');
+  await page.click('[data-testid=campaign-start]');
+  await page.waitForSelector('[data-testid=campaign-status][data-status=running]');
+
+  // The mock AI answers «Ответ ИИ на «<the request>»»: what went is the
+  // AI's, written from the filled-in template and what is known of him.
+  const first = await waitUntil('the personal first message', async () => (await sent()).find((m) => m.to === 7201));
+  assert.equal(first.phone, ACC2);
+  assert.match(first.text, /^Ответ ИИ на «Шаблон:\nЗдравствуйте, Павел Андреевич! Есть предложение по ипотеке в Казани\./);
+  assert.match(first.text, /Имя: Павел Андреевич\nUsername: @pavel_orlov/);
+
+  // He answers while nothing listens, and the manager writes to him from
+  // the phone's Telegram app: «Сверить с Telegram» brings both in.
+  await fake({ op: 'reply', from_user_id: 7201, to_phone: ACC2, text: 'Я подумаю до понедельника', unheard: true });
+  await fake({ op: 'app_message', phone: ACC2, to_user_id: 7201, text: 'Павел, это Анна, наберу вам в понедельник' });
+  await page.goto(`${s.server.url}/outreach/dialogs?campaign=${page.url().split('/').pop()}`);
+  await hydrated(page);
+  await page.click('tr[data-dialog="@pavel_orlov"] [data-testid=dialog-link]');
+  await page.waitForURL('**/outreach/dialogs/*');
+  await hydrated(page);
+  await page.waitForSelector('[data-testid=message][data-direction=out]:has-text("Ответ ИИ")');
+  assert.equal(await page.locator('[data-testid=message]').count(), 1);
+  await page.click('[data-testid=sync-dialog]');
+  await page.waitForSelector('[data-testid=sync-result]:has-text("Добавлено сообщений: 2")');
+  await page.waitForSelector('[data-testid=message][data-direction=in]:has-text("Я подумаю")');
+  const texts = await page.locator('[data-testid=message] .text').allTextContents();
+  assert.equal(texts.length, 3);
+  assert.match(texts[1], /Я подумаю/);
+  assert.match(texts[2], /наберу вам в понедельник/);
+  // His word came before the manager's answer: the AI does not step in.
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal((await sent()).filter((m) => m.to === 7201).length, 1);
+  // Again: nothing twice.
+  await page.click('[data-testid=sync-dialog]');
+  await page.waitForSelector('[data-testid=sync-result]:has-text("Добавлено сообщений: 0")');
+  assert.equal(await page.locator('[data-testid=message]').count(), 3);
+  await ctx.close();
+});

@@ -22,6 +22,10 @@ pub struct CampaignForm {
     /// The first message: `{name}`, `{first_name}`, `{username}` and the
     /// targets' own columns are filled in.
     pub first_message: String,
+    /// The AI rewrites the first message for each person (from the
+    /// filled-in template, their name and the target's columns).
+    #[serde(default)]
+    pub personalize: bool,
     /// The sales script the AI follows.
     pub prompt: String,
     /// Comma- or line-separated.
@@ -173,15 +177,17 @@ pub async fn create_campaign(pool: &PgPool, actor: &Actor, form: CampaignForm) -
     let mut tx = pool.begin().await?;
     check_manager(&mut tx, form.manager_id).await?;
     let id = sqlx::query_scalar!(
-        "insert into outreach_campaigns (name, first_message, prompt, stop_words, daily_cap, manager_id, created_by)
-         values ($1, $2, $3, $4, $5, $6, $7) returning id",
+        "insert into outreach_campaigns (name, first_message, prompt, stop_words, daily_cap, manager_id, created_by,
+                                         personalize)
+         values ($1, $2, $3, $4, $5, $6, $7, $8) returning id",
         c.name,
         c.first_message,
         c.prompt,
         &c.stop_words,
         c.daily_cap,
         form.manager_id,
-        actor.user_id
+        actor.user_id,
+        form.personalize
     )
     .fetch_one(&mut *tx)
     .await?;
@@ -195,7 +201,7 @@ pub async fn create_campaign(pool: &PgPool, actor: &Actor, form: CampaignForm) -
         None,
         Some(
             serde_json::json!({"name": c.name, "daily_cap": c.daily_cap, "manager_id": form.manager_id,
-                                "accounts": form.account_ids.len()}),
+                                "accounts": form.account_ids.len(), "personalize": form.personalize}),
         ),
     )
     .await?;
@@ -211,7 +217,7 @@ pub async fn update_campaign(pool: &PgPool, actor: &Actor, id: Uuid, form: Campa
     let mut tx = pool.begin().await?;
     check_manager(&mut tx, form.manager_id).await?;
     let before = sqlx::query!(
-        "select name, daily_cap, manager_id from outreach_campaigns where id = $1 for update",
+        "select name, daily_cap, manager_id, personalize from outreach_campaigns where id = $1 for update",
         id
     )
     .fetch_optional(&mut *tx)
@@ -219,7 +225,7 @@ pub async fn update_campaign(pool: &PgPool, actor: &Actor, id: Uuid, form: Campa
     .ok_or(OutreachError::NotFound)?;
     sqlx::query!(
         "update outreach_campaigns set name = $2, first_message = $3, prompt = $4, stop_words = $5, daily_cap = $6,
-                manager_id = $7
+                manager_id = $7, personalize = $8
          where id = $1",
         id,
         c.name,
@@ -227,7 +233,8 @@ pub async fn update_campaign(pool: &PgPool, actor: &Actor, id: Uuid, form: Campa
         c.prompt,
         &c.stop_words,
         c.daily_cap,
-        form.manager_id
+        form.manager_id,
+        form.personalize
     )
     .execute(&mut *tx)
     .await?;
@@ -238,8 +245,14 @@ pub async fn update_campaign(pool: &PgPool, actor: &Actor, id: Uuid, form: Campa
         "outreach_campaign",
         &id.to_string(),
         "update",
-        Some(serde_json::json!({"name": before.name, "daily_cap": before.daily_cap, "manager_id": before.manager_id})),
-        Some(serde_json::json!({"name": c.name, "daily_cap": c.daily_cap, "manager_id": form.manager_id})),
+        Some(
+            serde_json::json!({"name": before.name, "daily_cap": before.daily_cap, "manager_id": before.manager_id,
+                                "personalize": before.personalize}),
+        ),
+        Some(
+            serde_json::json!({"name": c.name, "daily_cap": c.daily_cap, "manager_id": form.manager_id,
+                                "personalize": form.personalize}),
+        ),
     )
     .await?;
     tx.commit().await?;
@@ -455,7 +468,7 @@ pub async fn campaign(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Campaign
         .pop()
         .ok_or(OutreachError::NotFound)?;
     let c = sqlx::query!(
-        r#"select name, first_message, prompt, stop_words, daily_cap, manager_id,
+        r#"select name, first_message, prompt, stop_words, daily_cap, manager_id, personalize,
                   array(select account_id from outreach_campaign_accounts where campaign_id = c.id) as "accounts!"
            from outreach_campaigns c where id = $1"#,
         id
@@ -490,6 +503,7 @@ pub async fn campaign(pool: &PgPool, actor: &Actor, id: Uuid) -> Result<Campaign
         form: CampaignForm {
             name: c.name,
             first_message: c.first_message,
+            personalize: c.personalize,
             prompt: c.prompt,
             stop_words: c.stop_words.join(", "),
             daily_cap: c.daily_cap.to_string(),

@@ -9,7 +9,7 @@
 //! then, to go on, writes the next message with the whole dialog as its
 //! history. Each outgoing AI message keeps its model, tokens and time.
 
-use chrono::Duration;
+use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use uuid::Uuid;
 
@@ -43,7 +43,9 @@ struct Due {
 
 impl Outreach {
     /// Reads what came to every logged-in account and files it under its
-    /// dialog; the number of new messages kept.
+    /// dialog, then reads back the recent dialogs of accounts opened since
+    /// the last round (what came while no process listened); the number of
+    /// new messages kept.
     pub async fn receive(&self) -> Result<usize, sqlx::Error> {
         let accounts = sqlx::query_scalar!(
             "select id from outreach_accounts
@@ -62,29 +64,34 @@ impl Outreach {
         for (account, got) in futures::future::join_all(reads).await {
             match got {
                 Ok(messages) => {
+                    let now = self.clock.now();
                     for m in messages {
-                        if self.file_incoming(account, &m).await? {
+                        if self.file_incoming(account, &m, now, true).await? {
                             kept += 1;
                         }
                     }
                 }
-                Err(e) => {
-                    let mut tx = self.pool.begin().await?;
-                    super::accounts::after_error(&mut tx, account, &e, self.clock.now()).await?;
-                    tx.commit().await?;
-                    if matches!(e, TgError::LoggedOut | TgError::Banned) {
-                        self.forget_client(account);
-                    }
-                }
+                Err(e) => self.telegram_refused(account, &e).await?,
             }
+        }
+        let catch_ups = self.take_opened().into_iter().map(|a| self.catch_up(a));
+        for added in futures::future::join_all(catch_ups).await {
+            kept += added?;
         }
         Ok(kept)
     }
 
-    /// One message to `account`: kept once (by its id) under the person's
-    /// dialog, which it moves on. Messages from people no campaign wrote to
-    /// are not ours to keep.
-    async fn file_incoming(&self, account: Uuid, m: &Incoming) -> Result<bool, sqlx::Error> {
+    /// One message to `account`, said at `at`: kept once (by its id) under
+    /// the person's dialog, which it moves on when `moves` (it is the
+    /// latest word). Messages from people no campaign wrote to are not
+    /// ours to keep.
+    pub(super) async fn file_incoming(
+        &self,
+        account: Uuid,
+        m: &Incoming,
+        at: DateTime<Utc>,
+        moves: bool,
+    ) -> Result<bool, sqlx::Error> {
         let now = self.clock.now();
         let mut tx = self.pool.begin().await?;
         let target = sqlx::query!(
@@ -108,12 +115,16 @@ impl Outreach {
             account,
             m.text,
             m.message_id,
-            now as _
+            at as _
         )
         .fetch_optional(&mut *tx)
         .await?;
         if inserted.is_none() {
             return Ok(false);
+        }
+        if !moves {
+            tx.commit().await?;
+            return Ok(true);
         }
         let text = m.text.to_lowercase();
         let stop = t
@@ -210,7 +221,7 @@ impl Outreach {
 
     async fn answer(&self, d: &Due) -> Result<Answered, sqlx::Error> {
         let history = sqlx::query!(
-            "select id, direction, text from outreach_messages where target_id = $1 order by id",
+            "select id, direction, text from outreach_messages where target_id = $1 order by at, id",
             d.id
         )
         .fetch_all(&self.pool)
@@ -329,7 +340,10 @@ impl Outreach {
                 sqlx::query!(
                     "insert into outreach_messages
                        (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
-                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)",
+                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)
+                     on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
+                     do update set model = excluded.model, tokens_in = excluded.tokens_in,
+                                   tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms",
                     d.id,
                     d.account_id,
                     reply.text,

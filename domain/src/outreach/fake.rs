@@ -3,8 +3,9 @@
 //! write to them), accounts that log in with a code and sometimes a 2FA
 //! password, errors a test schedules for an account's next calls
 //! (FLOOD_WAIT, PEER_FLOOD, a revoked session, a ban), replies that a test
-//! has people send later, and a log of every message sent with the clock's
-//! time, from which caps and delays are checked.
+//! has people send later, messages the account's owner writes from the
+//! Telegram app, every private chat's history, and a log of every message
+//! sent with the clock's time, from which caps and delays are checked.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 
 use super::clock::Clock;
-use super::transport::{Connector, Handle, Incoming, LoginStep, Peer, TgError, UserClient};
+use super::transport::{Connector, Handle, Incoming, LoginStep, Peer, Said, TgError, UserClient};
 
 /// The login code every fake account accepts.
 pub const CODE: &str = "12345";
@@ -38,7 +39,24 @@ struct World {
     /// Messages waiting for an account, by its phone.
     inbox: HashMap<String, Vec<Incoming>>,
     sent: Vec<Sent>,
+    /// Every private chat of an account (its phone, the person's id).
+    chats: HashMap<(String, i64), Vec<Said>>,
     next_message_id: i64,
+}
+
+impl World {
+    /// A message in a chat: its id, taken from the one sequence.
+    fn say(&mut self, phone: &str, user_id: i64, outgoing: bool, text: &str, at: DateTime<Utc>) -> i64 {
+        let message_id = self.next_message_id;
+        self.next_message_id += 1;
+        self.chats.entry((phone.into(), user_id)).or_default().push(Said {
+            message_id,
+            outgoing,
+            text: text.into(),
+            at,
+        });
+        message_id
+    }
 }
 
 struct Person {
@@ -118,14 +136,27 @@ impl FakeTelegram {
 
     /// A person writes to an account (a reply arriving later).
     pub fn reply(&self, from_user_id: i64, to_phone: &str, text: &str) {
+        let at = self.clock.now();
         let mut w = self.world();
-        let message_id = w.next_message_id;
-        w.next_message_id += 1;
+        let message_id = w.say(to_phone, from_user_id, false, text, at);
         w.inbox.entry(to_phone.into()).or_default().push(Incoming {
             from_user_id,
             message_id,
             text: text.into(),
         });
+    }
+
+    /// A person writes while nothing listens (the process was down): the
+    /// message is only in the chat's history.
+    pub fn reply_unheard(&self, from_user_id: i64, to_phone: &str, text: &str) {
+        let at = self.clock.now();
+        self.world().say(to_phone, from_user_id, false, text, at);
+    }
+
+    /// The account's owner writes from the Telegram app, not through us.
+    pub fn write_from_app(&self, phone: &str, to_user_id: i64, text: &str) {
+        let at = self.clock.now();
+        self.world().say(phone, to_user_id, true, text, at);
     }
 
     /// Every message sent so far, in order.
@@ -148,6 +179,19 @@ impl FakeTelegram {
 struct FakeClient {
     tg: FakeTelegram,
     phone: String,
+    /// The people this session has met (Telegram's peers cache), and
+    /// whether that changed since `session_changed` last said.
+    met: Mutex<(Vec<i64>, bool)>,
+}
+
+impl FakeClient {
+    fn meet(&self, user_id: i64) {
+        let mut met = self.met.lock().unwrap_or_else(|e| e.into_inner());
+        if !met.0.contains(&user_id) {
+            met.0.push(user_id);
+            met.1 = true;
+        }
+    }
 }
 
 impl UserClient for FakeClient {
@@ -163,6 +207,7 @@ impl UserClient for FakeClient {
                 })
                 .map(|p| p.peer.clone())
                 .ok_or(TgError::UnknownUser)
+                .inspect(|p| self.meet(p.user_id))
         }
         .boxed()
     }
@@ -180,8 +225,7 @@ impl UserClient for FakeClient {
             if person.restricted {
                 return Err(TgError::Restricted);
             }
-            let id = w.next_message_id;
-            w.next_message_id += 1;
+            let id = w.say(&self.phone, peer.user_id, true, text, at);
             w.sent.push(Sent {
                 phone: self.phone.clone(),
                 to_user_id: peer.user_id,
@@ -197,6 +241,29 @@ impl UserClient for FakeClient {
         async move {
             self.tg.check(&self.phone)?;
             Ok(self.tg.world().inbox.remove(&self.phone).unwrap_or_default())
+        }
+        .boxed()
+    }
+
+    fn session_changed(&self) -> Option<Vec<u8>> {
+        let mut met = self.met.lock().unwrap_or_else(|e| e.into_inner());
+        if !met.1 {
+            return None;
+        }
+        met.1 = false;
+        Some(session_bytes(&self.phone, &met.0))
+    }
+
+    fn history<'a>(&'a self, peer: &'a Peer, limit: usize) -> BoxFuture<'a, Result<Vec<Said>, TgError>> {
+        async move {
+            self.tg.check(&self.phone)?;
+            let w = self.tg.world();
+            let chat = w
+                .chats
+                .get(&(self.phone.clone(), peer.user_id))
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            Ok(chat[chat.len().saturating_sub(limit)..].to_vec())
         }
         .boxed()
     }
@@ -245,20 +312,46 @@ impl Connector for FakeTelegram {
     }
 
     fn open(&self, session: &[u8]) -> Result<Arc<dyn UserClient>, TgError> {
-        let phone = session
-            .strip_prefix(SESSION_PREFIX)
-            .and_then(|p| std::str::from_utf8(p).ok())
-            .ok_or(TgError::LoggedOut)?;
+        let (phone, met) = parse_session(session).ok_or(TgError::LoggedOut)?;
         Ok(Arc::new(FakeClient {
             tg: self.clone(),
-            phone: phone.to_string(),
+            phone,
+            met: Mutex::new((met, false)),
         }))
     }
 }
 
+/// `fake-session:<phone>` and, once it met people, `;<id>,<id>…`.
+fn session_bytes(phone: &str, met: &[i64]) -> Vec<u8> {
+    let mut s = format!("{}{phone}", std::str::from_utf8(SESSION_PREFIX).unwrap_or_default());
+    if !met.is_empty() {
+        s.push(';');
+        s.push_str(&met.iter().map(i64::to_string).collect::<Vec<_>>().join(","));
+    }
+    s.into_bytes()
+}
+
+fn parse_session(session: &[u8]) -> Option<(String, Vec<i64>)> {
+    let s = std::str::from_utf8(session.strip_prefix(SESSION_PREFIX)?).ok()?;
+    let (phone, met) = s.split_once(';').unwrap_or((s, ""));
+    let met = met
+        .split(',')
+        .filter(|m| !m.is_empty())
+        .map(str::parse)
+        .collect::<Result<_, _>>()
+        .ok()?;
+    Some((phone.to_string(), met))
+}
+
+/// The people a fake session has met, from its bytes (tests check what
+/// was written back).
+pub fn session_met(session: &[u8]) -> Option<Vec<i64>> {
+    parse_session(session).map(|(_, met)| met)
+}
+
 fn done(phone: &str, a: &FakeAccount) -> LoginStep {
     LoginStep::Done {
-        session: [SESSION_PREFIX, phone.as_bytes()].concat(),
+        session: session_bytes(phone, &[]),
         user_id: a.user_id,
         username: a.username.clone(),
     }

@@ -154,7 +154,7 @@ async fn transcript(
     handle: &str,
 ) -> Result<String, sqlx::Error> {
     let messages = sqlx::query!(
-        "select direction, text from outreach_messages where target_id = $1 order by id",
+        "select direction, text from outreach_messages where target_id = $1 order by at, id",
         target
     )
     .fetch_all(&mut **tx)

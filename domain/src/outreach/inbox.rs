@@ -117,7 +117,7 @@ async fn read_rows(
            left join outreach_accounts a on a.id = t.account_id
            left join leads l on l.id = t.lead_id
            left join lateral (select text, at from outreach_messages m where m.target_id = t.id
-                              order by m.id desc limit 1) lm on true
+                              order by m.at desc, m.id desc limit 1) lm on true
            where ($1 or c.created_by = $2 or c.manager_id = $2)
              and ($3::uuid is null or t.campaign_id = $3)
              and (case when $4 = '' then t.status <> 'queued'
@@ -208,7 +208,7 @@ async fn history(pool: &PgPool, id: i64) -> Result<Vec<DialogMessage>, OutreachE
         r#"select m.direction, m.text, m.at as "at: DateTime<Utc>", m.model, u.full_name as "author?",
                   m.id = (select min(id) from outreach_messages where target_id = $1) as "first!"
            from outreach_messages m left join users u on u.id = m.author_id
-           where m.target_id = $1 order by m.id"#,
+           where m.target_id = $1 order by m.at, m.id"#,
         id
     )
     .fetch_all(pool)
@@ -462,7 +462,9 @@ impl Outreach {
             Ok(message_id) => {
                 sqlx::query!(
                     "insert into outreach_messages (target_id, account_id, direction, text, author_id, tg_message_id, at)
-                     values ($1, $2, 'out', $3, $4, $5, $6)",
+                     values ($1, $2, 'out', $3, $4, $5, $6)
+                     on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
+                     do update set author_id = excluded.author_id",
                     id,
                     account,
                     text,

@@ -18,14 +18,16 @@ pub mod clock;
 pub mod dialog;
 pub mod fake;
 mod handoff;
+pub mod history;
 pub mod inbox;
 pub mod pace;
+mod personal;
 pub mod roster;
 pub mod send;
 pub mod targets;
 pub mod transport;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use sqlx::PgPool;
@@ -38,7 +40,7 @@ use crate::error::{DomainError, ErrorCode};
 pub use accounts::Login;
 pub use clock::{Clock, SimClock, SystemClock};
 pub use send::Round;
-pub use transport::{Connector, Handle, Incoming, LoginStep, Peer, TgError, Unconfigured, UserClient};
+pub use transport::{Connector, Handle, Incoming, LoginStep, Peer, Said, TgError, Unconfigured, UserClient};
 
 #[derive(Debug, thiserror::Error)]
 pub enum OutreachError {
@@ -120,13 +122,25 @@ pub struct Outreach {
     clock: Arc<dyn Clock>,
     /// Add up to half the delay at random between an account's messages.
     jitter: bool,
-    clients: Mutex<HashMap<Uuid, Arc<dyn UserClient>>>,
+    clients: Mutex<HashMap<Uuid, Open>>,
+    /// Accounts opened in this process whose recent dialogs are yet to be
+    /// read back from Telegram (`history::catch_up`).
+    opened: Mutex<HashSet<Uuid>>,
+    /// When `round` last wrote the changed sessions back (once a minute).
+    sessions_kept_at: Mutex<Option<chrono::DateTime<chrono::Utc>>>,
     /// The AI the dialogs talk with (none: replies wait for it).
     ai: Option<Provider>,
     ai_policy: RetryPolicy,
     settings: OutreachSettings,
     /// Telegram ids the admin bot answers as the CRM's admin.
     admins: Vec<i64>,
+}
+
+/// A client opened in this process, with the sealed session it was
+/// opened from (what a write-back must still find to replace).
+struct Open {
+    client: Arc<dyn UserClient>,
+    sealed: Vec<u8>,
 }
 
 impl Outreach {
@@ -138,6 +152,8 @@ impl Outreach {
             clock,
             jitter: true,
             clients: Mutex::new(HashMap::new()),
+            opened: Mutex::new(HashSet::new()),
+            sessions_kept_at: Mutex::new(None),
             ai: None,
             ai_policy: RetryPolicy::default(),
             settings: OutreachSettings::default(),
@@ -167,7 +183,7 @@ impl Outreach {
     /// The account's client, opened from its stored session once.
     async fn client(&self, account: Uuid) -> Result<Arc<dyn UserClient>, TgError> {
         if let Some(c) = self.clients_map().get(&account) {
-            return Ok(c.clone());
+            return Ok(c.client.clone());
         }
         let sealed = sqlx::query_scalar!("select session_enc from outreach_accounts where id = $1", account)
             .fetch_optional(&self.pool)
@@ -177,7 +193,14 @@ impl Outreach {
             .ok_or(TgError::LoggedOut)?;
         let session = self.cipher.decrypt(&sealed).map_err(|_| TgError::LoggedOut)?;
         let client = self.connector.open(&session)?;
-        self.clients_map().insert(account, client.clone());
+        self.clients_map().insert(
+            account,
+            Open {
+                client: client.clone(),
+                sealed,
+            },
+        );
+        self.opened.lock().unwrap_or_else(|e| e.into_inner()).insert(account);
         Ok(client)
     }
 
@@ -185,21 +208,79 @@ impl Outreach {
         self.clients_map().remove(&account);
     }
 
-    fn clients_map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Arc<dyn UserClient>>> {
+    fn clients_map(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Open>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
 impl Outreach {
+    /// Writes back the sessions that changed in open clients (peers met,
+    /// the update position), sealed, so a restart goes on from there. A
+    /// session replaced meanwhile (a new login, here or on another
+    /// instance) is left alone and its stale client dropped.
+    pub async fn keep_sessions(&self) -> Result<usize, sqlx::Error> {
+        let open: Vec<(Uuid, Arc<dyn UserClient>, Vec<u8>)> = self
+            .clients_map()
+            .iter()
+            .map(|(a, o)| (*a, o.client.clone(), o.sealed.clone()))
+            .collect();
+        let mut kept = 0;
+        for (account, client, old) in open {
+            let Some(bytes) = client.session_changed() else {
+                continue;
+            };
+            let sealed = self.cipher.encrypt(&bytes);
+            let replaced = sqlx::query!(
+                "update outreach_accounts set session_enc = $3 where id = $1 and session_enc = $2",
+                account,
+                old,
+                sealed
+            )
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+            if replaced == 1 {
+                if let Some(o) = self.clients_map().get_mut(&account) {
+                    o.sealed = sealed;
+                }
+                kept += 1;
+            } else {
+                self.forget_client(account);
+            }
+        }
+        Ok(kept)
+    }
+
+    /// Accounts opened since the last call, to be caught up.
+    fn take_opened(&self) -> Vec<Uuid> {
+        self.opened.lock().unwrap_or_else(|e| e.into_inner()).drain().collect()
+    }
+}
+
+impl Outreach {
     /// One round of the outreach worker: sends cut short by a restart
-    /// settled, new replies read and filed, due first messages and the
-    /// AI's answers sent, each through its account's slot. How many
-    /// messages moved (0: nothing to do now).
+    /// settled, new replies read and filed (and, for accounts opened in
+    /// this process, their recent dialogs read back), due first messages and the
+    /// AI's answers sent, each through its account's slot, and changed
+    /// sessions written back (once a minute). How many messages moved (0: nothing to do
+    /// now).
     pub async fn round(&self, batch: i64) -> Result<usize, sqlx::Error> {
         self.settle_interrupted(chrono::Duration::minutes(10)).await?;
         let read = self.receive().await?;
         let first = self.send_due(batch).await?;
         let answers = self.reply_due(batch).await?;
+        let now = self.clock.now();
+        let due = {
+            let mut at = self.sessions_kept_at.lock().unwrap_or_else(|e| e.into_inner());
+            let due = at.is_none_or(|t| now - t >= chrono::Duration::minutes(1));
+            if due {
+                *at = Some(now);
+            }
+            due
+        };
+        if due {
+            self.keep_sessions().await?;
+        }
         Ok(read + first.sent + answers.sent)
     }
 }

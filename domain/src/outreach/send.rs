@@ -13,7 +13,6 @@ use std::collections::HashSet;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::{Map, Value};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::pace::{self, NoSlot};
@@ -28,7 +27,19 @@ struct Claimed {
     name: String,
     vars: Value,
     first_message: String,
+    /// The AI rewrites the first message for the person, along `prompt`.
+    personalize: bool,
+    prompt: String,
     account_id: Uuid,
+}
+
+/// A first message that went.
+struct Written {
+    peer: Peer,
+    text: String,
+    message_id: i64,
+    /// The AI wrote it (personalised).
+    ai: Option<crate::ai::Answer>,
 }
 
 /// What a round did.
@@ -65,7 +76,7 @@ impl Outreach {
         let now = self.clock.now();
         let mut tx = self.pool.begin().await?;
         let due = sqlx::query!(
-            r#"select t.id, t.campaign_id, t.handle, t.name, t.vars, c.first_message
+            r#"select t.id, t.campaign_id, t.handle, t.name, t.vars, c.first_message, c.personalize, c.prompt
                from outreach_targets t join outreach_campaigns c on c.id = t.campaign_id
                where t.due_at <= $1 and t.status = 'queued' and t.sending_at is null and c.status = 'running'
                order by t.due_at, t.id
@@ -133,6 +144,8 @@ impl Outreach {
                 name: t.name,
                 vars: t.vars,
                 first_message: t.first_message,
+                personalize: t.personalize,
+                prompt: t.prompt,
                 account_id,
             });
         }
@@ -155,13 +168,18 @@ impl Outreach {
 
     async fn first_message(&self, c: &Claimed) -> Result<Outcome, sqlx::Error> {
         let result = match self.client(c.account_id).await {
-            Ok(client) => resolve_and_send(&self.pool, client.as_ref(), c).await,
+            Ok(client) => self.resolve_and_send(client.as_ref(), c).await,
             Err(e) => Err(Attempt::Tg(e)),
         };
         let now = self.clock.now();
         let mut tx = self.pool.begin().await?;
         let outcome = match result {
-            Ok((peer, text, message_id)) => {
+            Ok(Written {
+                peer,
+                text,
+                message_id,
+                ai,
+            }) => {
                 sqlx::query!(
                     "update outreach_targets set status = 'contacted', sending_at = null, due_at = null,
                             tg_user_id = $2, contacted_at = $3,
@@ -176,13 +194,22 @@ impl Outreach {
                 .execute(&mut *tx)
                 .await?;
                 sqlx::query!(
-                    "insert into outreach_messages (target_id, account_id, direction, text, tg_message_id, at)
-                     values ($1, $2, 'out', $3, $4, $5)",
+                    "insert into outreach_messages
+                       (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
+                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)
+                     on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
+                     do update set model = excluded.model, tokens_in = excluded.tokens_in,
+                                   tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms",
                     c.id,
                     c.account_id,
                     text,
                     message_id,
-                    now as _
+                    now as _,
+                    ai.as_ref().map(|a| a.model.clone()),
+                    ai.as_ref().map(|a| a.tokens_in),
+                    ai.as_ref().map(|a| a.tokens_out),
+                    ai.as_ref()
+                        .map(|a| i32::try_from(a.latency.as_millis()).unwrap_or(i32::MAX))
                 )
                 .execute(&mut *tx)
                 .await?;
@@ -268,39 +295,57 @@ impl From<sqlx::Error> for Attempt {
     }
 }
 
-async fn resolve_and_send(pool: &PgPool, client: &dyn UserClient, c: &Claimed) -> Result<(Peer, String, i64), Attempt> {
-    let handle = Handle::parse(&c.handle).ok_or_else(|| Attempt::Skip("failed", "Не username и не телефон".into()))?;
-    let peer = client.resolve(&handle).await?;
-    // Whoever asked not to be written to is left alone; so is whoever
-    // this campaign has under another handle: the person is taken for this
-    // target first, and the unique index gives them to one target only.
-    let opted_out = sqlx::query_scalar!(
-        r#"select exists (select 1 from outreach_optouts where tg_user_id = $1) as "yes!""#,
-        peer.user_id
-    )
-    .fetch_one(pool)
-    .await?;
-    if opted_out {
-        return Err(Attempt::Skip("stopped", "Просил больше не писать".into()));
-    }
-    let taken = sqlx::query!(
-        "update outreach_targets set tg_user_id = $2 where id = $1",
-        c.id,
-        peer.user_id
-    )
-    .execute(pool)
-    .await;
-    match taken {
-        Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
-            return Err(Attempt::Skip("failed", "Этому человеку кампания уже написала".into()));
+impl Outreach {
+    async fn resolve_and_send(&self, client: &dyn UserClient, c: &Claimed) -> Result<Written, Attempt> {
+        let pool = &self.pool;
+        let handle =
+            Handle::parse(&c.handle).ok_or_else(|| Attempt::Skip("failed", "Не username и не телефон".into()))?;
+        let peer = client.resolve(&handle).await?;
+        // Whoever asked not to be written to is left alone; so is whoever
+        // this campaign has under another handle: the person is taken for
+        // this target first, and the unique index gives them to one target
+        // only.
+        let opted_out = sqlx::query_scalar!(
+            r#"select exists (select 1 from outreach_optouts where tg_user_id = $1) as "yes!""#,
+            peer.user_id
+        )
+        .fetch_one(pool)
+        .await?;
+        if opted_out {
+            return Err(Attempt::Skip("stopped", "Просил больше не писать".into()));
         }
-        other => {
-            other?;
+        let taken = sqlx::query!(
+            "update outreach_targets set tg_user_id = $2 where id = $1",
+            c.id,
+            peer.user_id
+        )
+        .execute(pool)
+        .await;
+        match taken {
+            Err(sqlx::Error::Database(e)) if e.is_unique_violation() => {
+                return Err(Attempt::Skip("failed", "Этому человеку кампания уже написала".into()));
+            }
+            other => {
+                other?;
+            }
         }
+        let mut text = first_text(&c.first_message, &peer, &c.name, &c.vars);
+        let mut ai = None;
+        if let (true, Some(provider)) = (c.personalize, self.ai.as_ref()) {
+            ai = super::personal::personalize(provider, &self.ai_policy, &c.prompt, &text, &peer, &c.name, &c.vars)
+                .await;
+            if let Some(a) = &ai {
+                text = a.text.clone();
+            }
+        }
+        let message_id = client.send(&peer, &text).await?;
+        Ok(Written {
+            peer,
+            text,
+            message_id,
+            ai,
+        })
     }
-    let text = first_text(&c.first_message, &peer, &c.name, &c.vars);
-    let message_id = client.send(&peer, &text).await?;
-    Ok((peer, text, message_id))
 }
 
 /// The campaign's first message for this person: `{first_name}`,

@@ -13,7 +13,8 @@ use super::campaigns::authorize_campaign;
 use super::transport::Handle;
 use super::OutreachError;
 use crate::leads::LeadFilter;
-use crate::rbac::OutreachOp;
+use crate::rbac::{self, Operation, OutreachOp, Target};
+use crate::types::Scope;
 use crate::{audit, Actor};
 
 const MAX_BYTES: usize = 20 * 1024 * 1024;
@@ -338,21 +339,21 @@ pub async fn start_now(pool: &PgPool, actor: &Actor, raw: &str) -> Result<(Strin
     let handle = Handle::parse(raw)
         .ok_or_else(|| OutreachError::invalid("handle", "Не похоже на @username, ссылку t.me или телефон +7"))?
         .key();
-    let running = sqlx::query!(
-        "select id, name from outreach_campaigns where status = 'running'
-         order by started_at desc nulls last, created_at desc"
+    // The actor's reach of campaigns, as the list decides it: all, or
+    // those they made or manage.
+    let scope = rbac::authorize(pool, actor, Operation::Outreach(OutreachOp::Manage), Target::Collection).await?;
+    let (campaign, name) = sqlx::query!(
+        "select id, name from outreach_campaigns
+         where status = 'running' and ($1 or created_by = $2 or manager_id = $2)
+         order by started_at desc nulls last, created_at desc
+         limit 1",
+        scope == Scope::All,
+        actor.user_id
     )
-    .fetch_all(pool)
-    .await?;
-    let mut chosen = None;
-    for c in running {
-        if authorize_campaign(pool, actor, OutreachOp::Manage, c.id).await.is_ok() {
-            chosen = Some((c.id, c.name));
-            break;
-        }
-    }
-    let (campaign, name) = chosen
-        .ok_or_else(|| OutreachError::invalid("campaign", "Нет запущенной кампании: создайте и запустите её в CRM"))?;
+    .fetch_optional(pool)
+    .await?
+    .map(|c| (c.id, c.name))
+    .ok_or_else(|| OutreachError::invalid("campaign", "Нет запущенной кампании: создайте и запустите её в CRM"))?;
     let mut tx = pool.begin().await?;
     let opted_out = sqlx::query_scalar!(
         r#"select exists (select 1 from outreach_optouts where handle = $1) as "x!""#,

@@ -71,6 +71,16 @@ pub struct Incoming {
     pub text: String,
 }
 
+/// A message of a private chat, as its history reads back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub message_id: i64,
+    /// The account wrote it (from here or from its Telegram app).
+    pub outgoing: bool,
+    pub text: String,
+    pub at: chrono::DateTime<chrono::Utc>,
+}
+
 /// What Telegram answered instead of doing it.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TgError {
@@ -110,6 +120,13 @@ pub trait UserClient: Send + Sync {
     fn send<'a>(&'a self, peer: &'a Peer, text: &'a str) -> BoxFuture<'a, Result<i64, TgError>>;
     /// Private messages that arrived since the last call.
     fn incoming(&self) -> BoxFuture<'_, Result<Vec<Incoming>, TgError>>;
+    /// The latest `limit` text messages of the private chat with `peer`,
+    /// oldest first.
+    fn history<'a>(&'a self, peer: &'a Peer, limit: usize) -> BoxFuture<'a, Result<Vec<Said>, TgError>>;
+    /// The session's bytes when they changed since the last call (peers
+    /// met, the update position), to be kept as the login's were; `None`
+    /// when nothing changed.
+    fn session_changed(&self) -> Option<Vec<u8>>;
 }
 
 /// How the login of an account goes on after the phone.

@@ -84,6 +84,7 @@ pub fn form(name: &str, accounts: &[Uuid], manager: Option<Uuid>) -> CampaignFor
     CampaignForm {
         name: name.into(),
         first_message: "Здравствуйте, {name}! Подберём ипотеку под {rate}.".into(),
+        personalize: false,
         prompt: "Ты менеджер агентства недвижимости.".into(),
         stop_words: "юрист, позвоните".into(),
         daily_cap: "50".into(),

@@ -9,8 +9,12 @@
 //!   be stored) in this process between the phone, the code and the
 //!   password, for up to ten minutes: the steps of one login must reach the
 //!   same instance.
-//! - A logged-in account's session (its datacenter and authorization key)
-//!   is the bytes of [`session::KeptSession`]; the domain seals them.
+//! - A logged-in account's session (its datacenter and authorization key,
+//!   the peers met, the update position) is the bytes of
+//!   [`session::KeptSession`]; the domain seals them, at login and again
+//!   whenever an open account's session changed (`session_changed`).
+//! - A chat's history is read with `messages.getHistory` (grammers'
+//!   `iter_messages`), newest first, and handed over oldest first.
 //! - An opened account listens for new messages in the background; the
 //!   outreach worker collects them with `incoming()`. A message that came
 //!   while nothing listened is caught up on the next start when Telegram
@@ -27,7 +31,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use domain::outreach::{Connector, Handle, Incoming, LoginStep, Peer, TgError, UserClient};
+use domain::outreach::{Connector, Handle, Incoming, LoginStep, Peer, Said, TgError, UserClient};
 use futures::future::BoxFuture;
 use grammers_client::client::{LoginToken, PasswordToken};
 use grammers_client::peer::Peer as TgPeer;
@@ -342,6 +346,36 @@ impl UserClient for Account {
                 .map_err(|e| tg_error(&e))?;
             Ok(i64::from(sent.id()))
         })
+    }
+
+    fn history<'a>(&'a self, peer: &'a Peer, limit: usize) -> BoxFuture<'a, Result<Vec<Said>, TgError>> {
+        Box::pin(async move {
+            let with = PeerRef {
+                id: PeerId::user(peer.user_id).ok_or(TgError::UnknownUser)?,
+                auth: PeerAuth::from_hash(peer.access_hash),
+            };
+            // Newest first, as Telegram gives them; turned round below.
+            let mut messages = self.conn.client.iter_messages(with).limit(limit);
+            let mut said = Vec::new();
+            while let Some(m) = messages.next().await.map_err(|e| tg_error(&e))? {
+                let text = m.text().to_string();
+                if text.trim().is_empty() {
+                    continue;
+                }
+                said.push(Said {
+                    message_id: i64::from(m.id()),
+                    outgoing: m.outgoing(),
+                    text,
+                    at: chrono::DateTime::from_timestamp(m.date().as_second(), 0).unwrap_or_default(),
+                });
+            }
+            said.reverse();
+            Ok(said)
+        })
+    }
+
+    fn session_changed(&self) -> Option<Vec<u8>> {
+        self.conn.session.take_changed().then(|| self.conn.session.to_bytes())
     }
 
     fn incoming(&self) -> BoxFuture<'_, Result<Vec<Incoming>, TgError>> {

@@ -25,6 +25,8 @@ struct Data {
     dc_options: HashMap<i32, DcOption>,
     peers: HashMap<PeerId, PeerInfo>,
     updates: UpdatesState,
+    /// Something worth keeping changed since `take_changed` last said.
+    changed: bool,
 }
 
 /// A session held in memory that can be written out as bytes.
@@ -43,6 +45,7 @@ impl KeptSession {
             dc_options: d.dc_options,
             peers: d.peer_infos,
             updates: d.updates_state,
+            changed: false,
         }))
     }
 
@@ -54,6 +57,7 @@ impl KeptSession {
             dc_options: s.dc_options.into_iter().map(|o| (o.id, o)).collect(),
             peers: s.peers.into_iter().map(|p| (p.id(), p)).collect(),
             updates: s.updates,
+            changed: false,
         })))
     }
 
@@ -66,6 +70,12 @@ impl KeptSession {
             updates: d.updates.clone(),
         };
         serde_json::to_vec(&stored).unwrap_or_default()
+    }
+
+    /// Whether the session changed (a datacenter, a new peer, the update
+    /// position) since the last call.
+    pub fn take_changed(&self) -> bool {
+        std::mem::take(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()).changed)
     }
 
     fn data(&self) -> Result<MutexGuard<'_, Data>, Poisoned> {
@@ -82,7 +92,9 @@ impl Session for KeptSession {
 
     fn set_home_dc_id(&self, dc_id: i32) -> BoxFuture<'_, Result<(), Poisoned>> {
         Box::pin(async move {
-            self.data()?.home_dc = dc_id;
+            let mut d = self.data()?;
+            d.changed |= d.home_dc != dc_id;
+            d.home_dc = dc_id;
             Ok(())
         })
     }
@@ -94,7 +106,9 @@ impl Session for KeptSession {
     fn set_dc_option(&self, dc_option: &DcOption) -> BoxFuture<'_, Result<(), Poisoned>> {
         let option = dc_option.clone();
         Box::pin(async move {
-            self.data()?.dc_options.insert(option.id, option);
+            let mut d = self.data()?;
+            d.dc_options.insert(option.id, option);
+            d.changed = true;
             Ok(())
         })
     }
@@ -112,6 +126,7 @@ impl Session for KeptSession {
                 }
                 None => {
                     d.peers.insert(peer.id(), peer);
+                    d.changed = true;
                 }
             }
             Ok(())
@@ -138,6 +153,7 @@ impl Session for KeptSession {
                     d.updates.channels.push(ChannelState { id, pts });
                 }
             }
+            d.changed = true;
             Ok(())
         })
     }
@@ -161,7 +177,10 @@ mod tests {
         })
         .await
         .unwrap();
+        assert!(s.take_changed());
+        assert!(!s.take_changed(), "said once");
         let back = KeptSession::from_bytes(&s.to_bytes()).unwrap();
+        assert!(!back.take_changed(), "as stored");
         assert_eq!(back.home_dc_id().unwrap(), 4);
         assert_eq!(back.dc_option(4).unwrap().unwrap().auth_key, Some([7u8; 256]));
         let u = back.updates_state().await.unwrap();

@@ -1,6 +1,7 @@
 //! Under `OUTREACH_TELEGRAM=fake` only: the routes the browser suite
 //! drives the in-process fake Telegram with (people who exist, accounts
-//! that can log in, replies, Telegram's refusals, what was sent).
+//! that can log in, replies heard or not, messages written from the
+//! Telegram app, Telegram's refusals, what was sent).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -33,10 +34,19 @@ enum FakeOp {
         #[serde(default)]
         restricted: bool,
     },
-    /// The person writes to the account.
+    /// The person writes to the account; `unheard`: while nothing listens
+    /// (only the chat's history has it).
     Reply {
         from_user_id: i64,
         to_phone: String,
+        text: String,
+        #[serde(default)]
+        unheard: bool,
+    },
+    /// The account's owner writes from the Telegram app, not through us.
+    AppMessage {
+        phone: String,
+        to_user_id: i64,
         text: String,
     },
     /// The account's next call is refused: `FLOOD_WAIT_N`, `PEER_FLOOD`.
@@ -62,7 +72,19 @@ async fn fake_op(State(fake): State<FakeTelegram>, Json(op): Json<FakeOp>) -> Re
             from_user_id,
             to_phone,
             text,
+            unheard: false,
         } => fake.reply(from_user_id, &to_phone, &text),
+        FakeOp::Reply {
+            from_user_id,
+            to_phone,
+            text,
+            unheard: true,
+        } => fake.reply_unheard(from_user_id, &to_phone, &text),
+        FakeOp::AppMessage {
+            phone,
+            to_user_id,
+            text,
+        } => fake.write_from_app(&phone, to_user_id, &text),
         FakeOp::Fail { phone, error } => {
             let e = match error.strip_prefix("FLOOD_WAIT_").map(str::parse::<u32>) {
                 Some(Ok(s)) => TgError::FloodWait(s),

@@ -79,9 +79,11 @@ mod convert {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub fn form(
         name: String,
         first_message: String,
+        personalize: Option<String>,
         prompt: String,
         stop_words: String,
         daily_cap: String,
@@ -100,6 +102,7 @@ mod convert {
         Ok(o::campaigns::CampaignForm {
             name,
             first_message,
+            personalize: personalize.is_some(),
             prompt,
             stop_words,
             daily_cap,
@@ -256,11 +259,14 @@ pub async fn outreach_campaigns() -> Result<CampaignsWire, AppError> {
     })
 }
 
-/// Creates a campaign; `accounts` is a comma-separated list of ids.
+/// Creates a campaign; `accounts` is a comma-separated list of ids,
+/// `personalize` the checkbox (absent when unticked).
+#[allow(clippy::too_many_arguments)]
 #[server]
 pub async fn create_outreach_campaign(
     name: String,
     first_message: String,
+    personalize: Option<String>,
     prompt: String,
     stop_words: String,
     daily_cap: String,
@@ -269,7 +275,16 @@ pub async fn create_outreach_campaign(
 ) -> Result<String, AppError> {
     let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
-    let f = form(name, first_message, prompt, stop_words, daily_cap, manager_id, accounts)?;
+    let f = form(
+        name,
+        first_message,
+        personalize,
+        prompt,
+        stop_words,
+        daily_cap,
+        manager_id,
+        accounts,
+    )?;
     let id = domain::outreach::campaigns::create_campaign(&pool, &actor, f).await?;
     Ok(id.to_string())
 }
@@ -280,6 +295,7 @@ pub async fn update_outreach_campaign(
     id: String,
     name: String,
     first_message: String,
+    personalize: Option<String>,
     prompt: String,
     stop_words: String,
     daily_cap: String,
@@ -288,7 +304,16 @@ pub async fn update_outreach_campaign(
 ) -> Result<(), AppError> {
     let actor = crate::session::require_actor().await?;
     let pool = crate::session::services()?.pool;
-    let f = form(name, first_message, prompt, stop_words, daily_cap, manager_id, accounts)?;
+    let f = form(
+        name,
+        first_message,
+        personalize,
+        prompt,
+        stop_words,
+        daily_cap,
+        manager_id,
+        accounts,
+    )?;
     domain::outreach::campaigns::update_campaign(&pool, &actor, crate::session::parse_id(&id)?, f).await?;
     Ok(())
 }
@@ -304,6 +329,7 @@ pub async fn outreach_campaign(id: String) -> Result<CampaignWire, AppError> {
         form: CampaignFormWire {
             name: c.form.name,
             first_message: c.form.first_message,
+            personalize: c.form.personalize,
             prompt: c.form.prompt,
             stop_words: c.form.stop_words,
             daily_cap: c.form.daily_cap,
@@ -447,4 +473,15 @@ pub async fn stop_outreach_dialog(id: i64) -> Result<(), AppError> {
     let pool = crate::session::services()?.pool;
     domain::outreach::inbox::stop_dialog(&pool, &actor, id).await?;
     Ok(())
+}
+
+/// Reads the dialog back from Telegram: what our record lacked is added.
+#[server]
+pub async fn sync_outreach_dialog(id: i64) -> Result<SyncedWire, AppError> {
+    let actor = crate::session::require_actor().await?;
+    let s = crate::session::services()?.outreach.sync_dialog(&actor, id).await?;
+    Ok(SyncedWire {
+        incoming: s.incoming,
+        outgoing: s.outgoing,
+    })
 }

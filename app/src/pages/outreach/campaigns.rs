@@ -70,7 +70,7 @@ fn CampaignsView() -> impl IntoView {
                                 })}
                                 {move || creating.get().then(|| {
                                     let empty = CampaignFormWire {
-                                        name: String::new(), first_message: String::new(), prompt: String::new(),
+                                        name: String::new(), first_message: String::new(), personalize: false, prompt: String::new(),
                                         stop_words: String::new(), daily_cap: "100".into(), manager_id: String::new(), account_ids: vec![],
                                     };
                                     let (managers, accounts) = (managers.clone(), accounts.clone());
@@ -144,6 +144,10 @@ fn CampaignFields(
             <TextArea text=form.first_message.clone() {..} name="first_message" rows="4" data-testid="campaign-first"/>
             <span class="hint muted">{t("out.first_message_hint")}</span>
             {err("first_message")}
+        </div>
+        <div class="field">
+            <label class="check"><input type="checkbox" name="personalize" value="on" checked=form.personalize data-testid="campaign-personalize"/> {t("out.personalize")}</label>
+            <span class="hint muted">{t("out.personalize_hint")}</span>
         </div>
         <div class="field"><label>{t("out.prompt")}</label>
             <TextArea text=form.prompt.clone() {..} name="prompt" rows="4" data-testid="campaign-prompt"/>
@@ -233,6 +237,7 @@ fn CampaignView() -> impl IntoView {
                             let fid = c.row.id.clone();
                             view! {
                                 <h1>{r.name.clone()} " " {status_tag(&st)}</h1>
+                                {form.personalize.then(|| view! { <p class="muted" data-testid="campaign-personal">{t("out.personal_tag")}</p> })}
                                 <div class="summary" data-testid="campaign-stats">
                                     <div><span class="muted">{t("out.targets")}</span><b data-testid="stat-targets">{r.targets}</b></div>
                                     <div><span class="muted">{t("out.contacted")}</span><b data-testid="stat-contacted">{r.contacted}</b></div>

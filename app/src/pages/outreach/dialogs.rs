@@ -140,16 +140,31 @@ fn DialogView() -> impl IntoView {
     let write = ServerAction::<WriteOutreach>::new();
     let take = ServerAction::<TakeOutreachDialog>::new();
     let stop = ServerAction::<StopOutreachDialog>::new();
+    let sync = ServerAction::<SyncOutreachDialog>::new();
     let refresh = RwSignal::new(0u32);
     // The header and the form change with what is done here; the history
     // also looks for new replies every few seconds (without touching the
     // text being typed).
     let head = Resource::new(
-        move || (id(), write.version().get(), take.version().get(), stop.version().get()),
+        move || {
+            (
+                id(),
+                write.version().get(),
+                take.version().get(),
+                (stop.version().get(), sync.version().get()),
+            )
+        },
         |(id, _, _, _)| outreach_dialog(id),
     );
     let history = Resource::new(
-        move || (id(), write.version().get(), take.version().get(), refresh.get()),
+        move || {
+            (
+                id(),
+                write.version().get(),
+                take.version().get(),
+                (refresh.get(), sync.version().get()),
+            )
+        },
         |(id, _, _, _)| outreach_dialog(id),
     );
     #[cfg(feature = "hydrate")]
@@ -186,12 +201,19 @@ fn DialogView() -> impl IntoView {
                                     {(d.can_send && stoppable).then(|| view! {
                                         <button data-testid="stop-dialog" on:click=move |_| { stop.dispatch(StopOutreachDialog { id: did }); }>{t("out.stop_dialog")}</button>
                                     })}
+                                    {(d.can_send && r.status != "queued" && !r.account.is_empty()).then(|| view! {
+                                        <button data-testid="sync-dialog" on:click=move |_| { sync.dispatch(SyncOutreachDialog { id: did }); }>{t("out.sync_dialog")}</button>
+                                    })}
                                     {d.can_export.then(|| view! {
                                         <a class="button" href=format!("/api/v1/outreach/dialogs/{did}/export.txt") data-testid="dialog-export" rel="external">{t("out.export_txt")}</a>
                                     })}
                                 </div>
                                 <FormError message=form_error(take.value())/>
                                 <FormError message=form_error(stop.value())/>
+                                <FormError message=form_error(sync.value())/>
+                                {move || sync.value().get().and_then(Result::ok).map(|s| view! {
+                                    <p class="alert ok" data-testid="sync-result">{t("out.synced")} " " {s.incoming + s.outgoing}</p>
+                                })}
                             }.into_any()
                         }
                     }

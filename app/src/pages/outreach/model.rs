@@ -70,6 +70,7 @@ pub struct CampaignsWire {
 pub struct CampaignFormWire {
     pub name: String,
     pub first_message: String,
+    pub personalize: bool,
     pub prompt: String,
     pub stop_words: String,
     pub daily_cap: String,
@@ -187,3 +188,10 @@ pub const DIALOG_STATUSES: [(&str, &str); 7] = [
     ("stopped", "out.st_stopped"),
     ("failed", "out.st_failed"),
 ];
+
+/// What reading a dialog back from Telegram added.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncedWire {
+    pub incoming: usize,
+    pub outgoing: usize,
+}

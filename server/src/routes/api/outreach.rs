@@ -32,6 +32,7 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(write))
         .routes(routes!(take))
         .routes(routes!(stop))
+        .routes(routes!(sync))
         .routes(routes!(export))
 }
 
@@ -252,6 +253,16 @@ async fn take(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): P
 async fn stop(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
     inbox::stop_dialog(&st.services.pool, &actor, dialog_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+#[utoipa::path(
+    post,
+    path = "/outreach/dialogs/{id}/sync",
+    summary = "Сверить переписку с Telegram: добавить сообщения, которых нет в CRM",
+    responses((status = 200, description = "Сколько сообщений добавлено", body = serde_json::Value))
+)]
+async fn sync(State(st): State<AppState>, ApiActor(actor): ApiActor, Path(id): Path<String>) -> ApiResult {
+    Ok(Json(st.services.outreach.sync_dialog(&actor, dialog_id(&id)?).await?).into_response())
 }
 
 #[utoipa::path(
