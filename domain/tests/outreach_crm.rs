@@ -365,3 +365,69 @@ async fn the_manager_writes_as_the_account_and_sees_only_their_campaigns(pool: P
         Err(OutreachError::Rbac(_))
     ));
 }
+
+#[sqlx::test(migrations = "../migrations")]
+async fn open_pages_hear_of_a_dialogs_reply_only_when_the_campaign_is_theirs(pool: PgPool) {
+    use domain::realtime::{self, Event, Hub, Topic};
+    let w = World::new(&pool);
+    let admin = admin(&pool).await;
+    let manager = user_with_role(&pool, &admin, "manager@mak.test", Role::Employee).await;
+    let other = user_with_role(&pool, &admin, "other@mak.test", Role::Employee).await;
+    let account = w.account(&admin, "+79990001004").await;
+    w.tg.add_person(41, "live_person", "", "Вера", false);
+    let c = campaigns::create_campaign(&pool, &admin, form("Живая", &[account], Some(manager.user_id)))
+        .await
+        .unwrap();
+    targets::add_pasted(&pool, &admin, c, "@live_person").await.unwrap();
+    campaigns::set_campaign_status(&pool, &admin, c, CampaignAction::Start)
+        .await
+        .unwrap();
+    w.send(1).await;
+    let dialog = inbox::dialogs(&pool, &manager, DialogFilter::default())
+        .await
+        .unwrap()
+        .rows[0]
+        .id;
+
+    let hub = Hub::start(pool.clone());
+    let mut rx = hub.subscribe();
+    // The listener is up once an event of our own comes back (one sent
+    // before it listened is lost, so it is sent again until then).
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            let mut tx = pool.begin().await.unwrap();
+            realtime::publish(&mut tx, &Event::PipelinesChanged).await.unwrap();
+            tx.commit().await.unwrap();
+            let got = tokio::time::timeout(std::time::Duration::from_millis(200), rx.recv()).await;
+            if matches!(got, Ok(Ok(Event::PipelinesChanged))) {
+                break;
+            }
+        }
+    })
+    .await
+    .unwrap();
+
+    w.tg.reply(41, "+79990001004", "Да, расскажите");
+    assert_eq!(w.o.receive().await.unwrap(), 1);
+    let ev = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        loop {
+            if let ev @ Event::OutreachChanged { target_id: Some(_), .. } = rx.recv().await.unwrap() {
+                return ev;
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        ev.topics(manager.user_id),
+        vec![
+            Topic::Outreach,
+            Topic::OutreachCampaign(c),
+            Topic::OutreachDialog(dialog)
+        ]
+    );
+    assert!(realtime::visible_to(&pool, &manager, &ev).await);
+    assert!(realtime::visible_to(&pool, &admin, &ev).await);
+    assert!(!realtime::visible_to(&pool, &other, &ev).await, "not their campaign");
+    assert!(realtime::visible_to(&pool, &manager, &Event::OutreachAccountsChanged).await);
+}

@@ -20,6 +20,8 @@ pub mod topic {
     pub const LOTS: &str = "lots";
     pub const WEBHOOKS: &str = "webhooks";
     pub const AMOCRM: &str = "amocrm";
+    pub const OUTREACH: &str = "outreach";
+    pub const OUTREACH_ACCOUNTS: &str = "outreach_accounts";
 
     pub fn lead(id: &str) -> String {
         format!("lead:{id}")
@@ -44,6 +46,12 @@ pub mod topic {
     }
     pub fn chat(bot: &str, chat: i64) -> String {
         format!("chat:{bot}:{chat}")
+    }
+    pub fn outreach_campaign(id: &str) -> String {
+        format!("outreach_campaign:{id}")
+    }
+    pub fn outreach_dialog(id: i64) -> String {
+        format!("outreach_dialog:{id}")
     }
 
     /// Whether a received topic concerns a watched one: the same, its

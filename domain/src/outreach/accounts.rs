@@ -186,7 +186,7 @@ pub(crate) async fn after_error(
             .execute(&mut **tx)
             .await?;
         }
-        TgError::UnknownUser | TgError::Restricted | TgError::BadCode | TgError::BadPassword => {}
+        TgError::UnknownUser | TgError::Restricted | TgError::BadCode | TgError::BadPassword => return Ok(()),
     }
-    Ok(())
+    super::events::accounts_changed(tx).await
 }

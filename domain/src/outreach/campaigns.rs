@@ -205,6 +205,7 @@ pub async fn create_campaign(pool: &PgPool, actor: &Actor, form: CampaignForm) -
         ),
     )
     .await?;
+    super::events::campaign_changed(&mut tx, id).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -255,6 +256,7 @@ pub async fn update_campaign(pool: &PgPool, actor: &Actor, id: Uuid, form: Campa
         ),
     )
     .await?;
+    super::events::campaign_changed(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -386,6 +388,7 @@ pub async fn set_campaign_status(
         Some(serde_json::json!({"status": to})),
     )
     .await?;
+    super::events::campaign_changed(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }

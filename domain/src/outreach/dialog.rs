@@ -122,6 +122,7 @@ impl Outreach {
         if inserted.is_none() {
             return Ok(false);
         }
+        super::events::dialog_changed(&mut tx, t.id).await?;
         if !moves {
             tx.commit().await?;
             return Ok(true);
@@ -280,6 +281,7 @@ impl Outreach {
             )
             .execute(&mut *tx)
             .await?;
+            super::events::dialog_changed(&mut tx, d.id).await?;
             tx.commit().await?;
             return Ok(Answered::Closed);
         }
@@ -359,6 +361,8 @@ impl Outreach {
                 sqlx::query!("update outreach_targets set sending_at = null where id = $1", d.id)
                     .execute(&mut *tx)
                     .await?;
+                super::events::dialog_changed(&mut tx, d.id).await?;
+                super::events::accounts_changed(&mut tx).await?;
                 tx.commit().await?;
                 Ok(Answered::Sent)
             }

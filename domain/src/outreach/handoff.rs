@@ -38,6 +38,7 @@ pub(crate) async fn hand_over(
             format!("Передан менеджеру: {why}. Лид не создан: {reason}")
         }
     };
+    super::events::dialog_changed(tx, target).await?;
     notify_manager(tx, target, &title).await
 }
 

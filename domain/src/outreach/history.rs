@@ -161,6 +161,11 @@ impl Outreach {
                 }
             }
         }
+        if synced.outgoing > 0 {
+            let mut tx = self.pool.begin().await?;
+            super::events::dialog_changed(&mut tx, target).await?;
+            tx.commit().await?;
+        }
         Ok(synced)
     }
 

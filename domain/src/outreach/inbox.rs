@@ -362,6 +362,7 @@ pub async fn stop_dialog(pool: &PgPool, actor: &Actor, id: i64) -> Result<(), Ou
         Some(serde_json::json!({"status": "stopped"})),
     )
     .await?;
+    super::events::dialog_changed(&mut tx, id).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -481,6 +482,7 @@ impl Outreach {
                 )
                 .execute(&mut *tx)
                 .await?;
+                super::events::dialog_changed(&mut tx, id).await?;
                 tx.commit().await?;
                 Ok(())
             }

@@ -16,6 +16,7 @@ pub mod admin_bot;
 pub mod campaigns;
 pub mod clock;
 pub mod dialog;
+mod events;
 pub mod fake;
 mod handoff;
 pub mod history;

@@ -188,6 +188,7 @@ pub async fn set_account(pool: &PgPool, actor: &Actor, id: Uuid, form: AccountFo
         ),
     )
     .await?;
+    super::events::accounts_changed(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -230,6 +231,7 @@ pub async fn set_account_status(
         Some(serde_json::json!({"status": to})),
     )
     .await?;
+    super::events::accounts_changed(&mut tx).await?;
     tx.commit().await?;
     Ok(())
 }
@@ -284,6 +286,7 @@ impl Outreach {
                 Some(serde_json::json!({"phone": phone})),
             )
             .await?;
+            super::events::accounts_changed(&mut tx).await?;
             tx.commit().await?;
         }
         Ok(out)

@@ -236,6 +236,10 @@ impl Outreach {
                 }
             }
         };
+        super::events::dialog_changed(&mut tx, c.id).await?;
+        if matches!(outcome, Outcome::Sent) {
+            super::events::accounts_changed(&mut tx).await?;
+        }
         tx.commit().await?;
         Ok(outcome)
     }

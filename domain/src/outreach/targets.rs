@@ -327,6 +327,7 @@ async fn insert(
         ),
     )
     .await?;
+    super::events::campaign_changed(&mut tx, campaign).await?;
     tx.commit().await?;
     Ok(out)
 }
@@ -396,6 +397,7 @@ pub async fn start_now(pool: &PgPool, actor: &Actor, raw: &str) -> Result<(Strin
         Some(serde_json::json!({"handle": handle, "target": row.id})),
     )
     .await?;
+    super::events::campaign_changed(&mut tx, campaign).await?;
     tx.commit().await?;
     Ok((name, row.id))
 }

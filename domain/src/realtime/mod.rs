@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 use uuid::Uuid;
 
 use crate::rbac::{self, Operation, Target};
-use crate::rbac::{AuctionOp, BotOp, BroadcastOp, InboxOp, LeadOp, SettingsOp, UserOp};
+use crate::rbac::{AuctionOp, BotOp, BroadcastOp, InboxOp, LeadOp, OutreachOp, SettingsOp, UserOp};
 use crate::Actor;
 
 mod topics;
@@ -75,6 +75,16 @@ pub enum Event {
     WebhooksChanged { subscription_id: Uuid },
     /// The amoCRM connection, its mapping, its import or its log changed.
     AmoCrmChanged,
+    /// An outreach campaign or one of its dialogs moved (a message, a
+    /// status, the figures); `owners` are the campaign's author and manager.
+    OutreachChanged {
+        campaign_id: Uuid,
+        target_id: Option<i64>,
+        owners: Vec<Uuid>,
+    },
+    /// An outreach account changed (logged in, paused, told to wait, its
+    /// day's count).
+    OutreachAccountsChanged,
     /// An API token was revoked or a user's role, status or block changed.
     /// Sent by the database's own triggers; pages never see it, instances
     /// drop the tokens they remember.
@@ -177,6 +187,22 @@ pub async fn visible_to(pool: &PgPool, viewer: &Actor, event: &Event) -> bool {
         .is_ok(),
         Event::WebhooksChanged { .. } | Event::AmoCrmChanged => {
             rbac::authorize_setting(pool, viewer, SettingsOp::ManageIntegrations)
+                .await
+                .is_ok()
+        }
+        Event::OutreachChanged { owners, .. } => rbac::authorize(
+            pool,
+            viewer,
+            Operation::Outreach(OutreachOp::View),
+            Target::Record {
+                owners: owners.clone(),
+                team: None,
+            },
+        )
+        .await
+        .is_ok(),
+        Event::OutreachAccountsChanged => {
+            rbac::authorize(pool, viewer, Operation::Outreach(OutreachOp::View), Target::Collection)
                 .await
                 .is_ok()
         }

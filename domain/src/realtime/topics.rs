@@ -51,6 +51,14 @@ pub enum Topic {
     Webhooks,
     /// The amoCRM settings page (connection, mapping, import, log).
     AmoCrm,
+    /// Outreach's lists: campaigns and dialogs.
+    Outreach,
+    /// One outreach campaign's page.
+    OutreachCampaign(Uuid),
+    /// One outreach dialog's page.
+    OutreachDialog(i64),
+    /// The outreach accounts page.
+    OutreachAccounts,
     /// Everything: sent when events were lost.
     All,
 }
@@ -78,6 +86,10 @@ impl Topic {
             Topic::Broadcast(_) => "broadcast",
             Topic::Webhooks => "webhooks",
             Topic::AmoCrm => "amocrm",
+            Topic::Outreach => "outreach",
+            Topic::OutreachCampaign(_) => "outreach_campaign",
+            Topic::OutreachDialog(_) => "outreach_dialog",
+            Topic::OutreachAccounts => "outreach_accounts",
             Topic::All => "*",
         }
     }
@@ -93,9 +105,11 @@ impl fmt::Display for Topic {
             | Topic::Lot(id)
             | Topic::Balance(id)
             | Topic::Broadcasts(id)
-            | Topic::Broadcast(id) => {
+            | Topic::Broadcast(id)
+            | Topic::OutreachCampaign(id) => {
                 write!(f, "{family}:{id}")
             }
+            Topic::OutreachDialog(id) => write!(f, "{family}:{id}"),
             Topic::Chat(bot, chat) => write!(f, "{family}:{bot}:{chat}"),
             _ => f.write_str(family),
         }
@@ -132,6 +146,14 @@ impl Event {
             }
             Event::WebhooksChanged { .. } => vec![Topic::Webhooks],
             Event::AmoCrmChanged => vec![Topic::AmoCrm],
+            Event::OutreachChanged {
+                campaign_id, target_id, ..
+            } => {
+                let mut topics = vec![Topic::Outreach, Topic::OutreachCampaign(*campaign_id)];
+                topics.extend(target_id.map(Topic::OutreachDialog));
+                topics
+            }
+            Event::OutreachAccountsChanged => vec![Topic::OutreachAccounts],
         }
     }
 }

@@ -154,6 +154,10 @@ mod tests {
             (Topic::Lots, topic::LOTS.to_string()),
             (Topic::Lot(id), topic::lot(&s)),
             (Topic::Balance(id), topic::balance(&s)),
+            (Topic::Outreach, topic::OUTREACH.to_string()),
+            (Topic::OutreachCampaign(id), topic::outreach_campaign(&s)),
+            (Topic::OutreachDialog(77), topic::outreach_dialog(77)),
+            (Topic::OutreachAccounts, topic::OUTREACH_ACCOUNTS.to_string()),
         ];
         for (server, browser) in pairs {
             assert_eq!(server.to_string(), browser);

@@ -8,6 +8,7 @@ use super::api::*;
 use super::model::*;
 use super::OutreachNav;
 use crate::components::forms::{field_error, form_error, FormError};
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::i18n::t;
 
@@ -35,8 +36,17 @@ fn AccountsView() -> impl IntoView {
             saved.update(|n| *n += 1);
         }
     });
+    // Sends, waits and logins move the figures as they happen; not while
+    // an account's form is open (it would lose what is typed).
+    let live = use_live().watch(move || {
+        if editing.get_untracked().is_some() {
+            vec![]
+        } else {
+            vec![topic::OUTREACH_ACCOUNTS.to_string()]
+        }
+    });
     let list = Resource::new(
-        move || (saved.get(), status.version().get(), logged_in.get()),
+        move || (saved.get(), status.version().get(), logged_in.get(), live.get()),
         |_| outreach_accounts(),
     );
     view! {

@@ -10,6 +10,7 @@ use super::model::*;
 use super::OutreachNav;
 use crate::components::charts::{BarChart, Series};
 use crate::components::forms::{form_error, FormError, TextArea};
+use crate::components::live::{topic, use_live};
 use crate::components::shell::Guard;
 use crate::i18n::t;
 
@@ -45,8 +46,17 @@ fn status_tag(status: &str) -> impl IntoView {
 fn CampaignsView() -> impl IntoView {
     let create = ServerAction::<CreateOutreachCampaign>::new();
     // Created, the page moves to the campaign; a refused form stays as typed.
-    let list = Resource::new(|| (), |_| outreach_campaigns());
     let creating = RwSignal::new(false);
+    // The figures follow the campaigns as they run; not while the new
+    // campaign's form is open (it would lose what is typed).
+    let live = use_live().watch(move || {
+        if creating.get_untracked() {
+            vec![]
+        } else {
+            vec![topic::OUTREACH.to_string()]
+        }
+    });
+    let list = Resource::new(move || live.get(), |_| outreach_campaigns());
     Effect::new(move |_| {
         if let Some(Ok(id)) = create.value().get() {
             let navigate = leptos_router::hooks::use_navigate();
@@ -206,8 +216,17 @@ fn CampaignView() -> impl IntoView {
             saved.update(|n| *n += 1);
         }
     });
+    // The figures follow the campaign as it runs; not while its settings
+    // are open (they would lose what is typed).
+    let live = use_live().watch(move || {
+        if editing.get_untracked() {
+            vec![]
+        } else {
+            vec![topic::outreach_campaign(&id())]
+        }
+    });
     let data = Resource::new(
-        move || (id(), status.version().get(), saved.get(), added.get()),
+        move || (id(), status.version().get(), saved.get(), (added.get(), live.get())),
         |(id, _, _, _)| outreach_campaign(id),
     );
     let me = crate::components::shell::use_me();

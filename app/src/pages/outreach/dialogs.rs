@@ -10,6 +10,7 @@ use super::api::*;
 use super::model::*;
 use super::OutreachNav;
 use crate::components::forms::{form_error, FormError, TextArea};
+use crate::components::live::{topic, use_live};
 use crate::components::pager::Pager;
 use crate::components::shell::Guard;
 use crate::i18n::t;
@@ -50,21 +51,14 @@ fn DialogsView() -> impl IntoView {
     let status = RwSignal::new(q.with_untracked(|q| q.get("status").unwrap_or_default()));
     let query = RwSignal::new(String::new());
     let page = RwSignal::new(1i64);
-    let refresh = RwSignal::new(0u32);
+    // Replies and handovers come from Telegram: the list follows them as
+    // they happen (the filters, outside it, keep what is typed).
+    let live = use_live().watch_fixed(&[topic::OUTREACH]);
     let list = Resource::new(
-        move || (campaign.get(), status.get(), query.get(), page.get(), refresh.get()),
+        move || (campaign.get(), status.get(), query.get(), page.get(), live.get()),
         |(c, s, q, p, _)| outreach_dialogs(c, s, q, p),
     );
     let choices = Resource::new(|| (), |_| outreach_campaigns());
-    // Replies and handovers come from Telegram: the list looks again every
-    // few seconds (the filters, outside it, keep what is typed).
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(5));
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
     view! {
         <section class="card wide">
             <OutreachNav/>
@@ -141,10 +135,10 @@ fn DialogView() -> impl IntoView {
     let take = ServerAction::<TakeOutreachDialog>::new();
     let stop = ServerAction::<StopOutreachDialog>::new();
     let sync = ServerAction::<SyncOutreachDialog>::new();
-    let refresh = RwSignal::new(0u32);
     // The header and the form change with what is done here; the history
-    // also looks for new replies every few seconds (without touching the
-    // text being typed).
+    // also follows the dialog as it moves (without touching the text
+    // being typed).
+    let live = use_live().watch(move || vec![topic::outreach_dialog(id())]);
     let head = Resource::new(
         move || {
             (
@@ -162,18 +156,11 @@ fn DialogView() -> impl IntoView {
                 id(),
                 write.version().get(),
                 take.version().get(),
-                (refresh.get(), sync.version().get()),
+                (live.get(), sync.version().get()),
             )
         },
         |(id, _, _, _)| outreach_dialog(id),
     );
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(move || refresh.update(|n| *n += 1), std::time::Duration::from_secs(5));
-        if let Ok(h) = handle {
-            on_cleanup(move || h.clear());
-        }
-    }
     view! {
         <section class="card wide">
             <OutreachNav/>
