@@ -103,6 +103,26 @@ impl World {
         id
     }
 
+    /// Someone the fake knows as `@client_<id>`, due now in `campaign`.
+    async fn add_target(&self, campaign: Uuid, id: i64) {
+        self.people([id]);
+        sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
+            .bind(campaign)
+            .bind(format!("@client_{id}"))
+            .bind(self.clock.now())
+            .execute(&self.pool)
+            .await
+            .unwrap();
+    }
+
+    /// Sends first messages until `n` went out in all.
+    async fn send_until(&self, o: &Outreach, n: usize) {
+        while self.tg.sent().len() < n {
+            o.send_due(10).await.unwrap();
+            self.clock.advance(Duration::seconds(2));
+        }
+    }
+
     fn people(&self, ids: impl IntoIterator<Item = i64>) -> Vec<i64> {
         ids.into_iter()
             .inspect(|&id| {
@@ -418,10 +438,7 @@ async fn replies_get_the_scripts_answers_interest_goes_to_the_manager_and_no_is_
     .await
     .unwrap();
     let (o, ai) = with_ai(&w).await;
-    while w.tg.sent().len() < 3 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.send_until(&o, 3).await;
 
     // Three answers: a question, interest, a refusal.
     w.tg.reply(601, phone, "А какие ставки сейчас?");
@@ -559,10 +576,7 @@ async fn the_ai_writes_each_first_message_and_the_template_goes_when_it_cannot(p
             max_retry_after: std::time::Duration::from_secs(1),
         },
     );
-    while w.tg.sent().len() < 3 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.send_until(&o, 3).await;
     let sent: HashMap<i64, String> = w.tg.sent().into_iter().map(|s| (s.to_user_id, s.text)).collect();
     // The mock answers «Ответ ИИ на «<the request>»…», so what went is the
     // AI's, written from the filled-in template and what is known.
@@ -635,10 +649,7 @@ async fn a_dialog_is_read_back_from_telegram_after_a_restart_and_on_request(pool
         .await
         .unwrap();
     let o = w.worker();
-    while w.tg.sent().len() < 2 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.send_until(&o, 2).await;
     let dialog = |user: i64| {
         let pool = pool.clone();
         async move {
@@ -702,6 +713,9 @@ async fn a_dialog_is_read_back_from_telegram_after_a_restart_and_on_request(pool
         said(d802).await.into_iter().map(|m| m.0).collect::<Vec<_>>(),
         ["out", "in", "out"]
     );
+    let shown = domain::outreach::inbox::dialog(&pool, &manager, d802).await.unwrap();
+    assert_eq!(shown.messages[2].author, "Из приложения Telegram");
+    assert_eq!(shown.messages[0].author, "Первое сообщение");
     // Read back again: nothing new, nothing twice.
     let again = o.sync_dialog(&manager, d802).await.unwrap();
     assert_eq!((again.incoming, again.outgoing), (0, 0));
@@ -766,10 +780,7 @@ async fn changed_sessions_are_kept_unless_a_new_login_replaced_them(pool: PgPool
     };
     let campaign = w.campaign(&[a], &w.people([901, 902]), 100).await;
     let o = w.worker();
-    while w.tg.sent().len() < 2 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.send_until(&o, 2).await;
     assert!(stored().await.is_empty(), "as the login left it");
     // The people the session met are kept, sealed, once.
     assert_eq!(o.keep_sessions().await.unwrap(), 1);
@@ -778,33 +789,15 @@ async fn changed_sessions_are_kept_unless_a_new_login_replaced_them(pool: PgPool
 
     // A restart goes on from the kept session.
     let o = w.worker();
-    let more = w.people([903]);
-    for p in &more {
-        sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
-            .bind(campaign)
-            .bind(format!("@client_{p}"))
-            .bind(w.clock.now())
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-    while w.tg.sent().len() < 3 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.add_target(campaign, 903).await;
+    w.send_until(&o, 3).await;
     assert_eq!(o.keep_sessions().await.unwrap(), 1);
     assert_eq!(stored().await, [901, 902, 903]);
 
     // The account logs in anew elsewhere while this worker's client is
     // open: the old session is not written over the new one, and the
     // stale client is dropped.
-    sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, '@client_904', $2)")
-        .bind(campaign)
-        .bind(w.clock.now())
-        .execute(&pool)
-        .await
-        .unwrap();
-    w.people([904]);
+    w.add_target(campaign, 904).await;
     let other = w.worker();
     assert_eq!(other.start_login(phone, None).await.unwrap(), Login::WaitingCode);
     assert!(matches!(
@@ -814,25 +807,12 @@ async fn changed_sessions_are_kept_unless_a_new_login_replaced_them(pool: PgPool
     let fresh = stored().await;
     assert!(fresh.is_empty());
     // The old client goes on sending (it is still open) and meets 904.
-    while w.tg.sent().len() < 4 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.send_until(&o, 4).await;
     assert_eq!(o.keep_sessions().await.unwrap(), 0);
     assert!(stored().await.is_empty(), "the new login's session stands");
     // Reopened from the new login's session, its changes are kept again.
-    let more = w.people([905]);
-    sqlx::query("insert into outreach_targets (campaign_id, handle, due_at) values ($1, $2, $3)")
-        .bind(campaign)
-        .bind(format!("@client_{}", more[0]))
-        .bind(w.clock.now())
-        .execute(&pool)
-        .await
-        .unwrap();
-    while w.tg.sent().len() < 5 {
-        o.send_due(10).await.unwrap();
-        w.clock.advance(Duration::seconds(2));
-    }
+    w.add_target(campaign, 905).await;
+    w.send_until(&o, 5).await;
     assert_eq!(o.keep_sessions().await.unwrap(), 1);
     assert_eq!(stored().await, [905]);
 }

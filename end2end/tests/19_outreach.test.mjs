@@ -288,6 +288,8 @@ test('the AI writes a campaign\'s first message for the person, and a dialog is 
   assert.equal(texts.length, 3);
   assert.match(texts[1], /Я подумаю/);
   assert.match(texts[2], /наберу вам в понедельник/);
+  const metas = await page.locator('[data-testid=message] .meta').allTextContents();
+  assert.match(metas[2], /Из приложения Telegram/);
   // His word came before the manager's answer: the AI does not step in.
   await new Promise((r) => setTimeout(r, 3000));
   assert.equal((await sent()).filter((m) => m.to === 7201).length, 1);

@@ -339,24 +339,15 @@ impl Outreach {
         let mut tx = self.pool.begin().await?;
         match sent {
             Ok(message_id) => {
-                sqlx::query!(
-                    "insert into outreach_messages
-                       (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
-                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)
-                     on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
-                     do update set model = excluded.model, tokens_in = excluded.tokens_in,
-                                   tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms",
+                super::send::record_sent(
+                    &mut tx,
                     d.id,
                     d.account_id,
-                    reply.text,
+                    &reply.text,
                     message_id,
-                    self.clock.now() as _,
-                    reply.model,
-                    reply.tokens_in,
-                    reply.tokens_out,
-                    i32::try_from(reply.latency.as_millis()).unwrap_or(i32::MAX)
+                    self.clock.now(),
+                    Some(&reply),
                 )
-                .execute(&mut *tx)
                 .await?;
                 sqlx::query!("update outreach_targets set sending_at = null where id = $1", d.id)
                     .execute(&mut *tx)

@@ -221,7 +221,9 @@ async fn history(pool: &PgPool, id: i64) -> Result<Vec<DialogMessage>, OutreachE
                 (_, Some(name), _) => name,
                 (_, None, Some(_)) => "ИИ".into(),
                 _ if m.first => "Первое сообщение".into(),
-                _ => String::new(),
+                // Neither the CRM nor the AI: read back from Telegram, the
+                // owner wrote it in the app.
+                _ => "Из приложения Telegram".into(),
             },
             direction: m.direction,
             text: m.text,

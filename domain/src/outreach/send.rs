@@ -193,26 +193,7 @@ impl Outreach {
                 )
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query!(
-                    "insert into outreach_messages
-                       (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
-                     values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)
-                     on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
-                     do update set model = excluded.model, tokens_in = excluded.tokens_in,
-                                   tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms",
-                    c.id,
-                    c.account_id,
-                    text,
-                    message_id,
-                    now as _,
-                    ai.as_ref().map(|a| a.model.clone()),
-                    ai.as_ref().map(|a| a.tokens_in),
-                    ai.as_ref().map(|a| a.tokens_out),
-                    ai.as_ref()
-                        .map(|a| i32::try_from(a.latency.as_millis()).unwrap_or(i32::MAX))
-                )
-                .execute(&mut *tx)
-                .await?;
+                record_sent(&mut tx, c.id, c.account_id, &text, message_id, now, ai.as_ref()).await?;
                 Outcome::Sent
             }
             Err(Attempt::Db(e)) => return Err(e),
@@ -350,6 +331,40 @@ impl Outreach {
             ai,
         })
     }
+}
+
+/// Keeps a message the account sent (`ai`: the AI wrote it), once per
+/// Telegram message: a read-back that filed it first gets its model and
+/// tokens.
+pub(super) async fn record_sent(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    target: i64,
+    account: Uuid,
+    text: &str,
+    message_id: i64,
+    at: DateTime<Utc>,
+    ai: Option<&crate::ai::Answer>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "insert into outreach_messages
+           (target_id, account_id, direction, text, tg_message_id, at, model, tokens_in, tokens_out, latency_ms)
+         values ($1, $2, 'out', $3, $4, $5, $6, $7, $8, $9)
+         on conflict (account_id, tg_message_id) where direction = 'out' and tg_message_id is not null
+         do update set model = excluded.model, tokens_in = excluded.tokens_in,
+                       tokens_out = excluded.tokens_out, latency_ms = excluded.latency_ms",
+        target,
+        account,
+        text,
+        message_id,
+        at as _,
+        ai.map(|a| a.model.clone()),
+        ai.map(|a| a.tokens_in),
+        ai.map(|a| a.tokens_out),
+        ai.map(|a| i32::try_from(a.latency.as_millis()).unwrap_or(i32::MAX))
+    )
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// The campaign's first message for this person: `{first_name}`,
