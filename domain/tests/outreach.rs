@@ -405,6 +405,11 @@ async fn a_send_cut_short_by_a_restart_is_not_repeated(pool: PgPool) {
 
 /// The AI mock, and a worker that talks with it.
 async fn with_ai(w: &World) -> (Outreach, ai_mock::Mock) {
+    with_ai_policy(w, domain::ai::RetryPolicy::default()).await
+}
+
+/// [`with_ai`] trying the AI as `policy` says.
+async fn with_ai_policy(w: &World, policy: domain::ai::RetryPolicy) -> (Outreach, ai_mock::Mock) {
     let ai = ai_mock::Mock::new(ai_mock::Config::default());
     let (addr, _) = ai.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
     let provider = domain::ai::Provider {
@@ -416,7 +421,7 @@ async fn with_ai(w: &World) -> (Outreach, ai_mock::Mock) {
         referer: None,
         title: None,
     };
-    let worker = w.worker().with_ai(Some(provider), domain::ai::RetryPolicy::default());
+    let worker = w.worker().with_ai(Some(provider), policy);
     (worker, ai)
 }
 
@@ -548,7 +553,17 @@ async fn the_ai_writes_each_first_message_and_the_template_goes_when_it_cannot(p
     .execute(&pool)
     .await
     .unwrap();
-    let (o, ai) = with_ai(&w).await;
+    let (o, ai) = with_ai_policy(
+        &w,
+        domain::ai::RetryPolicy {
+            tries: 2,
+            first_pause: std::time::Duration::from_millis(10),
+            max_pause: std::time::Duration::from_millis(10),
+            timeout: std::time::Duration::from_secs(5),
+            max_retry_after: std::time::Duration::from_secs(1),
+        },
+    )
+    .await;
     // The third person's request fails every time: their template goes.
     ai.fail(ai_mock::Failure {
         status: Some(500),
@@ -558,24 +573,6 @@ async fn the_ai_writes_each_first_message_and_the_template_goes_when_it_cannot(p
         times: 100,
     })
     .await;
-    let o = o.with_ai(
-        Some(domain::ai::Provider {
-            base_url: ai_base(&ai).await,
-            api_key: "sk-mock".into(),
-            model: "gpt-4o-mini".into(),
-            temperature: 0.3,
-            max_tokens: 300,
-            referer: None,
-            title: None,
-        }),
-        domain::ai::RetryPolicy {
-            tries: 2,
-            first_pause: std::time::Duration::from_millis(10),
-            max_pause: std::time::Duration::from_millis(10),
-            timeout: std::time::Duration::from_secs(5),
-            max_retry_after: std::time::Duration::from_secs(1),
-        },
-    );
     w.send_until(&o, 3).await;
     let sent: HashMap<i64, String> = w.tg.sent().into_iter().map(|s| (s.to_user_id, s.text)).collect();
     // The mock answers «Ответ ИИ на «<the request>»…», so what went is the
@@ -626,12 +623,6 @@ async fn the_ai_writes_each_first_message_and_the_template_goes_when_it_cannot(p
     o.send_due(10).await.unwrap();
     assert_eq!(w.statuses(plain).await["contacted"], 1);
     assert_eq!(ai.received().await.len(), before);
-}
-
-/// The mock's base URL, served anew.
-async fn ai_base(ai: &ai_mock::Mock) -> String {
-    let (addr, _) = ai.clone().serve(([127, 0, 0, 1], 0).into()).await.unwrap();
-    format!("http://{addr}/v1")
 }
 
 #[sqlx::test(migrations = "../migrations")]

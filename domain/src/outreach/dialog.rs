@@ -382,15 +382,7 @@ impl Outreach {
         let (Some(account), Some(user_id)) = (t.account_id, t.tg_user_id) else {
             return Ok(None);
         };
-        Ok(Some((
-            account,
-            Peer {
-                user_id,
-                access_hash: t.access_hash,
-                first_name: t.name,
-                username: t.handle.trim_start_matches('@').to_string(),
-            },
-        )))
+        Ok(Some((account, target_peer(user_id, t.access_hash, t.name, &t.handle))))
     }
 
     /// The answer waits for its account's next slot (a minute at most:
@@ -423,6 +415,17 @@ impl Outreach {
         .execute(&self.pool)
         .await?;
         Ok(Answered::Later)
+    }
+}
+
+/// The person of a dialog as its account resolved them, from the target's
+/// row.
+pub(super) fn target_peer(user_id: i64, access_hash: i64, name: String, handle: &str) -> Peer {
+    Peer {
+        user_id,
+        access_hash,
+        first_name: name,
+        username: handle.trim_start_matches('@').to_string(),
     }
 }
 

@@ -39,10 +39,7 @@ impl Outreach {
     /// Reads the dialog's chat back from Telegram and keeps what our record
     /// lacks (outreach:send on its campaign).
     pub async fn sync_dialog(&self, actor: &Actor, id: i64) -> Result<Synced, OutreachError> {
-        let campaign = sqlx::query_scalar!("select campaign_id from outreach_targets where id = $1", id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(OutreachError::NotFound)?;
+        let campaign = super::inbox::campaign_of(&self.pool, id).await?;
         authorize_campaign(&self.pool, actor, OutreachOp::Send, campaign).await?;
         let Some((account, peer)) = self.peer_of(id).await? else {
             return Err(OutreachError::invalid(
@@ -83,7 +80,8 @@ impl Outreach {
     pub(super) async fn catch_up(&self, account: Uuid) -> Result<usize, sqlx::Error> {
         let since = self.clock.now() - Duration::days(CATCH_UP_DAYS);
         let dialogs = sqlx::query!(
-            r#"select t.id, t.tg_user_id as "user_id!" from outreach_targets t
+            r#"select t.id, t.tg_user_id as "user_id!", coalesce(t.tg_access_hash, 0) as "access_hash!", t.name, t.handle
+               from outreach_targets t
                where t.account_id = $1 and t.tg_user_id is not null
                  and t.status in ('contacted', 'replied', 'interested')
                  and exists (select 1 from outreach_messages m where m.target_id = t.id and m.at >= $2)
@@ -100,9 +98,7 @@ impl Outreach {
         };
         let mut added = 0;
         for d in dialogs {
-            let Some((_, peer)) = self.peer_of(d.id).await? else {
-                continue;
-            };
+            let peer = super::dialog::target_peer(d.user_id, d.access_hash, d.name, &d.handle);
             match client.history(&peer, DEPTH).await {
                 Ok(said) => {
                     let s = self.file_history(d.id, account, d.user_id, &said).await?;

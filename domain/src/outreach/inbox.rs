@@ -177,7 +177,7 @@ pub async fn dialogs(pool: &PgPool, actor: &Actor, f: DialogFilter) -> Result<Di
     })
 }
 
-async fn campaign_of(pool: &PgPool, id: i64) -> Result<Uuid, OutreachError> {
+pub(super) async fn campaign_of(pool: &PgPool, id: i64) -> Result<Uuid, OutreachError> {
     sqlx::query_scalar!("select campaign_id from outreach_targets where id = $1", id)
         .fetch_optional(pool)
         .await?
